@@ -1,0 +1,1 @@
+"""The blueprint language: load, validate, resolve."""
