@@ -1,1 +1,1 @@
-"""The blueprint language: load, validate, resolve."""
+"""The blueprint language: load (yaml), validate (schema, checks), resolve (extends) → Blueprint."""

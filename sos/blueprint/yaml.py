@@ -24,9 +24,14 @@ class Node:
 
     value: Any
     span: Span
-    plain: bool = False  # an unquoted scalar, so YAML may have re-typed it
+    style: str | None = None  # a scalar's quoting: None (plain), "'", '"', "|" or ">"
     source: str = ""  # a scalar as written
     key_spans: dict[str, Span] = field(default_factory=dict)
+
+    @property
+    def plain(self) -> bool:
+        """An unquoted scalar, which YAML may have read as a boolean, number or null."""
+        return self.style is None and not self.is_map and not self.is_list
 
     @property
     def is_map(self) -> bool:
@@ -86,7 +91,7 @@ class _Builder:
         value = self.constructor.construct_object(node)
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = node.value  # dates stay text; the schema says where a date is allowed
-        return Node(value, span, plain=node.style is None, source=node.value)
+        return Node(value, span, style=node.style, source=node.value)
 
     def _mapping(self, node: yaml.MappingNode, span: Span) -> Node:
         values: dict[str, Node] = {}

@@ -1,0 +1,288 @@
+"""Semantic checks on a resolved blueprint: one small function each, listed in CHECKS.
+
+Each check appends to Diagnostics and never raises; together they report every
+problem at once, after the schema has vouched for the shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from sos.blueprint.scope import scope_for, standard_field_names
+from sos.blueprint.types import Blueprint, Field, Pipeline
+from sos.blueprint.yaml import Node
+from sos.errors import Diagnostics, Span, did_you_mean
+from sos.expr.typecheck import check_expression
+from sos.naming import salesforce_field_name, salesforce_name_problem
+
+TYPE_OPTIONS = {
+    "length": {"text"},
+    "precision": {"number", "currency", "percent"},
+    "scale": {"number", "currency", "percent"},
+    "values": {"picklist", "multi_picklist"},
+    "to": {"lookup"},
+    "default": {"checkbox", "picklist"},
+}
+
+
+def _span(node: Node | None, key: str, fallback: Span) -> Span:
+    if node is None:
+        return fallback
+    child = node.get(key)
+    return child.span if child is not None else fallback
+
+
+def check_field_options(bp: Blueprint, diags: Diagnostics) -> None:
+    for field in bp.all_fields():
+        for option, types in TYPE_OPTIONS.items():
+            if field.node is not None and field.node.get(option) is not None and field.type not in types:
+                diags.error(field.node.key_span(option),
+                            f"field {field.object}.{field.key} is a {field.type}; '{option}' does not apply",
+                            "option-not-for-type", fix=f"'{option}' is for {' and '.join(sorted(types))} fields")
+        if field.type in ("picklist", "multi_picklist"):
+            _check_picklist_values(field, diags)
+        if field.scale is not None and field.scale > (field.precision or 18):
+            diags.error(_span(field.node, "scale", field.origin),
+                        f"scale {field.scale} is larger than precision {field.precision or 18}", "bad-scale",
+                        why="precision counts all digits, scale those after the decimal point")
+        if field.type == "checkbox" and field.default is not None and not isinstance(field.default, bool):
+            diags.error(_span(field.node, "default", field.origin), "a checkbox default is true or false",
+                        "bad-default")
+
+
+def _check_picklist_values(field: Field, diags: Diagnostics) -> None:
+    values_node = field.node.get("values") if field.node else None
+    seen: dict[str, int] = {}
+    for index, value in enumerate(field.values):
+        span = values_node.value[index].span if values_node else field.origin
+        if not value.strip():
+            diags.error(span, f"picklist {field.object}.{field.key} has an empty value", "empty-value")
+        folded = value.strip().casefold()
+        if folded in seen:
+            diags.error(span, f"picklist {field.object}.{field.key} lists '{value}' twice", "duplicate-value",
+                        why="CRMs compare picklist values without regard to case")
+        seen.setdefault(folded, index)
+    if field.type == "picklist" and field.default is not None and field.default not in field.values:
+        diags.error(_span(field.node, "default", field.origin),
+                    f"default '{field.default}' is not one of the values of {field.object}.{field.key}",
+                    "bad-default", fix=did_you_mean(str(field.default), field.values))
+
+
+def check_lookups(bp: Blueprint, diags: Diagnostics) -> None:
+    for field in bp.all_fields():
+        if field.type == "lookup" and field.to is None:
+            diags.error(field.origin, f"lookup {field.object}.{field.key} needs 'to': the object it points at",
+                        "lookup-target")
+
+
+def check_salesforce_names(bp: Blueprint, diags: Diagnostics) -> None:
+    for obj, fields in bp.fields.items():
+        taken: dict[str, Field] = {}
+        standard = standard_field_names(obj)
+        for field in fields.values():
+            if field.key in standard:
+                diags.error(field.node.key_span(field.key) if field.node else field.origin,
+                            f"field {obj}.{field.key} has the name of a standard {obj} field", "shadows-standard",
+                            fix=f"rename it, e.g. '{field.key}_custom', or use the standard field")
+            name = salesforce_field_name(field.key, field.api_names)
+            if problem := salesforce_name_problem(name):
+                diags.error(field.origin, f"field {obj}.{field.key} becomes Salesforce API name '{name}': {problem}",
+                            "api-name", fix="shorten the key or set `api_name:` for salesforce")
+            folded = name.casefold()
+            if folded in taken:
+                other = taken[folded]
+                diags.error(field.origin,
+                            f"fields {obj}.{other.key} and {obj}.{field.key} both become Salesforce field '{name}'",
+                            "api-name-collision", fix="rename one of them or set a distinct `api_name:`")
+            taken.setdefault(folded, field)
+
+
+def check_duplicate_labels(bp: Blueprint, diags: Diagnostics) -> None:
+    for obj, fields in bp.fields.items():
+        _unique_labels(((f.label, f.origin, f"field {obj}.{f.key}") for f in fields.values()), diags)
+    for pipeline in bp.pipelines.values():
+        _unique_labels(((s.label, s.origin, f"stage {pipeline.key}.{s.key}") for s in pipeline.stages), diags)
+    _unique_labels(((s.label, s.origin, f"lead status {s.key}") for s in bp.lead_statuses), diags)
+
+
+def _unique_labels(items: Iterable[tuple[str, Span, str]], diags: Diagnostics) -> None:
+    first: dict[str, str] = {}
+    for label, span, what in items:
+        folded = label.strip().casefold()
+        if folded in first:
+            diags.error(span, f"{what} has the label '{label}', as {first[folded]} does", "duplicate-label",
+                        why="reps pick by label; two alike cannot be told apart")
+        first.setdefault(folded, what)
+
+
+def check_pipelines(bp: Blueprint, diags: Diagnostics) -> None:
+    for pipeline in bp.pipelines.values():
+        _check_outcomes(pipeline, diags)
+        _check_probabilities(pipeline, diags)
+        for stage in pipeline.stages:
+            if stage.max_days is not None and not stage.is_open:
+                diags.error(_span(stage.node, "max_days", stage.origin),
+                            f"stage {pipeline.key}.{stage.key} is closed; max_days applies to open stages only",
+                            "max-days-closed")
+
+
+def _check_outcomes(pipeline: Pipeline, diags: Diagnostics) -> None:
+    outcomes = {stage.outcome for stage in pipeline.stages}
+    for outcome, example in (("open", "Discovery"), ("won", "Closed Won"), ("lost", "Closed Lost")):
+        if outcome not in outcomes:
+            diags.error(pipeline.origin, f"pipeline '{pipeline.key}' has no {outcome} stage", "pipeline-outcomes",
+                        why="every pipeline needs at least one open, one won and one lost stage",
+                        fix=f"add a stage such as {{key: ..., label: {example}, outcome: {outcome}, ...}}")
+
+
+def _check_probabilities(pipeline: Pipeline, diags: Diagnostics) -> None:
+    previous = None
+    for stage in pipeline.stages:
+        if not stage.is_open:
+            continue
+        if previous is not None and stage.probability < previous.probability:
+            diags.warning(_span(stage.node, "probability", stage.origin),
+                          f"stage {pipeline.key}.{stage.key} has probability {stage.probability}, "
+                          f"below the {previous.probability} of '{previous.key}' before it",
+                          "probability-order", why="win probability usually rises as a deal advances")
+        previous = stage
+    for stage in pipeline.stages:
+        expected = {"won": 100, "lost": 0}.get(stage.outcome)
+        if expected is not None and stage.probability != expected:
+            diags.warning(_span(stage.node, "probability", stage.origin),
+                          f"{stage.outcome} stage {pipeline.key}.{stage.key} has probability {stage.probability}; "
+                          f"{expected} is usual", "probability-closed")
+
+
+def check_stage_requirements(bp: Blueprint, diags: Diagnostics) -> None:
+    for pipeline in bp.pipelines.values():
+        known = set(bp.fields.get(pipeline.object, {})) | standard_field_names(pipeline.object)
+        for stage in pipeline.stages:
+            require_node = stage.node.get("require") if stage.node else None
+            for index, key in enumerate(stage.require):
+                if key not in known:
+                    span = require_node.value[index].span if require_node else stage.origin
+                    diags.error(span, f"stage '{stage.key}' requires unknown field '{key}'", "unknown-field",
+                                why=f"a stage may only require fields declared under fields.{pipeline.object}, "
+                                    "or standard fields",
+                                fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+
+
+def check_stage_consistency(bp: Blueprint, diags: Diagnostics) -> None:
+    """A stage key shared by pipelines is one CRM stage value, so it must mean one thing."""
+    seen: dict[str, tuple[str, tuple[object, ...]]] = {}
+    for pipeline in bp.pipelines.values():
+        for stage in pipeline.stages:
+            shape = (stage.label, stage.probability, stage.forecast, stage.outcome)
+            if stage.key in seen and seen[stage.key][1] != shape:
+                diags.error(stage.origin, f"stage '{stage.key}' in pipeline '{pipeline.key}' differs from the "
+                            f"stage of that key in pipeline '{seen[stage.key][0]}'", "stage-conflict",
+                            why="CRMs keep one stage list; a shared stage needs the same label, probability, "
+                                "forecast and outcome", fix="give it a different key, or make them agree")
+            seen.setdefault(stage.key, (pipeline.key, shape))
+
+
+def check_lead_statuses(bp: Blueprint, diags: Diagnostics) -> None:
+    if not bp.lead_statuses:
+        return
+    where = bp.lead_statuses[0].origin
+    defaults = [s for s in bp.lead_statuses if s.default]
+    if len(defaults) != 1:
+        spans = [s.origin for s in defaults[1:]] or [where]
+        for span in spans:
+            diags.error(span, f"lead statuses need exactly one default; found {len(defaults)}", "status-default",
+                        fix="mark the status new leads start in with `default: true`")
+    if not any(s.converted for s in bp.lead_statuses):
+        diags.error(where, "no lead status is marked converted", "status-converted",
+                    fix="mark the qualified status with `converted: true`")
+
+
+def check_expressions(bp: Blueprint, diags: Diagnostics) -> None:
+    for rule in bp.rules.values():
+        scope = scope_for(bp, rule.object)
+        for expr in (rule.when, rule.require):
+            if expr is not None:
+                diags.extend(check_expression(expr, scope))
+    for cadence in bp.cadences.values():
+        if cadence.when is not None:
+            diags.extend(check_expression(cadence.when, scope_for(bp, _cadence_object(cadence.trigger))))
+    for route in bp.routing:
+        if route.when is not None:
+            diags.extend(check_expression(route.when, scope_for(bp, route.object)))
+
+
+def _cadence_object(trigger: object) -> str:
+    if isinstance(trigger, dict) and "record_created" in trigger:
+        return str(trigger["record_created"])
+    if isinstance(trigger, dict) and "status_entered" in trigger:
+        return "lead"
+    return "opportunity"
+
+
+def check_cadences(bp: Blueprint, diags: Diagnostics) -> None:
+    stage_keys = {s.key for p in bp.pipelines.values() for s in p.stages}
+    status_keys = {s.key for s in bp.lead_statuses}
+    has_max_days = any(s.max_days for p in bp.pipelines.values() for s in p.stages)
+    for cadence in bp.cadences.values():
+        trigger = cadence.trigger or {}
+        trigger_node = cadence.node.get("trigger") if cadence.node else None
+        span = trigger_node.span if trigger_node else cadence.origin
+        if trigger.get("stage_age_over") == "max_days" and not has_max_days:
+            diags.error(span, f"cadence '{cadence.key}' fires on max_days, but no stage sets max_days",
+                        "no-max-days", fix="add `max_days:` to the open stages, or use a number of days")
+        if (stage := trigger.get("stage_entered")) is not None and stage not in stage_keys:
+            diags.error(span, f"cadence '{cadence.key}' fires on unknown stage '{stage}'", "unknown-stage",
+                        fix=did_you_mean(str(stage), stage_keys))
+        if (status := trigger.get("status_entered")) is not None and status not in status_keys:
+            diags.error(span, f"cadence '{cadence.key}' fires on unknown lead status '{status}'", "unknown-status",
+                        fix=did_you_mean(str(status), status_keys))
+        action = cadence.action or {}
+        if "report" in action and cadence.schedule is None:
+            diags.error(cadence.origin, f"cadence '{cadence.key}' sends a report but has no schedule",
+                        "report-needs-schedule", fix="reports run on a `schedule:`, e.g. every monday at 09:00")
+        if "create_task" in action:
+            assignee = action["create_task"].get("assign_to", "owner")
+        elif "notify" in action:
+            assignee = action["notify"].get("to", "owner")
+        else:
+            assignee = None
+        if cadence.schedule is not None and assignee == "owner":
+            diags.error(cadence.origin, f"scheduled cadence '{cadence.key}' assigns to 'owner', but no record "
+                        "triggers it", "owner-without-record", fix="assign to a {user: ...} or {queue: ...}")
+
+
+def check_routing(bp: Blueprint, diags: Diagnostics) -> None:
+    catch_all = None
+    for route in bp.routing:
+        if catch_all is not None:
+            diags.warning(route.origin, f"route '{route.key}' comes after catch-all route '{catch_all.key}' "
+                          "and is never reached", "unreachable-route",
+                          fix=f"move it before '{catch_all.key}' (`before: {catch_all.key}`)")
+        elif route.when is None and not route.when_text:
+            catch_all = route
+    if bp.routing and catch_all is None:
+        diags.warning(bp.routing[-1].origin, "no catch-all route: leads that match no route stay unassigned",
+                      "no-catch-all", fix="end routing with a route that has no `when`")
+
+
+Check = Callable[[Blueprint, Diagnostics], None]
+
+CHECKS: tuple[Check, ...] = (
+    check_field_options,
+    check_lookups,
+    check_salesforce_names,
+    check_duplicate_labels,
+    check_pipelines,
+    check_stage_requirements,
+    check_stage_consistency,
+    check_lead_statuses,
+    check_expressions,
+    check_cadences,
+    check_routing,
+)
+
+
+def run_checks(bp: Blueprint, diags: Diagnostics) -> None:
+    for check in CHECKS:
+        check(bp, diags)
+

@@ -1,0 +1,304 @@
+"""extends / starter: / remove: → one merged tree → a typed Blueprint.
+
+Merging happens on Node trees, so every attribute keeps the span of the file
+that last set it, and every item's origin is the place that last touched it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sos.blueprint.schema import validate_node
+from sos.blueprint.yaml import Node, load_file
+from sos.errors import Diagnostics, SosError, Span, did_you_mean
+from sos.resources import starter_names, starters_dir
+
+STARTER_PREFIX = "starter:"
+KEYED_MAPS = ("pipelines", "rules", "cadences")
+KEYED_LISTS = ("lead_statuses", "routing")
+
+
+@dataclass
+class Source:
+    """A blueprint file: where it is and how messages name it."""
+
+    path: Path
+    display: str
+
+    @property
+    def is_starter(self) -> bool:
+        return self.display.startswith(STARTER_PREFIX)
+
+
+def display_path(path: Path) -> str:
+    """`path` as messages show it: relative to the working directory when that is short."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path.resolve()) if relative.startswith(os.path.join("..", "..")) else relative
+
+
+def source_for(reference: str, base_dir: Path) -> Source | None:
+    """The Source an `extends` entry names, or None for an unknown starter."""
+    if reference.startswith(STARTER_PREFIX):
+        name = reference[len(STARTER_PREFIX):]
+        path = starters_dir() / f"{name}.yaml"
+        return Source(path, f"{STARTER_PREFIX}{name}") if path.is_file() else None
+    path = (base_dir / reference).resolve()
+    return Source(path, display_path(path))
+
+
+@dataclass
+class Merged:
+    """What a blueprint and its ancestors add up to, still as Nodes."""
+
+    top: dict[str, Node] = field(default_factory=dict)  # name, description, sos
+    fields: dict[str, dict[str, Node]] = field(default_factory=dict)
+    maps: dict[str, dict[str, Node]] = field(default_factory=lambda: {k: {} for k in KEYED_MAPS})
+    lists: dict[str, list[Node]] = field(default_factory=lambda: {k: [] for k in KEYED_LISTS})
+    origin: Span | None = None
+    files: list[str] = field(default_factory=list)
+
+
+class Resolver:
+    def __init__(self) -> None:
+        self.diagnostics = Diagnostics()
+
+    def resolve(self, source: Source, chain: tuple[Path, ...] = ()) -> Merged | None:
+        """Load `source`, merge its parents in order, then apply its own content."""
+        try:
+            root = load_file(source.path, source.display)
+        except SosError as exc:
+            self.diagnostics.extend(exc.diagnostics)
+            return None
+        problems = validate_node(root, "blueprint", partial=True)
+        self.diagnostics.extend(problems)
+        if problems or not root.is_map:
+            return None
+        merged = Merged(origin=root.span)
+        chain = chain + (source.path.resolve(),)
+        for ref_node in _as_list(root.get("extends")):
+            parent = self._parent(ref_node, source, chain)
+            if parent is not None:
+                _merge_into(merged, parent, self.diagnostics)
+        merged.files.insert(0, source.display)
+        if (remove := root.get("remove")) is not None:
+            self._remove(merged, remove)
+        _merge_into(merged, _own(root), self.diagnostics)
+        return merged
+
+    def _parent(self, ref_node: Node, child: Source, chain: tuple[Path, ...]) -> Merged | None:
+        reference = str(ref_node.value)
+        parent = source_for(reference, child.path.parent)
+        if parent is None:
+            name = reference[len(STARTER_PREFIX):]
+            self.diagnostics.error(ref_node.span, f"unknown starter '{name}'", "unknown-starter",
+                                   fix=did_you_mean(name, starter_names())
+                                   or "run `sos starters` to list them")
+            return None
+        if parent.path.resolve() in chain:
+            names = [display_path(p) for p in chain] + [parent.display]
+            self.diagnostics.error(ref_node.span, f"extends cycle: {' → '.join(names)}", "extends-cycle",
+                                   fix="remove one of these `extends` entries")
+            return None
+        if not parent.path.is_file():
+            self.diagnostics.error(ref_node.span, f"extends '{reference}', which does not exist", "extends-missing",
+                                   fix="paths are relative to the file that extends them")
+            return None
+        return self.resolve(parent, chain)
+
+    def _remove(self, merged: Merged, remove: Node) -> None:
+        for section, spec in remove.items():
+            if section == "fields":
+                for obj, keys in spec.items():
+                    self._drop(merged.fields.get(obj, {}), keys, f"field {obj}.")
+            elif section == "stages":
+                for pipeline_key, keys in spec.items():
+                    pipeline = merged.maps["pipelines"].get(pipeline_key)
+                    if pipeline is None:
+                        self._not_inherited(keys, f"pipeline '{pipeline_key}'", merged.maps["pipelines"])
+                        continue
+                    stages = {s.get("key").value: s for s in pipeline.get("stages").value}
+                    self._drop(stages, keys, f"stage {pipeline_key}.")
+                    stages_node = pipeline.get("stages")
+                    pipeline.value["stages"] = Node(list(stages.values()), stages_node.span)
+            elif section in KEYED_MAPS:
+                self._drop(merged.maps[section], spec, f"{section[:-1]} ")
+            else:
+                items = {n.get("key").value: n for n in merged.lists[section]}
+                self._drop(items, spec, f"{section} item ")
+                merged.lists[section] = list(items.values())
+
+    def _drop(self, items: dict[str, Node], keys: Node, what: str) -> None:
+        for key_node in keys.value:
+            if items.pop(key_node.value, None) is None:
+                self._not_inherited(Node([key_node], key_node.span), f"{what}{key_node.value}", items)
+
+    def _not_inherited(self, keys: Node, what: str, items: dict[str, Node]) -> None:
+        for key_node in keys.value:
+            self.diagnostics.error(key_node.span, f"cannot remove {what}: no parent blueprint defines it",
+                                   "remove-unknown",
+                                   fix=did_you_mean(str(key_node.value), items) or "check the name in the starter")
+
+
+def _as_list(node: Node | None) -> list[Node]:
+    if node is None:
+        return []
+    return node.value if node.is_list else [node]
+
+
+def _own(root: Node) -> Merged:
+    own = Merged(origin=root.span)
+    for key, node in root.items():
+        if key == "fields":
+            own.fields = {obj: _by_key(items) for obj, items in node.items()}
+        elif key in KEYED_MAPS:
+            own.maps[key] = _by_key(node)
+        elif key in KEYED_LISTS:
+            own.lists[key] = list(node.value)
+        elif key not in ("extends", "remove"):
+            own.top[key] = node
+    return own
+
+
+def _by_key(items: Node) -> dict[str, Node]:
+    """A map's items, each taking its key's span as its own: an item's origin is the line naming it."""
+    return {key: Node(item.value, items.key_span(key), item.style, item.source, item.key_spans)
+            for key, item in items.items()}
+
+
+def _merge_into(base: Merged, layer: Merged, diagnostics: Diagnostics) -> None:
+    """Lay `layer` over `base`, the way a child blueprint lays over its parents."""
+    base.top.update(layer.top)
+    base.origin = layer.origin
+    for file in layer.files:
+        if file not in base.files:
+            base.files.append(file)
+    for obj, items in layer.fields.items():
+        into = base.fields.setdefault(obj, {})
+        for key, item in items.items():
+            into[key] = _merge_item(into.get(key), item, replace_on="type")
+    for section, items in layer.maps.items():
+        into = base.maps[section]
+        for key, item in items.items():
+            into[key] = _merge_item(into.get(key), item, diagnostics=diagnostics)
+    for section, items in layer.lists.items():
+        base.lists[section] = _merge_keyed(base.lists[section], items, _DEFAULT_PLACES[section], diagnostics)
+
+
+def _merge_item(parent: Node | None, child: Node, *, replace_on: str = "",
+                diagnostics: Diagnostics | None = None) -> Node:
+    """Override `parent` attribute by attribute; a changed `replace_on` attribute replaces it whole."""
+    if parent is not None and replace_on and child.get(replace_on) is not None \
+            and child.get(replace_on).value != parent.get(replace_on).value:
+        parent = None
+    values = dict(parent.value) if parent else {}
+    key_spans = dict(parent.key_spans) if parent else {}
+    if child.get("trigger") is not None or child.get("schedule") is not None:  # a cadence changes its kind
+        values.pop("trigger", None)
+        values.pop("schedule", None)
+    for key, value in child.items():
+        if key == "stages" and diagnostics is not None:
+            inherited = values[key].value if key in values else []
+            value = Node(_merge_keyed(inherited, value.value, _open_stage_place, diagnostics), value.span)
+        values[key] = value
+        key_spans[key] = child.key_span(key)
+    return Node(values, child.span, key_spans=key_spans)
+
+
+Placement = Callable[[list[Node], Node], int]
+
+
+def _open_stage_place(items: list[Node], new: Node) -> int:
+    """A new open stage goes before the first won or lost stage."""
+    outcome = new.get("outcome")
+    if outcome is None or outcome.value == "open":
+        for index, item in enumerate(items):
+            if item.get("outcome") is not None and item.get("outcome").value != "open":
+                return index
+    return len(items)
+
+
+def _route_place(items: list[Node], new: Node) -> int:
+    """A new conditional route goes before the first catch-all route."""
+    if new.get("when") is not None:
+        for index, item in enumerate(items):
+            if item.get("when") is None:
+                return index
+    return len(items)
+
+
+def _append(items: list[Node], new: Node) -> int:
+    return len(items)
+
+
+_DEFAULT_PLACES: dict[str, Placement] = {"lead_statuses": _append, "routing": _route_place}
+
+
+def _merge_keyed(parents: list[Node], children: list[Node], default_place: Placement,
+                 diagnostics: Diagnostics) -> list[Node]:
+    """Merge a keyed list (stages, statuses, routes) by `key`, honouring before/after."""
+    merged = list(parents)
+    inherited = bool(parents)
+    own: dict[str, Node] = {}
+    for child in children:
+        key = child.get("key").value
+        if key in own:
+            diagnostics.error(child.get("key").span,
+                              f"duplicate key '{key}' (first at line {own[key].span.line})", "duplicate-key",
+                              fix="each item in this list needs its own key")
+            continue
+        own[key] = child
+        keys = [n.get("key").value for n in merged]
+        if key in keys:
+            index = keys.index(key)
+            merged[index] = _merge_item(merged[index], child)
+            continue
+        index = _placement(child, keys, diagnostics)
+        if index is None:
+            index = default_place(merged, child) if inherited else len(merged)
+        merged.insert(index, child)
+    return merged
+
+
+def _placement(item: Node, keys: list[str], diagnostics: Diagnostics) -> int | None:
+    for word, shift in (("before", 0), ("after", 1)):
+        anchor = item.get(word)
+        if anchor is None:
+            continue
+        if anchor.value in keys:
+            return keys.index(anchor.value) + shift
+        diagnostics.error(anchor.span, f"{word}: '{anchor.value}' names no item before it", "unknown-anchor",
+                          fix=did_you_mean(str(anchor.value), keys) or f"one of: {', '.join(keys)}")
+    return None
+
+
+def resolve_file(path: Path) -> tuple[Merged | None, Diagnostics]:
+    """Resolve the blueprint at `path`; all problems found are in the Diagnostics."""
+    resolver = Resolver()
+    merged = resolver.resolve(Source(path, display_path(path)))
+    if merged is not None and not resolver.diagnostics.has_errors():
+        resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))
+    return merged, resolver.diagnostics
+
+
+def merged_node(merged: Merged) -> Node:
+    """The merged blueprint as one Node tree, each item keeping the span of the file that set it."""
+    origin = merged.origin or Span("?", 1, 1)
+
+    def node(value: object) -> Node:
+        return Node(value, origin)
+
+    sections: dict[str, object] = {
+        "fields": {obj: node(items) for obj, items in merged.fields.items() if items},
+        **merged.maps, **merged.lists,
+    }
+    values = dict(merged.top)
+    values.update({section: node(items) for section, items in sections.items() if items})
+    return node(values)
+
+

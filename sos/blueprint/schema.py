@@ -1,0 +1,148 @@
+"""JSON Schema validation of loaded YAML, reported at the bad node."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from sos.blueprint.yaml import Node
+from sos.errors import Diagnostic, did_you_mean
+from sos.resources import load_schema
+
+_TYPE_WORDS = {
+    "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+    "object": "a map of keys", "array": "a list", "null": "nothing",
+}
+
+
+@cache
+def _validator(name: str, partial: bool) -> Draft202012Validator:
+    schema = load_schema(name)
+    if partial:
+        schema = {**_relax(schema), "required": schema.get("required", [])}
+    return Draft202012Validator(schema)
+
+
+def _relax(schema: Any) -> Any:
+    """The schema with items' required keys dropped (but `key`), for a file that overrides inherited items.
+
+    Conditions (`if`, `not`) keep theirs: they say what may go together, not what must be there.
+    """
+    if isinstance(schema, list):
+        return [_relax(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    relaxed = {k: (v if k in ("if", "not") else _relax(v)) for k, v in schema.items()}
+    if isinstance(schema.get("required"), list):
+        relaxed["required"] = [key for key in schema["required"] if key == "key"]
+    return relaxed
+
+
+def validate_node(root: Node, schema_name: str, *, partial: bool = False) -> list[Diagnostic]:
+    """Every schema problem in `root`, one Diagnostic each, at the offending node.
+
+    `partial`: `root` is one layer of an `extends` chain, whose items may override
+    only some attributes of inherited ones; the merged result is checked in full later.
+    """
+    errors = _validator(schema_name, partial).iter_errors(root.to_data())
+    found: dict[tuple[object, ...], Diagnostic] = {}
+    for error in _leaves(errors):
+        for diagnostic in _diagnose(root, error):
+            found.setdefault((diagnostic.span, diagnostic.message), diagnostic)
+    return list(found.values())
+
+
+def _leaves(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
+    """Replace a failed oneOf/anyOf by the error of the branch that came closest."""
+    for error in errors:
+        if error.context:
+            yield from _leaves([best_match(error.context)])
+        else:
+            yield error
+
+
+def _where(path: Iterable[Any]) -> str:
+    parts = []
+    for step in path:
+        parts.append(f"[{step}]" if isinstance(step, int) else f".{step}" if parts else str(step))
+    return "".join(parts) or "the top level"
+
+
+def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
+    path = list(error.absolute_path)
+    node = root.at(path)
+    where = _where(path)
+    kind = error.validator
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        return [
+            Diagnostic(node.key_span(key), f"unknown key '{key}' in {where}", "unknown-key",
+                       fix=did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}")
+            for key in extra
+        ]
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [Diagnostic(node.span, f"{where} is missing required key '{missing}'", "missing-key")]
+    if "propertyNames" in error.relative_schema_path:
+        return [_bad_key(node, error)]
+    if kind == "type":
+        return [_wrong_type(node, error, where)]
+    if kind in ("enum", "const"):
+        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        words = ", ".join(str(a) for a in allowed)
+        fix = did_you_mean(str(error.instance), [str(a) for a in allowed]) or f"use one of: {words}"
+        return [Diagnostic(node.span, f"{where}: '{node.source or error.instance}' is not allowed here",
+                           "bad-value", fix=fix)]
+    return [Diagnostic(node.span, f"{where}: {_plain_message(error)}", f"schema-{kind}")]
+
+
+def _bad_key(node: Node, error: ValidationError) -> Diagnostic:
+    key = str(error.instance)
+    return Diagnostic(node.key_span(key), f"'{key}' is not a valid key", "bad-key",
+                      why="keys are snake_case names: lower-case letters, digits and underscores, "
+                          "starting with a letter",
+                      fix=f"rename it to '{_snake(key)}'")
+
+
+def _snake(key: str) -> str:
+    out = "".join(c.lower() if c.isalnum() else "_" for c in key).strip("_")
+    while "__" in out:
+        out = out.replace("__", "_")
+    return out if out[:1].isalpha() else f"x_{out}"
+
+
+def _wrong_type(node: Node, error: ValidationError, where: str) -> Diagnostic:
+    expected = error.validator_value
+    expected_list = expected if isinstance(expected, list) else [expected]
+    if "string" in expected_list and node.plain and not isinstance(node.value, (dict, list)):
+        read_as = "a boolean" if isinstance(node.value, bool) else "nothing (null)" if node.value is None else "a number"
+        return Diagnostic(node.span, f"'{node.source}' is read as {read_as}; quote it", "yaml-unquoted",
+                          why="YAML 1.1 turns unquoted Yes/No/On/Off, numbers and ~ into other types",
+                          fix=f"write \"{node.source}\"")
+    words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected_list)
+    return Diagnostic(node.span, f"{where} must be {words}", "wrong-type")
+
+
+def _plain_message(error: ValidationError) -> str:
+    value = error.validator_value
+    instance = error.instance
+    messages = {
+        "minimum": f"{instance} is below the minimum {value}",
+        "maximum": f"{instance} is above the maximum {value}",
+        "exclusiveMinimum": f"{instance} must be more than {value}",
+        "minLength": "must not be empty" if value == 1 else f"must be at least {value} characters",
+        "maxLength": f"is {len(str(instance))} characters; the most allowed is {value}",
+        "minItems": "must not be empty" if value == 1 else f"needs at least {value} items",
+        "maxItems": f"allows at most {value} items",
+        "uniqueItems": "has duplicate items",
+        "pattern": f"'{instance}' does not have the expected form",
+        "minProperties": "must not be empty" if value == 1 else f"needs at least {value} keys",
+        "maxProperties": f"allows only {value} of its keys at once" if value == 1 else f"allows at most {value} keys",
+        "not": "has a combination of keys that cannot go together",
+    }
+    return messages.get(str(error.validator), error.message)
+

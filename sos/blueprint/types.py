@@ -1,0 +1,128 @@
+"""The resolved blueprint: typed, merged, every item remembering its origin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sos.blueprint.yaml import Node
+from sos.errors import Span
+from sos.expr.ast import Expr
+
+OBJECTS = ("lead", "contact", "account", "opportunity")
+BACKEND_TYPES = ("salesforce", "hubspot", "pipedrive")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    object: str
+    key: str
+    type: str
+    label: str
+    origin: Span
+    help: str = ""
+    description: str = ""
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    values: tuple[str, ...] = ()
+    default: bool | str | None = None
+    to: str | None = None
+    api_names: Mapping[str, str] = field(default_factory=dict)  # backend type → CRM name
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    key: str
+    label: str
+    probability: int
+    forecast: str
+    outcome: str  # open | won | lost
+    origin: Span
+    max_days: int | None = None
+    require: tuple[str, ...] = ()
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    key: str
+    label: str
+    object: str
+    stages: tuple[Stage, ...]
+    origin: Span
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    key: str
+    object: str
+    when: Expr | None
+    require: Expr
+    when_text: str
+    require_text: str
+    message: str
+    origin: Span
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadStatus:
+    key: str
+    label: str
+    origin: Span
+    default: bool = False
+    converted: bool = False
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    key: str
+    trigger: Mapping[str, object] | None
+    schedule: Mapping[str, object] | None
+    action: Mapping[str, object]
+    origin: Span
+    when: Expr | None = None
+    when_text: str = ""
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    key: str
+    object: str
+    assign_to: Mapping[str, object]
+    origin: Span
+    when: Expr | None = None
+    when_text: str = ""
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    name: str
+    description: str
+    origin: Span
+    fields: Mapping[str, Mapping[str, Field]]  # object → key → Field
+    pipelines: Mapping[str, Pipeline]
+    rules: Mapping[str, Rule]
+    lead_statuses: tuple[LeadStatus, ...]
+    cadences: Mapping[str, Cadence]
+    routing: tuple[Route, ...]
+    files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
+
+    def all_fields(self) -> list[Field]:
+        return [f for obj in OBJECTS for f in self.fields.get(obj, {}).values()]

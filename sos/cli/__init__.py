@@ -1,0 +1,90 @@
+"""The `sos` command line: one group, one module per command, one error handler."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from sos import __version__
+from sos.cli.output import print_diagnostics
+from sos.errors import SosError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+HELP = """\
+sos keeps a client's sales process (pipeline stages, exit criteria, required
+fields, validation rules, lead statuses, cadences and routing) as YAML
+blueprints in git, and makes their CRM match.
+
+\b
+Start a client repository from a starter, then check it:
+  sos starters                       # the sales motions you can start from
+  sos init acme --starter b2b-saas-meddicc --name acme
+  cd acme && sos validate            # precise errors, file:line:col
+  sos show                           # the blueprint with inheritance applied
+
+\b
+Exit codes: 0 success, 1 problems in your input (or --strict warnings),
+2 changes pending (plan --detailed-exitcode), 3 internal error, 130 interrupted.
+"""
+
+
+class SosGroup(click.Group):
+    """The `sos` group; its `main` turns every failure into a message and an exit code."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except SosError as exc:
+            print_diagnostics(exc.diagnostics)
+            code = EXIT_ERROR
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            code = EXIT_INTERRUPTED
+        except click.ClickException as exc:
+            exc.show()
+            code = EXIT_ERROR
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except Exception as exc:  # noqa: BLE001 — the one place that turns crashes into a pointer
+            log = _crash_log(exc)
+            click.echo(f"internal error: {type(exc).__name__}: {exc}; details in {log} — please report it", err=True)
+            code = EXIT_INTERNAL
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _crash_log(exc: BaseException) -> Path:
+    folder = Path(".sos") if Path(".sos").is_dir() or Path("sos.yaml").is_file() else Path.home() / ".sos"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "crash.log"
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n")
+        out.write("".join(traceback.format_exception(exc)))
+    return log
+
+
+@click.group(cls=SosGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="sos")
+def cli() -> None:
+    pass
+
+
+def _register() -> None:
+    from sos.cli import init, schema, show, starters, validate
+
+    for module in (validate, show, starters, init, schema):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="sos")

@@ -1,0 +1,92 @@
+"""sos init: a ready client repository from a starter blueprint."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from sos.errors import Diagnostic, SosError, did_you_mean
+from sos.project import PROJECT_FILE
+from sos.resources import load_schema, starter_names
+
+PROJECT_TEMPLATE = """\
+# yaml-language-server: $schema={schema_dir}/project.schema.json
+# The sos project file: which blueprint, and which CRMs it is planned and applied against.
+sos: 1
+blueprint: blueprint.yaml
+targets:
+  sandbox:
+    type: local            # the embedded CRM sandbox in .sos/, no account needed
+  # prod:
+  #   type: salesforce
+  #   org: {name}-prod      # an `sf` CLI org alias; or credentials in environment variables
+default_target: sandbox
+"""
+
+BLUEPRINT_TEMPLATE = """\
+# yaml-language-server: $schema={schema_dir}/blueprint.schema.json
+# {name}'s sales process. It starts from the {starter} starter: everything the
+# starter defines applies unless overridden here (same key) or removed (remove:).
+# See it whole with `sos show`.
+sos: 1
+name: {name}
+description: {name}'s sales process, from the {starter} starter
+extends: [starter:{starter}]
+
+# fields:
+#   opportunity:
+#     implementation_partner: {{type: text, label: Implementation partner}}
+# remove:
+#   cadences: [friday_forecast]
+"""
+
+SCHEMA_DIR = ".sos/schemas"  # written by init for editors; .sos/ stays out of git
+
+
+def write_editor_schemas(folder: Path) -> None:
+    """Copy the JSON Schemas where the blueprint's `$schema` comment points, for editor completion."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("blueprint", "project"):
+        (folder / f"{name}.schema.json").write_text(json.dumps(load_schema(name), indent=2), encoding="utf-8")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "client"
+
+
+@click.command("init", epilog="""\b
+Examples:
+  sos init acme --starter b2b-saas-meddicc --name acme
+  sos init . --starter smb-bant            # in the current folder, named after it
+""")
+@click.argument("directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--starter", required=True, help="The starter blueprint to extend (see `sos starters`).")
+@click.option("--name", help="The client's short name, e.g. acme (default: the folder's name).")
+def command(directory: Path, starter: str, name: str | None) -> int:
+    """Create a client repository: sos.yaml (local sandbox target), blueprint.yaml
+    extending a starter, and a .gitignore for sos's state folder .sos/.
+    """
+    if starter not in starter_names():
+        raise SosError(Diagnostic(None, f"unknown starter '{starter}'", "unknown-starter",
+                                  fix=did_you_mean(starter, starter_names())
+                                  or f"choose one of: {', '.join(starter_names())}"))
+    name = _slug(name or directory.resolve().name)
+    for existing in (PROJECT_FILE, "blueprint.yaml"):
+        if (directory / existing).exists():
+            raise SosError(f"{directory / existing} already exists; sos init will not overwrite it", "init-exists")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name), encoding="utf-8")
+    (directory / "blueprint.yaml").write_text(
+        BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter), encoding="utf-8")
+    write_editor_schemas(directory / SCHEMA_DIR)
+    gitignore = directory / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+    if ".sos/" not in lines:
+        gitignore.write_text("\n".join([*lines, "# sos state: sandbox databases, locks, crash logs", ".sos/"]) + "\n",
+                             encoding="utf-8")
+    click.echo(f"Created a client repository for {name} in {directory} from starter {starter}.")
+    click.echo("Next: " + (f"cd {directory} && " if str(directory) != "." else "") + "sos validate && sos show")
+    return 0

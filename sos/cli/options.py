@@ -1,0 +1,34 @@
+"""Options and argument handling shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sos.errors import SosError
+from sos.project import PROJECT_FILE, Project, find_project_file, load_project
+
+output_format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Output for people (text) or for tools (json).")
+
+
+def locate_blueprint(path: Path | None) -> tuple[Path, Project | None]:
+    """The blueprint a command works on: PATH (a file, or a folder holding sos.yaml), else the project's."""
+    if path is not None and path.is_file() and path.name != PROJECT_FILE:
+        return path, None
+    start = path if path is not None else Path.cwd()
+    if path is not None and path.name == PROJECT_FILE:
+        start = path.parent
+    if path is not None and not path.exists():
+        raise SosError(f"{path}: no such file or folder", "file-missing")
+    project_file = find_project_file(start)
+    if project_file is None:
+        fallback = start / "blueprint.yaml"
+        if fallback.is_file():
+            return fallback, None
+        raise SosError(f"no {PROJECT_FILE} here or in any parent folder, and no blueprint.yaml; "
+                       "run `sos init --starter NAME` to start a client repository, or pass a blueprint file",
+                       "no-project")
+    project = load_project(project_file)
+    return project.blueprint_path, project

@@ -1,0 +1,78 @@
+"""sos.yaml: the client repository's project file, found in the working directory or a parent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sos.blueprint.schema import validate_node
+from sos.blueprint.resolve import display_path
+from sos.blueprint.yaml import load_file
+from sos.errors import Diagnostic, SosError, Span, did_you_mean
+
+PROJECT_FILE = "sos.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A CRM (or the local sandbox) that blueprints are planned and applied against."""
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    origin: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    root: Path
+    blueprint_path: Path
+    targets: Mapping[str, Target]
+    default_target: str | None
+    origin: Span | None = None
+    state_dir: Path = field(default=Path(".sos"))
+
+    def target(self, name: str | None) -> Target:
+        """The named target, or the default one; a clear error otherwise."""
+        chosen = name or self.default_target
+        if chosen is None:
+            raise SosError(f"{PROJECT_FILE} names several targets and no default_target; "
+                           f"pass --target ({', '.join(self.targets)})", "no-target")
+        if chosen not in self.targets:
+            hint = did_you_mean(chosen, self.targets) or f"targets in {PROJECT_FILE}: {', '.join(self.targets)}"
+            raise SosError(Diagnostic(self.origin, f"unknown target '{chosen}'", "unknown-target", fix=hint))
+        return self.targets[chosen]
+
+
+def find_project_file(start: Path) -> Path | None:
+    """sos.yaml in `start` or the nearest parent, like git finds .git."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_project(path: Path) -> Project:
+    """Read and validate a project file; raise SosError with every problem."""
+    root = load_file(path, display_path(path))
+    problems = validate_node(root, "project")
+    if problems:
+        raise SosError(sorted(problems, key=Diagnostic.sort_key))
+    data = root.to_data()
+    targets_node = root.get("targets")
+    targets = {
+        name: Target(name, spec["type"], {k: v for k, v in spec.items() if k != "type"}, node.span)
+        for (name, spec), (_, node) in zip(data["targets"].items(), targets_node.items())
+    }
+    default = data.get("default_target") or (next(iter(targets)) if len(targets) == 1 else None)
+    if default is not None and default not in targets:
+        span = root.get("default_target").span if root.get("default_target") else root.span
+        raise SosError(Diagnostic(span, f"default_target '{default}' is not one of the targets", "unknown-target",
+                                  fix=did_you_mean(default, targets) or f"targets: {', '.join(targets)}"))
+    folder = path.parent.resolve()
+    return Project(root=folder, blueprint_path=folder / data.get("blueprint", "blueprint.yaml"),
+                   targets=targets, default_target=default, origin=root.span, state_dir=folder / ".sos")
+
