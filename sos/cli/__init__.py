@@ -26,6 +26,8 @@ Start a client repository from a starter, then check it:
   sos init acme --starter b2b-saas-meddicc --name acme
   cd acme && sos validate            # precise errors, file:line:col
   sos show                           # the blueprint with inheritance applied
+  sos plan                           # what would change in the target (default: local sandbox)
+  sos apply                          # make it so, atomically
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
@@ -76,9 +78,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from sos.cli import init, schema, show, starters, validate
+    from sos.cli import apply, history, import_, init, plan, schema, show, starters, targets, validate
 
-    for module in (validate, show, starters, init, schema):
+    for module in (validate, show, plan, apply, import_, targets, history, starters, init, schema):
         cli.add_command(module.command)
 
 

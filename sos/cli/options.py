@@ -32,3 +32,16 @@ def locate_blueprint(path: Path | None) -> tuple[Path, Project | None]:
                        "no-project")
     project = load_project(project_file)
     return project.blueprint_path, project
+
+
+target_option = click.option("--target", "-t", "target_name", metavar="NAME",
+                             help="Target from sos.yaml (default: its default_target).")
+
+
+def current_project() -> Project:
+    """The project whose sos.yaml is in the working directory or a parent."""
+    project_file = find_project_file(Path.cwd())
+    if project_file is None:
+        raise SosError(f"no {PROJECT_FILE} here or in any parent folder; run `sos init --starter NAME` "
+                       "to start a client repository", "no-project")
+    return load_project(project_file)

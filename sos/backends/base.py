@@ -1,0 +1,50 @@
+"""The one adapter interface every target implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from sos.errors import Diagnostic
+from sos.model.resources import Address, Kind, Model
+from sos.plan.change import Plan
+from sos.project import Target
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a target holds and enforces natively, stated once per backend."""
+
+    kinds: frozenset[Kind]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """Per address, what was applied and what failed (with the CRM's reason)."""
+
+    applied: tuple[Address, ...] = ()
+    failed: dict[Address, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Backend(Protocol):
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, target: Target, project_root: Path) -> None: ...
+
+    def read(self, desired: Model) -> Model:
+        """Live state of what `desired` names, everything sos manages, and look-alikes it does not."""
+
+    def check(self, plan: Plan) -> list[Diagnostic]:
+        """What the target would refuse in `plan`, known before any apply."""
+
+    def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
+        """Apply every change of `plan` atomically, or none; refuse if the live state moved since the plan."""
+
+    def status(self) -> str:
+        """One line saying where the target is and that it answers; SosError when it does not."""

@@ -1,0 +1,122 @@
+"""The embedded local sandbox: one SQLite file per target, each apply one transaction.
+
+A second apply at the same time fails at once (SQLite's write lock, taken with
+BEGIN IMMEDIATE and no wait) instead of interleaving; a failed apply rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Callable, ClassVar
+
+from sos.backends.base import ApplyResult, Capabilities
+from sos.errors import Diagnostic, SosError, Span
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.plan.change import Action, Change, Plan
+from sos.project import Target
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+    address TEXT PRIMARY KEY,
+    attrs   TEXT NOT NULL,      -- JSON
+    managed INTEGER NOT NULL,   -- 1: created by sos (the CRM-side ownership mark)
+    origin  TEXT                -- file:line of the blueprint item that made it
+);
+"""
+
+
+class LocalBackend:
+    capabilities: ClassVar[Capabilities] = Capabilities(kinds=frozenset(Kind))
+
+    def __init__(self, target: Target, project_root: Path,
+                 fault: Callable[[Change], None] | None = None) -> None:
+        self.target = target
+        path = Path(str(target.options.get("path", f".sos/{target.name}.db")))
+        self.path = path if path.is_absolute() else project_root / path
+        self.fault = fault  # tests: called before each change, inside the transaction
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        connection.executescript(SCHEMA)
+        version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if version is None:
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(version[0]) != SCHEMA_VERSION:
+            raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
+                           f"{SCHEMA_VERSION}", "sandbox-version")
+        return connection
+
+    def read(self, desired: Model) -> Model:
+        if not self.path.exists():
+            return Model()
+        with closing(self._connect()) as connection:
+            return _read_all(connection)
+
+    def check(self, plan: Plan) -> list[Diagnostic]:
+        return []
+
+    def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
+        with closing(self._connect()) as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc):
+                    raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is "
+                                   "locked); wait for it to finish, then run `sos plan` again", "locked") from None
+                raise
+            try:
+                if _read_all(connection).fingerprint() != plan.live_fingerprint:
+                    raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
+                                   "Run `sos plan` again.", "plan-stale")
+                for change in plan.changes:
+                    if self.fault is not None:
+                        self.fault(change)
+                    _apply_change(connection, change)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("ROLLBACK" if check_only else "COMMIT")
+        return ApplyResult(applied=tuple(c.address for c in plan.changes))
+
+    def status(self) -> str:
+        if not self.path.exists():
+            return f"local sandbox {self.path} (empty: nothing applied yet)"
+        with closing(self._connect()) as connection:
+            count = connection.execute("SELECT COUNT(*) FROM resources").fetchone()[0]
+        return f"local sandbox {self.path} ({count} resources)"
+
+    def seed_unmanaged(self, resource: Resource) -> None:
+        """Put a resource sos did not create into the sandbox, as a CRM admin might by hand."""
+        with closing(self._connect()) as connection:
+            connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
+                               (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
+
+
+def _read_all(connection: sqlite3.Connection) -> Model:
+    model = Model()
+    for address, attrs, managed, origin in connection.execute("SELECT address, attrs, managed, origin FROM resources"):
+        model.add(Resource(Address.parse(address), json.loads(attrs), _span(origin), bool(managed)))
+    return model
+
+
+def _span(origin: str | None) -> Span | None:
+    if not origin:
+        return None
+    file, _, line = origin.rpartition(":")
+    return Span(file, int(line), 1)
+
+
+def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
+    address = str(change.address)
+    if change.action is Action.DELETE:
+        connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
+        return
+    origin = f"{change.origin.file}:{change.origin.line}" if change.origin else None
+    connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 1, ?)",
+                       (address, json.dumps(dict(change.after or {}), sort_keys=True), origin))

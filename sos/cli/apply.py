@@ -1,0 +1,69 @@
+"""sos apply: make the target match the blueprint."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sos.backends import open_backend
+from sos.cli.options import current_project, target_option
+from sos.cli.output import plural
+from sos.cli.plan import render
+from sos.errors import SosError
+from sos.plan.change import Action
+from sos.plan.planfile import load_plan, plan_to_json
+from sos.plan.run import apply_plan, make_plan, without_deletions
+
+
+@click.command("apply", epilog="""\b
+Examples:
+  sos apply                       # plan, show, ask, apply
+  sos apply plan.json             # exactly a saved plan; refused if the CRM changed since
+  sos apply --auto-approve        # in CI (required when not on a terminal)
+  sos apply --allow-delete        # also delete what sos manages and the blueprint dropped
+""")
+@click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
+def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool) -> int:
+    """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
+
+    Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
+    terminal; elsewhere requires --auto-approve. Deletions are skipped unless
+    --allow-delete is given. Each apply is recorded in `sos history`.
+    """
+    project = current_project()
+    if planfile is not None:
+        plan = load_plan(planfile)
+        target = project.target(target_name or plan.target)
+        if target.name != plan.target:
+            raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
+        backend = open_backend(target, project.root)
+    else:
+        target = project.target(target_name)
+        run = make_plan(project, target)
+        plan, backend = run.plan, run.backend
+    click.echo(render(plan_to_json(plan), "text"), nl=False)
+    if not plan.has_changes:
+        return 0
+    deletions = plan.count(Action.DELETE)
+    if deletions and not allow_delete:
+        plan = without_deletions(plan)
+        click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to apply them.", err=True)
+        if not plan.has_changes:
+            return 0
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            raise SosError("not on a terminal, so nobody can confirm: pass --auto-approve to apply", "no-approval")
+        click.confirm(f"Apply these changes to target '{target.name}'?", abort=True)
+    result = apply_plan(project, backend, plan)
+    if not result.ok:
+        for address, reason in result.failed.items():
+            click.echo(f"{address}: {reason}", err=True)
+        raise SosError(f"Apply failed on target '{target.name}'; nothing was changed", "apply-failed")
+    click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
+               f"{plan.count(Action.DELETE)} deleted.")
+    return 0

@@ -1,0 +1,36 @@
+"""sos import: a blueprint written from a live target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sos.backends import open_backend
+from sos.blueprint.dump import dump_yaml
+from sos.cli.options import current_project, target_option
+from sos.model.decompile import model_to_blueprint
+from sos.model.resources import Model
+
+
+@click.command("import", epilog="""\b
+Examples:
+  sos import --target prod -o blueprint.yaml    # bring an existing client under management
+  sos import --target sandbox                   # print to stdout
+""")
+@target_option
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@click.option("--name", help="The blueprint's name (default: the target's name).")
+def command(target_name: str | None, out: Path | None, name: str | None) -> int:
+    """Write a blueprint holding everything the target has; planning it right after shows no changes."""
+    project = current_project()
+    target = project.target(target_name)
+    live = open_backend(target, project.root).read(Model())
+    text = "# Imported by `sos import` from target '{}'.\n".format(target.name) + dump_yaml(
+        model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}"))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}: {len(live)} resources from target '{target.name}'.", err=True)
+    return 0

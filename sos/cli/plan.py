@@ -1,0 +1,60 @@
+"""sos plan: what would change in the target, and what it would break."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sos.cli.options import current_project, target_option
+from sos.cli.output import use_colour
+from sos.plan.planfile import plan_to_json, save_plan
+from sos.plan.run import make_plan
+
+
+def render(data: dict[str, object], fmt: str) -> str:
+    if fmt == "json":
+        from sos.render.json import render_json
+
+        return render_json(data)
+    if fmt == "markdown":
+        from sos.render.markdown import render_markdown
+
+        return render_markdown(data)
+    from sos.render.text import render_text
+
+    return render_text(data, colour=use_colour(sys.stdout))
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+                             show_default=True, help="text for the terminal, json for tools, markdown for PRs.")
+
+
+@click.command("plan", epilog="""\b
+Examples:
+  sos plan                              # against the default target
+  sos plan --target prod -o plan.json   # save it; `sos apply plan.json` applies exactly that
+  sos plan --format markdown            # for a pull-request comment
+  sos plan --detailed-exitcode          # CI drift check: 0 none, 2 changes, 1 error
+""")
+@target_option
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan as JSON.")
+@format_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool) -> int:
+    """Compare the blueprint with the target's live state and show the changes an apply would make.
+
+    Nothing is changed. Changes are listed in the order they would be applied
+    (fields before the rules that read them); dangerous ones (a stage removed or
+    renamed, a field deleted) are flagged; what sos did not create is left alone.
+    """
+    project = current_project()
+    target = project.target(target_name)
+    run = make_plan(project, target)
+    data = plan_to_json(run.plan)
+    click.echo(render(data, fmt), nl=False)
+    if out is not None:
+        save_plan(run.plan, out)
+        click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
+    return 2 if detailed_exitcode and run.plan.has_changes else 0

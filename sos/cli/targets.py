@@ -1,0 +1,27 @@
+"""sos targets: the project's targets and whether each answers."""
+
+from __future__ import annotations
+
+import click
+
+from sos.backends import open_backend
+from sos.cli.options import current_project
+from sos.errors import SosError
+
+
+@click.command("targets", epilog="""\b
+Example:
+  sos targets        # before a plan, check every CRM is reachable with your credentials
+""")
+def command() -> int:
+    """List the targets in sos.yaml and whether each is reachable."""
+    project = current_project()
+    failed = False
+    for name, target in project.targets.items():
+        marker = "*" if name == project.default_target else " "
+        try:
+            status = open_backend(target, project.root).status()
+        except SosError as exc:
+            status, failed = f"unreachable: {exc.diagnostics[0].message}", True
+        click.echo(f"{marker} {name:<12} {target.type:<11} {status}")
+    return 1 if failed else 0

@@ -1,0 +1,260 @@
+"""The Python dialect: an interpreter over the AST (never eval), for the local sandbox and audits.
+
+Semantics the other dialects must match:
+- blank is None, "" or an empty list; `is_blank` also counts an unchecked checkbox (False).
+- a comparison, `in` or `not in` with a blank operand is false (like SQL NULL), except
+  `x == null` (x is blank) and `x != null` (x is not blank).
+- arithmetic on a blank is blank, and so are division by zero and a date out of range.
+- in `and`, `or`, `not` a blank checkbox counts as false.
+- a date compared with a date and time compares their dates; `days_since` counts whole days.
+- stage order is the order of the scope's stages; a stage key the scope lacks has no
+  outcome and no place in that order, so every test on it is false.
+"""
+
+from __future__ import annotations
+
+import datetime
+import operator
+from typing import Any, Callable, Mapping
+
+from sos.errors import Diagnostic, SosError
+from sos.expr.ast import (
+    Arith,
+    ArithOp,
+    Attribute,
+    BoolOp,
+    Call,
+    Compare,
+    Expr,
+    In,
+    ListExpr,
+    Literal,
+    Logic,
+    Name,
+    Op,
+    Unary,
+    UnaryOp,
+)
+from sos.expr.typecheck import infer_type
+from sos.expr.types import ExprType, Kind, Scope
+
+_COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
+_OUTCOMES = {"is_open": ("open",), "is_won": ("won",), "is_lost": ("lost",), "is_closed": ("won", "lost")}
+
+
+def evaluate(
+    expr: Expr,
+    record: Mapping[str, object],
+    scope: Scope,
+    *,
+    today: datetime.date,
+    now: datetime.datetime | None = None,
+) -> object:
+    """The value of `expr` (which passed check_expression) for `record`, a mapping of field key → value.
+
+    Dates may be datetime.date or ISO strings; `stage` holds a stage key, `status` a
+    lead status key. `today` (and `now`, default midnight of `today`, naive UTC) stand in
+    for the clock. Raises SosError (code bad-record) for a value that does not fit its field.
+    """
+    clock = now if now is not None else datetime.datetime.combine(today, datetime.time())
+    return _Evaluator(record, scope, today, _naive_utc(clock)).value(expr)
+
+
+class _Evaluator:
+    def __init__(
+        self, record: Mapping[str, object], scope: Scope, today: datetime.date, now: datetime.datetime
+    ) -> None:
+        self.record = record
+        self.scope = scope
+        self.today = today
+        self.now = now
+        self.stage_order = {stage.key: i for i, stage in enumerate(scope.stages)}
+
+    def value(self, node: Expr) -> Any:
+        match node:
+            case Literal(value=value):
+                return value
+            case Name(name=name):
+                return _field_value(name, self.record.get(name), self.scope.fields.get(name))
+            case ListExpr(items=items):
+                return [self.value(item) for item in items]
+            case Attribute():
+                return self._attribute(node)
+            case Unary(op=UnaryOp.NOT, operand=operand):
+                return not _is_true(self.value(operand))
+            case Unary(operand=operand):
+                number = self.value(operand)
+                return None if number is None else -number
+            case BoolOp(op=Logic.AND, operands=operands):
+                return all(_is_true(self.value(operand)) for operand in operands)
+            case BoolOp(operands=operands):
+                return any(_is_true(self.value(operand)) for operand in operands)
+            case Compare():
+                return self._compare(node)
+            case In():
+                return self._in(node)
+            case Arith():
+                return _arith(node.op, self.value(node.left), self.value(node.right))
+            case Call():
+                return self._call(node)
+        raise TypeError(f"not an expression node: {node!r}")
+
+    def _attribute(self, node: Attribute) -> bool:
+        key = self.value(node.value)
+        if node.attr == "is_converted":
+            return any(status.key == key and status.converted for status in self.scope.statuses)
+        return any(stage.key == key and stage.outcome in _OUTCOMES[node.attr] for stage in self.scope.stages)
+
+    def _compare(self, node: Compare) -> bool:
+        left, right = self.value(node.left), self.value(node.right)
+        if _is_null(node.left) or _is_null(node.right):
+            other = right if _is_null(node.left) else left
+            if node.op is Op.EQ:
+                return other is None
+            return node.op is Op.NE and other is not None
+        if left is None or right is None:
+            return False
+        if node.op not in (Op.EQ, Op.NE) and (self._is_stage(node.left) or self._is_stage(node.right)):
+            if left not in self.stage_order or right not in self.stage_order:
+                return False
+            left, right = self.stage_order[left], self.stage_order[right]
+        left, right = _same_footing(left, right)
+        return _COMPARE[node.op](left, right)
+
+    def _is_stage(self, node: Expr) -> bool:
+        found = infer_type(node, self.scope)
+        return found is not None and found.kind is Kind.STAGE
+
+    def _in(self, node: In) -> bool:
+        operand = self.value(node.operand)
+        if operand is None:
+            return False
+        found = any(operator.eq(*_same_footing(operand, self.value(item))) for item in node.options.items)
+        return found != node.negated
+
+    def _call(self, node: Call) -> object:
+        args = [self.value(arg) for arg in node.args]
+        match node.func, args:
+            case "today", []:
+                return self.today
+            case "now", []:
+                return self.now
+            case "is_blank", [value]:
+                return _is_blank(value) or value is False
+            case "days_since", [None]:
+                return None
+            case "days_since", [datetime.datetime() as moment]:
+                return (self.today - moment.date()).days
+            case "days_since", [datetime.date() as day]:
+                return (self.today - day).days
+            case "len", [text]:
+                return 0 if text is None else len(str(text))
+            case "includes", [values, value]:
+                return values is not None and value in values
+        raise TypeError(f"cannot evaluate {node.func}() with {args!r}")
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.value is None
+
+
+def _is_true(value: object) -> bool:
+    return value is True
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or value == "" or (isinstance(value, (list, tuple)) and not value)
+
+
+def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _same_footing(left: object, right: object) -> tuple[object, object]:
+    """A date and a date and time compare by date (a datetime is also a date in Python)."""
+    if not (isinstance(left, datetime.date) and isinstance(right, datetime.date)):
+        return left, right
+    if isinstance(left, datetime.datetime) != isinstance(right, datetime.datetime):
+        return _day(left), _day(right)
+    return left, right
+
+
+def _day(value: datetime.date) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _arith(op: ArithOp, left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return None
+    if isinstance(right, datetime.date) and op is ArithOp.ADD:
+        left, right = right, left
+    try:
+        if isinstance(left, datetime.date) and isinstance(right, datetime.date):
+            if isinstance(left, datetime.datetime) and isinstance(right, datetime.datetime):
+                return (left - right).total_seconds() / 86400
+            return (_day(left) - _day(right)).days
+        if isinstance(left, datetime.date):
+            days = datetime.timedelta(days=right)
+            return left + days if op is ArithOp.ADD else left - days
+        if op is ArithOp.DIV:
+            return None if right == 0 else left / right
+        return {ArithOp.ADD: operator.add, ArithOp.SUB: operator.sub, ArithOp.MUL: operator.mul}[op](left, right)
+    except (OverflowError, ValueError):  # past year 9999, a float out of range, NaN days: unknowable, as blank
+        return None
+
+
+def _field_value(name: str, raw: object, field_type: ExprType | None) -> object:
+    """A record's value as the expression sees it: blank → None, ISO strings → dates, etc."""
+    if _is_blank(raw):
+        return None
+    convert = _CONVERTERS.get(field_type.kind) if field_type else None
+    if field_type is None or convert is None:
+        return raw
+    try:
+        return convert(raw)
+    except (TypeError, ValueError):
+        message = f"field '{name}' holds {raw!r}, which is not {field_type.describe()}"
+        raise SosError(Diagnostic(None, message, "bad-record")) from None
+
+
+def _moment(raw: object) -> datetime.datetime:
+    if isinstance(raw, datetime.datetime):
+        return raw
+    if isinstance(raw, datetime.date):
+        return datetime.datetime.combine(raw, datetime.time())
+    if isinstance(raw, str):
+        return datetime.datetime.fromisoformat(raw)
+    raise TypeError(raw)
+
+
+def _number(raw: object) -> int | float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise TypeError(raw)
+    if isinstance(raw, str):
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    return raw
+
+
+def _values(raw: object) -> list[Any]:
+    if isinstance(raw, str):
+        return raw.split(";")  # how Salesforce writes a multi-select picklist
+    if isinstance(raw, (list, tuple)):
+        return list(raw)
+    raise TypeError(raw)
+
+
+_CONVERTERS: dict[Kind, Callable[[object], object]] = {
+    Kind.DATE: lambda raw: _day(_moment(raw)),
+    Kind.DATETIME: lambda raw: _naive_utc(_moment(raw)),
+    Kind.NUMBER: _number,
+    Kind.MULTI_PICKLIST: _values,
+}

@@ -1,0 +1,44 @@
+"""The record of past applies, one JSON line each, in the project's .sos/history.jsonl."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit the blueprint is at (with `-dirty` for uncommitted changes), or None outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def who() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def record_apply(state_dir: Path, entry: dict[str, Any]) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stamped = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": who(), **entry}
+    with (state_dir / "history.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(stamped, sort_keys=True) + "\n")
+
+
+def read_history(state_dir: Path) -> list[dict[str, Any]]:
+    path = state_dir / "history.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,1 @@
+"""The Model: CRM-neutral desired (or live) resources, the one IR every backend speaks."""

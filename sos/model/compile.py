@@ -1,0 +1,125 @@
+"""Blueprint → Model: the desired resources, CRM-neutral, each keeping its blueprint origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sos.blueprint.types import Blueprint, Field, Pipeline, Stage
+from sos.expr.ast import names_used
+from sos.expr.dialects.canonical import to_text
+from sos.errors import SosError, Span
+from sos.model.resources import Address, Kind, Model, Resource
+
+NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}
+
+
+def _compact(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
+
+
+def field_attrs(field: Field) -> dict[str, Any]:
+    precision, scale = NUMBER_DEFAULTS.get(field.type, (None, None))
+    return _compact({
+        "type": field.type, "label": field.label, "help": field.help, "description": field.description,
+        "length": field.length or (255 if field.type == "text" else None),
+        "precision": field.precision or precision,
+        "scale": field.scale if field.scale is not None else scale,
+        "values": list(field.values), "default": field.default, "to": field.to,
+        "api_names": dict(sorted(field.api_names.items())) or None,
+    })
+
+
+def requirement_stages(pipeline: Pipeline, stage: Stage) -> list[str]:
+    """Where a stage's `require` holds: the stage, every later open stage and the won stages.
+
+    A lost stage's requirements hold only in that stage.
+    """
+    if stage.outcome == "lost":
+        return [stage.key]
+    index = pipeline.stages.index(stage)
+    later = [s.key for s in pipeline.stages[index + 1:] if s.outcome != "lost"]
+    return [stage.key, *later]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def stage_requirement_rule(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> dict[str, Any]:
+    types = {f.key: f.type for f in bp.fields.get(pipeline.object, {}).values()}
+    checks = [f"{key} == true" if types.get(key) == "checkbox" else f"not is_blank({key})" for key in stage.require]
+    stages = ", ".join(_quote(key) for key in requirement_stages(pipeline, stage))
+    labels = [bp.fields.get(pipeline.object, {})[k].label if k in bp.fields.get(pipeline.object, {})
+              else k.replace("_", " ") for k in stage.require]
+    return {
+        "when": f"stage in [{stages}]",
+        "require": " and ".join(checks),
+        "message": f"{stage.label} needs: {', '.join(labels)}."[:255],
+        "reads": sorted({"stage", *stage.require}),
+        "stage_requires": list(stage.require),
+        "stage_requires_of": f"{pipeline.key}.{stage.key}",  # a generated rule; `sos import` turns it back
+    }
+
+
+def compile_model(bp: Blueprint) -> Model:
+    """The resources a CRM needs for `bp`. Expressions are stored as canonical text."""
+    model = Model()
+    for field in bp.all_fields():
+        model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin))
+    for pipeline in bp.pipelines.values():
+        model.add(Resource(Address(Kind.PIPELINE, pipeline.object, pipeline.key),
+                           _compact({"label": pipeline.label, "description": pipeline.description,
+                                     "stages": [s.key for s in pipeline.stages]}), pipeline.origin))
+        for stage in pipeline.stages:
+            model.add(Resource(Address(Kind.STAGE, pipeline.key, stage.key), _compact({
+                "label": stage.label, "probability": stage.probability, "forecast": stage.forecast,
+                "outcome": stage.outcome, "max_days": stage.max_days, "description": stage.description,
+            }), stage.origin))
+            if stage.require:
+                key = f"{pipeline.key}__{stage.key}__required"
+                model.add(Resource(Address(Kind.RULE, pipeline.object, key),
+                                   stage_requirement_rule(bp, pipeline, stage), _require_span(stage)))
+    for position, status in enumerate(bp.lead_statuses):
+        model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), _compact({
+            "label": status.label, "default": status.default, "converted": status.converted,
+            "description": status.description, "position": position,
+        }), status.origin))
+    for rule in bp.rules.values():
+        reads = names_used(rule.require) | (names_used(rule.when) if rule.when else set())
+        model.add(Resource(Address(Kind.RULE, rule.object, rule.key), _compact({
+            "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
+            "message": rule.message, "description": rule.description, "reads": sorted(reads),
+        }), rule.origin))
+    for cadence in bp.cadences.values():
+        model.add(Resource(Address(Kind.CADENCE, _cadence_scope(cadence.trigger), cadence.key), _compact({
+            "trigger": cadence.trigger, "schedule": cadence.schedule, "action": cadence.action,
+            "when": to_text(cadence.when) if cadence.when else None, "description": cadence.description,
+        }), cadence.origin))
+    for position, route in enumerate(bp.routing):
+        model.add(Resource(Address(Kind.ROUTE, route.object, route.key), _compact({
+            "when": to_text(route.when) if route.when else None, "assign_to": route.assign_to,
+            "description": route.description, "position": position,
+        }), route.origin))
+    _ensure_rule_keys_unique(bp)
+    return model
+
+
+def _require_span(stage: Stage) -> Span:
+    node = stage.node.get("require") if stage.node else None
+    return node.span if node is not None else stage.origin
+
+
+def _cadence_scope(trigger: Any) -> str:
+    if not isinstance(trigger, dict):
+        return "schedule"
+    if "record_created" in trigger:
+        return str(trigger["record_created"])
+    return "lead" if "status_entered" in trigger else "opportunity"
+
+
+def _ensure_rule_keys_unique(bp: Blueprint) -> None:
+    generated = {f"{p.key}__{s.key}__required" for p in bp.pipelines.values() for s in p.stages if s.require}
+    for rule in bp.rules.values():
+        if rule.key in generated:
+            raise SosError(f"{rule.origin}: rule key '{rule.key}' is reserved for a stage's requirements; "
+                           "rename the rule", "rule-key-reserved")

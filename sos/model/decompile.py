@@ -1,0 +1,74 @@
+"""Model → blueprint data: what `sos import` writes from a live target.
+
+The inverse of compile: compiling the result gives the same resources back, so
+importing and then planning shows no changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sos.model.resources import Address, Kind, Model, Resource
+
+FIELD_KEYS = ("type", "label", "help", "description", "length", "precision", "scale", "values", "default", "to")
+
+
+def _field(resource: Resource) -> dict[str, Any]:
+    attrs = resource.attrs
+    data = {k: attrs[k] for k in FIELD_KEYS if k in attrs}
+    if "api_names" in attrs:
+        names = attrs["api_names"]
+        data["api_name"] = names["*"] if list(names) == ["*"] else names
+    return data
+
+
+def _by_position(resources: list[Resource]) -> list[Resource]:
+    return sorted(resources, key=lambda r: r.attrs.get("position", 0))
+
+
+def _without(attrs: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in names}
+
+
+def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[str, Any]:
+    """A standalone blueprint (no extends) holding every resource in `model`."""
+    data: dict[str, Any] = {"sos": 1, "name": name}
+    if description:
+        data["description"] = description
+    fields: dict[str, dict[str, Any]] = {}
+    for r in model.of_kind(Kind.FIELD):
+        fields.setdefault(r.address.scope, {})[r.address.key] = _field(r)
+    if fields:
+        data["fields"] = fields
+    requires = {r.attrs["stage_requires_of"]: r.attrs["stage_requires"] for r in model.of_kind(Kind.RULE)
+                if "stage_requires_of" in r.attrs}
+    pipelines = {}
+    for r in model.of_kind(Kind.PIPELINE):
+        stages = []
+        for key in r.attrs.get("stages", []):
+            stage = model.get(Address(Kind.STAGE, r.address.key, key))
+            attrs = dict(stage.attrs) if stage else {}
+            stage_data = {"key": key, **attrs}
+            if requires.get(f"{r.address.key}.{key}"):
+                stage_data["require"] = requires[f"{r.address.key}.{key}"]
+            stages.append(stage_data)
+        pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
+    if pipelines:
+        data["pipelines"] = pipelines
+    rules = {r.address.key: {"object": r.address.scope, **_without(dict(r.attrs), "reads")}
+             for r in model.of_kind(Kind.RULE) if "stage_requires_of" not in r.attrs}
+    if rules:
+        data["rules"] = rules
+    statuses = [{"key": r.address.key, **_without(dict(r.attrs), "position")}
+                for r in _by_position(model.of_kind(Kind.LEAD_STATUS))]
+    if statuses:
+        data["lead_statuses"] = statuses
+    cadences = {r.address.key: dict(r.attrs) for r in model.of_kind(Kind.CADENCE)}
+    if cadences:
+        data["cadences"] = cadences
+    routes = [{"key": r.address.key, "object": r.address.scope, **_without(dict(r.attrs), "position")}
+              for r in _by_position(model.of_kind(Kind.ROUTE))]
+    if routes:
+        data["routing"] = routes
+    return data
+

@@ -1,0 +1,87 @@
+"""Address, Resource and Model: what a CRM holds, in sos's own words."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Mapping
+
+from sos.errors import Span
+
+
+class Kind(str, Enum):
+    """Resource kinds, in the order a CRM needs them created (fields before the rules that read them)."""
+
+    FIELD = "field"
+    PIPELINE = "pipeline"
+    STAGE = "stage"
+    LEAD_STATUS = "lead_status"
+    RULE = "rule"
+    CADENCE = "cadence"
+    ROUTE = "route"
+
+    @property
+    def rank(self) -> int:
+        return list(Kind).index(self)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Address:
+    """Which resource: `field.opportunity.budget_confirmed`, `stage.new_business.proposal`.
+
+    `scope` is the object for fields, rules, statuses and routes, the pipeline for stages.
+    """
+
+    kind: Kind
+    scope: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}.{self.scope}.{self.key}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        kind, scope, key = text.split(".", 2)
+        return cls(Kind(kind), scope, key)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource's attributes (plain JSON data), where it came from, and whether sos manages it."""
+
+    address: Address
+    attrs: Mapping[str, Any]
+    origin: Span | None = None
+    managed: bool = True
+
+
+@dataclass
+class Model:
+    """Resources by address: the desired state compiled from a blueprint, or a target's live state."""
+
+    resources: dict[Address, Resource] = field(default_factory=dict)
+
+    def add(self, resource: Resource) -> None:
+        self.resources[resource.address] = resource
+
+    def get(self, address: Address) -> Resource | None:
+        return self.resources.get(address)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self.resources
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(sorted(self.resources.values(), key=lambda r: (r.address.kind.rank, r.address)))
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def of_kind(self, kind: Kind) -> list[Resource]:
+        return [r for r in self if r.address.kind is kind]
+
+    def fingerprint(self) -> str:
+        """A digest of every resource's attributes and ownership: equal fingerprints, equal states."""
+        canonical = [[str(r.address), r.attrs, r.managed] for r in self]
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Plans: what would change in a target, and in which order."""

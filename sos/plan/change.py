@@ -1,0 +1,79 @@
+"""Action, AttrChange, Change and Plan: plain data, rendered and applied by others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Mapping
+
+from sos.errors import Span
+from sos.model.resources import Address
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    CREATE = "create"  # +
+    UPDATE = "update"  # ~
+    DELETE = "delete"  # -
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class AttrChange:
+    name: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one resource will undergo. `before`/`after` are its whole attributes (None when absent)."""
+
+    address: Address
+    action: Action
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    origin: Span | None = None  # the blueprint line that asked for it
+    danger: str = ""  # why a reviewer should look twice (a stage renamed or removed); shown, never read by apply
+
+    @property
+    def attr_changes(self) -> list[AttrChange]:
+        before, after = self.before or {}, self.after or {}
+        names = sorted(set(before) | set(after))
+        return [AttrChange(n, before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)]
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """A live resource with a desired one's address that sos did not create: reported, never touched."""
+
+    address: Address
+    origin: Span | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Ordered changes that would make a target match a blueprint, and what they were made from."""
+
+    target: str
+    target_type: str
+    changes: tuple[Change, ...]
+    blueprint_digest: str
+    live_fingerprint: str
+    unchanged: int = 0
+    unmanaged: tuple[Unmanaged, ...] = ()
+    cannot_enforce: tuple[str, ...] = ()
+    sos_version: str = ""
+    format_version: int = PLAN_FORMAT_VERSION
+
+    def count(self, action: Action) -> int:
+        return sum(c.action is action for c in self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)

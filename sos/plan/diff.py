@@ -1,0 +1,94 @@
+"""diff(desired, live) → Plan: what to create, update and delete, in dependency order."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sos import __version__
+from sos.model.resources import Address, Kind, Model
+from sos.plan.change import Action, Change, Plan, Unmanaged
+
+
+def blueprint_digest(desired: Model) -> str:
+    return desired.fingerprint()
+
+
+def _danger(change: Change) -> str:
+    kind = change.address.kind
+    if kind is Kind.STAGE and change.action is Action.DELETE:
+        return "removes a stage: deals in it must move first, and reports that use it lose it"
+    if kind is Kind.STAGE and change.action is Action.UPDATE and _changed(change, "label"):
+        return "renames a stage reps and reports know by name"
+    if kind is Kind.FIELD and change.action is Action.DELETE:
+        return "deletes a field and the data in it"
+    if kind is Kind.FIELD and change.action is Action.UPDATE and _changed(change, "type"):
+        return "changes a field's type: the CRM may refuse it or lose data"
+    if kind is Kind.LEAD_STATUS and change.action is Action.DELETE:
+        return "removes a lead status that leads may be in"
+    return ""
+
+
+def _changed(change: Change, attr: str) -> bool:
+    return (change.before or {}).get(attr) != (change.after or {}).get(attr)
+
+
+def _order(change: Change) -> tuple[int, int, Address]:
+    """Creates and updates go fields-first; deletes come last, rules-first (the reverse)."""
+    rank = change.address.kind.rank
+    if change.action is Action.DELETE:
+        return (1, -rank, change.address)
+    return (0, rank, change.address)
+
+
+def diff(desired: Model, live: Model, *, target: str, target_type: str,
+         supported: frozenset[Kind] = frozenset(Kind)) -> Plan:
+    """The Plan that makes `live` match `desired`.
+
+    Only managed live resources are ever updated or deleted; a live resource that
+    sits at a desired address but was not created by sos is reported, not touched.
+    Kinds the target does not support are left out and named in `cannot_enforce`.
+    """
+    changes: list[Change] = []
+    unmanaged: list[Unmanaged] = []
+    unchanged = 0
+    for want in desired:
+        if want.address.kind not in supported:
+            continue
+        have = live.get(want.address)
+        if have is None:
+            changes.append(Change(want.address, Action.CREATE, None, dict(want.attrs), want.origin))
+        elif not have.managed:
+            unmanaged.append(Unmanaged(want.address, want.origin,
+                                       "exists in the CRM but was not created by sos; left alone"))
+        elif dict(have.attrs) != dict(want.attrs):
+            changes.append(Change(want.address, Action.UPDATE, dict(have.attrs), dict(want.attrs), want.origin))
+        else:
+            unchanged += 1
+    for have in live:
+        if have.managed and have.address not in desired and have.address.kind in supported:
+            changes.append(Change(have.address, Action.DELETE, dict(have.attrs), None, have.origin))
+    changes = [_with_danger(c) for c in sorted(changes, key=_order)]
+    skipped = sorted({r.address.kind for r in desired if r.address.kind not in supported}, key=lambda k: k.rank)
+    cannot = tuple(f"{target_type} targets do not hold {kind.value.replace('_', ' ')}s; "
+                   f"{_count(desired, kind)} in the blueprint are not applied" for kind in skipped)
+    return Plan(target=target, target_type=target_type, changes=tuple(changes),
+                blueprint_digest=blueprint_digest(desired), live_fingerprint=live.fingerprint(),
+                unchanged=unchanged, unmanaged=tuple(unmanaged), cannot_enforce=cannot, sos_version=__version__)
+
+
+def _count(model: Model, kind: Kind) -> int:
+    return len(model.of_kind(kind))
+
+
+def _with_danger(change: Change) -> Change:
+    danger = _danger(change)
+    if not danger:
+        return change
+    return Change(change.address, change.action, change.before, change.after, change.origin, danger)
+
+
+def plan_digest(plan_json: dict[str, object]) -> str:
+    """A short digest of a plan's JSON form, recorded in history."""
+    return hashlib.sha256(json.dumps(plan_json, sort_keys=True).encode()).hexdigest()[:12]
+

@@ -1,0 +1,91 @@
+"""The plan's one JSON form (schemas/plan.schema.json): saved plans and every rendering derive from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sos import __version__
+from sos.errors import SosError, Span
+from sos.model.resources import Address
+from sos.plan.change import PLAN_FORMAT_VERSION, Action, Change, Plan, Unmanaged
+
+
+def _span_text(span: Span | None) -> str | None:
+    return f"{span.file}:{span.line}" if span else None
+
+
+def _span_from(text: str | None) -> Span | None:
+    if not text:
+        return None
+    file, _, line = text.rpartition(":")
+    return Span(file, int(line), 1)
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as versioned, documented JSON data."""
+    return {
+        "format_version": plan.format_version,
+        "sos_version": plan.sos_version,
+        "target": {"name": plan.target, "type": plan.target_type},
+        "blueprint_digest": plan.blueprint_digest,
+        "live_fingerprint": plan.live_fingerprint,
+        "summary": {"create": plan.count(Action.CREATE), "update": plan.count(Action.UPDATE),
+                    "delete": plan.count(Action.DELETE), "unchanged": plan.unchanged},
+        "changes": [
+            {
+                "address": str(c.address),
+                "action": c.action.value,
+                "origin": _span_text(c.origin),
+                "before": c.before,
+                "after": c.after,
+                "attributes": [{"name": a.name, "before": a.before, "after": a.after}
+                               for a in c.attr_changes] if c.action is Action.UPDATE else [],
+                "danger": c.danger or None,
+            }
+            for c in plan.changes
+        ],
+        "unmanaged": [{"address": str(u.address), "origin": _span_text(u.origin), "note": u.note}
+                      for u in plan.unmanaged],
+        "cannot_enforce": list(plan.cannot_enforce),
+    }
+
+
+def plan_from_json(data: dict[str, Any]) -> Plan:
+    """A Plan back from its JSON form; SosError when the file is not a plan this sos can apply."""
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if version != PLAN_FORMAT_VERSION:
+        raise SosError(f"this plan has format version {version!r}; this sos applies version {PLAN_FORMAT_VERSION}. "
+                       "Run `sos plan` again.", "plan-format")
+    if data.get("sos_version") != __version__:
+        raise SosError(f"this plan was made by sos {data.get('sos_version')}, and this is sos {__version__}. "
+                       "Run `sos plan` again.", "plan-version")
+    return Plan(
+        target=data["target"]["name"], target_type=data["target"]["type"],
+        changes=tuple(Change(Address.parse(c["address"]), Action(c["action"]), c["before"], c["after"],
+                             _span_from(c["origin"]), c.get("danger") or "") for c in data["changes"]),
+        blueprint_digest=data["blueprint_digest"], live_fingerprint=data["live_fingerprint"],
+        unchanged=data["summary"]["unchanged"],
+        unmanaged=tuple(Unmanaged(Address.parse(u["address"]), _span_from(u["origin"]), u["note"])
+                        for u in data["unmanaged"]),
+        cannot_enforce=tuple(data["cannot_enforce"]), sos_version=data["sos_version"],
+        format_version=version,
+    )
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SosError(f"{path}: no such plan file", "file-missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SosError(f"{path}: not a plan file ({exc})", "plan-format") from None
+    try:
+        return plan_from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SosError(f"{path}: not a valid plan file ({type(exc).__name__}: {exc})", "plan-format") from None

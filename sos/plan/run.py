@@ -1,0 +1,60 @@
+"""The plan → apply cycle against one target, as the commands run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sos.backends import open_backend
+from sos.backends.base import ApplyResult, Backend
+from sos.blueprint.load import load_blueprint
+from sos.errors import SosError
+from sos.history import git_commit, record_apply
+from sos.model.compile import compile_model
+from sos.model.resources import Model
+from sos.plan.change import Action, Plan
+from sos.plan.diff import diff, plan_digest
+from sos.plan.planfile import plan_to_json
+from sos.project import Project, Target
+
+
+@dataclass
+class PlanRun:
+    plan: Plan
+    backend: Backend
+    desired: Model
+
+
+def desired_model(project: Project) -> Model:
+    blueprint, diagnostics = load_blueprint(project.blueprint_path)
+    if blueprint is None:
+        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    return compile_model(blueprint)
+
+
+def make_plan(project: Project, target: Target) -> PlanRun:
+    """Read the target's live state and diff it against the project's blueprint."""
+    desired = desired_model(project)
+    backend = open_backend(target, project.root)
+    live = backend.read(desired)
+    plan = diff(desired, live, target=target.name, target_type=target.type,
+                supported=backend.capabilities.kinds)
+    plan = replace(plan, cannot_enforce=plan.cannot_enforce + backend.capabilities.notes)
+    return PlanRun(plan, backend, desired)
+
+
+def without_deletions(plan: Plan) -> Plan:
+    return replace(plan, changes=tuple(c for c in plan.changes if c.action is not Action.DELETE))
+
+
+def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
+    """Apply `plan` and record the outcome in the project's history, failed or not."""
+    entry = {"target": plan.target, "git_commit": git_commit(project.root),
+             "plan_digest": plan_digest(plan_to_json(plan)),
+             "summary": {a.value: plan.count(a) for a in Action}}
+    try:
+        result = backend.apply(plan)
+    except SosError as exc:
+        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
+        raise
+    record_apply(project.state_dir, {**entry, "outcome": "applied" if result.ok else "failed"})
+    return result
