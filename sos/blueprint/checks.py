@@ -265,6 +265,13 @@ def check_routing(bp: Blueprint, diags: Diagnostics) -> None:
                       "no-catch-all", fix="end routing with a route that has no `when`")
 
 
+def check_reserved_rule_keys(bp: Blueprint, diags: Diagnostics) -> None:
+    for rule in bp.rules.values():
+        if rule.key.endswith("__required"):
+            diags.error(rule.origin, f"rule key '{rule.key}' ends in '__required', which sos keeps for the rules "
+                        "it makes from stages' `require`", "reserved-key", fix="rename the rule")
+
+
 Check = Callable[[Blueprint, Diagnostics], None]
 
 CHECKS: tuple[Check, ...] = (
@@ -277,6 +284,7 @@ CHECKS: tuple[Check, ...] = (
     check_stage_consistency,
     check_lead_statuses,
     check_expressions,
+    check_reserved_rule_keys,
     check_cadences,
     check_routing,
 )

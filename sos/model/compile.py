@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sos.blueprint.build import title_case
 from sos.blueprint.types import Blueprint, Field, Pipeline, Stage
-from sos.expr.ast import names_used
 from sos.expr.dialects.canonical import to_text
-from sos.errors import SosError, Span
+from sos.errors import Span
 from sos.model.resources import Address, Kind, Model, Resource
 
 NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}
@@ -45,19 +45,21 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def requirement_rule_key(pipeline: str, stage: str) -> str:
+    """The key of the rule generated from a stage's `require` (reserved: no blueprint rule may take it)."""
+    return f"{pipeline}__{stage}__required"
+
+
 def stage_requirement_rule(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> dict[str, Any]:
-    types = {f.key: f.type for f in bp.fields.get(pipeline.object, {}).values()}
-    checks = [f"{key} == true" if types.get(key) == "checkbox" else f"not is_blank({key})" for key in stage.require]
+    fields = bp.fields.get(pipeline.object, {})
+    checks = [f"{key} == true" if key in fields and fields[key].type == "checkbox" else f"not is_blank({key})"
+              for key in stage.require]
     stages = ", ".join(_quote(key) for key in requirement_stages(pipeline, stage))
-    labels = [bp.fields.get(pipeline.object, {})[k].label if k in bp.fields.get(pipeline.object, {})
-              else k.replace("_", " ") for k in stage.require]
+    labels = [fields[key].label if key in fields else title_case(key) for key in stage.require]
     return {
         "when": f"stage in [{stages}]",
         "require": " and ".join(checks),
         "message": f"{stage.label} needs: {', '.join(labels)}."[:255],
-        "reads": sorted({"stage", *stage.require}),
-        "stage_requires": list(stage.require),
-        "stage_requires_of": f"{pipeline.key}.{stage.key}",  # a generated rule; `sos import` turns it back
     }
 
 
@@ -76,7 +78,7 @@ def compile_model(bp: Blueprint) -> Model:
                 "outcome": stage.outcome, "max_days": stage.max_days, "description": stage.description,
             }), stage.origin))
             if stage.require:
-                key = f"{pipeline.key}__{stage.key}__required"
+                key = requirement_rule_key(pipeline.key, stage.key)
                 model.add(Resource(Address(Kind.RULE, pipeline.object, key),
                                    stage_requirement_rule(bp, pipeline, stage), _require_span(stage)))
     for position, status in enumerate(bp.lead_statuses):
@@ -85,10 +87,9 @@ def compile_model(bp: Blueprint) -> Model:
             "description": status.description, "position": position,
         }), status.origin))
     for rule in bp.rules.values():
-        reads = names_used(rule.require) | (names_used(rule.when) if rule.when else set())
         model.add(Resource(Address(Kind.RULE, rule.object, rule.key), _compact({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
-            "message": rule.message, "description": rule.description, "reads": sorted(reads),
+            "message": rule.message, "description": rule.description,
         }), rule.origin))
     for cadence in bp.cadences.values():
         model.add(Resource(Address(Kind.CADENCE, _cadence_scope(cadence.trigger), cadence.key), _compact({
@@ -100,7 +101,6 @@ def compile_model(bp: Blueprint) -> Model:
             "when": to_text(route.when) if route.when else None, "assign_to": route.assign_to,
             "description": route.description, "position": position,
         }), route.origin))
-    _ensure_rule_keys_unique(bp)
     return model
 
 
@@ -116,10 +116,3 @@ def _cadence_scope(trigger: Any) -> str:
         return str(trigger["record_created"])
     return "lead" if "status_entered" in trigger else "opportunity"
 
-
-def _ensure_rule_keys_unique(bp: Blueprint) -> None:
-    generated = {f"{p.key}__{s.key}__required" for p in bp.pipelines.values() for s in p.stages if s.require}
-    for rule in bp.rules.values():
-        if rule.key in generated:
-            raise SosError(f"{rule.origin}: rule key '{rule.key}' is reserved for a stage's requirements; "
-                           "rename the rule", "rule-key-reserved")

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sos.errors import Span
+from sos.expr.ast import Name, walk
+from sos.expr.parse import parse_expression
+from sos.model.compile import requirement_rule_key
 from sos.model.resources import Address, Kind, Model, Resource
 
 FIELD_KEYS = ("type", "label", "help", "description", "length", "precision", "scale", "values", "default", "to")
@@ -20,6 +24,16 @@ def _field(resource: Resource) -> dict[str, Any]:
         names = attrs["api_names"]
         data["api_name"] = names["*"] if list(names) == ["*"] else names
     return data
+
+
+def _is_generated(rule: Resource) -> bool:
+    return rule.address.key.endswith("__required")
+
+
+def _required_fields(rule: Resource) -> list[str]:
+    """The fields a generated stage rule checks, in order: `not is_blank(a) and b == true` → [a, b]."""
+    expr = parse_expression(str(rule.attrs["require"]), lambda start, end: Span("<live>", 1, start + 1))
+    return [node.name for node in walk(expr) if isinstance(node, Name)]
 
 
 def _by_position(resources: list[Resource]) -> list[Resource]:
@@ -40,8 +54,7 @@ def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[s
         fields.setdefault(r.address.scope, {})[r.address.key] = _field(r)
     if fields:
         data["fields"] = fields
-    requires = {r.attrs["stage_requires_of"]: r.attrs["stage_requires"] for r in model.of_kind(Kind.RULE)
-                if "stage_requires_of" in r.attrs}
+    requires = {r.address.key: _required_fields(r) for r in model.of_kind(Kind.RULE) if _is_generated(r)}
     pipelines = {}
     for r in model.of_kind(Kind.PIPELINE):
         stages = []
@@ -49,14 +62,14 @@ def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[s
             stage = model.get(Address(Kind.STAGE, r.address.key, key))
             attrs = dict(stage.attrs) if stage else {}
             stage_data = {"key": key, **attrs}
-            if requires.get(f"{r.address.key}.{key}"):
-                stage_data["require"] = requires[f"{r.address.key}.{key}"]
+            if (fields_required := requires.get(requirement_rule_key(r.address.key, key))):
+                stage_data["require"] = fields_required
             stages.append(stage_data)
         pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
     if pipelines:
         data["pipelines"] = pipelines
-    rules = {r.address.key: {"object": r.address.scope, **_without(dict(r.attrs), "reads")}
-             for r in model.of_kind(Kind.RULE) if "stage_requires_of" not in r.attrs}
+    rules = {r.address.key: {"object": r.address.scope, **r.attrs}
+             for r in model.of_kind(Kind.RULE) if not _is_generated(r)}
     if rules:
         data["rules"] = rules
     statuses = [{"key": r.address.key, **_without(dict(r.attrs), "position")}

@@ -15,8 +15,8 @@ class Kind(str, Enum):
     """Resource kinds, in the order a CRM needs them created (fields before the rules that read them)."""
 
     FIELD = "field"
-    PIPELINE = "pipeline"
     STAGE = "stage"
+    PIPELINE = "pipeline"  # after its stages: a sales process lists stage values that must exist
     LEAD_STATUS = "lead_status"
     RULE = "rule"
     CADENCE = "cadence"
