@@ -70,15 +70,16 @@ def diff(desired: Model, live: Model, *, target: str, target_type: str,
             changes.append(Change(have.address, Action.DELETE, dict(have.attrs), None, have.origin))
     changes = [_with_danger(c) for c in sorted(changes, key=_order)]
     skipped = sorted({r.address.kind for r in desired if r.address.kind not in supported}, key=lambda k: k.rank)
-    cannot = tuple(f"{target_type} targets do not hold {kind.value.replace('_', ' ')}s; "
-                   f"{_count(desired, kind)} in the blueprint are not applied" for kind in skipped)
+    cannot = tuple(_not_held(target_type, kind, len(desired.of_kind(kind))) for kind in skipped)
     return Plan(target=target, target_type=target_type, changes=tuple(changes),
                 blueprint_digest=blueprint_digest(desired), live_fingerprint=live.fingerprint(),
                 unchanged=unchanged, unmanaged=tuple(unmanaged), cannot_enforce=cannot, sos_version=__version__)
 
 
-def _count(model: Model, kind: Kind) -> int:
-    return len(model.of_kind(kind))
+def _not_held(target_type: str, kind: Kind, count: int) -> str:
+    noun = kind.value.replace("_", " ")
+    held = f"{count} {noun} in the blueprint is" if count == 1 else f"{count} {noun}s in the blueprint are"
+    return f"{target_type} targets do not hold {noun}s; {held} not applied"
 
 
 def _with_danger(change: Change) -> Change:
