@@ -75,7 +75,8 @@ class Resolver:
         except SosError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return None
-        problems = validate_node(root, "blueprint", partial=True)
+        layered = root.is_map and root.get("extends") is not None
+        problems = validate_node(root, "blueprint", partial=layered)
         self.diagnostics.extend(problems)
         if problems or not root.is_map:
             return None
@@ -281,7 +282,7 @@ def resolve_file(path: Path) -> tuple[Merged | None, Diagnostics]:
     """Resolve the blueprint at `path`; all problems found are in the Diagnostics."""
     resolver = Resolver()
     merged = resolver.resolve(Source(path, display_path(path)))
-    if merged is not None and not resolver.diagnostics.has_errors():
+    if merged is not None and len(merged.files) > 1 and not resolver.diagnostics.has_errors():
         resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))
     return merged, resolver.diagnostics
 

@@ -91,7 +91,7 @@ class _Builder:
         value = self.constructor.construct_object(node)
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = node.value  # dates stay text; the schema says where a date is allowed
-        return Node(value, span, style=node.style, source=node.value)
+        return Node(value, span, style=node.style or None, source=node.value)  # libyaml says "" for plain
 
     def _mapping(self, node: yaml.MappingNode, span: Span) -> Node:
         values: dict[str, Node] = {}
@@ -118,15 +118,9 @@ class _Builder:
 def load_text(text: str, file: str) -> Node:
     """Parse YAML text; raise SosError with every duplicate key, or the syntax error."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SosError(Diagnostic(span, f"invalid YAML: {problem}", "yaml-syntax",
-                                  fix="check the indentation and quoting around this line")) from None
-    except yaml.YAMLError as exc:
-        raise SosError(Diagnostic(Span(file, 1, 1), f"invalid YAML: {exc}", "yaml-syntax")) from None
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        root = _compose_for_message(text, file)
     if root is None:
         raise SosError(Diagnostic(Span(file, 1, 1), "the file is empty", "empty-file",
                                   fix="start from a starter: `sos init --starter NAME`"))
@@ -135,6 +129,24 @@ def load_text(text: str, file: str) -> Node:
     if builder.problems:
         raise SosError(builder.problems)
     return node
+
+
+# libyaml when PyYAML was built with it; its error messages are terser, so errors are re-read in Python.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose_for_message(text: str, file: str) -> yaml.Node | None:
+    """Parse with the pure-Python loader, whose syntax errors say more; raise them as SosError."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SosError(Diagnostic(span, f"invalid YAML: {problem}", "yaml-syntax",
+                                  fix="check the indentation and quoting around this line")) from None
+    except yaml.YAMLError as exc:
+        raise SosError(Diagnostic(Span(file, 1, 1), f"invalid YAML: {exc}", "yaml-syntax")) from None
 
 
 def load_file(path: Path, display: str | None = None) -> Node:
