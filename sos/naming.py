@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-SALESFORCE_NAME_LIMIT = 40
+SALESFORCE_NAME_LIMIT = 40  # characters before the __c suffix (shared/reference/salesforce.md §10)
 
 
 def salesforce_field_name(key: str, api_names: Mapping[str, str] | None = None) -> str:
@@ -20,8 +20,8 @@ def salesforce_name_problem(name: str) -> str:
     base = name[:-3] if name.endswith("__c") else name
     if not name.endswith("__c"):
         return "custom field names end in __c"
-    if len(name) > SALESFORCE_NAME_LIMIT:
-        return f"it is {len(name)} characters; Salesforce allows {SALESFORCE_NAME_LIMIT}"
+    if len(base) > SALESFORCE_NAME_LIMIT:
+        return f"it is {len(base)} characters before __c; Salesforce allows {SALESFORCE_NAME_LIMIT}"
     if not base[:1].isalpha() or not base.replace("_", "").isalnum() or not base.isascii():
         return "it must start with a letter and use only letters, digits and underscores"
     if "__" in base or base.endswith("_"):

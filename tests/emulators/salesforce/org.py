@@ -1,0 +1,332 @@
+"""The emulated org's state: metadata components and records.
+
+Components are kept as XML (the element the Metadata API would return, fullName
+removed), keyed case-insensitively by (type, fullName) because Salesforce names are
+case-insensitive for uniqueness. A deploy works on `Org.copy()` and the copy replaces
+the live org only when the deploy commits, which is how rollbackOnError and checkOnly
+stay all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
+
+from lxml import etree
+
+from . import standard
+from .schema import MD_NS, load_schema
+from .xmlutil import child, flag, kids, md, number, rebuild, sub, text
+
+Clock = Callable[[], datetime]
+
+ID_PREFIXES = {
+    "CustomField": "00N", "ValidationRule": "03d", "RecordType": "012", "BusinessProcess": "019",
+    "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
+    "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g",
+    "User": "005", "Organization": "00D",
+}
+CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
+               "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
+USER_ID = "005Em0000000001AAA"
+USER_NAME = "Integration User"
+ORG_ID = "00DEm0000000001EAA"
+
+
+class SteppingClock:
+    """A clock that starts at a fixed instant and moves one second per reading: deterministic."""
+
+    def __init__(self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)) -> None:
+        self._now = start or datetime(2025, 1, 1, tzinfo=timezone.utc)
+        self._step = step
+
+    def __call__(self) -> datetime:
+        now = self._now
+        self._now += self._step
+        return now
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass(slots=True)
+class Component:
+    """One metadata component as stored: `body` has the type's children minus fullName."""
+
+    type: str
+    full_name: str
+    body: etree._Element
+    id: str
+    created: str
+    modified: str
+
+    @property
+    def object(self) -> str:
+        """The object a child component (field, rule, process, record type) belongs to."""
+        return self.full_name.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The name inside the object file (`Budget__c` for `Opportunity.Budget__c`)."""
+        return self.full_name.split(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """A field as formulas, describe and SOQL see it, standard or custom."""
+
+    name: str
+    label: str
+    type: str                      # Metadata FieldType, or "Id"
+    custom: bool
+    required: bool = False
+    reference_to: str | None = None
+    relationship: str | None = None
+    picklist_values: tuple[tuple[str, str, bool, bool], ...] = ()   # (value, label, active, default)
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    unique: bool = False
+    external_id: bool = False
+    updateable: bool = True
+    nillable: bool = True
+    restricted: bool = False
+    help_text: str | None = None
+    default_value: str | None = None
+    formula: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageValue:
+    """One value of a StandardValueSet."""
+
+    full_name: str
+    label: str
+    default: bool
+    active: bool
+    closed: bool = False
+    won: bool = False
+    converted: bool = False
+    probability: int | None = None
+    forecast_category: str | None = None
+
+
+class Org:
+    """Metadata and records of one emulated org."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.components: dict[tuple[str, str], Component] = {}
+        self.records: dict[str, dict[str, dict[str, object]]] = {
+            name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment")}
+        self._ids = Counter[str]()
+        self._seed_value_sets()
+
+    # -- components ------------------------------------------------------------------
+
+    def new_id(self, kind: str) -> str:
+        """A deterministic 18-character id with the kind's key prefix."""
+        self._ids[kind] += 1
+        return f"{ID_PREFIXES.get(kind, '000')}Em{self._ids[kind]:010d}AAA"
+
+    def get(self, type_name: str, full_name: str) -> Component | None:
+        return self.components.get((type_name, full_name.lower()))
+
+    def put(self, type_name: str, full_name: str, body: etree._Element) -> tuple[Component, bool]:
+        """Store (create or replace) a component; returns it and whether it is new."""
+        now = iso(self.clock())
+        old = self.get(type_name, full_name)
+        clean = rebuild(body, type_name)
+        for name_el in kids(clean, "fullName"):
+            clean.remove(name_el)
+        load_schema().order(clean, type_name)
+        if old is None:
+            component = Component(type_name, full_name, clean, self.new_id(type_name), now, now)
+        else:
+            component = replace(old, body=clean, modified=now)
+        self.components[(type_name, full_name.lower())] = component
+        return component, old is None
+
+    def remove(self, type_name: str, full_name: str) -> None:
+        self.components.pop((type_name, full_name.lower()), None)
+
+    def of_type(self, type_name: str, obj: str | None = None) -> list[Component]:
+        """Components of a type (on one object, for child types), sorted by fullName."""
+        found = [c for (t, _), c in self.components.items() if t == type_name
+                 and (obj is None or c.object.lower() == obj.lower())]
+        return sorted(found, key=lambda c: c.full_name.lower())
+
+    def copy(self) -> Org:
+        """An independent copy to deploy into; commit by `adopt`ing it."""
+        twin = Org.__new__(Org)
+        twin.clock = self.clock
+        twin.components = {k: replace(c, body=copy.deepcopy(c.body)) for k, c in self.components.items()}
+        twin.records = {obj: {rid: dict(rec) for rid, rec in recs.items()} for obj, recs in self.records.items()}
+        twin._ids = Counter(self._ids)
+        return twin
+
+    def adopt(self, other: Org) -> None:
+        """Take over another org's state (a committed deploy)."""
+        self.components = other.components
+        self.records = other.records
+        self._ids = other._ids
+
+    # -- derived views --------------------------------------------------------------
+
+    def object_fields(self, obj: str) -> dict[str, FieldInfo]:
+        """Standard and custom fields of `obj`, keyed by lower-case API name."""
+        info = standard.OBJECTS.get(obj) or standard.OBJECTS.get(_canonical_object(obj))
+        if info is None:
+            return {}
+        fields: dict[str, FieldInfo] = {}
+        for f in info.fields:
+            values: tuple[tuple[str, str, bool, bool], ...] = ()
+            if f.picklist in standard.VALUE_SET_FIELDS:
+                values = tuple((v.full_name, v.label, v.active, v.default) for v in self.value_set(f.picklist))
+            elif f.picklist:
+                values = tuple((v, v, True, False) for v in standard.STATIC_PICKLISTS.get(f.picklist, ()))
+            fields[f.name.lower()] = FieldInfo(
+                f.name, f.label, f.type, custom=False, reference_to=f.reference_to, relationship=f.relationship,
+                picklist_values=values, updateable=f.updateable, nillable=f.nillable,
+                restricted=bool(f.picklist), required=not f.nillable and f.updateable and f.name != "OwnerId")
+        for component in self.of_type("CustomField", info.name):
+            fields[component.name.lower()] = field_info(component)
+        return fields
+
+    def value_set(self, name: str) -> list[StageValue]:
+        """Values of a StandardValueSet in order, active and inactive."""
+        component = self.get("StandardValueSet", name)
+        if component is None:
+            return []
+        return [stage_value(v) for v in kids(component.body, "standardValue")]
+
+    def usage(self, value_set: str) -> Counter[str]:
+        """How many records use each value of a StandardValueSet (by lower-case value)."""
+        obj, field_name = standard.VALUE_SET_FIELDS[value_set]
+        return Counter(str(r.get(field_name, "")).lower() for r in self.records[obj].values()
+                       if r.get(field_name) is not None)
+
+    # -- records --------------------------------------------------------------------
+
+    def add_record(self, obj: str, values: Mapping[str, object]) -> str:
+        """Insert a record without validation (seeding); returns its id."""
+        info = standard.OBJECTS[obj]
+        self._ids[obj] += 1
+        record_id = f"{info.key_prefix}Em{self._ids[obj]:010d}AAA"
+        now = iso(self.clock())
+        record: dict[str, object] = {"Id": record_id, "OwnerId": USER_ID, "IsDeleted": False,
+                                     "CreatedDate": now, "CreatedById": USER_ID, "LastModifiedDate": now,
+                                     "LastModifiedById": USER_ID, "SystemModstamp": now}
+        record.update(values)
+        if obj == "Opportunity":
+            self._derive_opportunity(record)
+        self.records[obj][record_id] = record
+        return record_id
+
+    def _derive_opportunity(self, record: dict[str, object]) -> None:
+        record.setdefault("Name", f"Opportunity {record['Id']}")
+        record.setdefault("CloseDate", "2025-06-30")
+        stage = next((v for v in self.value_set("OpportunityStage")
+                      if v.full_name.lower() == str(record.get("StageName", "")).lower()), None)
+        if stage is not None:
+            record.setdefault("IsClosed", stage.closed)
+            record.setdefault("IsWon", stage.won)
+            record.setdefault("Probability", stage.probability)
+            record.setdefault("ForecastCategory", stage.forecast_category)
+            record.setdefault("ForecastCategoryName",
+                              standard.FORECAST_CATEGORY_NAMES.get(stage.forecast_category or "", None))
+
+    def seed_opportunities(self, per_stage: Mapping[str, int]) -> list[str]:
+        """Add `count` Opportunity records in each named stage (`{"Prospecting": 3}`)."""
+        ids = []
+        for stage, count in per_stage.items():
+            for _ in range(count):
+                ids.append(self.add_record("Opportunity", {"StageName": stage}))
+        return ids
+
+    def seed_leads(self, per_status: Mapping[str, int]) -> list[str]:
+        """Add `count` Lead records in each named status (`{"Working - Contacted": 2}`)."""
+        ids = []
+        for status, count in per_status.items():
+            for index in range(count):
+                ids.append(self.add_record("Lead", {"LastName": f"Lead {index + 1}", "Company": "Acme",
+                                                    "Status": status}))
+        return ids
+
+    # -- the standard value sets of a new org ---------------------------------------
+
+    def _seed_value_sets(self) -> None:
+        stages = etree.Element(md("StandardValueSet"), nsmap={None: MD_NS})
+        sub(stages, "sorted", False)
+        for name, probability, forecast, closed, won in standard.OPPORTUNITY_STAGES:
+            value = sub(stages, "standardValue")
+            for tag, content in (("fullName", name), ("default", False), ("label", name), ("closed", closed),
+                                 ("forecastCategory", forecast), ("probability", probability), ("won", won)):
+                sub(value, tag, content)
+        self.put("StandardValueSet", "OpportunityStage", stages)
+        statuses = etree.Element(md("StandardValueSet"), nsmap={None: MD_NS})
+        sub(statuses, "sorted", False)
+        for name, default, converted in standard.LEAD_STATUSES:
+            value = sub(statuses, "standardValue")
+            for tag, content in (("fullName", name), ("default", default), ("label", name),
+                                 ("converted", converted)):
+                sub(value, tag, content)
+        self.put("StandardValueSet", "LeadStatus", statuses)
+
+
+def stage_value(element: etree._Element) -> StageValue:
+    name = text(element, "fullName") or ""
+    return StageValue(
+        full_name=name,
+        label=text(element, "label") or name,
+        default=flag(element, "default"),
+        active=flag(element, "isActive", True),
+        closed=flag(element, "closed"),
+        won=flag(element, "won"),
+        converted=flag(element, "converted"),
+        probability=number(element, "probability"),
+        forecast_category=text(element, "forecastCategory"),
+    )
+
+
+def field_info(component: Component) -> FieldInfo:
+    """A stored CustomField as a FieldInfo."""
+    body = component.body
+    field_type = text(body, "type") or "Text"
+    values: list[tuple[str, str, bool, bool]] = []
+    value_set = child(body, "valueSet")
+    definition = child(value_set, "valueSetDefinition") if value_set is not None else None
+    if definition is not None:
+        for value in kids(definition, "value"):
+            name = text(value, "fullName") or ""
+            values.append((name, text(value, "label") or name, flag(value, "isActive", True), flag(value, "default")))
+    required = flag(body, "required")
+    return FieldInfo(
+        name=component.name, label=text(body, "label") or component.name, type=field_type, custom=True,
+        required=required, reference_to=text(body, "referenceTo"),
+        relationship=(component.name[:-3] + "__r") if field_type in ("Lookup", "MasterDetail") else None,
+        picklist_values=tuple(values), length=number(body, "length"), precision=number(body, "precision"),
+        scale=number(body, "scale"), unique=flag(body, "unique"), external_id=flag(body, "externalId"),
+        updateable=text(body, "formula") is None, nillable=not required and field_type != "Checkbox",
+        restricted=flag(value_set, "restricted") if value_set is not None else False,
+        help_text=text(body, "inlineHelpText"), default_value=text(body, "defaultValue"),
+        formula=text(body, "formula"),
+    )
+
+
+def _canonical_object(name: str) -> str:
+    for candidate in standard.OBJECTS:
+        if candidate.lower() == name.lower():
+            return candidate
+    return name
+
+
+def canonical_object(name: str) -> str | None:
+    """The standard object's proper spelling, or None if the emulator does not know it."""
+    found = _canonical_object(name)
+    return found if found in standard.OBJECTS else None
+

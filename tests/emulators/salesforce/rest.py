@@ -1,0 +1,380 @@
+"""REST under /services/data/vNN.N/: query, queryAll, query paging, describe, limits, Tooling query,
+record create (including PermissionSetAssignment). Errors are JSON lists, as Salesforce sends them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
+
+from . import soql, standard
+from .org import USER_ID, FieldInfo, Org, canonical_object
+from .schema import MetadataSchema
+from .standard import DESCRIBE_TYPES
+from .tables import MASTER_RECORD_TYPE_ID, Table, rest_table, tooling_table
+from .xmlutil import flag, text
+
+if TYPE_CHECKING:
+    from .server import SalesforceEmulator
+
+DEFAULT_BATCH = 2000
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(status: int, payload: object) -> Reply:
+    return Reply(status, json.dumps(payload, indent=2).encode())
+
+
+def error_reply(status: int, code: str, message: str, fields: list[str] | None = None) -> Reply:
+    entry: dict[str, object] = {"message": message, "errorCode": code}
+    if fields is not None:
+        entry["fields"] = fields
+    return json_reply(status, [entry])
+
+
+def not_found() -> Reply:
+    return error_reply(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def operation(method: str, path: str) -> str:
+    """The name a REST call is counted under (`emulator.calls`)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "resources"
+    head = parts[0]
+    if head in ("query", "queryAll"):
+        return "queryMore" if len(parts) > 1 else head
+    if head == "tooling" and len(parts) > 1 and parts[1] == "query":
+        return "tooling_query"
+    if head == "limits":
+        return "limits"
+    if head == "sobjects":
+        if len(parts) == 1:
+            return "describeGlobal"
+        if len(parts) == 3 and parts[2] == "describe":
+            return "describe"
+        if method == "POST" and len(parts) == 2:
+            return "create"
+        return "sobject" if len(parts) == 2 else "record"
+    return "rest"
+
+
+class RestApi:
+    """Answers REST calls from the emulator's org; the server has already authenticated them."""
+
+    def __init__(self, emulator: SalesforceEmulator) -> None:
+        self.emulator = emulator
+        self.cursors: dict[str, list[dict[str, object]]] = {}
+
+    @property
+    def org(self) -> Org:
+        return self.emulator.org
+
+    @property
+    def schema(self) -> MetadataSchema:
+        return self.emulator.schema
+
+    def handle(self, method: str, path: str, params: Mapping[str, str], body: bytes,
+               headers: Mapping[str, str], version: str) -> Reply:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            return json_reply(200, {name: f"/services/data/v{version}/{name}" for name in
+                                    ("sobjects", "query", "queryAll", "limits", "tooling")})
+        head = parts[0]
+        if head in ("query", "queryAll") and method == "GET":
+            if len(parts) == 2:
+                return self._more(parts[1], version)
+            return self._query(params.get("q", ""), version, headers, tooling=False)
+        if head == "tooling" and parts[1:2] == ["query"] and method == "GET":
+            if len(parts) == 3:
+                return self._more(parts[2], version)
+            return self._query(params.get("q", ""), version, headers, tooling=True)
+        if head == "limits" and method == "GET":
+            return json_reply(200, self._limits())
+        if head == "sobjects":
+            return self._sobjects(method, parts[1:], body, version)
+        return not_found()
+
+    # -- query --------------------------------------------------------------------------
+
+    def _query(self, text_: str, version: str, headers: Mapping[str, str], *, tooling: bool) -> Reply:
+        try:
+            query = soql.parse(text_)
+            table = (tooling_table(self.org, query.object, self.schema) if tooling
+                     else rest_table(self.org, query.object, self.emulator.field_visible))
+            if table is None:
+                raise soql.SoqlError("INVALID_TYPE", _pointer_at(query, query.object, (
+                    f"sObject type '{query.object}' is not supported. If you are attempting to use a custom "
+                    "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
+                    "the describe call for the appropriate names.")))
+            self._check_columns(query, table)
+            rows = soql.run(query, table.rows, _getter)
+        except soql.SoqlError as error:
+            return error_reply(400, error.code, error.message)
+        one_row = {(item.field or "").lower() for item in query.items} & table.one_row_columns
+        if one_row and len(rows) > 1:
+            return error_reply(400, "MALFORMED_QUERY", (
+                "When retrieving results with Metadata or FullName fields, the query qualifications must specify "
+                f"no more than one row for retrieval. Result size: {len(rows)}"))
+        if query.count_only:
+            return json_reply(200, {"totalSize": len(rows), "done": True, "records": []})
+        records = [self._shape(query, table, row, version) for row in rows]
+        batch = _batch_size(headers)
+        payload = {"totalSize": len(records), "done": True, "records": records[:batch]}
+        if len(records) > batch:
+            locator = self.org.new_id("query")
+            self.cursors[locator] = records
+            payload["done"] = False
+            payload["nextRecordsUrl"] = f"/services/data/v{version}/{'tooling/' if tooling else ''}query/" \
+                                        f"{locator}-{batch}"
+        if tooling:
+            payload = {"size": len(records), "totalSize": len(records), "done": payload["done"],
+                       "queryLocator": None, "entityTypeName": table.name, **payload}
+        return json_reply(200, payload)
+
+    def _more(self, cursor: str, version: str) -> Reply:
+        locator, _, offset_text = cursor.rpartition("-")
+        records = self.cursors.get(locator)
+        if records is None or not offset_text.isdigit():
+            return error_reply(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        offset = int(offset_text)
+        batch = DEFAULT_BATCH if offset % DEFAULT_BATCH == 0 else offset
+        page = records[offset:offset + batch]
+        payload: dict[str, object] = {"totalSize": len(records), "done": offset + batch >= len(records),
+                                      "records": page}
+        if not payload["done"]:
+            payload["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
+        else:
+            self.cursors.pop(locator, None)
+        return json_reply(200, payload)
+
+    def _check_columns(self, query: soql.Query, table: Table) -> None:
+        names: list[tuple[str, int]] = [(item.field, item.column) for item in query.items if item.field]
+        names += [(name, _column_of(query.text, name)) for name in query.group_by]
+        names += [(name, _column_of(query.text, name)) for name, _, _ in query.order_by
+                  if not (query.aggregated and any((i.alias or "").lower() == name.lower() for i in query.items))]
+        names += [(name, _column_of(query.text, name)) for name in soql.field_names(query.where)]
+        for name, column in names:
+            if name.lower() not in table.columns:
+                raise soql.SoqlError("INVALID_FIELD", (
+                    f"\n{query.text}\n{' ' * column}^\nERROR at Row:1:Column:{column + 1}\n"
+                    f"No such column '{name}' on entity '{table.name}'. If you are attempting to use a custom "
+                    "field, be sure to append the '__c' after the custom field name. Please reference your WSDL or "
+                    "the describe call for the appropriate names."))
+
+    def _shape(self, query: soql.Query, table: Table, row: dict[str, object], version: str) -> dict[str, object]:
+        if query.aggregated:
+            out: dict[str, object] = {"attributes": {"type": "AggregateResult"}}
+            for key, value in row.items():
+                canonical = table.columns.get(key.lower(), key).rsplit(".", 1)[-1]
+                out[canonical] = value
+            return out
+        record_id = row.get("Id") or row.get("DurableId")
+        out = {"attributes": {"type": table.name,
+                              "url": f"/services/data/v{version}/{table.url_base}/{table.name}/{record_id}"}}
+        for item in query.items:
+            canonical = table.columns[(item.field or "").lower()]
+            value = _getter(row, canonical)
+            if "." in canonical:
+                head, tail = canonical.split(".", 1)
+                nested = out.setdefault(head, {"attributes": {"type": head}})
+                if isinstance(nested, dict):
+                    nested[tail] = value
+                if _getter(row, head) is None:
+                    out[head] = None
+            else:
+                out[canonical] = value
+        return out
+
+    # -- limits, sobjects ---------------------------------------------------------------
+
+    def _limits(self) -> dict[str, object]:
+        used = self.emulator.api_usage
+        maximum = self.emulator.daily_api_max
+        return {
+            "DailyApiRequests": {"Max": maximum, "Remaining": max(maximum - used, 0)},
+            "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            "DataStorageMB": {"Max": 5, "Remaining": 5},
+            "FileStorageMB": {"Max": 20, "Remaining": 20},
+            "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+        }
+
+    def _sobjects(self, method: str, parts: list[str], body: bytes, version: str) -> Reply:
+        if not parts:
+            if method != "GET":
+                return error_reply(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET")
+            return json_reply(200, {"encoding": "UTF-8", "maxBatchSize": 200,
+                                    "sobjects": [self._summary(o, version) for o in standard.OBJECTS]})
+        if parts[0] == "PermissionSetAssignment" and method == "POST" and len(parts) == 1:
+            return self._assign(body)
+        obj = canonical_object(parts[0])
+        if obj is None:
+            return not_found()
+        if len(parts) == 2 and parts[1] == "describe" and method == "GET":
+            return json_reply(200, self._describe(obj, version))
+        if len(parts) == 1 and method == "GET":
+            return json_reply(200, {"objectDescribe": self._summary(obj, version), "recentItems": []})
+        if len(parts) == 1 and method == "POST" and standard.OBJECTS[obj].deployable:
+            return self._create(obj, body)
+        if len(parts) == 2 and method == "GET" and standard.OBJECTS[obj].deployable:
+            record = self.org.records[obj].get(parts[1])
+            if record is None:
+                return not_found()
+            return json_reply(200, {"attributes": {"type": obj, "url": f"/services/data/v{version}/sobjects/"
+                                                                        f"{obj}/{parts[1]}"}, **record})
+        return not_found()
+
+    def _summary(self, obj: str, version: str) -> dict[str, object]:
+        info = standard.OBJECTS[obj]
+        return {"name": obj, "label": info.label, "labelPlural": info.plural, "custom": False,
+                "keyPrefix": info.key_prefix, "createable": info.deployable, "updateable": info.deployable,
+                "deletable": info.deployable, "queryable": True, "layoutable": info.deployable,
+                "urls": {"sobject": f"/services/data/v{version}/sobjects/{obj}",
+                         "describe": f"/services/data/v{version}/sobjects/{obj}/describe"}}
+
+    def _describe(self, obj: str, version: str) -> dict[str, object]:
+        fields = [f for f in self.org.object_fields(obj).values()
+                  if not f.custom or self.emulator.field_visible(obj, f)]
+        record_types = [c for c in self.org.of_type("RecordType", obj)]
+        infos = [{"active": True, "available": True, "defaultRecordTypeMapping": not record_types,
+                  "developerName": "Master", "master": True, "name": "Master",
+                  "recordTypeId": MASTER_RECORD_TYPE_ID, "urls": {}}]
+        infos += [{"active": flag(c.body, "active"), "available": True, "defaultRecordTypeMapping": False,
+                   "developerName": c.name, "master": False, "name": text(c.body, "label"), "recordTypeId": c.id,
+                   "urls": {"layout": f"/services/data/v{version}/sobjects/{obj}/describe/layouts/{c.id}"}}
+                  for c in record_types]
+        children = []
+        for custom in self.org.of_type("CustomField"):
+            if (text(custom.body, "referenceTo") or "").lower() == obj.lower():
+                children.append({"cascadeDelete": text(custom.body, "deleteConstraint") == "Cascade",
+                                 "childSObject": custom.object, "field": custom.name,
+                                 "relationshipName": text(custom.body, "relationshipName")})
+        return {**self._summary(obj, version), "fields": [self._describe_field(obj, f) for f in fields],
+                "recordTypeInfos": infos, "childRelationships": children}
+
+    def _describe_field(self, obj: str, info: FieldInfo) -> dict[str, object]:
+        describe_type, soap_type = DESCRIBE_TYPES.get(info.type, ("string", "xsd:string"))
+        if info.formula is not None:
+            describe_type, soap_type = DESCRIBE_TYPES.get(info.type, ("string", "xsd:string"))
+        editable = info.updateable and self.emulator.field_editable(obj, info)
+        length = info.length or (255 if describe_type in ("string", "picklist", "multipicklist", "email", "url",
+                                                          "phone", "textarea") else 0)
+        if info.type == "Id":
+            length = 18
+        out = {
+            "name": info.name, "label": info.label, "type": describe_type, "custom": info.custom,
+            "length": length if describe_type not in ("double", "currency", "percent", "boolean", "date",
+                                                     "datetime") else 0,
+            "precision": info.precision or 0, "scale": info.scale or 0, "digits": 0,
+            "nillable": info.nillable, "createable": editable, "updateable": editable,
+            "calculated": info.formula is not None, "calculatedFormula": info.formula,
+            "defaultValue": (info.default_value.lower() == "true") if info.type == "Checkbox" and
+            info.default_value else None,
+            "defaultedOnCreate": info.type == "Checkbox" or not info.nillable,
+            "inlineHelpText": info.help_text,
+            "referenceTo": [info.reference_to] if info.reference_to else [],
+            "relationshipName": info.relationship,
+            "restrictedPicklist": info.restricted, "dependentPicklist": False, "controllerName": None,
+            "unique": info.unique, "externalId": info.external_id, "soapType": soap_type,
+            "extraTypeInfo": "plaintextarea" if info.type == "LongTextArea" else None,
+            "picklistValues": [{"active": active, "defaultValue": default, "label": label, "validFor": None,
+                                "value": value} for value, label, active, default in info.picklist_values
+                               if active],
+        }
+        if info.type == "Checkbox":
+            out["defaultValue"] = bool(out["defaultValue"])
+        return out
+
+    def _create(self, obj: str, body: bytes) -> Reply:
+        try:
+            values = json.loads(body or b"{}")
+            if not isinstance(values, dict):
+                raise ValueError
+        except ValueError:
+            return error_reply(400, "JSON_PARSER_ERROR", "Unexpected JSON body")
+        fields = {k: f for k, f in self.org.object_fields(obj).items()
+                  if not f.custom or self.emulator.field_visible(obj, f)}
+        clean: dict[str, object] = {}
+        for key, value in values.items():
+            info = fields.get(key.lower())
+            if info is None:
+                return error_reply(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj}")
+            if not info.updateable or not self.emulator.field_editable(obj, info):
+                return error_reply(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
+                                   f"Unable to create/update fields: {info.name}. Please check the security "
+                                   "settings of this field and verify that it is read/write for your profile or "
+                                   "permission set.", [info.name])
+            if info.restricted and value is not None and info.type == "Picklist" and \
+                    str(value).lower() not in {v.lower() for v, _, active, _ in info.picklist_values if active}:
+                return error_reply(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                   f"{info.label}: bad value for restricted picklist field: {value}", [info.name])
+            clean[info.name] = value
+        if obj == "Lead" and "Status" not in clean:
+            default = next((v.full_name for v in self.org.value_set("LeadStatus") if v.default and v.active), None)
+            clean["Status"] = default
+        missing = [f.name for f in fields.values() if f.required and clean.get(f.name) in (None, "")]
+        if missing:
+            return error_reply(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                               missing)
+        record_id = self.org.add_record(obj, clean)
+        return json_reply(201, {"id": record_id, "success": True, "errors": []})
+
+    def _assign(self, body: bytes) -> Reply:
+        try:
+            values = json.loads(body or b"{}")
+        except ValueError:
+            return error_reply(400, "JSON_PARSER_ERROR", "Unexpected JSON body")
+        assignee, permission_set = values.get("AssigneeId"), values.get("PermissionSetId")
+        if assignee != USER_ID:
+            return error_reply(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["AssigneeId"])
+        if not any(c.id == permission_set for c in self.org.of_type("PermissionSet")):
+            return error_reply(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["PermissionSetId"])
+        existing = self.org.records["PermissionSetAssignment"]
+        if any(a["AssigneeId"] == assignee and a["PermissionSetId"] == permission_set for a in existing.values()):
+            return error_reply(400, "DUPLICATE_VALUE", "Duplicate PermissionSetAssignment: this permission set is "
+                                                       "already assigned to the user", ["PermissionSetId"])
+        record_id = self.org.new_id("PermissionSetAssignment")
+        existing[record_id] = {"Id": record_id, "AssigneeId": assignee, "PermissionSetId": permission_set}
+        return json_reply(201, {"id": record_id, "success": True, "errors": []})
+
+
+def _getter(row: Mapping[str, object], path: str) -> object:
+    current: object = row
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        match = next((k for k in current if k.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = current[match]
+    return current
+
+
+def _batch_size(headers: Mapping[str, str]) -> int:
+    option = headers.get("Sforce-Query-Options", "")
+    for part in option.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "batchsize" and value.strip().isdigit():
+            return min(max(int(value), 200), DEFAULT_BATCH)
+    return DEFAULT_BATCH
+
+
+def _column_of(text_: str, name: str) -> int:
+    index = text_.lower().find(name.lower())
+    return max(index, 0)
+
+
+def _pointer_at(query: soql.Query, name: str, message: str) -> str:
+    column = _column_of(query.text, name)
+    return f"\n{query.text}\n{' ' * column}^\nERROR at Row:1:Column:{column + 1}\n{message}"
+
