@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, Iterator
 
 from sos.backends.base import ApplyResult, Capabilities
 from sos.errors import Diagnostic, SosError, Span
@@ -40,36 +40,40 @@ class LocalBackend:
         self.path = path if path.is_absolute() else project_root / path
         self.fault = fault  # tests: called before each change, inside the transaction
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the sandbox file; a lock held by another apply becomes a clear SosError."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
-        connection.executescript(SCHEMA)
-        version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
-        if version is None:
-            connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(version[0]) != SCHEMA_VERSION:
-            raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
-                           f"{SCHEMA_VERSION}", "sandbox-version")
-        return connection
+        try:
+            connection.executescript(SCHEMA)
+            version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            if version is None:
+                connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(version[0]) != SCHEMA_VERSION:
+                raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
+                               f"{SCHEMA_VERSION}", "sandbox-version")
+            yield connection
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is locked); "
+                           "wait for it to finish, then run `sos plan` again", "locked") from None
+        finally:
+            connection.close()
 
     def read(self, desired: Model) -> Model:
         if not self.path.exists():
             return Model()
-        with closing(self._connect()) as connection:
+        with self._connect() as connection:
             return _read_all(connection)
 
     def check(self, plan: Plan) -> list[Diagnostic]:
         return []
 
     def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
-        with closing(self._connect()) as connection:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc):
-                    raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is "
-                                   "locked); wait for it to finish, then run `sos plan` again", "locked") from None
-                raise
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
             try:
                 if _read_all(connection).fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
@@ -87,13 +91,13 @@ class LocalBackend:
     def status(self) -> str:
         if not self.path.exists():
             return f"local sandbox {self.path} (empty: nothing applied yet)"
-        with closing(self._connect()) as connection:
+        with self._connect() as connection:
             count = connection.execute("SELECT COUNT(*) FROM resources").fetchone()[0]
         return f"local sandbox {self.path} ({count} resources)"
 
     def seed_unmanaged(self, resource: Resource) -> None:
         """Put a resource sos did not create into the sandbox, as a CRM admin might by hand."""
-        with closing(self._connect()) as connection:
+        with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
 

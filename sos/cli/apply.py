@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sos.backends import open_backend
-from sos.cli.options import current_project, target_option
+from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural
 from sos.cli.plan import render
 from sos.errors import SosError
@@ -28,7 +28,9 @@ Examples:
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
-def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool) -> int:
+@adopt_option
+def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
+            adopt: bool) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
@@ -44,7 +46,7 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         backend = open_backend(target, project.root)
     else:
         target = project.target(target_name)
-        run = make_plan(project, target)
+        run = make_plan(project, target, adopt=adopt)
         plan, backend = run.plan, run.backend
     click.echo(render(plan_to_json(plan), "text"), nl=False)
     if not plan.has_changes:
@@ -64,6 +66,7 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
         raise SosError(f"Apply failed on target '{target.name}'; nothing was changed", "apply-failed")
+    adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
-               f"{plan.count(Action.DELETE)} deleted.")
+               f"{plan.count(Action.DELETE)} deleted{adopted}.")
     return 0

@@ -33,4 +33,8 @@ def command(target_name: str | None, out: Path | None, name: str | None) -> int:
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {out}: {len(live)} resources from target '{target.name}'.", err=True)
+    unmanaged = sum(not r.managed for r in live)
+    if unmanaged:
+        click.echo(f"{unmanaged} of them were not created by sos. To manage them from now on, point sos.yaml's "
+                   "`blueprint:` at the imported file and run `sos apply --adopt`.", err=True)
     return 0

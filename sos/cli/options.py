@@ -34,6 +34,10 @@ def locate_blueprint(path: Path | None) -> tuple[Path, Project | None]:
     return project.blueprint_path, project
 
 
+adopt_option = click.option("--adopt", is_flag=True,
+                            help="Take what sos did not create but the blueprint names under management "
+                                 "(after `sos import`).")
+
 target_option = click.option("--target", "-t", "target_name", metavar="NAME",
                              help="Target from sos.yaml (default: its default_target).")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sos.cli.options import current_project, target_option
+from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import use_colour
 from sos.plan.planfile import plan_to_json, save_plan
 from sos.plan.run import make_plan
@@ -42,7 +42,8 @@ Examples:
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan as JSON.")
 @format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
-def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool) -> int:
+@adopt_option
+def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool) -> int:
     """Compare the blueprint with the target's live state and show the changes an apply would make.
 
     Nothing is changed. Changes are listed in the order they would be applied
@@ -51,7 +52,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     """
     project = current_project()
     target = project.target(target_name)
-    run = make_plan(project, target)
+    run = make_plan(project, target, adopt=adopt)
     data = plan_to_json(run.plan)
     click.echo(render(data, fmt), nl=False)
     if out is not None:

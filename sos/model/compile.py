@@ -34,11 +34,11 @@ def requirement_stages(pipeline: Pipeline, stage: Stage) -> list[str]:
 
     A lost stage's requirements hold only in that stage.
     """
-    if stage.outcome == "lost":
+    if not stage.is_open:
         return [stage.key]
     index = pipeline.stages.index(stage)
-    later = [s.key for s in pipeline.stages[index + 1:] if s.outcome != "lost"]
-    return [stage.key, *later]
+    return [s.key for position, s in enumerate(pipeline.stages)
+            if s is stage or (s.is_open and position > index) or s.outcome == "won"]
 
 
 def _quote(text: str) -> str:

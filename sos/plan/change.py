@@ -16,10 +16,7 @@ class Action(str, Enum):
     CREATE = "create"  # +
     UPDATE = "update"  # ~
     DELETE = "delete"  # -
-
-    @property
-    def symbol(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-"}[self.value]
+    ADOPT = "adopt"  # =  take a look-alike sos did not create under management (after `sos import`)
 
 
 @dataclass(frozen=True, slots=True)

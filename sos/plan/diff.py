@@ -42,11 +42,12 @@ def _order(change: Change) -> tuple[int, int, Address]:
 
 
 def diff(desired: Model, live: Model, *, target: str, target_type: str,
-         supported: frozenset[Kind] = frozenset(Kind)) -> Plan:
+         supported: frozenset[Kind] = frozenset(Kind), adopt: bool = False) -> Plan:
     """The Plan that makes `live` match `desired`.
 
     Only managed live resources are ever updated or deleted; a live resource that
     sits at a desired address but was not created by sos is reported, not touched.
+    With `adopt`, such look-alikes are taken under management instead (ADOPT changes).
     Kinds the target does not support are left out and named in `cannot_enforce`.
     """
     changes: list[Change] = []
@@ -58,9 +59,11 @@ def diff(desired: Model, live: Model, *, target: str, target_type: str,
         have = live.get(want.address)
         if have is None:
             changes.append(Change(want.address, Action.CREATE, None, dict(want.attrs), want.origin))
+        elif not have.managed and adopt:
+            changes.append(Change(want.address, Action.ADOPT, dict(have.attrs), dict(want.attrs), want.origin))
         elif not have.managed:
-            unmanaged.append(Unmanaged(want.address, want.origin,
-                                       "exists in the CRM but was not created by sos; left alone"))
+            unmanaged.append(Unmanaged(want.address, want.origin, "exists in the CRM but was not created by sos; "
+                                       "left alone (`--adopt` takes it under management)"))
         elif dict(have.attrs) != dict(want.attrs):
             changes.append(Change(want.address, Action.UPDATE, dict(have.attrs), dict(want.attrs), want.origin))
         else:
@@ -76,10 +79,14 @@ def diff(desired: Model, live: Model, *, target: str, target_type: str,
                 unchanged=unchanged, unmanaged=tuple(unmanaged), cannot_enforce=cannot, sos_version=__version__)
 
 
+PLURALS = {Kind.LEAD_STATUS: "lead statuses"}
+
+
 def _not_held(target_type: str, kind: Kind, count: int) -> str:
     noun = kind.value.replace("_", " ")
-    held = f"{count} {noun} in the blueprint is" if count == 1 else f"{count} {noun}s in the blueprint are"
-    return f"{target_type} targets do not hold {noun}s; {held} not applied"
+    nouns = PLURALS.get(kind, f"{noun}s")
+    held = f"{count} {noun} in the blueprint is" if count == 1 else f"{count} {nouns} in the blueprint are"
+    return f"{target_type} targets do not hold {nouns}; {held} not applied"
 
 
 def _with_danger(change: Change) -> Change:

@@ -32,7 +32,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "blueprint_digest": plan.blueprint_digest,
         "live_fingerprint": plan.live_fingerprint,
         "summary": {"create": plan.count(Action.CREATE), "update": plan.count(Action.UPDATE),
-                    "delete": plan.count(Action.DELETE), "unchanged": plan.unchanged},
+                    "delete": plan.count(Action.DELETE), "adopt": plan.count(Action.ADOPT),
+                    "unchanged": plan.unchanged},
         "changes": [
             {
                 "address": str(c.address),
@@ -41,7 +42,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "before": c.before,
                 "after": c.after,
                 "attributes": [{"name": a.name, "before": a.before, "after": a.after}
-                               for a in c.attr_changes] if c.action is Action.UPDATE else [],
+                               for a in c.attr_changes] if c.action in (Action.UPDATE, Action.ADOPT) else [],
                 "danger": c.danger or None,
             }
             for c in plan.changes
@@ -85,6 +86,9 @@ def load_plan(path: Path) -> Plan:
         raise SosError(f"{path}: no such plan file", "file-missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SosError(f"{path}: not a plan file ({exc})", "plan-format") from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise SosError(f"{path}: not a plan file (no format_version); make one with `sos plan -o {path}`",
+                       "plan-format")
     try:
         return plan_from_json(data)
     except (KeyError, TypeError, ValueError) as exc:

@@ -31,13 +31,16 @@ def desired_model(project: Project) -> Model:
     return compile_model(blueprint)
 
 
-def make_plan(project: Project, target: Target) -> PlanRun:
-    """Read the target's live state and diff it against the project's blueprint."""
+def make_plan(project: Project, target: Target, *, adopt: bool = False) -> PlanRun:
+    """Read the target's live state and diff it against the project's blueprint.
+
+    `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
+    """
     desired = desired_model(project)
     backend = open_backend(target, project.root)
     live = backend.read(desired)
     plan = diff(desired, live, target=target.name, target_type=target.type,
-                supported=backend.capabilities.kinds)
+                supported=backend.capabilities.kinds, adopt=adopt)
     plan = replace(plan, cannot_enforce=plan.cannot_enforce + backend.capabilities.notes)
     return PlanRun(plan, backend, desired)
 
@@ -55,6 +58,9 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
         result = backend.apply(plan)
     except SosError as exc:
         record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
+        raise
+    except BaseException as exc:  # a crash or Ctrl-C mid-apply is still a failed apply on record
+        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{type(exc).__name__}: {exc}"})
         raise
     record_apply(project.state_dir, {**entry, "outcome": "applied" if result.ok else "failed"})
     return result

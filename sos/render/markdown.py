@@ -35,7 +35,9 @@ def _attribute(name: str, text: str) -> str:
 
 def _what(change: Mapping[str, Any]) -> str:
     action = change["action"]
-    if action == "update":
+    if action == "adopt" and not change["attributes"]:
+        return "adopted: sos manages it from now on"
+    if action in ("update", "adopt"):
         return "<br>".join(f"{code(a['name'])}: {code(format_value(a['before']))} → {code(format_value(a['after']))}"
                            for a in change["attributes"])
     if action == "delete":

@@ -8,8 +8,8 @@ from typing import Any, Mapping
 
 import click
 
-SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
-COLOURS = {"create": "green", "update": "yellow", "delete": "red"}
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "adopt": "="}
+COLOURS = {"create": "green", "update": "yellow", "delete": "red", "adopt": "cyan"}
 NO_CHANGES = "No changes. The CRM matches the blueprint."
 UNMANAGED_HEADING = "Left alone (not created by sos):"
 
@@ -53,8 +53,9 @@ def is_shown(value: Any) -> bool:
 
 
 def closing_line(summary: Mapping[str, int]) -> str:
+    adopt = f", {summary['adopt']} to adopt" if summary.get("adopt") else ""
     return (f"Plan: {summary['create']} to add, {summary['update']} to change, "
-            f"{summary['delete']} to delete.")
+            f"{summary['delete']} to delete{adopt}.")
 
 
 def _attribute_lines(pairs: list[tuple[str, str]]) -> list[str]:
@@ -65,7 +66,7 @@ def _attribute_lines(pairs: list[tuple[str, str]]) -> list[str]:
 def _change_body(change: Mapping[str, Any]) -> list[str]:
     if change["action"] == "create":
         pairs = [(name, format_value(value)) for name, value in (change["after"] or {}).items() if is_shown(value)]
-    elif change["action"] == "update":
+    elif change["action"] in ("update", "adopt"):
         pairs = [(a["name"], f"{format_value(a['before'])} → {format_value(a['after'])}")
                  for a in change["attributes"]]
     else:

@@ -135,9 +135,9 @@ def case_unmanaged_and_cannot_enforce() -> Plan:
         create("lead_status.lead.working", at(101), label="Working", default=False, converted=False),
         unmanaged=(
             Unmanaged(Address(Kind.FIELD, "account", "industry"), at(14),
-                      "exists in the CRM but was not created by sos; left alone"),
+                      "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),
             Unmanaged(Address(Kind.LEAD_STATUS, "lead", "qualified"), None,
-                      "exists in the CRM but was not created by sos; left alone"),
+                      "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),
         ),
         cannot_enforce=("hubspot targets do not hold cadences; 3 in the blueprint are not applied",
                         "HubSpot cannot require fields per stage; `sos audit` will check it"),
@@ -152,7 +152,7 @@ def case_empty() -> Plan:
 def case_empty_with_notes() -> Plan:
     return plan(
         unmanaged=(Unmanaged(Address(Kind.FIELD, "opportunity", "next_step"), at(33),
-                             "exists in the CRM but was not created by sos; left alone"),),
+                             "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),),
         cannot_enforce=("pipedrive targets do not hold routes; 2 in the blueprint are not applied",),
         target="deals", target_type="pipedrive", unchanged=20,
     )
