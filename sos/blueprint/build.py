@@ -11,7 +11,7 @@ from sos.blueprint.types import (
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, SosError, Span
 from sos.expr.ast import Expr
-from sos.expr.parse import parse_expression
+from sos.expr.parse import Locate, parse_expression
 
 DEFAULT_FORECAST = {"open": "pipeline", "won": "closed", "lost": "omitted"}
 
@@ -25,23 +25,75 @@ def _get(node: Node, key: str, default: Any = None) -> Any:
     return default if child is None else child.to_data()
 
 
-def expression_locator(node: Node):
-    """Map character offsets in an expression scalar to spans in its YAML file."""
-    span = node.span
-    quote = 1 if node.style in ("'", '"') else 0
-    block = node.style in ("|", ">")
+def expression_locator(node: Node) -> Locate:
+    """Map character offsets in an expression scalar to spans in its YAML file.
+
+    The scalar's value differs from its text in the file: quotes, `''` and backslash
+    escapes, a block scalar's `|`/`>` header and indentation, and line breaks that YAML
+    folds into spaces. Each character of the value is found in `node.raw`, in order.
+    """
+    text = str(node.value)
+    places = _value_places(node, text)
 
     def locate(start: int, end: int) -> Span:
-        text = str(node.value)
-        line_offset = text.count("\n", 0, start)
-        if line_offset == 0 and not block:
-            return Span(span.file, span.line, span.col + quote + start, span.line, span.col + quote + end)
-        line_start = text.rfind("\n", 0, start) + 1
-        line = span.line + line_offset + (1 if block else 0)
-        col = start - line_start + (span.col + 2 if block else 1)
-        return Span(span.file, line, col, line, col + end - start)
+        line, col = places[min(start, len(text))]
+        if end <= start:
+            return Span(node.span.file, line, col, line, col)
+        end_line, end_col = places[min(end, len(text)) - 1]
+        return Span(node.span.file, line, col, end_line, end_col + 1)
 
     return locate
+
+
+_LINE_BREAKS = "\n\r\x85\u2028\u2029"  # as PyYAML counts lines
+_ESCAPE_LENGTHS = {"x": 4, "u": 6, "U": 10}  # a double-quoted escape, backslash included; others are 2
+
+
+def _value_places(node: Node, text: str) -> list[tuple[int, int]]:
+    """(line, column) in the file of every character of `text` (the scalar's value), and of its end."""
+    raw, span = node.raw, node.span
+    quote = 1 if node.style in ("'", '"') else 0
+    on_one_line = [(span.line, span.col + quote + i) for i in range(len(text) + 1)]
+    if not raw or not isinstance(node.value, str):  # a node made without its text, or a non-string scalar
+        return on_one_line
+    coords = _raw_coords(raw, span.line, span.col)
+    if node.style in ("|", ">"):  # the content starts on the line after the header (`|-2  # a comment`)
+        at = next((i for i, char in enumerate(raw) if char in _LINE_BREAKS), len(raw))
+        at += 2 if raw.startswith("\r\n", at) else 1
+    else:
+        at = quote
+    places = []
+    for char in text:
+        while at < len(raw):
+            found = raw[at]
+            if node.style == '"' and found == "\\":
+                if raw[at + 1 : at + 2] in tuple(_LINE_BREAKS):  # an escaped line break: no character
+                    at += 2
+                    continue
+                places.append(coords[at])
+                at += _ESCAPE_LENGTHS.get(raw[at + 1 : at + 2], 2)
+                break
+            at += 1
+            if found == char or (char == " " and found in _LINE_BREAKS):  # a folded line break reads as a space
+                places.append(coords[at - 1])
+                break
+        else:  # not found: the value is not what we think it is (never seen); count from the start
+            return on_one_line
+    places.append(coords[min(at, len(raw))])
+    return places
+
+
+def _raw_coords(raw: str, line: int, col: int) -> list[tuple[int, int]]:
+    """(line, column) of every character of `raw`, which starts at `line`:`col`, and of its end."""
+    coords = []
+    for i, char in enumerate(raw):
+        coords.append((line, col))
+        if char in _LINE_BREAKS and not (char == "\r" and raw.startswith("\n", i + 1)):
+            line, col = line + 1, 1
+        else:
+            col += 1
+    coords.append((line, col))
+    return coords
 
 
 class Builder:

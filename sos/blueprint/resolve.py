@@ -75,7 +75,7 @@ class Resolver:
         except SosError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return None
-        layered = root.is_map and root.get("extends") is not None
+        layered = bool(chain) or (root.is_map and root.get("extends") is not None)  # a parent, or a child
         problems = validate_node(root, "blueprint", partial=layered)
         self.diagnostics.extend(problems)
         if problems or not root.is_map:
@@ -120,30 +120,24 @@ class Resolver:
             elif section == "stages":
                 for pipeline_key, keys in spec.items():
                     pipeline = merged.maps["pipelines"].get(pipeline_key)
-                    if pipeline is None:
-                        self._not_inherited(keys, f"pipeline '{pipeline_key}'", merged.maps["pipelines"])
-                        continue
-                    stages = {s.get("key").value: s for s in pipeline.get("stages").value}
+                    stages_node = pipeline.get("stages") if pipeline is not None else None
+                    stages = {s.get("key").value: s for s in stages_node.value} if stages_node else {}
                     self._drop(stages, keys, f"stage {pipeline_key}.")
-                    stages_node = pipeline.get("stages")
-                    pipeline.value["stages"] = Node(list(stages.values()), stages_node.span)
+                    if stages_node is not None:
+                        pipeline.value["stages"] = Node(list(stages.values()), stages_node.span)
             elif section in KEYED_MAPS:
                 self._drop(merged.maps[section], spec, f"{section[:-1]} ")
             else:
                 items = {n.get("key").value: n for n in merged.lists[section]}
-                self._drop(items, spec, f"{section} item ")
+                self._drop(items, spec, "lead status " if section == "lead_statuses" else "route ")
                 merged.lists[section] = list(items.values())
 
     def _drop(self, items: dict[str, Node], keys: Node, what: str) -> None:
         for key_node in keys.value:
             if items.pop(key_node.value, None) is None:
-                self._not_inherited(Node([key_node], key_node.span), f"{what}{key_node.value}", items)
-
-    def _not_inherited(self, keys: Node, what: str, items: dict[str, Node]) -> None:
-        for key_node in keys.value:
-            self.diagnostics.error(key_node.span, f"cannot remove {what}: no parent blueprint defines it",
-                                   "remove-unknown",
-                                   fix=did_you_mean(str(key_node.value), items) or "check the name in the starter")
+                self.diagnostics.error(key_node.span, f"cannot remove {what}{key_node.value}: no parent blueprint "
+                                       "defines it", "remove-unknown",
+                                       fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
 
 
 def _as_list(node: Node | None) -> list[Node]:
@@ -195,7 +189,7 @@ def _merge_item(parent: Node | None, child: Node, *, replace_on: str = "",
                 diagnostics: Diagnostics | None = None) -> Node:
     """Override `parent` attribute by attribute; a changed `replace_on` attribute replaces it whole."""
     if parent is not None and replace_on and child.get(replace_on) is not None \
-            and child.get(replace_on).value != parent.get(replace_on).value:
+            and parent.get(replace_on) is not None and child.get(replace_on).value != parent.get(replace_on).value:
         parent = None
     values = dict(parent.value) if parent else {}
     key_spans = dict(parent.key_spans) if parent else {}

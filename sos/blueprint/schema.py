@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any, Iterable
 
@@ -86,7 +87,9 @@ def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
         ]
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [Diagnostic(node.span, f"{where} is missing required key '{missing}'", "missing-key")]
+        parent_keys = root.at(path[:-1]).key_spans if path and isinstance(path[-1], str) else {}
+        span = parent_keys.get(path[-1], node.span) if parent_keys else node.span  # an item's line is its key's
+        return [Diagnostic(span, f"{where} is missing required key '{missing}'", "missing-key")]
     if "propertyNames" in error.relative_schema_path:
         return [_bad_key(node, error)]
     if kind == "type":
@@ -109,7 +112,8 @@ def _bad_key(node: Node, error: ValidationError) -> Diagnostic:
 
 
 def _snake(key: str) -> str:
-    out = "".join(c.lower() if c.isalnum() else "_" for c in key).strip("_")
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)  # dealSize → deal_Size
+    out = "".join(c.lower() if c.isalnum() else "_" for c in spaced).strip("_")
     while "__" in out:
         out = out.replace("__", "_")
     return out if out[:1].isalpha() else f"x_{out}"

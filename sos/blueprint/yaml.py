@@ -27,6 +27,7 @@ class Node:
     style: str | None = None  # a scalar's quoting: None (plain), "'", '"', "|" or ">"
     source: str = ""  # a scalar as written
     key_spans: dict[str, Span] = field(default_factory=dict)
+    raw: str = ""  # a scalar's text in the file, from `span`'s start: quotes, escapes, `|` header and all
 
     @property
     def plain(self) -> bool:
@@ -77,8 +78,9 @@ def _span(file: str, node: yaml.Node) -> Span:
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.text = text  # the whole file, whose character offsets the marks' `index` counts
         self.constructor = yaml.constructor.SafeConstructor()
         self.problems: list[Diagnostic] = []
 
@@ -91,7 +93,8 @@ class _Builder:
         value = self.constructor.construct_object(node)
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = node.value  # dates stay text; the schema says where a date is allowed
-        return Node(value, span, style=node.style or None, source=node.value)  # libyaml says "" for plain
+        raw = self.text[node.start_mark.index : node.end_mark.index]
+        return Node(value, span, style=node.style or None, source=node.value, raw=raw)  # libyaml says "" for plain
 
     def _mapping(self, node: yaml.MappingNode, span: Span) -> Node:
         values: dict[str, Node] = {}
@@ -124,7 +127,7 @@ def load_text(text: str, file: str) -> Node:
     if root is None:
         raise SosError(Diagnostic(Span(file, 1, 1), "the file is empty", "empty-file",
                                   fix="start from a starter: `sos init --starter NAME`"))
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     node = builder.build(root)
     if builder.problems:
         raise SosError(builder.problems)

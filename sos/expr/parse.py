@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable
@@ -33,7 +34,7 @@ from sos.expr.ast import (
 Locate = Callable[[int, int], Span]
 
 MAX_DEPTH = 100  # deeper nesting is never a real rule, and would exhaust Python's stack
-MAX_NUMBER_LENGTH = 30  # CRMs keep 18 digits; Python refuses to read ints of more than 4300
+MAX_NUMBER = 10**18  # CRMs keep 18 digits; and a float below it is written back without an exponent
 
 _KEYWORDS = ("and", "or", "not", "in", "true", "false", "null")
 _BRACKETS = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[()\[\]]""", re.S)
@@ -56,11 +57,9 @@ def parse_expression(text: str, locate: Locate) -> Expr:
     except UnexpectedInput as error:
         raise SosError(_syntax_error(text, error, locate)) from None
     for token in tree.scan_values(lambda value: isinstance(value, Token) and value.type == "NUMBER"):
-        if len(token) > MAX_NUMBER_LENGTH:
+        if _number(token) >= MAX_NUMBER:
             span = locate(token.start_pos or 0, token.end_pos or 0)
-            raise SosError(
-                Diagnostic(span, f"number is too long (more than {MAX_NUMBER_LENGTH} characters)", "expr-syntax")
-            )
+            raise SosError(Diagnostic(span, "number is too large (18 digits at most)", "expr-syntax"))
     if _depth(tree) > MAX_DEPTH:
         raise SosError(
             Diagnostic(
@@ -81,6 +80,10 @@ def _depth(tree: Tree[Token]) -> int:
         deepest = max(deepest, depth)
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
     return deepest
+
+
+def _number(token: str) -> int | float:
+    return float(token) if "." in token else int(Decimal(token))  # Decimal: int() refuses over 4300 digits
 
 
 def _unquote(token: str) -> str:
@@ -153,8 +156,7 @@ class _Build(Transformer[Token, Expr]):
         return Name(self._span(meta), str(items[0]))
 
     def number(self, meta: Meta, items: list[Token]) -> Expr:
-        text = str(items[0])
-        return Literal(self._span(meta), float(text) if "." in text else int(text))
+        return Literal(self._span(meta), _number(items[0]))
 
     def string(self, meta: Meta, items: list[Token]) -> Expr:
         return Literal(self._span(meta), _unquote(str(items[0])))

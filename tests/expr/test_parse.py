@@ -140,8 +140,11 @@ def test_a_parenthesised_operand_starts_at_its_parenthesis() -> None:
                      "add the closing '", id="unclosed-single-quote"),
         pytest.param('name == "abc', "b.yaml:3:18: error: string is not closed [expr-syntax]",
                      'add the closing "', id="unclosed-double-quote"),
-        pytest.param("1" * 31, "b.yaml:3:10: error: number is too long (more than 30 characters) [expr-syntax]", "",
-                     id="long-number"),
+        pytest.param("1" + "0" * 18, "b.yaml:3:10: error: number is too large (18 digits at most) [expr-syntax]", "",
+                     id="large-number"),
+        pytest.param("999999999999999999.99",
+                     "b.yaml:3:10: error: number is too large (18 digits at most) [expr-syntax]", "",
+                     id="large-float"),
         pytest.param("-" * (MAX_DEPTH + 1) + "1",
                      f"b.yaml:3:10: error: expression is nested too deeply (more than {MAX_DEPTH} levels) "
                      "[expr-syntax]", "split it into simpler rules", id="too-deep"),

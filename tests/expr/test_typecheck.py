@@ -21,7 +21,8 @@ def brief(diagnostic: Diagnostic) -> str:
         pytest.param(OPPORTUNITY, "stage.is_open and close_date >= today()", id="design-example"),
         pytest.param(OPPORTUNITY, "stage >= 'proposal' and not budget_confirmed", id="stage-order"),
         pytest.param(OPPORTUNITY, "'proposal' <= stage", id="stage-order-reversed"),
-        pytest.param(OPPORTUNITY, "stage = 'won' or stage in ['lost'] or stage not in ['discovery']", id="stage-equal-in"),
+        pytest.param(OPPORTUNITY, "stage = 'won' or stage in ['lost'] or stage not in ['discovery']",
+                     id="stage-equal-in"),
         pytest.param(OPPORTUNITY, "stage.is_won or stage.is_lost or stage.is_closed", id="stage-predicates"),
         pytest.param(OPPORTUNITY, "loss_reason == 'No decision' or loss_reason in ['Price', 'Timing']",
                      id="picklist-values"),
@@ -153,7 +154,8 @@ def test_valid_expressions(scope: Scope, text: str) -> None:
         pytest.param(OPPORTUNITY, "name + 'x' == 'y'", ["10-20 cannot use '+' on text and text [type-mismatch]"],
                      id="no-text-concatenation"),
         pytest.param(OPPORTUNITY, "amount < null",
-                     ["10-23 '<' cannot compare with null [type-mismatch] fix: test for a blank value with is_blank(...)"],
+                     ["10-23 '<' cannot compare with null [type-mismatch] "
+                      "fix: test for a blank value with is_blank(...)"],
                      id="order-null"),
         pytest.param(OPPORTUNITY, "stage in [null]",
                      ["20-24 a list for 'in' cannot hold null [type-mismatch] "

@@ -8,7 +8,6 @@ raises SosError listing every unsupported construct at its span.
 
 from __future__ import annotations
 
-import operator
 import re
 from typing import Callable, ClassVar
 
@@ -71,23 +70,25 @@ def node_kind(node: Expr) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(node).__name__).lower()
 
 
-_ORDER_TESTS: dict[Op, Callable[[int, int], bool]] = {
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-}
 _MIRRORED = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
 
 
 def expand_stage_order(expr: Expr, scope: Scope) -> Expr:
     """Rewrite `stage >= 'proposal'` (any of < <= > >=) into `stage in [...]` over `scope.stages`.
 
-    Order is the order of `scope.stages`, closed stages included: with stages
-    discovery, proposal, won, lost, `stage >= 'proposal'` becomes
-    `stage in ['proposal', 'won', 'lost']`. A comparison no stage satisfies becomes
-    `false`. Comparisons with a string that is not a stage key are left alone
-    (check_expression reports them).
+    Stage order is the order a deal progresses in, as stage `require` reads it (a
+    stage's requirements hold in it, every later open stage and the won stage): the
+    open stages in pipeline order, then the won stages. Lost stages are never before
+    or after another stage; they only equal themselves. With stages discovery,
+    proposal, won, lost:
+
+    - `stage >= 'proposal'` → `stage in ['proposal', 'won']`
+    - `stage < 'proposal'` → `stage in ['discovery']`
+    - `stage >= 'lost'` and `stage <= 'lost'` → `stage in ['lost']`
+    - `stage > 'lost'`, `stage < 'lost'` and `stage > 'won'` → `false` (nothing satisfies them)
+
+    The list keeps pipeline order. Comparisons with a string that is not a stage key
+    are left alone (check_expression reports them).
     """
     keys = [stage.key for stage in scope.stages]
 
@@ -96,14 +97,33 @@ def expand_stage_order(expr: Expr, scope: Scope) -> Expr:
         if found is None:
             return node
         stage, key, op = found
-        at = keys.index(str(key.value))
-        chosen = [k for i, k in enumerate(keys) if _ORDER_TESTS[op](i, at)]
+        chosen = _stages_in_order(scope, op, str(key.value))
         if not chosen:
             return Literal(node.span, False)
         options = ListExpr(key.span, tuple(Literal(key.span, k) for k in chosen))
         return In(node.span, stage, options)
 
     return transform(expr, rewrite)
+
+
+def _stages_in_order(scope: Scope, op: Op, key: str) -> list[str]:
+    """The keys of the stages s, in pipeline order, for which `s op key` holds."""
+    outcome = {stage.key: stage.outcome for stage in scope.stages}
+    if outcome[key] == "lost":  # only itself, and only when the comparison includes equality
+        return [key] if op in (Op.LE, Op.GE) else []
+    opens = [stage.key for stage in scope.stages if stage.outcome == "open"]
+    wons = [stage.key for stage in scope.stages if stage.outcome == "won"]
+    progress = [*opens, *wons]
+    at = progress.index(key)
+    if op is Op.LT:
+        chosen = progress[:at]
+    elif op is Op.LE:
+        chosen = progress[: at + 1]
+    elif op is Op.GT:
+        chosen = progress[at + 1 :]
+    else:
+        chosen = progress[at:]
+    return [k for k in outcome if k in chosen]  # back in pipeline order
 
 
 def _stage_comparison(node: Compare, scope: Scope, keys: list[str]) -> tuple[Expr, Literal, Op] | None:

@@ -2,13 +2,16 @@
 
 Semantics the other dialects must match:
 - blank is None, "" or an empty list; `is_blank` also counts an unchecked checkbox (False).
+- a checkbox is never blank: a blank one reads as unchecked (false), as in Salesforce.
 - a comparison, `in` or `not in` with a blank operand is false (like SQL NULL), except
   `x == null` (x is blank) and `x != null` (x is not blank).
 - arithmetic on a blank is blank, and so are division by zero and a date out of range.
-- in `and`, `or`, `not` a blank checkbox counts as false.
 - a date compared with a date and time compares their dates; `days_since` counts whole days.
-- stage order is the order of the scope's stages; a stage key the scope lacks has no
-  outcome and no place in that order, so every test on it is false.
+- stage order is the order a deal progresses in: the open stages in the scope's order,
+  then the won stages. A lost stage is never before or after another stage, only equal
+  to itself (`stage >= 'lost'` holds in 'lost' alone; `stage >= 'proposal'` never holds
+  in a lost stage). A stage key the scope lacks has no outcome and no place in that
+  order, so every test on it is false.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sos.expr.ast import (
     UnaryOp,
 )
 from sos.expr.typecheck import infer_type
-from sos.expr.types import ExprType, Kind, Scope
+from sos.expr.types import BOOLEAN, ExprType, Kind, Scope
 
 _COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
     Op.EQ: operator.eq,
@@ -75,7 +78,9 @@ class _Evaluator:
         self.scope = scope
         self.today = today
         self.now = now
-        self.stage_order = {stage.key: i for i, stage in enumerate(scope.stages)}
+        progress = [s for s in scope.stages if s.outcome == "open"] + [s for s in scope.stages if s.outcome == "won"]
+        self.stage_rank = {stage.key: i for i, stage in enumerate(progress)}  # lost stages have none
+        self.stage_keys = {stage.key for stage in scope.stages}
 
     def value(self, node: Expr) -> Any:
         match node:
@@ -122,11 +127,15 @@ class _Evaluator:
         if left is None or right is None:
             return False
         if node.op not in (Op.EQ, Op.NE) and (self._is_stage(node.left) or self._is_stage(node.right)):
-            if left not in self.stage_order or right not in self.stage_order:
-                return False
-            left, right = self.stage_order[left], self.stage_order[right]
+            return self._stage_order(node.op, left, right)
         left, right = _same_footing(left, right)
         return _COMPARE[node.op](left, right)
+
+    def _stage_order(self, op: Op, left: object, right: object) -> bool:
+        if left in self.stage_rank and right in self.stage_rank:
+            return _COMPARE[op](self.stage_rank[left], self.stage_rank[right])
+        # a lost stage (no rank) is only <= and >= itself
+        return op in (Op.LE, Op.GE) and left == right and left in self.stage_keys
 
     def _is_stage(self, node: Expr) -> bool:
         found = infer_type(node, self.scope)
@@ -215,7 +224,7 @@ def _arith(op: ArithOp, left: Any, right: Any) -> Any:
 def _field_value(name: str, raw: object, field_type: ExprType | None) -> object:
     """A record's value as the expression sees it: blank → None, ISO strings → dates, etc."""
     if _is_blank(raw):
-        return None
+        return False if field_type == BOOLEAN else None
     convert = _CONVERTERS.get(field_type.kind) if field_type else None
     if field_type is None or convert is None:
         return raw
@@ -244,6 +253,14 @@ def _number(raw: object) -> int | float:
     return raw
 
 
+def _checkbox(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise TypeError(raw)
+
+
 def _values(raw: object) -> list[Any]:
     if isinstance(raw, str):
         return raw.split(";")  # how Salesforce writes a multi-select picklist
@@ -256,5 +273,6 @@ _CONVERTERS: dict[Kind, Callable[[object], object]] = {
     Kind.DATE: lambda raw: _day(_moment(raw)),
     Kind.DATETIME: lambda raw: _naive_utc(_moment(raw)),
     Kind.NUMBER: _number,
+    Kind.BOOLEAN: _checkbox,
     Kind.MULTI_PICKLIST: _values,
 }

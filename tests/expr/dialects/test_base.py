@@ -8,6 +8,7 @@ from sos.errors import SosError
 from sos.expr.ast import BoolOp, Call, Compare, Expr, ListExpr, Literal, Name
 from sos.expr.dialects.base import Generator, Rewrite, expand_stage_order, node_kind
 from sos.expr.dialects.canonical import to_text
+from sos.expr.types import StageInfo, scope_for
 from tests.expr.helpers import LEAD, OPPORTUNITY, locate, parse
 
 
@@ -39,7 +40,8 @@ class ShoutingInOrder(Shouting):
 
 
 def test_generate_dispatches_to_transforms_methods_and_functions() -> None:
-    assert Shouting().generate(parse("amount > 1 and close_date == today()")) == "AND(AMOUNT > 1, CLOSE_DATE == TODAY())"
+    written = Shouting().generate(parse("amount > 1 and close_date == today()"))
+    assert written == "AND(AMOUNT > 1, CLOSE_DATE == TODAY())"
 
 
 def test_everything_unsupported_is_reported_at_its_span() -> None:
@@ -81,13 +83,19 @@ def test_node_kind(node: Expr, kind: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("stage >= 'proposal'", "stage in ['proposal', 'won', 'lost']", id="at-or-after"),
-        pytest.param("stage > 'proposal'", "stage in ['won', 'lost']", id="after"),
+        pytest.param("stage >= 'proposal'", "stage in ['proposal', 'won']", id="at-or-after-means-open-or-won"),
+        pytest.param("stage > 'proposal'", "stage in ['won']", id="after"),
         pytest.param("stage < 'proposal'", "stage in ['discovery', 'evaluation']", id="before"),
         pytest.param("stage <= 'discovery'", "stage in ['discovery']", id="at-or-before-first"),
-        pytest.param("'evaluation' < stage", "stage in ['proposal', 'won', 'lost']", id="literal-on-the-left"),
-        pytest.param("stage > 'lost'", "false", id="nothing-after-the-last"),
-        pytest.param("stage.is_open and not stage >= 'won'", "stage.is_open and not stage in ['won', 'lost']",
+        pytest.param("'evaluation' < stage", "stage in ['proposal', 'won']", id="literal-on-the-left"),
+        pytest.param("stage < 'won'", "stage in ['discovery', 'evaluation', 'proposal']", id="before-won"),
+        pytest.param("stage >= 'won'", "stage in ['won']", id="at-or-after-won"),
+        pytest.param("stage > 'won'", "false", id="nothing-after-won"),
+        pytest.param("stage >= 'lost'", "stage in ['lost']", id="lost-only-equals-itself"),
+        pytest.param("stage <= 'lost'", "stage in ['lost']", id="lost-only-equals-itself-from-below"),
+        pytest.param("stage > 'lost'", "false", id="nothing-after-lost"),
+        pytest.param("stage < 'lost'", "false", id="nothing-before-lost"),
+        pytest.param("stage.is_open and not stage >= 'won'", "stage.is_open and not stage in ['won']",
                      id="nested"),
         pytest.param("stage == 'proposal'", "stage == 'proposal'", id="equality-untouched"),
         pytest.param("stage >= 'nope'", "stage >= 'nope'", id="unknown-key-untouched"),
@@ -108,3 +116,13 @@ def test_expand_stage_order_keeps_the_comparison_span() -> None:
 def test_expand_stage_order_leaves_lead_status_alone() -> None:
     expr = parse("status == 'new'")
     assert expand_stage_order(expr, LEAD) == expr
+
+
+def test_expand_stage_order_puts_won_after_every_open_stage_and_keeps_pipeline_order() -> None:
+    scope = scope_for("opportunity", {}, stages=(
+        StageInfo("qualify"), StageInfo("lost_early", "lost"), StageInfo("won", "won"), StageInfo("negotiate"),
+        StageInfo("lost", "lost"),
+    ))
+    assert to_text(expand_stage_order(parse("stage >= 'negotiate'"), scope)) == "stage in ['won', 'negotiate']"
+    assert to_text(expand_stage_order(parse("stage < 'won'"), scope)) == "stage in ['qualify', 'negotiate']"
+    assert to_text(expand_stage_order(parse("stage > 'qualify'"), scope)) == "stage in ['won', 'negotiate']"

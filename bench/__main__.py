@@ -1,0 +1,37 @@
+"""Run every benchmark and print its figures; nothing is asserted about wall time.
+
+A benchmark is a module in this package with a `run()` returning rows of (what was measured, figure).
+Add one by writing the module and listing it in MODULES. `python -m bench NAME ...` runs only those.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+MODULES = (
+    "bench.validate",  # load_blueprint on a generated blueprint; `sos validate` on a starter
+    "bench.plan_apply",  # plan and apply on the local sandbox
+)
+
+
+def main(argv: list[str]) -> int:
+    chosen = [m for m in MODULES if not argv or m.rsplit(".", 1)[-1] in argv]
+    unknown = sorted(set(argv) - {m.rsplit(".", 1)[-1] for m in MODULES})
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from: "
+              f"{', '.join(m.rsplit('.', 1)[-1] for m in MODULES)}", file=sys.stderr)
+        return 1
+    for name in chosen:
+        started = time.perf_counter()
+        rows = importlib.import_module(name).run()
+        print(f"{name.rsplit('.', 1)[-1]} ({time.perf_counter() - started:.1f} s in all)")
+        width = max(len(label) for label, _ in rows)
+        for label, figure in rows:
+            print(f"  {label:<{width}}  {figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
