@@ -278,7 +278,8 @@ def _compare(op: str, left: object, right: object) -> bool:
         return left != right
     if _kind(left) in ("text", "boolean"):
         raise FormulaError(f"cannot order {left!r} and {right!r}")
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]  # type: ignore[operator]
+    ordered: Any = left  # a number, date or date and time, as _kind checked
+    return bool({"<": ordered < right, "<=": ordered <= right, ">": ordered > right, ">=": ordered >= right}[op])
 
 
 def _arith(op: str, left: Any, right: Any) -> Any:

@@ -1,0 +1,109 @@
+"""Salesforce API names of the standard fields sos knows (sos.expr.types.STANDARD_FIELD_TYPES).
+
+Custom fields are named by sos.naming.salesforce_field_name (`budget_confirmed` →
+`Budget_Confirmed__c`, or the blueprint's `api_name`); `api_names_for` puts both together.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+# object → sos field key → Salesforce API name; one entry per key of STANDARD_FIELD_TYPES.
+STANDARD_API_NAMES: dict[str, dict[str, str]] = {
+    "opportunity": {
+        "name": "Name",
+        "amount": "Amount",
+        "close_date": "CloseDate",
+        "stage": "StageName",
+        "owner": "OwnerId",
+        "created_date": "CreatedDate",
+        "next_step": "NextStep",
+        "probability": "Probability",
+        "lead_source": "LeadSource",
+        "account": "AccountId",
+        "description": "Description",
+        "type": "Type",
+    },
+    "lead": {
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "name": "Name",
+        "company": "Company",
+        "email": "Email",
+        "phone": "Phone",
+        "title": "Title",
+        "status": "Status",
+        "lead_source": "LeadSource",
+        "industry": "Industry",
+        "country": "Country",
+        "state": "State",
+        "city": "City",
+        "employees": "NumberOfEmployees",
+        "annual_revenue": "AnnualRevenue",
+        "website": "Website",
+        "owner": "OwnerId",
+        "created_date": "CreatedDate",
+        "description": "Description",
+    },
+    "account": {
+        "name": "Name",
+        "industry": "Industry",
+        "employees": "NumberOfEmployees",
+        "annual_revenue": "AnnualRevenue",
+        "country": "BillingCountry",
+        "state": "BillingState",
+        "type": "Type",
+        "website": "Website",
+        "owner": "OwnerId",
+        "created_date": "CreatedDate",
+        "description": "Description",
+    },
+    "contact": {
+        "first_name": "FirstName",
+        "last_name": "LastName",
+        "name": "Name",
+        "email": "Email",
+        "phone": "Phone",
+        "title": "Title",
+        "account": "AccountId",
+        "lead_source": "LeadSource",
+        "owner": "OwnerId",
+        "created_date": "CreatedDate",
+        "description": "Description",
+    },
+}
+
+# Standard fields sos reads as text that are picklists in Salesforce (besides StageName and
+# Status, which sos types as stage and lead_status): a formula reads them through ISPICKVAL or
+# TEXT(), never with `=` ("StageName = 'Proposal'" does not compile; reference §9).
+STANDARD_PICKLISTS: dict[str, frozenset[str]] = {
+    "opportunity": frozenset({"LeadSource", "Type"}),
+    "lead": frozenset({"LeadSource", "Industry"}),
+    "account": frozenset({"Industry", "Type"}),
+    "contact": frozenset({"LeadSource"}),
+}
+
+# Compound fields a validation rule cannot read (API 20.0+: "validation rules can't have compound
+# fields ... first and last names"); SOQL can. UNVERIFIED for formulas beyond that sentence.
+FORMULA_COMPOUND_FIELDS: dict[str, frozenset[str]] = {
+    "lead": frozenset({"Name"}),
+    "contact": frozenset({"Name"}),
+}
+
+
+def api_names_for(object: str, custom: Mapping[str, str]) -> dict[str, str]:
+    """Field key → API name for `object`: its standard fields, then `custom` (which wins on a clash)."""
+    return {**STANDARD_API_NAMES[object], **custom}
+
+
+def username_reference(object: str, api_name: str, *, formula: bool) -> str:
+    """How to read the username of the user a lookup points at (sos names users by username).
+
+    `OwnerId` → `Owner.Username`; a custom `Sponsor__c` → `Sponsor__r.Username`. A lead's
+    owner may be a queue, so a formula reads it as `Owner:User.Username` (SOQL's polymorphic
+    `Owner` has `Username`).
+    """
+    relation = api_name[:-2] if api_name.endswith("Id") else api_name.removesuffix("__c") + "__r"
+    if formula and object == "lead" and relation == "Owner":
+        relation = "Owner:User"
+    return f"{relation}.Username"

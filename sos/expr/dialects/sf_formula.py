@@ -1,0 +1,375 @@
+"""The Salesforce formula dialect: a rule's error condition for a validation rule.
+
+A validation rule rejects a record when its formula is TRUE, so a rule `when` / `require`
+becomes `AND(<when>, NOT(<require>))` (`error_condition`). The formula means what
+sos.expr.dialects.evaluate means, on Salesforce's own reading of blanks:
+
+- blank text, picklists and multi-select picklists read as '' in a formula, so `!=`,
+  `not in`, and `==` / `in` that a blank could satisfy get an explicit not-blank guard
+  (the evaluator's `x != 'a'` is false when x is blank; Salesforce's `x <> 'a'` is true);
+- blank numbers and dates are null ("treat blank fields as blanks"), and a comparison with
+  null is false, as in the evaluator, so those comparisons need no guard;
+- a checkbox is never blank: `is_blank(checkbox)` is `NOT(checkbox)`;
+- picklists (stage, status, picklist fields, and standard text fields that are picklists in
+  Salesforce, e.g. LeadSource) are read only through ISPICKVAL or TEXT();
+- a date and time compared with, or subtracted from, a date is read as its (GMT) date,
+  DATEVALUE(...), as the evaluator compares them by date;
+- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
+
+StageName and Status are required in Salesforce and never blank, so tests on them get
+no not-blank guard.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import ClassVar, Mapping
+
+from sos.backends.salesforce.names import (
+    FORMULA_COMPOUND_FIELDS,
+    STANDARD_PICKLISTS,
+    api_names_for,
+    username_reference,
+)
+from sos.errors import Diagnostic, SosError, Span
+from sos.expr.ast import (
+    Arith,
+    ArithOp,
+    Attribute,
+    BoolOp,
+    Call,
+    Compare,
+    Expr,
+    In,
+    ListExpr,
+    Literal,
+    Name,
+    Op,
+    Unary,
+    UnaryOp,
+)
+from sos.expr.dialects.base import Generator, Rewrite, expand_stage_order
+from sos.expr.typecheck import infer_type
+from sos.expr.types import ExprType, Kind, Scope
+
+# Characters of formula text, spaces and line breaks included: Salesforce Help, "Formula Field
+# Limits" (https://help.salesforce.com/s/articleView?id=platform.formula_field_limits.htm), as
+# quoted in shared/reference/salesforce.md §9 ("3,900 characters of formula text"). The compiled
+# size limit (5,000 or 15,000 bytes) cannot be computed here; Salesforce reports it on deploy.
+FORMULA_LIMIT = 3900
+
+_OPS = {Op.EQ: "=", Op.NE: "<>", Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
+_PICKLISTS = frozenset({Kind.PICKLIST, Kind.STAGE, Kind.LEAD_STATUS})
+_REQUIRED = frozenset({Kind.STAGE, Kind.LEAD_STATUS})  # StageName and Status are never blank
+_TEXTUAL = frozenset({Kind.TEXT, Kind.USER, Kind.REFERENCE, *_PICKLISTS})  # blank reads as ''
+_ATTRIBUTES = {
+    "is_open": "NOT(IsClosed)",
+    "is_won": "IsWon",
+    "is_lost": "AND(IsClosed, NOT(IsWon))",
+    "is_closed": "IsClosed",
+    "is_converted": "IsConverted",
+}
+_ATOM = 8
+
+
+def quote(text: str) -> str:
+    """A formula string literal: single quotes, backslash escapes."""
+    escaped = (
+        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
+
+
+def number(value: int | float) -> str:
+    """A number as written: never in exponent form."""
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")
+        return text if "." in text else f"{text}.0"
+    return str(value)
+
+
+def _precedence(node: Expr) -> int:
+    """How tightly `node`'s formula text binds; operands binding looser get parentheses."""
+    match node:
+        case Compare() | In():
+            return 4
+        case Arith(op=ArithOp.ADD | ArithOp.SUB) | Call(func="days_since"):  # days_since is `TODAY() - d`
+            return 5
+        case Arith():
+            return 6
+        case Unary(op=UnaryOp.NEG):
+            return 7
+        case Literal(value=int() | float() as value) if not isinstance(value, bool) and value < 0:
+            return 7
+    return _ATOM
+
+
+class SalesforceFormula(Generator):
+    """AST → a Salesforce formula.
+
+    `api_names` maps field keys to API names; standard fields not in it come from
+    sos.backends.salesforce.names.STANDARD_API_NAMES. `stage_values` and `status_values`
+    map stage and lead status keys to the picklist values Salesforce stores (their labels).
+    """
+
+    DIALECT = "a Salesforce formula"
+    PREPROCESS: ClassVar[tuple[Rewrite, ...]] = (expand_stage_order,)
+    FUNCTIONS: ClassVar = {
+        "today": lambda g, n: "TODAY()",
+        "now": lambda g, n: "NOW()",
+        "is_blank": lambda g, n: g.is_blank(n.args[0]),
+        "days_since": lambda g, n: f"TODAY() - {g.date_operand(n.args[0], 6)}",
+        "len": lambda g, n: f"LEN({g.gen(n.args[0])})",
+        "includes": lambda g, n: g.includes(n),
+    }
+
+    def __init__(
+        self,
+        scope: Scope,
+        api_names: Mapping[str, str],
+        stage_values: Mapping[str, str] | None = None,
+        status_values: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope)
+        self.api_names = api_names_for(scope.object, api_names)
+        self.stage_values = dict(stage_values or {})
+        self.status_values = dict(status_values or {})
+        self.standard_picklists = STANDARD_PICKLISTS.get(scope.object, frozenset())
+        self.compound = FORMULA_COMPOUND_FIELDS.get(scope.object, frozenset())
+
+    @property
+    def object(self) -> str:
+        assert self.scope is not None
+        return self.scope.object
+
+    # -- entry points -------------------------------------------------------------------
+
+    def generate(self, expr: Expr) -> str:
+        text = super().generate(expr)
+        self.check_size(text, expr.span)
+        return text
+
+    def error_condition(self, when: Expr | None, require: Expr) -> str:
+        """The formula of a validation rule that rejects records where `when` holds and `require` does not.
+
+        Raises SosError listing everything either expression cannot say, or saying by how
+        much the formula is over Salesforce's limit.
+        """
+        parts = [part for part in (when, require) if part is not None]
+        texts: dict[int, str] = {}
+        problems: list[Diagnostic] = []
+        for part in parts:
+            try:
+                texts[id(part)] = super().generate(part)
+            except SosError as error:
+                problems.extend(error.diagnostics)
+        if problems:
+            raise SosError(sorted(problems, key=Diagnostic.sort_key))
+        formula = f"NOT({texts[id(require)]})"
+        if when is not None:
+            formula = f"AND({texts[id(when)]}, {formula})"
+        biggest = max(parts, key=lambda part: len(texts[id(part)]))
+        self.check_size(formula, biggest.span)
+        return formula
+
+    def check_size(self, formula: str, span: Span) -> None:
+        if len(formula) > FORMULA_LIMIT:
+            over = len(formula) - FORMULA_LIMIT
+            raise SosError(
+                Diagnostic(
+                    span,
+                    f"this rule is too big for a Salesforce validation rule: its formula is {len(formula):,} "
+                    f"characters, {over:,} over the limit of {FORMULA_LIMIT:,}",
+                    "formula-too-long",
+                    why="Salesforce refuses formulas longer than 3,900 characters",
+                    fix="split it into several smaller rules",
+                )
+            )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def type_of(self, node: Expr) -> ExprType | None:
+        assert self.scope is not None
+        return infer_type(node, self.scope)
+
+    def kind(self, node: Expr) -> Kind | None:
+        found = self.type_of(node)
+        return found.kind if found else None
+
+    def is_picklist(self, node: Expr) -> bool:
+        """Whether `node` is read only through ISPICKVAL or TEXT(): a picklist, stage or status, or a
+        standard field that is a picklist in Salesforce though sos reads it as text (LeadSource)."""
+        kind = self.kind(node)
+        if kind in _PICKLISTS:
+            return True
+        return kind is Kind.TEXT and isinstance(node, Name) and self.api_names.get(node.name) in self.standard_picklists
+
+    def field(self, node: Name) -> str:
+        """The API name `node` reads (a picklist bare, not through TEXT())."""
+        api_name = self.api_names.get(node.name)
+        if api_name is None:
+            return self.unsupported(node, f"no Salesforce API name is known for field '{node.name}'")
+        if api_name in self.compound:
+            return self.unsupported(
+                node,
+                f"a Salesforce validation rule cannot read a {self.object}'s {api_name} (a compound field)",
+            )
+        return api_name
+
+    def operand(self, node: Expr, needs: int) -> str:
+        text = self.gen(node)
+        return f"({text})" if _precedence(node) < needs else text
+
+    def date_operand(self, node: Expr, needs: int) -> str:
+        """`node` read as a date: a date and time becomes DATEVALUE(...) (its date in GMT)."""
+        if self.kind(node) is Kind.DATETIME:
+            return f"DATEVALUE({self.gen(node)})"
+        return self.operand(node, needs)
+
+    def as_text(self, node: Expr) -> str:
+        """`node` where text is compared: a user is compared by username."""
+        if isinstance(node, Name) and self.kind(node) is Kind.USER and node.name in self.api_names:
+            return username_reference(self.object, self.api_names[node.name], formula=True)
+        return self.gen(node)
+
+    def not_blank(self, node: Expr) -> str:
+        return f"NOT(ISBLANK({self.as_text(node)}))"
+
+    def picklist_value(self, node: Expr, literal: Literal) -> str:
+        """The value Salesforce stores for a stage key, status key or picklist value."""
+        value = str(literal.value)
+        kind = self.kind(node)
+        if kind is Kind.STAGE:
+            if value not in self.stage_values:
+                return self.unsupported(literal, f"no Salesforce stage value is known for stage '{value}'")
+            return self.stage_values[value]
+        if kind is Kind.LEAD_STATUS:
+            if value not in self.status_values:
+                return self.unsupported(literal, f"no Salesforce status value is known for lead status '{value}'")
+            return self.status_values[value]
+        return value
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def gen_literal(self, node: Literal) -> str:
+        value = node.value
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, str):
+            return quote(value)
+        if isinstance(value, datetime.datetime):  # made by rewrites, never parsed
+            return f"DATETIMEVALUE('{value:%Y-%m-%d %H:%M:%S}')"
+        if isinstance(value, datetime.date):
+            return f"DATE({value.year}, {value.month}, {value.day})"
+        return number(value)
+
+    def gen_name(self, node: Name) -> str:
+        api_name = self.field(node)
+        return f"TEXT({api_name})" if self.is_picklist(node) else api_name
+
+    def gen_attribute(self, node: Attribute) -> str:
+        text = _ATTRIBUTES.get(node.attr)
+        if text is None:
+            return self.unsupported(node, f"a Salesforce formula has no {node.attr}")
+        return text
+
+    def gen_list_expr(self, node: ListExpr) -> str:
+        return self.unsupported(node, "a Salesforce formula has no lists outside 'in'")
+
+    def gen_unary(self, node: Unary) -> str:
+        if node.op is UnaryOp.NOT:
+            return f"NOT({self.gen(node.operand)})"
+        return f"-{self.operand(node.operand, 7)}"
+
+    def gen_bool_op(self, node: BoolOp) -> str:
+        return f"{node.op.value.upper()}({', '.join(self.gen(operand) for operand in node.operands)})"
+
+    def gen_arith(self, node: Arith) -> str:
+        precedence = _precedence(node)
+        read = self.operand
+        if {self.kind(node.left), self.kind(node.right)} == {Kind.DATE, Kind.DATETIME}:
+            read = self.date_operand  # a date minus a date and time: the days between their dates
+        return f"{read(node.left, precedence)} {node.op.value} {read(node.right, precedence + 1)}"
+
+    def gen_compare(self, node: Compare) -> str:
+        left, right, op = node.left, node.right, node.op
+        if _is_null(left) or _is_null(right):
+            test = f"ISBLANK({self.gen(right if _is_null(left) else left)})"
+            return test if op is Op.EQ else f"NOT({test})"
+        kinds = {self.kind(left), self.kind(right)}
+        if Kind.BOOLEAN in kinds:
+            return self.compare_booleans(node)
+        for keyed, other in ((left, right), (right, left)):
+            if self.is_picklist(keyed) and isinstance(other, Literal) and isinstance(other.value, str):
+                return self.picklist_equals(node, keyed, other)
+        if kinds & _TEXTUAL:
+            if op not in (Op.EQ, Op.NE):
+                return self.unsupported(node, "a Salesforce formula cannot order these values")
+            return self.compare_text(node)
+        read = self.date_operand if kinds == {Kind.DATE, Kind.DATETIME} else self.operand
+        return f"{read(left, 5)} {_OPS[op]} {read(right, 5)}"
+
+    def compare_booleans(self, node: Compare) -> str:
+        """Checkboxes and conditions: `x == true` is `x`; neither side is ever blank."""
+        left, right = node.left, node.right
+        if isinstance(left, Literal) and isinstance(right, Literal):
+            return "TRUE" if (left.value == right.value) == (node.op is Op.EQ) else "FALSE"
+        for literal, other in ((left, right), (right, left)):
+            if isinstance(literal, Literal):
+                holds = (node.op is Op.EQ) == bool(literal.value)
+                return self.gen(other) if holds else f"NOT({self.gen(other)})"
+        return f"{self.operand(left, 5)} {_OPS[node.op]} {self.operand(right, 5)}"
+
+    def picklist_equals(self, node: Compare, keyed: Expr, literal: Literal) -> str:
+        if not isinstance(keyed, Name) or node.op not in (Op.EQ, Op.NE):
+            return self.unsupported(node, "a Salesforce formula can only test a picklist field for a value")
+        test = f"ISPICKVAL({self.field(keyed)}, {quote(self.picklist_value(keyed, literal))})"
+        if node.op is Op.EQ:
+            return test
+        if self.kind(keyed) in _REQUIRED:
+            return f"NOT({test})"
+        return f"AND({self.not_blank(keyed)}, NOT({test}))"
+
+    def compare_text(self, node: Compare) -> str:
+        """Text, users and lookups: blank is '' in a formula, so blanks are ruled out explicitly."""
+        sides = (node.left, node.right)
+        comparison = f"{self.as_text(node.left)} {_OPS[node.op]} {self.as_text(node.right)}"
+        names_a_value = any(isinstance(s, Literal) and s.value != "" for s in sides)
+        if node.op is Op.EQ and names_a_value:  # a blank never equals a non-empty value
+            return comparison
+        guards = [
+            self.not_blank(side) for side in sides if not isinstance(side, Literal) and self.kind(side) not in _REQUIRED
+        ]
+        return f"AND({', '.join([*guards, comparison])})" if guards else comparison
+
+    def gen_in(self, node: In) -> str:
+        tests = [self.gen(Compare(item.span, Op.EQ, node.operand, item)) for item in node.options.items]
+        found = "FALSE" if not tests else tests[0] if len(tests) == 1 else f"OR({', '.join(tests)})"
+        if not node.negated:
+            return found
+        guard = ""
+        if not isinstance(node.operand, Literal) and self.kind(node.operand) not in {Kind.BOOLEAN, *_REQUIRED}:
+            guard = self.not_blank(node.operand)  # the evaluator's `not in` is false for a blank
+        if not tests:
+            return guard or "TRUE"
+        return f"AND({guard}, NOT({found}))" if guard else f"NOT({found})"
+
+    def is_blank(self, arg: Expr) -> str:
+        if self.kind(arg) is Kind.BOOLEAN:  # a checkbox is never blank; unchecked counts as blank
+            return f"NOT({self.gen(arg)})"
+        return f"ISBLANK({self.gen(arg)})"
+
+    def includes(self, node: Call) -> str:
+        field, value = node.args
+        if not isinstance(field, Name):
+            return self.unsupported(field, "INCLUDES needs a multi-select picklist field")
+        if not (isinstance(value, Literal) and isinstance(value.value, str)):
+            return self.unsupported(value, "INCLUDES needs the value written in the rule, in quotes")
+        return f"INCLUDES({self.field(field)}, {quote(value.value)})"
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.value is None

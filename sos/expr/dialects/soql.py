@@ -1,0 +1,329 @@
+"""The SOQL dialect: a WHERE clause that finds the records breaking a rule.
+
+`violators(when, require)` is `(<when>) AND NOT (<require>)`. SOQL compares a field with
+a value, so what it cannot say is reported, not approximated: two fields compared,
+arithmetic, days_since(), len(), now(). The clause means what sos.expr.dialects.evaluate
+means, on SOQL's own reading of nulls (blank fields are null in SOQL):
+
+- `X != 'a'` and `X NOT IN (...)` also match records where X is null, so the clause rules
+  null out (`(X != 'a' AND X != null)`); the evaluator's `x != 'a'` is false when x is blank;
+- `=`, `IN`, `<`, `>`, INCLUDES never match null, as in the evaluator;
+- a checkbox is never null: `is_blank(checkbox)` is `X = false`;
+- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
+
+Two differences remain, documented rather than refused: SOQL compares text without regard
+to case (`Name = 'acme'` matches 'ACME'), so a caller that must be exact re-checks the
+records it fetched with `evaluate`; and SOQL's `true`/`false` conditions are written
+`Id != null` / `Id = null`. A date and time compared with today() is refused: SOQL reads
+TODAY in the running user's time zone, where sos compares dates in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import ClassVar, Mapping, TypeGuard
+
+from sos.backends.salesforce.names import api_names_for, username_reference
+from sos.errors import Diagnostic, SosError
+from sos.expr.ast import (
+    Arith,
+    Attribute,
+    BoolOp,
+    Call,
+    Compare,
+    Expr,
+    In,
+    ListExpr,
+    Literal,
+    Name,
+    Op,
+    Unary,
+    UnaryOp,
+)
+from sos.expr.dialects.base import Generator, Rewrite, expand_stage_order
+from sos.expr.dialects.sf_formula import number
+from sos.expr.typecheck import infer_type
+from sos.expr.types import Kind, Scope
+
+ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has an Id
+NEVER = "Id = null"
+
+_OPS = {Op.EQ: "=", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
+_MIRRORED = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
+_REQUIRED = frozenset({Kind.STAGE, Kind.LEAD_STATUS})  # StageName and Status are never null
+_ATTRIBUTES = {
+    "is_open": "IsClosed = false",
+    "is_won": "IsWon = true",
+    "is_lost": "(IsClosed = true AND IsWon = false)",
+    "is_closed": "IsClosed = true",
+    "is_converted": "IsConverted = true",
+}
+_NO_VALUE = {
+    "days_since": "SOQL cannot compute days_since(); it compares a field with a value",
+    "len": "SOQL cannot measure the length of text",
+    "now": "SOQL has no value for the current date and time",
+}
+
+
+def quote(text: str) -> str:
+    """A SOQL string literal: single quotes, backslash escapes (SOQL's quoted string escape sequences)."""
+    escaped = (
+        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
+
+
+class Soql(Generator):
+    """AST → a SOQL condition.
+
+    `api_names`, `stage_values` and `status_values` as for SalesforceFormula: field keys
+    to API names (standard fields by default), stage and status keys to stored values.
+    """
+
+    DIALECT = "SOQL"
+    PREPROCESS: ClassVar[tuple[Rewrite, ...]] = (expand_stage_order,)
+
+    def __init__(
+        self,
+        scope: Scope,
+        api_names: Mapping[str, str],
+        stage_values: Mapping[str, str] | None = None,
+        status_values: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope)
+        self.api_names = api_names_for(scope.object, api_names)
+        self.stage_values = dict(stage_values or {})
+        self.status_values = dict(status_values or {})
+
+    def violators(self, when: Expr | None, require: Expr) -> str:
+        """A WHERE clause matching the records where `when` holds and `require` does not.
+
+        Raises SosError listing everything either expression cannot say in SOQL.
+        """
+        texts: list[str] = []
+        problems: list[Diagnostic] = []
+        for part in (when, require):
+            if part is None:
+                continue
+            try:
+                texts.append(self.generate(part))
+            except SosError as error:
+                problems.extend(error.diagnostics)
+        if problems:
+            raise SosError(sorted(problems, key=Diagnostic.sort_key))
+        if when is None:
+            return f"NOT ({texts[0]})"
+        return f"({texts[0]}) AND NOT ({texts[1]})"
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def kind(self, node: Expr) -> Kind | None:
+        assert self.scope is not None
+        found = infer_type(node, self.scope)
+        return found.kind if found else None
+
+    def field(self, node: Name) -> str:
+        api_name = self.api_names.get(node.name)
+        if api_name is None:
+            return self.unsupported(node, f"no Salesforce API name is known for field '{node.name}'")
+        return api_name
+
+    def compared_field(self, node: Name, other: Expr) -> str:
+        """The field side of a comparison: a user compared with text is compared by username."""
+        if self.kind(node) is Kind.USER and self.kind(other) is Kind.TEXT and node.name in self.api_names:
+            assert self.scope is not None
+            return username_reference(self.scope.object, self.api_names[node.name], formula=False)
+        return self.field(node)
+
+    def value(self, node: Expr, field: Expr) -> str:
+        """A value compared with `field`: a literal or today()."""
+        match node:
+            case Literal(value=""):
+                return self.unsupported(node, "SOQL cannot tell empty text from a blank field; use is_blank(...)")
+            case Literal(value=str() as text):
+                return quote(self.stored_value(field, node, text))
+            case Literal():
+                return self.literal(node)
+            case Unary(op=UnaryOp.NEG, operand=Literal(value=int() | float() as magnitude)) if not isinstance(
+                magnitude, bool
+            ):
+                return f"-{number(magnitude)}"
+            case Call(func="today"):
+                if self.kind(field) is Kind.DATETIME:
+                    return self.unsupported(
+                        node, "SOQL compares a date and time with TODAY in the user's time zone, not in UTC"
+                    )
+                return "TODAY"
+            case Call(func=func) if func in _NO_VALUE:
+                return self.unsupported(node, _NO_VALUE[func])
+            case Arith() | Unary(op=UnaryOp.NEG):
+                return self.unsupported(node, "SOQL cannot do arithmetic")
+            case Name():
+                return self.unsupported(node, "SOQL cannot compare two fields")
+        return self.unsupported(node, "SOQL compares a field with a value")
+
+    def literal(self, node: Literal) -> str:
+        value = node.value
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return quote(value)
+        if isinstance(value, datetime.datetime):  # made by rewrites, never parsed
+            return f"{value:%Y-%m-%dT%H:%M:%SZ}"
+        if isinstance(value, datetime.date):
+            return f"{value:%Y-%m-%d}"
+        return number(value)
+
+    def stored_value(self, field: Expr, literal: Literal, value: str) -> str:
+        """The value Salesforce stores for a stage or status key (other text as written)."""
+        kind = self.kind(field)
+        if kind is Kind.STAGE:
+            if value not in self.stage_values:
+                return self.unsupported(literal, f"no Salesforce stage value is known for stage '{value}'")
+            return self.stage_values[value]
+        if kind is Kind.LEAD_STATUS:
+            if value not in self.status_values:
+                return self.unsupported(literal, f"no Salesforce status value is known for lead status '{value}'")
+            return self.status_values[value]
+        return value
+
+    def nullable(self, node: Expr) -> bool:
+        return self.kind(node) not in {Kind.BOOLEAN, *_REQUIRED}
+
+    # -- nodes (each is a condition) ------------------------------------------------------
+
+    def gen_literal(self, node: Literal) -> str:
+        if isinstance(node.value, bool):
+            return ALWAYS if node.value else NEVER
+        return self.unsupported(node, "SOQL needs a condition here")
+
+    def gen_name(self, node: Name) -> str:
+        if self.kind(node) is Kind.BOOLEAN:
+            return f"{self.field(node)} = true"
+        return self.unsupported(node, "SOQL needs a condition here")
+
+    def gen_attribute(self, node: Attribute) -> str:
+        text = _ATTRIBUTES.get(node.attr)
+        if text is None:
+            return self.unsupported(node, f"SOQL has no {node.attr}")
+        return text
+
+    def gen_list_expr(self, node: ListExpr) -> str:
+        return self.unsupported(node, "SOQL has no lists outside 'in'")
+
+    def gen_arith(self, node: Arith) -> str:
+        return self.unsupported(node, "SOQL cannot do arithmetic")
+
+    def gen_unary(self, node: Unary) -> str:
+        if node.op is UnaryOp.NOT:
+            return f"NOT ({self.gen(node.operand)})"
+        return self.unsupported(node, "SOQL cannot do arithmetic")
+
+    def gen_bool_op(self, node: BoolOp) -> str:
+        parts = [f"({self.gen(o)})" if isinstance(o, BoolOp) else self.gen(o) for o in node.operands]
+        return f" {node.op.value.upper()} ".join(parts)
+
+    def gen_compare(self, node: Compare) -> str:
+        left, right, op = node.left, node.right, node.op
+        if not isinstance(left, Name) and isinstance(right, Name):
+            left, right, op = right, left, _MIRRORED[op]  # SOQL writes the field first
+        if _is_null(left) or _is_null(right):
+            return self.compare_with_null(node, right if _is_null(left) else left)
+        if Kind.BOOLEAN in (self.kind(left), self.kind(right)):
+            return self.compare_conditions(node)
+        if not isinstance(left, Name):
+            return self.no_field(node)
+        if isinstance(right, Name):
+            return self.unsupported(node, "SOQL cannot compare two fields")
+        field = self.compared_field(left, right)
+        comparison = f"{field} {_OPS[op]} {self.value(right, left)}"
+        if op is Op.NE and self.nullable(left):
+            return f"({comparison} AND {field} != null)"
+        return comparison
+
+    def compare_with_null(self, node: Compare, other: Expr) -> str:
+        holds = node.op is Op.EQ
+        if isinstance(other, Name):
+            return f"{self.field(other)} {'=' if holds else '!='} null"
+        if _is_null(other) or self.kind(other) is Kind.BOOLEAN:  # null is null; a condition never is
+            return ALWAYS if holds == _is_null(other) else NEVER
+        return self.no_field(node)
+
+    def compare_conditions(self, node: Compare) -> str:
+        """Checkboxes and conditions compared with true or false: `x == true` is `x = true`."""
+        left, right = node.left, node.right
+        if _is_bool(left) and _is_bool(right):
+            return ALWAYS if (left.value == right.value) == (node.op is Op.EQ) else NEVER
+        for literal, other in ((left, right), (right, left)):
+            if _is_bool(literal):
+                holds = (node.op is Op.EQ) == literal.value
+                if isinstance(other, Name):
+                    return f"{self.field(other)} = {'true' if holds else 'false'}"
+                return self.gen(other) if holds else f"NOT ({self.gen(other)})"
+        if isinstance(left, Name) and isinstance(right, Name):
+            return self.unsupported(node, "SOQL cannot compare two fields")
+        return self.unsupported(node, "SOQL cannot compare two conditions")
+
+    def no_field(self, node: Compare) -> str:
+        """Neither side of `node` is a field: say why each side cannot be a value, or that a field is needed."""
+        before = len(self.problems)
+        for side in (node.left, node.right):
+            if not isinstance(side, Literal) and not (isinstance(side, Call) and side.func == "today"):
+                self.value(side, side)
+        if len(self.problems) == before:
+            self.unsupported(node, "SOQL compares a field with a value")
+        return "?"
+
+    def gen_in(self, node: In) -> str:
+        operand = node.operand
+        if not isinstance(operand, Name):
+            before = len(self.problems)
+            self.value(operand, operand)
+            if len(self.problems) == before:
+                self.unsupported(node, "SOQL's IN tests a field")
+            return "?"
+        if self.kind(operand) is Kind.BOOLEAN:
+            tests = [self.gen(Compare(item.span, Op.EQ, operand, item)) for item in node.options.items]
+            found = " OR ".join(tests) if tests else NEVER
+            return f"NOT ({found})" if node.negated else f"({found})" if len(tests) > 1 else found
+        field = self.compared_field(operand, node.options.items[0] if node.options.items else operand)
+        values = [self.value(item, operand) for item in node.options.items]
+        if not values:
+            return f"{field} != null" if node.negated else NEVER
+        listed = f"({', '.join(values)})"
+        if not node.negated:
+            return f"{field} IN {listed}"
+        if self.nullable(operand):
+            return f"({field} NOT IN {listed} AND {field} != null)"
+        return f"{field} NOT IN {listed}"
+
+    def gen_call(self, node: Call) -> str:
+        if node.func == "is_blank":
+            return self.is_blank(node.args[0])
+        if node.func == "includes":
+            field, value = node.args
+            if not isinstance(field, Name):
+                return self.unsupported(field, "INCLUDES needs a multi-select picklist field")
+            if not (isinstance(value, Literal) and isinstance(value.value, str)):
+                return self.unsupported(value, "INCLUDES needs the value written in the rule, in quotes")
+            return f"{self.field(field)} INCLUDES ({quote(value.value)})"
+        return self.unsupported(node, _NO_VALUE.get(node.func, "SOQL needs a condition here"))
+
+    def is_blank(self, arg: Expr) -> str:
+        if isinstance(arg, Name):
+            if self.kind(arg) is Kind.BOOLEAN:  # a checkbox is never null; unchecked counts as blank
+                return f"{self.field(arg)} = false"
+            return f"{self.field(arg)} = null"
+        if self.kind(arg) is Kind.BOOLEAN:
+            return f"NOT ({self.gen(arg)})"
+        return self.unsupported(arg, "SOQL can only test a field for a blank value")
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.value is None
+
+
+def _is_bool(node: Expr) -> TypeGuard[Literal]:
+    return isinstance(node, Literal) and isinstance(node.value, bool)

@@ -1,0 +1,601 @@
+"""Salesforce formulas and SOQL, sqlglot style: one expression, the text each dialect writes.
+
+The evaluator is the meaning; the generated formula must agree with it on every record,
+checked through a small formula interpreter (formula_eval.py) with hypothesis.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Mapping
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sos.backends.salesforce.names import api_names_for
+from sos.errors import SosError
+from sos.expr.dialects.base import Generator
+from sos.expr.dialects.evaluate import evaluate
+from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula, quote
+from sos.expr.dialects.soql import Soql
+from sos.expr.typecheck import check_expression
+from sos.expr.types import Kind, Scope
+from sos.naming import salesforce_field_name
+from tests.expr.dialects.formula_eval import FormulaError, evaluate_formula
+from tests.expr.helpers import ACCOUNT, LEAD, OPPORTUNITY, parse
+
+CUSTOM_FIELDS = (
+    "budget_confirmed", "pain", "discount", "signed_on", "economic_buyer", "loss_reason", "competitors", "rating",
+)
+API_NAMES = {key: salesforce_field_name(key) for key in CUSTOM_FIELDS}
+STAGE_VALUES = {
+    "discovery": "Discovery", "evaluation": "Evaluation", "proposal": "Proposal", "won": "Closed Won",
+    "lost": "Closed Lost",
+}
+STATUS_VALUES = {"new": "New", "working": "Working", "qualified": "Qualified", "disqualified": "Disqualified"}
+TODAY = datetime.date(2024, 6, 1)
+NOW = datetime.datetime(2024, 6, 1, 13, 30)
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """The dialect refuses the expression, with these messages (any, when none are given)."""
+
+    messages: tuple[str, ...] = ()
+
+
+def generator(dialect: str, scope: Scope) -> Generator:
+    make = {"sf_formula": SalesforceFormula, "soql": Soql}[dialect]
+    return make(scope, API_NAMES, STAGE_VALUES, STATUS_VALUES)
+
+
+Expected = str | Unsupported | type[Unsupported]
+
+
+def check_all(text: str, write: Mapping[str, Expected], scope: Scope = OPPORTUNITY) -> None:
+    """`text` (which must check clean in `scope`) is written as `write` says in each dialect."""
+    expr = parse(text)
+    assert check_expression(expr, scope) == []
+    for dialect, expected in write.items():
+        if expected is Unsupported or isinstance(expected, Unsupported):
+            with pytest.raises(SosError) as info:
+                generator(dialect, scope).generate(expr)
+            assert {d.code for d in info.value.diagnostics} == {"unsupported"}, dialect
+            if isinstance(expected, Unsupported) and expected.messages:
+                assert tuple(d.message for d in info.value.diagnostics) == expected.messages, dialect
+        else:
+            assert generator(dialect, scope).generate(expr) == expected, dialect
+
+
+TWO_FIELDS = Unsupported(("SOQL cannot compare two fields",))
+ARITHMETIC = Unsupported(("SOQL cannot do arithmetic",))
+
+WRITE = [
+    # the STYLE.md examples
+    pytest.param("amount > 1000 and stage >= 'proposal'", {
+        "sf_formula": "AND(Amount > 1000, OR(ISPICKVAL(StageName, 'Proposal'), ISPICKVAL(StageName, 'Closed Won')))",
+        "soql": "Amount > 1000 AND StageName IN ('Proposal', 'Closed Won')",
+    }, OPPORTUNITY, id="style-example"),
+    pytest.param("amount > discount", {"sf_formula": "Amount > Discount__c", "soql": TWO_FIELDS}, OPPORTUNITY,
+                 id="two-fields"),
+    # stages
+    pytest.param("stage.is_open", {"sf_formula": "NOT(IsClosed)", "soql": "IsClosed = false"}, OPPORTUNITY,
+                 id="is-open"),
+    pytest.param("stage.is_won", {"sf_formula": "IsWon", "soql": "IsWon = true"}, OPPORTUNITY, id="is-won"),
+    pytest.param("stage.is_lost", {
+        "sf_formula": "AND(IsClosed, NOT(IsWon))", "soql": "(IsClosed = true AND IsWon = false)",
+    }, OPPORTUNITY, id="is-lost"),
+    pytest.param("stage.is_closed", {"sf_formula": "IsClosed", "soql": "IsClosed = true"}, OPPORTUNITY,
+                 id="is-closed"),
+    pytest.param("stage == 'proposal'", {
+        "sf_formula": "ISPICKVAL(StageName, 'Proposal')", "soql": "StageName = 'Proposal'",
+    }, OPPORTUNITY, id="stage-equals-by-label"),
+    pytest.param("'proposal' == stage", {
+        "sf_formula": "ISPICKVAL(StageName, 'Proposal')", "soql": "StageName = 'Proposal'",
+    }, OPPORTUNITY, id="stage-on-the-right"),
+    pytest.param("stage != 'won'", {
+        "sf_formula": "NOT(ISPICKVAL(StageName, 'Closed Won'))", "soql": "StageName != 'Closed Won'",
+    }, OPPORTUNITY, id="stage-not-equal-needs-no-blank-guard"),
+    pytest.param("stage in ['won', 'lost']", {
+        "sf_formula": "OR(ISPICKVAL(StageName, 'Closed Won'), ISPICKVAL(StageName, 'Closed Lost'))",
+        "soql": "StageName IN ('Closed Won', 'Closed Lost')",
+    }, OPPORTUNITY, id="stage-in"),
+    pytest.param("stage not in ['won', 'lost']", {
+        "sf_formula": "NOT(OR(ISPICKVAL(StageName, 'Closed Won'), ISPICKVAL(StageName, 'Closed Lost')))",
+        "soql": "StageName NOT IN ('Closed Won', 'Closed Lost')",
+    }, OPPORTUNITY, id="stage-not-in"),
+    pytest.param("stage < 'proposal'", {
+        "sf_formula": "OR(ISPICKVAL(StageName, 'Discovery'), ISPICKVAL(StageName, 'Evaluation'))",
+        "soql": "StageName IN ('Discovery', 'Evaluation')",
+    }, OPPORTUNITY, id="stage-before"),
+    pytest.param("stage >= 'lost'", {
+        "sf_formula": "ISPICKVAL(StageName, 'Closed Lost')", "soql": "StageName IN ('Closed Lost')",
+    }, OPPORTUNITY, id="stage-lost-only-itself"),
+    pytest.param("stage > 'won'", {"sf_formula": "FALSE", "soql": "Id = null"}, OPPORTUNITY, id="stage-nothing-after"),
+    pytest.param("is_blank(stage)", {"sf_formula": "ISBLANK(TEXT(StageName))", "soql": "StageName = null"},
+                 OPPORTUNITY, id="stage-blank"),
+    # picklists
+    pytest.param("loss_reason == 'Price'", {
+        "sf_formula": "ISPICKVAL(Loss_Reason__c, 'Price')", "soql": "Loss_Reason__c = 'Price'",
+    }, OPPORTUNITY, id="picklist-equals"),
+    pytest.param("loss_reason != 'Price'", {
+        "sf_formula": "AND(NOT(ISBLANK(TEXT(Loss_Reason__c))), NOT(ISPICKVAL(Loss_Reason__c, 'Price')))",
+        "soql": "(Loss_Reason__c != 'Price' AND Loss_Reason__c != null)",
+    }, OPPORTUNITY, id="picklist-not-equal-is-false-when-blank"),
+    pytest.param("loss_reason in ['Price', 'Timing']", {
+        "sf_formula": "OR(ISPICKVAL(Loss_Reason__c, 'Price'), ISPICKVAL(Loss_Reason__c, 'Timing'))",
+        "soql": "Loss_Reason__c IN ('Price', 'Timing')",
+    }, OPPORTUNITY, id="picklist-in"),
+    pytest.param("loss_reason in ['Price']", {
+        "sf_formula": "ISPICKVAL(Loss_Reason__c, 'Price')", "soql": "Loss_Reason__c IN ('Price')",
+    }, OPPORTUNITY, id="picklist-in-one"),
+    pytest.param("loss_reason not in ['Price', 'Timing']", {
+        "sf_formula": "AND(NOT(ISBLANK(TEXT(Loss_Reason__c))), "
+                      "NOT(OR(ISPICKVAL(Loss_Reason__c, 'Price'), ISPICKVAL(Loss_Reason__c, 'Timing'))))",
+        "soql": "(Loss_Reason__c NOT IN ('Price', 'Timing') AND Loss_Reason__c != null)",
+    }, OPPORTUNITY, id="picklist-not-in"),
+    pytest.param("loss_reason in []", {"sf_formula": "FALSE", "soql": "Id = null"}, OPPORTUNITY, id="in-nothing"),
+    pytest.param("loss_reason not in []", {
+        "sf_formula": "NOT(ISBLANK(TEXT(Loss_Reason__c)))", "soql": "Loss_Reason__c != null",
+    }, OPPORTUNITY, id="not-in-nothing"),
+    pytest.param("lead_source == 'Web'", {"sf_formula": "ISPICKVAL(LeadSource, 'Web')", "soql": "LeadSource = 'Web'"},
+                 OPPORTUNITY, id="standard-picklist-sos-reads-as-text"),
+    pytest.param("len(lead_source) > 2", {"sf_formula": "LEN(TEXT(LeadSource)) > 2", "soql": Unsupported},
+                 OPPORTUNITY, id="standard-picklist-as-text"),
+    # blanks
+    pytest.param("is_blank(pain)", {"sf_formula": "ISBLANK(Pain__c)", "soql": "Pain__c = null"}, OPPORTUNITY,
+                 id="blank-text"),
+    pytest.param("is_blank(loss_reason)", {
+        "sf_formula": "ISBLANK(TEXT(Loss_Reason__c))", "soql": "Loss_Reason__c = null",
+    }, OPPORTUNITY, id="blank-picklist"),
+    pytest.param("is_blank(budget_confirmed)", {
+        "sf_formula": "NOT(Budget_Confirmed__c)", "soql": "Budget_Confirmed__c = false",
+    }, OPPORTUNITY, id="blank-checkbox-is-unchecked"),
+    pytest.param("is_blank(amount)", {"sf_formula": "ISBLANK(Amount)", "soql": "Amount = null"}, OPPORTUNITY,
+                 id="blank-number"),
+    pytest.param("is_blank(close_date)", {"sf_formula": "ISBLANK(CloseDate)", "soql": "CloseDate = null"},
+                 OPPORTUNITY, id="blank-date"),
+    pytest.param("is_blank(competitors)", {
+        "sf_formula": "ISBLANK(Competitors__c)", "soql": "Competitors__c = null",
+    }, OPPORTUNITY, id="blank-multi-picklist"),
+    pytest.param("is_blank(owner)", {"sf_formula": "ISBLANK(OwnerId)", "soql": "OwnerId = null"}, OPPORTUNITY,
+                 id="blank-user"),
+    pytest.param("is_blank(amount > 1)", {"sf_formula": "NOT(Amount > 1)", "soql": "NOT (Amount > 1)"},
+                 OPPORTUNITY, id="blank-condition-is-false"),
+    pytest.param("is_blank(amount + 1)", {"sf_formula": "ISBLANK(Amount + 1)", "soql": Unsupported}, OPPORTUNITY,
+                 id="blank-arithmetic"),
+    pytest.param("amount == null", {"sf_formula": "ISBLANK(Amount)", "soql": "Amount = null"}, OPPORTUNITY,
+                 id="equals-null"),
+    pytest.param("null != amount", {"sf_formula": "NOT(ISBLANK(Amount))", "soql": "Amount != null"}, OPPORTUNITY,
+                 id="null-on-the-left"),
+    pytest.param("loss_reason == null", {
+        "sf_formula": "ISBLANK(TEXT(Loss_Reason__c))", "soql": "Loss_Reason__c = null",
+    }, OPPORTUNITY, id="picklist-equals-null"),
+    pytest.param("budget_confirmed == null", {
+        "sf_formula": "ISBLANK(Budget_Confirmed__c)", "soql": "Budget_Confirmed__c = null",
+    }, OPPORTUNITY, id="checkbox-is-never-null"),
+    pytest.param("economic_buyer != null", {
+        "sf_formula": "NOT(ISBLANK(Economic_Buyer__c))", "soql": "Economic_Buyer__c != null",
+    }, OPPORTUNITY, id="lookup-not-null"),
+    # checkboxes and conditions
+    pytest.param("budget_confirmed", {"sf_formula": "Budget_Confirmed__c", "soql": "Budget_Confirmed__c = true"},
+                 OPPORTUNITY, id="checkbox"),
+    pytest.param("budget_confirmed == true", {
+        "sf_formula": "Budget_Confirmed__c", "soql": "Budget_Confirmed__c = true",
+    }, OPPORTUNITY, id="checkbox-equals-true"),
+    pytest.param("false == budget_confirmed", {
+        "sf_formula": "NOT(Budget_Confirmed__c)", "soql": "Budget_Confirmed__c = false",
+    }, OPPORTUNITY, id="checkbox-equals-false"),
+    pytest.param("budget_confirmed != true", {
+        "sf_formula": "NOT(Budget_Confirmed__c)", "soql": "Budget_Confirmed__c = false",
+    }, OPPORTUNITY, id="checkbox-not-true"),
+    pytest.param("not budget_confirmed", {
+        "sf_formula": "NOT(Budget_Confirmed__c)", "soql": "NOT (Budget_Confirmed__c = true)",
+    }, OPPORTUNITY, id="not-checkbox"),
+    pytest.param("budget_confirmed in [true]", {
+        "sf_formula": "Budget_Confirmed__c", "soql": "Budget_Confirmed__c = true",
+    }, OPPORTUNITY, id="checkbox-in"),
+    pytest.param("(amount > 1) == false", {"sf_formula": "NOT(Amount > 1)", "soql": "NOT (Amount > 1)"},
+                 OPPORTUNITY, id="condition-equals-false"),
+    pytest.param("(amount > 1) == (discount > 2)", {
+        "sf_formula": "(Amount > 1) = (Discount__c > 2)",
+        "soql": Unsupported(("SOQL cannot compare two conditions",)),
+    }, OPPORTUNITY, id="two-conditions"),
+    pytest.param("true == false", {"sf_formula": "FALSE", "soql": "Id = null"}, OPPORTUNITY, id="constant"),
+    # logic
+    pytest.param("budget_confirmed or amount > 1 and discount < 5", {
+        "sf_formula": "OR(Budget_Confirmed__c, AND(Amount > 1, Discount__c < 5))",
+        "soql": "Budget_Confirmed__c = true OR (Amount > 1 AND Discount__c < 5)",
+    }, OPPORTUNITY, id="and-inside-or"),
+    pytest.param("not (amount > 5 or stage.is_won) and stage.is_lost", {
+        "sf_formula": "AND(NOT(OR(Amount > 5, IsWon)), AND(IsClosed, NOT(IsWon)))",
+        "soql": "NOT (Amount > 5 OR IsWon = true) AND (IsClosed = true AND IsWon = false)",
+    }, OPPORTUNITY, id="not-or"),
+    pytest.param("(stage.is_won or budget_confirmed) and amount > 0", {
+        "sf_formula": "AND(OR(IsWon, Budget_Confirmed__c), Amount > 0)",
+        "soql": "(IsWon = true OR Budget_Confirmed__c = true) AND Amount > 0",
+    }, OPPORTUNITY, id="or-inside-and"),
+    # text and users
+    pytest.param("name == 'Acme'", {"sf_formula": "Name = 'Acme'", "soql": "Name = 'Acme'"}, OPPORTUNITY,
+                 id="text-equals"),
+    pytest.param("name != 'Acme'", {
+        "sf_formula": "AND(NOT(ISBLANK(Name)), Name <> 'Acme')", "soql": "(Name != 'Acme' AND Name != null)",
+    }, OPPORTUNITY, id="text-not-equal-is-false-when-blank"),
+    pytest.param("name == ''", {
+        "sf_formula": "AND(NOT(ISBLANK(Name)), Name = '')",
+        "soql": Unsupported(("SOQL cannot tell empty text from a blank field; use is_blank(...)",)),
+    }, OPPORTUNITY, id="text-equals-empty-is-never-true"),
+    pytest.param("name == pain", {
+        "sf_formula": "AND(NOT(ISBLANK(Name)), NOT(ISBLANK(Pain__c)), Name = Pain__c)", "soql": TWO_FIELDS,
+    }, OPPORTUNITY, id="text-fields"),
+    pytest.param("name in ['a', 'b']", {
+        "sf_formula": "OR(Name = 'a', Name = 'b')", "soql": "Name IN ('a', 'b')",
+    }, OPPORTUNITY, id="text-in"),
+    pytest.param("name not in ['a']", {
+        "sf_formula": "AND(NOT(ISBLANK(Name)), NOT(Name = 'a'))", "soql": "(Name NOT IN ('a') AND Name != null)",
+    }, OPPORTUNITY, id="text-not-in"),
+    pytest.param("pain == 'it\\'s \\\\ \"ok\"\\n'", {
+        "sf_formula": "Pain__c = 'it\\'s \\\\ \"ok\"\\n'", "soql": "Pain__c = 'it\\'s \\\\ \"ok\"\\n'",
+    }, OPPORTUNITY, id="escapes"),
+    pytest.param("owner == 'rep@example.com'", {
+        "sf_formula": "Owner.Username = 'rep@example.com'", "soql": "Owner.Username = 'rep@example.com'",
+    }, OPPORTUNITY, id="user-by-username"),
+    pytest.param("owner != 'rep@example.com'", {
+        "sf_formula": "AND(NOT(ISBLANK(Owner.Username)), Owner.Username <> 'rep@example.com')",
+        "soql": "(Owner.Username != 'rep@example.com' AND Owner.Username != null)",
+    }, OPPORTUNITY, id="user-not-equal"),
+    pytest.param("includes(competitors, 'Acme')", {
+        "sf_formula": "INCLUDES(Competitors__c, 'Acme')", "soql": "Competitors__c INCLUDES ('Acme')",
+    }, OPPORTUNITY, id="includes"),
+    # numbers and dates
+    pytest.param("1000 < amount", {"sf_formula": "1000 < Amount", "soql": "Amount > 1000"}, OPPORTUNITY,
+                 id="soql-puts-the-field-first"),
+    pytest.param("amount >= 5000.50 and amount <= 10000", {
+        "sf_formula": "AND(Amount >= 5000.5, Amount <= 10000)", "soql": "Amount >= 5000.5 AND Amount <= 10000",
+    }, OPPORTUNITY, id="numbers"),
+    pytest.param("amount != 5", {"sf_formula": "Amount <> 5", "soql": "(Amount != 5 AND Amount != null)"},
+                 OPPORTUNITY, id="number-not-equal"),
+    pytest.param("amount > -5", {"sf_formula": "Amount > -5", "soql": "Amount > -5"}, OPPORTUNITY,
+                 id="negative-number"),
+    pytest.param("amount * (1 - discount / 100) >= 5000", {
+        "sf_formula": "Amount * (1 - Discount__c / 100) >= 5000", "soql": ARITHMETIC,
+    }, OPPORTUNITY, id="arithmetic"),
+    pytest.param("amount - (discount - 1) > (amount - discount) - 1", {
+        "sf_formula": "Amount - (Discount__c - 1) > Amount - Discount__c - 1",
+        "soql": Unsupported(("SOQL cannot do arithmetic",) * 2),
+    }, OPPORTUNITY, id="arithmetic-grouping"),
+    pytest.param("-amount < 0", {"sf_formula": "-Amount < 0", "soql": ARITHMETIC}, OPPORTUNITY, id="negation"),
+    pytest.param("close_date >= today()", {"sf_formula": "CloseDate >= TODAY()", "soql": "CloseDate >= TODAY"},
+                 OPPORTUNITY, id="today"),
+    pytest.param("close_date < today() + 30", {"sf_formula": "CloseDate < TODAY() + 30", "soql": ARITHMETIC},
+                 OPPORTUNITY, id="date-arithmetic"),
+    pytest.param("close_date - today() <= 14", {"sf_formula": "CloseDate - TODAY() <= 14", "soql": ARITHMETIC},
+                 OPPORTUNITY, id="days-between"),
+    pytest.param("created_date < now()", {
+        "sf_formula": "CreatedDate < NOW()",
+        "soql": Unsupported(("SOQL has no value for the current date and time",)),
+    }, OPPORTUNITY, id="now"),
+    pytest.param("created_date >= today()", {
+        "sf_formula": "DATEVALUE(CreatedDate) >= TODAY()",
+        "soql": Unsupported(("SOQL compares a date and time with TODAY in the user's time zone, not in UTC",)),
+    }, OPPORTUNITY, id="datetime-vs-date"),
+    pytest.param("close_date > created_date", {
+        "sf_formula": "CloseDate > DATEVALUE(CreatedDate)", "soql": TWO_FIELDS,
+    }, OPPORTUNITY, id="date-vs-datetime-field"),
+    pytest.param("close_date - created_date > 2", {
+        "sf_formula": "CloseDate - DATEVALUE(CreatedDate) > 2", "soql": ARITHMETIC,
+    }, OPPORTUNITY, id="date-minus-datetime"),
+    pytest.param("now() - created_date > 30.5", {"sf_formula": "NOW() - CreatedDate > 30.5", "soql": ARITHMETIC},
+                 OPPORTUNITY, id="datetime-minus-datetime"),
+    pytest.param("days_since(close_date) > 30", {
+        "sf_formula": "TODAY() - CloseDate > 30",
+        "soql": Unsupported(("SOQL cannot compute days_since(); it compares a field with a value",)),
+    }, OPPORTUNITY, id="days-since"),
+    pytest.param("days_since(created_date) > 30", {
+        "sf_formula": "TODAY() - DATEVALUE(CreatedDate) > 30", "soql": Unsupported,
+    }, OPPORTUNITY, id="days-since-datetime"),
+    pytest.param("days_since(close_date) * 2 > -days_since(signed_on + 1)", {
+        "sf_formula": "(TODAY() - CloseDate) * 2 > -(TODAY() - (Signed_On__c + 1))", "soql": Unsupported,
+    }, OPPORTUNITY, id="days-since-grouping"),
+    pytest.param("len(name) < 3", {
+        "sf_formula": "LEN(Name) < 3", "soql": Unsupported(("SOQL cannot measure the length of text",)),
+    }, OPPORTUNITY, id="len"),
+    # leads, accounts
+    pytest.param("status == 'working'", {"sf_formula": "ISPICKVAL(Status, 'Working')", "soql": "Status = 'Working'"},
+                 LEAD, id="lead-status"),
+    pytest.param("status.is_converted", {"sf_formula": "IsConverted", "soql": "IsConverted = true"}, LEAD,
+                 id="lead-converted"),
+    pytest.param("rating in ['Hot', 'Warm']", {
+        "sf_formula": "OR(ISPICKVAL(Rating__c, 'Hot'), ISPICKVAL(Rating__c, 'Warm'))",
+        "soql": "Rating__c IN ('Hot', 'Warm')",
+    }, LEAD, id="lead-picklist"),
+    pytest.param("employees >= 250 and industry == 'Retail'", {
+        "sf_formula": "AND(NumberOfEmployees >= 250, ISPICKVAL(Industry, 'Retail'))",
+        "soql": "NumberOfEmployees >= 250 AND Industry = 'Retail'",
+    }, LEAD, id="lead-standard-fields"),
+    pytest.param("name == 'Ada'", {
+        "sf_formula": Unsupported(("a Salesforce validation rule cannot read a lead's Name (a compound field)",)),
+        "soql": "Name = 'Ada'",
+    }, LEAD, id="lead-name-is-compound"),
+    pytest.param("owner == 'rep@example.com'", {
+        "sf_formula": "Owner:User.Username = 'rep@example.com'", "soql": "Owner.Username = 'rep@example.com'",
+    }, LEAD, id="lead-owner-may-be-a-queue"),
+    pytest.param("country == 'FR' and type != 'Partner'", {
+        "sf_formula": "AND(BillingCountry = 'FR', AND(NOT(ISBLANK(TEXT(Type))), NOT(ISPICKVAL(Type, 'Partner'))))",
+        "soql": "BillingCountry = 'FR' AND (Type != 'Partner' AND Type != null)",
+    }, ACCOUNT, id="account"),
+]
+
+
+@pytest.mark.parametrize(("text", "write", "scope"), WRITE)
+def test_write(text: str, write: dict[str, str | Unsupported], scope: Scope) -> None:
+    check_all(text, write, scope)
+
+
+def test_every_problem_is_reported_at_its_span() -> None:
+    expr = parse("includes(competitors, pain) or stage == 'nope' or pain == 'x'")
+    names = {key: name for key, name in API_NAMES.items() if key != "pain"}
+    with pytest.raises(SosError) as info:
+        SalesforceFormula(OPPORTUNITY, names, STAGE_VALUES).generate(expr)
+    assert [d.headline() for d in info.value.diagnostics] == [
+        "b.yaml:3:32: error: INCLUDES needs the value written in the rule, in quotes [unsupported]",
+        "b.yaml:3:50: error: no Salesforce stage value is known for stage 'nope' [unsupported]",
+        "b.yaml:3:60: error: no Salesforce API name is known for field 'pain' [unsupported]",
+    ]
+
+
+def test_error_condition() -> None:
+    formula = generator("sf_formula", OPPORTUNITY)
+    assert isinstance(formula, SalesforceFormula)
+    assert formula.error_condition(parse("stage.is_open"), parse("close_date >= today()")) == (
+        "AND(NOT(IsClosed), NOT(CloseDate >= TODAY()))"
+    )
+    assert formula.error_condition(None, parse("amount > 0")) == "NOT(Amount > 0)"
+
+
+def test_error_condition_reports_both_expressions_together() -> None:
+    formula = SalesforceFormula(OPPORTUNITY, {}, STAGE_VALUES)
+    with pytest.raises(SosError) as info:
+        formula.error_condition(parse("budget_confirmed"), parse("pain == 'x'"))
+    assert [d.message for d in info.value.diagnostics] == [
+        "no Salesforce API name is known for field 'budget_confirmed'",
+        "no Salesforce API name is known for field 'pain'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("size", "headline"),
+    [
+        pytest.param(FORMULA_LIMIT - 17, None, id="at-the-limit"),
+        pytest.param(FORMULA_LIMIT - 16,
+                     "b.yaml:3:10: error: this rule is too big for a Salesforce validation rule: its formula is "
+                     "3,901 characters, 1 over the limit of 3,900 [formula-too-long]", id="one-over"),
+        pytest.param(FORMULA_LIMIT,
+                     "b.yaml:3:10: error: this rule is too big for a Salesforce validation rule: its formula is "
+                     "3,917 characters, 17 over the limit of 3,900 [formula-too-long]", id="over"),
+    ],
+)
+def test_formula_size_limit(size: int, headline: str | None) -> None:
+    """`NOT(Pain__c = '')` is 17 characters; the text fills the rest."""
+    require = parse(f"pain == '{'x' * size}'")
+    formula = generator("sf_formula", OPPORTUNITY)
+    assert isinstance(formula, SalesforceFormula)
+    if headline is None:
+        assert len(formula.error_condition(None, require)) == FORMULA_LIMIT
+        return
+    with pytest.raises(SosError) as info:
+        formula.error_condition(None, require)
+    assert [d.headline() for d in info.value.diagnostics] == [headline]
+    assert info.value.diagnostics[0].fix == "split it into several smaller rules"
+
+
+def test_formula_size_limit_points_at_the_bigger_expression() -> None:
+    when = parse("pain == 'short'")
+    require = parse("name in [" + ", ".join(f"'{i:0>95}'" for i in range(40)) + "]")
+    formula = generator("sf_formula", OPPORTUNITY)
+    assert isinstance(formula, SalesforceFormula)
+    with pytest.raises(SosError) as info:
+        formula.error_condition(when, require)
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.span == require.span and diagnostic.code == "formula-too-long"
+
+
+def test_quote() -> None:
+    assert quote("it's a \\ \"b\"\n\t") == "'it\\'s a \\\\ \"b\"\\n\\t'"
+
+
+# -- the formula means what the evaluator means ------------------------------------------------
+
+PICKLIST_VALUES = ("Price", "Timing", "Competitor", "No decision")
+TEXTS = ("''", "'a'", "'b'", "'ab'", "'it\\'s'", "'a\\\\b'")
+USERS = ("rep@example.com", "boss@example.com")
+
+
+def conditions(*, soql: bool = False) -> st.SearchStrategy[str]:
+    """Conditions over OPPORTUNITY, well typed by construction; with `soql`, only what SOQL can say."""
+    comparison = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+    equality = st.sampled_from(["==", "!="])
+    stage_key = st.sampled_from(list(STAGE_VALUES))
+    value = st.sampled_from(PICKLIST_VALUES)
+    values = st.lists(value, max_size=3).map(lambda vs: "[" + ", ".join(f"'{v}'" for v in vs) + "]")
+    text = st.sampled_from([t for t in TEXTS if not (soql and t == "''")])
+    texts = st.lists(text, max_size=3).map(lambda ts: "[" + ", ".join(ts) + "]")
+    within = st.sampled_from(["in", "not in"])
+    whole: st.SearchStrategy[str] = st.deferred(  # a whole number of days: a date's arithmetic stays whole
+        lambda: st.one_of(
+            st.sampled_from(["discount", "3", "0", "len(name)", "days_since(close_date)", "days_since(created_date)"]),
+            st.tuples(whole, st.sampled_from(["+", "-"]), whole).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            whole.map(lambda w: f"({w} * 2)"),
+            whole.map(lambda w: f"-{w}"),
+        )
+    )
+    number: st.SearchStrategy[str] = st.deferred(
+        lambda: st.one_of(
+            st.sampled_from(["amount", "probability", "2.5", "len(lead_source)", "(close_date - created_date)",
+                             "(now() - created_date)", "(signed_on - close_date)"]),
+            whole,
+            st.tuples(number, st.sampled_from(["+", "-", "*", "/"]), number).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        )
+    )
+    day: st.SearchStrategy[str] = st.deferred(
+        lambda: st.one_of(
+            st.sampled_from(["close_date", "signed_on", "today()"]),
+            st.tuples(day, st.sampled_from(["+", "-"]), whole).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        )
+    )
+    moment: st.SearchStrategy[str] = st.deferred(
+        lambda: st.one_of(
+            st.sampled_from(["created_date", "now()"]),
+            st.tuples(moment, st.sampled_from(["+", "-"]), number).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        )
+    )
+    simple = [
+        st.sampled_from([
+            "stage.is_open", "stage.is_won", "stage.is_lost", "stage.is_closed", "budget_confirmed",
+            "budget_confirmed == true", "budget_confirmed != false", "is_blank(budget_confirmed)",
+            "budget_confirmed == null", "is_blank(stage)", "is_blank(loss_reason)", "loss_reason != null",
+            "is_blank(pain)", "pain == null", "is_blank(lead_source)", "is_blank(competitors)",
+            "competitors != null", "is_blank(owner)", "economic_buyer == null", "amount == null",
+            "close_date != null", "created_date == null", "is_blank(amount)", "is_blank(signed_on)",
+            "includes(competitors, 'Acme')", "includes(competitors, 'Initech')",
+            "lead_source == 'Web'", "lead_source != 'Web'", "lead_source in ['Web', 'Phone']",
+            "lead_source not in ['Web']", "close_date >= today()", "today() < close_date", "amount > -5",
+        ]),
+        st.tuples(comparison, stage_key).map(lambda t: f"stage {t[0]} '{t[1]}'"),
+        st.tuples(within, st.lists(stage_key, max_size=3)).map(
+            lambda t: f"stage {t[0]} [{', '.join(repr(k) for k in t[1])}]"
+        ),
+        st.tuples(equality, value).map(lambda t: f"loss_reason {t[0]} '{t[1]}'"),
+        st.tuples(within, values).map(lambda t: f"loss_reason {t[0]} {t[1]}"),
+        st.tuples(st.sampled_from(["name", "pain"]), equality, text).map(" ".join),
+        st.tuples(st.sampled_from(["name", "pain"]), within, texts).map(" ".join),
+        st.tuples(equality, st.sampled_from(USERS)).map(lambda t: f"owner {t[0]} '{t[1]}'"),
+        st.tuples(within, st.lists(st.sampled_from(USERS), max_size=2)).map(
+            lambda t: f"owner {t[0]} [{', '.join(repr(u) for u in t[1])}]"
+        ),
+        st.tuples(st.sampled_from(["amount", "discount", "probability"]), comparison,
+                  st.sampled_from(["0", "7", "2.5", "-3", "100"])).map(" ".join),
+        st.tuples(st.sampled_from(["amount", "discount"]), within,
+                  st.lists(st.sampled_from(["0", "7", "2.5"]), max_size=3)).map(
+            lambda t: f"{t[0]} {t[1]} [{', '.join(t[2])}]"
+        ),
+    ]
+    if not soql:
+        simple += [
+            st.tuples(number, comparison, number).map(" ".join),
+            st.tuples(day, comparison, day).map(" ".join),
+            st.tuples(moment, comparison, moment).map(" ".join),
+            st.tuples(day, comparison, moment).map(" ".join),
+            st.tuples(st.sampled_from(["name", "pain", "next_step"]), equality,
+                      st.sampled_from(["name", "pain", "next_step"])).map(" ".join),
+            st.sampled_from(["len(pain) > 1", "len(lead_source) == 0", "is_blank(amount + discount)",
+                             "is_blank(days_since(created_date))", "(amount > 1) == (discount > 2)"]),
+        ]
+    condition: st.SearchStrategy[str] = st.deferred(
+        lambda: st.one_of(
+            *simple,
+            condition.map(lambda c: f"not ({c})"),
+            st.tuples(condition, st.sampled_from(["and", "or"]), condition).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(condition, equality, st.sampled_from(["true", "false"])).map(lambda t: f"({t[0]}) {t[1]} {t[2]}"),
+        )
+    )
+    return condition
+
+
+def records() -> st.SearchStrategy[dict[str, object]]:
+    """OPPORTUNITY records as the evaluator takes them; every deal has a known stage (StageName is required)."""
+    blank_text = st.sampled_from([None, ""])
+    text = st.one_of(blank_text, st.text(alphabet="ab'\\", min_size=1, max_size=3))
+    return st.fixed_dictionaries(
+        {"stage": st.sampled_from(list(STAGE_VALUES))},
+        optional={
+            "amount": st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(-1e6, 1e6)),
+            "discount": st.one_of(st.none(), st.integers(0, 100)),
+            "probability": st.one_of(st.none(), st.integers(0, 100)),
+            "close_date": st.one_of(st.none(), st.dates()),
+            "signed_on": st.one_of(st.none(), st.dates()),
+            "created_date": st.one_of(st.none(), st.datetimes()),
+            "budget_confirmed": st.one_of(st.none(), st.booleans()),
+            "loss_reason": st.one_of(blank_text, st.sampled_from(PICKLIST_VALUES)),
+            "lead_source": st.one_of(blank_text, st.sampled_from(["Web", "Phone", "Partner"])),
+            "competitors": st.one_of(st.none(), st.lists(st.sampled_from(["Acme", "Globex", "Initech"]), unique=True)),
+            "owner": st.one_of(blank_text, st.sampled_from(USERS)),
+            "economic_buyer": st.one_of(blank_text, st.just("003000000000001AAA")),
+            "name": text,
+            "pain": text,
+            "next_step": text,
+        },
+    )
+
+
+PICKLIST_FIELDS = frozenset({"StageName", "Loss_Reason__c", "LeadSource", "Type"})
+OUTCOMES = {stage.key: stage.outcome for stage in OPPORTUNITY.stages}
+
+
+def salesforce_record(record: Mapping[str, object]) -> dict[str, object]:
+    """`record` as Salesforce holds it, by API name: blank text '' (picklists too), blank numbers and dates null."""
+    names = api_names_for("opportunity", API_NAMES)
+    held: dict[str, object] = {}
+    for key, field_type in OPPORTUNITY.fields.items():
+        raw = record.get(key)
+        api_name = names[key]
+        if field_type.kind is Kind.BOOLEAN:
+            held[api_name] = bool(raw)
+        elif field_type.kind is Kind.STAGE:
+            held[api_name] = STAGE_VALUES[str(raw)]
+        elif field_type.kind is Kind.MULTI_PICKLIST:
+            held[api_name] = ";".join(raw or [])  # type: ignore[arg-type]
+        elif field_type.kind in (Kind.TEXT, Kind.PICKLIST, Kind.USER, Kind.REFERENCE):
+            held[api_name] = raw or ""
+        else:
+            held[api_name] = None if raw in (None, "") else raw
+    held["Owner.Username"] = held["OwnerId"]
+    held["IsClosed"] = OUTCOMES[str(record["stage"])] in ("won", "lost")
+    held["IsWon"] = OUTCOMES[str(record["stage"])] == "won"
+    return held
+
+
+AGREEMENT = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@AGREEMENT
+@given(conditions(), records())
+def test_the_formula_agrees_with_the_evaluator(text: str, record: dict[str, object]) -> None:
+    expr = parse(text)
+    assert check_expression(expr, OPPORTUNITY) == []
+    formula = generator("sf_formula", OPPORTUNITY).generate(expr)
+    expected = evaluate(expr, record, OPPORTUNITY, today=TODAY, now=NOW)
+    found = evaluate_formula(formula, salesforce_record(record), today=TODAY, now=NOW, picklists=PICKLIST_FIELDS)
+    assert found == expected, formula
+
+
+@AGREEMENT
+@given(conditions(), conditions(), records())
+def test_the_error_condition_rejects_exactly_the_violators(when: str, require: str, record: dict[str, object]) -> None:
+    formula = generator("sf_formula", OPPORTUNITY)
+    assert isinstance(formula, SalesforceFormula)
+    text = formula.error_condition(parse(when), parse(require))
+    violates = evaluate(parse(when), record, OPPORTUNITY, today=TODAY, now=NOW) is True and evaluate(
+        parse(require), record, OPPORTUNITY, today=TODAY, now=NOW
+    ) is not True
+    rejects = evaluate_formula(text, salesforce_record(record), today=TODAY, now=NOW, picklists=PICKLIST_FIELDS)
+    assert rejects == violates, text
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        pytest.param("StageName = 'Proposal'", id="picklist-compared-with-equals"),
+        pytest.param("ISBLANK(Loss_Reason__c)", id="picklist-blank-without-text"),
+        pytest.param("CloseDate > CreatedDate", id="date-vs-datetime"),
+        pytest.param("Name > 'a'", id="text-ordered"),
+        pytest.param("AND(Amount, TRUE)", id="number-as-condition"),
+        pytest.param("Nope__c = 1", id="unknown-field"),
+    ],
+)
+def test_the_interpreter_refuses_what_salesforce_would_not_compile(formula: str) -> None:
+    record = salesforce_record({"stage": "proposal", "amount": 1, "close_date": TODAY, "created_date": NOW})
+    with pytest.raises(FormulaError):
+        evaluate_formula(formula, record, today=TODAY, now=NOW, picklists=PICKLIST_FIELDS)
