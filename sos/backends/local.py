@@ -59,6 +59,9 @@ class LocalBackend:
                 raise
             raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is locked); "
                            "wait for it to finish, then run `sos plan` again", "locked") from None
+        except sqlite3.DatabaseError as exc:
+            raise SosError(f"{self.path} is not a sos sandbox ({exc}); move it away and apply again to start "
+                           "an empty sandbox", "sandbox-corrupt") from None
         finally:
             connection.close()
 

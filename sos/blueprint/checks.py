@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from sos.blueprint.scope import scope_for, standard_field_names
-from sos.blueprint.types import Blueprint, Field, Pipeline
+from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
 from sos.expr.typecheck import check_expression
@@ -41,9 +41,10 @@ def check_field_options(bp: Blueprint, diags: Diagnostics) -> None:
                             "option-not-for-type", fix=f"'{option}' is for {' and '.join(sorted(types))} fields")
         if field.type in ("picklist", "multi_picklist"):
             _check_picklist_values(field, diags)
-        if field.scale is not None and field.scale > (field.precision or 18):
+        precision = field.precision or NUMBER_DEFAULTS.get(field.type, (18, 0))[0]
+        if field.scale is not None and field.scale > precision:
             diags.error(_span(field.node, "scale", field.origin),
-                        f"scale {field.scale} is larger than precision {field.precision or 18}", "bad-scale",
+                        f"scale {field.scale} is larger than precision {precision}", "bad-scale",
                         why="precision counts all digits, scale those after the decimal point")
         if field.type == "checkbox" and field.default is not None and not isinstance(field.default, bool):
             diags.error(_span(field.node, "default", field.origin), "a checkbox default is true or false",
@@ -66,13 +67,6 @@ def _check_picklist_values(field: Field, diags: Diagnostics) -> None:
         diags.error(_span(field.node, "default", field.origin),
                     f"default '{field.default}' is not one of the values of {field.object}.{field.key}",
                     "bad-default", fix=did_you_mean(str(field.default), field.values))
-
-
-def check_lookups(bp: Blueprint, diags: Diagnostics) -> None:
-    for field in bp.all_fields():
-        if field.type == "lookup" and field.to is None:
-            diags.error(field.origin, f"lookup {field.object}.{field.key} needs 'to': the object it points at",
-                        "lookup-target")
 
 
 def check_salesforce_names(bp: Blueprint, diags: Diagnostics) -> None:
@@ -118,12 +112,24 @@ def _unique_labels(items: Iterable[tuple[str, Span, str]], diags: Diagnostics) -
 def check_pipelines(bp: Blueprint, diags: Diagnostics) -> None:
     for pipeline in bp.pipelines.values():
         _check_outcomes(pipeline, diags)
+        _check_stage_order(pipeline, diags)
         _check_probabilities(pipeline, diags)
         for stage in pipeline.stages:
             if stage.max_days is not None and not stage.is_open:
                 diags.error(_span(stage.node, "max_days", stage.origin),
                             f"stage {pipeline.key}.{stage.key} is closed; max_days applies to open stages only",
                             "max-days-closed")
+
+
+def _check_stage_order(pipeline: Pipeline, diags: Diagnostics) -> None:
+    closed = None
+    for stage in pipeline.stages:
+        if not stage.is_open and closed is None:
+            closed = stage
+        elif stage.is_open and closed is not None:
+            diags.warning(stage.origin, f"open stage {pipeline.key}.{stage.key} comes after {closed.outcome} stage "
+                          f"'{closed.key}'", "stage-order", why="reps expect open stages first, closed ones last",
+                          fix=f"move it before the closed stages (in a child blueprint: `before: {closed.key}`)")
 
 
 def _check_outcomes(pipeline: Pipeline, diags: Diagnostics) -> None:
@@ -237,9 +243,6 @@ def check_cadences(bp: Blueprint, diags: Diagnostics) -> None:
             diags.error(span, f"cadence '{cadence.key}' fires on unknown lead status '{status}'", "unknown-status",
                         fix=did_you_mean(str(status), status_keys))
         action = cadence.action or {}
-        if "report" in action and cadence.schedule is None:
-            diags.error(cadence.origin, f"cadence '{cadence.key}' sends a report but has no schedule",
-                        "report-needs-schedule", fix="reports run on a `schedule:`, e.g. every monday at 09:00")
         if "create_task" in action:
             assignee = action["create_task"].get("assign_to", "owner")
         elif "notify" in action:
@@ -276,7 +279,6 @@ Check = Callable[[Blueprint, Diagnostics], None]
 
 CHECKS: tuple[Check, ...] = (
     check_field_options,
-    check_lookups,
     check_salesforce_names,
     check_duplicate_labels,
     check_pipelines,

@@ -249,9 +249,11 @@ def _merge_keyed(parents: list[Node], children: list[Node], default_place: Place
             continue
         own[key] = child
         keys = [n.get("key").value for n in merged]
-        if key in keys:
+        if key in keys:  # an inherited item: merged in place, or moved by before/after
             index = keys.index(key)
-            merged[index] = _merge_item(merged[index], child)
+            item = _merge_item(merged.pop(index), child)
+            moved_to = _placement(child, keys[:index] + keys[index + 1:], diagnostics)
+            merged.insert(index if moved_to is None else moved_to, item)
             continue
         index = _placement(child, keys, diagnostics)
         if index is None:

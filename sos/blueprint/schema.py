@@ -19,6 +19,11 @@ _TYPE_WORDS = {
 }
 
 
+MISSING_KEY_HINTS = {
+    "trigger": "a cadence needs a `trigger:` (an event, e.g. {record_created: lead}) or a `schedule:` (a time)",
+}
+
+
 @cache
 def _validator(name: str, partial: bool) -> Draft202012Validator:
     schema = load_schema(name)
@@ -89,7 +94,8 @@ def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         parent_keys = root.at(path[:-1]).key_spans if path and isinstance(path[-1], str) else {}
         span = parent_keys.get(path[-1], node.span) if parent_keys else node.span  # an item's line is its key's
-        return [Diagnostic(span, f"{where} is missing required key '{missing}'", "missing-key")]
+        return [Diagnostic(span, f"{where} is missing required key '{missing}'", "missing-key",
+                           fix=MISSING_KEY_HINTS.get(missing, ""))]
     if "propertyNames" in error.relative_schema_path:
         return [_bad_key(node, error)]
     if kind == "type":

@@ -10,6 +10,7 @@ from sos.errors import Span
 from sos.expr.ast import Expr
 
 OBJECTS = ("lead", "contact", "account", "opportunity")
+NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}  # (precision, scale) when not set
 BACKEND_TYPES = ("salesforce", "hubspot", "pipedrive")
 
 

@@ -60,7 +60,9 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not auto_approve:
         if not sys.stdin.isatty():
             raise SosError("not on a terminal, so nobody can confirm: pass --auto-approve to apply", "no-approval")
-        click.confirm(f"Apply these changes to target '{target.name}'?", abort=True)
+        if not click.confirm(f"Apply these changes to target '{target.name}'?"):
+            click.echo("Apply cancelled; nothing was changed.", err=True)
+            return 1
     result = apply_plan(project, backend, plan)
     if not result.ok:
         for address, reason in result.failed.items():

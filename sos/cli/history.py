@@ -26,6 +26,8 @@ def command(fmt: str) -> int:
     for e in entries:
         summary = e.get("summary", {})
         counts = f"+{summary.get('create', 0)} ~{summary.get('update', 0)} -{summary.get('delete', 0)}"
+        if summary.get("adopt"):
+            counts += f" ={summary['adopt']}"
         click.echo(f"{e['at']}  {e['by']:<10} {e['target']:<10} {e.get('git_commit') or '-':<18} "
                    f"{e['plan_digest']}  {counts:<12} {e['outcome']}" + (f": {e['error']}" if e.get("error") else ""))
     return 0

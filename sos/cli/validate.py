@@ -45,8 +45,9 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
         click.echo(output.diagnostics_json(diagnostics, file=name, valid=not failed))
         return 1 if failed else 0
     output.print_diagnostics(diagnostics)
-    if errors:
-        summary = f"{name}: {output.plural(errors, 'error')}, {output.plural(warnings, 'warning')}"
+    if failed:
+        strict_note = " (--strict: warnings fail)" if not errors else ""
+        summary = f"{name}: {output.plural(errors, 'error')}, {output.plural(warnings, 'warning')}{strict_note}"
     elif blueprint is not None:
         counts = [output.plural(sum(len(f) for f in blueprint.fields.values()), "field"),
                   output.plural(len(blueprint.pipelines), "pipeline"), output.plural(len(blueprint.rules), "rule"),

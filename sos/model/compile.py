@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sos.blueprint.build import title_case
-from sos.blueprint.types import Blueprint, Field, Pipeline, Stage
+from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline, Stage
 from sos.expr.dialects.canonical import to_text
 from sos.errors import Span
 from sos.model.resources import Address, Kind, Model, Resource
 
-NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}
 
 
 def _compact(attrs: dict[str, Any]) -> dict[str, Any]:

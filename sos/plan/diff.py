@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any, Mapping
 
 from sos import __version__
 from sos.model.resources import Address, Kind, Model
@@ -27,6 +28,13 @@ def _danger(change: Change) -> str:
     if kind is Kind.LEAD_STATUS and change.action is Action.DELETE:
         return "removes a lead status that leads may be in"
     return ""
+
+
+def _look_alike_note(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    differ = sorted(name for name in set(live) | set(wanted) if live.get(name) != wanted.get(name))
+    differs = f"; it differs from the blueprint in {', '.join(differ)}" if differ else ""
+    return (f"exists in the CRM but was not created by sos; left alone{differs} "
+            "(`--adopt` takes it under management)")
 
 
 def _changed(change: Change, attr: str) -> bool:
@@ -62,8 +70,7 @@ def diff(desired: Model, live: Model, *, target: str, target_type: str,
         elif not have.managed and adopt:
             changes.append(Change(want.address, Action.ADOPT, dict(have.attrs), dict(want.attrs), want.origin))
         elif not have.managed:
-            unmanaged.append(Unmanaged(want.address, want.origin, "exists in the CRM but was not created by sos; "
-                                       "left alone (`--adopt` takes it under management)"))
+            unmanaged.append(Unmanaged(want.address, want.origin, _look_alike_note(have.attrs, want.attrs)))
         elif dict(have.attrs) != dict(want.attrs):
             changes.append(Change(want.address, Action.UPDATE, dict(have.attrs), dict(want.attrs), want.origin))
         else:

@@ -381,7 +381,8 @@ def test_unmanaged_resources_are_never_changed_or_deleted(applied: Project) -> N
     run = make_plan(applied, target)
     assert run.plan.changes == ()
     assert [(str(u.address), u.note) for u in run.plan.unmanaged] == [
-        ("field.opportunity.partner", "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)")]
+        ("field.opportunity.partner", "exists in the CRM but was not created by sos; left alone; it differs "
+             "from the blueprint in label, type, values (`--adopt` takes it under management)")]
     apply_plan(applied, run.backend, run.plan)
     live = backend.read(run.desired)
     assert live.get(lookalike.address) == lookalike

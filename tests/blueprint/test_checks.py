@@ -64,6 +64,11 @@ CASES = [
     pytest.param("check_field_options", bp("""\
         fields:
           account:
+            share: {type: percent, scale: 6}
+        """), ["b.yaml:5:35: error: scale 6 is larger than precision 5 [bad-scale]"], id="bad-scale-default-precision"),
+    pytest.param("check_field_options", bp("""\
+        fields:
+          account:
             share: {type: number, scale: 19}
         """), ["b.yaml:5:34: error: fields.account.share.scale: 19 is above the maximum 18 [schema-maximum]"],
         id="scale-above-default-precision"),
@@ -369,7 +374,7 @@ def test_checks(files: Files, check: str, source: str, expected: list[str]) -> N
 
 
 def test_every_check_has_a_case() -> None:
-    covered = {case.values[0] for case in CASES} | {"check_lookups"}  # check_lookups: see below
+    covered = {case.values[0] for case in CASES}
     assert {check.__name__ for check in CHECKS} <= covered
 
 
@@ -400,18 +405,6 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
 
 # --- checks the schema makes unreachable from YAML: called directly on an edited Blueprint ---
 
-def test_lookup_without_target(files: Files) -> None:
-    files.write("b.yaml", bp("fields:\n  contact:\n    boss: {type: lookup, to: contact}\n"))
-    blueprint = files.valid()
-    boss = dataclasses.replace(blueprint.fields["contact"]["boss"], to=None)
-    blueprint = dataclasses.replace(blueprint, fields={"contact": {"boss": boss}})
-    diagnostics = Diagnostics()
-    checks.check_lookups(blueprint, diagnostics)
-    assert [d.headline() for d in diagnostics] == [
-        "b.yaml:5:5: error: lookup contact.boss needs 'to': the object it points at [lookup-target]",
-    ]
-
-
 def test_checkbox_default_must_be_boolean(files: Files) -> None:
     files.write("b.yaml", bp("fields:\n  lead:\n    hot: {type: checkbox}\n"))
     blueprint = files.valid()
@@ -421,23 +414,6 @@ def test_checkbox_default_must_be_boolean(files: Files) -> None:
     checks.check_field_options(blueprint, diagnostics)
     assert [d.headline() for d in diagnostics] == [
         "b.yaml:5:5: error: a checkbox default is true or false [bad-default]"]
-
-
-def test_report_needs_schedule(files: Files) -> None:
-    files.write("b.yaml", bp("""\
-        cadences:
-          weekly:
-            schedule: {every: monday, at: "09:00", timezone: UTC}
-            action: {report: forecast}
-        """))
-    blueprint = files.valid()
-    weekly = dataclasses.replace(blueprint.cadences["weekly"], schedule=None, trigger={"record_created": "lead"})
-    blueprint = dataclasses.replace(blueprint, cadences={"weekly": weekly})
-    diagnostics = Diagnostics()
-    checks.check_cadences(blueprint, diagnostics)
-    assert [d.headline() for d in diagnostics] == [
-        "b.yaml:4:3: error: cadence 'weekly' sends a report but has no schedule [report-needs-schedule]",
-    ]
 
 
 # --- resolve errors: extends, starter:, remove:, before/after, keyed lists ---

@@ -439,3 +439,24 @@ def test_removing_a_stage_of_a_pipeline_its_mixin_left_without_stages(mixin: Fil
     assert mixin.headlines() == [
         "b.yaml:5:20: error: cannot remove stage sales.a: no parent blueprint defines it [remove-unknown]",
     ]
+
+
+@pytest.mark.parametrize(("stages", "order"), [
+    pytest.param("      - {key: discovery, after: proposal}", ["proposal", "discovery", "won", "lost"], id="after"),
+    pytest.param("      - {key: proposal, probability: 55, before: discovery}", ["proposal", "discovery", "won", "lost"],
+                 id="before-with-override"),
+])
+def test_before_after_moves_an_inherited_stage(base: Files, stages: str, order: list[str]) -> None:
+    base.write("b.yaml", child(f"pipelines:\n  sales:\n    stages:\n{stages}\n"))
+    blueprint, diagnostics = base.load()
+    assert [d.code for d in diagnostics] == ["probability-order"]  # discovery's 10 now follows proposal
+    assert stage_keys(blueprint) == order
+    assert stage(blueprint, "discovery").require == ("budget",)  # moved, not replaced
+
+
+def test_an_open_stage_after_a_closed_one_is_a_warning(base: Files) -> None:
+    base.write("b.yaml", child("pipelines:\n  sales:\n    stages:\n      - {key: proposal, after: lost}\n"))
+    blueprint, diagnostics = base.load()
+    assert blueprint is not None
+    assert [d.headline() for d in diagnostics] == [
+        "b.yaml:7:9: warning: open stage sales.proposal comes after won stage 'won' [stage-order]"]

@@ -101,6 +101,7 @@ def test_validate_warnings_pass_unless_strict(workdir: Path) -> None:
     strict = sos("validate", "b.yaml", "--strict")
     assert strict.exit_code == 1
     assert strict.stderr.splitlines()[0] == warning
+    assert strict.stderr.splitlines()[-1] == "b.yaml: 0 errors, 1 warning (--strict: warnings fail)"
     assert strict.stdout == ""
 
 

@@ -261,3 +261,38 @@ def test_import_brings_an_existing_crm_under_management(project: Path) -> None:
     assert plan.exit_code == 2, plan.stdout
     assert "  ~ field.opportunity.partner" in plan.stdout
     assert "      label: Partner → Partner company" in plan.stdout.splitlines()
+
+
+def on_a_terminal(root: Path, answer: str, *args: str) -> tuple[int, str]:
+    """Run the installed `sos` with a pseudo-terminal as stdin (so it may ask), answering `answer`."""
+    primary, secondary = os.openpty()
+    try:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "sos"), *args], cwd=root, stdin=secondary,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, "NO_COLOR": "1"})
+        os.write(primary, answer.encode())
+        output, _ = process.communicate(timeout=60)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    return process.returncode, output
+
+
+@pytest.mark.parametrize(("answer", "code", "closing", "applied"), [
+    pytest.param("n\n", 1, "Apply cancelled; nothing was changed.", False, id="no"),
+    pytest.param("y\n", 0, f"Apply complete: {SMB_RESOURCES} added, 0 changed, 0 deleted.", True, id="yes"),
+])
+def test_apply_asks_on_a_terminal(project: Path, answer: str, code: int, closing: str, applied: bool) -> None:
+    returncode, output = on_a_terminal(project, answer, "apply")
+    # the answer is typed on the terminal, not into the captured output: the prompt and the result share a line
+    assert (returncode, last_line(output)) == (code, f"Apply these changes to target 'sandbox'? [y/N]: {closing}")
+    assert bool(sandbox_addresses(project)) == applied
+
+
+def test_a_corrupt_sandbox_is_a_clear_error(project: Path) -> None:
+    (project / ".sos").mkdir(exist_ok=True)
+    (project / ".sos" / "sandbox.db").write_bytes(b"this is not a database, it is a grocery list\n" * 100)
+    result = sos("plan")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {project / '.sos' / 'sandbox.db'} is not a sos sandbox (")
+    assert "move it away and apply again to start an empty sandbox [sandbox-corrupt]" in result.stderr
