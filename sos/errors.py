@@ -21,10 +21,17 @@ class Span:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
-    def shifted(self, offset: int, length: int) -> Span:
-        """The span of `length` characters starting `offset` characters into this one's line."""
-        col = self.col + offset
-        return Span(self.file, self.line, col, self.line, col + length)
+    @property
+    def origin(self) -> str:
+        """`file:line`, as plans and the sandbox store where a resource came from."""
+        return f"{self.file}:{self.line}"
+
+    @classmethod
+    def from_origin(cls, text: str | None) -> Span | None:
+        if not text:
+            return None
+        file, _, line = text.rpartition(":")
+        return cls(file, int(line), 1)
 
 
 class Severity(str, Enum):
@@ -96,10 +103,6 @@ class Diagnostics:
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def raise_if_errors(self) -> None:
-        if self.has_errors():
-            raise SosError(self.sorted())
 
 
 class SosError(Exception):

@@ -108,15 +108,8 @@ class LocalBackend:
 def _read_all(connection: sqlite3.Connection) -> Model:
     model = Model()
     for address, attrs, managed, origin in connection.execute("SELECT address, attrs, managed, origin FROM resources"):
-        model.add(Resource(Address.parse(address), json.loads(attrs), _span(origin), bool(managed)))
+        model.add(Resource(Address.parse(address), json.loads(attrs), Span.from_origin(origin), bool(managed)))
     return model
-
-
-def _span(origin: str | None) -> Span | None:
-    if not origin:
-        return None
-    file, _, line = origin.rpartition(":")
-    return Span(file, int(line), 1)
 
 
 def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
@@ -124,6 +117,6 @@ def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
     if change.action is Action.DELETE:
         connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
         return
-    origin = f"{change.origin.file}:{change.origin.line}" if change.origin else None
+    origin = change.origin.origin if change.origin else None
     connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 1, ?)",
                        (address, json.dumps(dict(change.after or {}), sort_keys=True), origin))

@@ -13,14 +13,7 @@ from sos.plan.change import PLAN_FORMAT_VERSION, Action, Change, Plan, Unmanaged
 
 
 def _span_text(span: Span | None) -> str | None:
-    return f"{span.file}:{span.line}" if span else None
-
-
-def _span_from(text: str | None) -> Span | None:
-    if not text:
-        return None
-    file, _, line = text.rpartition(":")
-    return Span(file, int(line), 1)
+    return span.origin if span else None
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -65,10 +58,10 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
     return Plan(
         target=data["target"]["name"], target_type=data["target"]["type"],
         changes=tuple(Change(Address.parse(c["address"]), Action(c["action"]), c["before"], c["after"],
-                             _span_from(c["origin"]), c.get("danger") or "") for c in data["changes"]),
+                             Span.from_origin(c["origin"]), c.get("danger") or "") for c in data["changes"]),
         blueprint_digest=data["blueprint_digest"], live_fingerprint=data["live_fingerprint"],
         unchanged=data["summary"]["unchanged"],
-        unmanaged=tuple(Unmanaged(Address.parse(u["address"]), _span_from(u["origin"]), u["note"])
+        unmanaged=tuple(Unmanaged(Address.parse(u["address"]), Span.from_origin(u["origin"]), u["note"])
                         for u in data["unmanaged"]),
         cannot_enforce=tuple(data["cannot_enforce"]), sos_version=data["sos_version"],
         format_version=version,

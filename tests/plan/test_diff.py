@@ -130,8 +130,10 @@ def test_unmanaged_look_alike_is_reported_and_never_touched() -> None:
     assert plan.unchanged == 0
     assert plan.unmanaged == (
         Unmanaged(Address.parse(FIELD), Span("blueprint.yaml", 8, 3),
+                  "exists in the CRM but was not created by sos; left alone; it differs from the blueprint in "
+                  "label, type (`--adopt` takes it under management)"),
+        Unmanaged(Address.parse(STAGE), None,
                   "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),
-        Unmanaged(Address.parse(STAGE), None, "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),
     )
 
 
