@@ -11,6 +11,7 @@ from sos.project import Target
 
 BACKENDS = {
     "local": "sos.backends.local:LocalBackend",
+    "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
 }
 
 

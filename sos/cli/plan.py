@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from sos.cli.options import adopt_option, current_project, target_option
-from sos.cli.output import use_colour
+from sos.cli.output import plural, print_diagnostics, use_colour
+from sos.errors import SosError
 from sos.plan.planfile import plan_to_json, save_plan
 from sos.plan.run import make_plan
 
@@ -37,13 +38,17 @@ Examples:
   sos plan --target prod -o plan.json   # save it; `sos apply plan.json` applies exactly that
   sos plan --format markdown            # for a pull-request comment
   sos plan --detailed-exitcode          # CI drift check: 0 none, 2 changes, 1 error
+  sos plan --target prod --validate     # also have the CRM check the changes (Salesforce: check-only deploy)
 """)
 @target_option
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan as JSON.")
 @format_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @adopt_option
-def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool) -> int:
+@click.option("--validate", is_flag=True,
+              help="Have the CRM check the changes without making them (Salesforce: a check-only deploy).")
+def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool,
+            validate: bool) -> int:
     """Compare the blueprint with the target's live state and show the changes an apply would make.
 
     Nothing is changed. Changes are listed in the order they would be applied
@@ -58,4 +63,15 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     if out is not None:
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
+    if validate and run.plan.has_changes:
+        problems = run.backend.check(run.plan)
+        print_diagnostics(problems)
+        result = run.backend.apply(run.plan, check_only=True)
+        for address, reason in result.failed.items():
+            click.echo(f"{address}: {reason}", err=True)
+        if not result.ok or any(p.is_error for p in problems):
+            raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; nothing was changed",
+                           "validate-failed")
+        click.echo(f"Validation passed: target '{target.name}' accepts all {plural(len(run.plan.changes), 'change')}"
+                   " (checked only; nothing was changed).", err=True)
     return 2 if detailed_exitcode and run.plan.has_changes else 0

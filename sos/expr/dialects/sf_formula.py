@@ -26,7 +26,7 @@ import datetime
 from decimal import Decimal
 from typing import ClassVar, Mapping
 
-from sos.backends.salesforce.names import (
+from sos.expr.dialects.salesforce_names import (
     FORMULA_COMPOUND_FIELDS,
     STANDARD_PICKLISTS,
     api_names_for,
@@ -109,7 +109,7 @@ class SalesforceFormula(Generator):
     """AST → a Salesforce formula.
 
     `api_names` maps field keys to API names; standard fields not in it come from
-    sos.backends.salesforce.names.STANDARD_API_NAMES. `stage_values` and `status_values`
+    sos.expr.dialects.salesforce_names.STANDARD_API_NAMES. `stage_values` and `status_values`
     map stage and lead status keys to the picklist values Salesforce stores (their labels).
     """
 

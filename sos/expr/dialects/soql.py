@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from typing import ClassVar, Mapping, TypeGuard
 
-from sos.backends.salesforce.names import api_names_for, username_reference
+from sos.expr.dialects.salesforce_names import api_names_for, username_reference
 from sos.errors import Diagnostic, SosError
 from sos.expr.ast import (
     Arith,

@@ -237,7 +237,7 @@ def check_permission_set(org: Org, candidate: Candidate) -> list[Problem]:
         if info is None:
             problems.append(Problem(f"In field: field - no CustomField named {reference} found",
                                     "INVALID_CROSS_REFERENCE_KEY", line))
-        elif info.required or not info.nillable:
+        elif info.required:
             problems.append(Problem(f"You cannot deploy to a required field: {reference}",
                                     "FIELD_INTEGRITY_EXCEPTION", line))
         elif flag(permission, "editable") and not flag(permission, "readable"):

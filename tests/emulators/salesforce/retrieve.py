@@ -78,10 +78,10 @@ def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, ap
     files: dict[str, bytes] = {}
     properties: list[FileProperty] = []
     for obj in sorted(whole_objects | set(children)):
-        included = {c.full_name.lower(): c for c in children.get(obj, [])}
-        if obj in whole_objects:
+        included = {(c.type, c.full_name.lower()): c for c in children.get(obj, [])}  # a record type and its
+        if obj in whole_objects:                                                        # sales process share names
             for type_name in CHILD_TYPES:
-                included.update({c.full_name.lower(): c for c in org.of_type(type_name, obj)})
+                included.update({(c.type, c.full_name.lower()): c for c in org.of_type(type_name, obj)})
         file_name = f"objects/{obj}.object"
         files[file_name] = _object_file(obj, sorted(included.values(), key=lambda c: (c.type, c.full_name.lower())),
                                         obj in whole_objects, schema)

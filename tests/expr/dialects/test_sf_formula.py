@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sos.backends.salesforce.names import api_names_for
+from sos.expr.dialects.salesforce_names import api_names_for
 from sos.errors import SosError
 from sos.expr.dialects.base import Generator
 from sos.expr.dialects.evaluate import evaluate

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from sos.backends.salesforce.names import api_names_for
+from sos.expr.dialects.salesforce_names import api_names_for
 from sos.errors import SosError
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.soql import ALWAYS, Soql

@@ -1,0 +1,314 @@
+"""Metadata API deploy and retrieve, polled; REST queries; faults turned into clear, redacted messages.
+
+Everything goes through simple-salesforce. Each call is retried when the session expired
+(after connecting again, once) and when Salesforce limits requests (bounded exponential
+backoff). Waits go through an injectable `sleep`, so tests never sleep for real. Every
+message that leaves this module has passed through the authenticator's `Redactor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from xml.etree import ElementTree
+
+from sos.errors import SosError
+from sos.backends.salesforce.auth import Authenticator
+
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
+
+MD = "http://soap.sforce.com/2006/04/metadata"
+NS = {"mt": MD}
+T = TypeVar("T")
+
+POLL_FIRST_WAIT = 1.0  # seconds before the second status check (the first is at once); doubled, capped
+POLL_MAX_WAIT = 10.0
+MAX_POLLS = 100  # about 16 minutes of waiting in all (1 + 2 + 4 + 8 + 10 × 95 s)
+RATE_LIMIT_FIRST_WAIT = 2.0
+RATE_LIMIT_RETRIES = 5  # 2 + 4 + 8 + 16 + 32 s of waiting, then give up
+DONE_DEPLOY = {"Succeeded", "SucceededPartial", "Failed", "Canceled"}
+
+
+def poll_waits(first: float = POLL_FIRST_WAIT, cap: float = POLL_MAX_WAIT) -> Callable[[int], float]:
+    """The wait before status check number `n` (0-based): none, first, 2×first, 4×first, … at most `cap`.
+
+    The first check is immediate: a small retrieve or deploy is often done by then.
+    """
+    return lambda n: 0.0 if n == 0 else min(cap, first * 2 ** min(n - 1, 30))
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentFailure:
+    """One component Salesforce refused in a deploy."""
+
+    type: str
+    full_name: str
+    problem: str
+    line: int | None = None
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeployOutcome:
+    id: str
+    status: str
+    success: bool
+    check_only: bool
+    deployed: int
+    total: int
+    failures: tuple[ComponentFailure, ...] = ()
+    error: str = ""  # a deploy-level error (no component to blame)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrieveOutcome:
+    id: str
+    files: dict[str, bytes]
+    messages: tuple[tuple[str, str], ...] = ()  # (file name, problem), e.g. a named member that does not exist
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class SalesforceClient:
+    """One org, connected lazily; deploy / retrieve / query / limits with retries and clear errors."""
+
+    def __init__(self, auth: Authenticator, *, sleep: Callable[[float], None] = time.sleep,
+                 progress: Callable[[str], None] | None = None, max_polls: int = MAX_POLLS,
+                 wait: Callable[[int], float] | None = None, rate_limit_retries: int = RATE_LIMIT_RETRIES) -> None:
+        self.auth = auth
+        self.sleep = sleep
+        sink = progress or (lambda line: None)
+        self.progress: Callable[[str], None] = lambda line: sink(self.redact(line))
+        self.max_polls = max_polls
+        self.wait = wait or poll_waits()
+        self.rate_limit_retries = rate_limit_retries
+        self._sf: Salesforce | None = None
+
+    # -- connection ----------------------------------------------------------------------
+
+    @property
+    def sf(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = self.auth.connect()
+        return self._sf
+
+    @property
+    def instance_url(self) -> str:
+        return f"https://{self.sf.sf_instance}"
+
+    def redact(self, text: str) -> str:
+        return self.auth.redact(text)
+
+    def _fail(self, message: str, code: str, fix: str = "") -> SosError:
+        from sos.errors import Diagnostic
+
+        return SosError(Diagnostic(None, self.redact(message), code, fix=self.redact(fix)))
+
+    def call(self, operation: str, function: Callable[[Salesforce], T]) -> T:
+        """Run one API call, connecting again once on an expired session and backing off on rate limits."""
+        renewed = False
+        limited = 0
+        while True:
+            sf = self.sf
+            try:
+                result = function(sf)
+            except SosError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — every library failure becomes a redacted SosError
+                kind, detail = classify(exc)
+                if kind == "session":
+                    if not self.auth.renewable:
+                        raise self._fail("the Salesforce access token has expired or is not valid (Salesforce "
+                                         f"answered {detail})", "sf-session-expired",
+                                         fix=self.auth.renew_hint()) from None
+                    if renewed:
+                        raise self._fail("Salesforce refused the session again right after logging in again "
+                                         f"({detail}); check that the user may use the API", "sf-session-expired",
+                                         fix="check the user's profile has API Enabled") from None
+                    renewed = True
+                    self.progress("Salesforce session expired; logging in again…")
+                    self._sf = None
+                    continue
+                if kind == "rate":
+                    if limited >= self.rate_limit_retries:
+                        waited = sum(RATE_LIMIT_FIRST_WAIT * 2 ** n for n in range(limited))
+                        raise self._fail(f"Salesforce is refusing requests for now ({detail}); gave up after "
+                                         f"{limited + 1} tries over {waited:.0f} s", "sf-rate-limited",
+                                         fix="wait a few minutes and run the command again; `sos targets` shows "
+                                             "the org's daily API use") from None
+                    pause = RATE_LIMIT_FIRST_WAIT * 2 ** limited
+                    limited += 1
+                    self.progress(f"Salesforce is limiting requests ({detail}); retrying in {pause:.0f} s…")
+                    self.sleep(pause)
+                    continue
+                if kind == "network":
+                    raise self._fail(f"could not reach Salesforce at {self.instance_url} during {operation}: "
+                                     f"{detail}", "sf-unreachable") from None
+                raise self._fail(f"Salesforce {operation} failed: {detail}", "sf-api-error") from None
+            self.auth.redact.add(sf.session_id)  # simple-salesforce may have logged in again by itself
+            return result
+
+    # -- REST ----------------------------------------------------------------------------
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every record `soql` selects (following nextRecordsUrl pages)."""
+        return list(self.call("query", lambda sf: sf.query_all(soql))["records"])
+
+    def limits(self) -> dict[str, Any]:
+        return dict(self.call("limits", lambda sf: sf.limits()))
+
+    # -- Metadata API: retrieve ------------------------------------------------------------
+
+    def retrieve(self, members: dict[str, list[str]], *, what: str = "") -> RetrieveOutcome:
+        """One unpackaged retrieve of `members` ({type: [names]}), polled until Salesforce has the zip."""
+        async_id, _ = self.call("retrieve", lambda sf: sf.mdapi.retrieve("sos", unpackaged=members,
+                                                                          single_package=True))
+        if not async_id:
+            raise self._fail("Salesforce did not start the retrieve (no id in its answer)", "sf-api-error")
+        label = what or _plural(sum(len(v) for v in members.values()), "component")
+        for poll in range(self.max_polls):
+            if self.wait(poll):
+                self.sleep(self.wait(poll))
+            result = self.call("checkRetrieveStatus",
+                               lambda sf: sf.mdapi.retrieve_retrieve_result(async_id, "true"))
+            status = result.findtext("mt:status", "", NS)
+            done = result.findtext("mt:done", "", NS).lower() == "true"
+            self.progress(f"Retrieving {label}… {status or 'InProgress'}")
+            if status == "Failed":
+                message = result.findtext("mt:errorMessage", "", NS) or "no reason given"
+                raise self._fail(f"Salesforce could not retrieve the org's configuration (retrieve {async_id}): "
+                                 f"{message}", "sf-retrieve-failed")
+            if done:
+                for file_name, problem in _retrieve_messages(result):
+                    if not problem.endswith("cannot be found"):   # a component sos has not made yet is normal
+                        self.progress(f"Salesforce said about the retrieve: {file_name}: {problem}")
+                encoded = result.findtext("mt:zipFile", "", NS)
+                if not encoded:
+                    raise self._fail(f"Salesforce finished retrieve {async_id} but sent no zip file",
+                                     "sf-retrieve-failed", fix="run the command again")
+                return RetrieveOutcome(async_id, _unzip(encoded), _retrieve_messages(result))
+        raise self._fail(f"Salesforce has not finished retrieve {async_id} after {self.max_polls} status checks",
+                         "sf-retrieve-stalled", fix="try again later; Salesforce may be busy")
+
+    # -- Metadata API: deploy --------------------------------------------------------------
+
+    def deploy(self, zip_bytes: bytes, *, check_only: bool = False, components: int = 0) -> DeployOutcome:
+        """One deploy of `zip_bytes` (rollbackOnError, singlePackage), polled until it is done."""
+        def start(sf: Salesforce) -> tuple[str | None, str | None]:
+            return sf.mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False, checkOnly=check_only,
+                                   rollbackOnError=True, singlePackage=True)
+
+        deploy_id, _ = self.call("deploy", start)
+        if not deploy_id:
+            raise self._fail("Salesforce did not start the deploy (no id in its answer)", "sf-api-error")
+        verb = "Validating" if check_only else "Deploying"
+        for poll in range(self.max_polls):
+            if self.wait(poll):
+                self.sleep(self.wait(poll))
+            result = self.call("checkDeployStatus", lambda sf: sf.mdapi._retrieve_deploy_result(deploy_id))
+            outcome = _deploy_outcome(deploy_id, result, check_only)
+            total = outcome.total or components
+            self.progress(f"{verb} {_plural(components or total, 'component')}… {outcome.status} "
+                          f"({outcome.deployed}/{total})")
+            if result.findtext("mt:done", "", NS).lower() == "true" or outcome.status in DONE_DEPLOY:
+                return outcome
+        raise self._fail(f"Salesforce has not finished deploy {deploy_id} after {self.max_polls} status checks; "
+                         "it may still succeed or fail", "sf-deploy-stalled",
+                         fix=f"check deploy {deploy_id} in Setup → Deployment Status, then run `sos plan` "
+                             "again to see what changed")
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """('session' | 'rate' | 'auth' | 'network' | 'error', a short description without the request)."""
+    import requests
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+
+    if isinstance(exc, SalesforceAuthenticationFailed):
+        return "auth", f"{exc.code}: {exc.auth_message}"
+    if isinstance(exc, SalesforceError):
+        code, message = _error_code(exc.content)
+        message = message.removeprefix(f"{code}: ") if code else message
+        detail = f"HTTP {exc.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+        if exc.status == 401 or code == "INVALID_SESSION_ID":
+            return "session", detail
+        if exc.status in (429, 503) or code in ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"):
+            return "rate", detail
+        return "error", detail
+    if isinstance(exc, requests.RequestException):
+        return "network", type(exc).__name__
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+def _error_code(content: Any) -> tuple[str, str]:
+    """errorCode and message of a REST error list, or faultcode and faultstring of a SOAP fault."""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+    if isinstance(content, dict):
+        return str(content.get("errorCode") or content.get("error") or ""), str(content.get("message") or "")
+    text = str(content or "")
+    if "<" in text:
+        try:
+            root = ElementTree.fromstring(text)
+        except ElementTree.ParseError:
+            return "", text[:200]
+        fault_code = next((e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "faultcode"), "")
+        fault_text = next((e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "faultstring"), "")
+        return fault_code.rsplit(":", 1)[-1], fault_text
+    try:
+        return _error_code(json.loads(text))
+    except (json.JSONDecodeError, RecursionError):
+        return "", text[:200]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _int(element: ElementTree.Element, name: str) -> int:
+    try:
+        return int(element.findtext(f"mt:{name}", "0", NS) or 0)
+    except ValueError:
+        return 0
+
+
+def _deploy_outcome(deploy_id: str, result: ElementTree.Element, check_only: bool) -> DeployOutcome:
+    failures = []
+    for failure in result.findall("mt:details/mt:componentFailures", NS):
+        line = failure.findtext("mt:lineNumber", "", NS)
+        failures.append(ComponentFailure(
+            type=failure.findtext("mt:componentType", "", NS), full_name=failure.findtext("mt:fullName", "", NS),
+            problem=failure.findtext("mt:problem", "", NS), line=int(line) if line.isdigit() else None,
+            file=failure.findtext("mt:fileName", "", NS)))
+    status = result.findtext("mt:status", "", NS) or "Pending"
+    error = result.findtext("mt:errorMessage", "", NS) or ""
+    return DeployOutcome(id=deploy_id, status=status, success=result.findtext("mt:success", "", NS) == "true",
+                         check_only=check_only, deployed=_int(result, "numberComponentsDeployed"),
+                         total=_int(result, "numberComponentsTotal"), failures=tuple(failures), error=error)
+
+
+def _retrieve_messages(result: ElementTree.Element) -> tuple[tuple[str, str], ...]:
+    # RetrieveResult.messages sit directly under result (simple-salesforce looks under details/).
+    found = result.findall("mt:messages", NS) + result.findall("mt:details/mt:messages", NS)
+    return tuple((m.findtext("mt:fileName", "", NS), m.findtext("mt:problem", "", NS)) for m in found)
+
+
+def _unzip(encoded: str) -> dict[str, bytes]:
+    """The retrieved files by path, at the package root (a leading `unpackaged/` is stripped)."""
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(encoded)))
+    files = {}
+    for name in archive.namelist():
+        if name.endswith("/"):
+            continue
+        files[name.removeprefix("unpackaged/")] = archive.read(name)
+    return files

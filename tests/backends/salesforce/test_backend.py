@@ -1,0 +1,289 @@
+"""SalesforceBackend against the emulator, through simple-salesforce over real HTTPS.
+
+plan → apply → plan is empty for every starter and the acme example; a saved plan applies
+in a later process; import then plan is empty; the org's own stage values survive an apply;
+check() finds deals in stages a plan removes; a plan costs one retrieve and an apply one
+deploy (plus their status polls) whatever the blueprint's size.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import replace
+from typing import Callable
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bench.generate import blueprint as generated_blueprint
+from sos.backends import open_backend
+from sos.backends.salesforce.backend import STALE, SalesforceBackend, component_at_line, recall_desired
+from sos.backends.salesforce.metadata import rule_api_name
+from sos.cli import cli
+from sos.errors import SosError
+from sos.model.decompile import model_to_blueprint
+from sos.model.resources import Address, Kind, Model
+from sos.plan.change import Action
+from sos.plan.planfile import load_plan, save_plan
+from sos.plan.run import apply_plan, make_plan, without_deletions
+from sos.project import Project
+from tests.backends.salesforce.conftest import SMALL, STARTERS, Recorder, blueprint_text, plan_for
+from tests.emulators.salesforce import SalesforceEmulator
+
+PLAN_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1}
+APPLY_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1, "deploy": 1, "checkDeployStatus": 1}
+MakeProject = Callable[..., Project]
+MakeBackend = Callable[..., SalesforceBackend]
+
+
+def stage_rows(emulator: SalesforceEmulator) -> dict[str, bool]:
+    """Every OpportunityStage value and whether it is active (read beside the backend, not through it)."""
+    sf = emulator.client()
+    rows = sf.query("SELECT ApiName, IsActive FROM OpportunityStage ORDER BY SortOrder")["records"]
+    return {row["ApiName"]: row["IsActive"] for row in rows}
+
+
+def counted(emulator: SalesforceEmulator) -> dict[str, int]:
+    calls = dict(emulator.calls)
+    emulator.calls.clear()
+    return calls
+
+
+# -- the cycle ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [*STARTERS, "acme"])
+def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: MakeProject, case: str) -> None:
+    project = make_project(blueprint_text(case))
+    target = project.target(None)
+    first = make_plan(project, target)
+    assert first.plan.has_changes and counted(emulator) == PLAN_CALLS
+    assert any("does not apply cadences or lead routing" in note for note in first.plan.cannot_enforce)
+    result = apply_plan(project, first.backend, first.plan)
+    assert result.ok, result.failed
+    assert result.applied == tuple(c.address for c in first.plan.changes)
+    assert counted(emulator) == APPLY_CALLS
+    again = make_plan(project, target)
+    assert [str(c.address) for c in again.plan.changes] == []
+    assert counted(emulator) == PLAN_CALLS
+    # What sos left alone is still reported as such (the org's own Closed Won / Closed Lost values).
+    assert {str(u.address) for u in again.plan.unmanaged} == {str(u.address) for u in first.plan.unmanaged}
+
+
+def test_saved_plan_applies_in_a_later_process(emulator: SalesforceEmulator, make_project: MakeProject,
+                                               backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    plan = plan_for(project, backend_for(project))
+    assert {str(u.address) for u in plan.unmanaged} == {"stage.new_business.won", "stage.new_business.lost"}
+    save_plan(plan, project.root / "plan.json")
+    emulator.calls.clear()
+    result = backend_for(project).apply(load_plan(project.root / "plan.json"))   # a fresh backend: nothing read
+    assert result.ok, result.failed
+    assert counted(emulator) == APPLY_CALLS
+    assert not plan_for(project, backend_for(project)).has_changes
+
+
+def test_saved_plan_from_elsewhere_says_what_to_do(emulator: SalesforceEmulator, make_project: MakeProject,
+                                                   backend_for: MakeBackend) -> None:
+    """A plan whose blueprint details are not on this machine (made in another checkout, say)."""
+    project = make_project(SMALL)
+    plan = plan_for(project, backend_for(project))
+    for kept in (project.root / ".sos" / "salesforce").glob("*.json"):
+        kept.unlink()
+    with pytest.raises(SosError) as caught:
+        backend_for(project).apply(plan)
+    messages = [d.message for d in caught.value.diagnostics]
+    assert messages[-1] == "this saved plan was made from a blueprint whose details are not on this machine"
+    assert emulator.calls["deploy"] == 0
+
+
+def test_stale_plan_is_refused(emulator: SalesforceEmulator, make_project: MakeProject,
+                               backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    plan = plan_for(project, backend_for(project))
+    assert backend_for(project).apply(plan).ok
+    with pytest.raises(SosError) as caught:
+        backend_for(project).apply(plan)          # the org changed since: the first apply
+    assert caught.value.diagnostics[0].message == STALE
+    assert emulator.calls["deploy"] == 1
+
+
+def test_check_only_changes_nothing(emulator: SalesforceEmulator, make_project: MakeProject,
+                                   backend_for: MakeBackend, recorder: Recorder) -> None:
+    project = make_project(SMALL)
+    plan = plan_for(project, backend_for(project))
+    before = stage_rows(emulator)
+    result = backend_for(project).apply(plan, check_only=True)
+    assert result.ok
+    assert emulator.org.of_type("CustomField") == [] and emulator.org.of_type("ValidationRule") == []
+    assert stage_rows(emulator) == before
+    assert re.fullmatch(r"Validating (\d+) components… Succeeded \(\1/\1\)", recorder.lines[-1]), recorder.lines
+    assert plan_for(project, backend_for(project)).changes == plan.changes
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["acme", "smb-bant"])
+def test_import_then_plan_is_empty(emulator: SalesforceEmulator, make_project: MakeProject,
+                                   backend_for: MakeBackend, case: str) -> None:
+    project = make_project(blueprint_text(case))
+    run = make_plan(project, project.target(None))
+    assert apply_plan(project, run.backend, run.plan).ok
+    live = backend_for(project).read(Model())
+    imported = model_to_blueprint(live, "imported", "Imported from the emulated org")
+    (project.root / "blueprint.yaml").write_text(yaml.safe_dump(imported, sort_keys=False), encoding="utf-8")
+    plan = plan_for(project, backend_for(project))
+    assert [str(c.address) for c in plan.changes] == []
+    held = {r.address for r in live}
+    assert held and all(r.address.kind in SalesforceBackend.capabilities.kinds for r in live)
+    unmanaged = {u.address for u in plan.unmanaged}               # the org's own stages a pipeline lists
+    assert unmanaged == {r.address for r in live if not r.managed} and all(a.kind is Kind.STAGE for a in unmanaged)
+    assert plan.unchanged + len(unmanaged) == len(held)
+
+
+# -- the standard-value-set trap ------------------------------------------------------------------
+
+
+def test_org_stage_values_stay_active_after_apply(emulator: SalesforceEmulator, make_project: MakeProject) -> None:
+    """A deployed OpportunityStage file deactivates what it omits: sos lists the org's values too."""
+    org_values = stage_rows(emulator)
+    assert "Prospecting" in org_values and all(org_values.values())
+    emulator.org.seed_opportunities({"Prospecting": 2, "Negotiation/Review": 1})
+    project = make_project(SMALL)
+    run = make_plan(project, project.target(None))
+    assert apply_plan(project, run.backend, run.plan).ok
+    after = stage_rows(emulator)
+    assert {name: after[name] for name in org_values} == org_values          # every org value, still active
+    assert {"Discovery", "Proposal"} <= {name for name, active in after.items() if active}
+
+
+def test_removing_a_stage_deactivates_it_and_check_counts_its_deals(
+        emulator: SalesforceEmulator, make_project: MakeProject, backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    run = make_plan(project, project.target(None))
+    assert apply_plan(project, run.backend, run.plan).ok
+    emulator.org.seed_opportunities({"Proposal": 3, "Discovery": 1})
+    (project.root / "blueprint.yaml").write_text(
+        SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", ""),
+        encoding="utf-8")
+    backend = backend_for(project)
+    plan = plan_for(project, backend)
+    deletes = [c for c in plan.changes if c.action is Action.DELETE]
+    assert Address(Kind.STAGE, "new_business", "proposal") in [c.address for c in deletes]
+    emulator.calls.clear()
+    problems = backend.check(plan)
+    assert [p.message for p in problems] == ["3 deals are in stage Proposal, which this plan removes"]
+    assert problems[0].code == "stage-in-use" and problems[0].span is not None
+    assert problems[0].span.line == 8            # the pipeline the stage is gone from
+    assert counted(emulator) == {"query": 1}
+    assert backend.check(without_deletions(plan)) == [] and counted(emulator) == {}
+    # --allow-delete deactivates the value; the deals keep it.
+    assert backend.apply(plan).ok
+    assert stage_rows(emulator)["Proposal"] is False
+    assert not plan_for(project, backend_for(project)).has_changes
+
+
+# -- calls do not grow with the blueprint ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fields", [8, 200])
+def test_calls_are_constant(emulator: SalesforceEmulator, make_project: MakeProject, backend_for: MakeBackend,
+                            recorder: Recorder, fields: int) -> None:
+    data = generated_blueprint(fields=fields, stages=6, rules=fields // 4)
+    project = make_project(yaml.safe_dump(data, sort_keys=False))
+    emulator.deploy_polls = 3
+    backend = backend_for(project)
+    plan = plan_for(project, backend)
+    assert counted(emulator) == PLAN_CALLS
+    assert backend.apply(plan).ok
+    assert counted(emulator) == {**APPLY_CALLS, "checkDeployStatus": 3}
+    assert recorder.sleeps == [1.0, 2.0]                         # the first check is at once, then 1 s, 2 s
+    assert re.fullmatch(r"Deploying (\d+) components… Succeeded \(\1/\1\)", recorder.lines[-1]), recorder.lines
+    total = recorder.lines[-1].rsplit("/", 1)[1].rstrip(")")
+    assert [line.split("… ")[1] for line in recorder.lines[-3:]] == [
+        f"Pending (0/{total})", f"InProgress (0/{total})", f"Succeeded ({total}/{total})"]
+
+
+# -- status, CLI ---------------------------------------------------------------------------------
+
+
+def test_status_is_one_cheap_call(emulator: SalesforceEmulator, make_project: MakeProject) -> None:
+    project = make_project(SMALL)
+    backend = open_backend(project.target(None), project.root)
+    emulator.api_usage = 1233
+    assert backend.status() == f"Salesforce {emulator.instance_url} (API 63.0, 1,234/15,000 daily API requests used)"
+    assert emulator.calls == {"limits": 1}
+
+
+def test_plan_validate(emulator: SalesforceEmulator, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch,
+                       backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["plan", "--validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == \
+        "Validation passed: target 'prod' accepts all 10 changes (checked only; nothing was changed)."
+    assert emulator.calls["deploy"] == 1 and emulator.org.of_type("CustomField") == []
+    emulator.faults.fail_component(f"Opportunity.{rule_api_name('close_date_not_past')}",
+                                   "Formula is too big to execute")
+    failed = CliRunner().invoke(cli, ["plan", "--validate"])
+    assert failed.exit_code == 1
+    assert ("rule.opportunity.close_date_not_past: blueprint.yaml:15: Salesforce rejected rule close_date_not_past: "
+            "Formula is too big to execute") in failed.stderr
+    assert "Validation failed: target 'prod' would refuse this plan; nothing was changed" in failed.stderr
+    assert emulator.org.of_type("CustomField") == []
+
+
+def test_component_at_line() -> None:
+    xml = textwrap.dedent("""\
+        <?xml version="1.0" encoding="UTF-8"?>
+        <CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+            <fields>
+                <fullName>A__c</fullName>
+                <type>Text</type>
+            </fields>
+            <validationRules>
+                <fullName>Sos_Rule</fullName>
+            </validationRules>
+        </CustomObject>
+        """).encode()
+    assert [component_at_line(xml, line) for line in (3, 5, 7, 8, 2)] == ["A__c", "A__c", "Sos_Rule", "Sos_Rule",
+                                                                         None]
+
+
+def test_apply_of_no_changes_makes_no_calls(emulator: SalesforceEmulator, make_project: MakeProject,
+                                            backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    plan = plan_for(project, backend_for(project))
+    emulator.calls.clear()
+    assert backend_for(project).apply(replace(plan, changes=())).ok
+    assert emulator.calls == {}
+
+
+def test_the_blueprint_a_plan_was_made_from_is_kept(emulator: SalesforceEmulator, make_project: MakeProject,
+                                                    backend_for: MakeBackend) -> None:
+    project = make_project(SMALL)
+    backend = backend_for(project)
+    plan = plan_for(project, backend)
+    kept = recall_desired(project.root, plan.blueprint_digest)
+    assert kept is not None and kept.fingerprint() == plan.blueprint_digest
+    assert [r.origin for r in kept] == [r.origin for r in backend._read_scope or ()]
+    assert recall_desired(project.root, "0" * 64) is None
+
+
+def test_adopt_takes_look_alikes_under_management(emulator: SalesforceEmulator, make_project: MakeProject) -> None:
+    """The org's own Closed Won / Closed Lost look like the blueprint's won and lost stages: `--adopt` marks them."""
+    project = make_project(SMALL)
+    target = project.target(None)
+    first = make_plan(project, target)
+    assert apply_plan(project, first.backend, first.plan).ok
+    adopting = make_plan(project, target, adopt=True)
+    assert {(str(c.address), c.action) for c in adopting.plan.changes} == {
+        ("stage.new_business.won", Action.ADOPT), ("stage.new_business.lost", Action.ADOPT)}
+    assert apply_plan(project, adopting.backend, adopting.plan).ok
+    after = make_plan(project, target)
+    assert after.plan.changes == () and after.plan.unmanaged == ()
+    assert stage_rows(emulator)["Closed Won"] is True
