@@ -9,7 +9,7 @@ import click
 
 from sos.backends import open_backend
 from sos.cli.options import adopt_option, current_project, target_option
-from sos.cli.output import plural
+from sos.cli.output import plural, print_diagnostics
 from sos.cli.plan import render
 from sos.errors import SosError
 from sos.plan.change import Action
@@ -63,6 +63,11 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         if not click.confirm(f"Apply these changes to target '{target.name}'?"):
             click.echo("Apply cancelled; nothing was changed.", err=True)
             return 1
+    problems = backend.check(plan)
+    print_diagnostics(problems)
+    if any(p.is_error for p in problems):
+        raise SosError(f"Apply refused: target '{target.name}' would refuse this plan; nothing was changed",
+                       "plan-refused")
     result = apply_plan(project, backend, plan)
     if not result.ok:
         for address, reason in result.failed.items():

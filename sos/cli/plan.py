@@ -63,13 +63,15 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     if out is not None:
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
+    problems = run.backend.check(run.plan) if run.plan.has_changes else []
+    print_diagnostics(problems)
+    if any(p.is_error for p in problems):
+        raise SosError(f"target '{target.name}' would refuse this plan; see above", "plan-refused")
     if validate and run.plan.has_changes:
-        problems = run.backend.check(run.plan)
-        print_diagnostics(problems)
         result = run.backend.apply(run.plan, check_only=True)
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        if not result.ok or any(p.is_error for p in problems):
+        if not result.ok:
             raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; nothing was changed",
                            "validate-failed")
         click.echo(f"Validation passed: target '{target.name}' accepts all {plural(len(run.plan.changes), 'change')}"

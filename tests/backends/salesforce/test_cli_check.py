@@ -1,0 +1,53 @@
+"""`sos plan` and `sos apply` show what the org would refuse before anything is deployed."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from sos.cli import cli
+from sos.plan.run import apply_plan, make_plan
+from sos.project import Project
+from tests.backends.salesforce.conftest import SMALL
+from tests.emulators.salesforce import SalesforceEmulator
+
+WITHOUT_PROPOSAL = SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", "")
+IN_USE = "3 deals are in stage Proposal, which this plan removes [stage-in-use]"
+
+
+@pytest.fixture
+def proposal_in_use(emulator: SalesforceEmulator, make_project: Callable[..., Project],
+                    monkeypatch: pytest.MonkeyPatch) -> Project:
+    """Applied SMALL, 3 deals in Proposal, then the blueprint drops the Proposal stage."""
+    project = make_project(SMALL)
+    run = make_plan(project, project.target(None))
+    assert apply_plan(project, run.backend, run.plan).ok
+    emulator.org.seed_opportunities({"Proposal": 3})
+    (project.root / "blueprint.yaml").write_text(WITHOUT_PROPOSAL, encoding="utf-8")
+    monkeypatch.chdir(project.root)
+    return project
+
+
+def test_plan_reports_deals_in_a_removed_stage(proposal_in_use: Project) -> None:
+    result = CliRunner().invoke(cli, ["plan"])
+    assert result.exit_code == 1
+    assert "  - stage.new_business.proposal" in result.stdout
+    assert f"blueprint.yaml:8:3: error: {IN_USE}" in result.stderr.splitlines()
+    assert result.stderr.splitlines()[-1] == "error: target 'prod' would refuse this plan; see above [plan-refused]"
+
+
+def test_apply_refuses_before_deploying(proposal_in_use: Project, emulator: SalesforceEmulator) -> None:
+    emulator.calls.clear()
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve", "--allow-delete"])
+    assert result.exit_code == 1
+    assert f"blueprint.yaml:8:3: error: {IN_USE}" in result.stderr.splitlines()
+    assert "deploy" not in emulator.calls
+
+
+def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_use: Project) -> None:
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.stderr
+    assert "Skipping 2 deletions: pass --allow-delete to apply them." in result.stderr  # the stage and its rule
+    assert "stage-in-use" not in result.stderr
