@@ -61,7 +61,8 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
     the files, deploy them with the Salesforce CLI or your release tool, or let
     `sos apply` do both (it compares with the org first and deploys only the changes).
     """
-    from sos.backends.salesforce.metadata import HELD_KINDS, build_package, to_source_format
+    from sos.backends.salesforce.build import HELD_KINDS, build_package
+    from sos.backends.salesforce.source import to_source_format
 
     project = current_project()
     target = project.target(target_name)

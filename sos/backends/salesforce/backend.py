@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ from sos.project import Target
 if TYPE_CHECKING:
     import requests
 
-    from sos.backends.salesforce.metadata import LiveOrg, Package
+    from sos.backends.salesforce.package import Package
+    from sos.backends.salesforce.retrieve import LiveOrg
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 STAGE_USAGE_QUERY = "SELECT StageName, COUNT(Id) FROM Opportunity GROUP BY StageName"
@@ -52,6 +52,8 @@ class SalesforceBackend:
 
     def read(self, desired: Model) -> Model:
         """One retrieve of everything sos reads; the org in sos's terms, with look-alikes of `desired`."""
+        from sos.backends.salesforce.retrieve import listed_org_stages
+
         self._read_scope = desired
         self.live, fingerprint = self._retrieve(desired)
         listed_org_stages(self.live, desired)
@@ -61,7 +63,7 @@ class SalesforceBackend:
 
     def _retrieve(self, desired: Model | None) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
-        from sos.backends.salesforce.metadata import parse_retrieved, retrieve_members
+        from sos.backends.salesforce.retrieve import parse_retrieved, retrieve_members
 
         outcome = self.client.retrieve(retrieve_members(desired or Model()), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired)
@@ -99,7 +101,7 @@ class SalesforceBackend:
 
     def _stage_value(self, change: Change) -> str:
         """The Salesforce value (StageName) of the stage a change names."""
-        from sos.backends.salesforce.metadata import stage_value_name
+        from sos.backends.salesforce.names import stage_value_name
 
         return stage_value_name(change.address, change.before or {}, self.live)
 
@@ -107,7 +109,7 @@ class SalesforceBackend:
 
     def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
         """One deploy of every change (rollbackOnError: all or nothing); refused when the org moved since the plan."""
-        from sos.backends.salesforce.metadata import build_package
+        from sos.backends.salesforce.build import build_package
 
         if not plan.changes:
             return ApplyResult()
@@ -179,30 +181,6 @@ def org_fingerprint(live: LiveOrg) -> str:
     state = [live.model.fingerprint(), live.stage_values, live.lead_status_values, live.permission_set,
              sorted(live.formulas.items())]
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def listed_org_stages(live: LiveOrg, desired: Model) -> None:
-    """Org stage values a managed pipeline lists but sos does not manage ('Closed Won', say) become unmanaged
-    stage resources, at the key the pipeline lists them by: an import then writes whole pipelines.
-
-    Addresses `desired` names are left to parse_retrieved's look-alike matching.
-    """
-    from sos.backends.salesforce.metadata import _stage_attrs, split_description
-
-    by_key: dict[str, dict[str, object]] = {}
-    for value in live.stage_values:
-        if value.get("isActive") is not False:
-            by_key.setdefault(re.sub(r"\W+", "_", str(value.get("fullName", "")).lower()).strip("_"), value)
-    for pipeline in live.model.of_kind(Kind.PIPELINE):
-        for key in pipeline.attrs.get("stages", ()):
-            address = Address(Kind.STAGE, pipeline.address.key, str(key))
-            value = by_key.get(str(key))
-            if value is None or address in live.model or address in desired:
-                continue
-            human = split_description(str(value.get("description") or ""))[0]
-            attrs = {k: v for k, v in _stage_attrs(value, human, {}).items() if v is not None and v != ""}
-            live.model.add(Resource(address, attrs, None, managed=False))
-            live.names[address] = str(value["fullName"])
 
 
 def _desired_file(project_root: Path, digest: str) -> Path:

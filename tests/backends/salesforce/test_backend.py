@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from bench.generate import blueprint as generated_blueprint
 from sos.backends import open_backend
 from sos.backends.salesforce.backend import STALE, SalesforceBackend, component_at_line, recall_desired
-from sos.backends.salesforce.metadata import rule_api_name
+from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
 from sos.errors import SosError
 from sos.model.decompile import model_to_blueprint

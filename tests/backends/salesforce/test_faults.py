@@ -15,7 +15,7 @@ import pytest
 
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.backends.salesforce.client import MAX_POLLS, poll_waits
-from sos.backends.salesforce.metadata import rule_api_name
+from sos.backends.salesforce.names import rule_api_name
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model
 from sos.plan.run import desired_model

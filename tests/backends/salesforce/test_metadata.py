@@ -1,4 +1,5 @@
-"""sos.backends.salesforce.metadata: Model → Metadata API files → Model, checked against the WSDL and the emulator.
+"""Model → Metadata API files → Model (sos.backends.salesforce: names, marks, build, retrieve, source), checked
+against the WSDL and the emulator.
 
 Deploys and retrieves go through simple-salesforce over real HTTPS to the emulator
 (conftest.py), which validates every file against the WSDL's schema as Salesforce does.
@@ -17,21 +18,12 @@ from typing import Any, Iterator
 import pytest
 from lxml import etree
 
-from sos.backends.salesforce.metadata import (
-    HELD_KINDS,
-    LiveOrg,
-    Package,
-    build_package,
-    developer_name,
-    ownership_mark,
-    parse_retrieved,
-    process_api_name,
-    retrieve_members,
-    rule_api_name,
-    split_description,
-    to_source_format,
-    with_mark,
-)
+from sos.backends.salesforce.build import HELD_KINDS, build_package
+from sos.backends.salesforce.marks import ownership_mark, split_description, with_mark
+from sos.backends.salesforce.names import developer_name, process_api_name, rule_api_name
+from sos.backends.salesforce.package import Package
+from sos.backends.salesforce.retrieve import LiveOrg, parse_retrieved, retrieve_members
+from sos.backends.salesforce.source import to_source_format
 from sos.blueprint.load import load_blueprint
 from sos.errors import SosError
 from sos.model.compile import compile_model

@@ -17,7 +17,7 @@ from typing import Callable
 import pytest
 from click.testing import CliRunner, Result
 
-from sos.backends.salesforce.metadata import field_api_name
+from sos.backends.salesforce.names import field_api_name
 from sos.cli import cli
 from sos.model.resources import Address, Kind, Resource
 from sos.project import Project

@@ -1,0 +1,65 @@
+"""Deal aging: the formula fields on Opportunity that count days in stage and flag deals past a stage's max_days.
+
+They are derived, not resources of the Model: sos writes them when some stage has
+`max_days`, marks them `sos: derived (deal aging)`, and keeps them in step with the stages.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from sos.backends.salesforce.marks import AGING_MARK, with_mark
+from sos.backends.salesforce.package import FieldSpec
+from sos.model.resources import Address, Kind, Model
+
+DAYS_IN_STAGE = "Sos_Days_In_Stage__c"
+STALE = "Sos_Stale__c"
+
+
+def aging_fields(desired: Model, stage_names: Mapping[Address, str],
+                 process_names: Mapping[str, str]) -> list[FieldSpec]:
+    """The deal-aging formula fields on Opportunity: days in stage, and stale past the stage's max_days.
+
+    Empty when no stage has max_days. When pipelines sharing a stage give it different
+    limits, the limit is chosen by record type (each pipeline's sales process).
+    """
+    limits: dict[str, dict[str, int]] = {}
+    for pipeline in desired.of_kind(Kind.PIPELINE):
+        if pipeline.address.scope != "opportunity":
+            continue
+        for key in pipeline.attrs.get("stages", ()):
+            address = Address(Kind.STAGE, pipeline.address.key, key)
+            stage = desired.get(address)
+            if stage is not None and stage.attrs.get("max_days"):
+                limits.setdefault(pipeline.address.key, {})[stage_names[address]] = int(stage.attrs["max_days"])
+    if not limits:
+        return []
+    merged: dict[str, int] = {}
+    agree = True
+    for by_value in limits.values():
+        for name, limit in by_value.items():
+            agree = agree and merged.setdefault(name, limit) == limit
+    if agree:
+        condition = _stage_case(merged)
+    else:
+        branches = "".join(f"\n    '{process_names[p]}', {_stage_case(limits[p], indent=8)}," for p in sorted(limits))
+        first = min(limits)
+        condition = f"CASE(RecordType.DeveloperName,{branches}\n    {_stage_case(limits[first], indent=8)})"
+    days = "TODAY() - DATEVALUE(BLANKVALUE(LastStageChangeDate, CreatedDate))"
+    return [
+        FieldSpec(name=DAYS_IN_STAGE, type="Number", label="Days in Stage", precision=18, scale=0, formula=days,
+                  description=with_mark("Days since the deal entered its current stage.", AGING_MARK)),
+        FieldSpec(name=STALE, type="Checkbox", label="Stale in Stage", formula=f"{condition} = 1",
+                  description=with_mark("Ticked when the deal has sat in its stage longer than the stage's "
+                                        "max_days in the blueprint.", AGING_MARK)),
+    ]
+
+
+def _stage_case(limits: Mapping[str, int], indent: int = 4) -> str:
+    """CASE(StageName, 'Discovery', IF(days > 21, 1, 0), ..., 0): numbers, since CASE results are not booleans."""
+    from sos.expr.dialects.sf_formula import quote
+
+    pad = " " * indent
+    branches = "".join(f"\n{pad}{quote(name)}, IF({DAYS_IN_STAGE} > {days}, 1, 0),"
+                       for name, days in limits.items())
+    return f"CASE(StageName,{branches}\n{pad}0)"

@@ -1,0 +1,418 @@
+"""Model changes → one mdapi package: what one deploy carries.
+
+`build_package` turns a plan's changes into one package (package.xml, objects/*.object,
+standardValueSets/*, permissionsets/*, destructiveChanges.xml). Each component it makes
+carries sos's mark (marks.py); the value sets are merged with the org's (value_sets.py);
+deal-aging fields travel when the stages' max_days change (aging.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sos.backends.salesforce.aging import aging_fields
+from sos.backends.salesforce.marks import formula_comment, mark_extras, ownership_mark, with_mark
+from sos.backends.salesforce.names import (
+    FIELD_TYPES,
+    NUMERIC_TYPES,
+    OBJECTS,
+    PERMISSION_SET,
+    PLURALS,
+    developer_name,
+    field_api_name,
+    process_api_name,
+    rule_api_name,
+)
+from sos.backends.salesforce.package import (
+    API_VERSION,
+    Component,
+    FieldSpec,
+    Package,
+    PicklistValue,
+    manifest,
+    render,
+)
+from sos.backends.salesforce.retrieve import LiveOrg
+from sos.backends.salesforce.value_sets import STANDARD_VALUE_KEYS, ValueSets
+from sos.errors import Diagnostic, SosError, Span
+from sos.expr.dialects.salesforce_names import api_names_for
+from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.naming import salesforce_field_name
+from sos.plan.change import Action, Change
+
+HELD_KINDS = frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.LEAD_STATUS, Kind.RULE})
+PERMISSION_SET_LABEL = "Sos Managed Fields"
+PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit access to every field sos manages, "
+                              "and the record types of its pipelines. Assign it to the people who work these records.")
+
+# Limits (reference §5, §9, §10); breaking one is reported, never silently truncated.
+LABEL_LIMIT = 40
+FIELD_DESCRIPTION_LIMIT = 1000
+RULE_DESCRIPTION_LIMIT = 255
+FORMULA_LIMIT = 3900
+LONG_TEXT_LENGTH, LONG_TEXT_LINES, MULTI_PICKLIST_LINES = 32768, 3, 4
+
+
+def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | None, *, allow_delete: bool,
+                  api_version: str = API_VERSION, value_sets: bool = True) -> Package:
+    """The one mdapi package that applies `changes` (the plan's) to the org `live` describes.
+
+    Only the changed components travel, plus what must travel with them: the value sets
+    (merged with the org's current values), the deal-aging formula fields and the permission
+    set when they differ from the org's, and rules whose generated formula drifted. Deletions
+    go to destructiveChanges.xml only with `allow_delete`; stage and lead-status deletions
+    deactivate the value instead. `live=None` means offline: nothing of the org is known.
+    `value_sets=False` leaves OpportunityStage/LeadStatus out (the package then relies on the
+    org having the stage values its sales processes list). Raises SosError for what
+    Salesforce would refuse (a label over 40 characters, a formula over 3,900).
+    """
+    return _Builder(desired, changes, live, allow_delete, value_sets).package(api_version)
+
+
+class _Builder:
+    def __init__(self, desired: Model, changes: Sequence[Change], live: LiveOrg | None, allow_delete: bool,
+                 value_sets: bool) -> None:
+        self.desired = desired
+        self.live = live
+        self.value_sets = value_sets
+        self.allow_delete = allow_delete
+        held = [c for c in changes if c.address.kind in HELD_KINDS]
+        self.writes = {c.address: c for c in held if c.action is not Action.DELETE}
+        self.deletes = {c.address: c for c in held if c.action is Action.DELETE and allow_delete}
+        self.problems: list[Diagnostic] = []
+        self.notes: list[Diagnostic] = []
+        self._rules: dict[Address, dict[str, str]] = {}
+        self._scopes: dict[str, Scope] = {}
+        self._names: dict[str, dict[str, str]] = {}
+        self.values = ValueSets(desired, live, self.writes, self.deletes, self._kept, self.problems, self.notes)
+        self.stage_names, self.status_names = self.values.stage_names, self.values.status_names
+
+    # -- the package ---------------------------------------------------------------------
+
+    def package(self, api_version: str) -> Package:
+        objects: dict[str, dict[str, list[Any]]] = {}
+        components: list[Component] = []
+
+        def add(obj: str, kind: str, spec: Any, component: Component) -> None:
+            objects.setdefault(obj, {"business_processes": [], "fields": [], "record_types": [], "rules": []})
+            objects[obj][kind].append(spec)
+            components.append(component)
+
+        for address in sorted(a for a in self.writes if a.kind is Kind.FIELD):
+            spec = self._field(self._desired(address))
+            add(OBJECTS[address.scope], "fields", spec,
+                Component("CustomField", f"{OBJECTS[address.scope]}.{spec.name}", address))
+        for resource in self._rules_to_write():
+            obj = OBJECTS[resource.address.scope]
+            rule = self._rule(resource)
+            add(obj, "rules", rule, Component("ValidationRule", f"{obj}.{rule['name']}", resource.address))
+        for address in sorted(a for a in self.writes if a.kind is Kind.PIPELINE):
+            process, record_type = self._pipeline(self._desired(address))
+            obj = OBJECTS[address.scope]
+            add(obj, "business_processes", process,
+                Component("BusinessProcess", f"{obj}.{process['name']}", address))
+            add(obj, "record_types", record_type, Component("RecordType", f"{obj}.{record_type['name']}", address))
+        aging = self._aging_fields()
+        for spec in aging:
+            add("Opportunity", "fields", spec, Component("CustomField", f"Opportunity.{spec.name}", None))
+
+        files: dict[str, bytes] = {}
+        for obj, parts in sorted(objects.items()):
+            files[f"objects/{obj}.object"] = render(
+                "object.xml.j2", fields=sorted(parts["fields"], key=lambda f: f.name.lower()),
+                rules=sorted(parts["rules"], key=lambda r: r["name"].lower()),
+                business_processes=sorted(parts["business_processes"], key=lambda p: p["name"].lower()),
+                record_types=sorted(parts["record_types"], key=lambda r: r["name"].lower()))
+        for set_name, values in (self.values.lists() if self.value_sets else {}).items():
+            files[f"standardValueSets/{set_name}.standardValueSet"] = render(
+                "standard_value_set.xml.j2", values=values, keys=STANDARD_VALUE_KEYS)
+            components.append(Component("StandardValueSet", set_name, None))
+        permission = self._permission_set(aging)
+        if permission is not None:
+            files[f"permissionsets/{PERMISSION_SET}.permissionset"] = render(
+                "permission_set.xml.j2", description=PERMISSION_SET_DESCRIPTION, label=PERMISSION_SET_LABEL,
+                field_permissions=[{"field": name, "editable": editable}
+                                   for name, editable in sorted(permission["fields"].items())],
+                record_types=permission["record_types"])
+            components.append(Component("PermissionSet", PERMISSION_SET, None))
+        deleted = self._deletions()
+        components += deleted
+        if self.problems:
+            raise SosError(sorted(self.problems, key=Diagnostic.sort_key))
+        files["package.xml"] = manifest([c for c in components if not c.deleted], api_version)
+        if deleted:
+            files["destructiveChanges.xml"] = manifest(deleted, None)
+        ordered = tuple(sorted(components, key=lambda c: (c.deleted, c.type, c.full_name.lower())))
+        return Package(files, ordered, tuple(self.notes), api_version)
+
+    def _desired(self, address: Address) -> Resource:
+        found = self.desired.get(address)
+        if found is not None:
+            return found
+        change = self.writes[address]    # a change made from another model than `desired`: trust its `after`
+        return Resource(address, dict(change.after or {}), change.origin)
+
+    def _managed_live(self, address: Address) -> bool:
+        found = self.live.model.get(address) if self.live is not None else None
+        return found is not None and found.managed
+
+    def _kept(self, address: Address) -> bool:
+        """Whether sos manages `address` once this package is deployed (a deletion not allowed leaves it)."""
+        if address in self.deletes:
+            return False
+        if self.live is None:
+            return address in self.writes or address in self.desired
+        return address in self.writes or self._managed_live(address)
+
+    def _managed_after(self, kind: Kind) -> list[Resource]:
+        """Resources of `kind` sos manages after this deploy: desired ones, and live ones kept from deletion."""
+        found = {r.address: r for r in self.desired.of_kind(kind) if self._kept(r.address)}
+        if self.live is not None:
+            found.update({r.address: r for r in self.live.model.of_kind(kind)
+                          if r.address not in found and self._kept(r.address)})
+        return [found[a] for a in sorted(found)]
+
+    # -- fields --------------------------------------------------------------------------
+
+    def _field(self, resource: Resource) -> FieldSpec:
+        attrs, address = resource.attrs, resource.address
+        name = self._live_name(address) or field_api_name(resource)
+        blueprint_type = str(attrs.get("type"))
+        label = str(attrs.get("label") or name[:-3].replace("_", " "))
+        if len(label) > LABEL_LIMIT:
+            self.problems.append(Diagnostic(
+                resource.origin, f"field {address.scope}.{address.key} has a label of {len(label)} characters: "
+                f"'{label}'; Salesforce allows {LABEL_LIMIT}", "salesforce-label",
+                fix=f"shorten its `label:` to at most {LABEL_LIMIT} characters"))
+        description = with_mark(str(attrs.get("description") or ""),
+                                ownership_mark([(address, mark_extras(resource))]))
+        if len(description) > FIELD_DESCRIPTION_LIMIT:
+            room = FIELD_DESCRIPTION_LIMIT - (len(description) - len(str(attrs.get("description"))))
+            self.problems.append(Diagnostic(
+                resource.origin, f"field {address.scope}.{address.key} has a description of "
+                f"{len(str(attrs.get('description')))} characters; with sos's ownership mark Salesforce keeps "
+                f"{room}", "salesforce-description", fix=f"shorten its `description:` to {room} characters"))
+        sf_type = FIELD_TYPES.get(blueprint_type)
+        if sf_type is None:
+            self.problems.append(Diagnostic(resource.origin, f"field {address.scope}.{address.key} has type "
+                                            f"'{blueprint_type}', which sos cannot create in Salesforce",
+                                            "salesforce-type"))
+            sf_type = "Text"
+        options: dict[str, Any] = {}
+        if blueprint_type == "text":
+            options["length"] = attrs.get("length") or 255
+        elif blueprint_type == "long_text":
+            options.update(length=LONG_TEXT_LENGTH, visible_lines=LONG_TEXT_LINES)
+        elif blueprint_type in NUMERIC_TYPES:
+            options.update(precision=attrs.get("precision"), scale=attrs.get("scale"))
+        elif blueprint_type == "checkbox":
+            options["default_value"] = "true" if attrs.get("default") is True else "false"
+        elif blueprint_type in ("picklist", "multi_picklist"):
+            default = attrs.get("default")
+            options["picklist_values"] = tuple(PicklistValue(str(v), v == default) for v in attrs.get("values", ()))
+            if blueprint_type == "multi_picklist":
+                options["visible_lines"] = MULTI_PICKLIST_LINES
+        elif blueprint_type == "lookup":
+            target = str(attrs.get("to"))
+            base = name.removesuffix("__c")
+            plural = PLURALS[address.scope]
+            options.update(reference_to=OBJECTS.get(target, target),
+                           relationship_name=developer_name([base, plural], f"relationship {address}"),
+                           relationship_label=f"{plural} ({label})")
+        return FieldSpec(name=name, type=sf_type, label=label, description=description,
+                         help=str(attrs.get("help") or ""), **options)
+
+    def _live_name(self, address: Address) -> str | None:
+        """The name a managed component already has in the org (a field's API name survives renames)."""
+        if self.live is None or not self._managed_live(address):
+            return None
+        name = self.live.names.get(address)
+        return name.split(".", 1)[-1] if name else None
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def _rules_to_write(self) -> list[Resource]:
+        """Changed rules, and managed ones whose generated formula drifted from the org's."""
+        chosen = [self._desired(a) for a in sorted(self.writes) if a.kind is Kind.RULE]
+        if self.live is not None:
+            for resource in self.desired.of_kind(Kind.RULE):
+                if resource.address in self.writes or not self._managed_live(resource.address):
+                    continue
+                name = f"{OBJECTS[resource.address.scope]}.{self._rule_name(resource.address)}"
+                if not _same_formula(self.live.formulas.get(name), self._rule(resource)["formula"]):
+                    chosen.append(resource)     # inactive (no formula recorded) or edited in Salesforce
+        return chosen
+
+    def _rule_name(self, address: Address) -> str:
+        return self._live_name(address) or rule_api_name(address.key)
+
+    def _rule(self, resource: Resource) -> dict[str, str]:
+        """The ValidationRule (asked twice: for the drift check and for the file)."""
+        if resource.address not in self._rules:
+            self._rules[resource.address] = self._make_rule(resource)
+        return self._rules[resource.address]
+
+    def _make_rule(self, resource: Resource) -> dict[str, str]:
+        attrs, address = resource.attrs, resource.address
+        human = str(attrs.get("description") or "")
+        mark = ownership_mark([(address, {})])
+        description = with_mark(human, mark)
+        comment = {"when": attrs.get("when"), "require": attrs.get("require")}
+        if len(description) > RULE_DESCRIPTION_LIMIT:
+            # The whole text travels in the formula's comment; the description shows as much as fits.
+            room = RULE_DESCRIPTION_LIMIT - len(mark) - 3
+            description = with_mark(human[:room].rstrip() + "…", mark)
+            comment["description"] = human
+        formula = formula_comment(address, comment) + self._condition(resource)
+        if len(formula) > FORMULA_LIMIT:
+            self.problems.append(Diagnostic(
+                resource.origin, f"rule {address.key} becomes a Salesforce formula of {len(formula)} characters; "
+                f"Salesforce allows {FORMULA_LIMIT}", "salesforce-formula-length",
+                fix="split it into smaller rules"))
+        return {"name": self._rule_name(address), "description": description, "formula": formula,
+                "message": str(attrs.get("message") or "")}
+
+    def _condition(self, resource: Resource) -> str:
+        """The error condition formula: the generator's text for `when and not require`."""
+        from sos.expr.dialects.sf_formula import SalesforceFormula
+        from sos.expr.parse import parse_expression
+
+        attrs, obj = resource.attrs, resource.address.scope
+        where = resource.origin or Span(f"rule {resource.address.key}", 1, 1)
+        try:
+            when = parse_expression(str(attrs["when"]), lambda start, end: where) if attrs.get("when") else None
+            require = parse_expression(str(attrs.get("require") or "true"), lambda start, end: where)
+            generator = SalesforceFormula(self._scope(obj), self._field_names(obj), self.stage_names_by_key(),
+                                          self.status_names_by_key())
+            return str(generator.error_condition(when, require))
+        except SosError as error:
+            self.problems.extend(error.diagnostics)
+            return "FALSE"
+
+    def _scope(self, obj: str) -> Scope:
+        if obj not in self._scopes:
+            self._scopes[obj] = self._make_scope(obj)
+        return self._scopes[obj]
+
+    def _make_scope(self, obj: str) -> Scope:
+        custom = {r.address.key: type_for_field(str(r.attrs.get("type")), values=r.attrs.get("values", ()),
+                                                to=str(r.attrs.get("to") or ""))
+                  for r in self.desired.of_kind(Kind.FIELD) if r.address.scope == obj}
+        stages: dict[str, StageInfo] = {}
+        for pipeline in self.desired.of_kind(Kind.PIPELINE):
+            if pipeline.address.scope != obj:
+                continue
+            for key in pipeline.attrs.get("stages", ()):
+                outcome = self._stage_outcome(pipeline.address.key, key)
+                stages.setdefault(key, StageInfo(key, "won" if outcome == "won" else "lost" if outcome == "lost"
+                                                 else "open"))
+        statuses = [StatusInfo(r.address.key, bool(r.attrs.get("converted")))
+                    for r in sorted(self.desired.of_kind(Kind.LEAD_STATUS), key=lambda r: r.attrs.get("position", 0))]
+        return scope_for(obj, custom, stages=stages.values(), statuses=statuses if obj == "lead" else ())
+
+    def _field_names(self, obj: str) -> dict[str, str]:
+        if obj not in self._names:
+            self._names[obj] = api_names_for(obj, {r.address.key: self._live_name(r.address) or field_api_name(r)
+                                                   for r in self.desired.of_kind(Kind.FIELD)
+                                                   if r.address.scope == obj})
+        return self._names[obj]
+
+    def stage_names_by_key(self) -> dict[str, str]:
+        return {address.key: name for address, name in self.stage_names.items()}
+
+    def status_names_by_key(self) -> dict[str, str]:
+        return {address.key: name for address, name in self.status_names.items()}
+
+    # -- pipelines -----------------------------------------------------------------------
+
+    def _pipeline(self, resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
+        address, attrs = resource.address, resource.attrs
+        name = self._live_name(address) or process_api_name(address.key)
+        keys = list(attrs.get("stages", ()))
+        first_open = next((k for k in keys if self._stage_outcome(address.key, k) == "open"), keys[0] if keys else "")
+        values = [{"name": self.stage_names.get(Address(Kind.STAGE, address.key, k), k), "default": k == first_open}
+                  for k in keys]
+        mark = ownership_mark([(address, {})])
+        process = {"name": name, "description": with_mark(str(attrs.get("description") or ""), mark),
+                   "values": values}
+        record_type = {"name": name, "process": name, "description": mark,
+                       "label": str(attrs.get("label") or address.key)}
+        return process, record_type
+
+    def _stage_outcome(self, pipeline: str, key: str) -> str:
+        stage = self.desired.get(Address(Kind.STAGE, pipeline, key))
+        return str(stage.attrs.get("outcome", "open")) if stage is not None else "open"
+
+    # -- deal aging ----------------------------------------------------------------------
+
+    def _aging_fields(self) -> list[FieldSpec]:
+        """`Sos_Days_In_Stage__c` and `Sos_Stale__c` when they are missing or differ from the org's."""
+        specs = aging_fields(self.desired, self.stage_names, self._process_names())
+        for spec in specs:
+            clash = next((r for r in self.desired.of_kind(Kind.FIELD) if r.address.scope == "opportunity"
+                          and field_api_name(r).lower() == spec.name.lower()), None)
+            if clash is not None:
+                self.problems.append(Diagnostic(clash.origin, f"field opportunity.{clash.address.key} takes the name "
+                                                f"{spec.name}, which sos keeps for deal aging", "reserved-name",
+                                                fix="rename the field or set another `api_name:`"))
+        if self.live is None:
+            stage_work = any(a.kind in (Kind.STAGE, Kind.PIPELINE) for a in self.writes)
+            return specs if stage_work else []
+        return [s for s in specs if not _same_formula(self.live.formulas.get(f"Opportunity.{s.name}"), s.formula)]
+
+    def _aging_after(self) -> set[str]:
+        """The deal-aging fields the org has once this package is deployed."""
+        wanted = {f"Opportunity.{s.name}" for s in aging_fields(self.desired, self.stage_names, self._process_names())}
+        if wanted or self.live is None:
+            return wanted
+        existing = {name for name in self.live.formulas if name.endswith("__c")}
+        return set() if self.allow_delete else existing
+
+    def _process_names(self) -> dict[str, str]:
+        return {r.address.key: self._live_name(r.address) or process_api_name(r.address.key)
+                for r in self.desired.of_kind(Kind.PIPELINE)}
+
+    # -- permission set ------------------------------------------------------------------
+
+    def _permission_set(self, aging: list[FieldSpec]) -> dict[str, Any] | None:
+        """Read/edit on every field sos manages after this deploy (read-only for formulas); its record types."""
+        fields: dict[str, bool] = {}
+        for resource in self._managed_after(Kind.FIELD):
+            obj = OBJECTS[resource.address.scope]
+            fields[f"{obj}.{self._live_name(resource.address) or field_api_name(resource)}"] = True
+        for name in sorted(self._aging_after()):
+            fields[name] = False
+        record_types = sorted(f"{OBJECTS[r.address.scope]}."
+                              f"{self._live_name(r.address) or process_api_name(r.address.key)}"
+                              for r in self._managed_after(Kind.PIPELINE))
+        wanted = {"fields": fields, "record_types": record_types}
+        if self.live is None:
+            return wanted if fields and (self.writes or aging) else None
+        return None if self.live.permission_set == wanted else wanted
+
+    # -- deletions -----------------------------------------------------------------------
+
+    def _deletions(self) -> list[Component]:
+        deleted: list[Component] = []
+        for address in sorted(self.deletes):
+            name = self.live.names.get(address) if self.live is not None else None
+            if address.kind is Kind.FIELD:
+                deleted.append(Component("CustomField", name or f"{OBJECTS[address.scope]}."
+                                         f"{salesforce_field_name(address.key)}", address, deleted=True))
+            elif address.kind is Kind.RULE:
+                deleted.append(Component("ValidationRule", name or f"{OBJECTS[address.scope]}."
+                                         f"{rule_api_name(address.key)}", address, deleted=True))
+            elif address.kind is Kind.PIPELINE:
+                full = name or f"{OBJECTS[address.scope]}.{process_api_name(address.key)}"
+                deleted += [Component("RecordType", full, address, deleted=True),
+                            Component("BusinessProcess", full, address, deleted=True)]
+        if self.allow_delete and self.live is not None and not self._aging_after():
+            deleted += [Component("CustomField", name, None, deleted=True)
+                        for name in sorted(self.live.formulas) if name.endswith("__c")]
+        return deleted
+
+
+def _same_formula(live: str | None, generated: str) -> bool:
+    """Equal but for whitespace and line endings (Salesforce may store either)."""
+    return live is not None and live.split() == generated.split()

@@ -1,0 +1,82 @@
+"""What sos's things are called in Salesforce: objects, field types, forecast categories, and API names.
+
+A name sos makes keeps Salesforce's rules for developer names (≤ 40 characters, letters,
+digits and single underscores); where a key cannot say it exactly, a stable hash of what
+the component is stands in for the words that do not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from sos.model.resources import Address, Resource
+from sos.naming import salesforce_field_name
+
+if TYPE_CHECKING:
+    from sos.backends.salesforce.retrieve import LiveOrg
+
+OBJECTS = {"lead": "Lead", "contact": "Contact", "account": "Account", "opportunity": "Opportunity"}
+PLURALS = {"lead": "Leads", "contact": "Contacts", "account": "Accounts", "opportunity": "Opportunities"}
+STAGE_SET, STATUS_SET = "OpportunityStage", "LeadStatus"
+PERMISSION_SET = "Sos_Managed_Fields"
+
+FIELD_TYPES = {"text": "Text", "long_text": "LongTextArea", "number": "Number", "currency": "Currency",
+               "percent": "Percent", "checkbox": "Checkbox", "date": "Date", "datetime": "DateTime",
+               "picklist": "Picklist", "multi_picklist": "MultiselectPicklist", "lookup": "Lookup",
+               "email": "Email", "phone": "Phone", "url": "Url"}
+BLUEPRINT_TYPES = {sf: bp for bp, sf in FIELD_TYPES.items()}
+NUMERIC_TYPES = ("number", "currency", "percent")    # the field types with a precision and a scale
+# Salesforce's UI calls `Forecast` "Commit" (reference §6, WSDL ForecastCategories).
+FORECASTS = {"pipeline": "Pipeline", "best_case": "BestCase", "commit": "Forecast", "closed": "Closed",
+             "omitted": "Omitted"}
+BLUEPRINT_FORECASTS = {sf: bp for bp, sf in FORECASTS.items()} | {"MostLikely": "best_case"}
+
+NAME_LIMIT = 40    # reference §10
+REQUIRED_SUFFIX = "__required"   # compile.requirement_rule_key: rules made from stages' `require`
+
+
+def _words(key: str) -> list[str]:
+    return [word.capitalize() for word in key.split("_") if word]
+
+
+def developer_name(words: Sequence[str], identity: str, *, exact: bool = True, limit: int = NAME_LIMIT) -> str:
+    """`words` joined by underscores, the Salesforce name rules kept (≤ `limit`, no double underscores).
+
+    When the words do not say exactly what `identity` is (`exact=False`), or are too long,
+    whole words are dropped from the end and a stable hash of `identity` is appended.
+    """
+    name = "_".join(words)
+    if exact and len(name) <= limit:
+        return name
+    suffix = hashlib.sha1(identity.encode()).hexdigest()[:6]
+    room = limit - len(suffix) - 1
+    kept = list(words)
+    while len(kept) > 1 and len("_".join(kept)) > room:
+        kept.pop()
+    return "_".join(kept)[:room].rstrip("_") + "_" + suffix
+
+
+def rule_api_name(key: str) -> str:
+    """`close_date_not_past` → `Sos_Close_Date_Not_Past`; a stage-requirement rule
+    `new_business__proposal__required` → `Sos_New_Business_Proposal_<hash>` (its key does not fit the name rules)."""
+    generated = key.endswith(REQUIRED_SUFFIX)
+    base = key[: -len(REQUIRED_SUFFIX)] if generated else key
+    exact = not generated and "__" not in key and not key.endswith("_")
+    return developer_name(["Sos", *_words(base)], f"rule {key}", exact=exact)
+
+
+def process_api_name(key: str) -> str:
+    """The BusinessProcess and RecordType name of a pipeline: `new_business` → `New_Business`."""
+    return developer_name(_words(key), f"pipeline {key}", exact="__" not in key and not key.endswith("_"))
+
+
+def field_api_name(resource: Resource) -> str:
+    """`Budget_Confirmed__c`, or the blueprint's `api_name` for Salesforce."""
+    return salesforce_field_name(resource.address.key, resource.attrs.get("api_names"))
+
+
+def stage_value_name(address: Address, attrs: Mapping[str, Any], live: LiveOrg | None) -> str:
+    """The value Salesforce stores (StageName, Status) for a stage or lead status: the org's, else its label."""
+    found = live.names.get(address) if live is not None else None
+    return found or str(attrs.get("label") or address.key)
