@@ -62,6 +62,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
     `sos apply` do both (it compares with the org first and deploys only the changes).
     """
     from sos.backends.salesforce.build import HELD_KINDS, build_package
+    from sos.backends.salesforce.package import API_VERSION
     from sos.backends.salesforce.source import to_source_format
 
     project = current_project()
@@ -88,7 +89,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
     elif deletions and not allow_delete:
         click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to write them.", err=True)
     package = build_package(desired, changes, None, allow_delete=allow_delete,
-                            api_version=str(target.options.get("api_version", "63.0")),
+                            api_version=str(target.options.get("api_version", API_VERSION)),
                             value_sets=include_value_sets)
     files = to_source_format(package, project_name=project.root.name) if fmt == "source" else package.files
     _write(out, files)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError
 from sos.project import Target
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     import requests
     from simple_salesforce import Salesforce
 
-DEFAULT_API_VERSION = "63.0"
 SF_CLI_TIMEOUT = 120  # seconds; `sf org display` may refresh the token over the network
 REQUEST_TIMEOUT = (30, 300)  # seconds to connect, and to wait for an answer (Salesforce's own limit is 10 min)
 # A Salesforce session id: an org id (15 or 18 characters), "!", opaque text. Redacted even when not registered.
@@ -96,7 +96,7 @@ class Login:
 
 
 def api_version(target: Target) -> str:
-    return str(target.options.get("api_version") or DEFAULT_API_VERSION)
+    return str(target.options.get("api_version") or API_VERSION)
 
 
 def _error(target: Target, message: str, code: str, fix: str = "") -> SosError:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping
 
 from sos.backends.base import ApplyResult, Capabilities
 from sos.backends.salesforce.auth import Authenticator
+from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
+from sos.backends.salesforce.mdxml import MD_NS
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
@@ -33,7 +35,7 @@ class SalesforceBackend:
     """A Salesforce org, reached with simple-salesforce; see auth.py for how it logs in."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        kinds=frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.LEAD_STATUS, Kind.RULE}),
+        kinds=HELD_KINDS,
         notes=("this version of sos does not apply cadences or lead routing to Salesforce (no flows or assignment "
                "rules are deployed); set them up in Salesforce by hand for now",),
     )
@@ -290,7 +292,7 @@ def component_at_line(xml: bytes, line: int) -> str | None:
     for index, child in enumerate(children):
         end = children[index + 1].sourceline if index + 1 < len(children) else None
         if child.sourceline is not None and child.sourceline <= line and (end is None or line < end):
-            name = child.find("{http://soap.sforce.com/2006/04/metadata}fullName")
+            name = child.find(f"{{{MD_NS}}}fullName")
             return name.text if name is not None else None
     return None
 

@@ -20,12 +20,12 @@ from xml.etree import ElementTree
 
 from sos.errors import SosError
 from sos.backends.salesforce.auth import Authenticator
+from sos.backends.salesforce.mdxml import MD_NS
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
-MD = "http://soap.sforce.com/2006/04/metadata"
-NS = {"mt": MD}
+NS = {"mt": MD_NS}
 T = TypeVar("T")
 
 POLL_FIRST_WAIT = 1.0  # seconds before the second status check (the first is at once); doubled, capped
