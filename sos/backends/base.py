@@ -17,7 +17,6 @@ class Capabilities:
     """What a target holds and enforces natively, stated once per backend."""
 
     kinds: frozenset[Kind]
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
 from sos.expr.typecheck import check_expression
-from sos.naming import salesforce_field_name, salesforce_name_problem
+from sos.naming import SALESFORCE_LABEL_LIMIT, salesforce_field_name, salesforce_name_problem
 
 TYPE_OPTIONS = {
     "length": {"text"},
@@ -78,6 +78,11 @@ def check_salesforce_names(bp: Blueprint, diags: Diagnostics) -> None:
                 diags.error(field.node.key_span(field.key) if field.node else field.origin,
                             f"field {obj}.{field.key} has the name of a standard {obj} field", "shadows-standard",
                             fix=f"rename it, e.g. '{field.key}_custom', or use the standard field")
+            if len(field.label) > SALESFORCE_LABEL_LIMIT:
+                diags.error(_span(field.node, "label", field.origin),
+                            f"field {obj}.{field.key} has a {len(field.label)}-character label; Salesforce allows "
+                            f"{SALESFORCE_LABEL_LIMIT}", "label-too-long",
+                            fix="shorten the label and put the rest in `help:`")
             name = salesforce_field_name(field.key, field.api_names)
             if problem := salesforce_name_problem(name):
                 diags.error(field.origin, f"field {obj}.{field.key} becomes Salesforce API name '{name}': {problem}",

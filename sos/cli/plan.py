@@ -64,9 +64,10 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
     problems = run.backend.check(run.plan) if run.plan.has_changes else []
-    print_diagnostics(problems)
-    if any(p.is_error for p in problems):
-        raise SosError(f"target '{target.name}' would refuse this plan; see above", "plan-refused")
+    print_diagnostics(problems)  # shown, not fatal: `apply` refuses such a plan, and deletions need --allow-delete
+    if validate and any(p.is_error for p in problems):
+        raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; see above",
+                       "validate-failed")
     if validate and run.plan.has_changes:
         result = run.backend.apply(run.plan, check_only=True)
         for address, reason in result.failed.items():

@@ -93,7 +93,7 @@ def _not_held(target_type: str, kind: Kind, count: int) -> str:
     noun = kind.value.replace("_", " ")
     nouns = PLURALS.get(kind, f"{noun}s")
     held = f"{count} {noun} in the blueprint is" if count == 1 else f"{count} {nouns} in the blueprint are"
-    return f"{target_type} targets do not hold {nouns}; {held} not applied"
+    return f"{target_type} targets do not hold {nouns}; {held} not applied (set them up in the CRM by hand for now)"
 
 
 def _with_danger(change: Change) -> Change:

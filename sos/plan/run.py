@@ -31,17 +31,17 @@ def desired_model(project: Project) -> Model:
     return compile_model(blueprint)
 
 
-def make_plan(project: Project, target: Target, *, adopt: bool = False) -> PlanRun:
+def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
     `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
+    `backend`: one already open (tests pass one with a fake clock); by default the target's.
     """
     desired = desired_model(project)
-    backend = open_backend(target, project.root)
+    backend = backend or open_backend(target, project.root)
     live = backend.read(desired)
     plan = diff(desired, live, target=target.name, target_type=target.type,
                 supported=backend.capabilities.kinds, adopt=adopt)
-    plan = replace(plan, cannot_enforce=plan.cannot_enforce + backend.capabilities.notes)
     return PlanRun(plan, backend, desired)
 
 
@@ -62,5 +62,10 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
     except BaseException as exc:  # a crash or Ctrl-C mid-apply is still a failed apply on record
         record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{type(exc).__name__}: {exc}"})
         raise
-    record_apply(project.state_dir, {**entry, "outcome": "applied" if result.ok else "failed"})
+    if result.ok:
+        record_apply(project.state_dir, {**entry, "outcome": "applied"})
+    else:
+        address, reason = next(iter(result.failed.items()))
+        more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{address}: {reason}{more}"})
     return result

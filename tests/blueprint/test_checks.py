@@ -104,6 +104,14 @@ CASES = [
     pytest.param("check_salesforce_names", bp("""\
         fields:
           opportunity:
+            why_now: {type: text, label: Why now - the compelling event behind the deal}
+        """), [
+        "b.yaml:5:34: error: field opportunity.why_now has a 46-character label; Salesforce allows 40 "
+        "[label-too-long]  fix: shorten the label and put the rest in `help:`",
+    ], id="label-too-long"),
+    pytest.param("check_salesforce_names", bp("""\
+        fields:
+          opportunity:
             partner: {type: text, api_name: {salesforce: Implementation_Partner_Primary_Contact_Name__c}}
             legacy: {type: text, api_name: LegacyField}
             this_key_is_forty_characters_long_ok_xyz: {type: text}

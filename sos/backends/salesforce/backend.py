@@ -34,11 +34,7 @@ DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, "StandardValueSet": {Kind.STAGE,
 class SalesforceBackend:
     """A Salesforce org, reached with simple-salesforce; see auth.py for how it logs in."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        kinds=HELD_KINDS,
-        notes=("this version of sos does not apply cadences or lead routing to Salesforce (no flows or assignment "
-               "rules are deployed); set them up in Salesforce by hand for now",),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities(kinds=HELD_KINDS)
 
     def __init__(self, target: Target, project_root: Path, *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] | None = None,

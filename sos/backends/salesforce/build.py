@@ -47,7 +47,6 @@ PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit
                               "and the record types of its pipelines. Assign it to the people who work these records.")
 
 # Limits (reference §5, §9, §10); breaking one is reported, never silently truncated.
-LABEL_LIMIT = 40
 FIELD_DESCRIPTION_LIMIT = 1000
 RULE_DESCRIPTION_LIMIT = 255
 FORMULA_LIMIT = 3900
@@ -180,11 +179,6 @@ class _Builder:
         name = self._live_name(address) or field_api_name(resource)
         blueprint_type = str(attrs.get("type"))
         label = str(attrs.get("label") or name[:-3].replace("_", " "))
-        if len(label) > LABEL_LIMIT:
-            self.problems.append(Diagnostic(
-                resource.origin, f"field {address.scope}.{address.key} has a label of {len(label)} characters: "
-                f"'{label}'; Salesforce allows {LABEL_LIMIT}", "salesforce-label",
-                fix=f"shorten its `label:` to at most {LABEL_LIMIT} characters"))
         description = with_mark(str(attrs.get("description") or ""),
                                 ownership_mark([(address, mark_extras(resource))]))
         if len(description) > FIELD_DESCRIPTION_LIMIT:

@@ -95,16 +95,9 @@ lead_statuses:
 
 def plan_for(project: Project, backend: SalesforceBackend) -> Plan:
     """What make_plan does, with a backend the test built (to give it a fake sleep or a login session)."""
-    from dataclasses import replace
+    from sos.plan.run import make_plan
 
-    from sos.plan.diff import diff
-    from sos.plan.run import desired_model
-
-    desired = desired_model(project)
-    live = backend.read(desired)
-    plan = diff(desired, live, target=backend.target.name, target_type="salesforce",
-                supported=backend.capabilities.kinds)
-    return replace(plan, cannot_enforce=plan.cannot_enforce + backend.capabilities.notes)
+    return make_plan(project, backend.target, backend=backend).plan
 
 
 class Recorder:

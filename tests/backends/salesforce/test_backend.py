@@ -60,7 +60,8 @@ def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: Ma
     target = project.target(None)
     first = make_plan(project, target)
     assert first.plan.has_changes and counted(emulator) == PLAN_CALLS
-    assert any("does not apply cadences or lead routing" in note for note in first.plan.cannot_enforce)
+    assert [note.split(";")[0] for note in first.plan.cannot_enforce] == [
+        "salesforce targets do not hold cadences", "salesforce targets do not hold routes"]
     result = apply_plan(project, first.backend, first.plan)
     assert result.ok, result.failed
     assert result.applied == tuple(c.address for c in first.plan.changes)

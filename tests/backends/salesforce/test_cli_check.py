@@ -31,11 +31,20 @@ def proposal_in_use(emulator: SalesforceEmulator, make_project: Callable[..., Pr
 
 
 def test_plan_reports_deals_in_a_removed_stage(proposal_in_use: Project) -> None:
-    result = CliRunner().invoke(cli, ["plan"])
-    assert result.exit_code == 1
+    result = CliRunner().invoke(cli, ["plan", "--detailed-exitcode"])
+    assert result.exit_code == 2  # still a plan with changes: the deletion is skipped unless --allow-delete
     assert "  - stage.new_business.proposal" in result.stdout
     assert f"blueprint.yaml:8:3: error: {IN_USE}" in result.stderr.splitlines()
-    assert result.stderr.splitlines()[-1] == "error: target 'prod' would refuse this plan; see above [plan-refused]"
+
+
+def test_plan_validate_fails_on_deals_in_a_removed_stage(proposal_in_use: Project,
+                                                          emulator: SalesforceEmulator) -> None:
+    emulator.calls.clear()
+    result = CliRunner().invoke(cli, ["plan", "--validate"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == ("error: Validation failed: target 'prod' would refuse this plan; "
+                                              "see above [validate-failed]")
+    assert "deploy" not in emulator.calls
 
 
 def test_apply_refuses_before_deploying(proposal_in_use: Project, emulator: SalesforceEmulator) -> None:

@@ -282,16 +282,6 @@ def test_stage_shared_by_pipelines_is_one_value(tmp_path: Path) -> None:
     assert held(parse_retrieved(package.files).model) == held(desired)
 
 
-def test_a_label_over_40_characters_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    desired = compile_text(tmp_path, SMALL.replace("label: Pain,", "label: " + "P" * 41 + ","))
-    with pytest.raises(SosError) as error:
-        full_package(desired)
-    assert [d.headline() for d in error.value.diagnostics] == [
-        f"blueprint.yaml:5:5: error: field opportunity.pain has a label of 41 characters: '{'P' * 41}'; "
-        "Salesforce allows 40 [salesforce-label]"]
-
-
 def test_offline_value_sets_say_what_they_replace() -> None:
     package = full_package(desired_of("smb-bant"))
     assert [d.headline() for d in package.notes] == [
