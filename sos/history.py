@@ -9,6 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sos.errors import Diagnostic, SosError, Span
+
+
+HISTORY_KEYS = {"at", "by", "target", "plan_digest", "outcome"}
+
 
 def git_commit(folder: Path) -> str | None:
     """The commit the blueprint is at (with `-dirty` for uncommitted changes), or None outside git."""
@@ -41,4 +46,16 @@ def read_history(state_dir: Path) -> list[dict[str, Any]]:
     path = state_dir / "history.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if not isinstance(entry, dict) or not HISTORY_KEYS <= set(entry):
+            raise SosError(Diagnostic(Span(str(path), number, 1), "not an apply record", "history-corrupt",
+                                      fix="remove or repair this line; sos only ever appends whole lines"))
+        entries.append(entry)
+    return entries

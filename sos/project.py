@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from sos.blueprint.schema import validate_node
 from sos.blueprint.resolve import display_path
 from sos.blueprint.yaml import load_file
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
+from sos.target import Target
 
 PROJECT_FILE = "sos.yaml"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A CRM (or the local sandbox) that blueprints are planned and applied against."""
-
-    name: str
-    type: str
-    options: Mapping[str, Any]
-    origin: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +28,9 @@ class Project:
         """The named target, or the default one; a clear error otherwise."""
         chosen = name or self.default_target
         if chosen is None:
-            raise SosError(f"{PROJECT_FILE} names several targets and no default_target; "
-                           f"pass --target ({', '.join(self.targets)})", "no-target")
+            raise SosError(Diagnostic(self.origin, f"{PROJECT_FILE} names several targets and no default_target",
+                                      "no-target", fix=f"pass --target ({', '.join(self.targets)}), or set "
+                                      "default_target"))
         if chosen not in self.targets:
             hint = did_you_mean(chosen, self.targets) or f"targets in {PROJECT_FILE}: {', '.join(self.targets)}"
             raise SosError(Diagnostic(self.origin, f"unknown target '{chosen}'", "unknown-target", fix=hint))

@@ -63,3 +63,11 @@ def test_validate_loads_no_crm_client_or_template_engine(tmp_path: Path) -> None
     result = subprocess.run([sys.executable, "-c", probe, str(starter)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "heavy: "
+
+
+@pytest.mark.parametrize("backend", ["sos.backends.local", "sos.backends.salesforce.backend"])
+def test_a_backend_loads_no_blueprint_code(backend: str) -> None:
+    probe = f"import sys, {backend}; print(sorted(m for m in sys.modules if m.startswith('sos.blueprint')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sos.backends.base import Backend
 from sos.errors import Diagnostic, SosError, did_you_mean
-from sos.project import Target
+from sos.target import Target
 
 BACKENDS = {
     "local": "sos.backends.local:LocalBackend",

@@ -9,7 +9,7 @@ from typing import ClassVar, Protocol
 from sos.errors import Diagnostic
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Plan
-from sos.project import Target
+from sos.target import Target
 
 
 @dataclass(frozen=True, slots=True)

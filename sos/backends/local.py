@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Callable, ClassVar, Iterator
 
@@ -16,7 +16,7 @@ from sos.backends.base import ApplyResult, Capabilities
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
-from sos.project import Target
+from sos.target import Target
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -42,28 +42,30 @@ class LocalBackend:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection to the sandbox file; a lock held by another apply becomes a clear SosError."""
+        """A connection to the sandbox file; a locked, damaged or unusable file becomes a clear SosError."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
         try:
-            connection.executescript(SCHEMA)
-            version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
-            if version is None:
-                connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(version[0]) != SCHEMA_VERSION:
-                raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
-                               f"{SCHEMA_VERSION}", "sandbox-version")
-            yield connection
+            with closing(sqlite3.connect(self.path, timeout=0, isolation_level=None)) as connection:
+                connection.executescript(SCHEMA)
+                self._check_version(connection)
+                yield connection
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is locked); "
-                           "wait for it to finish, then run `sos plan` again", "locked") from None
+            if "locked" in str(exc):
+                raise SosError(f"another apply is running on target '{self.target.name}' ({self.path} is locked); "
+                               "wait for it to finish, then run `sos plan` again", "locked") from None
+            raise SosError(Diagnostic(self.target.origin, f"cannot use the sandbox file {self.path}: {exc}",
+                                      "sandbox-unusable", fix="check the target's `path:` in sos.yaml")) from None
         except sqlite3.DatabaseError as exc:
             raise SosError(f"{self.path} is not a sos sandbox ({exc}); move it away and apply again to start "
                            "an empty sandbox", "sandbox-corrupt") from None
-        finally:
-            connection.close()
+
+    def _check_version(self, connection: sqlite3.Connection) -> None:
+        version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if version is None:
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(version[0]) != SCHEMA_VERSION:
+            raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
+                           f"{SCHEMA_VERSION}", "sandbox-version")
 
     def read(self, desired: Model) -> Model:
         if not self.path.exists():

@@ -46,9 +46,6 @@ def check_field_options(bp: Blueprint, diags: Diagnostics) -> None:
             diags.error(_span(field.node, "scale", field.origin),
                         f"scale {field.scale} is larger than precision {precision}", "bad-scale",
                         why="precision counts all digits, scale those after the decimal point")
-        if field.type == "checkbox" and field.default is not None and not isinstance(field.default, bool):
-            diags.error(_span(field.node, "default", field.origin), "a checkbox default is true or false",
-                        "bad-default")
 
 
 def _check_picklist_values(field: Field, diags: Diagnostics) -> None:
@@ -216,18 +213,10 @@ def check_expressions(bp: Blueprint, diags: Diagnostics) -> None:
                 diags.extend(check_expression(expr, scope))
     for cadence in bp.cadences.values():
         if cadence.when is not None:
-            diags.extend(check_expression(cadence.when, scope_for(bp, _cadence_object(cadence.trigger))))
+            diags.extend(check_expression(cadence.when, scope_for(bp, cadence.scope)))
     for route in bp.routing:
         if route.when is not None:
             diags.extend(check_expression(route.when, scope_for(bp, route.object)))
-
-
-def _cadence_object(trigger: object) -> str:
-    if isinstance(trigger, dict) and "record_created" in trigger:
-        return str(trigger["record_created"])
-    if isinstance(trigger, dict) and "status_entered" in trigger:
-        return "lead"
-    return "opportunity"
 
 
 def check_cadences(bp: Blueprint, diags: Diagnostics) -> None:

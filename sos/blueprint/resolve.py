@@ -28,10 +28,6 @@ class Source:
     path: Path
     display: str
 
-    @property
-    def is_starter(self) -> bool:
-        return self.display.startswith(STARTER_PREFIX)
-
 
 def display_path(path: Path) -> str:
     """`path` as messages show it: relative to the working directory when that is short."""

@@ -11,7 +11,6 @@ from sos.expr.ast import Expr
 
 OBJECTS = ("lead", "contact", "account", "opportunity")
 NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}  # (precision, scale) when not set
-BACKEND_TYPES = ("salesforce", "hubspot", "pipedrive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,16 @@ class Cadence:
     when_text: str = ""
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def scope(self) -> str:
+        """The object whose records trigger it (what its `when` reads), or 'schedule' when a timer runs it."""
+        trigger = self.trigger or {}
+        if "record_created" in trigger:
+            return str(trigger["record_created"])
+        if "status_entered" in trigger:
+            return "lead"
+        return "opportunity" if trigger else "schedule"
 
 
 @dataclass(frozen=True, slots=True)

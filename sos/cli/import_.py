@@ -11,6 +11,7 @@ from sos.blueprint.dump import dump_yaml
 from sos.cli.options import current_project, target_option
 from sos.model.decompile import model_to_blueprint
 from sos.model.resources import Model
+from sos.plan.planfile import write_output
 
 
 @click.command("import", epilog="""\b
@@ -31,7 +32,7 @@ def command(target_name: str | None, out: Path | None, name: str | None) -> int:
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         click.echo(f"Wrote {out}: {len(live)} resources from target '{target.name}'.", err=True)
     unmanaged = sum(not r.managed for r in live)
     if unmanaged:

@@ -140,11 +140,6 @@ def walk(expr: Expr) -> Iterator[Expr]:
         stack.extend(reversed(list(children(node))))
 
 
-def names_used(expr: Expr) -> set[str]:
-    """The field names `expr` reads (`stage.is_open` reads `stage`)."""
-    return {node.name for node in walk(expr) if isinstance(node, Name)}
-
-
 def transform(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
     """Rebuild `expr` bottom-up, passing every node (children already rebuilt) to `rewrite`."""
     changes: dict[str, Any] = {}

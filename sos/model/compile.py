@@ -91,7 +91,7 @@ def compile_model(bp: Blueprint) -> Model:
             "message": rule.message, "description": rule.description,
         }), rule.origin))
     for cadence in bp.cadences.values():
-        model.add(Resource(Address(Kind.CADENCE, _cadence_scope(cadence.trigger), cadence.key), _compact({
+        model.add(Resource(Address(Kind.CADENCE, cadence.scope, cadence.key), _compact({
             "trigger": cadence.trigger, "schedule": cadence.schedule, "action": cadence.action,
             "when": to_text(cadence.when) if cadence.when else None, "description": cadence.description,
         }), cadence.origin))
@@ -106,12 +106,3 @@ def compile_model(bp: Blueprint) -> Model:
 def _require_span(stage: Stage) -> Span:
     node = stage.node.get("require") if stage.node else None
     return node.span if node is not None else stage.origin
-
-
-def _cadence_scope(trigger: Any) -> str:
-    if not isinstance(trigger, dict):
-        return "schedule"
-    if "record_created" in trigger:
-        return str(trigger["record_created"])
-    return "lead" if "status_entered" in trigger else "opportunity"
-

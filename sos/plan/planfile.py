@@ -69,7 +69,15 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    write_output(path, json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n")
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file the user named (-o); a folder that is missing or read-only is a clear error."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SosError(f"cannot write {path}: {exc.strerror}", "file-unwritable") from None
 
 
 def load_plan(path: Path) -> Plan:

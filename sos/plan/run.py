@@ -14,7 +14,8 @@ from sos.model.resources import Model
 from sos.plan.change import Action, Plan
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import plan_to_json
-from sos.project import Project, Target
+from sos.project import Project
+from sos.target import Target
 
 
 @dataclass
@@ -60,7 +61,8 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
         record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
         raise
     except BaseException as exc:  # a crash or Ctrl-C mid-apply is still a failed apply on record
-        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        record_apply(project.state_dir, {**entry, "outcome": "failed",  # the type only: the text may hold secrets
+                                         "error": f"{type(exc).__name__}; see .sos/crash.log"})
         raise
     if result.ok:
         record_apply(project.state_dir, {**entry, "outcome": "applied"})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import textwrap
 
 import pytest
 
 from sos.blueprint import checks
 from sos.blueprint.checks import CHECKS
-from sos.errors import Diagnostics
 from tests.blueprint.conftest import Files
 
 # A pipeline that passes every check, for cases about something else.
@@ -409,19 +407,6 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
     blueprint, diagnostics = files.load()
     assert blueprint is not None
     assert [(d.severity.value, d.code) for d in diagnostics] == [("warning", "probability-order")]
-
-
-# --- checks the schema makes unreachable from YAML: called directly on an edited Blueprint ---
-
-def test_checkbox_default_must_be_boolean(files: Files) -> None:
-    files.write("b.yaml", bp("fields:\n  lead:\n    hot: {type: checkbox}\n"))
-    blueprint = files.valid()
-    hot = dataclasses.replace(blueprint.fields["lead"]["hot"], default="yes")
-    blueprint = dataclasses.replace(blueprint, fields={"lead": {"hot": hot}})
-    diagnostics = Diagnostics()
-    checks.check_field_options(blueprint, diagnostics)
-    assert [d.headline() for d in diagnostics] == [
-        "b.yaml:5:5: error: a checkbox default is true or false [bad-default]"]
 
 
 # --- resolve errors: extends, starter:, remove:, before/after, keyed lists ---

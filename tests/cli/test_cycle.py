@@ -296,3 +296,28 @@ def test_a_corrupt_sandbox_is_a_clear_error(project: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {project / '.sos' / 'sandbox.db'} is not a sos sandbox (")
     assert "move it away and apply again to start an empty sandbox [sandbox-corrupt]" in result.stderr
+
+
+def test_outputs_that_cannot_be_written_are_clear_errors(project: Path) -> None:
+    for args in (["plan", "-o", "/nonexistent/plan.json"], ["import", "-o", "/nonexistent/blueprint.yaml"]):
+        result = sos(*args)
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (
+            f"error: cannot write {args[-1]}: No such file or directory [file-unwritable]")
+
+
+def test_a_damaged_history_line_is_located(project: Path) -> None:
+    assert sos("apply", "--auto-approve").exit_code == 0
+    with (project / ".sos" / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write("{half a line\n")
+    result = sos("history")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{project / '.sos' / 'history.jsonl'}:2:1: error: not an apply record [history-corrupt]")
+
+
+def test_a_sandbox_path_that_is_a_folder_is_a_clear_error(project: Path) -> None:
+    (project / "sos.yaml").write_text("targets:\n  sandbox: {type: local, path: /tmp}\n", encoding="utf-8")
+    result = sos("plan")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith("sos.yaml:2:12: error: cannot use the sandbox file /tmp: ")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from sos.errors import SosError
-from sos.expr.ast import Attribute, BoolOp, Call, Compare, Literal, Logic, Name, Op, names_used, walk
+from sos.expr.ast import Attribute, BoolOp, Call, Compare, Literal, Logic, Name, Op, walk
 from sos.expr.parse import MAX_DEPTH
 from tests.expr.helpers import locate, parse, shape
 
@@ -171,11 +171,6 @@ def test_syntax_error_spans(text: str, start: int, end: int) -> None:
         parse(text)
     span = info.value.diagnostics[0].span
     assert span is not None and (span.col, span.end_col) == (start, end)
-
-
-def test_names_used() -> None:
-    expr = parse("stage.is_open and amount > discount * 2 and is_blank(next_step) or x in [y, 1]")
-    assert names_used(expr) == {"stage", "amount", "discount", "next_step", "x", "y"}
 
 
 def test_walk_visits_parents_before_children_left_to_right() -> None:

@@ -14,7 +14,7 @@ from sos.model.compile import compile_model
 from sos.model.decompile import model_to_blueprint
 from sos.model.resources import Model
 from sos.plan.diff import diff
-from sos.project import Target
+from sos.target import Target
 from sos.resources import starter_names, starters_dir
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "acme" / "blueprint.yaml"

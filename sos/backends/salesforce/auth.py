@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError
-from sos.project import Target
+from sos.target import Target
 
 if TYPE_CHECKING:
     import requests

@@ -17,7 +17,7 @@ from sos.backends.salesforce.mdxml import MD_NS
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
-from sos.project import Target
+from sos.target import Target
 
 if TYPE_CHECKING:
     import requests

@@ -17,7 +17,7 @@ import pytest
 
 from sos.backends.salesforce.auth import Authenticator, Redactor, env_login, resolve_login
 from sos.errors import SosError
-from sos.project import Target
+from sos.target import Target
 from tests.emulators.salesforce import SalesforceEmulator
 
 URL = "https://acme.my.salesforce.com"
