@@ -45,32 +45,65 @@ class SalesforceBackend:
         self.client = SalesforceClient(self.auth, sleep=sleep, progress=progress or stderr_progress)
         self.live: LiveOrg | None = None  # what the last retrieve said; apply builds the package against it
         self._read_scope: Model | None = None
+        self._notes_shown: set[Diagnostic] = set()  # package notes check() returned: apply does not repeat them
 
     # -- read -------------------------------------------------------------------------------
 
     def read(self, desired: Model) -> Model:
-        """One retrieve of everything sos reads; the org in sos's terms, with look-alikes of `desired`."""
+        """One retrieve of everything sos reads; the org in sos's terms, with look-alikes of `desired`.
+
+        With a blueprint, a managed resource the org holds otherwise than sos deployed it, in a way its
+        attributes cannot show (a rule switched off or its formula edited, the deal-aging fields or the
+        permission set edited), carries `active: false` or `drift` (build.org_drift), so the plan updates it.
+        With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
+        """
+        from sos.backends.salesforce.build import org_drift
         from sos.backends.salesforce.retrieve import listed_org_stages
 
+        importing = not len(desired)
         self._read_scope = desired
-        self.live, fingerprint = self._retrieve(desired)
-        listed_org_stages(self.live, desired)
-        if len(desired):
+        self.live, fingerprint = self._retrieve(desired, org_fields=importing)
+        resources = dict(self.live.model.resources)
+        if importing:
+            for name, why in self.live.left_out:
+                self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
+        else:
             remember_desired(self.project_root, desired)
-        return OrgModel(self.live.model.resources, org_fingerprint=fingerprint)
+            for address, attrs in org_drift(self.live).items():   # on the read's model only: apply builds clean
+                resource = resources[address]
+                resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
+        listed_org_stages(self.live, desired)
+        for address in self.live.model.resources.keys() - resources.keys():
+            resources[address] = self.live.model.resources[address]
+        return OrgModel(resources, org_fingerprint=fingerprint)
 
-    def _retrieve(self, desired: Model | None) -> tuple[LiveOrg, str]:
+    def _retrieve(self, desired: Model | None, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
         from sos.backends.salesforce.retrieve import parse_retrieved, retrieve_members
 
         outcome = self.client.retrieve(retrieve_members(desired or Model()), what="the org's configuration")
-        live = parse_retrieved(outcome.files, desired)
+        live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
         return live, org_fingerprint(live if desired is None else parse_retrieved(outcome.files))
 
     # -- check ------------------------------------------------------------------------------
 
     def check(self, plan: Plan) -> list[Diagnostic]:
-        """Stages this plan removes that deals are still in (one REST query, only when stages are removed)."""
+        """Stages this plan removes that deals are still in (one REST query, only when stages are removed), and,
+        as warnings, what deploying the plan does beyond its changes (a new default lead status), found in the
+        org as read() saw it without another call (none when nothing was read, as for a saved plan)."""
+        return [*self._stages_in_use(plan), *self._package_notes(plan)]
+
+    def _package_notes(self, plan: Plan) -> list[Diagnostic]:
+        from sos.backends.salesforce.build import package_notes
+
+        if self.live is None or not plan.changes:
+            return []
+        notes = package_notes(desired_from_plan(plan, self.live.model), plan.changes, self.live,
+                              allow_delete=any(c.action is Action.DELETE for c in plan.changes))
+        self._notes_shown.update(notes)
+        return notes
+
+    def _stages_in_use(self, plan: Plan) -> list[Diagnostic]:
         removed = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.action is Action.DELETE]
         if not removed:
             return []
@@ -129,6 +162,9 @@ class SalesforceBackend:
                 None, "this saved plan was made from a blueprint whose details are not on this machine",
                 "plan-context", fix="run `sos plan -o FILE` here and apply that plan, or run `sos apply` without "
                                     "a plan file")]) from None
+        for note in package.notes:      # what check() did not already return to be shown
+            if note not in self._notes_shown:
+                self.client.progress(note.headline())
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
         if outcome.success:

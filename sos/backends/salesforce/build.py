@@ -363,6 +363,16 @@ class _Builder:
         existing = {name for name in self.live.formulas if name.endswith("__c")}
         return set() if self.allow_delete else existing
 
+    def _aging_pipelines(self) -> list[Address]:
+        """The managed opportunity pipelines with a stage that has max_days: what the deal-aging fields serve."""
+        def aged(pipeline: Resource) -> bool:
+            stages = [self.desired.get(Address(Kind.STAGE, pipeline.address.key, k))
+                      for k in pipeline.attrs.get("stages", ())]
+            return any(s is not None and s.attrs.get("max_days") for s in stages)
+
+        return [r.address for r in self.desired.of_kind(Kind.PIPELINE)
+                if r.address.scope == "opportunity" and self._managed_live(r.address) and aged(r)]
+
     def _process_names(self) -> dict[str, str]:
         return {r.address.key: self._live_name(r.address) or process_api_name(r.address.key)
                 for r in self.desired.of_kind(Kind.PIPELINE)}
@@ -370,6 +380,13 @@ class _Builder:
     # -- permission set ------------------------------------------------------------------
 
     def _permission_set(self, aging: list[FieldSpec]) -> dict[str, Any] | None:
+        """The permission set to deploy, if any: when it differs from the org's (offline: when fields change)."""
+        wanted = self._permissions_wanted()
+        if self.live is None:
+            return wanted if wanted["fields"] and (self.writes or aging) else None
+        return None if self.live.permission_set == wanted else wanted
+
+    def _permissions_wanted(self) -> dict[str, Any]:
         """Read/edit on every field sos manages after this deploy (read-only for formulas); its record types."""
         fields: dict[str, bool] = {}
         for resource in self._managed_after(Kind.FIELD):
@@ -380,10 +397,58 @@ class _Builder:
         record_types = sorted(f"{OBJECTS[r.address.scope]}."
                               f"{self._live_name(r.address) or process_api_name(r.address.key)}"
                               for r in self._managed_after(Kind.PIPELINE))
-        wanted = {"fields": fields, "record_types": record_types}
-        if self.live is None:
-            return wanted if fields and (self.writes or aging) else None
-        return None if self.live.permission_set == wanted else wanted
+        return {"fields": fields, "record_types": record_types}
+
+    # -- drift ---------------------------------------------------------------------------
+
+    def drift(self) -> dict[Address, dict[str, Any]]:
+        """Built over the org's own state with no changes: what an apply would deploy anyway, per resource."""
+        assert self.live is not None
+        found: dict[Address, list[str]] = {}
+        inactive: set[Address] = set()
+        for resource in self._rules_to_write():
+            name = self.live.names.get(resource.address, "")
+            if name not in self.live.formulas:      # formulas holds the active rules only
+                inactive.add(resource.address)
+            else:
+                found.setdefault(resource.address, []).append("formula edited in Salesforce")
+        aging_pipelines = self._aging_pipelines()
+        aging = self._aging_fields()
+        if aging:
+            missing = all(f"Opportunity.{spec.name}" not in self.live.formulas for spec in aging)
+            for address in aging_pipelines:
+                found.setdefault(address, []).append(
+                    f"deal-aging fields {'missing from' if missing else 'edited in'} Salesforce")
+        wanted = self._permissions_wanted()
+        have = self.live.permission_set or {"fields": {}, "record_types": []}
+        if have != wanted:
+            where = f"permission set {PERMISSION_SET_LABEL}"
+            owners = {name: r.address for r in self.desired if r.managed and (name := self.live.names.get(r.address))}
+            aging_names = {f"Opportunity.{spec.name}" for spec in aging_fields(
+                self.desired, self.stage_names, self._process_names())}
+            for name, editable in sorted(wanted["fields"].items()):
+                granted = have["fields"].get(name)
+                if granted == editable:
+                    continue
+                text = "no access" if granted is None else "read only" if editable else "edit access"
+                if name in aging_names:
+                    for address in aging_pipelines:
+                        found.setdefault(address, []).append(f"{text} to the deal-aging fields in {where}")
+                elif name in owners:
+                    found.setdefault(owners[name], []).append(f"{text} in {where}")
+            for name in wanted["record_types"]:
+                if name not in have["record_types"] and name in owners:
+                    found.setdefault(owners[name], []).append(f"record type not visible in {where}")
+            extra = sorted({*have["fields"]} - {*wanted["fields"]}) + \
+                sorted({*have["record_types"]} - {*wanted["record_types"]})
+            holder = next((r.address for kind in (Kind.FIELD, Kind.PIPELINE) for r in self.desired.of_kind(kind)
+                           if self._managed_live(r.address)), None)
+            if extra and holder is not None:     # grants sos did not make: the apply takes them away
+                found.setdefault(holder, []).append(f"{where} also grants {', '.join(extra)}")
+        drifted: dict[Address, dict[str, Any]] = {a: {"active": False} for a in inactive}
+        for address, texts in found.items():
+            drifted.setdefault(address, {})["drift"] = "; ".join(texts)
+        return drifted
 
     # -- deletions -----------------------------------------------------------------------
 
@@ -405,6 +470,28 @@ class _Builder:
             deleted += [Component("CustomField", name, None, deleted=True)
                         for name in sorted(self.live.formulas) if name.endswith("__c")]
         return deleted
+
+
+def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:
+    """What in the org differs from what sos deploys for the resources it manages, where their attributes cannot
+    show it: per managed resource, attributes for its live side (the desired side never has them, so a plan shows
+    an update, and applying it deploys sos's version again).
+
+    `active: false`: a rule switched off in Salesforce. `drift`: what else differs, in words — a rule's formula
+    edited; the deal-aging fields edited or missing (on the opportunity pipelines whose stages have max_days);
+    access to a field or a pipeline's record type changed in the permission set (grants sos did not make go on the
+    first managed field). It is what an apply of any plan would deploy beyond the plan; no API call.
+    """
+    return _Builder(live.model, (), live, False, False).drift()
+
+
+def package_notes(desired: Model, changes: Sequence[Change], live: LiveOrg | None, *,
+                  allow_delete: bool) -> list[Diagnostic]:
+    """The notes `build_package` would give (a new default lead status, value sets that replace the org's), without
+    rendering the package; what Salesforce would refuse is left to the build."""
+    builder = _Builder(desired, changes, live, allow_delete, True)
+    builder.values.lists()
+    return builder.notes
 
 
 def _same_formula(live: str | None, generated: str) -> bool:

@@ -1,9 +1,10 @@
 """Metadata API deploy and retrieve, polled; REST queries; faults turned into clear, redacted messages.
 
 Everything goes through simple-salesforce. Each call is retried when the session expired
-(after connecting again, once) and when Salesforce limits requests (bounded exponential
-backoff). Waits go through an injectable `sleep`, so tests never sleep for real. Every
-message that leaves this module has passed through the authenticator's `Redactor`.
+(after connecting again, once) and when Salesforce limits requests for a while (bounded
+exponential backoff); the org's daily API allowance used up is final at once. Waits go
+through an injectable `sleep`, so tests never sleep for real. Every message that leaves this
+module has passed through the authenticator's `Redactor`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ MAX_POLLS = 100  # about 16 minutes of waiting in all (1 + 2 + 4 + 8 + 10 × 95 
 RATE_LIMIT_FIRST_WAIT = 2.0
 RATE_LIMIT_RETRIES = 5  # 2 + 4 + 8 + 16 + 32 s of waiting, then give up
 DONE_DEPLOY = {"Succeeded", "SucceededPartial", "Failed", "Canceled"}
+# REQUEST_LIMIT_EXCEEDED with this message is the org's daily allowance, not a brief rate limit.
+DAILY_LIMIT_MESSAGE = "TotalRequests Limit exceeded"
+DAILY_LIMIT_WHY = ("Salesforce counts the API requests of all the org's integrations over a rolling 24 hours and "
+                   "refuses more once the org's allowance is reached")
+DAILY_LIMIT_FIX = ("wait: the allowance frees up as the requests of 24 hours ago age out of the rolling window "
+                   "(it does not reset at midnight); see the org's use in Setup → Company Information (API Requests, "
+                   "Last 24 Hours), or with `sos targets` once requests go through again, and find which integration "
+                   "used it up")
 
 
 def poll_waits(first: float = POLL_FIRST_WAIT, cap: float = POLL_MAX_WAIT) -> Callable[[int], float]:
@@ -108,10 +117,10 @@ class SalesforceClient:
     def redact(self, text: str) -> str:
         return self.auth.redact(text)
 
-    def _fail(self, message: str, code: str, fix: str = "") -> SosError:
+    def _fail(self, message: str, code: str, fix: str = "", why: str = "") -> SosError:
         from sos.errors import Diagnostic
 
-        return SosError(Diagnostic(None, self.redact(message), code, fix=self.redact(fix)))
+        return SosError(Diagnostic(None, self.redact(message), code, why=self.redact(why), fix=self.redact(fix)))
 
     def call(self, operation: str, function: Callable[[Salesforce], T]) -> T:
         """Run one API call, connecting again once on an expired session and backing off on rate limits."""
@@ -138,6 +147,9 @@ class SalesforceClient:
                     self.progress("Salesforce session expired; logging in again…")
                     self._sf = None
                     continue
+                if kind == "daily":   # final at once: it lifts over hours, and every retry spends more of it
+                    raise self._fail(f"the org's daily API allowance is used up (Salesforce answered {detail})",
+                                     "sf-daily-limit", why=DAILY_LIMIT_WHY, fix=DAILY_LIMIT_FIX) from None
                 if kind == "rate":
                     if limited >= self.rate_limit_retries:
                         waited = sum(RATE_LIMIT_FIRST_WAIT * 2 ** n for n in range(limited))
@@ -228,7 +240,11 @@ class SalesforceClient:
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
-    """('session' | 'rate' | 'auth' | 'network' | 'error', a short description without the request)."""
+    """('session' | 'daily' | 'rate' | 'auth' | 'network' | 'error', a short description without the request).
+
+    'daily' is the org's daily API allowance used up; 'rate' a limit that lifts within seconds or minutes
+    (HTTP 429, 503, or REQUEST_LIMIT_EXCEEDED for another limit, such as concurrent requests).
+    """
     import requests
     from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
@@ -240,6 +256,8 @@ def classify(exc: BaseException) -> tuple[str, str]:
         detail = f"HTTP {exc.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
         if exc.status == 401 or code == "INVALID_SESSION_ID":
             return "session", detail
+        if code == "REQUEST_LIMIT_EXCEEDED" and DAILY_LIMIT_MESSAGE.lower() in message.lower():
+            return "daily", detail
         if exc.status in (429, 503) or code in ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"):
             return "rate", detail
         return "error", detail

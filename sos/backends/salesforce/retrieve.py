@@ -27,7 +27,9 @@ from sos.backends.salesforce.names import (
     process_api_name,
     rule_api_name,
 )
+from sos.expr.types import STANDARD_FIELD_TYPES
 from sos.model.resources import Address, Kind, Model, Resource
+from sos.naming import salesforce_field_name
 
 # The StandardValue children (value_sets.STANDARD_VALUE_KEYS) that are booleans.
 _BOOLEAN_VALUE_KEYS = {"default", "isActive", "allowEmail", "closed", "converted", "cssExposed", "highPriority",
@@ -45,6 +47,7 @@ class LiveOrg:
     formulas: dict[str, str] = field(default_factory=dict)      # "Opportunity.Sos_X" → formula, sos rules (active
     #                                                              ones) and deal-aging fields: to notice drift
     permission_set: dict[str, Any] | None = None                # {"fields": {name: editable}, "record_types": [...]}
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # with org_fields: (field, why sos cannot hold it)
 
 
 def retrieve_members(desired: Model) -> dict[str, list[str]]:
@@ -63,15 +66,19 @@ def _compact(attrs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
 
 
-def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None) -> LiveOrg:
+def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
+                    org_fields: bool = False) -> LiveOrg:
     """The org as one retrieve (`retrieve_members`) shows it, unzipped: resources in sos's terms.
 
     A component with sos's mark becomes a managed resource at the address the mark names.
     With `desired`, an unmarked component that has a desired resource's Salesforce name
     becomes a managed=False resource there (a look-alike sos must leave alone). Stage and
     status values that are inactive are not resources (they are still in `stage_values`).
+    With `org_fields` (for `sos import`), every other custom field sos could hold becomes a
+    managed=False field too, keyed by its API name (`Competitor__c` → `competitor`); the
+    ones it could not hold faithfully are listed in `left_out` with the reason.
     """
-    reader = _Reader(desired)
+    reader = _Reader(desired, org_fields)
     files = {name.removeprefix("unpackaged/"): body for name, body in files.items()}
     for name in sorted(files):
         folder, _, rest = name.partition("/")
@@ -107,8 +114,10 @@ def _standard_values(root: ET.Element) -> list[dict[str, Any]]:
 
 
 class _Reader:
-    def __init__(self, desired: Model | None) -> None:
+    def __init__(self, desired: Model | None, org_fields: bool = False) -> None:
         self.desired = desired
+        self.org_fields = org_fields
+        self.left_out: list[tuple[str, str]] = []
         self.model = Model()
         self.names: dict[Address, str] = {}
         self.formulas: dict[str, str] = {}
@@ -134,31 +143,59 @@ class _Reader:
     # -- objects -------------------------------------------------------------------------
 
     def object_file(self, obj: str, root: ET.Element) -> None:
+        unmarked: list[tuple[str, ET.Element]] = []
         for element in root:
             tag = local_name(element.tag)
             name = child_text(element, "fullName") or ""
             if tag == "fields" and name.endswith("__c"):
-                self.custom_field(obj, name, element)
+                if not self.custom_field(obj, name, element):
+                    unmarked.append((name, element))
             elif tag == "validationRules":
                 self.validation_rule(obj, name, element)
             elif tag == "businessProcesses":
                 self.processes.append((obj, name, element))
             elif tag == "recordTypes":
                 self.record_types[(obj, (child_text(element, "businessProcess") or "").lower())] = element
+        if self.org_fields:     # after the marked ones, which keep their keys
+            for name, element in unmarked:
+                self.org_field(obj, name, element)
 
-    def custom_field(self, obj: str, name: str, element: ET.Element) -> None:
+    def custom_field(self, obj: str, name: str, element: ET.Element) -> bool:
+        """Read one custom field; False when it is neither sos's (marked or derived) nor a desired look-alike."""
         human, entries, derived = split_description(child_text(element, "description"))
         full = f"{OBJECTS[obj]}.{name}"
         if derived:
             self.formulas[full] = child_text(element, "formula") or ""
-            return
+            return True
         entry = next(((a, x) for a, x in entries or [] if a.kind is Kind.FIELD and a.scope == obj), None)
         if entry is not None:
             self.add(entry[0], _field_attrs(element, human, entry[1]), full)
-            return
+            return True
         address = self.look_alike(Kind.FIELD, obj, name, field_api_name)
         if address is not None and address not in self.model:
-            self.add(address, _field_attrs(element, human, {}), full, managed=False)
+            # The blueprint's api_name, when it is the org's name exactly: adopting then changes no name.
+            wanted = self.desired.get(address) if self.desired is not None else None
+            named = wanted is not None and bool(wanted.attrs.get("api_names")) and field_api_name(wanted) == name
+            extras = {"api_names": wanted.attrs["api_names"]} if named and wanted is not None else {}
+            self.add(address, _field_attrs(element, human, extras), full, managed=False)
+            return True
+        return False
+
+    def org_field(self, obj: str, name: str, element: ET.Element) -> None:
+        """A custom field of the org's own, as an unmanaged field (import), or in `left_out` with why not."""
+        full = f"{OBJECTS[obj]}.{name}"
+        key = org_field_key(name, obj)
+        address = Address(Kind.FIELD, obj, key)
+        clash = "its key would be the same as another field's" if address in self.model else ""
+        why = _not_holdable(element, name, key) or clash
+        if why:
+            self.left_out.append((full, why))
+            return
+        human = split_description(child_text(element, "description"))[0]
+        attrs = _field_attrs(element, human, {})
+        if salesforce_field_name(key) != name:
+            attrs["api_names"] = {"salesforce": name}
+        self.add(address, attrs, full, managed=False)
 
     def validation_rule(self, obj: str, name: str, element: ET.Element) -> None:
         human, entries, _ = split_description(child_text(element, "description"))
@@ -246,7 +283,62 @@ class _Reader:
         self.values(Kind.LEAD_STATUS, self.status_values)
         self.pipelines(stages)
         return LiveOrg(self.model, self.stage_values, self.status_values, self.names, self.formulas,
-                       self.permissions)
+                       self.permissions, sorted(self.left_out))
+
+
+def org_field_key(name: str, obj: str) -> str:
+    """The blueprint key of an org's own custom field on `obj`: `Competitor__c` → `competitor`, `NPS_Score__c` →
+    `nps_score`; on opportunity `Amount__c` → `amount_custom` (a key may not shadow a standard field)."""
+    key = re.sub(r"[^a-z0-9]+", "_", name.removesuffix("__c").lower()).strip("_")
+    return f"{key}_custom" if key in STANDARD_FIELD_TYPES.get(obj, {}) else key
+
+
+# Longest text a blueprint long_text holds (build.LONG_TEXT_LENGTH) and its help (the blueprint schema).
+_LONG_TEXT_LENGTH, _HELP_LIMIT, _KEY_LIMIT = 32768, 255, 40
+
+
+def _not_holdable(element: ET.Element, name: str, key: str) -> str:
+    """Why sos cannot hold an org's custom field as a blueprint field without changing it on adoption ('' if it
+    can): adopting deploys the blueprint's version of a field, so what a blueprint cannot say would be lost."""
+    from sos.backends.salesforce.aging import DAYS_IN_STAGE, STALE
+
+    sf_type = (child_text(element, "type") or "").strip()
+    if "__" in name.removesuffix("__c"):
+        return "it belongs to an installed package"
+    if name.lower() in (DAYS_IN_STAGE.lower(), STALE.lower()):
+        return "sos keeps its name for deal aging"
+    if child_text(element, "formula"):
+        return "it is a formula field"
+    if child_text(element, "summaryOperation"):
+        return "it is a roll-up summary field"
+    if sf_type not in BLUEPRINT_TYPES:
+        return f"sos has no field type for Salesforce's {sf_type or 'unnamed type'}"
+    if len(key) > _KEY_LIMIT:
+        return f"its key would be over {_KEY_LIMIT} characters"
+    held = [word for flag, word in (("required", "required"), ("unique", "unique"), ("externalId", "an external id"))
+            if child_flag(element, flag)]
+    if held:
+        return f"it is {' and '.join(held)}, which a blueprint field cannot say"
+    if len(child_text(element, "inlineHelpText") or "") > _HELP_LIMIT:
+        return f"its help text is over {_HELP_LIMIT} characters"
+    if sf_type == "LongTextArea" and child_int(element, "length") not in (None, _LONG_TEXT_LENGTH):
+        return f"it holds {child_int(element, 'length'):,} characters; a blueprint long_text holds 32,768"
+    if sf_type == "Lookup":
+        target = (child_text(element, "referenceTo") or "").strip()
+        if target.lower() not in {o.lower() for o in OBJECTS.values()}:
+            return f"it looks up {target or 'another object'}, which sos does not hold"
+    if sf_type in ("Picklist", "MultiselectPicklist"):
+        definitions = [d for v in children(element, "valueSet") for d in children(v, "valueSetDefinition")]
+        if not definitions:
+            return "its values come from a global value set"
+        if any(child_text(v, "controllingField") for v in children(element, "valueSet")):
+            return "it is a dependent picklist"
+        values = [v for d in definitions for v in children(d, "value") if child_text(v, "isActive") != "false"]
+        if not values:
+            return "it has no active values"
+        if any((child_text(v, "label") or child_text(v, "fullName")) != child_text(v, "fullName") for v in values):
+            return "its values' labels differ from their API names"
+    return ""
 
 
 def _field_attrs(element: ET.Element, human: str, extras: Mapping[str, Any]) -> dict[str, Any]:

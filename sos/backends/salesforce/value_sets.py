@@ -174,11 +174,15 @@ class ValueSets:
             return
         mine = [v for v in chosen if split_description(v.get("description"))[1]]
         keep = mine[0] if mine else chosen[0]
+        origin = next((self.desired.resources[a].origin for a, name in sorted(self.status_names.items())
+                       if name.lower() == str(keep["fullName"]).lower() and a in self.desired), None)
         for value in chosen:
             if value is not keep:
                 value["default"] = False
                 if self.live is not None:
-                    self.notes.append(Diagnostic(None, f"lead status '{keep['fullName']}' becomes the default "
+                    self.notes.append(Diagnostic(origin, f"lead status '{keep['fullName']}' becomes the default "
                                                  f"instead of '{value['fullName']}'", "default-status",
-                                                 Severity.WARNING))
+                                                 Severity.WARNING,
+                                                 why="Salesforce has one default lead status, which every new "
+                                                     "lead starts in; the blueprint's takes over from the org's"))
 

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from click.testing import CliRunner
 
 from sos.backends.salesforce.backend import SalesforceBackend
-from sos.backends.salesforce.client import MAX_POLLS, poll_waits
+from sos.backends.salesforce.client import DAILY_LIMIT_FIX, MAX_POLLS, classify, poll_waits
 from sos.backends.salesforce.names import rule_api_name
+from sos.cli import cli
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model
 from sos.plan.run import desired_model
@@ -108,7 +110,7 @@ def test_sf_cli_session_is_asked_for_again(emulator: SalesforceEmulator, make_pr
 # -- rate limits -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [403, 429, 503])
+@pytest.mark.parametrize("status", [429, 503])
 def test_rate_limit_then_success(emulator: SalesforceEmulator, make_project: MakeProject, backend_for: MakeBackend,
                                  recorder: Recorder, status: int) -> None:
     project = make_project(SMALL)
@@ -117,8 +119,7 @@ def test_rate_limit_then_success(emulator: SalesforceEmulator, make_project: Mak
     assert recorder.sleeps == [2.0, 4.0]
     assert emulator.calls == {"retrieve": 3, "checkRetrieveStatus": 1}
     code = "SERVER_UNAVAILABLE" if status == 503 else "REQUEST_LIMIT_EXCEEDED"
-    assert recorder.lines[0].startswith(f"Salesforce is limiting requests (HTTP {status if status != 403 else 500} "
-                                        f"{code}: ")
+    assert recorder.lines[0].startswith(f"Salesforce is limiting requests (HTTP {status} {code}: ")
     assert recorder.lines[0].endswith("retrying in 2 s…")
 
 
@@ -146,15 +147,56 @@ def test_rate_limit_that_does_not_lift(emulator: SalesforceEmulator, make_projec
     assert emulator.calls == {"retrieve": 6}
 
 
-def test_daily_limit_used_up(emulator: SalesforceEmulator, make_project: MakeProject,
-                             backend_for: MakeBackend) -> None:
+def test_daily_limit_is_final_at_once(emulator: SalesforceEmulator, make_project: MakeProject,
+                                      backend_for: MakeBackend, recorder: Recorder) -> None:
+    """TotalRequests Limit exceeded (the emulator's 403 fault, answered by SOAP as a fault at HTTP 500) is the org's
+    daily allowance: it lifts over hours, so sos stops at the first refusal and says so."""
     project = make_project(SMALL)
+    emulator.faults.rate_limit(times=50, status=403)
+    with pytest.raises(SosError) as caught:
+        backend_for(project).read(plan_model(project))
+    error = caught.value.diagnostics[0]
+    assert error.code == "sf-daily-limit"
+    assert error.message == ("the org's daily API allowance is used up (Salesforce answered HTTP 500 "
+                             "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.)")
+    assert "rolling 24 hours" in error.why
+    assert error.fix == DAILY_LIMIT_FIX
+    for words in ("rolling window", "does not reset at midnight", "Setup → Company Information", "`sos targets`"):
+        assert words in error.fix
+    assert recorder.sleeps == [] and recorder.lines == []
+    assert emulator.calls == {"retrieve": 1}
+
+
+def test_daily_limit_used_up_in_sos_targets(emulator: SalesforceEmulator, make_project: MakeProject,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sos targets` (with the real sleep) answers at once: one refused call, no backoff."""
+    project = make_project(SMALL)
+    monkeypatch.chdir(project.root)
     emulator.daily_api_max = 0
     try:
-        with pytest.raises(SosError, match="Salesforce is refusing requests for now .*TotalRequests Limit exceeded"):
-            backend_for(project).status()
+        result = CliRunner().invoke(cli, ["targets"])
     finally:
         emulator.daily_api_max = 15000
+    assert result.exit_code == 1
+    assert result.stdout == ("* prod         salesforce  unreachable: the org's daily API allowance is used up "
+                             "(Salesforce answered HTTP 403 REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.)\n")
+    assert emulator.calls == {"limits": 1}
+
+
+@pytest.mark.parametrize(("status", "body", "kind"), [
+    pytest.param(403, {"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}, "daily",
+                 id="daily-allowance"),
+    pytest.param(403, {"errorCode": "REQUEST_LIMIT_EXCEEDED",
+                       "message": "ConcurrentPerOrgLongTxn Limit exceeded."}, "rate", id="concurrent-requests"),
+    pytest.param(429, {"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "Too many requests."}, "rate", id="429"),
+    pytest.param(503, {"errorCode": "SERVER_UNAVAILABLE", "message": "Try again later."}, "rate", id="503"),
+])
+def test_which_limits_are_retried(status: int, body: dict[str, str], kind: str) -> None:
+    from simple_salesforce.exceptions import SalesforceError
+
+    error = SalesforceError("https://example.my.salesforce.com/services/data/v63.0/limits", status, "limits",
+                            json.dumps([body]).encode())
+    assert classify(error) == (kind, f"HTTP {status} {body['errorCode']}: {body['message']}")
 
 
 # -- deploys -----------------------------------------------------------------------------------------

@@ -367,8 +367,11 @@ def test_a_new_lead_default_takes_over_from_the_orgs(sf: Any, tmp_path: Path) ->
     desired = compile_text(tmp_path, SMALL)
     live = retrieve(sf, desired)
     package = build_package(desired, replan(desired, live), live, allow_delete=False)
-    assert [d.headline() for d in package.notes] == [
+    assert [d.headline().split(": ", 1)[1] for d in package.notes] == [
         "warning: lead status 'New' becomes the default instead of 'Open - Not Contacted' [default-status]"]
+    note = package.notes[0]
+    assert note.span is not None and (Path(note.span.file).name, note.span.line) == ("blueprint.yaml", 16)
+    assert SMALL.splitlines()[15].strip() == "- {key: new, label: New, default: true}"   # the status that takes over
     assert deploy(sf, package) == ("Succeeded", [])
     statuses = sf.query("SELECT ApiName, IsDefault FROM LeadStatus")["records"]
     assert {s["ApiName"] for s in statuses if s["IsDefault"]} == {"New"}
