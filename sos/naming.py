@@ -6,6 +6,7 @@ from typing import Mapping
 
 SALESFORCE_NAME_LIMIT = 40  # characters before the __c suffix (shared/reference/salesforce.md §10)
 SALESFORCE_LABEL_LIMIT = 40  # a custom field's label (reference §5)
+REQUIREMENT_RULE_SUFFIX = "__required"  # ends the keys of the rules made from stages' `require`
 
 
 def salesforce_field_name(key: str, api_names: Mapping[str, str] | None = None) -> str:

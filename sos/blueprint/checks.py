@@ -13,7 +13,7 @@ from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
 from sos.expr.typecheck import check_expression
-from sos.naming import SALESFORCE_LABEL_LIMIT, salesforce_field_name, salesforce_name_problem
+from sos.naming import REQUIREMENT_RULE_SUFFIX, SALESFORCE_LABEL_LIMIT, salesforce_field_name, salesforce_name_problem
 
 TYPE_OPTIONS = {
     "length": {"text"},
@@ -264,9 +264,9 @@ def check_routing(bp: Blueprint, diags: Diagnostics) -> None:
 
 def check_reserved_rule_keys(bp: Blueprint, diags: Diagnostics) -> None:
     for rule in bp.rules.values():
-        if rule.key.endswith("__required"):
-            diags.error(rule.origin, f"rule key '{rule.key}' ends in '__required', which sos keeps for the rules "
-                        "it makes from stages' `require`", "reserved-key", fix="rename the rule")
+        if rule.key.endswith(REQUIREMENT_RULE_SUFFIX):
+            diags.error(rule.origin, f"rule key '{rule.key}' ends in '{REQUIREMENT_RULE_SUFFIX}', which sos keeps "
+                        "for the rules it makes from stages' `require`", "reserved-key", fix="rename the rule")
 
 
 Check = Callable[[Blueprint, Diagnostics], None]

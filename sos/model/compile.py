@@ -8,17 +8,13 @@ from sos.blueprint.build import title_case
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline, Stage
 from sos.expr.dialects.canonical import to_text
 from sos.errors import Span
-from sos.model.resources import Address, Kind, Model, Resource
+from sos.model.resources import Address, Kind, Model, Resource, compact_attrs, requirement_rule_key
 
-
-
-def _compact(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
 
 
 def field_attrs(field: Field) -> dict[str, Any]:
     precision, scale = NUMBER_DEFAULTS.get(field.type, (None, None))
-    return _compact({
+    return compact_attrs({
         "type": field.type, "label": field.label, "help": field.help, "description": field.description,
         "length": field.length or (255 if field.type == "text" else None),
         "precision": field.precision or precision,
@@ -44,11 +40,6 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def requirement_rule_key(pipeline: str, stage: str) -> str:
-    """The key of the rule generated from a stage's `require` (reserved: no blueprint rule may take it)."""
-    return f"{pipeline}__{stage}__required"
-
-
 def stage_requirement_rule(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> dict[str, Any]:
     fields = bp.fields.get(pipeline.object, {})
     checks = [f"{key} == true" if key in fields and fields[key].type == "checkbox" else f"not is_blank({key})"
@@ -69,10 +60,10 @@ def compile_model(bp: Blueprint) -> Model:
         model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin))
     for pipeline in bp.pipelines.values():
         model.add(Resource(Address(Kind.PIPELINE, pipeline.object, pipeline.key),
-                           _compact({"label": pipeline.label, "description": pipeline.description,
+                           compact_attrs({"label": pipeline.label, "description": pipeline.description,
                                      "stages": [s.key for s in pipeline.stages]}), pipeline.origin))
         for stage in pipeline.stages:
-            model.add(Resource(Address(Kind.STAGE, pipeline.key, stage.key), _compact({
+            model.add(Resource(Address(Kind.STAGE, pipeline.key, stage.key), compact_attrs({
                 "label": stage.label, "probability": stage.probability, "forecast": stage.forecast,
                 "outcome": stage.outcome, "max_days": stage.max_days, "description": stage.description,
             }), stage.origin))
@@ -81,22 +72,22 @@ def compile_model(bp: Blueprint) -> Model:
                 model.add(Resource(Address(Kind.RULE, pipeline.object, key),
                                    stage_requirement_rule(bp, pipeline, stage), _require_span(stage)))
     for position, status in enumerate(bp.lead_statuses):
-        model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), _compact({
+        model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), compact_attrs({
             "label": status.label, "default": status.default, "converted": status.converted,
             "description": status.description, "position": position,
         }), status.origin))
     for rule in bp.rules.values():
-        model.add(Resource(Address(Kind.RULE, rule.object, rule.key), _compact({
+        model.add(Resource(Address(Kind.RULE, rule.object, rule.key), compact_attrs({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
             "message": rule.message, "description": rule.description,
         }), rule.origin))
     for cadence in bp.cadences.values():
-        model.add(Resource(Address(Kind.CADENCE, cadence.scope, cadence.key), _compact({
+        model.add(Resource(Address(Kind.CADENCE, cadence.scope, cadence.key), compact_attrs({
             "trigger": cadence.trigger, "schedule": cadence.schedule, "action": cadence.action,
             "when": to_text(cadence.when) if cadence.when else None, "description": cadence.description,
         }), cadence.origin))
     for position, route in enumerate(bp.routing):
-        model.add(Resource(Address(Kind.ROUTE, route.object, route.key), _compact({
+        model.add(Resource(Address(Kind.ROUTE, route.object, route.key), compact_attrs({
             "when": to_text(route.when) if route.when else None, "assign_to": route.assign_to,
             "description": route.description, "position": position,
         }), route.origin))

@@ -11,8 +11,7 @@ from typing import Any
 from sos.errors import Span
 from sos.expr.ast import Name, walk
 from sos.expr.parse import parse_expression
-from sos.model.compile import requirement_rule_key
-from sos.model.resources import Address, Kind, Model, Resource
+from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_key, requirement_rule_stage
 
 FIELD_KEYS = ("type", "label", "help", "description", "length", "precision", "scale", "values", "default", "to")
 
@@ -27,7 +26,7 @@ def _field(resource: Resource) -> dict[str, Any]:
 
 
 def _is_generated(rule: Resource) -> bool:
-    return rule.address.key.endswith("__required")
+    return requirement_rule_stage(rule.address.key) is not None
 
 
 def _required_fields(rule: Resource) -> list[str]:

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, Iterator, Mapping
 
 from sos.errors import Span
+from sos.naming import REQUIREMENT_RULE_SUFFIX
 
 
 class Kind(str, Enum):
@@ -45,6 +46,24 @@ class Address:
     def parse(cls, text: str) -> Address:
         kind, scope, key = text.split(".", 2)
         return cls(Kind(kind), scope, key)
+
+
+def compact_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as every Model keeps them: no None, empty text or empty list (so equal states compare equal)."""
+    return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
+
+
+def requirement_rule_key(pipeline: str, stage: str) -> str:
+    """The key of the rule made from a stage's `require` (reserved: no blueprint rule may end so)."""
+    return f"{pipeline}__{stage}{REQUIREMENT_RULE_SUFFIX}"
+
+
+def requirement_rule_stage(key: str) -> tuple[str, str] | None:
+    """(pipeline, stage) of a rule made from a stage's `require`, or None for a blueprint rule."""
+    if not key.endswith(REQUIREMENT_RULE_SUFFIX):
+        return None
+    pipeline, _, stage = key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
+    return pipeline, stage
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ import pytest
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.types import Pipeline, Stage
 from sos.errors import Span
-from sos.model.compile import compile_model, requirement_rule_key, requirement_stages
+from sos.model.compile import compile_model, requirement_stages
+from sos.model.resources import requirement_rule_key
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.resources import starter_names, starters_dir
 

@@ -15,7 +15,7 @@ from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
 from sos.errors import Diagnostic, SosError, Span
-from sos.model.resources import Address, Kind, Model, Resource
+from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
 from sos.target import Target
 
@@ -338,7 +338,7 @@ def rejection(address: Address, change: Change | None, failure: ComponentFailure
 
 
 def describe(address: Address) -> str:
-    if address.kind is Kind.RULE and address.key.endswith("__required"):
-        pipeline, stage = address.key.removesuffix("__required").split("__", 1)
+    if address.kind is Kind.RULE and (generated := requirement_rule_stage(address.key)) is not None:
+        pipeline, stage = generated
         return f"the required fields of stage {stage} (pipeline {pipeline})"
     return f"{address.kind.value.replace('_', ' ')} {address.key}"

@@ -11,6 +11,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from sos.model.resources import Address, Resource
+from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.naming import salesforce_field_name
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ FORECASTS = {"pipeline": "Pipeline", "best_case": "BestCase", "commit": "Forecas
 BLUEPRINT_FORECASTS = {sf: bp for bp, sf in FORECASTS.items()} | {"MostLikely": "best_case"}
 
 NAME_LIMIT = 40    # reference §10
-REQUIRED_SUFFIX = "__required"   # compile.requirement_rule_key: rules made from stages' `require`
 
 
 def _words(key: str) -> list[str]:
@@ -60,8 +60,8 @@ def developer_name(words: Sequence[str], identity: str, *, exact: bool = True, l
 def rule_api_name(key: str) -> str:
     """`close_date_not_past` → `Sos_Close_Date_Not_Past`; a stage-requirement rule
     `new_business__proposal__required` → `Sos_New_Business_Proposal_<hash>` (its key does not fit the name rules)."""
-    generated = key.endswith(REQUIRED_SUFFIX)
-    base = key[: -len(REQUIRED_SUFFIX)] if generated else key
+    generated = key.endswith(REQUIREMENT_RULE_SUFFIX)
+    base = key[: -len(REQUIREMENT_RULE_SUFFIX)] if generated else key
     exact = not generated and "__" not in key and not key.endswith("_")
     return developer_name(["Sos", *_words(base)], f"rule {key}", exact=exact)
 

@@ -28,7 +28,7 @@ from sos.backends.salesforce.names import (
     rule_api_name,
 )
 from sos.expr.types import STANDARD_FIELD_TYPES
-from sos.model.resources import Address, Kind, Model, Resource
+from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 from sos.naming import salesforce_field_name
 
 # The StandardValue children (value_sets.STANDARD_VALUE_KEYS) that are booleans.
@@ -59,11 +59,6 @@ def retrieve_members(desired: Model) -> dict[str, list[str]]:
     """
     return {"CustomObject": sorted(OBJECTS.values()), "PermissionSet": [PERMISSION_SET],
             "StandardValueSet": [STATUS_SET, STAGE_SET]}
-
-
-def _compact(attrs: dict[str, Any]) -> dict[str, Any]:
-    """As sos.model.compile keeps attributes: no None, empty text or empty list."""
-    return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
 
 
 def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
@@ -128,7 +123,7 @@ class _Reader:
         self.record_types: dict[tuple[str, str], ET.Element] = {}  # (object key, process name lower) → element
 
     def add(self, address: Address, attrs: dict[str, Any], name: str, *, managed: bool = True) -> None:
-        self.model.add(Resource(address, _compact(attrs), None, managed))
+        self.model.add(Resource(address, compact_attrs(attrs), None, managed))
         self.names[address] = name
 
     def look_alike(self, kind: Kind, obj: str, name: str, named: Any) -> Address | None:
@@ -392,7 +387,7 @@ def listed_org_stages(live: LiveOrg, desired: Model) -> None:
             if listed is None or address in live.model or address in desired:
                 continue
             human = split_description(str(listed.get("description") or ""))[0]
-            live.model.add(Resource(address, _compact(_stage_attrs(listed, human, {})), None, managed=False))
+            live.model.add(Resource(address, compact_attrs(_stage_attrs(listed, human, {})), None, managed=False))
             live.names[address] = str(listed["fullName"])
 
 
