@@ -13,6 +13,7 @@ import time
 MODULES = (
     "bench.validate",  # load_blueprint on a generated blueprint; `sos validate` on a starter
     "bench.plan_apply",  # plan and apply on the local sandbox
+    "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
 )
 
 

@@ -293,17 +293,26 @@ class _Reader:
         """The components package.xml names (by type), and the deletions before and after."""
         selected: dict[str, list[Candidate]] = {}
         chosen: set[int] = set()
+        # Candidates indexed once (each list in file order), so a member is found without a scan.
+        by_type: dict[str, list[Candidate]] = {}
+        by_name: dict[tuple[str, str], list[Candidate]] = {}
+        children: dict[str, list[tuple[int, Candidate]]] = {}    # lower-case object → (position, child)
+        for position, candidate in enumerate(self.candidates):
+            by_type.setdefault(candidate.type, []).append(candidate)
+            by_name.setdefault((candidate.type, candidate.full_name.lower()), []).append(candidate)
+            if candidate.type in CHILD_TYPES:
+                children.setdefault(candidate.full_name.split(".", 1)[0].lower(), []).append((position, candidate))
         for type_name, members in self.package.items():
-            pool = [c for c in self.candidates if c.type == type_name]
+            pool = by_type.get(type_name, [])
             for member in members:
                 if member == "*":
                     matches = pool
                 else:
-                    matches = [c for c in pool if c.full_name.lower() == member.lower()]
+                    matches = by_name.get((type_name, member.lower()), [])
                 if type_name == "CustomObject":
                     objects = {c.full_name.lower() for c in matches}
-                    matches = matches + [c for c in self.candidates if c.type in CHILD_TYPES
-                                         and c.full_name.split(".", 1)[0].lower() in objects]
+                    owned = sorted((pair for obj in objects for pair in children.get(obj, [])), key=lambda p: p[0])
+                    matches = matches + [c for _, c in owned]
                 if not matches and member != "*" and not allow_missing \
                         and not self._in_invalid_file(type_name, member):
                     self.selection_failures.append(DeployMessage(

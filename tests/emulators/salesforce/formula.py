@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from .org import FieldInfo
 
@@ -48,7 +48,7 @@ MULTI_PICKLIST_SLOTS: dict[str, frozenset[int] | None] = {
 }
 
 # Resolves a dotted reference: (object, "Account.Owner.Email") → the field, or None.
-FieldLookup = Callable[[str], dict[str, FieldInfo]]
+FieldLookup = Callable[[str], Mapping[str, FieldInfo]]
 
 
 @dataclass(frozen=True, slots=True)

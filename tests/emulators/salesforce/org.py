@@ -5,6 +5,13 @@ removed), keyed case-insensitively by (type, fullName) because Salesforce names 
 case-insensitive for uniqueness. A deploy works on `Org.copy()` and the copy replaces
 the live org only when the deploy commits, which is how rollbackOnError and checkOnly
 stay all-or-nothing.
+
+Components are also indexed by type and object, and the derived views a deploy asks for
+once per rule or permission (an object's field table, a value set's values) are cached
+per org and dropped when a component they derive from is stored or removed: a deploy
+checks each component against the org in time that does not grow with the org's size.
+Stored bodies are never changed in place except by `_forget_references` (permission sets,
+which no cached view reads).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import copy
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from lxml import etree
@@ -121,6 +129,11 @@ class Org:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.components: dict[tuple[str, str], Component] = {}
+        # type → lower-case object (the fullName before its first dot) → lower-case fullName → component
+        self._index: dict[str, dict[str, dict[str, Component]]] = {}
+        self._tables: dict[str, Mapping[str, FieldInfo]] = {}     # lower-case object → object_fields()
+        self._infos: dict[str, tuple[Component, FieldInfo]] = {}  # lower-case fullName → field_info() of it
+        self._values: dict[str, tuple[Component, tuple[StageValue, ...]]] = {}  # lower-case name → value_set()
         self.records: dict[str, dict[str, dict[str, object]]] = {
             name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment")}
         self._ids = Counter[str]()
@@ -148,16 +161,37 @@ class Org:
             component = Component(type_name, full_name, clean, self.new_id(type_name), now, now)
         else:
             component = replace(old, body=clean, modified=now)
-        self.components[(type_name, full_name.lower())] = component
+        key = full_name.lower()
+        self.components[(type_name, key)] = component
+        self._index.setdefault(type_name, {}).setdefault(key.split(".", 1)[0], {})[key] = component
+        self._changed(type_name, key)
         return component, old is None
 
     def remove(self, type_name: str, full_name: str) -> None:
-        self.components.pop((type_name, full_name.lower()), None)
+        key = full_name.lower()
+        if self.components.pop((type_name, key), None) is None:
+            return
+        group = self._index[type_name][key.split(".", 1)[0]]
+        del group[key]
+        if not group:
+            del self._index[type_name][key.split(".", 1)[0]]
+        self._changed(type_name, key)
+
+    def _changed(self, type_name: str, key: str) -> None:
+        """Drop the cached views a stored or removed component feeds."""
+        if type_name == "CustomField":
+            self._tables.pop(key.split(".", 1)[0], None)
+            self._infos.pop(key, None)
+        elif type_name == "StandardValueSet":
+            self._tables.clear()        # standard picklists list the value set's values
 
     def of_type(self, type_name: str, obj: str | None = None) -> list[Component]:
         """Components of a type (on one object, for child types), sorted by fullName."""
-        found = [c for (t, _), c in self.components.items() if t == type_name
-                 and (obj is None or c.object.lower() == obj.lower())]
+        groups = self._index.get(type_name, {})
+        if obj is None:
+            found = [c for group in groups.values() for c in group.values()]
+        else:
+            found = list(groups.get(obj.lower(), {}).values())
         return sorted(found, key=lambda c: c.full_name.lower())
 
     def copy(self) -> Org:
@@ -165,6 +199,18 @@ class Org:
         twin = Org.__new__(Org)
         twin.clock = self.clock
         twin.components = {k: replace(c, body=copy.deepcopy(c.body)) for k, c in self.components.items()}
+        twin._index = {}
+        for (type_name, key), component in twin.components.items():
+            twin._index.setdefault(type_name, {}).setdefault(key.split(".", 1)[0], {})[key] = component
+        # The copy holds equal components, so the views derived from this org's hold for it too
+        # (tables are never changed in place, only dropped); re-key the per-component ones.
+        twin._tables = dict(self._tables)
+        twin._infos = {key: (twin.components[("CustomField", key)], info)
+                       for key, (component, info) in self._infos.items()
+                       if self.components.get(("CustomField", key)) is component}
+        twin._values = {key: (twin.components[("StandardValueSet", key)], values)
+                        for key, (component, values) in self._values.items()
+                        if self.components.get(("StandardValueSet", key)) is component}
         twin.records = {obj: {rid: dict(rec) for rid, rec in recs.items()} for obj, recs in self.records.items()}
         twin._ids = Counter(self._ids)
         return twin
@@ -172,16 +218,26 @@ class Org:
     def adopt(self, other: Org) -> None:
         """Take over another org's state (a committed deploy)."""
         self.components = other.components
+        self._index = other._index
+        self._tables = other._tables
+        self._infos = other._infos
+        self._values = other._values
         self.records = other.records
         self._ids = other._ids
 
     # -- derived views --------------------------------------------------------------
 
-    def object_fields(self, obj: str) -> dict[str, FieldInfo]:
-        """Standard and custom fields of `obj`, keyed by lower-case API name."""
+    def object_fields(self, obj: str) -> Mapping[str, FieldInfo]:
+        """Standard and custom fields of `obj`, keyed by lower-case API name (read-only, cached)."""
         info = standard.OBJECTS.get(obj) or standard.OBJECTS.get(_canonical_object(obj))
         if info is None:
-            return {}
+            return MappingProxyType({})
+        table = self._tables.get(info.name.lower())
+        if table is None:
+            table = self._tables[info.name.lower()] = MappingProxyType(self._field_table(info))
+        return table
+
+    def _field_table(self, info: standard.StandardObject) -> dict[str, FieldInfo]:
         fields: dict[str, FieldInfo] = {}
         for f in info.fields:
             values: tuple[tuple[str, str, bool, bool], ...] = ()
@@ -194,15 +250,26 @@ class Org:
                 picklist_values=values, updateable=f.updateable, nillable=f.nillable,
                 restricted=bool(f.picklist), required=not f.nillable and f.updateable and f.name != "OwnerId")
         for component in self.of_type("CustomField", info.name):
-            fields[component.name.lower()] = field_info(component)
+            fields[component.name.lower()] = self._field_info(component)
         return fields
+
+    def _field_info(self, component: Component) -> FieldInfo:
+        key = component.full_name.lower()
+        cached = self._infos.get(key)
+        if cached is None or cached[0] is not component:      # put() stores a new Component each time
+            cached = self._infos[key] = (component, field_info(component))
+        return cached[1]
 
     def value_set(self, name: str) -> list[StageValue]:
         """Values of a StandardValueSet in order, active and inactive."""
         component = self.get("StandardValueSet", name)
         if component is None:
             return []
-        return [stage_value(v) for v in kids(component.body, "standardValue")]
+        cached = self._values.get(name.lower())
+        if cached is None or cached[0] is not component:
+            cached = self._values[name.lower()] = (
+                component, tuple(stage_value(v) for v in kids(component.body, "standardValue")))
+        return list(cached[1])
 
     def usage(self, value_set: str) -> Counter[str]:
         """How many records use each value of a StandardValueSet (by lower-case value)."""

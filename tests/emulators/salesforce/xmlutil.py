@@ -19,17 +19,25 @@ def md(tag: str) -> str:
 
 
 def local(element: etree._Element) -> str:
+    tag = element.tag
+    if isinstance(tag, str):
+        return tag.rpartition("}")[2]      # what etree.QName(element).localname gives, without building it
     return str(etree.QName(element).localname)
 
 
 def kids(element: etree._Element, name: str | None = None) -> list[etree._Element]:
     """Child elements (any namespace, matched by local name), skipping comments."""
-    return [k for k in element if isinstance(k.tag, str) and (name is None or local(k) == name)]
+    if name is None:
+        return [k for k in element if isinstance(k.tag, str)]
+    return [k for k in element if isinstance(k.tag, str) and k.tag.rpartition("}")[2] == name]
 
 
 def child(element: etree._Element, name: str) -> etree._Element | None:
-    found = kids(element, name)
-    return found[0] if found else None
+    """The first child called `name`, or None."""
+    for k in element:
+        if isinstance(k.tag, str) and k.tag.rpartition("}")[2] == name:
+            return k
+    return None
 
 
 def text(element: etree._Element, name: str, default: str | None = None) -> str | None:
