@@ -20,6 +20,7 @@ from lxml import etree
 
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.backends.salesforce.names import rule_api_name
+from sos.blueprint.resolve import display_path
 from sos.cli import cli
 from sos.model.resources import Address, Kind
 from sos.plan.change import Action, AttrChange
@@ -231,7 +232,7 @@ def test_a_saved_plan_says_so_when_applied(emulator: SalesforceEmulator, make_pr
     assert backend.apply(plan).ok
     # A saved plan keeps `file:line` origins, so the column is 1 here.
     assert [line for line in recorder.lines if "[default-status]" in line] == [
-        f"{project.root / 'blueprint.yaml'}:21:1: {DEFAULT_NOTE}"]
+        f"{display_path(project.root / 'blueprint.yaml')}:21:1: {DEFAULT_NOTE}"]
 
 
 # -- import: the org's own fields --------------------------------------------------------------------
