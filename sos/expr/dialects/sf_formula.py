@@ -23,13 +23,11 @@ no not-blank guard.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 from typing import ClassVar, Mapping
 
 from sos.expr.dialects.salesforce_names import (
     FORMULA_COMPOUND_FIELDS,
     STANDARD_PICKLISTS,
-    api_names_for,
     username_reference,
 )
 from sos.errors import Diagnostic, SosError, Span
@@ -49,7 +47,8 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Generator, Rewrite, expand_stage_order
+from sos.expr.dialects.base import Rewrite, expand_stage_order
+from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
 from sos.expr.typecheck import infer_type
 from sos.expr.types import ExprType, Kind, Scope
 
@@ -73,22 +72,6 @@ _ATTRIBUTES = {
 _ATOM = 8
 
 
-def quote(text: str) -> str:
-    """A formula string literal: single quotes, backslash escapes."""
-    escaped = (
-        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
-    return f"'{escaped}'"
-
-
-def number(value: int | float) -> str:
-    """A number as written: never in exponent form."""
-    if isinstance(value, float):
-        text = format(Decimal(repr(value)), "f")
-        return text if "." in text else f"{text}.0"
-    return str(value)
-
-
 def _precedence(node: Expr) -> int:
     """How tightly `node`'s formula text binds; operands binding looser get parentheses."""
     match node:
@@ -105,7 +88,7 @@ def _precedence(node: Expr) -> int:
     return _ATOM
 
 
-class SalesforceFormula(Generator):
+class SalesforceFormula(SalesforceGenerator):
     """AST → a Salesforce formula.
 
     `api_names` maps field keys to API names; standard fields not in it come from
@@ -131,10 +114,7 @@ class SalesforceFormula(Generator):
         stage_values: Mapping[str, str] | None = None,
         status_values: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(scope)
-        self.api_names = api_names_for(scope.object, api_names)
-        self.stage_values = dict(stage_values or {})
-        self.status_values = dict(status_values or {})
+        super().__init__(scope, api_names, stage_values, status_values)
         self.standard_picklists = STANDARD_PICKLISTS.get(scope.object, frozenset())
         self.compound = FORMULA_COMPOUND_FIELDS.get(scope.object, frozenset())
 
@@ -236,20 +216,6 @@ class SalesforceFormula(Generator):
     def not_blank(self, node: Expr) -> str:
         return f"NOT(ISBLANK({self.as_text(node)}))"
 
-    def picklist_value(self, node: Expr, literal: Literal) -> str:
-        """The value Salesforce stores for a stage key, status key or picklist value."""
-        value = str(literal.value)
-        kind = self.kind(node)
-        if kind is Kind.STAGE:
-            if value not in self.stage_values:
-                return self.unsupported(literal, f"no Salesforce stage value is known for stage '{value}'")
-            return self.stage_values[value]
-        if kind is Kind.LEAD_STATUS:
-            if value not in self.status_values:
-                return self.unsupported(literal, f"no Salesforce status value is known for lead status '{value}'")
-            return self.status_values[value]
-        return value
-
     # -- nodes ----------------------------------------------------------------------
 
     def gen_literal(self, node: Literal) -> str:
@@ -326,7 +292,7 @@ class SalesforceFormula(Generator):
     def picklist_equals(self, node: Compare, keyed: Expr, literal: Literal) -> str:
         if not isinstance(keyed, Name) or node.op not in (Op.EQ, Op.NE):
             return self.unsupported(node, "a Salesforce formula can only test a picklist field for a value")
-        test = f"ISPICKVAL({self.field(keyed)}, {quote(self.picklist_value(keyed, literal))})"
+        test = f"ISPICKVAL({self.field(keyed)}, {quote(self.stored_value(keyed, literal, str(literal.value)))})"
         if node.op is Op.EQ:
             return test
         if self.kind(keyed) in _REQUIRED:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from typing import ClassVar, Mapping, TypeGuard
 
-from sos.expr.dialects.salesforce_names import api_names_for, username_reference
+from sos.expr.dialects.salesforce_names import username_reference
 from sos.errors import Diagnostic, SosError
 from sos.expr.ast import (
     Arith,
@@ -40,8 +40,8 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Generator, Rewrite, expand_stage_order
-from sos.expr.dialects.sf_formula import number
+from sos.expr.dialects.base import Rewrite, expand_stage_order
+from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
 from sos.expr.typecheck import infer_type
 from sos.expr.types import Kind, Scope
 
@@ -65,15 +65,7 @@ _NO_VALUE = {
 }
 
 
-def quote(text: str) -> str:
-    """A SOQL string literal: single quotes, backslash escapes (SOQL's quoted string escape sequences)."""
-    escaped = (
-        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
-    return f"'{escaped}'"
-
-
-class Soql(Generator):
+class Soql(SalesforceGenerator):
     """AST → a SOQL condition.
 
     `api_names`, `stage_values` and `status_values` as for SalesforceFormula: field keys
@@ -90,10 +82,7 @@ class Soql(Generator):
         stage_values: Mapping[str, str] | None = None,
         status_values: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(scope)
-        self.api_names = api_names_for(scope.object, api_names)
-        self.stage_values = dict(stage_values or {})
-        self.status_values = dict(status_values or {})
+        super().__init__(scope, api_names, stage_values, status_values)
 
     def violators(self, when: Expr | None, require: Expr) -> str:
         """A WHERE clause matching the records where `when` holds and `require` does not.
@@ -175,19 +164,6 @@ class Soql(Generator):
         if isinstance(value, datetime.date):
             return f"{value:%Y-%m-%d}"
         return number(value)
-
-    def stored_value(self, field: Expr, literal: Literal, value: str) -> str:
-        """The value Salesforce stores for a stage or status key (other text as written)."""
-        kind = self.kind(field)
-        if kind is Kind.STAGE:
-            if value not in self.stage_values:
-                return self.unsupported(literal, f"no Salesforce stage value is known for stage '{value}'")
-            return self.stage_values[value]
-        if kind is Kind.LEAD_STATUS:
-            if value not in self.status_values:
-                return self.unsupported(literal, f"no Salesforce status value is known for lead status '{value}'")
-            return self.status_values[value]
-        return value
 
     def nullable(self, node: Expr) -> bool:
         return self.kind(node) not in {Kind.BOOLEAN, *_REQUIRED}

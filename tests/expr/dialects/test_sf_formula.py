@@ -18,7 +18,8 @@ from sos.expr.dialects.salesforce_names import api_names_for
 from sos.errors import SosError
 from sos.expr.dialects.base import Generator
 from sos.expr.dialects.evaluate import evaluate
-from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula, quote
+from sos.expr.dialects.salesforce import quote
+from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula
 from sos.expr.dialects.soql import Soql
 from sos.expr.typecheck import check_expression
 from sos.expr.types import Kind, Scope
