@@ -107,6 +107,8 @@ class SalesforceBackend:
         removed = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.action is Action.DELETE]
         if not removed:
             return []
+        if self.live is None:  # a saved plan: the org's stage values (a renamed stage keeps its old one) need a read
+            self.live, _ = self._retrieve(None)
         counts: dict[str, int] = {}
         for row in self.client.query(STAGE_USAGE_QUERY):
             counts[str(row.get("StageName"))] = int(row.get("expr0") or 0)

@@ -60,3 +60,13 @@ def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_u
     assert result.exit_code == 0, result.stderr
     assert "Skipping 2 deletions: pass --allow-delete to apply them." in result.stderr  # the stage and its rule
     assert "stage-in-use" not in result.stderr
+
+
+def test_a_saved_plan_is_checked_against_the_org_before_deploying(proposal_in_use: Project,
+                                                                  emulator: SalesforceEmulator) -> None:
+    assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 0
+    emulator.calls.clear()
+    result = CliRunner().invoke(cli, ["apply", "plan.json", "--auto-approve", "--allow-delete"])
+    assert result.exit_code == 1
+    assert f"blueprint.yaml:8:1: error: {IN_USE}" in result.stderr.splitlines()  # saved plans keep file:line
+    assert "deploy" not in emulator.calls
