@@ -49,6 +49,7 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     why: str = ""
     fix: str = ""
+    quote: bool = True  # show the source line; never for a file that did not load as a blueprint
 
     @property
     def is_error(self) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from sos.blueprint.schema import validate_node
-from sos.blueprint.resolve import display_path
-from sos.blueprint.yaml import load_file
+from sos.blueprint.resolve import display_path, reach_problem, readable_folders
+from sos.blueprint.yaml import Node, load_file
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.target import Target
 
@@ -23,6 +24,7 @@ class Project:
     default_target: str | None
     origin: Span | None = None
     state_dir: Path = field(default=Path(".sos"))
+    blueprint_folders: tuple[Path, ...] = ()  # where blueprints may read files: the project and its opt-ins
 
     def target(self, name: str | None) -> Target:
         """The named target, or the default one; a clear error otherwise."""
@@ -65,6 +67,16 @@ def load_project(path: Path) -> Project:
         raise SosError(Diagnostic(span, f"default_target '{default}' is not one of the targets", "unknown-target",
                                   fix=did_you_mean(default, targets) or f"targets: {', '.join(targets)}"))
     folder = path.parent.resolve()
-    return Project(root=folder, blueprint_path=folder / data.get("blueprint", "blueprint.yaml"),
-                   targets=targets, default_target=default, origin=root.span, state_dir=folder / ".sos")
+    folders = (folder, *(folder / extra for extra in data.get("blueprint_folders", [])))
+    blueprint_path = folder / data.get("blueprint", "blueprint.yaml")
+    if (node := root.get("blueprint")) is not None:
+        _check_blueprint_path(node, blueprint_path, folders)
+    return Project(root=folder, blueprint_path=blueprint_path, targets=targets, default_target=default,
+                   origin=root.span, state_dir=folder / ".sos", blueprint_folders=folders)
 
+
+def _check_blueprint_path(node: Node, path: Path, folders: tuple[Path, ...]) -> None:
+    """`blueprint:` names a YAML file inside the project (or a `blueprint_folders` folder)."""
+    if problem := reach_problem(Path(os.path.realpath(path)), readable_folders(folders)):
+        what, code, fix = problem
+        raise SosError(Diagnostic(node.span, f"blueprint '{node.value}' {what}", f"blueprint-{code}", fix=fix))

@@ -7,9 +7,9 @@ that last set it, and every item's origin is the place that last touched it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from sos.blueprint.schema import validate_node
 from sos.blueprint.yaml import Node, load_file
@@ -44,8 +44,27 @@ def source_for(reference: str, base_dir: Path) -> Source | None:
         name = reference[len(STARTER_PREFIX):]
         path = starters_dir() / f"{name}.yaml"
         return Source(path, f"{STARTER_PREFIX}{name}") if path.is_file() else None
-    path = (base_dir / reference).resolve()
+    path = Path(os.path.realpath(base_dir / reference))  # realpath: Path.resolve raises on a symlink loop
     return Source(path, display_path(path))
+
+
+def reach_problem(path: Path, folders: Sequence[Path]) -> tuple[str, str, str] | None:
+    """Why a blueprint may not read `path` (already resolved): (what, code suffix, fix), or None.
+
+    Blueprints come from pull requests and messages quote them: reading only YAML files of the
+    client repository (and the folders sos.yaml opts into) keeps other files out of CI logs.
+    """
+    if not any(path.is_relative_to(folder) for folder in folders):
+        return ("is outside the project folder", "outside", "move the file into the project, or list its folder "
+                "under `blueprint_folders` in sos.yaml")
+    if path.suffix not in (".yaml", ".yml"):
+        return "is not a YAML file (.yaml or .yml)", "not-yaml", "name a blueprint file"
+    return None
+
+
+def readable_folders(folders: Sequence[Path]) -> tuple[Path, ...]:
+    """`folders` resolved, with the starters: what blueprints may read."""
+    return tuple(Path(os.path.realpath(folder)) for folder in (*folders, starters_dir()))
 
 
 @dataclass
@@ -61,23 +80,29 @@ class Merged:
 
 
 class Resolver:
-    def __init__(self) -> None:
+    def __init__(self, folders: Sequence[Path]) -> None:
         self.diagnostics = Diagnostics()
+        self.folders = readable_folders(folders)
 
-    def resolve(self, source: Source, chain: tuple[Path, ...] = ()) -> Merged | None:
-        """Load `source`, merge its parents in order, then apply its own content."""
+    def resolve(self, source: Source, chain: tuple[Path, ...] = (), at: Span | None = None) -> Merged | None:
+        """Load `source`, merge its parents in order, then apply its own content.
+
+        `at`: the `extends` entry naming `source`, where a file that cannot be read is reported.
+        """
         try:
             root = load_file(source.path, source.display)
         except SosError as exc:
-            self.diagnostics.extend(exc.diagnostics)
+            self.diagnostics.extend(replace(d, span=d.span or at) for d in exc.diagnostics)
             return None
         layered = bool(chain) or (root.is_map and root.get("extends") is not None)  # a parent, or a child
         problems = validate_node(root, "blueprint", partial=layered)
+        if not root.is_map:  # not a blueprint: none of its lines is shown
+            problems = [replace(problem, quote=False) for problem in problems]
         self.diagnostics.extend(problems)
         if problems or not root.is_map:
             return None
         merged = Merged(origin=root.span)
-        chain = chain + (source.path.resolve(),)
+        chain = chain + (Path(os.path.realpath(source.path)),)
         for ref_node in _as_list(root.get("extends")):
             parent = self._parent(ref_node, source, chain)
             if parent is not None:
@@ -97,16 +122,22 @@ class Resolver:
                                    fix=did_you_mean(name, starter_names())
                                    or "run `sos starters` to list them")
             return None
-        if parent.path.resolve() in chain:
+        if problem := reach_problem(parent.path, self.folders):
+            what, code, fix = problem
+            self.diagnostics.error(ref_node.span, f"extends '{reference}', which {what}", f"extends-{code}",
+                                   why="a blueprint reads only the YAML files of its client repository and the "
+                                   "starters, so that no pull request can make sos print another file", fix=fix)
+            return None
+        if parent.path in chain:
             names = [display_path(p) for p in chain] + [parent.display]
             self.diagnostics.error(ref_node.span, f"extends cycle: {' → '.join(names)}", "extends-cycle",
                                    fix="remove one of these `extends` entries")
             return None
-        if not parent.path.is_file():
+        if not _exists(parent.path):
             self.diagnostics.error(ref_node.span, f"extends '{reference}', which does not exist", "extends-missing",
                                    fix="paths are relative to the file that extends them")
             return None
-        return self.resolve(parent, chain)
+        return self.resolve(parent, chain, ref_node.span)
 
     def _remove(self, merged: Merged, remove: Node) -> None:
         for section, spec in remove.items():
@@ -134,6 +165,17 @@ class Resolver:
                 self.diagnostics.error(key_node.span, f"cannot remove {what}{key_node.value}: no parent blueprint "
                                        "defines it", "remove-unknown",
                                        fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
+
+
+def _exists(path: Path) -> bool:
+    """False only when nothing is there; a name too long or a symlink loop is for `load_file` to report."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    return True
 
 
 def _as_list(node: Node | None) -> list[Node]:
@@ -270,9 +312,12 @@ def _placement(item: Node, keys: list[str], diagnostics: Diagnostics) -> int | N
     return None
 
 
-def resolve_file(path: Path) -> tuple[Merged | None, Diagnostics]:
-    """Resolve the blueprint at `path`; all problems found are in the Diagnostics."""
-    resolver = Resolver()
+def resolve_file(path: Path, folders: Sequence[Path] = ()) -> tuple[Merged | None, Diagnostics]:
+    """Resolve the blueprint at `path`; all problems found are in the Diagnostics.
+
+    `folders`: where files it extends may be (see `reach_problem`); by default the blueprint's own folder.
+    """
+    resolver = Resolver(folders or (path.parent,))
     merged = resolver.resolve(Source(path, display_path(path)))
     if merged is not None and len(merged.files) > 1 and not resolver.diagnostics.has_errors():
         resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))

@@ -9,7 +9,9 @@ where a string is expected), using `Node.plain` and `Node.source`.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+import re
+import stat
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -77,26 +79,67 @@ def _span(file: str, node: yaml.Node) -> Span:
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+MAX_FILE_BYTES = 1_000_000  # a blueprint of 2,000 fields is a tenth of this
+MAX_DEPTH = 50  # a blueprint nests about 8 levels; deeper input only exhausts the stack
+MAX_ALIAS_NODES = 10_000  # values copied by `*alias`: enough for any reuse, not for a "billion laughs"
+_IMPLICIT = yaml.resolver.Resolver()  # the tag YAML gives a value written without one
+# Characters no CRM label or XML document may hold: C0/C1 controls (but tab and line breaks), lone surrogates.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 class _Builder:
     def __init__(self, file: str, text: str = "") -> None:
         self.file = file
         self.text = text  # the whole file, whose character offsets the marks' `index` counts
         self.constructor = yaml.constructor.SafeConstructor()
         self.problems: list[Diagnostic] = []
+        self.seen: set[int] = set()  # YAML nodes built once: meeting one again is an alias
+        self.copied = 0  # nodes built through aliases
 
-    def build(self, node: yaml.Node) -> Node:
+    def build(self, node: yaml.Node, at: Span | None = None, depth: int = 1, alias_at: Span | None = None) -> Node:
+        """`at`: where the value is written (the composer drops an alias's own mark: its key's line stands in);
+        `alias_at`: the alias this node is copied through, if any."""
         span = _span(self.file, node)
+        if depth > MAX_DEPTH:
+            raise SosError(Diagnostic(span, f"the YAML is nested too deeply (more than {MAX_DEPTH} levels)",
+                                      "yaml-depth", fix="flatten it; a blueprint needs a few levels"))
+        if alias_at is None and id(node) in self.seen:
+            alias_at = at or span
+        self.seen.add(id(node))
+        if alias_at is not None:
+            self.copied += 1
+            if self.copied > MAX_ALIAS_NODES:
+                raise SosError(Diagnostic(alias_at, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} values",
+                                          "yaml-alias", why="nested aliases multiply: a few lines can expand "
+                                          "to billions of values", fix="write the values out, or alias less"))
+        plain = not getattr(node, "style", None)  # collections have no quoting style
+        if node.tag != _IMPLICIT.resolve(type(node), node.value, (plain, not plain)):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(Diagnostic(span, f"YAML tag '{tag}' is not supported in sos files", "yaml-tag",
+                                            fix="remove the tag; quote the value if it must stay text"))
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, span)
+            return self._mapping(node, span, depth, alias_at)
         if isinstance(node, yaml.SequenceNode):
-            return Node([self.build(item) for item in node.value], span)
-        value = self.constructor.construct_object(node)
+            return Node([self.build(item, span, depth + 1, alias_at) for item in node.value], span)
+        try:
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError):  # a tag refused above, or a date like 2024-13-45
+            value = node.value
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = node.value  # dates stay text; the schema says where a date is allowed
+        if isinstance(value, str):
+            self._check_characters(value, span)
         raw = self.text[node.start_mark.index : node.end_mark.index]
         return Node(value, span, style=node.style or None, source=node.value, raw=raw)  # libyaml says "" for plain
 
-    def _mapping(self, node: yaml.MappingNode, span: Span) -> Node:
+    def _check_characters(self, text: str, span: Span) -> None:
+        if (bad := _BAD_CHARACTER.search(text)) is not None:
+            kind = "a lone surrogate" if 0xD800 <= ord(bad[0]) <= 0xDFFF else "the control character"
+            self.problems.append(Diagnostic(span, f"text holds {kind} U+{ord(bad[0]):04X}", "bad-character",
+                                            why="CRMs and Salesforce metadata (XML) cannot store it",
+                                            fix="remove it; write plain text"))
+
+    def _mapping(self, node: yaml.MappingNode, span: Span, depth: int, alias_at: Span | None) -> Node:
         values: dict[str, Node] = {}
         key_spans: dict[str, Span] = {}
         for key_node, value_node in node.value:
@@ -105,6 +148,7 @@ class _Builder:
                 self.problems.append(Diagnostic(key_span, "a key must be a plain name, not a list or map", "yaml-key"))
                 continue
             key = key_node.value
+            self._check_characters(key, key_span)
             if key in values:
                 first = key_spans[key].line
                 self.problems.append(
@@ -114,16 +158,16 @@ class _Builder:
                 )
                 continue
             key_spans[key] = key_span
-            values[key] = self.build(value_node)
+            values[key] = self.build(value_node, key_span, depth + 1, alias_at)
         return Node(values, span, key_spans=key_spans)
 
 
 def load_text(text: str, file: str) -> Node:
-    """Parse YAML text; raise SosError with every duplicate key, or the syntax error."""
+    """Parse YAML text; raise SosError with every duplicate key, tag or bad character, or the syntax error."""
     try:
         root = yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        root = _compose_for_message(text, file)
+    except yaml.YAMLError as exc:
+        root = _compose_for_message(text, file, exc)
     if root is None:
         raise SosError(Diagnostic(Span(file, 1, 1), "the file is empty", "empty-file",
                                   fix="start from a starter: `sos init --starter NAME`"))
@@ -138,38 +182,59 @@ def load_text(text: str, file: str) -> Node:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _compose_for_message(text: str, file: str) -> yaml.Node | None:
-    """Parse with the pure-Python loader, whose syntax errors say more; raise them as SosError."""
+def _compose_for_message(text: str, file: str, first: yaml.YAMLError) -> yaml.Node | None:
+    """Parse with the pure-Python loader, whose syntax errors say more; raise them as SosError.
+
+    Where the Python loader itself fails (it recurses, and turns some escapes into a ValueError), libyaml's
+    error `first` is the one reported. The source line of a file that is not YAML is never shown.
+    """
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SosError(Diagnostic(span, f"invalid YAML: {problem}", "yaml-syntax",
-                                  fix="check the indentation and quoting around this line")) from None
     except yaml.YAMLError as exc:
-        raise SosError(Diagnostic(Span(file, 1, 1), f"invalid YAML: {exc}", "yaml-syntax")) from None
+        error = exc
+    except (RecursionError, ValueError):
+        error = first
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow, e.g. NUL
+        line = text.count("\n", 0, error.position) + 1
+        span = Span(file, line, error.position - (text.rfind("\n", 0, error.position) + 1) + 1)
+        problem = f"the character U+{error.character:04X} is not allowed in YAML"
+    else:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        problem = getattr(error, "problem", None) or getattr(error, "context", None) or "invalid YAML"
+    raise SosError(Diagnostic(span, f"invalid YAML: {problem}", "yaml-syntax", quote=False,
+                              fix="check the indentation and quoting around this line")) from None
 
 
-def load_file(path: Path, display: str | None = None) -> Node:
-    """Read and parse a YAML file; every failure is one clear SosError."""
-    name = display or str(path)
+def _read_text(path: Path, name: str) -> str:
+    """A regular file's UTF-8 text, refusing folders, devices, pipes and files over MAX_FILE_BYTES."""
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SosError(Diagnostic(None, f"{name}: is a directory, not a YAML file", "file-unreadable"))
+        if not stat.S_ISREG(info.st_mode):
+            raise SosError(Diagnostic(None, f"{name}: is not a regular file (a device, pipe or socket)",
+                                      "file-unreadable"))
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SosError(Diagnostic(None, f"{name}: no such file", "file-missing")) from None
-    except IsADirectoryError:
-        raise SosError(Diagnostic(None, f"{name}: is a directory, not a YAML file", "file-unreadable")) from None
     except OSError as exc:
         raise SosError(Diagnostic(None, f"{name}: cannot read: {exc.strerror}", "file-unreadable")) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SosError(Diagnostic(None, f"{name}: is larger than {MAX_FILE_BYTES // 1_000_000} MB, too large for "
+                                  "a YAML file sos reads", "file-too-large", fix="split it with `extends`"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SosError(Diagnostic(Span(name, line, col), "the file is not UTF-8 text", "not-utf8",
+        raise SosError(Diagnostic(Span(name, line, col), "the file is not UTF-8 text", "not-utf8", quote=False,
                                   fix="save it as UTF-8")) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return load_text(text, name)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def load_file(path: Path, display: str | None = None) -> Node:
+    """Read and parse a YAML file; every failure is one clear SosError."""
+    name = display or str(path)
+    return load_text(_read_text(path, name), name)

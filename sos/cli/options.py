@@ -14,9 +14,13 @@ output_format = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def locate_blueprint(path: Path | None) -> tuple[Path, Project | None]:
-    """The blueprint a command works on: PATH (a file, or a folder holding sos.yaml), else the project's."""
+    """The blueprint a command works on: PATH (a file, or a folder holding sos.yaml), else the project's.
+
+    The project is the one PATH is in, if any: its sos.yaml says which other folders blueprints may read.
+    """
     if path is not None and path.is_file() and path.name != PROJECT_FILE:
-        return path, None
+        project_file = find_project_file(path.parent)
+        return path, load_project(project_file) if project_file else None
     start = path if path is not None else Path.cwd()
     if path is not None and path.name == PROJECT_FILE:
         start = path.parent

@@ -22,8 +22,8 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 def command(path: Path | None, fmt: str) -> int:
     """Print the resolved blueprint: parents merged, removals applied, defaults filled in."""
-    blueprint_path, _ = locate_blueprint(path)
-    blueprint, diagnostics = load_blueprint(blueprint_path)
+    blueprint_path, project = locate_blueprint(path)
+    blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
     if blueprint is None:
         raise SosError(diagnostics)
     data = blueprint_to_data(blueprint)

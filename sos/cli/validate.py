@@ -32,11 +32,11 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
     the blueprint is valid, 1 when it has errors (or warnings, with --strict).
     """
     try:
-        blueprint_path, _ = locate_blueprint(path)
+        blueprint_path, project = locate_blueprint(path)
     except SosError as exc:
         diagnostics, blueprint, blueprint_path = exc.diagnostics, None, path or Path("sos.yaml")
     else:
-        blueprint, diagnostics = load_blueprint(blueprint_path)
+        blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)

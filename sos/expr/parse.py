@@ -56,10 +56,7 @@ def parse_expression(text: str, locate: Locate) -> Expr:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise SosError(_syntax_error(text, error, locate)) from None
-    for token in tree.scan_values(lambda value: isinstance(value, Token) and value.type == "NUMBER"):
-        if _number(token) >= MAX_NUMBER:
-            span = locate(token.start_pos or 0, token.end_pos or 0)
-            raise SosError(Diagnostic(span, "number is too large (18 digits at most)", "expr-syntax"))
+    # Checked before anything walks the tree recursively (lark's scan_values, the transformer).
     if _depth(tree) > MAX_DEPTH:
         raise SosError(
             Diagnostic(
@@ -69,6 +66,10 @@ def parse_expression(text: str, locate: Locate) -> Expr:
                 fix="split it into simpler rules",
             )
         )
+    for token in tree.scan_values(lambda value: isinstance(value, Token) and value.type == "NUMBER"):
+        if _number(token) >= MAX_NUMBER:
+            span = locate(token.start_pos or 0, token.end_pos or 0)
+            raise SosError(Diagnostic(span, "number is too large (18 digits at most)", "expr-syntax"))
     expr: Expr = _Build(locate).transform(tree)
     return expr
 

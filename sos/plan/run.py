@@ -26,7 +26,7 @@ class PlanRun:
 
 
 def desired_model(project: Project) -> Model:
-    blueprint, diagnostics = load_blueprint(project.blueprint_path)
+    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
     if blueprint is None:
         raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
     return compile_model(blueprint)

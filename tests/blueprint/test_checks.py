@@ -425,8 +425,8 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
     pytest.param({"b.yaml": "sos: 1\nname: a\nextends: [b.yaml]\n"},
                  ["b.yaml:3:11: error: extends cycle: b.yaml → b.yaml [extends-cycle]"
                   "  fix: remove one of these `extends` entries"], id="extends-itself"),
-    pytest.param({"b.yaml": bp("extends: [../shared/base.yaml]\n")},
-                 ["b.yaml:3:11: error: extends '../shared/base.yaml', which does not exist [extends-missing]"
+    pytest.param({"b.yaml": bp("extends: [shared/base.yaml]\n")},
+                 ["b.yaml:3:11: error: extends 'shared/base.yaml', which does not exist [extends-missing]"
                   "  fix: paths are relative to the file that extends them"], id="missing-parent"),
     pytest.param({"b.yaml": bp("extends: [base.yaml]\n"), "base.yaml": "sos: 1\nname: base\nfoo: 1\n"},
                  ["base.yaml:3:1: error: unknown key 'foo' in the top level [unknown-key]"

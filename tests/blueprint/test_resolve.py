@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from sos.blueprint.load import load_blueprint
 from sos.blueprint.types import Blueprint
 from sos.resources import starters_dir
 from tests.blueprint.conftest import Files, line_of
@@ -344,7 +347,8 @@ def test_a_grandparent_chain_through_folders(files: Files) -> None:
     files.write("shared/mid.yaml", "sos: 1\nname: mid\nextends: base.yaml\nrules:\n"
                                    "  budget_positive: {message: From mid.}\n")
     files.write("clients/acme/b.yaml", child(extends="[../../shared/mid.yaml]"))
-    blueprint = files.valid("clients/acme/b.yaml")
+    blueprint, diagnostics = load_blueprint(Path("clients/acme/b.yaml"), [files.root])  # the project folder
+    assert diagnostics == [] and blueprint is not None
     assert blueprint.rules["budget_positive"].message == "From mid."
     assert blueprint.files == ("clients/acme/b.yaml", "shared/mid.yaml", "shared/base.yaml")
 
