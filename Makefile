@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench fuzz install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## Benchmarks: figures printed, nothing asserted about wall time.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## 10,000 mutated, hostile blueprints through `sos validate` (a few minutes): exits 0/1/3, hangs, unlocated errors.
+fuzz: $(STAMP)
+	$(BIN)/python -m bench fuzz
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -87,12 +87,14 @@ class Resolver:
     def resolve(self, source: Source, chain: tuple[Path, ...] = (), at: Span | None = None) -> Merged | None:
         """Load `source`, merge its parents in order, then apply its own content.
 
-        `at`: the `extends` entry naming `source`, where a file that cannot be read is reported.
+        `at`: the `extends` entry naming `source`, where a file that cannot be read is reported
+        (the blueprint itself: at its line 1, if it is there at all).
         """
         try:
             root = load_file(source.path, source.display)
         except SosError as exc:
-            self.diagnostics.extend(replace(d, span=d.span or at) for d in exc.diagnostics)
+            first_line = None if exc.diagnostics[0].code == "file-missing" else Span(source.display, 1, 1)
+            self.diagnostics.extend(replace(d, span=d.span or at or first_line) for d in exc.diagnostics)
             return None
         layered = bool(chain) or (root.is_map and root.get("extends") is not None)  # a parent, or a child
         problems = validate_node(root, "blueprint", partial=layered)

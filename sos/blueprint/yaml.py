@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import stat
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -101,8 +101,7 @@ class _Builder:
         `alias_at`: the alias this node is copied through, if any."""
         span = _span(self.file, node)
         if depth > MAX_DEPTH:
-            raise SosError(Diagnostic(span, f"the YAML is nested too deeply (more than {MAX_DEPTH} levels)",
-                                      "yaml-depth", fix="flatten it; a blueprint needs a few levels"))
+            raise _too_deep(span)
         if alias_at is None and id(node) in self.seen:
             alias_at = at or span
         self.seen.add(id(node))
@@ -123,7 +122,7 @@ class _Builder:
             return Node([self.build(item, span, depth + 1, alias_at) for item in node.value], span)
         try:
             value = self.constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError, OverflowError):  # a tag refused above, or a date like 2024-13-45
+        except Exception:  # noqa: BLE001 — a tag refused above (!!timestamp x fails inside PyYAML), or 2024-13-45
             value = node.value
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = node.value  # dates stay text; the schema says where a date is allowed
@@ -180,20 +179,26 @@ def load_text(text: str, file: str) -> Node:
 
 # libyaml when PyYAML was built with it; its error messages are terser, so errors are re-read in Python.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 def _compose_for_message(text: str, file: str, first: yaml.YAMLError) -> yaml.Node | None:
     """Parse with the pure-Python loader, whose syntax errors say more; raise them as SosError.
 
-    Where the Python loader itself fails (it recurses, and turns some escapes into a ValueError), libyaml's
-    error `first` is the one reported. The source line of a file that is not YAML is never shown.
+    Where the Python loader cannot say more (libyaml's nesting limit; an escape beyond Unicode, which it
+    turns into a ValueError or OverflowError; nesting it recurses into past an error libyaml stopped at),
+    libyaml's error `first` is the one reported. No source line of a file that
+    is not YAML is ever shown.
     """
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        error = exc
-    except (RecursionError, ValueError):
-        error = first
+    error = first
+    if getattr(first, "problem", "") != _LIBYAML_TOO_DEEP:
+        _check_depth(text, file)  # the Python loader recurses, and slows down with the square of the depth
+        try:
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            error = exc
+        except (ValueError, OverflowError, RecursionError):  # see above
+            pass
     if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow, e.g. NUL
         line = text.count("\n", 0, error.position) + 1
         span = Span(file, line, error.position - (text.rfind("\n", 0, error.position) + 1) + 1)
@@ -204,6 +209,26 @@ def _compose_for_message(text: str, file: str, first: yaml.YAMLError) -> yaml.No
         problem = getattr(error, "problem", None) or getattr(error, "context", None) or "invalid YAML"
     raise SosError(Diagnostic(span, f"invalid YAML: {problem}", "yaml-syntax", quote=False,
                               fix="check the indentation and quoting around this line")) from None
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Raise the error for YAML nested deeper than MAX_DEPTH, read as far as libyaml can read it."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep(Span(file, event.start_mark.line + 1, event.start_mark.column + 1))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+
+
+def _too_deep(span: Span) -> SosError:
+    return SosError(Diagnostic(span, f"the YAML is nested too deeply (more than {MAX_DEPTH} levels)", "yaml-depth",
+                               fix="flatten it; a blueprint needs a few levels"))
 
 
 def _read_text(path: Path, name: str) -> str:

@@ -130,7 +130,8 @@ def test_a_project_blueprint_that_would_hang(workdir: Path, blueprint: str, expe
                                       encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == (f"error: {expected}" if blueprint == "pipe.yaml" else expected)
+    assert result.stderr.splitlines()[0] == (f"pipe.yaml:1:1: error: {expected}" if blueprint == "pipe.yaml"
+                                             else expected)
 
 
 def test_blueprint_folders_let_a_project_extend_a_shared_library(workdir: Path) -> None:

@@ -22,10 +22,11 @@ from sos.cli import cli
 SECRET = "fake-sf-password-5d1c9a"
 ENVIRON = "/proc/self/environ"
 COMMANDS = (["validate"], ["show"], ["plan"], ["apply", "--auto-approve"], ["build", "-t", "crm", "-o", "package"])
-PROJECT = ("sos: 1\nblueprint: {blueprint}\ntargets:\n  sandbox: {{type: local}}\n  crm: {{type: salesforce, org: acme}}\n"
-           "default_target: sandbox\n")
+PROJECT = ("sos: 1\nblueprint: {blueprint}\ntargets:\n  sandbox: {{type: local}}\n"
+           "  crm: {{type: salesforce, org: acme}}\ndefault_target: sandbox\n")
 BLUEPRINT = "sos: 1\nname: acme\nextends: [{parent}]\n"
-OUTSIDE_MESSAGE = "blueprint.yaml:3:11: error: extends '{parent}', which is outside the project folder [extends-outside]"
+OUTSIDE_MESSAGE = ("blueprint.yaml:3:11: error: extends '{parent}', which is outside the project folder "
+                   "[extends-outside]")
 
 # Each command runs in its project folder in this child process; results come back as JSON.
 PROBE = """\
@@ -81,7 +82,8 @@ def test_no_command_prints_the_environment_or_a_file_outside_the_project(tmp_pat
         linked_blueprint: "sos.yaml:2:12: error: blueprint 'main.yaml' is outside the project folder "
                           "[blueprint-outside]",
     }
-    runs = [(folder, args) for folder in cases for args in COMMANDS] + [(folder, ["validate"]) for folder in validate_only]
+    runs = [(folder, args) for folder in cases for args in COMMANDS]
+    runs += [(folder, ["validate"]) for folder in validate_only]
     expected = [cases[folder] for folder in cases for _ in COMMANDS] + list(validate_only.values())
     for (folder, args), result, headline in zip(runs, run_with_secret(runs), expected):
         where = f"{folder.name}: sos {' '.join(args)}"
