@@ -42,7 +42,7 @@ def source_for(reference: str, base_dir: Path) -> Source | None:
     """The Source an `extends` entry names, or None for an unknown starter."""
     if reference.startswith(STARTER_PREFIX):
         name = reference[len(STARTER_PREFIX):]
-        path = starters_dir() / f"{name}.yaml"
+        path = Path(os.path.realpath(starters_dir() / f"{name}.yaml"))
         return Source(path, f"{STARTER_PREFIX}{name}") if path.is_file() else None
     path = Path(os.path.realpath(base_dir / reference))  # realpath: Path.resolve raises on a symlink loop
     return Source(path, display_path(path))

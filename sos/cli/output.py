@@ -120,9 +120,10 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], stream: TextIO | None =
 def diagnostics_json(diagnostics: list[Diagnostic], **extra: object) -> str:
     errors = sum(d.is_error for d in diagnostics)
     shown, more = _bounded(diagnostics)
-    return redact(json.dumps({**extra, "errors": errors, "warnings": len(diagnostics) - errors,
-                              "diagnostics": [_shortened(d).to_json() for d in shown],
-                              **({"not_shown": sum(more.values())} if more else {})}, indent=2))
+    listed = [{key: redact(value) if isinstance(value, str) else value
+               for key, value in _shortened(d).to_json().items()} for d in shown]
+    return json.dumps({**extra, "errors": errors, "warnings": len(diagnostics) - errors, "diagnostics": listed,
+                       **({"not_shown": sum(more.values())} if more else {})}, indent=2)
 
 
 def redact(text: str) -> str:
