@@ -8,7 +8,9 @@ means, on SOQL's own reading of nulls (blank fields are null in SOQL):
 - `X != 'a'` and `X NOT IN (...)` also match records where X is null, so the clause rules
   null out (`(X != 'a' AND X != null)`); the evaluator's `x != 'a'` is false when x is blank;
 - `=`, `IN`, `<`, `>`, INCLUDES never match null, as in the evaluator;
-- a checkbox is never null: `is_blank(checkbox)` is `X = false`;
+- a checkbox is never null: `is_blank(checkbox)` and `checkbox == null` are `X = false`;
+- a percent is the number people type, as SOQL reads it (25 for 25 %);
+- `status.is_converted` is `Status IN (<the converted statuses>)`;
 - stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
 
 Two differences remain, documented rather than refused: SOQL compares text without regard
@@ -56,7 +58,6 @@ _ATTRIBUTES = {
     "is_won": "IsWon = true",
     "is_lost": "(IsClosed = true AND IsWon = false)",
     "is_closed": "IsClosed = true",
-    "is_converted": "IsConverted = true",
 }
 _NO_VALUE = {
     "days_since": "SOQL cannot compute days_since(); it compares a field with a value",
@@ -181,6 +182,10 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL needs a condition here")
 
     def gen_attribute(self, node: Attribute) -> str:
+        if node.attr == "is_converted":
+            assert self.scope is not None
+            converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
+            return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(converted))))
         text = _ATTRIBUTES.get(node.attr)
         if text is None:
             return self.unsupported(node, f"SOQL has no {node.attr}")
@@ -221,10 +226,12 @@ class Soql(SalesforceGenerator):
 
     def compare_with_null(self, node: Compare, other: Expr) -> str:
         holds = node.op is Op.EQ
+        if self.kind(other) is Kind.BOOLEAN:  # `x == null` is is_blank(x): unchecked, or false
+            return self.is_blank(other) if holds else self.gen(other)
         if isinstance(other, Name):
             return f"{self.field(other)} {'=' if holds else '!='} null"
-        if _is_null(other) or self.kind(other) is Kind.BOOLEAN:  # null is null; a condition never is
-            return ALWAYS if holds == _is_null(other) else NEVER
+        if _is_null(other):
+            return ALWAYS if holds else NEVER
         return self.no_field(node)
 
     def compare_conditions(self, node: Compare) -> str:

@@ -60,7 +60,7 @@ def soql() -> Soql:
         pytest.param("amount != null and null == loss_reason", "Amount != null AND Loss_Reason__c = null",
                      id="nulls"),
         pytest.param("null == null", ALWAYS, id="null-is-null"),
-        pytest.param("(amount > 0) != null", ALWAYS, id="a-condition-is-never-null"),
+        pytest.param("(amount > 0) != null", "Amount > 0", id="a-false-condition-is-blank"),
     ],
 )
 def test_soql(text: str, expected: str) -> None:
