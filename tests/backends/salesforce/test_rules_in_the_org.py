@@ -1,0 +1,146 @@
+"""Every starter's rules, deployed to the emulator, refuse exactly the REST writes the sandbox evaluator says break them.
+
+Each starter is applied; then records made from its own fields (blanks, zero, negatives, percents on
+both sides of a rule's limit, dates around today, multi-select values) are created and updated through
+simple-salesforce. The emulator runs the deployed error condition formulas on every write as
+Salesforce documents (reference §9: every active rule on every save, API writes included;
+FIELD_CUSTOM_VALIDATION_EXCEPTION with the rule's message); sos's evaluator reads the same rules
+from the blueprint. They must name the same broken rules for every record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from typing import Any, Callable
+
+import pytest
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from sos.blueprint.load import load_blueprint
+from sos.blueprint.scope import scope_for
+from sos.blueprint.types import Blueprint
+from sos.expr.dialects.evaluate import evaluate
+from sos.expr.dialects.salesforce_names import STANDARD_API_NAMES
+from sos.expr.parse import parse_expression
+from sos.model.compile import compile_model
+from sos.model.resources import Kind
+from sos.naming import salesforce_field_name
+from sos.plan.run import apply_plan, make_plan
+from sos.project import Project
+from tests.backends.salesforce.conftest import STARTERS, blueprint_text
+from tests.emulators.salesforce import SalesforceEmulator
+
+RECORDS = 24  # per object and starter: each is created, and written over an accepted record
+OBJECTS = {"opportunity": "Opportunity", "lead": "Lead"}
+
+
+def values_for(field_type: str, values: tuple[str, ...], today: datetime.date,
+               now: datetime.datetime) -> list[Any]:
+    """The values a generated record may hold in a field of this type (None is blank)."""
+    days = [today + datetime.timedelta(days=n) for n in (-400, -8, -7, -1, 0, 1, 59, 60, 61, 91, 366)]
+    return {
+        "checkbox": [True, False],
+        "number": [None, 0, -5, 1, 10, 40, 250],
+        "currency": [None, 0, -1, 999.99, 5000, 25000],
+        "percent": [None, 0, 15, 15.01, 14.99, 34.99, 35, 60, 100],
+        "date": [None, *days],
+        "datetime": [None, now - datetime.timedelta(days=3, hours=5)],
+        "picklist": [None, *values],
+        "multi_picklist": [None, [], *[[v] for v in values], list(values[:2])],
+    }.get(field_type, [None, "x", "Yes"])
+
+
+def generated(bp: Blueprint, obj: str, rng: random.Random, today: datetime.date,
+              now: datetime.datetime) -> dict[str, Any]:
+    """A record by field key, as the sandbox evaluator takes it."""
+    record: dict[str, Any] = {}
+    for field in bp.fields.get(obj, {}).values():
+        if field.type not in ("lookup", "user"):
+            record[field.key] = rng.choice(values_for(field.type, tuple(field.values or ()), today, now))
+    if obj == "opportunity":
+        stages = [s.key for p in bp.pipelines.values() if p.object == "opportunity" for s in p.stages]
+        record.update(stage=rng.choice(stages), close_date=rng.choice(values_for("date", (), today, now)[1:]),
+                      amount=rng.choice(values_for("currency", (), today, now)), name="Deal")
+    else:
+        record.update(status=rng.choice([s.key for s in bp.lead_statuses]), last_name="Doe", company="Acme")
+    return record
+
+
+def rest_record(bp: Blueprint, obj: str, record: dict[str, Any]) -> dict[str, Any]:
+    """`record` by API name, as simple-salesforce sends it: stages and statuses by label, multi-select `;`-joined."""
+    labels = {s.key: s.label for p in bp.pipelines.values() for s in p.stages}
+    labels.update({s.key: s.label for s in bp.lead_statuses})
+    names = {**STANDARD_API_NAMES[obj], **{f.key: salesforce_field_name(f.key, f.api_names)
+                                            for f in bp.fields.get(obj, {}).values()}}
+    held: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in ("stage", "status"):
+            value = labels[value]
+        elif isinstance(value, list):
+            value = ";".join(value) or None
+        elif isinstance(value, datetime.datetime):
+            value = value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        held[names[key]] = value
+    return held
+
+
+def broken_rules(bp: Blueprint, obj: str, record: dict[str, Any], today: datetime.date,
+                 now: datetime.datetime) -> set[str]:
+    """The messages of the rules on `obj` that `record` breaks, by sos's evaluator."""
+    scope = scope_for(bp, obj)
+    broken = set()
+    for rule in compile_model(bp).of_kind(Kind.RULE):
+        if rule.address.scope != obj:
+            continue
+        def holds(text: str) -> bool:
+            expr = parse_expression(text, lambda start, end: None)  # type: ignore[arg-type,return-value]
+            return evaluate(expr, record, scope, today=today, now=now) is True
+        if (not rule.attrs.get("when") or holds(rule.attrs["when"])) and not holds(rule.attrs["require"]):
+            broken.add(rule.attrs["message"])
+    return broken
+
+
+def refused_by(write: Callable[[], object]) -> set[str]:
+    """The validation rule messages a REST write is refused with; empty when it is saved."""
+    try:
+        write()
+    except SalesforceMalformedRequest as error:
+        assert all(e["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION" for e in error.content), error.content
+        return {e["message"] for e in error.content}
+    return set()
+
+
+@pytest.mark.parametrize("case", STARTERS)
+def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmulator,
+                                                        make_project: Callable[..., Project], case: str) -> None:
+    project = make_project(blueprint_text(case))
+    first = make_plan(project, project.target(None))
+    assert apply_plan(project, first.backend, first.plan).ok
+    bp, problems = load_blueprint(project.blueprint_path)
+    assert bp is not None, problems
+    sf = emulator.client()
+    now = emulator.org.clock()
+    today = (now + emulator.user_offset).date()  # TODAY() is the running user's day (eight hours west of GMT)
+    naive_now = now.replace(tzinfo=None)
+    rng = random.Random(case)
+    checked = 0
+    for obj, sobject in OBJECTS.items():
+        rules = [r for r in compile_model(bp).of_kind(Kind.RULE) if r.address.scope == obj]
+        if not rules:
+            continue
+        accepted: str | None = None
+        for _ in range(RECORDS):
+            record = generated(bp, obj, rng, today, naive_now)
+            expected = broken_rules(bp, obj, record, today, naive_now)
+            api = getattr(sf, sobject)
+            held = rest_record(bp, obj, record)
+            created: dict[str, Any] = {}
+            assert refused_by(lambda: created.update(api.create(held))) == expected, (record, held)
+            if accepted is not None:
+                assert refused_by(lambda: api.update(accepted, held)) == expected, ("update", record, held)
+            accepted = created.get("id", accepted)
+            checked += bool(expected)
+    assert checked > 0  # some generated records break some rule
