@@ -382,10 +382,10 @@ class _Evaluator:
                     if _binary("=", found, self.value(when)) is True:
                         return self.value(then)
                 return self.value(pairs[-1])
-            case "ISPICKVAL", [("field", _) as picklist, wanted]:
+            case "ISPICKVAL", [picklist, wanted]:
                 found, text = self.value(picklist), self.value(wanted)
                 if not isinstance(found, Picklist) or not isinstance(text, str):
-                    raise FormulaError("ISPICKVAL takes a picklist field and a text literal")
+                    raise FormulaError("ISPICKVAL takes a picklist field (or its PRIORVALUE) and text")
                 return found.value == text
             case "TEXT", [arg]:
                 return _text(self.value(arg))

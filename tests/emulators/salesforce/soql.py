@@ -1,7 +1,7 @@
 """The SOQL subset the backend and its tests need, parsed and run over lists of dicts.
 
     SELECT a, b.c, COUNT(), COUNT(Id) n, SUM(Amount) FROM Obj
-    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE)]
+    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE, INCLUDES (...), EXCLUDES (...))]
     [GROUP BY a, b] [ORDER BY a [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
 Field names are case-insensitive and come back spelled as the object defines them;
@@ -74,6 +74,17 @@ class Like:
 
 
 @dataclass(frozen=True, slots=True)
+class Includes:
+    """`Field INCLUDES ('a', 'b;c')` on a multi-select picklist: any listed entry matches, and an entry
+    `'b;c'` needs both b and c (SOQL and SOSL Reference, "Querying Multi-Select Picklists");
+    EXCLUDES when `negated`."""
+
+    field: str
+    values: tuple[str, ...]
+    negated: bool
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     left: Condition
     right: Condition
@@ -90,7 +101,7 @@ class Not:
     inner: Condition
 
 
-Condition = Compare | In | Like | And | Or | Not
+Condition = Compare | In | Like | Includes | And | Or | Not
 
 
 @dataclass
@@ -276,6 +287,14 @@ class _Parser:
                 values.append(self.value())
             self.expect(")")
             return In(name.value, tuple(values), negate)
+        if not negate and self.word("INCLUDES", "EXCLUDES"):
+            negated = self.take().value.upper() == "EXCLUDES"
+            self.expect("(")
+            entries = [str(self.value())]
+            while self.comma():
+                entries.append(str(self.value()))
+            self.expect(")")
+            return Includes(name.value, tuple(entries), negated)
         if self.word("LIKE"):
             self.take()
             return Like(name.value, str(self.value()))
@@ -356,6 +375,10 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter) -> bool:
     actual = get(row, node.field)
     if isinstance(node, In):
         return any(_equal(actual, v) for v in node.values) != node.negated
+    if isinstance(node, Includes):
+        chosen = {v.lower() for v in str(actual).split(";")} if actual else set()
+        found = any({part.lower() for part in entry.split(";")} <= chosen for entry in node.values)
+        return found != node.negated
     if isinstance(node, Like):
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
