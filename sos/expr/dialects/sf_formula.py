@@ -9,7 +9,8 @@ sos.expr.dialects.evaluate means, on Salesforce's own reading of values:
   (the evaluator's `x != 'a'` is false when x is blank; Salesforce's `x <> 'a'` is true);
 - blank numbers and dates are null (validation rules have no "treat blanks as zero"). What a
   comparison with null gives under NOT, AND or OR is not documented (Help, "ISBLANK": use
-  `OR(ISBLANK(f), f <> 1)` to catch blanks), so a comparison that may meet a blank is written
+  `OR(ISBLANK(f), f <> 1)` to catch blanks; salesforce.stackexchange.com q. 48639 shows a bare
+  `null <> 100` read as false, nothing shows NOT of it), so a comparison that may meet a blank is written
   `IF(ISBLANK(a), FALSE, a > b)`: FALSE on a blank, as in the evaluator, whatever Salesforce
   does with null;
 - a percent field reads as a fraction in a formula (25 % is 0.25: Help, "Tips for Using
