@@ -166,6 +166,10 @@ class Soql(SalesforceGenerator):
             return f"{value:%Y-%m-%d}"
         return number(value)
 
+    def grouped(self, node: Expr) -> str:
+        """A condition that may stand beside AND or OR: SOQL needs parentheses to mix them."""
+        return f"({self.gen(node)})" if isinstance(node, BoolOp) else self.gen(node)
+
     def nullable(self, node: Expr) -> bool:
         return self.kind(node) not in {Kind.BOOLEAN, *_REQUIRED}
 
@@ -203,7 +207,7 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL cannot do arithmetic")
 
     def gen_bool_op(self, node: BoolOp) -> str:
-        parts = [f"({self.gen(o)})" if isinstance(o, BoolOp) else self.gen(o) for o in node.operands]
+        parts = [self.grouped(o) for o in node.operands]
         return f" {node.op.value.upper()} ".join(parts)
 
     def gen_compare(self, node: Compare) -> str:
@@ -227,7 +231,7 @@ class Soql(SalesforceGenerator):
     def compare_with_null(self, node: Compare, other: Expr) -> str:
         holds = node.op is Op.EQ
         if self.kind(other) is Kind.BOOLEAN:  # `x == null` is is_blank(x): unchecked, or false
-            return self.is_blank(other) if holds else self.gen(other)
+            return self.is_blank(other) if holds else self.grouped(other)
         if isinstance(other, Name):
             return f"{self.field(other)} {'=' if holds else '!='} null"
         if _is_null(other):
@@ -244,7 +248,7 @@ class Soql(SalesforceGenerator):
                 holds = (node.op is Op.EQ) == literal.value
                 if isinstance(other, Name):
                     return f"{self.field(other)} = {'true' if holds else 'false'}"
-                return self.gen(other) if holds else f"NOT ({self.gen(other)})"
+                return self.grouped(other) if holds else f"NOT ({self.gen(other)})"
         if isinstance(left, Name) and isinstance(right, Name):
             return self.unsupported(node, "SOQL cannot compare two fields")
         return self.unsupported(node, "SOQL cannot compare two conditions")

@@ -246,17 +246,19 @@ class _Parser:
         return name, descending, nulls_last
 
     def condition(self) -> Condition:
-        left = self.conjunction()
-        while self.word("OR"):
-            self.take()
-            left = Or(left, self.conjunction())
-        return left
-
-    def conjunction(self) -> Condition:
+        """Terms joined by AND or by OR: mixing them needs parentheses in SOQL (`a AND b OR c` is refused
+        with "unexpected token: 'OR'")."""
         left = self.negation()
-        while self.word("AND"):
-            self.take()
-            left = And(left, self.negation())
+        joiner = None
+        while self.word("AND", "OR"):
+            token = self.take()
+            word = token.value.upper()
+            if joiner not in (None, word):
+                raise SoqlError("MALFORMED_QUERY", _pointer(self.text, token.column,
+                                                            f"unexpected token: '{token.value}'"))
+            joiner = word
+            right = self.negation()
+            left = And(left, right) if word == "AND" else Or(left, right)
         return left
 
     def negation(self) -> Condition:

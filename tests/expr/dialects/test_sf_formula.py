@@ -542,15 +542,20 @@ def records() -> st.SearchStrategy[dict[str, object]]:
     # Salesforce keeps dates from 1700 to 4000; amounts stay small enough that a date plus them does too
     dates = {"min_value": datetime.date(1900, 1, 1), "max_value": datetime.date(2100, 12, 31)}
     moments = {"min_value": datetime.datetime(1900, 1, 1), "max_value": datetime.datetime(2100, 12, 31)}
+    # boundaries: the days around today, and moments around midnight GMT and the user's midnight
+    near_today = st.integers(-3, 3).map(lambda days: TODAY + datetime.timedelta(days=days))
+    near_now = st.sampled_from([-1, 0, 1]).flatmap(lambda days: st.sampled_from([
+        NOW.replace(hour=0, minute=0) + datetime.timedelta(days=days, seconds=seconds)
+        for seconds in (-1, 0, 1, 8 * 3600 - 1, 8 * 3600, 8 * 3600 + 1)]))
     return st.fixed_dictionaries(
         {"stage": st.sampled_from(list(STAGE_VALUES))},
         optional={
             "amount": st.one_of(st.none(), st.integers(-10**5, 10**5), st.floats(-1e5, 1e5).map(lambda f: round(f, 2))),
-            "discount": st.one_of(st.none(), st.integers(0, 100)),
-            "probability": st.one_of(st.none(), st.integers(0, 100)),
-            "close_date": st.one_of(st.none(), st.dates(**dates)),
-            "signed_on": st.one_of(st.none(), st.dates(**dates)),
-            "created_date": st.one_of(st.none(), st.datetimes(**moments)),
+            "discount": st.one_of(st.none(), st.integers(-5, 100)),
+            "probability": st.one_of(st.none(), st.sampled_from([0, 2.5, 7, 14.99, 15, 100]), st.integers(0, 100)),
+            "close_date": st.one_of(st.none(), near_today, st.dates(**dates)),
+            "signed_on": st.one_of(st.none(), near_today, st.dates(**dates)),
+            "created_date": st.one_of(st.none(), near_now, st.datetimes(**moments)),
             "budget_confirmed": st.one_of(st.none(), st.booleans()),
             "loss_reason": st.one_of(blank_text, st.sampled_from(PICKLIST_VALUES)),
             "lead_source": st.one_of(blank_text, st.sampled_from(["Web", "Phone", "Partner"])),
