@@ -5,13 +5,16 @@ both sides of a rule's limit, dates around today, multi-select values) are creat
 simple-salesforce. The emulator runs the deployed error condition formulas on every write as
 Salesforce documents (reference §9: every active rule on every save, API writes included;
 FIELD_CUSTOM_VALIDATION_EXCEPTION with the rule's message); sos's evaluator reads the same rules
-from the blueprint. They must name the same broken rules for every record.
+from the blueprint. They must name the same broken rules for every record, and every rule must
+refuse some write: records are made by the hundred, read by the sandbox evaluator, and the ones
+written through the API include two that break each rule.
 """
 
 from __future__ import annotations
 
 import datetime
 import random
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
@@ -20,9 +23,12 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.scope import scope_for
 from sos.blueprint.types import Blueprint
+from sos.errors import Span
+from sos.expr.ast import Expr
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.salesforce_names import STANDARD_API_NAMES
 from sos.expr.parse import parse_expression
+from sos.expr.types import Scope
 from sos.model.compile import compile_model
 from sos.model.resources import Kind
 from sos.naming import salesforce_field_name
@@ -31,7 +37,9 @@ from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, blueprint_text
 from tests.emulators.salesforce import SalesforceEmulator
 
-RECORDS = 24  # per object and starter: each is created, and written over an accepted record
+CANDIDATES = 600  # records made per object and starter, read by the sandbox evaluator alone
+RECORDS = 30  # of them written through the REST API (created, and written over an accepted record), at least
+              # two breaking each rule
 OBJECTS = {"opportunity": "Opportunity", "lead": "Lead"}
 
 
@@ -57,7 +65,8 @@ def generated(bp: Blueprint, obj: str, rng: random.Random, today: datetime.date,
     record: dict[str, Any] = {}
     for field in bp.fields.get(obj, {}).values():
         if field.type not in ("lookup", "user"):
-            record[field.key] = rng.choice(values_for(field.type, tuple(field.values or ()), today, now))
+            choices = values_for(field.type, tuple(field.values or ()), today, now)
+            record[field.key] = None if None in choices and rng.random() < 0.3 else rng.choice(choices)
     if obj == "opportunity":
         stages = [s.key for p in bp.pipelines.values() if p.object == "opportunity" for s in p.stages]
         record.update(stage=rng.choice(stages), close_date=rng.choice(values_for("date", (), today, now)[1:]),
@@ -87,20 +96,37 @@ def rest_record(bp: Blueprint, obj: str, record: dict[str, Any]) -> dict[str, An
     return held
 
 
-def broken_rules(bp: Blueprint, obj: str, record: dict[str, Any], today: datetime.date,
-                 now: datetime.datetime) -> set[str]:
-    """The messages of the rules on `obj` that `record` breaks, by sos's evaluator."""
-    scope = scope_for(bp, obj)
-    broken = set()
-    for rule in compile_model(bp).of_kind(Kind.RULE):
-        if rule.address.scope != obj:
-            continue
-        def holds(text: str) -> bool:
-            expr = parse_expression(text, lambda start, end: None)  # type: ignore[arg-type,return-value]
-            return evaluate(expr, record, scope, today=today, now=now) is True
-        if (not rule.attrs.get("when") or holds(rule.attrs["when"])) and not holds(rule.attrs["require"]):
-            broken.add(rule.attrs["message"])
-    return broken
+@dataclass(frozen=True)
+class Rule:
+    message: str
+    when: Expr | None
+    require: Expr
+
+
+def rules_on(bp: Blueprint, obj: str) -> list[Rule]:
+    """The blueprint's rules on `obj` (stage requirements included), as the Model holds them."""
+    def parsed(text: str) -> Expr:
+        return parse_expression(text, lambda start, end: Span("blueprint.yaml", 1, 1))
+    return [Rule(r.attrs["message"], parsed(r.attrs["when"]) if r.attrs.get("when") else None,
+                 parsed(r.attrs["require"]))
+            for r in compile_model(bp).of_kind(Kind.RULE) if r.address.scope == obj]
+
+
+def broken_rules(rules: list[Rule], scope: Scope, record: dict[str, Any], today: datetime.date,
+                 now: datetime.datetime) -> frozenset[str]:
+    """The messages of the rules that `record` breaks, by sos's evaluator."""
+    def holds(expr: Expr) -> bool:
+        return evaluate(expr, record, scope, today=today, now=now) is True
+    return frozenset(rule.message for rule in rules
+                     if (rule.when is None or holds(rule.when)) and not holds(rule.require))
+
+
+def chosen(candidates: list[tuple[dict[str, Any], frozenset[str]]]) -> list[tuple[dict[str, Any], frozenset[str]]]:
+    """RECORDS of the candidates: for every rule two that break it, the rest as generated (most break none)."""
+    picked: list[tuple[dict[str, Any], frozenset[str]]] = []
+    for message in sorted({m for _, broken in candidates for m in broken}):
+        picked += [c for c in candidates if message in c[1] and c not in picked][:2]
+    return (picked + [c for c in candidates if c not in picked])[:max(RECORDS, len(picked))]
 
 
 def refused_by(write: Callable[[], object]) -> set[str]:
@@ -126,15 +152,17 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
     today = (now + emulator.user_offset).date()  # TODAY() is the running user's day (eight hours west of GMT)
     naive_now = now.replace(tzinfo=None)
     rng = random.Random(case)
-    checked = 0
+    fired: set[str] = set()
     for obj, sobject in OBJECTS.items():
-        rules = [r for r in compile_model(bp).of_kind(Kind.RULE) if r.address.scope == obj]
+        rules, scope = rules_on(bp, obj), scope_for(bp, obj)
         if not rules:
             continue
-        accepted: str | None = None
-        for _ in range(RECORDS):
+        candidates = []
+        for _ in range(CANDIDATES):
             record = generated(bp, obj, rng, today, naive_now)
-            expected = broken_rules(bp, obj, record, today, naive_now)
+            candidates.append((record, broken_rules(rules, scope, record, today, naive_now)))
+        accepted: str | None = None
+        for record, expected in chosen(candidates):
             api = getattr(sf, sobject)
             held = rest_record(bp, obj, record)
             created: dict[str, Any] = {}
@@ -142,5 +170,6 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
             if accepted is not None:
                 assert refused_by(lambda: api.update(accepted, held)) == expected, ("update", record, held)
             accepted = created.get("id", accepted)
-            checked += bool(expected)
-    assert checked > 0  # some generated records break some rule
+            fired |= expected
+    messages = {rule.message for obj in OBJECTS for rule in rules_on(bp, obj)}
+    assert sorted(messages - fired) == []  # every rule refused some write
