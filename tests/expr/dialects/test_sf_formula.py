@@ -573,7 +573,8 @@ OUTCOMES = {stage.key: stage.outcome for stage in OPPORTUNITY.stages}
 # The emulator's fields for OPPORTUNITY: what types the formula evaluator reads the record by.
 FIELD_TYPES = {
     Kind.BOOLEAN: "Checkbox", Kind.NUMBER: "Number", Kind.DATE: "Date", Kind.DATETIME: "DateTime",
-    Kind.PICKLIST: "Picklist", Kind.STAGE: "Picklist", Kind.MULTI_PICKLIST: "MultiselectPicklist",
+    Kind.PICKLIST: "Picklist", Kind.STAGE: "Picklist", Kind.LEAD_STATUS: "Picklist",
+    Kind.MULTI_PICKLIST: "MultiselectPicklist",
     Kind.TEXT: "Text", Kind.USER: "Lookup", Kind.REFERENCE: "Lookup",
 }
 
@@ -656,6 +657,18 @@ def test_the_error_condition_rejects_exactly_the_violators(when: str, require: s
     ) is not True
     rejects = in_salesforce(text, record, verdict=True)
     assert rejects == violates, (when, require, text, record)
+
+
+@pytest.mark.parametrize("status", [status.key for status in LEAD.statuses])
+@pytest.mark.parametrize("text", ["status.is_converted", "not status.is_converted"])
+def test_a_converted_status_is_not_a_converted_lead(text: str, status: str) -> None:
+    """`status.is_converted` asks whether the status is one marked converted; IsConverted, whether the
+    record was converted (Lead object reference), which a lead in a converted status need not be."""
+    formula = generator("sf_formula", LEAD).generate(parse(text))
+    held = {"Status": STATUS_VALUES[status], "IsConverted": False}
+    fields = {**emulator_fields(LEAD), "isconverted": FieldInfo("IsConverted", "Converted", "Checkbox", False)}
+    found = evaluate_formula(formula, Context(held, fields, NOW.replace(tzinfo=datetime.timezone.utc)))
+    assert found == evaluate(parse(text), {"status": status}, LEAD, today=TODAY, now=NOW), formula
 
 
 def soql_matches(where: str, record: Mapping[str, object]) -> bool:
