@@ -8,6 +8,8 @@ hand, as an admin would, not by sos: the emulator reads them as Salesforce docum
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
 from typing import Any, Iterator
 
 import pytest
@@ -15,6 +17,8 @@ from lxml import etree
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
 from tests.emulators.salesforce import SalesforceEmulator
+from tests.emulators.salesforce.formula import Context, evaluate
+from tests.emulators.salesforce.org import FieldInfo
 from tests.emulators.salesforce.schema import MD_NS
 
 Client = Any  # simple_salesforce.Salesforce; its __getattr__ typing does not model `sf.Opportunity.create`
@@ -118,3 +122,26 @@ def test_a_blank_under_not_is_refused_rather_than_guessed(emulator: SalesforceEm
     with pytest.raises(SalesforceGeneralError):
         sf.Opportunity.create(DEAL)
     assert "does not document" in emulator.internal_errors.pop()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Help, "Tips for Working with Date and Date/Time Formulas": TODAY() is the user's day, a fraction of
+    # a day added to a date is dropped (TODAY() + (-1.8) is TODAY() - 1)
+    pytest.param("TODAY()", datetime.date(2024, 12, 31), id="today-is-the-users-day"),
+    pytest.param("DATEVALUE(NOW())", datetime.date(2025, 1, 1), id="datevalue-is-the-gmt-day"),
+    pytest.param("TODAY() + (-1.8)", datetime.date(2024, 12, 30), id="date-drops-the-fraction"),
+    pytest.param("TODAY() - 1.8", datetime.date(2024, 12, 30), id="date-minus-a-fraction"),
+    pytest.param("FLOOR(NOW() - DATETIMEVALUE('2024-12-30 09:00:00'))", Decimal(1), id="whole-days-elapsed"),
+    pytest.param("Discount__c", Decimal("0.25"), id="percent-as-a-fraction"),
+    pytest.param('CASE(StageName, "Prospecting", 1, 2) + 2 ^ 3', Decimal(9), id="case-and-power"),
+    pytest.param('"a" & TEXT(StageName)', "aProspecting", id="concatenation"),
+    pytest.param("ISBLANK(Seats__c) && ISBLANK(Name)", True, id="blank-number-and-text"),
+])
+def test_formulas_read_records_as_salesforce_documents(text: str, expected: object) -> None:
+    fields = {"discount__c": FieldInfo("Discount__c", "Discount", "Percent", True),
+              "seats__c": FieldInfo("Seats__c", "Seats", "Number", True),
+              "stagename": FieldInfo("StageName", "Stage", "Picklist", False),
+              "name": FieldInfo("Name", "Name", "Text", False)}
+    record = {"Discount__c": 25, "Seats__c": None, "StageName": "Prospecting", "Name": None}
+    now = datetime.datetime(2025, 1, 1, 3, 0, tzinfo=datetime.timezone.utc)
+    assert evaluate(text, Context(record, fields, now, datetime.timedelta(hours=-8))) == expected

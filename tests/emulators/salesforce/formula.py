@@ -230,7 +230,7 @@ _BINARY = {"||": 1, "&&": 2, "=": 3, "==": 3, "<>": 3, "!=": 3, "<": 3, "<=": 3,
            "+": 4, "-": 4, "&": 4, "*": 5, "/": 5, "^": 6}
 _DAY = Decimal(86400)
 _NUMBER_OPERATORS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
 
 Node = tuple[Any, ...]
 
@@ -421,6 +421,11 @@ class _Evaluator:
                 if not isinstance(moment, datetime.datetime):
                     raise FormulaError("Incorrect parameter type for function 'DATEVALUE()'. Expected Date/Time")
                 return moment.astimezone(datetime.timezone.utc).date()
+            case "DATETIMEVALUE", [arg]:  # text read as a date and time in GMT (Help, "DATETIMEVALUE")
+                text = self.value(arg)
+                if not isinstance(text, str):
+                    raise FormulaError("Incorrect parameter type for function 'DATETIMEVALUE()'. Expected Text")
+                return _moment(text.replace(" ", "T")) if text else None
             case "ISNEW", []:
                 return self.context.prior is None
             case "ISCHANGED", [("field", name)]:
@@ -517,6 +522,8 @@ def _arithmetic(op: str, left: Any, right: Any, kinds: tuple[str | None, str | N
         if op == "/" and right == 0:
             raise FormulaRuntimeError("Division by zero")
         return _NUMBER_OPERATORS[op](left, right)
+    if op == "&" and kinds == ("Text", "Text"):
+        return left + right
     if op == "+" and kinds[0] == "Number" and kinds[1] in ("Date", "DateTime"):
         left, right, kinds = right, left, (kinds[1], kinds[0])
     if op in ("+", "-") and kinds[1] == "Number" and kinds[0] in ("Date", "DateTime"):
