@@ -229,7 +229,7 @@ def _arith(op: ArithOp, left: Any, right: Any) -> Any:
 
 def _field_value(name: str, raw: object, field_type: ExprType | None) -> object:
     """A record's value as the expression sees it: blank → None, ISO strings → dates, etc."""
-    if raw is not False and _is_blank(raw):
+    if raw is not False and _is_blank(raw):  # false is an unchecked checkbox's value, not a missing one
         return False if field_type == BOOLEAN else None
     convert = _CONVERTERS.get(field_type.kind) if field_type else None
     if field_type is None or convert is None:

@@ -10,9 +10,9 @@ sos.expr.dialects.evaluate means, on Salesforce's own reading of values:
 - blank numbers and dates are null (validation rules have no "treat blanks as zero"). What a
   comparison with null gives under NOT, AND or OR is not documented (Help, "ISBLANK": use
   `OR(ISBLANK(f), f <> 1)` to catch blanks; salesforce.stackexchange.com q. 48639 shows a bare
-  `null <> 100` read as false, nothing shows NOT of it), so a comparison that may meet a blank is written
-  `IF(ISBLANK(a), FALSE, a > b)`: FALSE on a blank, as in the evaluator, whatever Salesforce
-  does with null;
+  `null <> 100` read as false, nothing shows NOT of it), so a comparison that may meet a blank
+  is written `IF(ISBLANK(a), FALSE, a > b)`: FALSE on a blank, as in the evaluator, whatever
+  Salesforce does with null;
 - a percent field reads as a fraction in a formula (25 % is 0.25: Help, "Tips for Using
   Number Formula Fields"), and sos means the number people type, so it is read as `F * 100`;
 - division by a blank or zero is blank in sos and a run-time error that stops the save in
@@ -325,7 +325,8 @@ class SalesforceFormula(SalesforceGenerator):
         blanks = [self.is_blank(side) for side in (left, right) if self.nullable(side)]
         if not blanks:
             return comparison
-        return f"IF({blanks[0] if len(blanks) == 1 else f'OR({blanks[0]}, {blanks[1]})'}, FALSE, {comparison})"
+        either = blanks[0] if len(blanks) == 1 else f"OR({', '.join(blanks)})"
+        return f"IF({either}, FALSE, {comparison})"
 
     def compare_booleans(self, node: Compare) -> str:
         """Checkboxes and conditions: `x == true` is `x`; neither side is ever blank."""
