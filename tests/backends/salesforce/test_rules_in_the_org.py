@@ -7,7 +7,9 @@ Salesforce documents (reference §9: every active rule on every save, API writes
 FIELD_CUSTOM_VALIDATION_EXCEPTION with the rule's message); sos's evaluator reads the same rules
 from the blueprint. They must name the same broken rules for every record, and every rule must
 refuse some write: records are made by the hundred, read by the sandbox evaluator, and the ones
-written through the API include two that break each rule.
+written through the API include two that break each rule. The same records, seeded, are then
+queried with each rule's SOQL violators clause (sos.expr.dialects.soql) through the emulator's
+SOQL engine, which must find exactly the records that break the rule.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.scope import scope_for
 from sos.blueprint.types import Blueprint
-from sos.errors import Span
+from sos.errors import SosError, Span
 from sos.expr.ast import Expr
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.salesforce_names import STANDARD_API_NAMES
+from sos.expr.dialects.soql import Soql
 from sos.expr.parse import parse_expression
 from sos.expr.types import Scope
 from sos.model.compile import compile_model
@@ -76,16 +79,24 @@ def generated(bp: Blueprint, obj: str, rng: random.Random, today: datetime.date,
     return record
 
 
+def api_names(bp: Blueprint, obj: str) -> dict[str, str]:
+    return {**STANDARD_API_NAMES[obj], **{f.key: salesforce_field_name(f.key, f.api_names)
+                                          for f in bp.fields.get(obj, {}).values()}}
+
+
+def labels(bp: Blueprint) -> dict[str, str]:
+    """Stage and lead status keys → the values Salesforce stores for them in a new org (their labels)."""
+    return {**{s.key: s.label for p in bp.pipelines.values() for s in p.stages},
+            **{s.key: s.label for s in bp.lead_statuses}}
+
+
 def rest_record(bp: Blueprint, obj: str, record: dict[str, Any]) -> dict[str, Any]:
     """`record` by API name, as simple-salesforce sends it: stages and statuses by label, multi-select `;`-joined."""
-    labels = {s.key: s.label for p in bp.pipelines.values() for s in p.stages}
-    labels.update({s.key: s.label for s in bp.lead_statuses})
-    names = {**STANDARD_API_NAMES[obj], **{f.key: salesforce_field_name(f.key, f.api_names)
-                                            for f in bp.fields.get(obj, {}).values()}}
+    names, stored = api_names(bp, obj), labels(bp)
     held: dict[str, Any] = {}
     for key, value in record.items():
         if key in ("stage", "status"):
-            value = labels[value]
+            value = stored[value]
         elif isinstance(value, list):
             value = ";".join(value) or None
         elif isinstance(value, datetime.datetime):
@@ -101,6 +112,7 @@ class Rule:
     message: str
     when: Expr | None
     require: Expr
+    text: str  # `when` and `require` as written, to name the rule when they disagree
 
 
 def rules_on(bp: Blueprint, obj: str) -> list[Rule]:
@@ -108,7 +120,7 @@ def rules_on(bp: Blueprint, obj: str) -> list[Rule]:
     def parsed(text: str) -> Expr:
         return parse_expression(text, lambda start, end: Span("blueprint.yaml", 1, 1))
     return [Rule(r.attrs["message"], parsed(r.attrs["when"]) if r.attrs.get("when") else None,
-                 parsed(r.attrs["require"]))
+                 parsed(r.attrs["require"]), f"when: {r.attrs.get('when')} require: {r.attrs['require']}")
             for r in compile_model(bp).of_kind(Kind.RULE) if r.address.scope == obj]
 
 
@@ -139,6 +151,32 @@ def refused_by(write: Callable[[], object]) -> set[str]:
     return set()
 
 
+def soql_finds_the_same(emulator: SalesforceEmulator, bp: Blueprint, obj: str, rules: list[Rule],
+                        records: list[tuple[dict[str, Any], frozenset[str]]]) -> set[str]:
+    """Seed `records` (no rules run) and query each rule's SOQL violators clause through the REST API: it must
+    find exactly the records that break the rule. Returns the messages of the rules checked; rules SOQL cannot
+    say (days_since, arithmetic) are left out, and so are those reading today() (the emulator's SOQL does not
+    read date literals)."""
+    sobject = OBJECTS[obj]
+    emulator.org.records[sobject].clear()
+    ids = {emulator.org.add_record(sobject, rest_record(bp, obj, record)): broken for record, broken in records}
+    generator = Soql(scope_for(bp, obj), api_names(bp, obj), labels(bp), labels(bp))
+    sf = emulator.client()
+    checked = set()
+    for rule in rules:
+        if "today()" in rule.text:
+            continue
+        try:
+            where = generator.violators(rule.when, rule.require)
+        except SosError:
+            continue
+        rows = sf.query_all(f"SELECT Id FROM {sobject} WHERE {where}")["records"]
+        expected = {record_id for record_id, broken in ids.items() if rule.message in broken}
+        assert {row["Id"] for row in rows} == expected, (rule.text, where)
+        checked.add(rule.message)
+    return checked
+
+
 @pytest.mark.parametrize("case", STARTERS)
 def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmulator,
                                                         make_project: Callable[..., Project], case: str) -> None:
@@ -153,6 +191,7 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
     naive_now = now.replace(tzinfo=None)
     rng = random.Random(case)
     fired: set[str] = set()
+    queried: set[str] = set()
     for obj, sobject in OBJECTS.items():
         rules, scope = rules_on(bp, obj), scope_for(bp, obj)
         if not rules:
@@ -171,5 +210,7 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
                 assert refused_by(lambda: api.update(accepted, held)) == expected, ("update", record, held)
             accepted = created.get("id", accepted)
             fired |= expected
+        queried |= soql_finds_the_same(emulator, bp, obj, rules, chosen(candidates))
     messages = {rule.message for obj in OBJECTS for rule in rules_on(bp, obj)}
     assert sorted(messages - fired) == []  # every rule refused some write
+    assert queried  # and SOQL found the violators of the rules it can say
