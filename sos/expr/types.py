@@ -52,6 +52,7 @@ class ExprType:
     kind: Kind
     values: tuple[str, ...] = ()  # PICKLIST and MULTI_PICKLIST: the allowed values, in order
     to: str = ""  # REFERENCE: the object it points to
+    percent: bool = False  # NUMBER: a percent field, whose value is the number people type (25 for 25 %)
 
     def describe(self) -> str:
         """How messages name this type: 'a number', 'a reference to account'."""
@@ -62,6 +63,7 @@ class ExprType:
 
 TEXT = ExprType(Kind.TEXT)
 NUMBER = ExprType(Kind.NUMBER)
+PERCENT = ExprType(Kind.NUMBER, percent=True)
 DATE = ExprType(Kind.DATE)
 DATETIME = ExprType(Kind.DATETIME)
 BOOLEAN = ExprType(Kind.BOOLEAN)
@@ -92,7 +94,7 @@ _SIMPLE_FIELD_TYPES = {
     "url": TEXT,
     "number": NUMBER,
     "currency": NUMBER,
-    "percent": NUMBER,
+    "percent": PERCENT,
     "checkbox": BOOLEAN,
     "date": DATE,
     "datetime": DATETIME,

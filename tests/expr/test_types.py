@@ -8,6 +8,7 @@ from sos.expr.types import (
     DATETIME,
     LEAD_STATUS,
     NUMBER,
+    PERCENT,
     STAGE,
     STANDARD_FIELDS,
     TEXT,
@@ -32,7 +33,7 @@ from sos.expr.types import (
         pytest.param("url", TEXT, id="url"),
         pytest.param("number", NUMBER, id="number"),
         pytest.param("currency", NUMBER, id="currency"),
-        pytest.param("percent", NUMBER, id="percent"),
+        pytest.param("percent", PERCENT, id="percent"),
         pytest.param("checkbox", BOOLEAN, id="checkbox"),
         pytest.param("date", DATE, id="date"),
         pytest.param("datetime", DATETIME, id="datetime"),
@@ -79,7 +80,7 @@ def test_standard_fields_match_the_spec() -> None:
     assert (opportunity["stage"], opportunity["account"], opportunity["probability"]) == (
         STAGE,
         reference("account"),
-        NUMBER,
+        PERCENT,
     )
     assert STANDARD_FIELDS["lead"]["status"] == LEAD_STATUS
 

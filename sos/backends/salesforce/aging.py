@@ -45,7 +45,9 @@ def aging_fields(desired: Model, stage_names: Mapping[Address, str],
         branches = "".join(f"\n    '{process_names[p]}', {_stage_case(limits[p], indent=8)}," for p in sorted(limits))
         first = min(limits)
         condition = f"CASE(RecordType.DeveloperName,{branches}\n    {_stage_case(limits[first], indent=8)})"
-    days = "TODAY() - DATEVALUE(BLANKVALUE(LastStageChangeDate, CreatedDate))"
+    # Whole days elapsed since the stage change, as days_since() counts a date and time: TODAY() is the
+    # user's day and DATEVALUE() the GMT day, so their difference is a day off west of GMT for part of the day.
+    days = "FLOOR(NOW() - BLANKVALUE(LastStageChangeDate, CreatedDate))"
     return [
         FieldSpec(name=DAYS_IN_STAGE, type="Number", label="Days in Stage", precision=18, scale=0, formula=days,
                   description=with_mark("Days since the deal entered its current stage.", AGING_MARK)),

@@ -2,11 +2,16 @@
 
 Semantics the other dialects must match:
 - blank is None, "" or an empty list; `is_blank` also counts an unchecked checkbox (False).
-- a checkbox is never blank: a blank one reads as unchecked (false), as in Salesforce.
-- a comparison, `in` or `not in` with a blank operand is false (like SQL NULL), except
-  `x == null` (x is blank) and `x != null` (x is not blank).
+- a checkbox is never blank: a blank one reads as unchecked (false), as in Salesforce;
+  `x == null` is `is_blank(x)` and `x != null` is `not is_blank(x)`, for a checkbox too.
+- a comparison, `in` or `not in` with a blank operand is false (like SQL NULL), so
+  `not (amount > 5)` is true when amount is blank.
+- a percent is the number people type (25 for 25 %).
 - arithmetic on a blank is blank, and so are division by zero and a date out of range.
-- a date compared with a date and time compares their dates; `days_since` counts whole days.
+- a date plus or minus a number of days drops the number's fraction (`d - 1.5` and
+  `d + -1.5` are both `d - 1`), as Salesforce does; a date and time keeps it.
+- a date compared with a date and time compares their dates; `days_since` of a date counts
+  the days from it to today(), of a date and time the whole days (24 hours) elapsed until now().
 - stage order is the order a deal progresses in: the open stages in the scope's order,
   then the won stages. A lost stage is never before or after another stage, only equal
   to itself (`stage >= 'lost'` holds in 'lost' alone; `stage >= 'proposal'` never holds
@@ -120,10 +125,8 @@ class _Evaluator:
     def _compare(self, node: Compare) -> bool:
         left, right = self.value(node.left), self.value(node.right)
         if _is_null(node.left) or _is_null(node.right):
-            other = right if _is_null(node.left) else left
-            if node.op is Op.EQ:
-                return other is None
-            return node.op is Op.NE and other is not None
+            blank = _is_blank(right if _is_null(node.left) else left)
+            return blank if node.op is Op.EQ else node.op is Op.NE and not blank
         if left is None or right is None:
             return False
         if node.op not in (Op.EQ, Op.NE) and (self._is_stage(node.left) or self._is_stage(node.right)):
@@ -156,11 +159,11 @@ class _Evaluator:
             case "now", []:
                 return self.now
             case "is_blank", [value]:
-                return _is_blank(value) or value is False
+                return _is_blank(value)
             case "days_since", [None]:
                 return None
             case "days_since", [datetime.datetime() as moment]:
-                return (self.today - moment.date()).days
+                return (self.now - moment) // datetime.timedelta(days=1)
             case "days_since", [datetime.date() as day]:
                 return (self.today - day).days
             case "len", [text]:
@@ -179,7 +182,8 @@ def _is_true(value: object) -> bool:
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, (list, tuple)) and not value)
+    """None, "", an empty list, or false (an unchecked checkbox counts as blank)."""
+    return value is None or value == "" or value is False or (isinstance(value, (list, tuple)) and not value)
 
 
 def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
@@ -212,7 +216,9 @@ def _arith(op: ArithOp, left: Any, right: Any) -> Any:
                 return (left - right).total_seconds() / 86400
             return (_day(left) - _day(right)).days
         if isinstance(left, datetime.date):
-            days = datetime.timedelta(days=right)
+            # A date drops the fraction of a number of days (Salesforce Help, "Tips for Working with
+            # Date and Date/Time Formulas": TODAY() + (-1.8) is TODAY() + (-1)); a date and time keeps it.
+            days = datetime.timedelta(days=right if isinstance(left, datetime.datetime) else int(right))
             return left + days if op is ArithOp.ADD else left - days
         if op is ArithOp.DIV:
             return None if right == 0 else left / right
@@ -223,7 +229,7 @@ def _arith(op: ArithOp, left: Any, right: Any) -> Any:
 
 def _field_value(name: str, raw: object, field_type: ExprType | None) -> object:
     """A record's value as the expression sees it: blank → None, ISO strings → dates, etc."""
-    if _is_blank(raw):
+    if raw is not False and _is_blank(raw):  # false is an unchecked checkbox's value, not a missing one
         return False if field_type == BOOLEAN else None
     convert = _CONVERTERS.get(field_type.kind) if field_type else None
     if field_type is None or convert is None:

@@ -2,18 +2,29 @@
 
 A validation rule rejects a record when its formula is TRUE, so a rule `when` / `require`
 becomes `AND(<when>, NOT(<require>))` (`error_condition`). The formula means what
-sos.expr.dialects.evaluate means, on Salesforce's own reading of blanks:
+sos.expr.dialects.evaluate means, on Salesforce's own reading of values:
 
 - blank text, picklists and multi-select picklists read as '' in a formula, so `!=`,
   `not in`, and `==` / `in` that a blank could satisfy get an explicit not-blank guard
   (the evaluator's `x != 'a'` is false when x is blank; Salesforce's `x <> 'a'` is true);
-- blank numbers and dates are null ("treat blank fields as blanks"), and a comparison with
-  null is false, as in the evaluator, so those comparisons need no guard;
-- a checkbox is never blank: `is_blank(checkbox)` is `NOT(checkbox)`;
+- blank numbers and dates are null (validation rules have no "treat blanks as zero"). What a
+  comparison with null gives under NOT, AND or OR is not documented (Help, "ISBLANK": use
+  `OR(ISBLANK(f), f <> 1)` to catch blanks; salesforce.stackexchange.com q. 48639 shows a bare
+  `null <> 100` read as false, nothing shows NOT of it), so a comparison that may meet a blank
+  is written `IF(ISBLANK(a), FALSE, a > b)`: FALSE on a blank, as in the evaluator, whatever
+  Salesforce does with null;
+- a percent field reads as a fraction in a formula (25 % is 0.25: Help, "Tips for Using
+  Number Formula Fields"), and sos means the number people type, so it is read as `F * 100`;
+- division by a blank or zero is blank in sos and a run-time error that stops the save in
+  Salesforce, so a division is written `IF(BLANKVALUE(b, 0) = 0, NULL, a / b)`;
+- a checkbox is never blank: `is_blank(checkbox)` and `checkbox == null` are `NOT(checkbox)`;
 - picklists (stage, status, picklist fields, and standard text fields that are picklists in
   Salesforce, e.g. LeadSource) are read only through ISPICKVAL or TEXT();
 - a date and time compared with, or subtracted from, a date is read as its (GMT) date,
-  DATEVALUE(...), as the evaluator compares them by date;
+  DATEVALUE(...), as the evaluator compares them by date; `days_since` of a date and time is
+  `FLOOR(NOW() - x)`, whole days elapsed, never TODAY() (the user's day) less a GMT date;
+- `status.is_converted` tests Status for the converted statuses (IsConverted is whether the
+  lead record was converted, a different thing);
 - stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
 
 StageName and Status are required in Salesforce and never blank, so tests on them get
@@ -67,7 +78,6 @@ _ATTRIBUTES = {
     "is_won": "IsWon",
     "is_lost": "AND(IsClosed, NOT(IsWon))",
     "is_closed": "IsClosed",
-    "is_converted": "IsConverted",
 }
 _ATOM = 8
 
@@ -77,9 +87,9 @@ def _precedence(node: Expr) -> int:
     match node:
         case Compare() | In():
             return 4
-        case Arith(op=ArithOp.ADD | ArithOp.SUB) | Call(func="days_since"):  # days_since is `TODAY() - d`
+        case Arith(op=ArithOp.ADD | ArithOp.SUB) | Call(func="days_since"):  # days_since may be `TODAY() - d`
             return 5
-        case Arith():
+        case Arith(op=ArithOp.MUL):
             return 6
         case Unary(op=UnaryOp.NEG):
             return 7
@@ -102,7 +112,7 @@ class SalesforceFormula(SalesforceGenerator):
         "today": lambda g, n: "TODAY()",
         "now": lambda g, n: "NOW()",
         "is_blank": lambda g, n: g.is_blank(n.args[0]),
-        "days_since": lambda g, n: f"TODAY() - {g.date_operand(n.args[0], 6)}",
+        "days_since": lambda g, n: g.days_since(n.args[0]),
         "len": lambda g, n: f"LEN({g.gen(n.args[0])})",
         "includes": lambda g, n: g.includes(n),
     }
@@ -197,9 +207,27 @@ class SalesforceFormula(SalesforceGenerator):
             )
         return api_name
 
+    def is_percent(self, node: Expr) -> bool:
+        found = self.type_of(node)
+        return isinstance(node, Name) and found is not None and found.percent
+
+    def nullable(self, node: Expr) -> bool:
+        """Whether `node` can be null in a formula: a number, date or date and time that may be blank."""
+        match node:
+            case Name():
+                return self.kind(node) in (Kind.NUMBER, Kind.DATE, Kind.DATETIME)
+            case Arith(op=ArithOp.DIV):
+                return True
+            case Arith(left=left, right=right):
+                return self.nullable(left) or self.nullable(right)
+            case Unary(op=UnaryOp.NEG, operand=operand) | Call(func="days_since", args=(operand,)):
+                return self.nullable(operand)
+        return False
+
     def operand(self, node: Expr, needs: int) -> str:
         text = self.gen(node)
-        return f"({text})" if _precedence(node) < needs else text
+        precedence = 6 if self.is_percent(node) else _precedence(node)
+        return f"({text})" if precedence < needs else text
 
     def date_operand(self, node: Expr, needs: int) -> str:
         """`node` read as a date: a date and time becomes DATEVALUE(...) (its date in GMT)."""
@@ -234,9 +262,15 @@ class SalesforceFormula(SalesforceGenerator):
 
     def gen_name(self, node: Name) -> str:
         api_name = self.field(node)
+        if self.is_percent(node):
+            return f"{api_name} * 100"
         return f"TEXT({api_name})" if self.is_picklist(node) else api_name
 
     def gen_attribute(self, node: Attribute) -> str:
+        if node.attr == "is_converted":
+            assert self.scope is not None
+            converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
+            return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(converted))))
         text = _ATTRIBUTES.get(node.attr)
         if text is None:
             return self.unsupported(node, f"a Salesforce formula has no {node.attr}")
@@ -254,16 +288,27 @@ class SalesforceFormula(SalesforceGenerator):
         return f"{node.op.value.upper()}({', '.join(self.gen(operand) for operand in node.operands)})"
 
     def gen_arith(self, node: Arith) -> str:
+        if node.op is ArithOp.DIV:
+            divisor = node.right
+            quotient = f"{self.operand(node.left, 6)} / {self.operand(divisor, 7)}"
+            if isinstance(divisor, Literal) and divisor.value:
+                return f"({quotient})"
+            return f"IF(BLANKVALUE({self.gen(divisor)}, 0) = 0, NULL, {quotient})"
         precedence = _precedence(node)
         read = self.operand
         if {self.kind(node.left), self.kind(node.right)} == {Kind.DATE, Kind.DATETIME}:
             read = self.date_operand  # a date minus a date and time: the days between their dates
         return f"{read(node.left, precedence)} {node.op.value} {read(node.right, precedence + 1)}"
 
+    def days_since(self, arg: Expr) -> str:
+        if self.kind(arg) is Kind.DATETIME:
+            return f"FLOOR(NOW() - {self.operand(arg, 6)})"
+        return f"TODAY() - {self.operand(arg, 6)}"
+
     def gen_compare(self, node: Compare) -> str:
         left, right, op = node.left, node.right, node.op
         if _is_null(left) or _is_null(right):
-            test = f"ISBLANK({self.gen(right if _is_null(left) else left)})"
+            test = self.is_blank(right if _is_null(left) else left)
             return test if op is Op.EQ else f"NOT({test})"
         kinds = {self.kind(left), self.kind(right)}
         if Kind.BOOLEAN in kinds:
@@ -276,7 +321,12 @@ class SalesforceFormula(SalesforceGenerator):
                 return self.unsupported(node, "a Salesforce formula cannot order these values")
             return self.compare_text(node)
         read = self.date_operand if kinds == {Kind.DATE, Kind.DATETIME} else self.operand
-        return f"{read(left, 5)} {_OPS[op]} {read(right, 5)}"
+        comparison = f"{read(left, 5)} {_OPS[op]} {read(right, 5)}"
+        blanks = [self.is_blank(side) for side in (left, right) if self.nullable(side)]
+        if not blanks:
+            return comparison
+        either = blanks[0] if len(blanks) == 1 else f"OR({', '.join(blanks)})"
+        return f"IF({either}, FALSE, {comparison})"
 
     def compare_booleans(self, node: Compare) -> str:
         """Checkboxes and conditions: `x == true` is `x`; neither side is ever blank."""
@@ -292,6 +342,8 @@ class SalesforceFormula(SalesforceGenerator):
     def picklist_equals(self, node: Compare, keyed: Expr, literal: Literal) -> str:
         if not isinstance(keyed, Name) or node.op not in (Op.EQ, Op.NE):
             return self.unsupported(node, "a Salesforce formula can only test a picklist field for a value")
+        if literal.value == "":  # ISPICKVAL(X, '') is true on a blank; in sos a blank equals nothing
+            return "FALSE" if node.op is Op.EQ else self.not_blank(keyed)
         test = f"ISPICKVAL({self.field(keyed)}, {quote(self.stored_value(keyed, literal, str(literal.value)))})"
         if node.op is Op.EQ:
             return test
@@ -326,6 +378,8 @@ class SalesforceFormula(SalesforceGenerator):
     def is_blank(self, arg: Expr) -> str:
         if self.kind(arg) is Kind.BOOLEAN:  # a checkbox is never blank; unchecked counts as blank
             return f"NOT({self.gen(arg)})"
+        if isinstance(arg, Name) and self.is_percent(arg):
+            return f"ISBLANK({self.field(arg)})"
         return f"ISBLANK({self.gen(arg)})"
 
     def includes(self, node: Call) -> str:

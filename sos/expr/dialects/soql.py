@@ -8,7 +8,9 @@ means, on SOQL's own reading of nulls (blank fields are null in SOQL):
 - `X != 'a'` and `X NOT IN (...)` also match records where X is null, so the clause rules
   null out (`(X != 'a' AND X != null)`); the evaluator's `x != 'a'` is false when x is blank;
 - `=`, `IN`, `<`, `>`, INCLUDES never match null, as in the evaluator;
-- a checkbox is never null: `is_blank(checkbox)` is `X = false`;
+- a checkbox is never null: `is_blank(checkbox)` and `checkbox == null` are `X = false`;
+- a percent is the number people type, as SOQL reads it (25 for 25 %);
+- `status.is_converted` is `Status IN (<the converted statuses>)`;
 - stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
 
 Two differences remain, documented rather than refused: SOQL compares text without regard
@@ -56,7 +58,6 @@ _ATTRIBUTES = {
     "is_won": "IsWon = true",
     "is_lost": "(IsClosed = true AND IsWon = false)",
     "is_closed": "IsClosed = true",
-    "is_converted": "IsConverted = true",
 }
 _NO_VALUE = {
     "days_since": "SOQL cannot compute days_since(); it compares a field with a value",
@@ -165,6 +166,10 @@ class Soql(SalesforceGenerator):
             return f"{value:%Y-%m-%d}"
         return number(value)
 
+    def grouped(self, node: Expr) -> str:
+        """A condition that may stand beside AND or OR: SOQL needs parentheses to mix them."""
+        return f"({self.gen(node)})" if isinstance(node, BoolOp) else self.gen(node)
+
     def nullable(self, node: Expr) -> bool:
         return self.kind(node) not in {Kind.BOOLEAN, *_REQUIRED}
 
@@ -181,6 +186,10 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL needs a condition here")
 
     def gen_attribute(self, node: Attribute) -> str:
+        if node.attr == "is_converted":
+            assert self.scope is not None
+            converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
+            return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(converted))))
         text = _ATTRIBUTES.get(node.attr)
         if text is None:
             return self.unsupported(node, f"SOQL has no {node.attr}")
@@ -198,7 +207,7 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL cannot do arithmetic")
 
     def gen_bool_op(self, node: BoolOp) -> str:
-        parts = [f"({self.gen(o)})" if isinstance(o, BoolOp) else self.gen(o) for o in node.operands]
+        parts = [self.grouped(o) for o in node.operands]
         return f" {node.op.value.upper()} ".join(parts)
 
     def gen_compare(self, node: Compare) -> str:
@@ -221,10 +230,12 @@ class Soql(SalesforceGenerator):
 
     def compare_with_null(self, node: Compare, other: Expr) -> str:
         holds = node.op is Op.EQ
+        if self.kind(other) is Kind.BOOLEAN:  # `x == null` is is_blank(x): unchecked, or false
+            return self.is_blank(other) if holds else self.grouped(other)
         if isinstance(other, Name):
             return f"{self.field(other)} {'=' if holds else '!='} null"
-        if _is_null(other) or self.kind(other) is Kind.BOOLEAN:  # null is null; a condition never is
-            return ALWAYS if holds == _is_null(other) else NEVER
+        if _is_null(other):
+            return ALWAYS if holds else NEVER
         return self.no_field(node)
 
     def compare_conditions(self, node: Compare) -> str:
@@ -237,7 +248,7 @@ class Soql(SalesforceGenerator):
                 holds = (node.op is Op.EQ) == literal.value
                 if isinstance(other, Name):
                     return f"{self.field(other)} = {'true' if holds else 'false'}"
-                return self.gen(other) if holds else f"NOT ({self.gen(other)})"
+                return self.grouped(other) if holds else f"NOT ({self.gen(other)})"
         if isinstance(left, Name) and isinstance(right, Name):
             return self.unsupported(node, "SOQL cannot compare two fields")
         return self.unsupported(node, "SOQL cannot compare two conditions")

@@ -281,6 +281,12 @@ class Org:
 
     def add_record(self, obj: str, values: Mapping[str, object]) -> str:
         """Insert a record without validation (seeding); returns its id."""
+        record = self.new_record(obj, values)
+        self.records[obj][str(record["Id"])] = record
+        return str(record["Id"])
+
+    def new_record(self, obj: str, values: Mapping[str, object]) -> dict[str, object]:
+        """A record as a create would store it (system and derived fields set), not stored yet."""
         info = standard.OBJECTS[obj]
         self._ids[obj] += 1
         record_id = f"{info.key_prefix}Em{self._ids[obj]:010d}AAA"
@@ -291,8 +297,17 @@ class Org:
         record.update(values)
         if obj == "Opportunity":
             self._derive_opportunity(record)
-        self.records[obj][record_id] = record
-        return record_id
+        return record
+
+    def updated_record(self, obj: str, record_id: str, values: Mapping[str, object]) -> dict[str, object]:
+        """A stored record with `values` written over it, as an update would store it, not stored yet."""
+        now = iso(self.clock())
+        record = {**self.records[obj][record_id], **values, "LastModifiedDate": now, "SystemModstamp": now}
+        if obj == "Opportunity" and "StageName" in values:
+            for derived in ("IsClosed", "IsWon", "ForecastCategory", "ForecastCategoryName"):
+                record.pop(derived, None)
+            self._derive_opportunity(record)
+        return record
 
     def _derive_opportunity(self, record: dict[str, object]) -> None:
         record.setdefault("Name", f"Opportunity {record['Id']}")

@@ -7,11 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
-from . import soql, standard
+from . import formula, soql, standard
 from .org import USER_ID, FieldInfo, Org, canonical_object
 from .schema import MetadataSchema
 from .standard import DESCRIBE_TYPES
-from .tables import MASTER_RECORD_TYPE_ID, Table, rest_table, tooling_table
+from .tables import MASTER_RECORD_TYPE_ID, USER_ROW, Table, rest_table, tooling_table
 from .xmlutil import flag, text
 
 if TYPE_CHECKING:
@@ -226,6 +226,10 @@ class RestApi:
             return json_reply(200, {"objectDescribe": self._summary(obj, version), "recentItems": []})
         if len(parts) == 1 and method == "POST" and standard.OBJECTS[obj].deployable:
             return self._create(obj, body)
+        if len(parts) == 2 and method == "PATCH" and standard.OBJECTS[obj].deployable:
+            if parts[1] not in self.org.records[obj]:
+                return not_found()
+            return self._update(obj, parts[1], body)
         if len(parts) == 2 and method == "GET" and standard.OBJECTS[obj].deployable:
             record = self.org.records[obj].get(parts[1])
             if record is None:
@@ -296,6 +300,81 @@ class RestApi:
         return out
 
     def _create(self, obj: str, body: bytes) -> Reply:
+        written = self._written(obj, body)
+        if isinstance(written, Reply):
+            return written
+        clean, fields = written
+        if obj == "Lead" and "Status" not in clean:
+            default = next((v.full_name for v in self.org.value_set("LeadStatus") if v.default and v.active), None)
+            clean["Status"] = default
+        missing = [f.name for f in fields.values() if f.required and clean.get(f.name) in (None, "")]
+        if missing:
+            return error_reply(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                               missing)
+        record = self.org.new_record(obj, clean)
+        refused = self._validation_rules(obj, record, None)
+        if refused is not None:
+            return refused
+        self.org.records[obj][str(record["Id"])] = record
+        return json_reply(201, {"id": record["Id"], "success": True, "errors": []})
+
+    def _update(self, obj: str, record_id: str, body: bytes) -> Reply:
+        written = self._written(obj, body)
+        if isinstance(written, Reply):
+            return written
+        clean, fields = written
+        blanked = [f.name for f in fields.values() if f.required and f.name in clean and clean[f.name] in (None, "")]
+        if blanked:
+            return error_reply(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(blanked)}]",
+                               blanked)
+        prior = self.org.records[obj][record_id]
+        record = self.org.updated_record(obj, record_id, clean)
+        refused = self._validation_rules(obj, record, prior)
+        if refused is not None:
+            return refused
+        self.org.records[obj][record_id] = record
+        return Reply(204, b"", content_type="")
+
+    def _validation_rules(self, obj: str, record: Mapping[str, object],
+                          prior: Mapping[str, object] | None) -> Reply | None:
+        """Run the object's active validation rules on a save; the refusal, as Salesforce sends it, or None.
+
+        Every active rule runs on every save, API writes included, and a rule whose error condition is
+        TRUE refuses it: 400 [{"message", "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields"}]
+        (reference §9). A run-time error in a rule (division by zero) stops the save too (UNVERIFIED shape).
+        """
+        context = formula.Context(record, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset,
+                                  prior, lambda path: self._related(obj, record, path))
+        errors: list[dict[str, object]] = []
+        for rule in self.org.of_type("ValidationRule", obj):
+            if not flag(rule.body, "active"):
+                continue
+            try:
+                rejected = formula.fires(text(rule.body, "errorConditionFormula") or "", context)
+            except formula.FormulaRuntimeError as error:
+                return error_reply(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                                   f"Error: Invalid Data. Review all error messages below to correct your data. "
+                                   f"{error} in validation rule {rule.name}")
+            if rejected:
+                display = text(rule.body, "errorDisplayField")
+                errors.append({"message": text(rule.body, "errorMessage") or "",
+                               "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                               "fields": [display] if display else []})
+        return json_reply(400, errors) if errors else None
+
+    def _related(self, obj: str, record: Mapping[str, object], path: str) -> object:
+        """A cross-object reference a formula reads: the running user's Username through OwnerId, or
+        a RecordType's DeveloperName; anything else the emulator does not model is null."""
+        head, _, last = path.partition(".")
+        if head.split(":", 1)[0].lower() == "owner" and last.lower() == "username":
+            return USER_ROW["Username"] if record.get("OwnerId") == USER_ID else None
+        if head.lower() == "recordtype" and last.lower() == "developername":
+            found = next((c for c in self.org.of_type("RecordType", obj) if c.id == record.get("RecordTypeId")), None)
+            return found.name if found else None
+        return None
+
+    def _written(self, obj: str, body: bytes) -> tuple[dict[str, object], dict[str, FieldInfo]] | Reply:
+        """The fields a create or update writes, by API name, and the object's fields; or why it is refused."""
         try:
             values = json.loads(body or b"{}")
             if not isinstance(values, dict):
@@ -319,15 +398,7 @@ class RestApi:
                 return error_reply(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                                    f"{info.label}: bad value for restricted picklist field: {value}", [info.name])
             clean[info.name] = value
-        if obj == "Lead" and "Status" not in clean:
-            default = next((v.full_name for v in self.org.value_set("LeadStatus") if v.default and v.active), None)
-            clean["Status"] = default
-        missing = [f.name for f in fields.values() if f.required and clean.get(f.name) in (None, "")]
-        if missing:
-            return error_reply(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
-                               missing)
-        record_id = self.org.add_record(obj, clean)
-        return json_reply(201, {"id": record_id, "success": True, "errors": []})
+        return clean, fields
 
     def _assign(self, body: bytes) -> Reply:
         try:

@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from datetime import timedelta
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator, Mapping
@@ -81,6 +82,9 @@ class SalesforceEmulator:
         self.calls: Counter[str] = Counter()
         self.call_log: list[str] = []
         self.internal_errors: list[str] = []
+        # The running user's UTC offset, for TODAY() in formulas: west of GMT, where TODAY() and a
+        # date and time's GMT date (DATEVALUE) differ for part of the day.
+        self.user_offset = timedelta(hours=-8)
         self.api_usage = 0
         self.org = Org(self.clock)
         self._sessions = {self.access_token}

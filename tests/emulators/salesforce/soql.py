@@ -1,7 +1,7 @@
 """The SOQL subset the backend and its tests need, parsed and run over lists of dicts.
 
     SELECT a, b.c, COUNT(), COUNT(Id) n, SUM(Amount) FROM Obj
-    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE)]
+    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE, INCLUDES (...), EXCLUDES (...))]
     [GROUP BY a, b] [ORDER BY a [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
 Field names are case-insensitive and come back spelled as the object defines them;
@@ -74,6 +74,17 @@ class Like:
 
 
 @dataclass(frozen=True, slots=True)
+class Includes:
+    """`Field INCLUDES ('a', 'b;c')` on a multi-select picklist: any listed entry matches, and an entry
+    `'b;c'` needs both b and c (SOQL and SOSL Reference, "Querying Multi-Select Picklists");
+    EXCLUDES when `negated`."""
+
+    field: str
+    values: tuple[str, ...]
+    negated: bool
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     left: Condition
     right: Condition
@@ -90,7 +101,7 @@ class Not:
     inner: Condition
 
 
-Condition = Compare | In | Like | And | Or | Not
+Condition = Compare | In | Like | Includes | And | Or | Not
 
 
 @dataclass
@@ -235,17 +246,19 @@ class _Parser:
         return name, descending, nulls_last
 
     def condition(self) -> Condition:
-        left = self.conjunction()
-        while self.word("OR"):
-            self.take()
-            left = Or(left, self.conjunction())
-        return left
-
-    def conjunction(self) -> Condition:
+        """Terms joined by AND or by OR: mixing them needs parentheses in SOQL (`a AND b OR c` is refused
+        with "unexpected token: 'OR'")."""
         left = self.negation()
-        while self.word("AND"):
-            self.take()
-            left = And(left, self.negation())
+        joiner = None
+        while self.word("AND", "OR"):
+            token = self.take()
+            word = token.value.upper()
+            if joiner not in (None, word):
+                raise SoqlError("MALFORMED_QUERY", _pointer(self.text, token.column,
+                                                            f"unexpected token: '{token.value}'"))
+            joiner = word
+            right = self.negation()
+            left = And(left, right) if word == "AND" else Or(left, right)
         return left
 
     def negation(self) -> Condition:
@@ -276,6 +289,14 @@ class _Parser:
                 values.append(self.value())
             self.expect(")")
             return In(name.value, tuple(values), negate)
+        if not negate and self.word("INCLUDES", "EXCLUDES"):
+            negated = self.take().value.upper() == "EXCLUDES"
+            self.expect("(")
+            entries = [str(self.value())]
+            while self.comma():
+                entries.append(str(self.value()))
+            self.expect(")")
+            return Includes(name.value, tuple(entries), negated)
         if self.word("LIKE"):
             self.take()
             return Like(name.value, str(self.value()))
@@ -356,6 +377,10 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter) -> bool:
     actual = get(row, node.field)
     if isinstance(node, In):
         return any(_equal(actual, v) for v in node.values) != node.negated
+    if isinstance(node, Includes):
+        chosen = {v.lower() for v in str(actual).split(";")} if actual else set()
+        found = any({part.lower() for part in entry.split(";")} <= chosen for entry in node.values)
+        return found != node.negated
     if isinstance(node, Like):
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None

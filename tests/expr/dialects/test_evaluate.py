@@ -67,7 +67,17 @@ def run(text: str, changes: dict[str, object], scope: Scope = OPPORTUNITY) -> ob
         pytest.param("close_date + 1", {}, datetime.date(2024, 7, 1), id="date-plus-days"),
         pytest.param("today() - 1", {}, datetime.date(2024, 5, 31), id="today-minus-days"),
         pytest.param("close_date + 99999999 > today()", {}, False, id="date-out-of-range-is-blank"),
-        pytest.param("days_since(created_date)", {}, 31, id="days-since-datetime"),
+        # whole days elapsed from 2024-05-01 09:30 UTC to now() (midnight 2024-06-01): 30, not the 31 days between dates
+        pytest.param("days_since(created_date)", {}, 30, id="days-since-datetime-counts-whole-days"),
+        # Salesforce Help, "Tips for Working with Date and Date/Time Formulas": a fraction of a day is dropped
+        pytest.param("close_date - 1.5", {}, datetime.date(2024, 6, 29), id="date-minus-fraction"),
+        pytest.param("close_date + -1.5", {}, datetime.date(2024, 6, 29), id="date-plus-negative-fraction"),
+        pytest.param("created_date - 0.5", {}, datetime.datetime(2024, 4, 30, 21, 30), id="datetime-keeps-fraction"),
+        pytest.param("not (amount > 5000)", {"amount": None}, True, id="not-of-a-blank-comparison"),
+        pytest.param("budget_confirmed == null", {"budget_confirmed": False}, True, id="unchecked-equals-null"),
+        pytest.param("budget_confirmed != null", {"budget_confirmed": True}, True, id="checked-is-not-null"),
+        pytest.param("amount / 0", {}, None, id="division-by-zero-is-blank"),
+        pytest.param("lead_source == ''", {"lead_source": None}, False, id="blank-equals-no-text"),
         pytest.param("days_since(signed_on)", {}, 12, id="days-since-date-object"),
         pytest.param("days_since(close_date)", {"close_date": None}, None, id="days-since-blank"),
         pytest.param("created_date >= today() - 31 and created_date < today()", {}, True, id="datetime-vs-date"),

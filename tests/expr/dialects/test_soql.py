@@ -60,7 +60,11 @@ def soql() -> Soql:
         pytest.param("amount != null and null == loss_reason", "Amount != null AND Loss_Reason__c = null",
                      id="nulls"),
         pytest.param("null == null", ALWAYS, id="null-is-null"),
-        pytest.param("(amount > 0) != null", ALWAYS, id="a-condition-is-never-null"),
+        pytest.param("(amount > 0) != null", "Amount > 0", id="a-false-condition-is-blank"),
+        pytest.param("budget_confirmed and (stage.is_won or amount > 5) == true",
+                     "Budget_Confirmed__c = true AND (IsWon = true OR Amount > 5)", id="or-compared-inside-and"),
+        pytest.param("stage.is_won or (budget_confirmed and amount > 5) != null",
+                     "IsWon = true OR (Budget_Confirmed__c = true AND Amount > 5)", id="and-not-null-inside-or"),
     ],
 )
 def test_soql(text: str, expected: str) -> None:
