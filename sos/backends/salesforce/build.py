@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from sos.backends.salesforce.aging import aging_fields
-from sos.backends.salesforce.marks import formula_comment, mark_extras, ownership_mark, with_mark
+from sos.backends.salesforce.lint import description_with_mark, lint
+from sos.backends.salesforce.marks import formula_comment, ownership_mark, with_mark
 from sos.backends.salesforce.names import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -47,7 +48,6 @@ PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit
                               "and the record types of its pipelines. Assign it to the people who work these records.")
 
 # Limits (reference §5, §9, §10); breaking one is reported, never silently truncated.
-FIELD_DESCRIPTION_LIMIT = 1000
 RULE_DESCRIPTION_LIMIT = 255
 FORMULA_LIMIT = 3900
 LONG_TEXT_LENGTH, LONG_TEXT_LINES, MULTI_PICKLIST_LINES = 32768, 3, 4
@@ -79,7 +79,7 @@ class _Builder:
         held = [c for c in changes if c.address.kind in HELD_KINDS]
         self.writes = {c.address: c for c in held if c.action is not Action.DELETE}
         self.deletes = {c.address: c for c in held if c.action is Action.DELETE and allow_delete}
-        self.problems: list[Diagnostic] = []
+        self.problems: list[Diagnostic] = lint(desired)
         self.notes: list[Diagnostic] = []
         self._rules: dict[Address, dict[str, str]] = {}
         self._scopes: dict[str, Scope] = {}
@@ -179,14 +179,7 @@ class _Builder:
         name = self._live_name(address) or field_api_name(resource)
         blueprint_type = str(attrs.get("type"))
         label = str(attrs.get("label") or name[:-3].replace("_", " "))
-        description = with_mark(str(attrs.get("description") or ""),
-                                ownership_mark([(address, mark_extras(resource))]))
-        if len(description) > FIELD_DESCRIPTION_LIMIT:
-            room = FIELD_DESCRIPTION_LIMIT - (len(description) - len(str(attrs.get("description"))))
-            self.problems.append(Diagnostic(
-                resource.origin, f"field {address.scope}.{address.key} has a description of "
-                f"{len(str(attrs.get('description')))} characters; with sos's ownership mark Salesforce keeps "
-                f"{room}", "salesforce-description", fix=f"shorten its `description:` to {room} characters"))
+        description = description_with_mark(self.desired, resource)
         sf_type = FIELD_TYPES.get(blueprint_type)
         if sf_type is None:
             self.problems.append(Diagnostic(resource.origin, f"field {address.scope}.{address.key} has type "
@@ -327,10 +320,8 @@ class _Builder:
         first_open = next((k for k in keys if self._stage_outcome(address.key, k) == "open"), keys[0] if keys else "")
         values = [{"name": self.stage_names.get(Address(Kind.STAGE, address.key, k), k), "default": k == first_open}
                   for k in keys]
-        mark = ownership_mark([(address, {})])
-        process = {"name": name, "description": with_mark(str(attrs.get("description") or ""), mark),
-                   "values": values}
-        record_type = {"name": name, "process": name, "description": mark,
+        process = {"name": name, "description": description_with_mark(self.desired, resource), "values": values}
+        record_type = {"name": name, "process": name, "description": ownership_mark([(address, {})]),
                        "label": str(attrs.get("label") or address.key)}
         return process, record_type
 
