@@ -476,15 +476,6 @@ def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:
     return _Builder(live.model, (), live, False, False).drift()
 
 
-def package_notes(desired: Model, changes: Sequence[Change], live: LiveOrg | None, *,
-                  allow_delete: bool) -> list[Diagnostic]:
-    """The notes `build_package` would give (a new default lead status, value sets that replace the org's), without
-    rendering the package; what Salesforce would refuse is left to the build."""
-    builder = _Builder(desired, changes, live, allow_delete, True)
-    builder.values.lists()
-    return builder.notes
-
-
 def _same_formula(live: str | None, generated: str) -> bool:
     """Equal but for whitespace and line endings (Salesforce may store either)."""
     return live is not None and live.split() == generated.split()
