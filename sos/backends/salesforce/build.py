@@ -42,6 +42,7 @@ from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import salesforce_field_name
 from sos.plan.change import Action, Change
 
+PICKLIST_TYPES = ("picklist", "multi_picklist")
 HELD_KINDS = frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.LEAD_STATUS, Kind.RULE})
 PERMISSION_SET_LABEL = "Sos Managed Fields"
 PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit access to every field sos manages, "
@@ -106,7 +107,7 @@ class _Builder:
             obj = OBJECTS[resource.address.scope]
             rule = self._rule(resource)
             add(obj, "rules", rule, Component("ValidationRule", f"{obj}.{rule['name']}", resource.address))
-        for address in sorted(a for a in self.writes if a.kind is Kind.PIPELINE):
+        for address in self._pipelines_to_write():
             process, record_type = self._pipeline(self._desired(address))
             obj = OBJECTS[address.scope]
             add(obj, "business_processes", process,
@@ -195,7 +196,7 @@ class _Builder:
             options.update(precision=attrs.get("precision"), scale=attrs.get("scale"))
         elif blueprint_type == "checkbox":
             options["default_value"] = "true" if attrs.get("default") is True else "false"
-        elif blueprint_type in ("picklist", "multi_picklist"):
+        elif blueprint_type in PICKLIST_TYPES:
             default = attrs.get("default")
             options["picklist_values"] = tuple(PicklistValue(str(v), v == default) for v in attrs.get("values", ()))
             if blueprint_type == "multi_picklist":
@@ -313,6 +314,23 @@ class _Builder:
 
     # -- pipelines -----------------------------------------------------------------------
 
+    def _pipelines_to_write(self) -> list[Address]:
+        """Changed pipelines, and the managed ones on an object whose picklist field changes: values a deploy adds
+        to a picklist reach an existing record type only through its `picklistValues` (reference, facts table 6)."""
+        chosen = {a for a in self.writes if a.kind is Kind.PIPELINE}
+        changed = {a.scope for a in self.writes
+                   if a.kind is Kind.FIELD and self._desired(a).attrs.get("type") in PICKLIST_TYPES}
+        chosen |= {r.address for r in self._managed_after(Kind.PIPELINE)
+                   if r.address.scope in changed and r.address in self.desired}
+        return sorted(chosen)
+
+    def _record_type_picklists(self, obj: str) -> list[dict[str, Any]]:
+        """Every value of each picklist sos manages on `obj`, for a record type to offer (the default marked)."""
+        return [{"name": self._live_name(r.address) or field_api_name(r),
+                 "values": [PicklistValue(str(v), v == r.attrs.get("default")) for v in r.attrs.get("values", ())]}
+                for r in sorted(self._managed_after(Kind.FIELD), key=lambda r: field_api_name(r).lower())
+                if r.address.scope == obj and r.attrs.get("type") in PICKLIST_TYPES]
+
     def _pipeline(self, resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
         address, attrs = resource.address, resource.attrs
         name = self._live_name(address) or process_api_name(address.key)
@@ -322,7 +340,8 @@ class _Builder:
                   for k in keys]
         process = {"name": name, "description": description_with_mark(self.desired, resource), "values": values}
         record_type = {"name": name, "process": name, "description": ownership_mark([(address, {})]),
-                       "label": str(attrs.get("label") or address.key)}
+                       "label": str(attrs.get("label") or address.key),
+                       "picklists": self._record_type_picklists(address.scope)}
         return process, record_type
 
     def _stage_outcome(self, pipeline: str, key: str) -> str:
