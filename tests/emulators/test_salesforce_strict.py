@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import pytest
+import requests
+from lxml import etree
 
 from tests.emulators.salesforce import SalesforceEmulator, SteppingClock
 from tests.emulators.test_salesforce_emulator import (  # noqa: F401  (emulator, sf: fixtures over `running`)
     CHECKBOX,
     NEW_STAGES,
+    NS,
     PROCESS,
     RECORD_TYPE,
     component,
@@ -125,3 +131,42 @@ def test_a_record_type_offers_only_values_its_picklist_has(emulator: SalesforceE
         "</valueSetDefinition>", "<value><fullName>Timing</fullName><default>false</default><label>Timing</label>"
                                  "</value></valueSetDefinition>")
     assert deploy(sf, files)[0]["state"] == "Succeeded"
+
+
+# -- the retrieve envelope of jsforce and the Salesforce CLI ------------------------------
+
+JSFORCE_ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Header xmlns="http://soap.sforce.com/2006/04/metadata"><SessionHeader><sessionId>{token}</sessionId>
+</SessionHeader></soapenv:Header>
+<soapenv:Body xmlns="http://soap.sforce.com/2006/04/metadata">{body}</soapenv:Body></soapenv:Envelope>"""
+
+
+def jsforce_call(emulator: SalesforceEmulator, body: str) -> etree._Element:
+    """One Metadata API call as jsforce (and so the Salesforce CLI) sends it: its envelope, its parameter names."""
+    response = requests.post(f"{emulator.instance_url}/services/Soap/m/63.0", timeout=10, verify=emulator.ca_file,
+                             headers={"Content-Type": "text/xml", "SOAPAction": '""'},
+                             data=JSFORCE_ENVELOPE.format(token=emulator.access_token, body=body).encode())
+    assert response.status_code == 200, response.text
+    return etree.fromstring(response.content)
+
+
+@pytest.mark.parametrize(("single_package", "prefix"), [
+    pytest.param("<singlePackage>true</singlePackage>", "", id="jsforce-single-package"),
+    pytest.param("", "unpackaged/", id="salesforce-cli-manifest"),
+])
+def test_retrieve_as_jsforce_and_the_salesforce_cli_send_it(emulator: SalesforceEmulator, sf: Client,
+                                                            single_package: str, prefix: str) -> None:
+    started = jsforce_call(emulator, (
+        "<retrieve><request><apiVersion>63.0</apiVersion>" + single_package +
+        "<unpackaged><types><members>OpportunityStage</members><name>StandardValueSet</name></types>"
+        "<version>63.0</version></unpackaged></request></retrieve>"))
+    async_id = started.findtext(".//mt:result/mt:id", None, NS)
+    assert started.findtext(".//mt:result/mt:state", None, NS) == "Queued"
+    done = jsforce_call(emulator, f"<checkRetrieveStatus><asyncProcessId>{async_id}</asyncProcessId>"
+                                  "<includeZip>true</includeZip></checkRetrieveStatus>")
+    assert done.findtext(".//mt:result/mt:status", None, NS) == "Succeeded"
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(done.findtext(".//mt:result/mt:zipFile", "", NS))))
+    stages = archive.read(f"{prefix}standardValueSets/OpportunityStage.standardValueSet").decode()
+    assert "<fullName>Prospecting</fullName>" in stages
