@@ -14,7 +14,7 @@ from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import STAGE_SET, STATUS_SET
+from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
@@ -174,12 +174,21 @@ class SalesforceBackend:
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
         if outcome.success:
+            if not check_only and any(c.type == "PermissionSet" for c in package.components):
+                self._grant_fields()
             return ApplyResult(applied=tuple(c.address for c in plan.changes))
         if not outcome.failures:
             raise SosError(Diagnostic(None, self.client.redact(
                 f"Salesforce refused deploy {outcome.id} ({outcome.status}): {outcome.error or 'no reason given'}"),
                 "sf-deploy-failed", fix=f"see deploy {outcome.id} in Setup → Deployment Status"))
         return ApplyResult(failed=self._failures(plan, package, outcome))
+
+    def _grant_fields(self) -> None:
+        """Assign the permission set to the user sos runs as: fields are invisible and unwritable over the API to
+        anyone it is not assigned to (reference §8), and sos's own reads and records need them."""
+        if self.client.assign_permission_set(PERMISSION_SET):
+            self.client.progress(f"Assigned permission set {PERMISSION_SET} to the user sos runs as; assign it to "
+                                 "the people who work these records too")
 
     def _failures(self, plan: Plan, package: Package, outcome: DeployOutcome) -> dict[Address, str]:
         """Each component failure on the change that produced the component; the others were rolled back."""
