@@ -7,12 +7,27 @@ from pathlib import Path
 
 from sos.backends.base import Backend
 from sos.errors import Diagnostic, SosError, did_you_mean
+from sos.model.resources import Model
 from sos.target import Target
 
 BACKENDS = {
     "local": "sos.backends.local:LocalBackend",
     "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
 }
+
+# What each target type refuses that a desired Model already shows, checked offline (no client loaded).
+LINTS = {
+    "salesforce": "sos.backends.salesforce.lint:lint",
+}
+
+
+def lint_for_target(target: Target, desired: Model) -> list[Diagnostic]:
+    """What `target`'s CRM would refuse in `desired`, known before any call to it ([] for a type with no lint)."""
+    spec = LINTS.get(target.type)
+    if spec is None:
+        return []
+    module_name, function_name = spec.split(":")
+    return list(getattr(importlib.import_module(module_name), function_name)(desired))
 
 
 def open_backend(target: Target, project_root: Path) -> Backend:

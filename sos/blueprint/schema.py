@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from sos.blueprint.yaml import Node
-from sos.errors import Diagnostic, did_you_mean
+from sos.errors import Diagnostic, Span, did_you_mean
 from sos.resources import load_schema
 
 _TYPE_WORDS = {
@@ -97,7 +97,12 @@ def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
         return [Diagnostic(span, f"{where} is missing required key '{missing}'", "missing-key",
                            fix=MISSING_KEY_HINTS.get(missing, ""))]
     if "propertyNames" in error.relative_schema_path:
+        key = str(error.instance)
+        if kind == "maxLength":
+            return [_long_key(node.key_span(key), key, error.validator_value, f"key '{key}'")]
         return [_bad_key(node, error)]
+    if kind == "maxLength" and error.schema.get("title") == "Key":
+        return [_long_key(node.span, str(error.instance), error.validator_value, where)]
     if kind == "type":
         return [_wrong_type(node, error, where)]
     if kind in ("enum", "const"):
@@ -115,6 +120,16 @@ def _bad_key(node: Node, error: ValidationError) -> Diagnostic:
                       why="keys are snake_case names: lower-case letters, digits and underscores, "
                           "starting with a letter",
                       fix=f"rename it to '{_snake(key)}'")
+
+
+def _long_key(span: Span, key: str, limit: int, where: str) -> Diagnostic:
+    words, kept = key.split("_"), []
+    while words and len("_".join([*kept, words[0]])) <= limit:
+        kept.append(words.pop(0))
+    shorter = "_".join(kept) or key[:limit]
+    return Diagnostic(span, f"{where} is {len(key)} characters; keys allow at most {limit}", "key-too-long",
+                      why="CRM API names are made from keys, and Salesforce allows 40 characters",
+                      fix=f"rename it to '{shorter}', or another name of at most {limit} characters")
 
 
 def _snake(key: str) -> str:

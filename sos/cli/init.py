@@ -43,7 +43,8 @@ extends: [starter:{starter}]
 #   cadences: [friday_forecast]
 """
 
-SCHEMA_DIR = ".sos/schemas"  # written by init for editors; .sos/ stays out of git
+# Written by init for editors and committed with the blueprint, so every clone keeps completion (.sos/ is ignored).
+SCHEMA_DIR = "schemas"
 
 
 def write_editor_schemas(folder: Path) -> None:
@@ -67,7 +68,8 @@ Examples:
 @click.option("--name", help="The client's short name, e.g. acme (default: the folder's name).")
 def command(directory: Path, starter: str, name: str | None) -> int:
     """Create a client repository: sos.yaml (local sandbox target), blueprint.yaml
-    extending a starter, and a .gitignore for sos's state folder .sos/.
+    extending a starter, the JSON Schemas editors complete them from (schemas/, to
+    commit; `sos schema` prints the current ones), and a .gitignore for sos's state folder .sos/.
     """
     if starter not in starter_names():
         raise SosError(Diagnostic(None, f"unknown starter '{starter}'", "unknown-starter",

@@ -58,16 +58,16 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     project = current_project()
     target = project.target(target_name)
     run = make_plan(project, target, adopt=adopt)
-    data = plan_to_json(run.plan)
-    click.echo(render(data, fmt), nl=False)
+    problems = run.backend.check(run.plan) if run.plan.has_changes else []
+    click.echo(render({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt), nl=False)
     if out is not None:
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
-    problems = run.backend.check(run.plan) if run.plan.has_changes else []
-    print_diagnostics(problems)  # shown, not fatal: `apply` refuses such a plan, and deletions need --allow-delete
-    if validate and any(p.is_error for p in problems):
-        raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; see above",
-                       "validate-failed")
+    print_diagnostics(problems)
+    if any(p.is_error for p in problems):
+        verb = "Validation failed" if validate else "Plan refused"
+        raise SosError(f"{verb}: target '{target.name}' would refuse this plan; see above",
+                       "validate-failed" if validate else "plan-refused")
     if validate and run.plan.has_changes:
         result = run.backend.apply(run.plan, check_only=True)
         for address, reason in result.failed.items():

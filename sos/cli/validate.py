@@ -11,7 +11,10 @@ from sos.blueprint.load import load_blueprint
 from sos.blueprint.resolve import display_path
 from sos.cli import output
 from sos.cli.options import locate_blueprint, output_format
-from sos.errors import SosError
+from sos.errors import Diagnostic, SosError
+from sos.model.compile import compile_model
+from sos.plan.run import lint_targets
+from sos.project import find_project_file, load_project
 
 
 @click.command("validate", epilog="""\b
@@ -36,7 +39,12 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
     except SosError as exc:
         diagnostics, blueprint, blueprint_path = exc.diagnostics, None, path or Path("sos.yaml")
     else:
+        project_file = find_project_file(blueprint_path.parent) if project is None else None
+        project = load_project(project_file) if project_file is not None else project
         blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
+        if blueprint is not None and project is not None:   # each target's own limits, e.g. Salesforce's
+            diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint))],
+                                 key=Diagnostic.sort_key)
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)

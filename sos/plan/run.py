@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sos.backends import open_backend
+from sos.backends import lint_for_target, open_backend
 from sos.backends.base import ApplyResult, Backend
 from sos.blueprint.load import load_blueprint
-from sos.errors import SosError
+from sos.errors import Diagnostic, SosError
 from sos.history import git_commit, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
@@ -32,6 +32,12 @@ def desired_model(project: Project) -> Model:
     return compile_model(blueprint)
 
 
+def lint_targets(project: Project, desired: Model) -> list[Diagnostic]:
+    """What the project's targets would refuse in `desired`, known offline; each problem once."""
+    found = {d: None for target in project.targets.values() for d in lint_for_target(target, desired)}
+    return sorted(found, key=Diagnostic.sort_key)
+
+
 def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
@@ -39,6 +45,9 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
     """
     desired = desired_model(project)
+    refused = [d for d in lint_for_target(target, desired) if d.is_error]
+    if refused:
+        raise SosError(sorted(refused, key=Diagnostic.sort_key))
     backend = backend or open_backend(target, project.root)
     live = backend.read(desired)
     plan = diff(desired, live, target=target.name, target_type=target.type,

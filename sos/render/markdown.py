@@ -49,11 +49,28 @@ def _what(change: Mapping[str, Any]) -> str:
     return "<br>".join(["created", *shown])
 
 
+def _checks(checks: list[Mapping[str, Any]]) -> list[str]:
+    """The target's checks: errors (apply refuses the plan) as a caution, warnings as a note."""
+    out: list[str] = []
+    for severity, alert, lead in (("error", "CAUTION", "`sos apply` refuses this plan:"),
+                                  ("warning", "NOTE", "Applying this plan also:")):
+        found = [c for c in checks if c["severity"] == severity]
+        if not found:
+            continue
+        out += [f"> [!{alert}]", f"> {lead}"]
+        for check in found:
+            where = f"{code(check['file'])}:{check['line']}: " if check["file"] else ""
+            fix = f" Fix: {_prose(check['fix'])}" if check["fix"] else ""
+            out.append(f"> - {where}{_prose(check['message'])} ({code(check['code'])}).{fix}")
+        out.append("")
+    return out
+
+
 def render_markdown(data: Mapping[str, Any]) -> str:
     """The plan as Markdown for a pull-request comment, ending in a newline.
 
     `data` is the plan's JSON form (`plan_to_json`): a heading naming the target, the summary,
-    dangers as a warning, a table of changes in apply order, then what sos leaves alone and
+    dangers as a warning, the target's checks (`checks`, when `sos plan` ran them), a table of changes in apply order, then what sos leaves alone and
     what the target cannot enforce.
     """
     target, summary, changes = data["target"], data["summary"], data["changes"]
@@ -72,6 +89,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
                            else f"These {len(dangers)} changes need a careful look:"))
         out += [f"> - {code(SYMBOLS[c['action']])} {code(c['address'])}: {_prose(c['danger'])}" for c in dangers]
         out.append("")
+
+    out += _checks(data.get("checks", []))
 
     if changes:
         out += ["| | Resource | Change | Origin |", "|:-:|---|---|---|"]

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from sos import __version__
 from sos.blueprint.load import load_blueprint
 from sos.cli import cli
-from sos.resources import starter_names, starters_dir
+from sos.resources import load_schema, starter_names, starters_dir
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "resolved"
@@ -211,7 +211,7 @@ def test_init_creates_a_project_that_validates(workdir: Path) -> None:
     assert result.stdout == ("Created a client repository for acme-robotics in acme from starter b2b-saas-meddicc.\n"
                              "Next: cd acme && sos validate && sos show\n")
     root = workdir / "acme"
-    assert sorted(p.name for p in root.iterdir()) == [".gitignore", ".sos", "blueprint.yaml", "sos.yaml"]
+    assert sorted(p.name for p in root.iterdir()) == [".gitignore", "blueprint.yaml", "schemas", "sos.yaml"]
     assert ".sos/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     project = yaml.safe_load((root / "sos.yaml").read_text(encoding="utf-8"))
     assert project["blueprint"] == "blueprint.yaml"
@@ -219,8 +219,10 @@ def test_init_creates_a_project_that_validates(workdir: Path) -> None:
     blueprint_data = yaml.safe_load((root / "blueprint.yaml").read_text(encoding="utf-8"))
     assert blueprint_data == {"sos": 1, "name": "acme-robotics", "extends": ["starter:b2b-saas-meddicc"],
                               "description": "acme-robotics's sales process, from the b2b-saas-meddicc starter"}
-    for name in ("blueprint", "project"):  # where the `$schema` comments point
-        assert json.loads((root / ".sos" / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))["$schema"]
+    for name, file in (("blueprint", "blueprint.yaml"), ("project", "sos.yaml")):  # committed, so clones keep them
+        comment = (root / file).read_text(encoding="utf-8").splitlines()[0]
+        assert comment == f"# yaml-language-server: $schema=schemas/{name}.schema.json"
+        assert json.loads((root / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")) == load_schema(name)
     blueprint, diagnostics = load_blueprint(root / "blueprint.yaml")
     assert diagnostics == []
     assert blueprint is not None and blueprint.name == "acme-robotics"

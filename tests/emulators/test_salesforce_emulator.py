@@ -642,18 +642,16 @@ def test_describe_and_field_security(emulator: SalesforceEmulator, sf: Client) -
                 "permissionsets/Sales_Blueprint.permissionset": component(
                     "PermissionSet", "<fieldPermissions><editable>false</editable><field>Opportunity.Competitor__c"
                     "</field><readable>true</readable></fieldPermissions>", "<label>Sales Blueprint</label>")})
+    # Field-level security is on, as in a real org: the field is invisible until the set is assigned.
+    assert "Competitor__c" not in [f["name"] for f in sf.Opportunity.describe()["fields"]]
+    permission_set = sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Sales_Blueprint'")["records"][0]["Id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": sf.query("SELECT Id FROM User")["records"][0]["Id"],
+                                       "PermissionSetId": permission_set})
     competitor = next(f for f in sf.Opportunity.describe()["fields"] if f["name"] == "Competitor__c")
     assert (competitor["type"], competitor["length"], competitor["custom"]) == ("string", 120, True)
-    emulator.field_security = True
-    try:
-        assert "Competitor__c" not in [f["name"] for f in sf.Opportunity.describe()["fields"]]
-        permission_set = sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Sales_Blueprint'")["records"][0]["Id"]
-        sf.PermissionSetAssignment.create({"AssigneeId": sf.query("SELECT Id FROM User")["records"][0]["Id"],
-                                           "PermissionSetId": permission_set})
-        visible = next(f for f in sf.Opportunity.describe()["fields"] if f["name"] == "Competitor__c")
-        assert visible["updateable"] is False
-    finally:
-        emulator.field_security = False
+    assert competitor["updateable"] is False
+    emulator.field_security = False            # the knob for tests that need no permission set
+    assert next(f for f in sf.Opportunity.describe()["fields"] if f["name"] == "Competitor__c")["updateable"]
     with pytest.raises(SalesforceResourceNotFound):
         sf.restful("sobjects/Deal/describe")
 

@@ -14,6 +14,7 @@ from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
+from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 STAGE_USAGE_QUERY = "SELECT StageName, COUNT(Id) FROM Opportunity GROUP BY StageName"
-# Which plan changes put a derived component (one no single resource owns) in the package.
-DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, "StandardValueSet": {Kind.STAGE, Kind.LEAD_STATUS, Kind.PIPELINE}}
+# Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.
+DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS}}
 
 
 class SalesforceBackend:
@@ -58,7 +59,6 @@ class SalesforceBackend:
         With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
         """
         from sos.backends.salesforce.build import org_drift
-        from sos.backends.salesforce.retrieve import listed_org_stages
 
         importing = not len(desired)
         self._read_scope = desired
@@ -72,36 +72,40 @@ class SalesforceBackend:
             for address, attrs in org_drift(self.live).items():   # on the read's model only: apply builds clean
                 resource = resources[address]
                 resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
-        listed_org_stages(self.live, desired)
-        for address in self.live.model.resources.keys() - resources.keys():
-            resources[address] = self.live.model.resources[address]
         return OrgModel(resources, org_fingerprint=fingerprint)
 
     def _retrieve(self, desired: Model | None, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
-        from sos.backends.salesforce.retrieve import parse_retrieved, retrieve_members
+        from sos.backends.salesforce.retrieve import listed_org_stages, parse_retrieved, retrieve_members
 
         outcome = self.client.retrieve(retrieve_members(desired or Model()), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
-        return live, org_fingerprint(live if desired is None else parse_retrieved(outcome.files))
+        fingerprint = org_fingerprint(live if desired is None else parse_retrieved(outcome.files))
+        listed_org_stages(live, desired or Model())    # before anything generates a rule that names one
+        return live, fingerprint
 
     # -- check ------------------------------------------------------------------------------
 
     def check(self, plan: Plan) -> list[Diagnostic]:
-        """Stages this plan removes that deals are still in (one REST query, only when stages are removed), and,
-        as warnings, what deploying the plan does beyond its changes (a new default lead status), found in the
-        org as read() saw it without another call (none when nothing was read, as for a saved plan)."""
+        """Stages this plan removes that deals are still in (one REST query, only when stages are removed), what
+        Salesforce would refuse in the deploy the plan makes, and, as warnings, what deploying it does beyond its
+        changes (a new default lead status), found in the org as read() saw it without another call (none when
+        nothing was read, as for a saved plan)."""
         return [*self._stages_in_use(plan), *self._package_notes(plan)]
 
     def _package_notes(self, plan: Plan) -> list[Diagnostic]:
-        from sos.backends.salesforce.build import package_notes
+        """What building the deploy finds: what Salesforce would refuse, and notes on what the deploy also does."""
+        from sos.backends.salesforce.build import build_package
 
         if self.live is None or not plan.changes:
             return []
-        notes = package_notes(desired_from_plan(plan, self.live.model), plan.changes, self.live,
-                              allow_delete=any(c.action is Action.DELETE for c in plan.changes))
-        self._notes_shown.update(notes)
-        return notes
+        try:
+            package = build_package(desired_from_plan(plan, self.live.model), plan.changes, self.live,
+                                    allow_delete=any(c.action is Action.DELETE for c in plan.changes))
+        except SosError as exc:
+            return list(exc.diagnostics)
+        self._notes_shown.update(package.notes)
+        return list(package.notes)
 
     def _stages_in_use(self, plan: Plan) -> list[Diagnostic]:
         removed = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.action is Action.DELETE]
@@ -170,12 +174,21 @@ class SalesforceBackend:
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
         if outcome.success:
+            if not check_only and any(c.type == "PermissionSet" for c in package.components):
+                self._grant_fields()
             return ApplyResult(applied=tuple(c.address for c in plan.changes))
         if not outcome.failures:
             raise SosError(Diagnostic(None, self.client.redact(
                 f"Salesforce refused deploy {outcome.id} ({outcome.status}): {outcome.error or 'no reason given'}"),
                 "sf-deploy-failed", fix=f"see deploy {outcome.id} in Setup → Deployment Status"))
         return ApplyResult(failed=self._failures(plan, package, outcome))
+
+    def _grant_fields(self) -> None:
+        """Assign the permission set to the user sos runs as: fields are invisible and unwritable over the API to
+        anyone it is not assigned to (reference §8), and sos's own reads and records need them."""
+        if self.client.assign_permission_set(PERMISSION_SET):
+            self.client.progress(f"Assigned permission set {PERMISSION_SET} to the user sos runs as; assign it to "
+                                 "the people who work these records too")
 
     def _failures(self, plan: Plan, package: Package, outcome: DeployOutcome) -> dict[Address, str]:
         """Each component failure on the change that produced the component; the others were rolled back."""
@@ -309,7 +322,7 @@ def blamed(failure: ComponentFailure, package: Package, plan: Plan) -> list[tupl
            for c in package.components):
         kinds = {Kind.STAGE, Kind.PIPELINE}  # deal-aging fields come from the stages' max_days
     else:
-        kinds = DERIVED_KINDS.get(failure.type, set())
+        kinds = DERIVED_KINDS.get(failure.full_name if failure.type == "StandardValueSet" else failure.type, set())
     related = [a for a in planned if a.kind in kinds]
     return [(address, via) for address in related or planned]
 

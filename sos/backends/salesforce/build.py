@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from sos.backends.salesforce.aging import aging_fields
-from sos.backends.salesforce.marks import formula_comment, mark_extras, ownership_mark, with_mark
+from sos.backends.salesforce.lint import description_with_mark, lint
+from sos.backends.salesforce.marks import formula_comment, ownership_mark, with_mark
 from sos.backends.salesforce.names import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -41,13 +42,13 @@ from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import salesforce_field_name
 from sos.plan.change import Action, Change
 
+PICKLIST_TYPES = ("picklist", "multi_picklist")
 HELD_KINDS = frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.LEAD_STATUS, Kind.RULE})
 PERMISSION_SET_LABEL = "Sos Managed Fields"
 PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit access to every field sos manages, "
                               "and the record types of its pipelines. Assign it to the people who work these records.")
 
 # Limits (reference §5, §9, §10); breaking one is reported, never silently truncated.
-FIELD_DESCRIPTION_LIMIT = 1000
 RULE_DESCRIPTION_LIMIT = 255
 FORMULA_LIMIT = 3900
 LONG_TEXT_LENGTH, LONG_TEXT_LINES, MULTI_PICKLIST_LINES = 32768, 3, 4
@@ -79,7 +80,7 @@ class _Builder:
         held = [c for c in changes if c.address.kind in HELD_KINDS]
         self.writes = {c.address: c for c in held if c.action is not Action.DELETE}
         self.deletes = {c.address: c for c in held if c.action is Action.DELETE and allow_delete}
-        self.problems: list[Diagnostic] = []
+        self.problems: list[Diagnostic] = lint(desired)
         self.notes: list[Diagnostic] = []
         self._rules: dict[Address, dict[str, str]] = {}
         self._scopes: dict[str, Scope] = {}
@@ -106,7 +107,7 @@ class _Builder:
             obj = OBJECTS[resource.address.scope]
             rule = self._rule(resource)
             add(obj, "rules", rule, Component("ValidationRule", f"{obj}.{rule['name']}", resource.address))
-        for address in sorted(a for a in self.writes if a.kind is Kind.PIPELINE):
+        for address in self._pipelines_to_write():
             process, record_type = self._pipeline(self._desired(address))
             obj = OBJECTS[address.scope]
             add(obj, "business_processes", process,
@@ -179,14 +180,7 @@ class _Builder:
         name = self._live_name(address) or field_api_name(resource)
         blueprint_type = str(attrs.get("type"))
         label = str(attrs.get("label") or name[:-3].replace("_", " "))
-        description = with_mark(str(attrs.get("description") or ""),
-                                ownership_mark([(address, mark_extras(resource))]))
-        if len(description) > FIELD_DESCRIPTION_LIMIT:
-            room = FIELD_DESCRIPTION_LIMIT - (len(description) - len(str(attrs.get("description"))))
-            self.problems.append(Diagnostic(
-                resource.origin, f"field {address.scope}.{address.key} has a description of "
-                f"{len(str(attrs.get('description')))} characters; with sos's ownership mark Salesforce keeps "
-                f"{room}", "salesforce-description", fix=f"shorten its `description:` to {room} characters"))
+        description = description_with_mark(self.desired, resource)
         sf_type = FIELD_TYPES.get(blueprint_type)
         if sf_type is None:
             self.problems.append(Diagnostic(resource.origin, f"field {address.scope}.{address.key} has type "
@@ -202,7 +196,7 @@ class _Builder:
             options.update(precision=attrs.get("precision"), scale=attrs.get("scale"))
         elif blueprint_type == "checkbox":
             options["default_value"] = "true" if attrs.get("default") is True else "false"
-        elif blueprint_type in ("picklist", "multi_picklist"):
+        elif blueprint_type in PICKLIST_TYPES:
             default = attrs.get("default")
             options["picklist_values"] = tuple(PicklistValue(str(v), v == default) for v in attrs.get("values", ()))
             if blueprint_type == "multi_picklist":
@@ -320,6 +314,23 @@ class _Builder:
 
     # -- pipelines -----------------------------------------------------------------------
 
+    def _pipelines_to_write(self) -> list[Address]:
+        """Changed pipelines, and the managed ones on an object whose picklist field changes: values a deploy adds
+        to a picklist reach an existing record type only through its `picklistValues` (reference, facts table 6)."""
+        chosen = {a for a in self.writes if a.kind is Kind.PIPELINE}
+        changed = {a.scope for a in self.writes
+                   if a.kind is Kind.FIELD and self._desired(a).attrs.get("type") in PICKLIST_TYPES}
+        chosen |= {r.address for r in self._managed_after(Kind.PIPELINE)
+                   if r.address.scope in changed and r.address in self.desired}
+        return sorted(chosen)
+
+    def _record_type_picklists(self, obj: str) -> list[dict[str, Any]]:
+        """Every value of each picklist sos manages on `obj`, for a record type to offer (the default marked)."""
+        return [{"name": self._live_name(r.address) or field_api_name(r),
+                 "values": [PicklistValue(str(v), v == r.attrs.get("default")) for v in r.attrs.get("values", ())]}
+                for r in sorted(self._managed_after(Kind.FIELD), key=lambda r: field_api_name(r).lower())
+                if r.address.scope == obj and r.attrs.get("type") in PICKLIST_TYPES]
+
     def _pipeline(self, resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
         address, attrs = resource.address, resource.attrs
         name = self._live_name(address) or process_api_name(address.key)
@@ -327,11 +338,10 @@ class _Builder:
         first_open = next((k for k in keys if self._stage_outcome(address.key, k) == "open"), keys[0] if keys else "")
         values = [{"name": self.stage_names.get(Address(Kind.STAGE, address.key, k), k), "default": k == first_open}
                   for k in keys]
-        mark = ownership_mark([(address, {})])
-        process = {"name": name, "description": with_mark(str(attrs.get("description") or ""), mark),
-                   "values": values}
-        record_type = {"name": name, "process": name, "description": mark,
-                       "label": str(attrs.get("label") or address.key)}
+        process = {"name": name, "description": description_with_mark(self.desired, resource), "values": values}
+        record_type = {"name": name, "process": name, "description": ownership_mark([(address, {})]),
+                       "label": str(attrs.get("label") or address.key),
+                       "picklists": self._record_type_picklists(address.scope)}
         return process, record_type
 
     def _stage_outcome(self, pipeline: str, key: str) -> str:
@@ -483,15 +493,6 @@ def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:
     first managed field). It is what an apply of any plan would deploy beyond the plan; no API call.
     """
     return _Builder(live.model, (), live, False, False).drift()
-
-
-def package_notes(desired: Model, changes: Sequence[Change], live: LiveOrg | None, *,
-                  allow_delete: bool) -> list[Diagnostic]:
-    """The notes `build_package` would give (a new default lead status, value sets that replace the org's), without
-    rendering the package; what Salesforce would refuse is left to the build."""
-    builder = _Builder(desired, changes, live, allow_delete, True)
-    builder.values.lists()
-    return builder.notes
 
 
 def _same_formula(live: str | None, generated: str) -> bool:

@@ -178,6 +178,25 @@ class SalesforceClient:
     def limits(self) -> dict[str, Any]:
         return dict(self.call("limits", lambda sf: sf.limits()))
 
+    def assign_permission_set(self, name: str) -> bool:
+        """Assign the permission set `name` to the user sos runs as, unless it is already; whether it assigned it.
+
+        The user comes from the UserInfo endpoint (Help, "Query for User Information"), which answers for the
+        access token's own user whatever way sos logged in.
+        """
+        userinfo = f"{self.instance_url}/services/oauth2/userinfo"
+        user = str(self.call("userinfo", lambda sf: sf._call_salesforce("GET", userinfo).json())["user_id"])
+        found = self.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'")
+        if not found:
+            return False
+        permission_set = str(found[0]["Id"])
+        if self.query(f"SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '{user}' "
+                      f"AND PermissionSetId = '{permission_set}'"):
+            return False
+        self.call("assign", lambda sf: sf.PermissionSetAssignment.create(
+            {"AssigneeId": user, "PermissionSetId": permission_set}))
+        return True
+
     # -- Metadata API: retrieve ------------------------------------------------------------
 
     def retrieve(self, members: dict[str, list[str]], *, what: str = "") -> RetrieveOutcome:

@@ -33,7 +33,9 @@ from tests.backends.salesforce.conftest import SMALL, STARTERS, Recorder, bluepr
 from tests.emulators.salesforce import SalesforceEmulator
 
 PLAN_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1}
-APPLY_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1, "deploy": 1, "checkDeployStatus": 1}
+# The first apply also assigns the permission set to the user sos runs as: who it is, the set, any assignment, one.
+GRANT_CALLS = {"userinfo": 1, "query": 2, "create": 1}
+APPLY_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1, "deploy": 1, "checkDeployStatus": 1, **GRANT_CALLS}
 MakeProject = Callable[..., Project]
 MakeBackend = Callable[..., SalesforceBackend]
 
@@ -202,9 +204,11 @@ def test_calls_are_constant(emulator: SalesforceEmulator, make_project: MakeProj
     assert backend.apply(plan).ok
     assert counted(emulator) == {**APPLY_CALLS, "checkDeployStatus": 3}
     assert recorder.sleeps == [1.0, 2.0]                         # the first check is at once, then 1 s, 2 s
-    assert re.fullmatch(r"Deploying (\d+) components… Succeeded \(\1/\1\)", recorder.lines[-1]), recorder.lines
-    total = recorder.lines[-1].rsplit("/", 1)[1].rstrip(")")
-    assert [line.split("… ")[1] for line in recorder.lines[-3:]] == [
+    assert re.fullmatch(r"Deploying (\d+) components… Succeeded \(\1/\1\)", recorder.lines[-2]), recorder.lines
+    assert recorder.lines[-1] == ("Assigned permission set Sos_Managed_Fields to the user sos runs as; assign it to "
+                                  "the people who work these records too")
+    total = recorder.lines[-2].rsplit("/", 1)[1].rstrip(")")
+    assert [line.split("… ")[1] for line in recorder.lines[-4:-1]] == [
         f"Pending (0/{total})", f"InProgress (0/{total})", f"Succeeded ({total}/{total})"]
 
 

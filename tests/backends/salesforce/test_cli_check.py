@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Callable
+
+import jsonschema
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +13,7 @@ from click.testing import CliRunner
 from sos.cli import cli
 from sos.plan.run import apply_plan, make_plan
 from sos.project import Project
-from tests.backends.salesforce.conftest import SMALL
+from tests.backends.salesforce.conftest import REPO, SMALL
 from tests.emulators.salesforce import SalesforceEmulator
 
 WITHOUT_PROPOSAL = SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", "")
@@ -32,9 +35,22 @@ def proposal_in_use(emulator: SalesforceEmulator, make_project: Callable[..., Pr
 
 def test_plan_reports_deals_in_a_removed_stage(proposal_in_use: Project) -> None:
     result = CliRunner().invoke(cli, ["plan", "--detailed-exitcode"])
-    assert result.exit_code == 2  # still a plan with changes: the deletion is skipped unless --allow-delete
+    assert result.exit_code == 1  # an error, as docs/plans.md says, not "changes"
     assert "  - stage.new_business.proposal" in result.stdout
     assert f"blueprint.yaml:8:3: error: {IN_USE}" in result.stderr.splitlines()
+    assert result.stderr.splitlines()[-1] == ("error: Plan refused: target 'prod' would refuse this plan; see above "
+                                              "[plan-refused]")
+
+
+def test_every_plan_format_carries_the_checks(proposal_in_use: Project) -> None:
+    plan = json.loads(CliRunner().invoke(cli, ["plan", "--format", "json"]).stdout)
+    jsonschema.validate(plan, json.loads((REPO / "schemas" / "plan.schema.json").read_text(encoding="utf-8")))
+    assert [(c["severity"], c["code"], c["file"], c["line"]) for c in plan["checks"]] == [
+        ("error", "stage-in-use", "blueprint.yaml", 8)]
+    assert plan["checks"][0]["message"] == IN_USE.removesuffix(" [stage-in-use]")
+    markdown = CliRunner().invoke(cli, ["plan", "--format", "markdown"]).stdout
+    assert ("> [!CAUTION]\n> `sos apply` refuses this plan:\n> - `blueprint.yaml`:8: 3 deals are in stage Proposal, "
+            "which this plan removes (`stage-in-use`). Fix: move those deals") in markdown
 
 
 def test_plan_validate_fails_on_deals_in_a_removed_stage(proposal_in_use: Project,
@@ -64,7 +80,7 @@ def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_u
 
 def test_a_saved_plan_is_checked_against_the_org_before_deploying(proposal_in_use: Project,
                                                                   emulator: SalesforceEmulator) -> None:
-    assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 1    # refused, and saved
     emulator.calls.clear()
     result = CliRunner().invoke(cli, ["apply", "plan.json", "--auto-approve", "--allow-delete"])
     assert result.exit_code == 1

@@ -55,7 +55,7 @@ def test_expired_session_logs_in_again_once(emulator: SalesforceEmulator, make_p
     result = backend.apply(plan)
     assert result.ok, result.failed
     assert emulator.calls == {"retrieve": 2, "oauth_token": 1, "checkRetrieveStatus": 1, "deploy": 1,
-                              "checkDeployStatus": 1}
+                              "checkDeployStatus": 1, "userinfo": 1, "query": 2, "create": 1}
     assert "Salesforce session expired; logging in again…" in recorder.lines
 
 

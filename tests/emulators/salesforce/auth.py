@@ -93,6 +93,14 @@ def oauth_token(form: Mapping[str, str], headers: Mapping[str, str], credentials
     return AuthResult(200, json.dumps(payload).encode(), "application/json;charset=UTF-8")
 
 
+def userinfo(instance_url: str) -> AuthResult:
+    """GET /services/oauth2/userinfo with a valid access token: the running user (Help, "Query for User
+    Information": OpenID Connect claims, `user_id` among them)."""
+    payload = {"sub": f"{instance_url}/id/{ORG_ID}/{USER_ID}", "user_id": USER_ID, "organization_id": ORG_ID,
+               "preferred_username": "integration@example.com", "zoneinfo": "GMT"}
+    return AuthResult(200, json.dumps(payload).encode(), "application/json;charset=UTF-8")
+
+
 def _check_jwt(assertion: str, credentials: Credentials) -> tuple[str, str] | None:
     import jwt
 

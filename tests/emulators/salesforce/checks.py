@@ -12,7 +12,7 @@ from lxml import etree
 
 from . import formula, standard
 from .fields import add_field_defaults, check_custom_field
-from .naming import Candidate, Problem, developer_name_problem, split_child
+from .naming import Candidate, Problem, developer_name_problem, split_child, too_long
 from .org import Component, Org, canonical_object
 from .xmlutil import child, flag, kids, md, number, set_text, text
 
@@ -50,10 +50,7 @@ def check_validation_rule(org: Org, candidate: Candidate) -> list[Problem]:
     if message:
         return [Problem(message)]
     body = candidate.body
-    for attribute, limit in (("errorMessage", 255), ("description", 255)):
-        value = text(body, attribute)
-        if value is not None and len(value) > limit:
-            problems.append(Problem(f"'{attribute}' is too long: at most {limit} characters (got {len(value)})"))
+    problems += too_long(body, {"errorMessage": 255, "description": 255})
     if not text(body, "errorMessage"):
         problems.append(Problem("Required field is missing: errorMessage", "REQUIRED_FIELD_MISSING"))
     fields = org.object_fields(obj)
@@ -87,6 +84,7 @@ def check_standard_value_set(org: Org, candidate: Candidate) -> list[Problem]:
         if value_name.lower() in seen:
             problems.append(Problem(f"Duplicate picklist value: {value_name}", "DUPLICATE_VALUE", line))
         seen.add(value_name.lower())
+        problems += too_long(value, {"description": 255})
         if name == "OpportunityStage":
             problems += _stage_problems(value, value_name, line)
     active = [v for v in values if flag(v, "isActive", True)]
@@ -169,6 +167,7 @@ def check_business_process(org: Org, candidate: Candidate) -> list[Problem]:
     value_set = standard.PROCESS_VALUE_SETS.get(obj)
     if value_set is None:
         return [Problem(f"Not supported by the emulator: business processes on {obj}")]
+    problems += too_long(candidate.body, {"description": 255})
     picklist = standard.VALUE_SET_FIELDS[value_set][1]
     active = {v.full_name.lower() for v in org.value_set(value_set) if v.active}
     values = kids(candidate.body, "values")
@@ -197,6 +196,7 @@ def check_record_type(org: Org, candidate: Candidate) -> list[Problem]:
     if message:
         return [Problem(message)]
     body = candidate.body
+    problems += too_long(body, {"description": 255})
     label = text(body, "label") or ""
     if not label:
         problems.append(Problem("Must specify a non-empty label for the RecordType", "REQUIRED_FIELD_MISSING"))
@@ -212,9 +212,17 @@ def check_record_type(org: Org, candidate: Candidate) -> list[Problem]:
     fields = org.object_fields(obj)
     for picklist in kids(body, "picklistValues"):
         field_name = text(picklist, "picklist") or ""
-        if field_name.lower() not in fields:
+        info = fields.get(field_name.lower())
+        if info is None:
             problems.append(Problem(f"In field: picklist - no CustomField named {obj}.{field_name} found",
                                     "INVALID_CROSS_REFERENCE_KEY", picklist.sourceline))
+            continue
+        known = {value.lower() for value, _, _, _ in info.picklist_values}
+        for value in kids(picklist, "values"):     # a record type offers only values its picklist has
+            value_name = text(value, "fullName") or ""
+            if value_name.lower() not in known:
+                problems.append(Problem(f"Picklist value: {value_name} in picklist: {field_name} not found",
+                                        "INVALID_CROSS_REFERENCE_KEY", value.sourceline))
     return problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 from . import formula, standard
-from .naming import Candidate, Problem, custom_field_name_problem, developer_name_problem, split_child
+from .naming import Candidate, Problem, custom_field_name_problem, developer_name_problem, split_child, too_long
 from .org import Org, canonical_object
 from .xmlutil import child, flag, kids, md, number, set_text, text
 
@@ -127,12 +127,7 @@ def _field_options(org: Org, obj: str, name: str, field_type: str, body: etree._
 
 
 def _field_texts(body: etree._Element) -> list[Problem]:
-    problems = []
-    for attribute, limit in (("description", 1000), ("inlineHelpText", 510)):
-        value = text(body, attribute)
-        if value is not None and len(value) > limit:
-            problems.append(Problem(f"'{attribute}' is too long: at most {limit} characters (got {len(value)})"))
-    return problems
+    return too_long(body, {"description": 1000, "inlineHelpText": 510})
 
 
 def _value_set_problems(value_set: etree._Element, field_type: str) -> list[Problem]:
@@ -155,6 +150,9 @@ def _value_set_problems(value_set: etree._Element, field_type: str) -> list[Prob
             problems.append(Problem(f"Duplicate picklist value: {name}", "DUPLICATE_VALUE"))
         elif len(name) > 255:
             problems.append(Problem(f"Picklist value '{name[:40]}...' is longer than 255 characters"))
+        elif ";" in name and field_type == "MultiselectPicklist":   # a record stores the chosen values ;-joined
+            problems.append(Problem(f"Picklist value '{name}' of a multi-select picklist cannot contain ';'",
+                                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"))
         seen.add(name.lower())
     if len(values) > 1000:
         problems.append(Problem("A picklist can have at most 1000 values", "LIMIT_EXCEEDED"))

@@ -162,7 +162,11 @@ class MetadataApi:
     # -- retrieve -----------------------------------------------------------------------
 
     def _op_retrieve(self, request: etree._Element) -> str:
+        # simple-salesforce names the parameter as the WSDL does (retrieveRequest); jsforce, and with it the
+        # Salesforce CLI, sends it as <request> (jsforce src/api/metadata.ts: _invoke('retrieve', {request})).
         spec = child(request, "retrieveRequest")
+        if spec is None:
+            spec = child(request, "request")
         if spec is None:
             raise SoapFault("INVALID_OPERATION", "retrieveRequest is required")
         wanted: dict[str, list[str]] = {}

@@ -9,6 +9,7 @@ from lxml import etree
 
 from . import standard
 from .org import canonical_object
+from .schema import MD_NS
 
 DEVELOPER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -34,6 +35,18 @@ class Candidate:
     file_name: str = ""
     line: int | None = None
     problems: list[Problem] = field(default_factory=list)
+
+
+def too_long(body: etree._Element, limits: dict[str, int]) -> list[Problem]:
+    """A Problem for each text child of `body` longer than its limit (reference, facts table 7: 255 for the
+    descriptions of business processes, record types and stage and status values; 1,000 for a field's)."""
+    problems = []
+    for attribute, limit in limits.items():
+        value = body.findtext(f"{{{MD_NS}}}{attribute}")
+        if value is not None and len(value) > limit:
+            problems.append(Problem(f"'{attribute}' is too long: at most {limit} characters (got {len(value)})",
+                                    "STRING_TOO_LONG", body.sourceline))
+    return problems
 
 
 def developer_name_problem(name: str, what: str, max_length: int = 40) -> str | None:

@@ -55,15 +55,15 @@ class SalesforceEmulator:
 
     Knobs: `latency_ms` (added to every call), `deploy_polls` / `retrieve_polls` (status
     polls until an async job is done), `strict_order` (reject component XML not in WSDL
-    order), `field_security` (custom fields are visible to REST only through an assigned
-    permission set), `daily_api_max`. State: `org` (seed records with
+    order), `field_security` (on, as in a real org: a custom field is visible to REST and SOQL,
+    and writable, only through a permission set assigned to the API user; reference §8), `daily_api_max`. State: `org` (seed records with
     `org.seed_opportunities`), `faults`, `calls`, `call_log`.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0,
                  deploy_polls: int = 1, retrieve_polls: int = 1, access_token: str | None = None,
                  credentials: auth.Credentials | None = None, clock: Clock | None = None,
-                 strict_order: bool = False, field_security: bool = False, daily_api_max: int = 15000,
+                 strict_order: bool = False, field_security: bool = True, daily_api_max: int = 15000,
                  quiet: bool = True) -> None:
         self.host = host
         self.port = port
@@ -71,7 +71,7 @@ class SalesforceEmulator:
         self.deploy_polls = deploy_polls
         self.retrieve_polls = retrieve_polls
         self.strict_order = strict_order
-        self.field_security = field_security
+        self.field_security = self._field_security = field_security
         self.daily_api_max = daily_api_max
         self.quiet = quiet
         self.credentials = credentials or auth.Credentials()
@@ -139,7 +139,8 @@ class SalesforceEmulator:
         return f"https://{self.host}:{self.port}"
 
     def reset(self) -> None:
-        """A fresh org (standard values, no records), no faults, no counted calls, one valid session."""
+        """A fresh org (standard values, no records), no faults, no counted calls, one valid session, field-level
+        security as constructed."""
         with self._lock:
             self.org = Org(self.clock)
             self.faults.clear()
@@ -147,6 +148,7 @@ class SalesforceEmulator:
             self.call_log.clear()
             self.internal_errors.clear()
             self.api_usage = 0
+            self.field_security = self._field_security
             self._sessions = {self.access_token}
             self.metadata = MetadataApi(self)
             self.rest = rest.RestApi(self)
@@ -242,6 +244,8 @@ class SalesforceEmulator:
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if path.rstrip("/") == "/services/oauth2/token" and method == "POST":
             return self._oauth(headers, body)
+        if path.rstrip("/") == "/services/oauth2/userinfo" and method == "GET":
+            return self._userinfo(headers)
         soap = SOAP_PATH.match(path)
         if soap and soap.group(1) == "u" and method == "POST":
             self._record("login")
@@ -261,6 +265,15 @@ class SalesforceEmulator:
         self._record("unknown")
         reply = rest.not_found()
         return reply.status, reply.body, {"Content-Type": reply.content_type}
+
+    def _userinfo(self, headers: Mapping[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        self._record("userinfo")
+        refusal = self._refusal("userinfo", _bearer(headers))
+        if refusal is not None:
+            reply = rest.error_reply(*refusal)
+            return reply.status, reply.body, {"Content-Type": reply.content_type}
+        result = auth.userinfo(self.instance_url)
+        return result.status, result.body, {"Content-Type": result.content_type}
 
     def _delay(self) -> None:
         if self.latency_ms:

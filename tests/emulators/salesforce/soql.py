@@ -1,17 +1,25 @@
 """The SOQL subset the backend and its tests need, parsed and run over lists of dicts.
 
     SELECT a, b.c, COUNT(), COUNT(Id) n, SUM(Amount) FROM Obj
-    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE, INCLUDES (...), EXCLUDES (...))]
+    [WHERE cond (AND|OR|NOT, = != <> < <= > >=, IN (...), NOT IN, LIKE, INCLUDES (...), EXCLUDES (...);
+     dates and date literals)]
     [GROUP BY a, b] [ORDER BY a [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
 
 Field names are case-insensitive and come back spelled as the object defines them;
 string comparisons are case-insensitive, as in Salesforce.
+
+Date literals (TODAY, LAST_N_DAYS:30, THIS_MONTH …) are ranges of days relative to the
+emulator clock's day, as "Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference)
+defines them: `=` is within the range, `<` before its first day, `>` after its last, `<=` and
+`>=` up to its end and from its start. The org's time zone and locale are GMT and en_US
+(weeks start on Sunday); fiscal literals are refused as outside the emulator's subset.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Callable, Mapping
 
 TOKEN = re.compile(r"""
@@ -19,6 +27,7 @@ TOKEN = re.compile(r"""
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<date>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))?)
   | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<nliteral>[A-Za-z_]+:\d+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><>|!=|<=|>=|=|<|>|\(|\)|,)
 """, re.VERBOSE)
@@ -102,6 +111,61 @@ class Not:
 
 
 Condition = Compare | In | Like | Includes | And | Or | Not
+
+
+@dataclass(frozen=True, slots=True)
+class DateLiteral:
+    """A relative range of days: `TODAY`, `LAST_N_DAYS:30` (n None for the fixed ones)."""
+
+    name: str
+    n: int | None = None
+
+    def days(self, today: date) -> tuple[date, date]:
+        """The first and last day of the range (both included)."""
+        n = self.n or 0
+        week = today - timedelta(days=(today.weekday() + 1) % 7)           # Sunday
+        month = today.replace(day=1)
+        quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        ranges: dict[str, Callable[[], tuple[date, date]]] = {
+            "YESTERDAY": lambda: (today - timedelta(1), today - timedelta(1)),
+            "TODAY": lambda: (today, today),
+            "TOMORROW": lambda: (today + timedelta(1), today + timedelta(1)),
+            "LAST_WEEK": lambda: (week - timedelta(7), week - timedelta(1)),
+            "THIS_WEEK": lambda: (week, week + timedelta(6)),
+            "NEXT_WEEK": lambda: (week + timedelta(7), week + timedelta(13)),
+            "LAST_MONTH": lambda: (_months(month, -1), month - timedelta(1)),
+            "THIS_MONTH": lambda: (month, _months(month, 1) - timedelta(1)),
+            "NEXT_MONTH": lambda: (_months(month, 1), _months(month, 2) - timedelta(1)),
+            "LAST_90_DAYS": lambda: (today - timedelta(90), today),
+            "NEXT_90_DAYS": lambda: (today + timedelta(1), today + timedelta(90)),
+            "LAST_QUARTER": lambda: (_months(quarter, -3), quarter - timedelta(1)),
+            "THIS_QUARTER": lambda: (quarter, _months(quarter, 3) - timedelta(1)),
+            "NEXT_QUARTER": lambda: (_months(quarter, 3), _months(quarter, 6) - timedelta(1)),
+            "LAST_YEAR": lambda: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+            "THIS_YEAR": lambda: (date(today.year, 1, 1), date(today.year, 12, 31)),
+            "NEXT_YEAR": lambda: (date(today.year + 1, 1, 1), date(today.year + 1, 12, 31)),
+            "LAST_N_DAYS": lambda: (today - timedelta(n), today),                  # today included
+            "NEXT_N_DAYS": lambda: (today + timedelta(1), today + timedelta(n)),   # today not included
+            "N_DAYS_AGO": lambda: (today - timedelta(n), today - timedelta(n)),
+            "LAST_N_WEEKS": lambda: (week - timedelta(7 * n), week - timedelta(1)),
+            "NEXT_N_WEEKS": lambda: (week + timedelta(7), week + timedelta(7 * n + 6)),
+            "LAST_N_MONTHS": lambda: (_months(month, -n), month - timedelta(1)),
+            "NEXT_N_MONTHS": lambda: (_months(month, 1), _months(month, n + 1) - timedelta(1)),
+        }
+        return ranges[self.name]()
+
+
+FIXED_LITERALS = {"YESTERDAY", "TODAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
+                  "THIS_MONTH", "NEXT_MONTH", "LAST_90_DAYS", "NEXT_90_DAYS", "LAST_QUARTER", "THIS_QUARTER",
+                  "NEXT_QUARTER", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR"}
+N_LITERALS = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS", "LAST_N_MONTHS",
+              "NEXT_N_MONTHS"}
+
+
+def _months(first: date, count: int) -> date:
+    """The first day of the month `count` months from the month starting on `first`."""
+    index = first.year * 12 + first.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass
@@ -318,6 +382,11 @@ class _Parser:
             return token.value.lower() == "true"
         if token.kind == "name" and token.value.lower() == "null":
             return None
+        if token.kind == "name" and token.value.upper() in FIXED_LITERALS:
+            return DateLiteral(token.value.upper())
+        if token.kind == "nliteral" and token.value.split(":")[0].upper() in N_LITERALS:
+            name, count = token.value.split(":")
+            return DateLiteral(name.upper(), int(count))
         raise SoqlError("MALFORMED_QUERY", _pointer(self.text, token.column,
                                                     f"unsupported value in the emulator's SOQL: '{token.value}'"))
 
@@ -331,9 +400,10 @@ def _pointer(text: str, column: int, message: str) -> str:
 Getter = Callable[[Mapping[str, object], str], object]
 
 
-def run(query: Query, rows: list[dict[str, object]], get: Getter) -> list[dict[str, object]]:
-    """Filter, group, order and slice `rows`; returns result rows keyed by output names."""
-    matching = [row for row in rows if query.where is None or _test(query.where, row, get)]
+def run(query: Query, rows: list[dict[str, object]], get: Getter, today: date) -> list[dict[str, object]]:
+    """Filter, group, order and slice `rows` (date literals counted from `today`); returns result rows keyed by
+    output names."""
+    matching = [row for row in rows if query.where is None or _test(query.where, row, get, today)]
     if query.count_only:          # SELECT COUNT(): the rows themselves, counted by the caller
         end = None if query.limit is None else query.offset + query.limit
         return matching[query.offset:end]
@@ -367,13 +437,13 @@ def _sortable(value: object) -> tuple[int, object]:
     return (1, str(value).lower())
 
 
-def _test(node: Condition, row: Mapping[str, object], get: Getter) -> bool:
+def _test(node: Condition, row: Mapping[str, object], get: Getter, today: date) -> bool:
     if isinstance(node, And):
-        return _test(node.left, row, get) and _test(node.right, row, get)
+        return _test(node.left, row, get, today) and _test(node.right, row, get, today)
     if isinstance(node, Or):
-        return _test(node.left, row, get) or _test(node.right, row, get)
+        return _test(node.left, row, get, today) or _test(node.right, row, get, today)
     if isinstance(node, Not):
-        return not _test(node.inner, row, get)
+        return not _test(node.inner, row, get, today)
     actual = get(row, node.field)
     if isinstance(node, In):
         return any(_equal(actual, v) for v in node.values) != node.negated
@@ -384,6 +454,8 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter) -> bool:
     if isinstance(node, Like):
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
+    if isinstance(node.value, DateLiteral):
+        return _in_range(actual, node.operator, node.value.days(today))
     if node.operator == "=":
         return _equal(actual, node.value)
     if node.operator in ("!=", "<>"):
@@ -392,6 +464,16 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter) -> bool:
         return False
     left, right = _sortable(actual), _sortable(node.value)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[node.operator]
+
+
+def _in_range(actual: object, operator: str, days: tuple[date, date]) -> bool:
+    """A date or datetime (its GMT day) against a date literal's range of days."""
+    if actual is None:
+        return operator in ("!=", "<>")
+    day, (first, last) = date.fromisoformat(str(actual)[:10]), days
+    within = first <= day <= last
+    return {"=": within, "!=": not within, "<>": not within, "<": day < first, "<=": day <= last,
+            ">": day > last, ">=": day >= first}[operator]
 
 
 def field_names(node: Condition | None) -> list[str]:

@@ -1,0 +1,116 @@
+"""What Salesforce would refuse in a desired Model, known offline: `sos validate` runs it for every
+salesforce target, and plans refuse on it before reading the org.
+
+Each check is one small function over the Model, reporting at the resource's blueprint line with
+the limit and the fix (reference §6, §7 and the facts table: 255-character descriptions, picklist
+value limits, the forecast categories of closed stages).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from sos.backends.salesforce.marks import mark_extras, ownership_mark, with_mark
+from sos.backends.salesforce.names import FORECASTS
+from sos.errors import Diagnostic
+from sos.model.resources import Address, Kind, Model, Resource
+
+DESCRIPTION_LIMITS = {Kind.FIELD: 1000, Kind.PIPELINE: 255, Kind.STAGE: 255, Kind.LEAD_STATUS: 255}
+PICKLIST_VALUE_LIMIT = 1000        # values per picklist, active and inactive
+PICKLIST_VALUE_LENGTH = 255        # characters per value
+# The forecast category Salesforce keeps for closed stages (reference §6): won is Closed, lost Omitted.
+CLOSED_FORECASTS = {"won": "closed", "lost": "omitted"}
+
+
+def lint(desired: Model) -> list[Diagnostic]:
+    """Every problem Salesforce would refuse at deploy that `desired` already shows."""
+    problems: list[Diagnostic] = []
+    for check in CHECKS:
+        check(desired, problems)
+    return problems
+
+
+def description_with_mark(desired: Model, resource: Resource, sharing: Iterable[Address] = ()) -> str:
+    """The description sos deploys for `resource`: the blueprint's text and the ownership mark, which names
+    every address in `sharing` too (the pipelines that share one stage value)."""
+    marked = {address: desired.resources[address] for address in sharing} | {resource.address: resource}
+    entries = [(address, mark_extras(marked[address])) for address in sorted(marked)]
+    return with_mark(str(resource.attrs.get("description") or ""), ownership_mark(entries))
+
+
+def check_descriptions(desired: Model, problems: list[Diagnostic]) -> None:
+    stage_values: dict[str, list[Address]] = {}      # offline, a stage value is named by its label
+    for stage in desired.of_kind(Kind.STAGE):
+        stage_values.setdefault(_value_name(stage), []).append(stage.address)
+    for kind, limit in DESCRIPTION_LIMITS.items():
+        for resource in desired.of_kind(kind):
+            sharing = stage_values[_value_name(resource)] if kind is Kind.STAGE else ()
+            deployed = description_with_mark(desired, resource, sharing)
+            if len(deployed) <= limit:
+                continue
+            human = str(resource.attrs.get("description") or "")
+            room = max(limit - (len(deployed) - len(human)), 0)
+            problems.append(Diagnostic(
+                resource.origin, f"{_what(resource.address)} has a {len(human)}-character description; with sos's "
+                f"ownership mark ({len(deployed) - len(human)} characters) Salesforce keeps {limit}",
+                "salesforce-description",
+                why=f"Salesforce stores at most {limit} characters in a {_component(kind)} description, and sos "
+                    "ends it with the mark that tells its own components apart",
+                fix=f"shorten `description:` to at most {room} characters"))
+
+
+def check_picklist_values(desired: Model, problems: list[Diagnostic]) -> None:
+    for field in desired.of_kind(Kind.FIELD):
+        values = [str(v) for v in field.attrs.get("values", ())]
+        what = _what(field.address)
+        if len(values) > PICKLIST_VALUE_LIMIT:
+            problems.append(Diagnostic(field.origin, f"{what} has {len(values)} values; Salesforce allows "
+                                       f"{PICKLIST_VALUE_LIMIT} per picklist", "salesforce-picklist-size",
+                                       fix="drop unused values, or make it a text field"))
+        for value in values:
+            if ";" in value:
+                problems.append(Diagnostic(field.origin, f"{what} has the value '{value}', which contains ';'",
+                                           "salesforce-picklist-semicolon",
+                                           why="Salesforce joins the values of a multi-select picklist with ';', "
+                                               "so a value cannot contain one",
+                                           fix=f"write it without ';', e.g. '{value.replace(';', ',')}'"))
+            if len(value) > PICKLIST_VALUE_LENGTH:
+                problems.append(Diagnostic(field.origin, f"{what} has a value of {len(value)} characters "
+                                           f"('{value[:30]}…'); Salesforce allows {PICKLIST_VALUE_LENGTH}",
+                                           "salesforce-picklist-value-length",
+                                           fix=f"shorten it to {PICKLIST_VALUE_LENGTH} characters"))
+
+
+def check_closed_forecasts(desired: Model, problems: list[Diagnostic]) -> None:
+    for stage in desired.of_kind(Kind.STAGE):
+        outcome, forecast = str(stage.attrs.get("outcome", "open")), stage.attrs.get("forecast")
+        expected = CLOSED_FORECASTS.get(outcome)
+        if expected is not None and forecast != expected:
+            problems.append(Diagnostic(
+                stage.origin, f"{outcome} stage {stage.address.scope}.{stage.address.key} has forecast '{forecast}'; "
+                f"Salesforce keeps {outcome} stages in forecast category '{expected}' ({FORECASTS[expected]})",
+                "salesforce-forecast", fix=f"set `forecast: {expected}` or leave `forecast:` out"))
+        elif expected is None and forecast == "closed":
+            problems.append(Diagnostic(
+                stage.origin, f"open stage {stage.address.scope}.{stage.address.key} has forecast 'closed'; "
+                "Salesforce keeps that category for won stages", "salesforce-forecast",
+                fix="use pipeline, best_case, commit or omitted"))
+
+
+def _value_name(stage: Resource) -> str:
+    return str(stage.attrs.get("label") or stage.address.key).casefold()
+
+
+def _what(address: Address) -> str:
+    noun = {Kind.LEAD_STATUS: "lead status"}.get(address.kind, address.kind.value)
+    return f"{noun} {address.scope}.{address.key}" if address.kind is not Kind.LEAD_STATUS else f"{noun} {address.key}"
+
+
+def _component(kind: Kind) -> str:
+    return {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.STAGE: "stage value",
+            Kind.LEAD_STATUS: "lead status value"}[kind]
+
+
+Check = Callable[[Model, list[Diagnostic]], None]
+
+CHECKS: tuple[Check, ...] = (check_descriptions, check_picklist_values, check_closed_forecasts)

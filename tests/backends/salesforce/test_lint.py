@@ -1,0 +1,125 @@
+"""`sos validate` reports what a Salesforce deploy would refuse, for every salesforce target, at the blueprint line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sos.cli import cli
+
+PROJECT = "sos: 1\nblueprint: blueprint.yaml\ntargets:\n  prod: {type: salesforce, org: acme}\n"
+LOCAL_ONLY = "sos: 1\nblueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\n"
+PIPELINE = """\
+    sos: 1
+    name: acme
+    fields:
+      opportunity:
+        loss_reason: {type: %(type)s, values: [%(values)s]}
+    pipelines:
+      new_business:
+        object: opportunity
+        description: "%(description)s"
+        stages:
+          - {key: discovery, label: Discovery, probability: 10%(stage)s}
+          - {key: won, label: Closed Won, probability: 100, outcome: won%(won)s}
+          - {key: lost, label: Closed Lost, probability: 0, outcome: lost%(lost)s}
+"""
+VALID = {"type": "picklist", "values": "Price, Timing", "description": "New deals", "stage": "", "won": "",
+         "lost": ""}
+
+
+def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: str = PROJECT, **changes: str) -> list[str]:
+    (tmp_path / "sos.yaml").write_text(project, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(textwrap.dedent(PIPELINE % {**VALID, **changes}), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == (1 if "error:" in result.stderr else 0), result.output
+    return [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")]
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    pytest.param({"description": "x" * 206}, [
+        "blueprint.yaml:7:3: error: pipeline opportunity.new_business has a 206-character description; with sos's "
+        "ownership mark (50 characters) Salesforce keeps 255 [salesforce-description]",
+        "  fix: shorten `description:` to at most 205 characters"], id="business-process-description"),
+    pytest.param({"stage": ", description: " + "d" * 211}, [
+        "blueprint.yaml:11:9: error: stage new_business.discovery has a 211-character description; with sos's "
+        "ownership mark (45 characters) Salesforce keeps 255 [salesforce-description]",
+        "  fix: shorten `description:` to at most 210 characters"], id="stage-description-with-mark"),
+    pytest.param({"stage": ", max_days: 21, description: " + "d" * 194}, [
+        "blueprint.yaml:11:9: error: stage new_business.discovery has a 194-character description; with sos's "
+        "ownership mark (62 characters) Salesforce keeps 255 [salesforce-description]",
+        "  fix: shorten `description:` to at most 193 characters"], id="stage-mark-carries-max-days"),
+    pytest.param({"type": "multi_picklist", "values": "Price, 'Timing;Budget'"}, [
+        "blueprint.yaml:5:5: error: field opportunity.loss_reason has the value 'Timing;Budget', which contains ';' "
+        "[salesforce-picklist-semicolon]",
+        "  fix: write it without ';', e.g. 'Timing,Budget'"], id="semicolon"),
+    pytest.param({"values": ", ".join(f"v{n}" for n in range(1001))}, [
+        "blueprint.yaml:5:5: error: field opportunity.loss_reason has 1001 values; Salesforce allows 1000 per "
+        "picklist [salesforce-picklist-size]",
+        "  fix: drop unused values, or make it a text field"], id="too-many-values"),
+    pytest.param({"values": "Price, " + "p" * 256}, [
+        "blueprint.yaml:5:5: error: field opportunity.loss_reason has a value of 256 characters "
+        f"('{'p' * 30}…'); Salesforce allows 255 [salesforce-picklist-value-length]",
+        "  fix: shorten it to 255 characters"], id="value-too-long"),
+    pytest.param({"won": ", forecast: commit"}, [
+        "blueprint.yaml:12:9: error: won stage new_business.won has forecast 'commit'; Salesforce keeps won stages "
+        "in forecast category 'closed' (Closed) [salesforce-forecast]",
+        "  fix: set `forecast: closed` or leave `forecast:` out"], id="won-forecast"),
+    pytest.param({"lost": ", forecast: pipeline"}, [
+        "blueprint.yaml:13:9: error: lost stage new_business.lost has forecast 'pipeline'; Salesforce keeps lost "
+        "stages in forecast category 'omitted' (Omitted) [salesforce-forecast]",
+        "  fix: set `forecast: omitted` or leave `forecast:` out"], id="lost-forecast"),
+    pytest.param({"stage": ", forecast: closed"}, [
+        "blueprint.yaml:11:9: error: open stage new_business.discovery has forecast 'closed'; Salesforce keeps "
+        "that category for won stages [salesforce-forecast]",
+        "  fix: use pipeline, best_case, commit or omitted"], id="open-stage-closed-forecast"),
+])
+def test_validate_reports_what_salesforce_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  changes: dict[str, str], expected: list[str]) -> None:
+    assert validate(tmp_path, monkeypatch, **changes) == expected
+
+
+def test_limits_hold_to_the_character(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at_limit = {"description": "x" * 205, "stage": ", max_days: 21, description: " + "d" * 193,
+                "values": ", ".join(f"v{n}" for n in range(999)) + ", " + "p" * 255}
+    assert validate(tmp_path, monkeypatch, **at_limit) == []
+    over = {**at_limit, "description": "x" * 206}
+    assert [line.split(": error: ")[0] for line in validate(tmp_path, monkeypatch, **over)] == \
+        ["blueprint.yaml:7:3", "  fix: shorten `description:` to at most 205 characters"]
+
+
+def test_only_salesforce_targets_are_held_to_its_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert validate(tmp_path, monkeypatch, project=LOCAL_ONLY, description="x" * 300) == []
+    both = LOCAL_ONLY + PROJECT.split("targets:\n")[1] + "default_target: sandbox\n"
+    assert len(validate(tmp_path, monkeypatch, project=both, description="x" * 300)) == 2
+
+
+def test_plan_refuses_before_reading_the_org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    validate(tmp_path, monkeypatch, won=", forecast: commit")
+    result = CliRunner().invoke(cli, ["plan"])   # the org `acme` is never asked: no sf CLI, no network
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "blueprint.yaml:12:9: error: won stage new_business.won has forecast 'commit'; Salesforce keeps won stages "
+        "in forecast category 'closed' (Closed) [salesforce-forecast]")
+
+
+@pytest.mark.parametrize(("section", "where"), [
+    pytest.param("fields:\n  opportunity:\n    {key}: {{type: text}}\n", "5:5: error: key '{key}'", id="map-key"),
+    pytest.param("lead_statuses:\n  - {{key: {key}, label: New, default: true, converted: true}}\n",
+                 "4:11: error: lead_statuses[0].key", id="list-key"),
+])
+def test_a_long_key_says_the_limit_and_a_name_that_fits(tmp_path: Path, section: str, where: str) -> None:
+    key = "qualified_by_the_regional_sales_director_of_emea"
+    path = tmp_path / "blueprint.yaml"
+    path.write_text("sos: 1\nname: acme\n" + section.format(key=key), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{path}:{where.format(key=key)} is 48 characters; keys allow at most 40 [key-too-long]"
+    assert lines[-3:-1] == ["  why: CRM API names are made from keys, and Salesforce allows 40 characters",
+                            "  fix: rename it to 'qualified_by_the_regional_sales_director', or another name of at "
+                            "most 40 characters"]
