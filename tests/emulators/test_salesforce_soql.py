@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.emulators.salesforce import soql
@@ -13,7 +15,7 @@ ROWS = [{"Id": "006Em0000000001AAA", "Channels__c": "Email;Phone", "Amount": 5},
 
 def found(where: str) -> list[str]:
     query = soql.parse(f"SELECT Id FROM Opportunity WHERE {where}")
-    return [str(row["Id"])[-4:] for row in soql.run(query, ROWS, _getter)]
+    return [str(row["Id"])[-4:] for row in soql.run(query, ROWS, _getter, date(2024, 6, 1))]
 
 
 @pytest.mark.parametrize(("where", "ids"), [
