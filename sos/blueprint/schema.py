@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from sos.blueprint.yaml import Node
-from sos.errors import Diagnostic, Span, did_you_mean
+from sos.errors import Diagnostic, Severity, Span, did_you_mean
 from sos.resources import load_schema
 
 _TYPE_WORDS = {
@@ -18,6 +18,8 @@ _TYPE_WORDS = {
     "object": "a map of keys", "array": "a list", "null": "nothing",
 }
 
+
+MAX_PROBLEMS = 500  # per file: enough to show the pattern; finding and diagnosing more only costs time
 
 MISSING_KEY_HINTS = {
     "trigger": "a cadence needs a `trigger:` (an event, e.g. {record_created: lead}) or a `schedule:` (a time)",
@@ -56,6 +58,10 @@ def validate_node(root: Node, schema_name: str, *, partial: bool = False) -> lis
     errors = _validator(schema_name, partial).iter_errors(root.to_data())
     found: dict[tuple[object, ...], Diagnostic] = {}
     for error in _leaves(errors):
+        if len(found) >= MAX_PROBLEMS:
+            stop = Diagnostic(root.span, f"stopped after {MAX_PROBLEMS} problems; more may follow", "too-many-problems",
+                              Severity.WARNING, fix="fix these, then validate again", quote=False)
+            return [*found.values(), stop]
         for diagnostic in _diagnose(root, error):
             found.setdefault((diagnostic.span, diagnostic.message), diagnostic)
     return list(found.values())

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from sos.blueprint.schema import MAX_PROBLEMS
 from sos.blueprint.yaml import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES
 from sos.cli import cli
 from sos.cli.output import MAX_LINE_WIDTH, MAX_PER_FILE
@@ -164,9 +165,11 @@ def test_an_alias_bomb_is_stopped_at_the_alias() -> None:
 
 def test_one_error_repeated_prints_a_bounded_report() -> None:
     result = validate(HEAD + "fields:\n  lead:\n" + "".join(f"    f{i}: {{type: txt}}\n" for i in range(3000)))
-    assert len(errors(result)) == MAX_PER_FILE
-    assert f"b.yaml: … and {3000 - MAX_PER_FILE} more problems not shown" in result.stderr.splitlines()
-    assert result.stderr.splitlines()[-1] == "b.yaml: 3000 errors, 0 warnings"
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"b.yaml:1:1: warning: stopped after {MAX_PROBLEMS} problems; more may follow [too-many-problems]"
+    assert len(errors(result)) == MAX_PER_FILE - 1
+    assert f"b.yaml: … and {MAX_PROBLEMS + 1 - MAX_PER_FILE} more problems not shown" in lines
+    assert lines[-1] == f"b.yaml: {MAX_PROBLEMS} errors, 1 warning"
 
 
 def test_a_long_line_is_shown_around_the_column() -> None:
