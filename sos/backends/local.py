@@ -16,6 +16,7 @@ from sos.backends.base import ApplyResult, Capabilities
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
+from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
 SCHEMA_VERSION = 1
@@ -80,9 +81,11 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if _read_all(connection).fingerprint() != plan.live_fingerprint:
+                live = _read_all(connection)
+                if live.fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
                                    "Run `sos plan` again.", "plan-stale")
+                refuse_mismatches(plan, live)
                 for change in plan.changes:
                     if self.fault is not None:
                         self.fault(change)
@@ -115,10 +118,21 @@ def _read_all(connection: sqlite3.Connection) -> Model:
 
 
 def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
+    """One change, guarded in SQL as well: only a row sos created (managed = 1) is ever replaced or deleted,
+    a create never overwrites, and only an adoption takes over a row sos did not create."""
     address = str(change.address)
     if change.action is Action.DELETE:
-        connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
-        return
-    origin = change.origin.origin if change.origin else None
-    connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 1, ?)",
-                       (address, json.dumps(dict(change.after or {}), sort_keys=True), origin))
+        cursor = connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
+    else:
+        origin = change.origin.origin if change.origin else None
+        attrs = json.dumps(dict(change.after or {}), sort_keys=True)
+        if change.action is Action.CREATE:
+            cursor = connection.execute("INSERT OR IGNORE INTO resources VALUES (?, ?, 1, ?)", (address, attrs, origin))
+        else:
+            owned = 0 if change.action is Action.ADOPT else 1
+            cursor = connection.execute("UPDATE resources SET attrs = ?, managed = 1, origin = ? "
+                                        "WHERE address = ? AND managed = ?", (attrs, origin, address, owned))
+    if cursor.rowcount != 1:
+        raise SosError(f"the sandbox refused to {change.action.value} {address}: sos "
+                       f"{'did not create it' if change.action is not Action.CREATE else 'finds it already there'}",
+                       "sandbox-refused")

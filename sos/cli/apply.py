@@ -43,6 +43,9 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         target = project.target(target_name or plan.target)
         if target.name != plan.target:
             raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
+        if plan.count(Action.ADOPT) and not adopt:
+            raise SosError(f"{planfile} takes {plural(plan.count(Action.ADOPT), 'component')} sos did not create "
+                           "under management; pass --adopt to apply it", "plan-adopts")
         backend = open_backend(target, project.root)
     else:
         target = project.target(target_name)

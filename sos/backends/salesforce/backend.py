@@ -17,6 +17,7 @@ from sos.backends.salesforce.mdxml import MD_NS
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
+from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
 if TYPE_CHECKING:
@@ -57,21 +58,17 @@ class SalesforceBackend:
         permission set edited), carries `active: false` or `drift` (build.org_drift), so the plan updates it.
         With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
         """
-        from sos.backends.salesforce.build import org_drift
         from sos.backends.salesforce.retrieve import listed_org_stages
 
         importing = not len(desired)
         self._read_scope = desired
         self.live, fingerprint = self._retrieve(desired, org_fields=importing)
-        resources = dict(self.live.model.resources)
         if importing:
             for name, why in self.live.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
         else:
             remember_desired(self.project_root, desired)
-            for address, attrs in org_drift(self.live).items():   # on the read's model only: apply builds clean
-                resource = resources[address]
-                resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
+        resources = as_planned(self.live, drift=not importing)
         listed_org_stages(self.live, desired)
         for address in self.live.model.resources.keys() - resources.keys():
             resources[address] = self.live.model.resources[address]
@@ -149,9 +146,11 @@ class SalesforceBackend:
         # The blueprint the plan was made from tells which org components are look-alikes sos leaves alone (a
         # pipeline may list such a stage); a saved plan finds it where `sos plan` left it.
         known = self._read_scope or recall_desired(self.project_root, plan.blueprint_digest)
-        live, fingerprint = self._retrieve(known or scope_of(plan))
+        live, fingerprint = self._retrieve(scope_of(plan, known))
         if fingerprint != plan.live_fingerprint:
             raise SosError(STALE, "plan-stale")
+        # Ownership is the org's marks as read now, never the plan's word: an edited saved plan is refused here.
+        refuse_mismatches(plan, Model(as_planned(live, drift=True)), known)
         self.live = live
         allow_delete = any(c.action is Action.DELETE for c in plan.changes)
         try:
@@ -258,12 +257,28 @@ def recall_desired(project_root: Path, digest: str) -> Model | None:
     return model if model.fingerprint() == digest else None
 
 
-def scope_of(plan: Plan) -> Model:
-    """A model naming what a saved plan touches: enough for retrieve_members when the full blueprint is unknown."""
+def scope_of(plan: Plan, known: Model | None = None) -> Model:
+    """The blueprint the plan was made from (`known`), with whatever else the plan touches: what the org's
+    look-alikes are matched against, so that one at any address the plan names is found."""
     scope = Model()
+    for resource in known or ():
+        scope.add(resource)
     for change in plan.changes:
-        scope.add(Resource(change.address, dict(change.after or change.before or {}), change.origin))
+        if change.address not in scope:
+            scope.add(Resource(change.address, dict(change.after or change.before or {}), change.origin))
     return scope
+
+
+def as_planned(live: LiveOrg, *, drift: bool) -> dict[Address, Resource]:
+    """The org's resources as a plan sees them: with `drift`, what differs from what sos deploys in a way their
+    attributes cannot show (build.org_drift) is added to them, so the plan updates them."""
+    from sos.backends.salesforce.build import org_drift
+
+    resources = dict(live.model.resources)
+    for address, attrs in (org_drift(live) if drift else {}).items():   # on this copy only: apply builds clean
+        resource = resources[address]
+        resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
+    return resources
 
 
 def desired_from_plan(plan: Plan, live: Model) -> Model:
