@@ -96,6 +96,10 @@ class LocalBackend:
             connection.execute("ROLLBACK" if check_only else "COMMIT")
         return ApplyResult(applied=tuple(c.address for c in plan.changes))
 
+    def resume(self, job: str) -> str:
+        raise SosError(f"target '{self.target.name}' is a local sandbox: each apply commits or rolls back at once, "
+                       f"so there is no submitted apply {job} to resume", "nothing-to-resume")
+
     def status(self) -> str:
         if not self.path.exists():
             return f"local sandbox {self.path} (empty: nothing applied yet)"

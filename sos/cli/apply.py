@@ -14,7 +14,7 @@ from sos.cli.plan import render
 from sos.errors import SosError
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, plan_to_json
-from sos.plan.run import apply_plan, make_plan, without_deletions
+from sos.plan.run import apply_plan, make_plan, resume_apply, submitted_apply, without_deletions
 
 
 @click.command("apply", epilog="""\b
@@ -23,14 +23,18 @@ Examples:
   sos apply plan.json             # exactly a saved plan; refused if the CRM changed since
   sos apply --auto-approve        # in CI (required when not on a terminal)
   sos apply --allow-delete        # also delete what sos manages and the blueprint dropped
+  sos apply --resume 0Af…         # follow an apply whose outcome was unknown to its end
 """)
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
 @adopt_option
+@click.option("--resume", "job", metavar="ID",
+              help="Wait for an apply the CRM accepted but whose outcome sos could not learn (history says "
+                   "'unknown' and names the ID), and record how it ended.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
-            adopt: bool) -> int:
+            adopt: bool, job: str | None) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
@@ -38,6 +42,13 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     --allow-delete is given. Each apply is recorded in `sos history`.
     """
     project = current_project()
+    if job is not None:
+        if planfile is not None:
+            raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
+        entry = submitted_apply(project, job)
+        target = project.target(str(entry["target"]))
+        click.echo(resume_apply(project, open_backend(target, project.root), entry))
+        return 0
     if planfile is not None:
         plan = load_plan(planfile)
         target = project.target(target_name or plan.target)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sos.backends import open_backend
-from sos.backends.base import ApplyResult, Backend
+from sos.backends.base import ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
 from sos.errors import SosError
-from sos.history import git_commit, record_apply
+from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
 from sos.plan.change import Action, Plan
@@ -57,6 +57,10 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
              "summary": {a.value: plan.count(a) for a in Action}}
     try:
         result = backend.apply(plan)
+    except ApplyUnknown as exc:
+        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
+                                         "error": exc.diagnostics[0].message})
+        raise
     except SosError as exc:
         record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
         raise
@@ -71,3 +75,29 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
         record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{address}: {reason}{more}"})
     return result
+
+
+def submitted_apply(project: Project, job: str) -> dict[str, object]:
+    """The history entry of the apply that submitted `job` and did not learn its outcome."""
+    entry = next((e for e in reversed(read_history(project.state_dir)) if e.get("job") == job), None)
+    if entry is None:
+        raise SosError(f"no apply in this project's history submitted {job}; `sos history` lists "
+                       "past applies and the id of each whose outcome is unknown", "unknown-job")
+    return entry
+
+
+def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -> str:
+    """Follow the job of a history `entry` whose outcome was unknown to its end, and record that outcome."""
+    job = str(entry["job"])
+    resumed = {k: entry[k] for k in ("target", "git_commit", "plan_digest", "summary") if k in entry}
+    resumed["job"] = job
+    try:
+        said = backend.resume(job)
+    except ApplyUnknown as exc:
+        record_apply(project.state_dir, {**resumed, "outcome": "unknown", "error": exc.diagnostics[0].message})
+        raise
+    except SosError as exc:
+        record_apply(project.state_dir, {**resumed, "outcome": "failed", "error": exc.diagnostics[0].message})
+        raise
+    record_apply(project.state_dir, {**resumed, "outcome": "applied"})
+    return said

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping
 from sos.backends.base import ApplyResult, Capabilities
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
-from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
+from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
@@ -188,6 +188,17 @@ class SalesforceBackend:
         for change in plan.changes:
             result.setdefault(change.address, "not applied: rolled back because another component failed")
         return result
+
+    def resume(self, job: str) -> str:
+        """Follow deploy `job` (one an apply lost track of) to its end."""
+        outcome = self.client.wait_for_deploy(job)
+        if outcome.success:
+            return f"deploy {job} succeeded: {plural(outcome.deployed, 'component')} deployed"
+        problems = "; ".join(f"{f.type} {f.full_name}: {f.problem}" for f in outcome.failures)
+        raise SosError(Diagnostic(None, self.client.redact(
+            f"deploy {job} {outcome.status.lower()}, so none of it was applied: "
+            f"{problems or outcome.error or 'no reason given'}"), "sf-deploy-failed",
+            fix="run `sos plan` to see what the org holds, then `sos apply`"))
 
     # -- status -----------------------------------------------------------------------------
 
