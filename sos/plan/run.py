@@ -11,7 +11,7 @@ from sos.errors import SosError
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
-from sos.plan.change import Action, Plan
+from sos.plan.change import Action, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import plan_to_json
 from sos.project import Project
@@ -47,7 +47,18 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
 
 
 def without_deletions(plan: Plan) -> Plan:
-    return replace(plan, changes=tuple(c for c in plan.changes if c.action is not Action.DELETE))
+    """`plan` without its deletions, and without anything that takes a stage out of reps' choices: a pipeline
+    keeps the stages whose deletion is skipped (and is left alone when that was all its change did)."""
+    kept = replace(plan, changes=tuple(c for c in plan.changes if c.action is not Action.DELETE))
+    changes = []
+    for change in kept.changes:
+        held = held_stages(kept, change)
+        if held:
+            change = replace(change, after=keep_stages(change.after or {}, change.before or {}, held))
+            if change.after == change.before:
+                continue
+        changes.append(change)
+    return replace(kept, changes=tuple(changes))
 
 
 def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:

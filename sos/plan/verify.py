@@ -8,11 +8,12 @@ creates only what is absent, and updates or deletes only what it created itself,
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Mapping
 
 from sos.errors import Diagnostic, SosError
 from sos.model.resources import Model
-from sos.plan.change import Action, Change, Plan
+from sos.plan.change import Action, Change, Plan, held_stages, keep_stages
 
 FIX = "run `sos plan` again and apply the plan it makes; a saved plan must not be edited"
 
@@ -21,12 +22,12 @@ def refuse_mismatches(plan: Plan, live: Model, desired: Model | None = None) -> 
     """Raise SosError (nothing applied) when a change of `plan` does not follow from `live` (and `desired`)."""
     problems = [Diagnostic(c.origin, f"this plan cannot be applied: it {_verb(c)} {c.address}, {why}",
                            "plan-mismatch", why="the CRM (or the blueprint) does not say what the plan says", fix=FIX)
-                for c in plan.changes if (why := _mismatch(c, live, desired))]
+                for c in plan.changes if (why := _mismatch(plan, c, live, desired))]
     if problems:
         raise SosError(problems)
 
 
-def _mismatch(change: Change, live: Model, desired: Model | None) -> str:
+def _mismatch(plan: Plan, change: Change, live: Model, desired: Model | None) -> str:
     """Why `change` does not follow from the states, or ''."""
     have = live.get(change.address)
     if change.action is Action.CREATE and have is not None:
@@ -44,9 +45,16 @@ def _mismatch(change: Change, live: Model, desired: Model | None) -> str:
         want = desired.get(change.address)
         if change.action is Action.DELETE and want is not None:
             return "which the blueprint the plan was made from keeps"
-        if change.action is not Action.DELETE and (want is None or not _same(want.attrs, change.after)):
+        if change.action is not Action.DELETE and (want is None or not _same(_wanted(plan, change, want.attrs),
+                                                                             change.after)):
             return "otherwise than the blueprint the plan was made from says"
     return ""
+
+
+def _wanted(plan: Plan, change: Change, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the blueprint asks of a changed resource, as a plan applied without --allow-delete asks it."""
+    held = held_stages(plan, replace(change, after=attrs))
+    return keep_stages(attrs, change.before or {}, held) if held else attrs
 
 
 def _verb(change: Change) -> str:

@@ -342,21 +342,24 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     ]
 
     kept = without_deletions(run.plan)
-    assert kept.changes == run.plan.changes[:4]
+    assert kept.changes == run.plan.changes[1:4]      # without the flag the pipeline keeps the stage: no change
     assert kept.live_fingerprint == run.plan.live_fingerprint
+    pipeline = Address(Kind.PIPELINE, "opportunity", "new_business")
+    stages_before = run.backend.read(run.desired).get(pipeline).attrs["stages"]
     apply_plan(applied, run.backend, kept)
 
     live = run.backend.read(run.desired)
     assert live.get(Address(Kind.STAGE, "new_business", "negotiation")) is not None
     assert live.get(Address(Kind.RULE, "opportunity", "new_business__negotiation__required")) is not None
-    assert "negotiation" not in live.get(Address(Kind.PIPELINE, "opportunity", "new_business")).attrs["stages"]
-    # the deletions are still pending, and still flagged
+    assert live.get(pipeline).attrs["stages"] == stages_before
+    # the removal is still pending, and still flagged
     pending = make_plan(applied, target).plan
     assert [(c.action.value, str(c.address)) for c in pending.changes] == [
+        ("update", "pipeline.opportunity.new_business"),
         ("delete", "rule.opportunity.new_business__negotiation__required"),
         ("delete", "stage.new_business.negotiation"),
     ]
-    assert pending.changes[1].danger.startswith("removes a stage")
+    assert pending.changes[2].danger.startswith("removes a stage")
 
     # applied with permission, the stage goes
     apply_plan(applied, run.backend, pending)
