@@ -25,6 +25,7 @@ class ApplyResult:
 
     applied: tuple[Address, ...] = ()
     failed: dict[Address, str] = field(default_factory=dict)
+    notes: tuple[Diagnostic, ...] = ()  # warnings about the apply beside its outcome (its history not written)
 
     @property
     def ok(self) -> bool:

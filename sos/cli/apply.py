@@ -11,7 +11,7 @@ from sos.backends import open_backend
 from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics
 from sos.cli.plan import render
-from sos.errors import SosError
+from sos.errors import Diagnostic, SosError
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, plan_to_json
 from sos.plan.run import apply_plan, make_plan, resume_apply, submitted_apply, without_deletions
@@ -47,7 +47,9 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
             raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
         entry = submitted_apply(project, job)
         target = project.target(str(entry["target"]))
-        click.echo(resume_apply(project, open_backend(target, project.root), entry))
+        said, notes = resume_apply(project, open_backend(target, project.root), entry)
+        click.echo(said)
+        print_diagnostics(notes)
         return 0
     if planfile is not None:
         plan = load_plan(planfile)
@@ -86,8 +88,10 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        raise SosError(f"Apply failed on target '{target.name}'; nothing was changed", "apply-failed")
+        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; nothing was changed",
+                                   "apply-failed"), *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
                f"{plan.count(Action.DELETE)} deleted{adopted}.")
+    print_diagnostics(result.notes)
     return 0

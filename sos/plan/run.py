@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Iterator
 
 from sos.backends import open_backend
 from sos.backends.base import ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
-from sos.errors import SosError
+from sos.errors import Diagnostic, SosError
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
@@ -62,30 +64,23 @@ def without_deletions(plan: Plan) -> Plan:
 
 
 def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
-    """Apply `plan` and record the outcome in the project's history, failed or not."""
+    """Apply `plan` and record the outcome in the project's history, failed or not.
+
+    A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
+    or beside the error."""
     entry = {"target": plan.target, "git_commit": git_commit(project.root),
              "plan_digest": plan_digest(plan_to_json(plan)),
              "summary": {a.value: plan.count(a) for a in Action}}
-    try:
+    with _recorded(project, entry):
         result = backend.apply(plan)
-    except ApplyUnknown as exc:
-        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
-                                         "error": exc.diagnostics[0].message})
-        raise
-    except SosError as exc:
-        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
-        raise
-    except BaseException as exc:  # a crash or Ctrl-C mid-apply is still a failed apply on record
-        record_apply(project.state_dir, {**entry, "outcome": "failed",  # the type only: the text may hold secrets
-                                         "error": f"{type(exc).__name__}; see .sos/crash.log"})
-        raise
     if result.ok:
-        record_apply(project.state_dir, {**entry, "outcome": "applied"})
+        outcome = {"outcome": "applied"}
     else:
         address, reason = next(iter(result.failed.items()))
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{address}: {reason}{more}"})
-    return result
+        outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
+    warning = record_apply(project.state_dir, {**entry, **outcome})
+    return replace(result, notes=(warning,)) if warning else result
 
 
 def submitted_apply(project: Project, job: str) -> dict[str, object]:
@@ -97,18 +92,33 @@ def submitted_apply(project: Project, job: str) -> dict[str, object]:
     return entry
 
 
-def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -> str:
-    """Follow the job of a history `entry` whose outcome was unknown to its end, and record that outcome."""
+def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -> tuple[str, list[Diagnostic]]:
+    """Follow the job of a history `entry` whose outcome was unknown to its end, and record that outcome: what
+    the backend says about it, and a warning when the history cannot be written."""
     job = str(entry["job"])
     resumed = {k: entry[k] for k in ("target", "git_commit", "plan_digest", "summary") if k in entry}
     resumed["job"] = job
-    try:
+    with _recorded(project, resumed):
         said = backend.resume(job)
-    except ApplyUnknown as exc:
-        record_apply(project.state_dir, {**resumed, "outcome": "unknown", "error": exc.diagnostics[0].message})
-        raise
+    warning = record_apply(project.state_dir, {**resumed, "outcome": "applied"})
+    return said, [warning] if warning else []
+
+
+@contextmanager
+def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
+    """Record the outcome of an apply that ends in an exception, and let the exception go on."""
+    try:
+        yield
     except SosError as exc:
-        record_apply(project.state_dir, {**resumed, "outcome": "failed", "error": exc.diagnostics[0].message})
+        outcome = {"outcome": "unknown", "job": exc.job} if isinstance(exc, ApplyUnknown) else {"outcome": "failed"}
+        warning = record_apply(project.state_dir, {**entry, **outcome, "error": exc.diagnostics[0].message})
+        exc.diagnostics.extend([warning] if warning else [])
         raise
-    record_apply(project.state_dir, {**resumed, "outcome": "applied"})
-    return said
+    except KeyboardInterrupt:   # no crash log is written for Ctrl-C, so the record names none
+        record_apply(project.state_dir, {**entry, "outcome": "interrupted",
+                                         "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
+        raise
+    except BaseException as exc:  # the type only: the text may hold secrets
+        record_apply(project.state_dir, {**entry, "outcome": "failed",
+                                         "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
+        raise
