@@ -64,6 +64,8 @@ class LocalBackend:
         version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         if version is None:
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif not str(version[0]).isdigit():
+            raise _corrupt(self.path, f"its schema version {version[0]!r} (table meta) is not a number")
         elif int(version[0]) != SCHEMA_VERSION:
             raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
                            f"{SCHEMA_VERSION}", "sandbox-version")
@@ -72,7 +74,7 @@ class LocalBackend:
         if not self.path.exists():
             return Model()
         with self._connect() as connection:
-            return _read_all(connection)
+            return _read_all(connection, self.path)
 
     def check(self, plan: Plan) -> list[Diagnostic]:
         return []
@@ -81,7 +83,7 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                live = _read_all(connection)
+                live = _read_all(connection, self.path)
                 if live.fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
                                    "Run `sos plan` again.", "plan-stale")
@@ -104,7 +106,7 @@ class LocalBackend:
         if not self.path.exists():
             return f"local sandbox {self.path} (empty: nothing applied yet)"
         with self._connect() as connection:
-            count = connection.execute("SELECT COUNT(*) FROM resources").fetchone()[0]
+            count = len(_read_all(connection, self.path))     # every row read: a damaged one is reported here too
         return f"local sandbox {self.path} ({count} resources)"
 
     def seed_unmanaged(self, resource: Resource) -> None:
@@ -114,11 +116,34 @@ class LocalBackend:
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
 
 
-def _read_all(connection: sqlite3.Connection) -> Model:
+def _read_all(connection: sqlite3.Connection, path: Path) -> Model:
     model = Model()
-    for address, attrs, managed, origin in connection.execute("SELECT address, attrs, managed, origin FROM resources"):
-        model.add(Resource(Address.parse(address), json.loads(attrs), Span.from_origin(origin), bool(managed)))
+    rows = connection.execute("SELECT rowid, address, attrs, managed, origin FROM resources ORDER BY rowid")
+    for rowid, address, attrs, managed, origin in rows:
+        where = f"row {rowid} of table resources ({address!r})"
+        try:
+            parsed = Address.parse(address)
+        except (ValueError, AttributeError):
+            raise _corrupt(path, f"{where}: not a resource address") from None
+        try:
+            values = json.loads(attrs)
+        except (TypeError, ValueError):
+            raise _corrupt(path, f"{where}: its attributes are not JSON") from None
+        if not isinstance(values, dict):
+            raise _corrupt(path, f"{where}: its attributes are not a JSON object")
+        try:
+            span = Span.from_origin(origin)
+        except (ValueError, AttributeError):
+            raise _corrupt(path, f"{where}: its origin {origin!r} is not file:line") from None
+        model.add(Resource(parsed, values, span, bool(managed)))
     return model
+
+
+def _corrupt(path: Path, what: str) -> SosError:
+    return SosError(Diagnostic(None, f"{path} is damaged: {what}", "sandbox-corrupt",
+                               why="sos writes whole rows in transactions; something else edited the file",
+                               fix="restore it from a backup, or move it away and apply again to start an empty "
+                                   "sandbox"))
 
 
 def _apply_change(connection: sqlite3.Connection, change: Change) -> None:

@@ -106,3 +106,35 @@ def test_ctrl_c_mid_apply_is_recorded_as_interrupted_without_a_crash_log(
                                                   "stopped with Ctrl-C; `sos plan` shows what the CRM holds now")
     assert not (project / ".sos" / "crash.log").exists()
     assert sandbox_addresses(project) == set()
+
+
+@pytest.mark.parametrize(("damage", "what"), [
+    pytest.param("UPDATE resources SET attrs = '{half' WHERE rowid = 3",
+                 "row 3 of table resources ('{address}'): its attributes are not JSON", id="attrs-not-json"),
+    pytest.param("UPDATE resources SET attrs = '[1, 2]' WHERE rowid = 3",
+                 "row 3 of table resources ('{address}'): its attributes are not a JSON object", id="attrs-not-object"),
+    pytest.param("UPDATE resources SET address = 'gadget.x' WHERE rowid = 3",
+                 "row 3 of table resources ('gadget.x'): not a resource address", id="bad-address"),
+    pytest.param("UPDATE resources SET origin = 'blueprint.yaml:twelve' WHERE rowid = 3",
+                 "row 3 of table resources ('{address}'): its origin 'blueprint.yaml:twelve' is not file:line",
+                 id="bad-origin"),
+    pytest.param("UPDATE meta SET value = 'one' WHERE name = 'schema_version'",
+                 "its schema version 'one' (table meta) is not a number", id="bad-schema-version"),
+])
+def test_a_damaged_sandbox_row_is_reported_where_it_is(project: Path, damage: str, what: str) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    assert sos("apply", "--auto-approve").exit_code == 0
+    database = project / ".sos" / "sandbox.db"
+    with closing(sqlite3.connect(database)) as connection, connection:
+        address = connection.execute("SELECT address FROM resources WHERE rowid = 3").fetchone()[0]
+        connection.execute(damage)
+    headline = f"error: {database} is damaged: {what.format(address=address)} [sandbox-corrupt]"
+    for command in ("plan", "apply"):
+        result = sos(command, "--auto-approve") if command == "apply" else sos(command)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.splitlines()[0] == headline
+    targets = sos("targets")
+    assert targets.exit_code == 1
+    assert targets.stdout == f"* sandbox      local       unusable: {headline.removeprefix('error: ')}\n"

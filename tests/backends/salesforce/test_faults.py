@@ -180,7 +180,8 @@ def test_daily_limit_used_up_in_sos_targets(emulator: SalesforceEmulator, make_p
         emulator.daily_api_max = 15000
     assert result.exit_code == 1
     assert result.stdout == ("* prod         salesforce  unreachable: the org's daily API allowance is used up "
-                             "(Salesforce answered HTTP 403 REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.)\n")
+                             "(Salesforce answered HTTP 403 REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.) "
+                             "[sf-daily-limit]\n")
     assert emulator.calls == {"limits": 1}
 
 
