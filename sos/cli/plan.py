@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     click.echo(render(data, fmt), nl=False)
     if out is not None:
         save_plan(run.plan, out)
-        click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
+        click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {shlex.quote(str(out))}", err=True)
     problems = run.backend.check(run.plan) if run.plan.has_changes else []
     print_diagnostics(problems)  # shown, not fatal: `apply` refuses such a plan, and deletions need --allow-delete
     if validate and any(p.is_error for p in problems):

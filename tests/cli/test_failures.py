@@ -138,3 +138,4 @@ def test_a_damaged_sandbox_row_is_reported_where_it_is(project: Path, damage: st
     targets = sos("targets")
     assert targets.exit_code == 1
     assert targets.stdout == f"* sandbox      local       unusable: {headline.removeprefix('error: ')}\n"
+

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shlex
 import sys
 import time
 import zipfile
@@ -251,7 +252,7 @@ class SalesforceClient:
             None, self.redact(f"deploy {deploy_id} was submitted to Salesforce and may still complete, but sos "
                               f"could not learn its outcome: {lost}"), "sf-deploy-unknown",
             why="Salesforce runs a deploy it accepted to its end whether or not sos is still asking",
-            fix=f"run `sos apply --resume {deploy_id}` to wait for it and record its outcome (or see it in Setup → "
+            fix=f"run `sos apply --resume {shlex.quote(deploy_id)}` to wait for it and record its outcome (or see it in Setup → "
                 "Deployment Status); `sos plan` shows what the org holds now"), deploy_id)
 
 
