@@ -56,8 +56,13 @@ def read_history(state_dir: Path) -> list[dict[str, Any]]:
     path = state_dir / "history.jsonl"
     if not path.exists():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SosError(f"cannot read {path}: {reason}", "history-unreadable") from None
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -14,7 +14,14 @@ from sos.cli.plan import render
 from sos.errors import Diagnostic, SosError
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, plan_to_json
-from sos.plan.run import apply_plan, make_plan, resume_apply, submitted_apply, without_deletions
+from sos.plan.run import (
+    apply_plan,
+    make_plan,
+    resume_apply,
+    submitted_apply,
+    unresolved_apply,
+    without_deletions,
+)
 
 
 @click.command("apply", epilog="""\b
@@ -46,6 +53,8 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         if planfile is not None:
             raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
         entry = submitted_apply(project, job)
+        if target_name is not None and target_name != entry["target"]:
+            raise SosError(f"{job} was submitted to target '{entry['target']}', not '{target_name}'", "plan-target")
         target = project.target(str(entry["target"]))
         said, notes = resume_apply(project, open_backend(target, project.root), entry)
         click.echo(said)
@@ -65,6 +74,7 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         run = make_plan(project, target, adopt=adopt)
         plan, backend = run.plan, run.backend
     click.echo(render(plan_to_json(plan), "text"), nl=False)
+    print_diagnostics(unresolved_apply(project, target.name))
     if not plan.has_changes:
         return 0
     deletions = plan.count(Action.DELETE)

@@ -12,7 +12,7 @@ from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.errors import SosError
 from sos.plan.planfile import plan_to_json, save_plan
-from sos.plan.run import make_plan
+from sos.plan.run import make_plan, unresolved_apply
 
 
 def render(data: dict[str, object], fmt: str) -> str:
@@ -66,6 +66,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {shlex.quote(str(out))}", err=True)
     problems = run.backend.check(run.plan) if run.plan.has_changes else []
     print_diagnostics(problems)  # shown, not fatal: `apply` refuses such a plan, and deletions need --allow-delete
+    print_diagnostics(unresolved_apply(project, target.name))
     if validate and any(p.is_error for p in problems):
         raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; see above",
                        "validate-failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Iterator
@@ -9,7 +10,7 @@ from typing import Iterator
 from sos.backends import open_backend
 from sos.backends.base import ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
-from sos.errors import Diagnostic, SosError
+from sos.errors import Diagnostic, Severity, SosError
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
@@ -90,6 +91,23 @@ def submitted_apply(project: Project, job: str) -> dict[str, object]:
         raise SosError(f"no apply in this project's history submitted {job}; `sos history` lists "
                        "past applies and the id of each whose outcome is unknown", "unknown-job")
     return entry
+
+
+def unresolved_apply(project: Project, target: str) -> list[Diagnostic]:
+    """A warning when the last apply to `target` was submitted but its outcome is unknown: the plan just read may
+    still change under it, and `sos apply --resume` finds out."""
+    try:
+        entries = read_history(project.state_dir)
+    except SosError:     # a damaged history is `sos history`'s to report, not a plan's
+        return []
+    last = next((e for e in reversed(entries) if e.get("target") == target), None)
+    if last is None or last.get("outcome") != "unknown" or not last.get("job"):
+        return []
+    job = str(last["job"])
+    return [Diagnostic(None, f"the last apply to target '{target}' ({last.get('at')}) was submitted as {job}, and "
+                             "its outcome is not known yet", "apply-unknown", Severity.WARNING,
+                       why="it may still complete; until it does, the CRM may change under this plan",
+                       fix=f"run `sos apply --resume {shlex.quote(job)}` to wait for it and record its outcome")]
 
 
 def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -> tuple[str, list[Diagnostic]]:

@@ -42,6 +42,9 @@ def test_an_apply_that_committed_succeeds_when_its_history_cannot_be_written(pro
         "  why: `sos history` will not list this apply; the outcome above is the CRM's all the same",
         f"  fix: make {history} writable"]
     assert len(sandbox_addresses(project)) == SMB_RESOURCES
+    listed = sos("history")
+    assert (listed.exit_code, listed.stderr) == (1, f"error: cannot read {history}: Is a directory "
+                                                    "[history-unreadable]\n")
 
 
 def test_a_failed_apply_says_so_and_that_its_history_cannot_be_written(project: Path) -> None:

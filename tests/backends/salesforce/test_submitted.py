@@ -17,7 +17,7 @@ from sos.backends.base import ApplyUnknown
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.cli import cli
 from sos.history import read_history
-from sos.plan.run import apply_plan, make_plan
+from sos.plan.run import apply_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, plan_for
 from tests.emulators.salesforce import SalesforceEmulator
@@ -62,9 +62,15 @@ def test_a_deploy_lost_while_polling_is_unknown_then_resumed(
     emulator.faults.clear()
     emulator.finish_deploys()                    # Salesforce ran the deploy all the same
     assert emulator.org.get("CustomField", "Opportunity.Competitor__c") is not None
-    assert make_plan(project, project.target(None)).plan.changes == ()     # the next plan shows the truth
-
     monkeypatch.chdir(project.root)
+    planned = CliRunner().invoke(cli, ["plan"])               # the next plan shows the truth, and the loose end
+    assert "No changes. The CRM matches the blueprint." in planned.stdout
+    assert planned.stderr.splitlines()[-3:] == [
+        f"warning: the last apply to target 'prod' ({entry['at']}) was submitted as {deploy_id}, and its outcome is "
+        "not known yet [apply-unknown]",
+        "  why: it may still complete; until it does, the CRM may change under this plan",
+        f"  fix: run `sos apply --resume {deploy_id}` to wait for it and record its outcome"]
+
     emulator.calls.clear()
     resumed = CliRunner().invoke(cli, ["apply", "--resume", deploy_id])
     assert resumed.exit_code == 0, resumed.output
@@ -72,6 +78,7 @@ def test_a_deploy_lost_while_polling_is_unknown_then_resumed(
     assert emulator.calls == {"checkDeployStatus": 1}
     last = read_history(project.state_dir)[-1]
     assert (last["outcome"], last["job"], last["plan_digest"]) == ("applied", deploy_id, entry["plan_digest"])
+    assert "apply-unknown" not in CliRunner().invoke(cli, ["plan"]).stderr
 
 
 def test_the_cli_says_submitted_and_names_the_deploy(emulator: SalesforceEmulator,
