@@ -195,7 +195,8 @@ def sf_cli_login(target: Target, alias: str) -> Login:
         raise _error(target, f"target '{target.name}' logs in through the sf CLI (org '{alias}'), but `sf` is not "
                      "installed or not on PATH", "sf-cli-missing",
                      fix="install the Salesforce CLI (https://developer.salesforce.com/tools/salesforcecli) and run "
-                         f"`sf org login web --alias {shlex.quote(alias)}`, or use environment variables: {_mode_list()}")
+                         f"`sf org login web --alias {shlex.quote(alias)}`, or use environment variables: "
+                         f"{_mode_list()}")
     try:
         done = subprocess.run([executable, "org", "display", "--json", "--target-org", alias],
                               capture_output=True, text=True, timeout=SF_CLI_TIMEOUT, check=False)

@@ -248,12 +248,16 @@ class SalesforceClient:
             lost = exc.diagnostics[0].message
         else:
             lost = f"it had not finished after {self.max_polls} status checks"
+        if check_only:   # a validation changes nothing and is not in the history: there is nothing to resume
+            fix = f"see validation {deploy_id} in Setup → Deployment Status, or run `sos plan --validate` again"
+        else:
+            fix = (f"run `sos apply --resume {shlex.quote(deploy_id)}` to wait for it and record its outcome (or see "
+                   "it in Setup → Deployment Status); `sos plan` shows what the org holds now")
         raise ApplyUnknown(Diagnostic(
             None, self.redact(f"deploy {deploy_id} was submitted to Salesforce and may still complete, but sos "
                               f"could not learn its outcome: {lost}"), "sf-deploy-unknown",
-            why="Salesforce runs a deploy it accepted to its end whether or not sos is still asking",
-            fix=f"run `sos apply --resume {shlex.quote(deploy_id)}` to wait for it and record its outcome (or see it in Setup → "
-                "Deployment Status); `sos plan` shows what the org holds now"), deploy_id)
+            why="Salesforce runs a deploy it accepted to its end whether or not sos is still asking", fix=fix),
+            deploy_id)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

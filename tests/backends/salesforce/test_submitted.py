@@ -128,3 +128,17 @@ def test_resume_of_an_id_no_apply_submitted(emulator: SalesforceEmulator, make_p
     assert result.stderr == ("error: no apply in this project's history submitted 0AfXX0000000001; `sos history` lists "
                              "past applies and the id of each whose outcome is unknown [unknown-job]\n")
     assert emulator.calls == {}
+
+
+def test_a_validation_lost_while_polling_suggests_validating_again(emulator: SalesforceEmulator,
+                                                                   make_project: Callable[..., Project],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(SMALL)
+    monkeypatch.chdir(project.root)
+    lost_because(emulator, "connection-dropped")
+    result = CliRunner().invoke(cli, ["plan", "--validate"])
+    [deploy_id] = emulator.metadata.deploys
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"  fix: see validation {deploy_id} in Setup → Deployment Status, or "
+                                              "run `sos plan --validate` again")
+    assert read_history(project.state_dir) == []
