@@ -41,6 +41,14 @@ class ApplyUnknown(SosError):
         self.job = job
 
 
+class ApplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C after the CRM accepted the changes: they may still be applied; `job` names them, as in ApplyUnknown."""
+
+    def __init__(self, job: str) -> None:
+        super().__init__(job)
+        self.job = job
+
+
 class Backend(Protocol):
     capabilities: ClassVar[Capabilities]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import tempfile
 import traceback
@@ -47,8 +48,11 @@ class SosGroup(click.Group):
         except SosError as exc:
             print_diagnostics(exc.diagnostics)
             code = EXIT_ERROR
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            job = getattr(exc, "job", None) or getattr(exc.__cause__, "job", None)   # click wraps Ctrl-C in Abort
+            click.echo(f"Interrupted. {job} was submitted and may still complete: `sos apply --resume "
+                       f"{shlex.quote(job)}` waits for it and records its outcome." if job else "Interrupted.",
+                       err=True)
             code = EXIT_INTERRUPTED
         except click.ClickException as exc:
             exc.show()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from sos.backends import open_backend
-from sos.backends.base import ApplyResult, ApplyUnknown, Backend
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
 from sos.errors import Diagnostic, Severity, SosError
 from sos.history import git_commit, read_history, record_apply
@@ -131,6 +131,10 @@ def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
         outcome = {"outcome": "unknown", "job": exc.job} if isinstance(exc, ApplyUnknown) else {"outcome": "failed"}
         warning = record_apply(project.state_dir, {**entry, **outcome, "error": exc.diagnostics[0].message})
         exc.diagnostics.extend([warning] if warning else [])
+        raise
+    except ApplyInterrupted as exc:
+        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
+                                         "error": "stopped with Ctrl-C after the CRM accepted the changes"})
         raise
     except KeyboardInterrupt:   # no crash log is written for Ctrl-C, so the record names none
         record_apply(project.state_dir, {**entry, "outcome": "interrupted",

@@ -229,7 +229,7 @@ class SalesforceClient:
         """Poll deploy `deploy_id` until it is done. Salesforce runs an accepted deploy whether or not anyone
         polls it, so a poll that fails (session, rate limit, network) or never sees the end is ApplyUnknown,
         never a failure: the deploy may still complete."""
-        from sos.backends.base import ApplyUnknown
+        from sos.backends.base import ApplyInterrupted, ApplyUnknown
         from sos.errors import Diagnostic
 
         verb = "Validating" if check_only else "Deploying"
@@ -246,6 +246,10 @@ class SalesforceClient:
                     return outcome
         except SosError as exc:
             lost = exc.diagnostics[0].message
+        except KeyboardInterrupt:
+            if check_only:
+                raise
+            raise ApplyInterrupted(deploy_id) from None
         else:
             lost = f"it had not finished after {self.max_polls} status checks"
         if check_only:   # a validation changes nothing and is not in the history: there is nothing to resume

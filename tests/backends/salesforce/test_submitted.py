@@ -142,3 +142,32 @@ def test_a_validation_lost_while_polling_suggests_validating_again(emulator: Sal
     assert result.stderr.splitlines()[-1] == (f"  fix: see validation {deploy_id} in Setup → Deployment Status, or "
                                               "run `sos plan --validate` again")
     assert read_history(project.state_dir) == []
+
+
+def test_ctrl_c_while_polling_a_submitted_deploy_names_it(emulator: SalesforceEmulator,
+                                                          make_project: Callable[..., Project],
+                                                          backend_for: Callable[..., SalesforceBackend],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands in the wait between two status checks: the deploy goes on in Salesforce all the same."""
+    project = make_project(SMALL)
+    monkeypatch.chdir(project.root)
+    backend = backend_for(project)
+
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    backend.client.sleep = ctrl_c
+    monkeypatch.setattr("sos.plan.run.open_backend", lambda target, root: backend)
+    emulator.deploy_polls = 3                                # not done at the first status check
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
+    [deploy_id] = emulator.metadata.deploys
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == (f"Interrupted. {deploy_id} was submitted and may still complete: "
+                                              f"`sos apply --resume {deploy_id}` waits for it and records its "
+                                              "outcome.")
+    [entry] = read_history(project.state_dir)
+    assert (entry["outcome"], entry["job"]) == ("unknown", deploy_id)
+    emulator.finish_deploys()
+    resumed = CliRunner().invoke(cli, ["apply", "--resume", deploy_id])   # its own backend: done at the first check
+    assert resumed.exit_code == 0, resumed.output
+    assert [e["outcome"] for e in read_history(project.state_dir)] == ["unknown", "applied"]
