@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, Severity, SosError, Span
 
 
 HISTORY_KEYS = {"at", "by", "target", "plan_digest", "outcome"}
@@ -35,19 +35,34 @@ def who() -> str:
         return "unknown"
 
 
-def record_apply(state_dir: Path, entry: dict[str, Any]) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
+def record_apply(state_dir: Path, entry: dict[str, Any]) -> Diagnostic | None:
+    """Append `entry` to the history; a warning, never an exception, when it cannot be written: the apply's
+    outcome stands whatever happens to its record."""
     stamped = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": who(), **entry}
-    with (state_dir / "history.jsonl").open("a", encoding="utf-8") as out:
-        out.write(json.dumps(stamped, sort_keys=True) + "\n")
+    path = state_dir / "history.jsonl"
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(stamped, sort_keys=True) + "\n")
+    except OSError as exc:
+        return Diagnostic(None, f"the outcome of this apply ({entry['outcome']}) could not be recorded: cannot write "
+                                f"{path}: {exc.strerror}", "history-unwritable", Severity.WARNING,
+                          why="`sos history` will not list this apply; the outcome above is the CRM's all the same",
+                          fix=f"make {path} writable")
+    return None
 
 
 def read_history(state_dir: Path) -> list[dict[str, Any]]:
     path = state_dir / "history.jsonl"
     if not path.exists():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SosError(f"cannot read {path}: {reason}", "history-unreadable") from None
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -16,6 +16,7 @@ from sos.backends.base import ApplyResult, Capabilities
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
+from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
 SCHEMA_VERSION = 1
@@ -63,6 +64,8 @@ class LocalBackend:
         version = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         if version is None:
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif not str(version[0]).isdigit():
+            raise _corrupt(self.path, f"its schema version {version[0]!r} (table meta) is not a number")
         elif int(version[0]) != SCHEMA_VERSION:
             raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
                            f"{SCHEMA_VERSION}", "sandbox-version")
@@ -71,7 +74,7 @@ class LocalBackend:
         if not self.path.exists():
             return Model()
         with self._connect() as connection:
-            return _read_all(connection)
+            return _read_all(connection, self.path)
 
     def check(self, plan: Plan) -> list[Diagnostic]:
         return []
@@ -80,9 +83,11 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if _read_all(connection).fingerprint() != plan.live_fingerprint:
+                live = _read_all(connection, self.path)
+                if live.fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
                                    "Run `sos plan` again.", "plan-stale")
+                refuse_mismatches(plan, live)
                 for change in plan.changes:
                     if self.fault is not None:
                         self.fault(change)
@@ -93,11 +98,15 @@ class LocalBackend:
             connection.execute("ROLLBACK" if check_only else "COMMIT")
         return ApplyResult(applied=tuple(c.address for c in plan.changes))
 
+    def resume(self, job: str) -> str:
+        raise SosError(f"target '{self.target.name}' is a local sandbox: each apply commits or rolls back at once, "
+                       f"so there is no submitted apply {job} to resume", "nothing-to-resume")
+
     def status(self) -> str:
         if not self.path.exists():
             return f"local sandbox {self.path} (empty: nothing applied yet)"
         with self._connect() as connection:
-            count = connection.execute("SELECT COUNT(*) FROM resources").fetchone()[0]
+            count = len(_read_all(connection, self.path))     # every row read: a damaged one is reported here too
         return f"local sandbox {self.path} ({count} resources)"
 
     def seed_unmanaged(self, resource: Resource) -> None:
@@ -107,18 +116,52 @@ class LocalBackend:
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
 
 
-def _read_all(connection: sqlite3.Connection) -> Model:
+def _read_all(connection: sqlite3.Connection, path: Path) -> Model:
     model = Model()
-    for address, attrs, managed, origin in connection.execute("SELECT address, attrs, managed, origin FROM resources"):
-        model.add(Resource(Address.parse(address), json.loads(attrs), Span.from_origin(origin), bool(managed)))
+    rows = connection.execute("SELECT rowid, address, attrs, managed, origin FROM resources ORDER BY rowid")
+    for rowid, address, attrs, managed, origin in rows:
+        where = f"row {rowid} of table resources ({address!r})"
+        try:
+            parsed = Address.parse(address)
+        except (ValueError, AttributeError):
+            raise _corrupt(path, f"{where}: not a resource address") from None
+        try:
+            values = json.loads(attrs)
+        except (TypeError, ValueError):
+            raise _corrupt(path, f"{where}: its attributes are not JSON") from None
+        if not isinstance(values, dict):
+            raise _corrupt(path, f"{where}: its attributes are not a JSON object")
+        try:
+            span = Span.from_origin(origin)
+        except (ValueError, AttributeError):
+            raise _corrupt(path, f"{where}: its origin {origin!r} is not file:line") from None
+        model.add(Resource(parsed, values, span, bool(managed)))
     return model
 
 
+def _corrupt(path: Path, what: str) -> SosError:
+    return SosError(Diagnostic(None, f"{path} is damaged: {what}", "sandbox-corrupt",
+                               why="sos writes whole rows in transactions; something else edited the file",
+                               fix="restore it from a backup, or move it away and apply again to start an empty "
+                                   "sandbox"))
+
+
 def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
+    """One change, guarded in SQL as well: only a row sos created (managed = 1) is ever replaced or deleted,
+    a create never overwrites, and only an adoption takes over a row sos did not create."""
     address = str(change.address)
     if change.action is Action.DELETE:
-        connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
-        return
-    origin = change.origin.origin if change.origin else None
-    connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 1, ?)",
-                       (address, json.dumps(dict(change.after or {}), sort_keys=True), origin))
+        cursor = connection.execute("DELETE FROM resources WHERE address = ? AND managed = 1", (address,))
+    else:
+        origin = change.origin.origin if change.origin else None
+        attrs = json.dumps(dict(change.after or {}), sort_keys=True)
+        if change.action is Action.CREATE:
+            cursor = connection.execute("INSERT OR IGNORE INTO resources VALUES (?, ?, 1, ?)", (address, attrs, origin))
+        else:
+            owned = 0 if change.action is Action.ADOPT else 1
+            cursor = connection.execute("UPDATE resources SET attrs = ?, managed = 1, origin = ? "
+                                        "WHERE address = ? AND managed = ?", (attrs, origin, address, owned))
+    if cursor.rowcount != 1:
+        raise SosError(f"the sandbox refused to {change.action.value} {address}: sos "
+                       f"{'did not create it' if change.action is not Action.CREATE else 'finds it already there'}",
+                       "sandbox-refused")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
+import tempfile
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +14,7 @@ import click
 from sos import __version__
 from sos.cli.output import print_diagnostics
 from sos.errors import SosError
+from sos.project import find_project_file
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -45,8 +48,11 @@ class SosGroup(click.Group):
         except SosError as exc:
             print_diagnostics(exc.diagnostics)
             code = EXIT_ERROR
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo("Interrupted.", err=True)
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            job = getattr(exc, "job", None) or getattr(exc.__cause__, "job", None)   # click wraps Ctrl-C in Abort
+            click.echo(f"Interrupted. {job} was submitted and may still complete: `sos apply --resume "
+                       f"{shlex.quote(job)}` waits for it and records its outcome." if job else "Interrupted.",
+                       err=True)
             code = EXIT_INTERRUPTED
         except click.ClickException as exc:
             exc.show()
@@ -55,20 +61,37 @@ class SosGroup(click.Group):
             code = exc.exit_code
         except Exception as exc:  # noqa: BLE001 — the one place that turns crashes into a pointer
             log = _crash_log(exc)
-            click.echo(f"internal error: {type(exc).__name__}: {exc}; details in {log} — please report it", err=True)
+            where = f"details in {log}" if log else "no crash log could be written"
+            click.echo(f"internal error: {type(exc).__name__}: {exc}; {where} — please report it", err=True)
             code = EXIT_INTERNAL
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def _crash_log(exc: BaseException) -> Path:
-    folder = Path(".sos") if Path(".sos").is_dir() or Path("sos.yaml").is_file() else Path.home() / ".sos"
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "crash.log"
+def _crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback to the project's .sos/crash.log, else (outside a project, or where that cannot be
+    written) to a new file in the temporary folder; None when neither can be written."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with log.open("a", encoding="utf-8") as out:
-        out.write(f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n")
-        out.write("".join(traceback.format_exception(exc)))
-    return log
+    text = f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n" + "".join(traceback.format_exception(exc))
+    try:
+        project_file = find_project_file(Path.cwd())
+    except OSError:     # the working folder itself is gone
+        project_file = None
+    if project_file is not None:
+        log = project_file.parent / ".sos" / "crash.log"
+        try:
+            log.parent.mkdir(exist_ok=True)
+            with log.open("a", encoding="utf-8") as out:
+                out.write(text)
+            return log
+        except OSError:
+            pass
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="sos-crash-", suffix=".log",
+                                         delete=False) as out:
+            out.write(text)
+            return Path(out.name)
+    except OSError:
+        return None
 
 
 @click.group(cls=SosGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

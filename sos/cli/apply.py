@@ -11,10 +11,17 @@ from sos.backends import open_backend
 from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics
 from sos.cli.plan import render
-from sos.errors import SosError
+from sos.errors import Diagnostic, SosError
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, plan_to_json
-from sos.plan.run import apply_plan, make_plan, without_deletions
+from sos.plan.run import (
+    apply_plan,
+    make_plan,
+    resume_apply,
+    submitted_apply,
+    unresolved_apply,
+    without_deletions,
+)
 
 
 @click.command("apply", epilog="""\b
@@ -23,14 +30,18 @@ Examples:
   sos apply plan.json             # exactly a saved plan; refused if the CRM changed since
   sos apply --auto-approve        # in CI (required when not on a terminal)
   sos apply --allow-delete        # also delete what sos manages and the blueprint dropped
+  sos apply --resume 0Af…         # follow an apply whose outcome was unknown to its end
 """)
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
 @adopt_option
+@click.option("--resume", "job", metavar="ID",
+              help="Wait for an apply the CRM accepted but whose outcome sos could not learn (history says "
+                   "'unknown' and names the ID), and record how it ended.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
-            adopt: bool) -> int:
+            adopt: bool, job: str | None) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
@@ -38,17 +49,32 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     --allow-delete is given. Each apply is recorded in `sos history`.
     """
     project = current_project()
+    if job is not None:
+        if planfile is not None:
+            raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
+        entry = submitted_apply(project, job)
+        if target_name is not None and target_name != entry["target"]:
+            raise SosError(f"{job} was submitted to target '{entry['target']}', not '{target_name}'", "plan-target")
+        target = project.target(str(entry["target"]))
+        said, notes = resume_apply(project, open_backend(target, project.root), entry)
+        click.echo(said)
+        print_diagnostics(notes)
+        return 0
     if planfile is not None:
         plan = load_plan(planfile)
         target = project.target(target_name or plan.target)
         if target.name != plan.target:
             raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
+        if plan.count(Action.ADOPT) and not adopt:
+            raise SosError(f"{planfile} takes {plural(plan.count(Action.ADOPT), 'component')} sos did not create "
+                           "under management; pass --adopt to apply it", "plan-adopts")
         backend = open_backend(target, project.root)
     else:
         target = project.target(target_name)
         run = make_plan(project, target, adopt=adopt)
         plan, backend = run.plan, run.backend
     click.echo(render(plan_to_json(plan), "text"), nl=False)
+    print_diagnostics(unresolved_apply(project, target.name))
     if not plan.has_changes:
         return 0
     deletions = plan.count(Action.DELETE)
@@ -72,8 +98,10 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        raise SosError(f"Apply failed on target '{target.name}'; nothing was changed", "apply-failed")
+        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; nothing was changed",
+                                   "apply-failed"), *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
                f"{plan.count(Action.DELETE)} deleted{adopted}.")
+    print_diagnostics(result.notes)
     return 0

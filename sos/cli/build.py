@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -131,6 +132,6 @@ def _write(out: Path, files: dict[str, bytes]) -> None:
 
 def _deploy_command(fmt: str, out: Path, deletions: bool) -> str:
     if fmt == "mdapi":
-        return f"sf project deploy start --metadata-dir {out}"
-    command = f"cd {out} && sf project deploy start --manifest manifest/package.xml"
+        return f"sf project deploy start --metadata-dir {shlex.quote(str(out))}"
+    command = f"cd {shlex.quote(str(out))} && sf project deploy start --manifest manifest/package.xml"
     return command + (" --post-destructive-changes manifest/destructiveChanges.xml" if deletions else "")

@@ -29,5 +29,6 @@ def command(fmt: str) -> int:
         if summary.get("adopt"):
             counts += f" ={summary['adopt']}"
         click.echo(f"{e['at']}  {e['by']:<10} {e['target']:<10} {e.get('git_commit') or '-':<18} "
-                   f"{e['plan_digest']}  {counts:<12} {e['outcome']}" + (f": {e['error']}" if e.get("error") else ""))
+                   f"{e['plan_digest']}  {counts:<12} {e['outcome']}" + (f" {e['job']}" if e.get("job") else "")
+                   + (f": {e['error']}" if e.get("error") else ""))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -90,5 +91,6 @@ def command(directory: Path, starter: str, name: str | None) -> int:
         gitignore.write_text("\n".join([*lines, "# sos state: sandbox databases, locks, crash logs", ".sos/"]) + "\n",
                              encoding="utf-8")
     click.echo(f"Created a client repository for {name} in {directory} from starter {starter}.")
-    click.echo("Next: " + (f"cd {directory} && " if str(directory) != "." else "") + "sos validate && sos show")
+    cd = f"cd {shlex.quote(str(directory))} && " if str(directory) != "." else ""
+    click.echo(f"Next: {cd}sos validate && sos show")
     return 0

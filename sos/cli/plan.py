@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.errors import SosError
 from sos.plan.planfile import plan_to_json, save_plan
-from sos.plan.run import make_plan
+from sos.plan.run import make_plan, unresolved_apply
 
 
 def render(data: dict[str, object], fmt: str) -> str:
@@ -62,8 +63,9 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     click.echo(render({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt), nl=False)
     if out is not None:
         save_plan(run.plan, out)
-        click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {out}", err=True)
+        click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {shlex.quote(str(out))}", err=True)
     print_diagnostics(problems)
+    print_diagnostics(unresolved_apply(project, target.name))
     if any(p.is_error for p in problems):
         verb = "Validation failed" if validate else "Plan refused"
         raise SosError(f"{verb}: target '{target.name}' would refuse this plan; see above",

@@ -22,6 +22,8 @@ def command() -> int:
         try:
             status = open_backend(target, project.root).status()
         except SosError as exc:
-            status, failed = f"unreachable: {exc.diagnostics[0].message}", True
+            problem = exc.diagnostics[0]
+            state = "unusable" if target.type == "local" else "unreachable"
+            status, failed = f"{state}: {problem.message} [{problem.code}]", True
         click.echo(f"{marker} {name:<12} {target.type:<11} {status}")
     return 1 if failed else 0

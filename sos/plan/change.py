@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from sos.errors import Span
-from sos.model.resources import Address
+from sos.model.resources import Address, Kind
 
 PLAN_FORMAT_VERSION = 1
 
@@ -74,3 +74,26 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+
+def keep_stages(after: Mapping[str, Any], before: Mapping[str, Any], keep: set[str]) -> dict[str, Any]:
+    """A pipeline's `after`, with the stages of its `before` named in `keep` back in their places."""
+    stages = list(after.get("stages", ()))
+    place = 0
+    for key in before.get("stages", ()):
+        if key in stages:
+            place = stages.index(key) + 1
+        elif key in keep:
+            stages.insert(place, key)
+            place += 1
+    return {**after, "stages": stages}
+
+
+def held_stages(plan: Plan, change: Change) -> set[str]:
+    """The stages a pipeline change drops that `plan` does not delete: without --allow-delete they stay in it."""
+    if change.address.kind is not Kind.PIPELINE or change.action is not Action.UPDATE:
+        return set()
+    dropped = set((change.before or {}).get("stages", ())) - set((change.after or {}).get("stages", ()))
+    deleted = {c.address.key for c in plan.changes
+               if c.action is Action.DELETE and c.address.kind is Kind.STAGE and c.address.scope == change.address.key}
+    return dropped - deleted

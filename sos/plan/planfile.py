@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def load_plan(path: Path) -> Plan:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SosError(f"{path}: not a plan file ({exc})", "plan-format") from None
     if not isinstance(data, dict) or "format_version" not in data:
-        raise SosError(f"{path}: not a plan file (no format_version); make one with `sos plan -o {path}`",
+        raise SosError(f"{path}: not a plan file (no format_version); make one with "
+                       f"`sos plan -o {shlex.quote(str(path))}`",
                        "plan-format")
     try:
         return plan_from_json(data)

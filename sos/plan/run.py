@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import shlex
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Iterator
 
 from sos.backends import lint_for_target, open_backend
-from sos.backends.base import ApplyResult, Backend
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
-from sos.errors import Diagnostic, SosError
-from sos.history import git_commit, record_apply
+from sos.errors import Diagnostic, Severity, SosError
+from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
-from sos.plan.change import Action, Plan
+from sos.plan.change import Action, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import plan_to_json
 from sos.project import Project
@@ -56,27 +59,97 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
 
 
 def without_deletions(plan: Plan) -> Plan:
-    return replace(plan, changes=tuple(c for c in plan.changes if c.action is not Action.DELETE))
+    """`plan` without its deletions, and without anything that takes a stage out of reps' choices: a pipeline
+    keeps the stages whose deletion is skipped (and is left alone when that was all its change did)."""
+    kept = replace(plan, changes=tuple(c for c in plan.changes if c.action is not Action.DELETE))
+    changes = []
+    for change in kept.changes:
+        held = held_stages(kept, change)
+        if held:
+            change = replace(change, after=keep_stages(change.after or {}, change.before or {}, held))
+            if change.after == change.before:
+                continue
+        changes.append(change)
+    return replace(kept, changes=tuple(changes))
 
 
 def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
-    """Apply `plan` and record the outcome in the project's history, failed or not."""
+    """Apply `plan` and record the outcome in the project's history, failed or not.
+
+    A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
+    or beside the error."""
     entry = {"target": plan.target, "git_commit": git_commit(project.root),
              "plan_digest": plan_digest(plan_to_json(plan)),
              "summary": {a.value: plan.count(a) for a in Action}}
-    try:
+    with _recorded(project, entry):
         result = backend.apply(plan)
-    except SosError as exc:
-        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": exc.diagnostics[0].message})
-        raise
-    except BaseException as exc:  # a crash or Ctrl-C mid-apply is still a failed apply on record
-        record_apply(project.state_dir, {**entry, "outcome": "failed",  # the type only: the text may hold secrets
-                                         "error": f"{type(exc).__name__}; see .sos/crash.log"})
-        raise
     if result.ok:
-        record_apply(project.state_dir, {**entry, "outcome": "applied"})
+        outcome = {"outcome": "applied"}
     else:
         address, reason = next(iter(result.failed.items()))
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-        record_apply(project.state_dir, {**entry, "outcome": "failed", "error": f"{address}: {reason}{more}"})
-    return result
+        outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
+    warning = record_apply(project.state_dir, {**entry, **outcome})
+    return replace(result, notes=(warning,)) if warning else result
+
+
+def submitted_apply(project: Project, job: str) -> dict[str, object]:
+    """The history entry of the apply that submitted `job` and did not learn its outcome."""
+    entry = next((e for e in reversed(read_history(project.state_dir)) if e.get("job") == job), None)
+    if entry is None:
+        raise SosError(f"no apply in this project's history submitted {job}; `sos history` lists "
+                       "past applies and the id of each whose outcome is unknown", "unknown-job")
+    return entry
+
+
+def unresolved_apply(project: Project, target: str) -> list[Diagnostic]:
+    """A warning when the last apply to `target` was submitted but its outcome is unknown: the plan just read may
+    still change under it, and `sos apply --resume` finds out."""
+    try:
+        entries = read_history(project.state_dir)
+    except SosError:     # a damaged history is `sos history`'s to report, not a plan's
+        return []
+    last = next((e for e in reversed(entries) if e.get("target") == target), None)
+    if last is None or last.get("outcome") != "unknown" or not last.get("job"):
+        return []
+    job = str(last["job"])
+    return [Diagnostic(None, f"the last apply to target '{target}' ({last.get('at')}) was submitted as {job}, and "
+                             "its outcome is not known yet", "apply-unknown", Severity.WARNING,
+                       why="it may still complete; until it does, the CRM may change under this plan",
+                       fix=f"run `sos apply --resume {shlex.quote(job)}` to wait for it and record its outcome")]
+
+
+def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -> tuple[str, list[Diagnostic]]:
+    """Follow the job of a history `entry` whose outcome was unknown to its end, and record that outcome: what
+    the backend says about it, and a warning when the history cannot be written."""
+    job = str(entry["job"])
+    resumed = {k: entry[k] for k in ("target", "git_commit", "plan_digest", "summary") if k in entry}
+    resumed["job"] = job
+    with _recorded(project, resumed):
+        said = backend.resume(job)
+    warning = record_apply(project.state_dir, {**resumed, "outcome": "applied"})
+    return said, [warning] if warning else []
+
+
+@contextmanager
+def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
+    """Record the outcome of an apply that ends in an exception, and let the exception go on."""
+    try:
+        yield
+    except SosError as exc:
+        outcome = {"outcome": "unknown", "job": exc.job} if isinstance(exc, ApplyUnknown) else {"outcome": "failed"}
+        warning = record_apply(project.state_dir, {**entry, **outcome, "error": exc.diagnostics[0].message})
+        exc.diagnostics.extend([warning] if warning else [])
+        raise
+    except ApplyInterrupted as exc:
+        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
+                                         "error": "stopped with Ctrl-C after the CRM accepted the changes"})
+        raise
+    except KeyboardInterrupt:   # no crash log is written for Ctrl-C, so the record names none
+        record_apply(project.state_dir, {**entry, "outcome": "interrupted",
+                                         "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
+        raise
+    except BaseException as exc:  # the type only: the text may hold secrets
+        record_apply(project.state_dir, {**entry, "outcome": "failed",
+                                         "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
+        raise

@@ -342,21 +342,24 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     ]
 
     kept = without_deletions(run.plan)
-    assert kept.changes == run.plan.changes[:4]
+    assert kept.changes == run.plan.changes[1:4]      # without the flag the pipeline keeps the stage: no change
     assert kept.live_fingerprint == run.plan.live_fingerprint
+    pipeline = Address(Kind.PIPELINE, "opportunity", "new_business")
+    stages_before = run.backend.read(run.desired).get(pipeline).attrs["stages"]
     apply_plan(applied, run.backend, kept)
 
     live = run.backend.read(run.desired)
     assert live.get(Address(Kind.STAGE, "new_business", "negotiation")) is not None
     assert live.get(Address(Kind.RULE, "opportunity", "new_business__negotiation__required")) is not None
-    assert "negotiation" not in live.get(Address(Kind.PIPELINE, "opportunity", "new_business")).attrs["stages"]
-    # the deletions are still pending, and still flagged
+    assert live.get(pipeline).attrs["stages"] == stages_before
+    # the removal is still pending, and still flagged
     pending = make_plan(applied, target).plan
     assert [(c.action.value, str(c.address)) for c in pending.changes] == [
+        ("update", "pipeline.opportunity.new_business"),
         ("delete", "rule.opportunity.new_business__negotiation__required"),
         ("delete", "stage.new_business.negotiation"),
     ]
-    assert pending.changes[1].danger.startswith("removes a stage")
+    assert pending.changes[2].danger.startswith("removes a stage")
 
     # applied with permission, the stage goes
     apply_plan(applied, run.backend, pending)
@@ -387,3 +390,72 @@ def test_unmanaged_resources_are_never_changed_or_deleted(applied: Project) -> N
     live = backend.read(run.desired)
     assert live.get(lookalike.address) == lookalike
     assert live.get(stray.address) == stray
+
+
+# --- tampered saved plans -------------------------------------------------------------------------
+
+PARTNER = Address(Kind.FIELD, "opportunity", "partner")
+THEIRS = {"type": "text", "label": "Their partner"}
+
+
+def edited(change: dict, action: str) -> dict:
+    """A saved plan's change for the org's own field `partner`, edited by hand to `action` it."""
+    before, after = ({**THEIRS}, None) if action == "delete" else \
+        (None if action == "create" else {**THEIRS}, {"type": "text", "label": "Hijacked"})
+    return {**change, "address": str(PARTNER), "action": action, "before": before, "after": after, "origin": None}
+
+
+@pytest.mark.parametrize("action", ["delete", "update", "create"])
+def test_an_edited_plan_never_touches_what_sos_did_not_create(applied: Project, tmp_path: Path,
+                                                               action: str) -> None:
+    """plan.json is a CI artifact anyone could edit between the plan and the apply job: the sandbox holds
+    the org's own field `partner`, and a plan edited to delete, relabel or re-create it is refused."""
+    import json
+
+    backend = LocalBackend(applied.target(None), applied.root)
+    backend.seed_unmanaged(Resource(PARTNER, THEIRS, managed=False))
+    write_blueprint(applied.root, extends("smb-bant", "remove:\n  cadences: [friday_forecast]\n"))
+    saved = tmp_path / "plan.json"
+    save_plan(make_plan(applied, applied.target(None)).plan, saved)
+    data = json.loads(saved.read_text())
+    data["changes"].append(edited(data["changes"][0], action))
+    saved.write_text(json.dumps(data))
+    before = rows(applied)
+    with pytest.raises(SosError) as caught:
+        apply_plan(applied, backend, load_plan(saved))
+    verb = {"delete": "deletes", "update": "changes", "create": "creates"}[action]
+    why = ("which the CRM already holds (sos did not create)" if action == "create" else
+           "which sos did not create (`--adopt` takes it under management)")
+    assert [d.headline() for d in caught.value.diagnostics] == [
+        f"error: this plan cannot be applied: it {verb} field.opportunity.partner, {why} [plan-mismatch]"]
+    assert rows(applied) == before     # nothing applied, the cadence removal included
+
+
+def test_an_edited_plan_whose_before_is_not_the_sandbox_is_refused(applied: Project, tmp_path: Path) -> None:
+    import json
+
+    write_blueprint(applied.root, extends("smb-bant", "remove:\n  cadences: [friday_forecast]\n"))
+    saved = tmp_path / "plan.json"
+    save_plan(make_plan(applied, applied.target(None)).plan, saved)
+    data = json.loads(saved.read_text())
+    data["changes"][0]["before"] = {"edited": True}
+    saved.write_text(json.dumps(data))
+    before = rows(applied)
+    with pytest.raises(SosError, match=r"deletes cadence\.schedule\.friday_forecast, but the CRM holds it otherwise"):
+        apply_plan(applied, LocalBackend(applied.target(None), applied.root), load_plan(saved))
+    assert rows(applied) == before
+
+
+@pytest.mark.parametrize("action", [Action.DELETE, Action.UPDATE, Action.CREATE])
+def test_the_sandbox_guards_the_rows_sos_did_not_create_in_sql(applied: Project, action: Action) -> None:
+    """The last line of defence, under the plan check: the SQL itself never touches an unmanaged row."""
+    from sos.backends.local import _apply_change
+
+    LocalBackend(applied.target(None), applied.root).seed_unmanaged(Resource(PARTNER, THEIRS, managed=False))
+    before = rows(applied)
+    change = Change(PARTNER, action, THEIRS if action is not Action.CREATE else None,
+                    None if action is Action.DELETE else {"type": "text", "label": "Hijacked"})
+    with closing(sqlite3.connect(db_path(applied), isolation_level=None)) as connection:
+        with pytest.raises(SosError, match=f"^error: the sandbox refused to {action.value} field.opportunity.partner"):
+            _apply_change(connection, change)
+    assert rows(applied) == before

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -194,7 +195,8 @@ def sf_cli_login(target: Target, alias: str) -> Login:
         raise _error(target, f"target '{target.name}' logs in through the sf CLI (org '{alias}'), but `sf` is not "
                      "installed or not on PATH", "sf-cli-missing",
                      fix="install the Salesforce CLI (https://developer.salesforce.com/tools/salesforcecli) and run "
-                         f"`sf org login web --alias {alias}`, or use environment variables: {_mode_list()}")
+                         f"`sf org login web --alias {shlex.quote(alias)}`, or use environment variables: "
+                         f"{_mode_list()}")
     try:
         done = subprocess.run([executable, "org", "display", "--json", "--target-org", alias],
                               capture_output=True, text=True, timeout=SF_CLI_TIMEOUT, check=False)
@@ -213,7 +215,7 @@ def sf_cli_login(target: Target, alias: str) -> Login:
         redact = Redactor((token or "",))
         detail = f" (sf said: {redact(str(said))})" if said else ""
         raise _error(target, f"the sf CLI has no usable login for org '{alias}'{detail}", "sf-cli-no-org",
-                     fix=f"run `sf org login web --alias {alias}` (or check the alias with `sf org list`)")
+                     fix=f"run `sf org login web --alias {shlex.quote(alias)}` (or check the alias with `sf org list`)")
     return Login("sf_cli", f"sf CLI org '{alias}'", api_version(target),
                  {"session_id": str(token), "instance_url": str(url)}, (str(token),))
 

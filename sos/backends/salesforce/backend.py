@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping
 from sos.backends.base import ApplyResult, Capabilities
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
-from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, stderr_progress
+from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
 from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
+from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
 if TYPE_CHECKING:
@@ -58,20 +59,16 @@ class SalesforceBackend:
         permission set edited), carries `active: false` or `drift` (build.org_drift), so the plan updates it.
         With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
         """
-        from sos.backends.salesforce.build import org_drift
 
         importing = not len(desired)
         self._read_scope = desired
         self.live, fingerprint = self._retrieve(desired, org_fields=importing)
-        resources = dict(self.live.model.resources)
         if importing:
             for name, why in self.live.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
         else:
             remember_desired(self.project_root, desired)
-            for address, attrs in org_drift(self.live).items():   # on the read's model only: apply builds clean
-                resource = resources[address]
-                resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
+        resources = as_planned(self.live, drift=not importing)
         return OrgModel(resources, org_fingerprint=fingerprint)
 
     def _retrieve(self, desired: Model | None, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
@@ -153,9 +150,11 @@ class SalesforceBackend:
         # The blueprint the plan was made from tells which org components are look-alikes sos leaves alone (a
         # pipeline may list such a stage); a saved plan finds it where `sos plan` left it.
         known = self._read_scope or recall_desired(self.project_root, plan.blueprint_digest)
-        live, fingerprint = self._retrieve(known or scope_of(plan))
+        live, fingerprint = self._retrieve(scope_of(plan, known))
         if fingerprint != plan.live_fingerprint:
             raise SosError(STALE, "plan-stale")
+        # Ownership is the org's marks as read now, never the plan's word: an edited saved plan is refused here.
+        refuse_mismatches(plan, Model(as_planned(live, drift=True)), known)
         self.live = live
         allow_delete = any(c.action is Action.DELETE for c in plan.changes)
         try:
@@ -202,6 +201,17 @@ class SalesforceBackend:
         for change in plan.changes:
             result.setdefault(change.address, "not applied: rolled back because another component failed")
         return result
+
+    def resume(self, job: str) -> str:
+        """Follow deploy `job` (one an apply lost track of) to its end."""
+        outcome = self.client.wait_for_deploy(job)
+        if outcome.success:
+            return f"deploy {job} succeeded: {plural(outcome.deployed, 'component')} deployed"
+        problems = "; ".join(f"{f.type} {f.full_name}: {f.problem}" for f in outcome.failures)
+        raise SosError(Diagnostic(None, self.client.redact(
+            f"deploy {job} {outcome.status.lower()}, so none of it was applied: "
+            f"{problems or outcome.error or 'no reason given'}"), "sf-deploy-failed",
+            fix="run `sos plan` to see what the org holds, then `sos apply`"))
 
     # -- status -----------------------------------------------------------------------------
 
@@ -271,12 +281,28 @@ def recall_desired(project_root: Path, digest: str) -> Model | None:
     return model if model.fingerprint() == digest else None
 
 
-def scope_of(plan: Plan) -> Model:
-    """A model naming what a saved plan touches: enough for retrieve_members when the full blueprint is unknown."""
+def scope_of(plan: Plan, known: Model | None = None) -> Model:
+    """The blueprint the plan was made from (`known`), with whatever else the plan touches: what the org's
+    look-alikes are matched against, so that one at any address the plan names is found."""
     scope = Model()
+    for resource in known or ():
+        scope.add(resource)
     for change in plan.changes:
-        scope.add(Resource(change.address, dict(change.after or change.before or {}), change.origin))
+        if change.address not in scope:
+            scope.add(Resource(change.address, dict(change.after or change.before or {}), change.origin))
     return scope
+
+
+def as_planned(live: LiveOrg, *, drift: bool) -> dict[Address, Resource]:
+    """The org's resources as a plan sees them: with `drift`, what differs from what sos deploys in a way their
+    attributes cannot show (build.org_drift) is added to them, so the plan updates them."""
+    from sos.backends.salesforce.build import org_drift
+
+    resources = dict(live.model.resources)
+    for address, attrs in (org_drift(live) if drift else {}).items():   # on this copy only: apply builds clean
+        resource = resources[address]
+        resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
+    return resources
 
 
 def desired_from_plan(plan: Plan, live: Model) -> Model:

@@ -352,7 +352,7 @@ class _Builder:
 
     def _aging_fields(self) -> list[FieldSpec]:
         """`Sos_Days_In_Stage__c` and `Sos_Stale__c` when they are missing or differ from the org's."""
-        specs = aging_fields(self.desired, self.stage_names, self._process_names())
+        specs = self._aging_specs()
         for spec in specs:
             clash = next((r for r in self.desired.of_kind(Kind.FIELD) if r.address.scope == "opportunity"
                           and field_api_name(r).lower() == spec.name.lower()), None)
@@ -365,13 +365,13 @@ class _Builder:
             return specs if stage_work else []
         return [s for s in specs if not _same_formula(self.live.formulas.get(f"Opportunity.{s.name}"), s.formula)]
 
+    def _aging_specs(self) -> list[FieldSpec]:
+        """The deal-aging fields the org has once this package is deployed (those it has stay: aging.py)."""
+        in_org = self.live is not None and any(name.endswith("__c") for name in self.live.formulas)
+        return aging_fields(self.desired, self.stage_names, self._process_names(), in_org=in_org)
+
     def _aging_after(self) -> set[str]:
-        """The deal-aging fields the org has once this package is deployed."""
-        wanted = {f"Opportunity.{s.name}" for s in aging_fields(self.desired, self.stage_names, self._process_names())}
-        if wanted or self.live is None:
-            return wanted
-        existing = {name for name in self.live.formulas if name.endswith("__c")}
-        return set() if self.allow_delete else existing
+        return {f"Opportunity.{s.name}" for s in self._aging_specs()}
 
     def _aging_pipelines(self) -> list[Address]:
         """The managed opportunity pipelines with a stage that has max_days: what the deal-aging fields serve."""
@@ -434,8 +434,7 @@ class _Builder:
         if have != wanted:
             where = f"permission set {PERMISSION_SET_LABEL}"
             owners = {name: r.address for r in self.desired if r.managed and (name := self.live.names.get(r.address))}
-            aging_names = {f"Opportunity.{spec.name}" for spec in aging_fields(
-                self.desired, self.stage_names, self._process_names())}
+            aging_names = self._aging_after()
             for name, editable in sorted(wanted["fields"].items()):
                 granted = have["fields"].get(name)
                 if granted == editable:
@@ -476,9 +475,6 @@ class _Builder:
                 full = name or f"{OBJECTS[address.scope]}.{process_api_name(address.key)}"
                 deleted += [Component("RecordType", full, address, deleted=True),
                             Component("BusinessProcess", full, address, deleted=True)]
-        if self.allow_delete and self.live is not None and not self._aging_after():
-            deleted += [Component("CustomField", name, None, deleted=True)
-                        for name in sorted(self.live.formulas) if name.endswith("__c")]
         return deleted
 
 

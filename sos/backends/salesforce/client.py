@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shlex
 import sys
 import time
 import zipfile
@@ -205,7 +206,7 @@ class SalesforceClient:
                                                                           single_package=True))
         if not async_id:
             raise self._fail("Salesforce did not start the retrieve (no id in its answer)", "sf-api-error")
-        label = what or _plural(sum(len(v) for v in members.values()), "component")
+        label = what or plural(sum(len(v) for v in members.values()), "component")
         for poll in range(self.max_polls):
             if self.wait(poll):
                 self.sleep(self.wait(poll))
@@ -241,21 +242,45 @@ class SalesforceClient:
         deploy_id, _ = self.call("deploy", start)
         if not deploy_id:
             raise self._fail("Salesforce did not start the deploy (no id in its answer)", "sf-api-error")
+        return self.wait_for_deploy(deploy_id, check_only=check_only, components=components)
+
+    def wait_for_deploy(self, deploy_id: str, *, check_only: bool = False, components: int = 0) -> DeployOutcome:
+        """Poll deploy `deploy_id` until it is done. Salesforce runs an accepted deploy whether or not anyone
+        polls it, so a poll that fails (session, rate limit, network) or never sees the end is ApplyUnknown,
+        never a failure: the deploy may still complete."""
+        from sos.backends.base import ApplyInterrupted, ApplyUnknown
+        from sos.errors import Diagnostic
+
         verb = "Validating" if check_only else "Deploying"
-        for poll in range(self.max_polls):
-            if self.wait(poll):
-                self.sleep(self.wait(poll))
-            result = self.call("checkDeployStatus", lambda sf: sf.mdapi._retrieve_deploy_result(deploy_id))
-            outcome = _deploy_outcome(deploy_id, result, check_only)
-            total = outcome.total or components
-            self.progress(f"{verb} {_plural(components or total, 'component')}… {outcome.status} "
-                          f"({outcome.deployed}/{total})")
-            if result.findtext("mt:done", "", NS).lower() == "true" or outcome.status in DONE_DEPLOY:
-                return outcome
-        raise self._fail(f"Salesforce has not finished deploy {deploy_id} after {self.max_polls} status checks; "
-                         "it may still succeed or fail", "sf-deploy-stalled",
-                         fix=f"check deploy {deploy_id} in Setup → Deployment Status, then run `sos plan` "
-                             "again to see what changed")
+        try:
+            for poll in range(self.max_polls):
+                if self.wait(poll):
+                    self.sleep(self.wait(poll))
+                result = self.call("checkDeployStatus", lambda sf: sf.mdapi._retrieve_deploy_result(deploy_id))
+                outcome = _deploy_outcome(deploy_id, result, check_only)
+                total = outcome.total or components
+                self.progress(f"{verb} {plural(components or total, 'component')}… {outcome.status} "
+                              f"({outcome.deployed}/{total})")
+                if result.findtext("mt:done", "", NS).lower() == "true" or outcome.status in DONE_DEPLOY:
+                    return outcome
+        except SosError as exc:
+            lost = exc.diagnostics[0].message
+        except KeyboardInterrupt:
+            if check_only:
+                raise
+            raise ApplyInterrupted(deploy_id) from None
+        else:
+            lost = f"it had not finished after {self.max_polls} status checks"
+        if check_only:   # a validation changes nothing and is not in the history: there is nothing to resume
+            fix = f"see validation {deploy_id} in Setup → Deployment Status, or run `sos plan --validate` again"
+        else:
+            fix = (f"run `sos apply --resume {shlex.quote(deploy_id)}` to wait for it and record its outcome (or see "
+                   "it in Setup → Deployment Status); `sos plan` shows what the org holds now")
+        raise ApplyUnknown(Diagnostic(
+            None, self.redact(f"deploy {deploy_id} was submitted to Salesforce and may still complete, but sos "
+                              f"could not learn its outcome: {lost}"), "sf-deploy-unknown",
+            why="Salesforce runs a deploy it accepted to its end whether or not sos is still asking", fix=fix),
+            deploy_id)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -308,7 +333,7 @@ def _error_code(content: Any) -> tuple[str, str]:
         return "", text[:200]
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 

@@ -232,6 +232,16 @@ def test_sf_cli_unknown_alias(emulator: SalesforceEmulator, tmp_path: Path, monk
     assert error.fix == "run `sf org login web --alias nope` (or check the alias with `sf org list`)"
 
 
+def test_sf_cli_alias_in_a_suggested_command_is_quoted(emulator: SalesforceEmulator, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_sf(tmp_path / "bin", {})
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(SosError) as caught:
+        resolve_login(target(org="acme prod;x"), {})
+    assert caught.value.diagnostics[0].fix == ("run `sf org login web --alias 'acme prod;x'` (or check the alias "
+                                               "with `sf org list`)")
+
+
 def test_sf_cli_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))          # an empty folder: no `sf` anywhere
     with pytest.raises(SosError) as caught:

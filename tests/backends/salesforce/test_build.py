@@ -208,3 +208,13 @@ def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Pat
     assert stale.exit_code == 1
     assert stale.stderr == ("error: p.json was made from another version of the blueprint; run `sos plan` again "
                             "[plan-blueprint]\n")
+
+
+@pytest.mark.parametrize(("fmt", "command"), [
+    ("mdapi", "sf project deploy start --metadata-dir 'my build'"),
+    ("source", "cd 'my build' && sf project deploy start --manifest manifest/package.xml"),
+])
+def test_the_deploy_command_is_quoted_for_the_shell(project: Path, fmt: str, command: str) -> None:
+    result = sos("build", "--target", "prod", "--format", fmt, "--out", "my build")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"Deploy with: {command}\n")

@@ -15,6 +15,7 @@ from sos.plan.run import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import REPO, SMALL
 from tests.emulators.salesforce import SalesforceEmulator
+from tests.emulators.salesforce.xmlutil import child, kids
 
 WITHOUT_PROPOSAL = SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", "")
 IN_USE = "3 deals are in stage Proposal, which this plan removes [stage-in-use]"
@@ -64,18 +65,45 @@ def test_plan_validate_fails_on_deals_in_a_removed_stage(proposal_in_use: Projec
 
 
 def test_apply_refuses_before_deploying(proposal_in_use: Project, emulator: SalesforceEmulator) -> None:
+    before = process_stages(emulator)
     emulator.calls.clear()
     result = CliRunner().invoke(cli, ["apply", "--auto-approve", "--allow-delete"])
     assert result.exit_code == 1
     assert f"blueprint.yaml:8:3: error: {IN_USE}" in result.stderr.splitlines()
     assert "deploy" not in emulator.calls
+    assert process_stages(emulator) == before and stage_active(emulator, "Proposal")
 
 
-def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_use: Project) -> None:
-    result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
+def process_stages(emulator: SalesforceEmulator) -> list[str]:
+    """The stage values reps can choose in the New Business sales process, as the org holds it."""
+    process = emulator.org.get("BusinessProcess", "Opportunity.New_Business")
+    assert process is not None
+    return [child(v, "fullName").text for v in kids(process.body, "values")]
+
+
+def stage_active(emulator: SalesforceEmulator, name: str) -> bool:
+    return next(v for v in emulator.org.value_set("OpportunityStage") if v.full_name == name).active
+
+
+@pytest.mark.parametrize("saved", [[], ["plan.json"]], ids=["plan-and-apply", "saved-plan"])
+def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_use: Project,
+                                                                   emulator: SalesforceEmulator,
+                                                                   saved: list[str]) -> None:
+    before = process_stages(emulator)
+    assert "Proposal" in before
+    (proposal_in_use.root / "blueprint.yaml").write_text(
+        WITHOUT_PROPOSAL.replace("label: Competitor", "label: Rival"), encoding="utf-8")
+    if saved:
+        assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["apply", *saved, "--auto-approve"])
     assert result.exit_code == 0, result.stderr
     assert "Skipping 2 deletions: pass --allow-delete to apply them." in result.stderr  # the stage and its rule
     assert "stage-in-use" not in result.stderr
+    assert process_stages(emulator) == before              # reps can still choose Proposal
+    assert stage_active(emulator, "Proposal")
+    field = emulator.org.get("CustomField", "Opportunity.Competitor__c")
+    assert field is not None and child(field.body, "label").text == "Rival"      # the rest was applied
+    assert emulator.org.usage("OpportunityStage")["proposal"] == 3
 
 
 def test_a_saved_plan_is_checked_against_the_org_before_deploying(proposal_in_use: Project,

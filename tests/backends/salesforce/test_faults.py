@@ -14,6 +14,7 @@ from typing import Callable
 import pytest
 from click.testing import CliRunner
 
+from sos.backends.base import ApplyUnknown
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.backends.salesforce.client import DAILY_LIMIT_FIX, MAX_POLLS, classify, poll_waits
 from sos.backends.salesforce.names import rule_api_name
@@ -179,7 +180,8 @@ def test_daily_limit_used_up_in_sos_targets(emulator: SalesforceEmulator, make_p
         emulator.daily_api_max = 15000
     assert result.exit_code == 1
     assert result.stdout == ("* prod         salesforce  unreachable: the org's daily API allowance is used up "
-                             "(Salesforce answered HTTP 403 REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.)\n")
+                             "(Salesforce answered HTTP 403 REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.) "
+                             "[sf-daily-limit]\n")
     assert emulator.calls == {"limits": 1}
 
 
@@ -229,15 +231,14 @@ def test_stalled_deploy_names_the_deploy(emulator: SalesforceEmulator, make_proj
     plan = plan_for(project, backend)
     emulator.faults.stall_deploys()
     emulator.calls.clear()
-    with pytest.raises(SosError) as caught:
+    with pytest.raises(ApplyUnknown) as caught:
         backend.apply(plan)
     error = caught.value.diagnostics[0]
-    deploy_id = error.message.split()[5]
+    deploy_id = caught.value.job
     assert deploy_id.startswith("0Af")
-    assert error.message == (f"Salesforce has not finished deploy {deploy_id} after {MAX_POLLS} status checks; it "
-                             "may still succeed or fail")
-    assert error.fix == (f"check deploy {deploy_id} in Setup → Deployment Status, then run `sos plan` again to see "
-                         "what changed")
+    assert error.message == (f"deploy {deploy_id} was submitted to Salesforce and may still complete, but sos could "
+                             f"not learn its outcome: it had not finished after {MAX_POLLS} status checks")
+    assert error.fix.startswith(f"run `sos apply --resume {deploy_id}` to wait for it and record its outcome")
     assert emulator.calls["checkDeployStatus"] == MAX_POLLS
     assert recorder.sleeps == [poll_waits()(n) for n in range(1, MAX_POLLS)]
     assert max(recorder.sleeps) == 10.0 and sum(recorder.sleeps) < 20 * 60

@@ -4,6 +4,7 @@
     emulator.faults.rate_limit(times=2, status=429, operations={"query"})
     emulator.faults.fail_component("Opportunity.Budget__c") # that component fails in the next deploy
     emulator.faults.stall_deploys()                         # the next deploy stays InProgress forever
+    emulator.faults.drop_connection(times=1, operations={"checkDeployStatus"})  # closed without an answer
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Faults:
         self._lock = threading.Lock()
         self._sessions: list[_Scheduled] = []
         self._limits: list[_Scheduled] = []
+        self._drops: list[_Scheduled] = []
         self._components: dict[str, _Scheduled] = {}
         self._stalls: _Scheduled | None = None
 
@@ -52,6 +54,12 @@ class Faults:
             raise ValueError(f"status must be one of {RATE_LIMIT_STATUSES}")
         with self._lock:
             self._limits.append(_Scheduled(times, _ops(operations), status=status))
+
+    def drop_connection(self, times: int = 1, operations: Iterable[str] | None = None) -> None:
+        """The next `times` calls (optionally only these operations) are read, then the connection is closed with
+        no answer at all, as when a network path drops mid-call: the client cannot tell whether the call ran."""
+        with self._lock:
+            self._drops.append(_Scheduled(times, _ops(operations)))
 
     def fail_component(self, full_name: str, problem: str | None = None, *, type_name: str | None = None,
                        times: int | None = 1) -> None:
@@ -70,6 +78,7 @@ class Faults:
         with self._lock:
             self._sessions.clear()
             self._limits.clear()
+            self._drops.clear()
             self._components.clear()
             self._stalls = None
 
@@ -77,6 +86,9 @@ class Faults:
 
     def take_expired_session(self, operation: str) -> bool:
         return self._take(self._sessions, operation) is not None
+
+    def take_drop(self, operation: str) -> bool:
+        return self._take(self._drops, operation) is not None
 
     def take_rate_limit(self, operation: str) -> int | None:
         found = self._take(self._limits, operation)

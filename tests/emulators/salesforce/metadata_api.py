@@ -111,12 +111,23 @@ class MetadataApi:
             raise SoapFault("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
         job.polls += 1
         include_details = flag(request, "includeDetails")
-        if job.outcome is None and not job.stalled and job.polls >= self.emulator.deploy_polls:
+        if job.polls >= self.emulator.deploy_polls:
+            self._finish(job)
+        return "<result>" + self._deploy_result(job, include_details) + "</result>"
+
+    def finish_deploys(self) -> None:
+        """Every deploy still queued runs to its end, as Salesforce runs an accepted deploy whether or not anyone
+        asks for its status (checkDeployStatus only reports it; Metadata API guide, "deploy()": the call is
+        asynchronous and the deployment proceeds in the org). Stalled deploys stay stalled."""
+        for job in self.deploys.values():
+            self._finish(job)
+
+    def _finish(self, job: DeployJob) -> None:
+        if job.outcome is None and not job.stalled:
             job.outcome = deploy.run(self.org, job.archive, job.options, self.emulator.schema,
                                      inject=self.emulator.faults.component_problem,
                                      strict_order=self.emulator.strict_order)
             job.completed = iso(self.org.clock())
-        return "<result>" + self._deploy_result(job, include_details) + "</result>"
 
     def _op_cancelDeploy(self, request: etree._Element) -> str:
         job = self.deploys.get(text(request, "String") or text(request, "asyncProcessId") or "")

@@ -153,6 +153,11 @@ class SalesforceEmulator:
             self.metadata = MetadataApi(self)
             self.rest = rest.RestApi(self)
 
+    def finish_deploys(self) -> None:
+        """Time passes in the org: every accepted deploy that nobody polled to its end runs to it."""
+        with self._lock:
+            self.metadata.finish_deploys()
+
     def invalidate_sessions(self) -> None:
         """Every session id stops working (a real expiry); logging in again issues a new one."""
         with self._lock:
@@ -350,6 +355,8 @@ class SalesforceEmulator:
 
     def _refusal(self, operation: str, token: str | None) -> tuple[int, str, str] | None:
         """Why an authenticated call is refused before it runs: (status, errorCode, message), or None."""
+        if self.faults.take_drop(operation):
+            raise DroppedConnection(operation)
         if self.faults.take_expired_session(operation):
             return 401, "INVALID_SESSION_ID", "Session expired or invalid"
         with self._lock:
@@ -363,6 +370,10 @@ class SalesforceEmulator:
         if self.api_usage >= self.daily_api_max:
             return 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
         return None
+
+
+class DroppedConnection(Exception):
+    """A scheduled fault: the handler closes the connection without answering."""
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:
@@ -408,7 +419,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request_headers = CaseInsensitiveDict(self.headers.items())
-        status, payload, headers = self.emulator.serve(self.command, self.path, request_headers, body)
+        try:
+            status, payload, headers = self.emulator.serve(self.command, self.path, request_headers, body)
+        except DroppedConnection:
+            self.close_connection = True   # no status line, no body: the client sees the connection end
+            return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
