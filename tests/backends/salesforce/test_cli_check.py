@@ -93,8 +93,10 @@ def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_u
     assert "Proposal" in before
     (proposal_in_use.root / "blueprint.yaml").write_text(
         WITHOUT_PROPOSAL.replace("label: Competitor", "label: Rival"), encoding="utf-8")
-    if saved:
-        assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 0
+    if saved:   # the plan is refused as it stands (its deletion would strand 3 deals) and saved all the same
+        planned = CliRunner().invoke(cli, ["plan", "-o", "plan.json"])
+        assert planned.exit_code == 1 and "[stage-in-use]" in planned.stderr
+        assert (proposal_in_use.root / "plan.json").is_file()
     result = CliRunner().invoke(cli, ["apply", *saved, "--auto-approve"])
     assert result.exit_code == 0, result.stderr
     assert "Skipping 2 deletions: pass --allow-delete to apply them." in result.stderr  # the stage and its rule
