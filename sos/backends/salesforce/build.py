@@ -275,7 +275,13 @@ class _Builder:
                                           self.status_names_by_key())
             return str(generator.error_condition(when, require))
         except SosError as error:
-            self.problems.extend(error.diagnostics)
+            if resource.origin is not None:
+                self.problems.extend(error.diagnostics)
+            else:       # a rule sos made that the blueprint no longer has (its deletion skipped): no line to show
+                self.problems += [Diagnostic(None, f"rule {resource.address.key}, which sos made in the org and the "
+                                             f"blueprint no longer has, cannot be deployed again: {d.message}", d.code,
+                                             fix="apply with --allow-delete to remove it from the org, or put the "
+                                                 "rule back in the blueprint") for d in error.diagnostics]
             return "FALSE"
 
     def _scope(self, obj: str) -> Scope:

@@ -38,3 +38,4 @@ def test_a_value_added_later_reaches_the_record_type(emulator: SalesforceEmulato
     apply(project)          # only the field changes in the plan; the record type travels with it
     assert offered(emulator) == {"Loss_Reason__c": ["Price", "Timing", "Competitor"]}
     assert make_plan(project, project.target(None)).plan.changes == ()
+
