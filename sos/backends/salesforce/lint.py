@@ -68,11 +68,11 @@ def check_picklist_values(desired: Model, problems: list[Diagnostic]) -> None:
                                        f"{PICKLIST_VALUE_LIMIT} per picklist", "salesforce-picklist-size",
                                        fix="drop unused values, or make it a text field"))
         for value in values:
-            if ";" in value:
+            if ";" in value and field.attrs.get("type") == "multi_picklist":
                 problems.append(Diagnostic(field.origin, f"{what} has the value '{value}', which contains ';'",
                                            "salesforce-picklist-semicolon",
-                                           why="Salesforce joins the values of a multi-select picklist with ';', "
-                                               "so a value cannot contain one",
+                                           why="Salesforce stores the values chosen in a multi-select picklist "
+                                               "joined with ';', so a value cannot contain one",
                                            fix=f"write it without ';', e.g. '{value.replace(';', ',')}'"))
             if len(value) > PICKLIST_VALUE_LENGTH:
                 problems.append(Diagnostic(field.origin, f"{what} has a value of {len(value)} characters "
