@@ -435,6 +435,16 @@ class _Builder:
             for address in aging_pipelines:
                 found.setdefault(address, []).append(
                     f"deal-aging fields {'missing from' if missing else 'edited in'} Salesforce")
+        for resource in self.desired.of_kind(Kind.PIPELINE):
+            name = self.live.names.get(resource.address)
+            offered = self.live.offered.get(name or "")
+            if name is None or offered is None or not resource.managed:
+                continue
+            for picklist in self._record_type_picklists(resource.address.scope):
+                missing = [v.name for v in picklist["values"] if v.name not in offered.get(picklist["name"], [])]
+                if missing:
+                    found.setdefault(resource.address, []).append(
+                        f"record type does not offer {', '.join(missing)} of {picklist['name']}")
         wanted = self._permissions_wanted()
         have = self.live.permission_set or {"fields": {}, "record_types": []}
         if have != wanted:
