@@ -16,6 +16,8 @@ from sos.errors import Diagnostic
 from sos.model.resources import Address, Kind, Model, Resource
 
 DESCRIPTION_LIMITS = {Kind.FIELD: 1000, Kind.PIPELINE: 255, Kind.STAGE: 255, Kind.LEAD_STATUS: 255}
+HOLDERS = {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.STAGE: "stage value",
+           Kind.LEAD_STATUS: "lead status value"}     # the Salesforce component whose description it is
 PICKLIST_VALUE_LIMIT = 1000        # values per picklist, active and inactive
 PICKLIST_VALUE_LENGTH = 255        # characters per value
 # The forecast category Salesforce keeps for closed stages (reference §6): won is Closed, lost Omitted.
@@ -54,7 +56,7 @@ def check_descriptions(desired: Model, problems: list[Diagnostic]) -> None:
                 resource.origin, f"{_what(resource.address)} has a {len(human)}-character description; with sos's "
                 f"ownership mark ({len(deployed) - len(human)} characters) Salesforce keeps {limit}",
                 "salesforce-description",
-                why=f"Salesforce stores at most {limit} characters in a {_component(kind)} description, and sos "
+                why=f"Salesforce stores at most {limit} characters in a {HOLDERS[kind]} description, and sos "
                     "ends it with the mark that tells its own components apart",
                 fix=f"shorten `description:` to at most {room} characters"))
 
@@ -102,13 +104,9 @@ def _value_name(stage: Resource) -> str:
 
 
 def _what(address: Address) -> str:
-    noun = {Kind.LEAD_STATUS: "lead status"}.get(address.kind, address.kind.value)
-    return f"{noun} {address.scope}.{address.key}" if address.kind is not Kind.LEAD_STATUS else f"{noun} {address.key}"
-
-
-def _component(kind: Kind) -> str:
-    return {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.STAGE: "stage value",
-            Kind.LEAD_STATUS: "lead status value"}[kind]
+    if address.kind is Kind.LEAD_STATUS:
+        return f"lead status {address.key}"
+    return f"{address.kind.value} {address.scope}.{address.key}"
 
 
 Check = Callable[[Model, list[Diagnostic]], None]
