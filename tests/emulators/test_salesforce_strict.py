@@ -170,3 +170,43 @@ def test_retrieve_as_jsforce_and_the_salesforce_cli_send_it(emulator: Salesforce
     archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(done.findtext(".//mt:result/mt:zipFile", "", NS))))
     stages = archive.read(f"{prefix}standardValueSets/OpportunityStage.standardValueSet").decode()
     assert "<fullName>Prospecting</fullName>" in stages
+
+
+# -- formulas type-checked at deploy ------------------------------------------------------
+
+
+WELL_TYPED = ["AND(CASE(StageName, &quot;Closed Won&quot;, 1, 0) = 1, NOT(Budget_Confirmed__c))",
+              "CloseDate - TODAY() &gt; 30 || ISBLANK(Amount)", "IF(ISNEW(), Amount &gt; 0, FALSE)",
+              "DATEVALUE(CreatedDate) &lt; TODAY() - 21 &amp;&amp; NOT(ISPICKVAL(StageName, &quot;&quot;))",
+              "LEN(Name) &gt; 80 || Name &amp; &quot;x&quot; = &quot;x&quot; || Amount * 2 &gt;= MAX(1, 2)"]
+
+
+@pytest.mark.parametrize(("formula", "problem"), [
+    pytest.param("Amount + 1", "Formula result is data type (Number), incompatible with expected data type (true or "
+                 "false).", id="not-boolean"),
+    pytest.param("TEXT(StageName)", "Formula result is data type (Text), incompatible with expected data type (true "
+                 "or false).", id="text-result"),
+    pytest.param("ISPICKVAL(Name, &quot;Acme&quot;)", "Incorrect parameter type for function 'ISPICKVAL()'. Expected "
+                 "Picklist, received Text", id="ispickval-on-text"),
+    pytest.param("ISPICKVAL(Budget_Confirmed__c, &quot;Yes&quot;)", "Incorrect parameter type for function "
+                 "'ISPICKVAL()'. Expected Picklist, received Boolean", id="ispickval-on-checkbox"),
+    pytest.param("IF(Amount &gt; 5, TRUE)", "Incorrect number of parameters for function 'IF()'. Expected 3, "
+                 "received 2", id="if-arity"),
+    pytest.param("AND(Amount, Budget_Confirmed__c)", "Incorrect parameter type for function 'AND()'. Expected "
+                 "Boolean, received Number", id="and-of-a-number"),
+    pytest.param("CloseDate &gt; 5", "Incorrect parameter type for operator '>'. Expected Date, received Number",
+                 id="date-against-number"),
+    pytest.param("Name &amp; 1 = &quot;a&quot;", "Incorrect parameter type for operator '&'. Expected Text, received "
+                 "Number", id="concatenate-a-number"),
+    pytest.param("Amount &gt; 5 &amp;&amp; Name", "Incorrect parameter type for operator '&&'. Expected Boolean, "
+                 "received Text", id="and-operator"),
+])
+def test_rule_formulas_are_type_checked(emulator: SalesforceEmulator, sf: Client, formula: str, problem: str) -> None:
+    """The ill-typed rule fails the deploy; the well-typed ones deployed beside it raise nothing."""
+    rules = [f"<validationRules><fullName>R{n}</fullName><active>true</active><errorConditionFormula>{text}"
+             "</errorConditionFormula><errorMessage>m</errorMessage></validationRules>"
+             for n, text in enumerate([formula, *WELL_TYPED])]
+    _, raw = deploy(sf, {"package.xml": package({"CustomObject": ["Opportunity"]}),
+                         "objects/Opportunity.object": component("CustomObject", CHECKBOX, *rules)})
+    assert [(f["componentType"], f["fullName"], f["problem"]) for f in failures(raw)] == \
+        [("ValidationRule", "Opportunity.R0", problem)]

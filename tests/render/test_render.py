@@ -15,7 +15,7 @@ import click
 import pytest
 from jsonschema import Draft202012Validator
 
-from sos.errors import Span
+from sos.errors import Diagnostic, Severity, Span
 from sos.model.resources import Address, Kind
 from sos.plan.change import Action, Change, Plan, Unmanaged
 from sos.plan.planfile import plan_to_json
@@ -363,3 +363,22 @@ def test_markdown_table_rows_keep_their_cells() -> None:
     assert len(rows) == 1 + len(case_creates().changes)
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows)
     assert "West \\| Mid-market" in markdown
+
+
+def test_markdown_shows_the_targets_checks_above_the_changes() -> None:
+    data = plan_to_json(plan(create("field.opportunity.budget", at(8), type="currency"), target="prod",
+                             target_type="salesforce"))
+    data["checks"] = [
+        Diagnostic(at(8), "3 deals are in stage Proposal, which this plan removes", "stage-in-use",
+                   fix="move those deals | then plan again").to_json(),
+        Diagnostic(None, "lead status 'New' becomes the default <instead>", "default-status",
+                   Severity.WARNING).to_json()]
+    lines = render_markdown(data).splitlines()
+    caution = lines.index("> [!CAUTION]")
+    assert lines[caution:caution + 7] == [
+        "> [!CAUTION]", "> `sos apply` refuses this plan:",
+        "> - `blueprint.yaml`:8: 3 deals are in stage Proposal, which this plan removes (`stage-in-use`). "
+        "Fix: move those deals | then plan again",
+        "", "> [!NOTE]", "> Applying this plan also:",
+        "> - lead status 'New' becomes the default &lt;instead> (`default-status`)."]
+    assert caution < lines.index("| | Resource | Change | Origin |")

@@ -185,7 +185,13 @@ class SalesforceBackend:
     def _grant_fields(self) -> None:
         """Assign the permission set to the user sos runs as: fields are invisible and unwritable over the API to
         anyone it is not assigned to (reference §8), and sos's own reads and records need them."""
-        if self.client.assign_permission_set(PERMISSION_SET):
+        try:
+            assigned = self.client.assign_permission_set(PERMISSION_SET)
+        except SosError as error:     # the deploy is in: say what is left to do rather than fail an applied plan
+            self.client.progress(f"Could not assign permission set {PERMISSION_SET} to the user sos runs as "
+                                 f"({error.diagnostics[0].message}); assign it in Setup → Permission Sets")
+            return
+        if assigned:
             self.client.progress(f"Assigned permission set {PERMISSION_SET} to the user sos runs as; assign it to "
                                  "the people who work these records too")
 

@@ -275,7 +275,13 @@ class _Builder:
                                           self.status_names_by_key())
             return str(generator.error_condition(when, require))
         except SosError as error:
-            self.problems.extend(error.diagnostics)
+            if resource.origin is not None:
+                self.problems.extend(error.diagnostics)
+            else:       # a rule sos made that the blueprint no longer has (its deletion skipped): no line to show
+                self.problems += [Diagnostic(None, f"rule {resource.address.key}, which sos made in the org and the "
+                                             f"blueprint no longer has, cannot be deployed again: {d.message}", d.code,
+                                             fix="apply with --allow-delete to remove it from the org, or put the "
+                                                 "rule back in the blueprint") for d in error.diagnostics]
             return "FALSE"
 
     def _scope(self, obj: str) -> Scope:
@@ -429,6 +435,16 @@ class _Builder:
             for address in aging_pipelines:
                 found.setdefault(address, []).append(
                     f"deal-aging fields {'missing from' if missing else 'edited in'} Salesforce")
+        for resource in self.desired.of_kind(Kind.PIPELINE):
+            name = self.live.names.get(resource.address)
+            offered = self.live.offered.get(name or "")
+            if name is None or offered is None or not resource.managed:
+                continue
+            for picklist in self._record_type_picklists(resource.address.scope):
+                missing = [v.name for v in picklist["values"] if v.name not in offered.get(picklist["name"], [])]
+                if missing:
+                    found.setdefault(resource.address, []).append(
+                        f"record type does not offer {', '.join(missing)} of {picklist['name']}")
         wanted = self._permissions_wanted()
         have = self.live.permission_set or {"fields": {}, "record_types": []}
         if have != wanted:

@@ -16,6 +16,8 @@ from sos.errors import Diagnostic
 from sos.model.resources import Address, Kind, Model, Resource
 
 DESCRIPTION_LIMITS = {Kind.FIELD: 1000, Kind.PIPELINE: 255, Kind.STAGE: 255, Kind.LEAD_STATUS: 255}
+HOLDERS = {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.STAGE: "stage value",
+           Kind.LEAD_STATUS: "lead status value"}     # the Salesforce component whose description it is
 PICKLIST_VALUE_LIMIT = 1000        # values per picklist, active and inactive
 PICKLIST_VALUE_LENGTH = 255        # characters per value
 # The forecast category Salesforce keeps for closed stages (reference §6): won is Closed, lost Omitted.
@@ -54,7 +56,7 @@ def check_descriptions(desired: Model, problems: list[Diagnostic]) -> None:
                 resource.origin, f"{_what(resource.address)} has a {len(human)}-character description; with sos's "
                 f"ownership mark ({len(deployed) - len(human)} characters) Salesforce keeps {limit}",
                 "salesforce-description",
-                why=f"Salesforce stores at most {limit} characters in a {_component(kind)} description, and sos "
+                why=f"Salesforce stores at most {limit} characters in a {HOLDERS[kind]} description, and sos "
                     "ends it with the mark that tells its own components apart",
                 fix=f"shorten `description:` to at most {room} characters"))
 
@@ -68,11 +70,11 @@ def check_picklist_values(desired: Model, problems: list[Diagnostic]) -> None:
                                        f"{PICKLIST_VALUE_LIMIT} per picklist", "salesforce-picklist-size",
                                        fix="drop unused values, or make it a text field"))
         for value in values:
-            if ";" in value:
+            if ";" in value and field.attrs.get("type") == "multi_picklist":
                 problems.append(Diagnostic(field.origin, f"{what} has the value '{value}', which contains ';'",
                                            "salesforce-picklist-semicolon",
-                                           why="Salesforce joins the values of a multi-select picklist with ';', "
-                                               "so a value cannot contain one",
+                                           why="Salesforce stores the values chosen in a multi-select picklist "
+                                               "joined with ';', so a value cannot contain one",
                                            fix=f"write it without ';', e.g. '{value.replace(';', ',')}'"))
             if len(value) > PICKLIST_VALUE_LENGTH:
                 problems.append(Diagnostic(field.origin, f"{what} has a value of {len(value)} characters "
@@ -102,13 +104,9 @@ def _value_name(stage: Resource) -> str:
 
 
 def _what(address: Address) -> str:
-    noun = {Kind.LEAD_STATUS: "lead status"}.get(address.kind, address.kind.value)
-    return f"{noun} {address.scope}.{address.key}" if address.kind is not Kind.LEAD_STATUS else f"{noun} {address.key}"
-
-
-def _component(kind: Kind) -> str:
-    return {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.STAGE: "stage value",
-            Kind.LEAD_STATUS: "lead status value"}[kind]
+    if address.kind is Kind.LEAD_STATUS:
+        return f"lead status {address.key}"
+    return f"{address.kind.value} {address.scope}.{address.key}"
 
 
 Check = Callable[[Model, list[Diagnostic]], None]

@@ -48,6 +48,7 @@ class LiveOrg:
     #                                                              ones) and deal-aging fields: to notice drift
     permission_set: dict[str, Any] | None = None                # {"fields": {name: editable}, "record_types": [...]}
     left_out: list[tuple[str, str]] = field(default_factory=list)  # with org_fields: (field, why sos cannot hold it)
+    offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # record type → picklist → its values
 
 
 def retrieve_members(desired: Model) -> dict[str, list[str]]:
@@ -121,6 +122,7 @@ class _Reader:
         self.permissions: dict[str, Any] | None = None
         self.processes: list[tuple[str, str, ET.Element]] = []     # (object key, name, element)
         self.record_types: dict[tuple[str, str], ET.Element] = {}  # (object key, process name lower) → element
+        self.offered: dict[str, dict[str, list[str]]] = {}
 
     def add(self, address: Address, attrs: dict[str, Any], name: str, *, managed: bool = True) -> None:
         self.model.add(Resource(address, compact_attrs(attrs), None, managed))
@@ -262,6 +264,10 @@ class _Reader:
                 keys.append(key)
             record_type = self.record_types.get((obj, name.lower()))
             label = child_text(record_type, "label") if record_type is not None else None
+            if managed and record_type is not None:
+                self.offered[f"{OBJECTS[obj]}.{name}"] = {
+                    child_text(p, "picklist") or "": [child_text(v, "fullName") or "" for v in children(p, "values")]
+                    for p in children(record_type, "picklistValues")}
             self.add(entry, {"label": label, "description": human, "stages": keys}, f"{OBJECTS[obj]}.{name}",
                      managed=managed)
 
@@ -278,7 +284,7 @@ class _Reader:
         self.values(Kind.LEAD_STATUS, self.status_values)
         self.pipelines(stages)
         return LiveOrg(self.model, self.stage_values, self.status_values, self.names, self.formulas,
-                       self.permissions, sorted(self.left_out))
+                       self.permissions, sorted(self.left_out), self.offered)
 
 
 def org_field_key(name: str, obj: str) -> str:

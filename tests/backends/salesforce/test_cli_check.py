@@ -116,3 +116,18 @@ def test_a_saved_plan_is_checked_against_the_org_before_deploying(proposal_in_us
     assert result.exit_code == 1
     assert f"blueprint.yaml:8:1: error: {IN_USE}" in result.stderr.splitlines()  # saved plans keep file:line
     assert "deploy" not in emulator.calls
+
+
+def test_plan_predicts_what_building_the_deploy_refuses(emulator: SalesforceEmulator,
+                                                        make_project: Callable[..., Project],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    clash = SMALL.replace("    budget: {type: currency, label: Budget}\n",
+                          "    budget: {type: currency, label: Budget}\n"
+                          "    age: {type: number, label: Age, api_name: Sos_Days_In_Stage__c}\n")
+    monkeypatch.chdir(make_project(clash).root)
+    emulator.calls.clear()
+    result = CliRunner().invoke(cli, ["plan", "--detailed-exitcode"])
+    assert result.exit_code == 1
+    assert ("blueprint.yaml:7:5: error: field opportunity.age takes the name Sos_Days_In_Stage__c, which sos keeps "
+            "for deal aging [reserved-name]") in result.stderr.splitlines()
+    assert "deploy" not in emulator.calls

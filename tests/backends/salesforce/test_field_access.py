@@ -46,3 +46,17 @@ def test_apply_makes_its_fields_usable_by_the_api_user(emulator: SalesforceEmula
     assert sf.query(f"SELECT Champion__c FROM Opportunity WHERE Id = '{second['id']}'")["records"][0] == {
         "attributes": {"type": "Opportunity", "url": f"/services/data/v63.0/sobjects/Opportunity/{second['id']}"},
         "Champion__c": "Dana"}
+
+
+def test_an_assignment_refused_leaves_the_apply_applied_and_says_what_to_do(
+        emulator: SalesforceEmulator, make_project: Callable[..., Project], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(make_project(SMALL).root)
+    emulator.faults.rate_limit(times=1, status=403, operations={"create"})
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("Apply complete: ")
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("Could not assign"))
+    assert warning.startswith("Could not assign permission set Sos_Managed_Fields to the user sos runs as (")
+    assert warning.endswith("); assign it in Setup → Permission Sets")
+    assert emulator.org.get("CustomField", "Opportunity.Competitor__c") is not None
+    assert emulator.org.records["PermissionSetAssignment"] == {}

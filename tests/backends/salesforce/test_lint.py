@@ -26,9 +26,12 @@ PIPELINE = """\
           - {key: discovery, label: Discovery, probability: 10%(stage)s}
           - {key: won, label: Closed Won, probability: 100, outcome: won%(won)s}
           - {key: lost, label: Closed Lost, probability: 0, outcome: lost%(lost)s}
+    lead_statuses:
+      - {key: new, label: New, default: true%(status)s}
+      - {key: qualified, label: Qualified, converted: true}
 """
 VALID = {"type": "picklist", "values": "Price, Timing", "description": "New deals", "stage": "", "won": "",
-         "lost": ""}
+         "lost": "", "status": ""}
 
 
 def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: str = PROJECT, **changes: str) -> list[str]:
@@ -53,6 +56,10 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: str = PRO
         "blueprint.yaml:11:9: error: stage new_business.discovery has a 194-character description; with sos's "
         "ownership mark (62 characters) Salesforce keeps 255 [salesforce-description]",
         "  fix: shorten `description:` to at most 193 characters"], id="stage-mark-carries-max-days"),
+    pytest.param({"status": ", description: " + "s" * 219}, [
+        "blueprint.yaml:15:5: error: lead status new has a 219-character description; with sos's ownership mark "
+        "(37 characters) Salesforce keeps 255 [salesforce-description]",
+        "  fix: shorten `description:` to at most 218 characters"], id="lead-status-description"),
     pytest.param({"type": "multi_picklist", "values": "Price, 'Timing;Budget'"}, [
         "blueprint.yaml:5:5: error: field opportunity.loss_reason has the value 'Timing;Budget', which contains ';' "
         "[salesforce-picklist-semicolon]",

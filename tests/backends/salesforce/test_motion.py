@@ -8,9 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from sos.backends.salesforce.backend import SalesforceBackend
+from sos.backends.salesforce.build import build_package
 from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
-from sos.model.resources import Kind
+from sos.errors import SosError
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.plan.change import Action, Change
 from sos.plan.run import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, blueprint_text, plan_for
@@ -60,3 +63,16 @@ def test_a_value_set_failure_is_blamed_on_its_own_resources(
     assert {why for a, why in result.failed.items() if a.kind is spared} == {
         "not applied: rolled back because another component failed"}
     assert emulator.org.of_type("CustomField") == []     # rolled back: nothing applied
+
+
+def test_a_rule_kept_in_the_org_that_cannot_be_written_again_says_what_to_do() -> None:
+    rule = Address(Kind.RULE, "opportunity", "new_business__discovery__required")
+    attrs = {"when": "stage in ['qualification']", "require": "amount > 0", "message": "Amount, please."}
+    desired = Model({rule: Resource(rule, attrs)})          # no origin: the org's, not the blueprint's
+    with pytest.raises(SosError) as caught:
+        build_package(desired, [Change(rule, Action.UPDATE, attrs, attrs)], None, allow_delete=False)
+    assert [d.headline() for d in caught.value.diagnostics] == [
+        "error: rule new_business__discovery__required, which sos made in the org and the blueprint no longer has, "
+        "cannot be deployed again: no Salesforce stage value is known for stage 'qualification' [unsupported]"]
+    assert caught.value.diagnostics[0].fix == ("apply with --allow-delete to remove it from the org, or put the rule "
+                                               "back in the blueprint")

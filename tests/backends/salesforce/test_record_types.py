@@ -38,3 +38,20 @@ def test_a_value_added_later_reaches_the_record_type(emulator: SalesforceEmulato
     apply(project)          # only the field changes in the plan; the record type travels with it
     assert offered(emulator) == {"Loss_Reason__c": ["Price", "Timing", "Competitor"]}
     assert make_plan(project, project.target(None)).plan.changes == ()
+
+
+
+def test_a_record_type_missing_values_shows_as_drift_and_apply_restores_them(
+        emulator: SalesforceEmulator, make_project: Callable[..., Project]) -> None:
+    project = make_project(WITH_REASON)
+    apply(project)
+    record_type = emulator.org.get("RecordType", "Opportunity.New_Business")
+    assert record_type is not None
+    for picklist in kids(record_type.body, "picklistValues"):    # as an older sos left them, or an admin in Setup
+        record_type.body.remove(picklist)
+    plan = make_plan(project, project.target(None)).plan
+    assert [(str(c.address), dict(c.after or {}).get("drift"), dict(c.before or {}).get("drift"))
+            for c in plan.changes] == [
+        ("pipeline.opportunity.new_business", None, "record type does not offer Price, Timing of Loss_Reason__c")]
+    apply(project)
+    assert offered(emulator) == {"Loss_Reason__c": ["Price", "Timing"]}

@@ -12,6 +12,7 @@ from lxml import etree
 
 from . import formula, standard
 from .fields import add_field_defaults, check_custom_field
+from .formula_types import check_condition
 from .naming import Candidate, Problem, developer_name_problem, split_child, too_long
 from .org import Component, Org, canonical_object
 from .xmlutil import child, flag, kids, md, number, set_text, text
@@ -57,9 +58,9 @@ def check_validation_rule(org: Org, candidate: Candidate) -> list[Problem]:
     display = text(body, "errorDisplayField")
     if display and display.lower() not in fields:
         problems.append(Problem(f"Error display field {display} does not exist on {obj}", "INVALID_FIELD"))
-    problems += [Problem(p, "FORMULA_EXPRESSION_INVALID")
-                 for p in formula.check(text(body, "errorConditionFormula") or "", obj, org.object_fields)]
-    return problems
+    condition = text(body, "errorConditionFormula") or ""
+    found = formula.check(condition, obj, org.object_fields) or check_condition(condition, obj, org.object_fields)
+    return problems + [Problem(p, "FORMULA_EXPRESSION_INVALID") for p in found]
 
 
 # -- StandardValueSet -----------------------------------------------------------------
