@@ -51,6 +51,11 @@ def find_project_file(start: Path) -> Path | None:
 
 def load_project(path: Path) -> Project:
     """Read and validate a project file; raise SosError with every problem."""
+    if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(path.parent)):
+        raise SosError(Diagnostic(Span(display_path(path), 1, 1), f"{PROJECT_FILE} is a link to a file outside "
+                                  "the project folder", "project-outside", quote=False,
+                                  why="sos reads only the files of its client repository, so that no pull request "
+                                      "can make it print another file", fix=f"make {PROJECT_FILE} a regular file"))
     root = load_file(path, display_path(path))
     problems = validate_node(root, "project")
     if problems:
