@@ -49,8 +49,19 @@ def find_project_file(start: Path) -> Path | None:
     return None
 
 
+def refuse_link_out(path: Path, code: str) -> None:
+    """Refuse a file sos finds by its name (sos.yaml, blueprint.yaml) that is a link out of its folder: a pull
+    request could commit one pointing at any file of the CI machine."""
+    if not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(path.parent)):
+        raise SosError(Diagnostic(Span(display_path(path), 1, 1), f"{path.name} is a link to a file outside the "
+                                  "project folder", code, quote=False,
+                                  why="sos reads only the files of its client repository, so that no pull request "
+                                      "can make it print another file", fix=f"make {path.name} a regular file"))
+
+
 def load_project(path: Path) -> Project:
     """Read and validate a project file; raise SosError with every problem."""
+    refuse_link_out(path, "project-outside")
     root = load_file(path, display_path(path))
     problems = validate_node(root, "project")
     if problems:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from sos import __version__
-from sos.cli.output import print_diagnostics
+from sos.cli.output import print_diagnostics, redact
 from sos.errors import SosError
 from sos.project import find_project_file
 
@@ -62,7 +62,7 @@ class SosGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 — the one place that turns crashes into a pointer
             log = _crash_log(exc)
             where = f"details in {log}" if log else "no crash log could be written"
-            click.echo(f"internal error: {type(exc).__name__}: {exc}; {where} — please report it", err=True)
+            click.echo(redact(f"internal error: {type(exc).__name__}: {exc}; {where} — please report it"), err=True)
             code = EXIT_INTERNAL
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -71,7 +71,8 @@ def _crash_log(exc: BaseException) -> Path | None:
     """Write the traceback to the project's .sos/crash.log, else (outside a project, or where that cannot be
     written) to a new file in the temporary folder; None when neither can be written."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    text = f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n" + "".join(traceback.format_exception(exc))
+    text = redact(f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n"
+                  + "".join(traceback.format_exception(exc)))
     try:
         project_file = find_project_file(Path.cwd())
     except OSError:     # the working folder itself is gone

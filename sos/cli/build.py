@@ -16,7 +16,7 @@ from sos.model.resources import Model
 from sos.plan.change import Action
 from sos.plan.diff import blueprint_digest, diff
 from sos.plan.planfile import load_plan
-from sos.plan.run import desired_model
+from sos.plan.run import desired_model, without_deletions
 
 # What a previous build may have left in --out; anything else there makes the build refuse.
 BUILD_ENTRIES = {"package.xml", "destructiveChanges.xml", "objects", "standardValueSets", "permissionsets",
@@ -73,6 +73,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
         raise SosError(f"target '{target.name}' has type '{target.type}'; sos build writes Salesforce metadata"
                        + (f" (salesforce targets: {', '.join(others)})" if others else ""), "build-target")
     desired = desired_model(project)
+    deletions = 0
     if planfile is not None:
         plan = load_plan(planfile)
         if plan.target != target.name:
@@ -80,11 +81,11 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
         if plan.blueprint_digest != blueprint_digest(desired):
             raise SosError(f"{planfile} was made from another version of the blueprint; run `sos plan` again",
                            "plan-blueprint")
-        changes = list(plan.changes)
+        deletions = plan.count(Action.DELETE)
+        changes = list((plan if allow_delete else without_deletions(plan)).changes)
     else:
         changes = list(diff(desired, Model(), target=target.name, target_type=target.type,
                             supported=HELD_KINDS).changes)
-    deletions = sum(c.action is Action.DELETE for c in changes)
     if allow_delete and planfile is None:
         click.echo("Nothing to delete: without --plan the package creates and updates only.", err=True)
     elif deletions and not allow_delete:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sos.errors import SosError
-from sos.project import PROJECT_FILE, Project, find_project_file, load_project
+from sos.project import PROJECT_FILE, Project, find_project_file, load_project, refuse_link_out
 
 output_format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="Output for people (text) or for tools (json).")
@@ -30,6 +30,7 @@ def locate_blueprint(path: Path | None) -> tuple[Path, Project | None]:
     if project_file is None:
         fallback = start / "blueprint.yaml"
         if fallback.is_file():
+            refuse_link_out(fallback, "blueprint-outside")
             return fallback, None
         raise SosError(f"no {PROJECT_FILE} here or in any parent folder, and no blueprint.yaml; "
                        "run `sos init --starter NAME` to start a client repository, or pass a blueprint file",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
@@ -67,6 +67,8 @@ class Plan:
     cannot_enforce: tuple[str, ...] = ()
     sos_version: str = ""
     format_version: int = PLAN_FORMAT_VERSION
+    # Where each change is written in the saved plan file it was loaded from (empty for a plan just made).
+    written_at: Mapping[Address, Span] = field(default_factory=dict, compare=False, repr=False)
 
     def count(self, action: Action) -> int:
         return sum(c.action is action for c in self.changes)

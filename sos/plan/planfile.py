@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ def write_output(path: Path, text: str) -> None:
 
 def load_plan(path: Path) -> Plan:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         raise SosError(f"{path}: no such plan file", "file-missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -93,6 +95,23 @@ def load_plan(path: Path) -> Plan:
                        f"`sos plan -o {shlex.quote(str(path))}`",
                        "plan-format")
     try:
-        return plan_from_json(data)
+        plan = plan_from_json(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise SosError(f"{path}: not a valid plan file ({type(exc).__name__}: {exc})", "plan-format") from None
+    return replace(plan, written_at=_written_at(path, text, plan))
+
+
+def _written_at(path: Path, text: str, plan: Plan) -> dict[Address, Span]:
+    """Where each change's address is written in the plan file `text` (changes whose address is written
+    otherwise than `save_plan` writes it are left out)."""
+    found: dict[Address, Span] = {}
+    start = text.find('"changes"')
+    for change in plan.changes:
+        written = f'"address": {json.dumps(str(change.address))}'
+        at = text.find(written, start)
+        if at < 0:
+            continue
+        line, col = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        found[change.address] = Span(str(path), line, col, line, col + len(written))
+        start = at + 1
+    return found

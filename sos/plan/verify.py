@@ -20,8 +20,9 @@ FIX = "run `sos plan` again and apply the plan it makes; a saved plan must not b
 
 def refuse_mismatches(plan: Plan, live: Model, desired: Model | None = None) -> None:
     """Raise SosError (nothing applied) when a change of `plan` does not follow from `live` (and `desired`)."""
-    problems = [Diagnostic(c.origin, f"this plan cannot be applied: it {_verb(c)} {c.address}, {why}",
-                           "plan-mismatch", why="the CRM (or the blueprint) does not say what the plan says", fix=FIX)
+    problems = [Diagnostic(plan.written_at.get(c.address, c.origin),
+                           f"this plan cannot be applied: it {_verb(c)} {c.address}, {why}", "plan-mismatch",
+                           why="the CRM (or the blueprint) does not say what the plan says", fix=FIX)
                 for c in plan.changes if (why := _mismatch(plan, c, live, desired))]
     if problems:
         raise SosError(problems)

@@ -419,15 +419,17 @@ def test_an_edited_plan_never_touches_what_sos_did_not_create(applied: Project, 
     save_plan(make_plan(applied, applied.target(None)).plan, saved)
     data = json.loads(saved.read_text())
     data["changes"].append(edited(data["changes"][0], action))
-    saved.write_text(json.dumps(data))
+    saved.write_text(json.dumps(data, indent=2))
     before = rows(applied)
     with pytest.raises(SosError) as caught:
         apply_plan(applied, backend, load_plan(saved))
     verb = {"delete": "deletes", "update": "changes", "create": "creates"}[action]
     why = ("which the CRM already holds (sos did not create)" if action == "create" else
            "which sos did not create (`--adopt` takes it under management)")
+    edited_line = saved.read_text().splitlines().index(f'      "address": "{PARTNER}",') + 1
     assert [d.headline() for d in caught.value.diagnostics] == [
-        f"error: this plan cannot be applied: it {verb} field.opportunity.partner, {why} [plan-mismatch]"]
+        f"{saved}:{edited_line}:7: error: this plan cannot be applied: it {verb} field.opportunity.partner, {why} "
+        "[plan-mismatch]"]
     assert rows(applied) == before     # nothing applied, the cadence removal included
 
 
@@ -439,7 +441,7 @@ def test_an_edited_plan_whose_before_is_not_the_sandbox_is_refused(applied: Proj
     save_plan(make_plan(applied, applied.target(None)).plan, saved)
     data = json.loads(saved.read_text())
     data["changes"][0]["before"] = {"edited": True}
-    saved.write_text(json.dumps(data))
+    saved.write_text(json.dumps(data, indent=2))
     before = rows(applied)
     with pytest.raises(SosError, match=r"deletes cadence\.schedule\.friday_forecast, but the CRM holds it otherwise"):
         apply_plan(applied, LocalBackend(applied.target(None), applied.root), load_plan(saved))

@@ -96,6 +96,23 @@ def test_when_no_crash_log_can_be_written_the_handler_still_answers(project: Pat
                              "report it\n")
 
 
+def test_a_crash_that_quotes_a_credential_hides_it_on_screen_and_in_the_log(
+        project: Path, crashing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SF_ACCESS_TOKEN", "00Dxx0000001gPL!AQ4AQFakeToken")
+
+    def leaky_bug(*args: object) -> None:
+        raise RuntimeError("session 00Dxx0000001gPL!AQ4AQFakeToken refused")
+
+    monkeypatch.setattr("sos.cli.targets.open_backend", leaky_bug)
+    result = sos("targets")
+    assert result.exit_code == 3
+    log = project / ".sos" / "crash.log"
+    assert result.stderr == (f"internal error: RuntimeError: session [redacted] refused; details in {log} — "
+                             "please report it\n")
+    assert "RuntimeError: session [redacted] refused" in log.read_text()
+    assert "FakeToken" not in log.read_text()
+
+
 def test_ctrl_c_mid_apply_is_recorded_as_interrupted_without_a_crash_log(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupt(*args: object) -> None:

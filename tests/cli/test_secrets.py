@@ -93,6 +93,32 @@ def test_no_command_prints_the_environment_or_a_file_outside_the_project(tmp_pat
         assert result["output"].splitlines()[0] == headline, where
 
 
+def test_a_project_file_or_blueprint_linked_out_of_the_folder_is_never_read(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pull request can commit sos.yaml, or blueprint.yaml without a sos.yaml, as a link to any file of the
+    CI machine."""
+    (tmp_path / "creds.yaml").write_text("sos: 1\ntoken: s3cr3t-of-another-client\n", encoding="utf-8")
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("NO_COLOR", "1")
+    for name, code, commands in (("sos.yaml", "project-outside", (["validate"], ["targets"], ["plan"])),
+                                 ("blueprint.yaml", "blueprint-outside", (["validate"], ["show"]))):
+        for target in (tmp_path / "creds.yaml", Path("/etc/passwd")):
+            for old in folder.iterdir():
+                old.unlink()
+            (folder / name).symlink_to(target)
+            for args in commands:
+                result = CliRunner().invoke(cli, args)
+                assert result.exit_code == 1, args
+                assert result.stderr.splitlines()[:3] == [
+                    f"{name}:1:1: error: {name} is a link to a file outside the project folder [{code}]",
+                    "  why: sos reads only the files of its client repository, so that no pull request can make it "
+                    "print another file",
+                    f"  fix: make {name} a regular file"], args
+                assert "s3cr3t" not in result.output and "root:" not in result.output, args
+
+
 def test_diagnostics_hide_the_values_of_credential_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")

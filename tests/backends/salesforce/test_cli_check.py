@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Callable
 
 import jsonschema
@@ -131,3 +132,21 @@ def test_plan_predicts_what_building_the_deploy_refuses(emulator: SalesforceEmul
     assert ("blueprint.yaml:7:5: error: field opportunity.age takes the name Sos_Days_In_Stage__c, which sos keeps "
             "for deal aging [reserved-name]") in result.stderr.splitlines()
     assert "deploy" not in emulator.calls
+
+
+def test_a_build_from_a_saved_plan_keeps_the_stage_unless_deletions_are_allowed(proposal_in_use: Project) -> None:
+    (proposal_in_use.root / "blueprint.yaml").write_text(
+        WITHOUT_PROPOSAL.replace("label: Competitor", "label: Rival"), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 1    # refused, saved all the same
+    kept = CliRunner().invoke(cli, ["build", "--plan", "plan.json", "--out", "kept"])
+    assert kept.exit_code == 0, kept.output
+    assert kept.stderr.startswith("Skipping 2 deletions: pass --allow-delete to write them.\n")
+    opportunity = (proposal_in_use.root / "kept" / "objects" / "Opportunity.object").read_text(encoding="utf-8")
+    assert "<label>Rival</label>" in opportunity
+    assert "<businessProcesses>" not in opportunity     # the sales process, Proposal included, is left as it is
+    dropped = CliRunner().invoke(cli, ["build", "--plan", "plan.json", "--out", "dropped", "--allow-delete"])
+    assert dropped.exit_code == 0, dropped.output
+    opportunity = (proposal_in_use.root / "dropped" / "objects" / "Opportunity.object").read_text(encoding="utf-8")
+    process = opportunity[opportunity.index("<businessProcesses>"):opportunity.index("</businessProcesses>")]
+    assert re.findall(r"<values>\s*<fullName>([^<]*)</fullName>", process) == ["Discovery", "Closed Won",
+                                                                                "Closed Lost"]

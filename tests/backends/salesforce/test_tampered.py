@@ -49,7 +49,7 @@ def edit_plan(action: str) -> None:
     before, after = {"create": (None, hijacked), "delete": (THEIRS, None)}.get(action, (THEIRS, hijacked))
     data["changes"].append({"address": PARTNER, "action": action, "origin": None, "before": before,
                             "after": after, "attributes": [], "danger": None})
-    open("plan.json", "w", encoding="utf-8").write(json.dumps(data))
+    open("plan.json", "w", encoding="utf-8").write(json.dumps(data, indent=2))
 
 
 CASES = [
@@ -84,13 +84,21 @@ def assert_refused(emulator: SalesforceEmulator, flags: list[str], why: str) -> 
     emulator.calls.clear()
     result = CliRunner().invoke(cli, ["apply", "plan.json", "--auto-approve", *flags])
     assert result.exit_code == 1, result.output
-    assert f"error: this plan cannot be applied: {why} [plan-mismatch]" in result.stderr.splitlines()
+    edited_line = plan_line(f'"address": "{PARTNER}"')
+    assert f"plan.json:{edited_line}:7: error: this plan cannot be applied: {why} [plan-mismatch]" \
+        in result.stderr.splitlines()
     assert "deploy" not in emulator.calls
     field = emulator.org.get("CustomField", "Opportunity.Partner__c")
     assert field is not None and child(field.body, "label").text == "Partner"
     assert child(field.body, "description") is None                      # no sos mark
     budget = emulator.org.get("CustomField", "Opportunity.Budget__c")
     assert budget is not None and child(budget.body, "label").text == "Budget"   # nothing of the plan applied
+
+
+def plan_line(text: str) -> int:
+    """The line of plan.json that holds `text`."""
+    lines = open("plan.json", encoding="utf-8").read().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
 
 
 def test_a_plan_that_adopts_needs_adopt_at_apply_time(saved: Project, emulator: SalesforceEmulator) -> None:

@@ -651,7 +651,11 @@ def test_the_formula_agrees_with_the_evaluator(text: str, record: dict[str, obje
 def test_the_error_condition_rejects_exactly_the_violators(when: str, require: str, record: dict[str, object]) -> None:
     formula = generator("sf_formula", OPPORTUNITY)
     assert isinstance(formula, SalesforceFormula)
-    text = formula.error_condition(parse(when), parse(require))
+    try:
+        text = formula.error_condition(parse(when), parse(require))
+    except SosError as error:   # two large generated conditions can pass Salesforce's size limit (tested above)
+        assume(error.diagnostics[0].code != "formula-too-long")
+        raise
     violates = evaluate(parse(when), record, OPPORTUNITY, today=TODAY, now=NOW) is True and evaluate(
         parse(require), record, OPPORTUNITY, today=TODAY, now=NOW
     ) is not True
