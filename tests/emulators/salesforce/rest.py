@@ -116,7 +116,8 @@ class RestApi:
                     "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
                     "the describe call for the appropriate names.")))
             self._check_columns(query, table)
-            rows = soql.run(query, table.rows, _getter, self.org.clock().date())
+            today = (self.org.clock() + self.emulator.user_offset).date()  # date literals: the user's day
+            rows = soql.run(query, table.rows, _getter, today)
         except soql.SoqlError as error:
             return error_reply(400, error.code, error.message)
         one_row = {(item.field or "").lower() for item in query.items} & table.one_row_columns

@@ -9,10 +9,14 @@ Field names are case-insensitive and come back spelled as the object defines the
 string comparisons are case-insensitive, as in Salesforce.
 
 Date literals (TODAY, LAST_N_DAYS:30, THIS_MONTH …) are ranges of days relative to the
-emulator clock's day, as "Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference)
-defines them: `=` is within the range, `<` before its first day, `>` after its last, `<=` and
-`>=` up to its end and from its start. The org's time zone and locale are GMT and en_US
-(weeks start on Sunday); fiscal literals are refused as outside the emulator's subset.
+running user's day (the REST API passes the emulator clock moved by the user's UTC offset: the
+reference counts a literal's range for "the user submitting the query", and a public answer,
+tyoshikawa1.rssing.com "日時型をSOQLクエリで", finds `CreatedDate = TODAY` follows the running
+user's time zone, as TODAY() does in formulas), as
+"Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference) defines them: `=` is within
+the range, `<` before its first day, `>` after its last, `<=` and `>=` up to its end and from its
+start. The locale is en_US (weeks start on Sunday); fiscal literals are refused as outside the
+emulator's subset.
 """
 
 from __future__ import annotations
