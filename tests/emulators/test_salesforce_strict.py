@@ -85,6 +85,9 @@ def test_date_literals_count_from_the_running_users_day(emulator: SalesforceEmul
                                                 "CloseDate": close_date})
     rows = sf.query_all("SELECT CloseDate FROM Opportunity WHERE CloseDate = TODAY")["records"]
     assert [row["CloseDate"] for row in rows] == ["2026-12-04"]
+    # and a deal created at that moment was created on their 4 December, not on 5 December (GMT)
+    assert sf.query("SELECT COUNT() FROM Opportunity WHERE CreatedDate = TODAY")["totalSize"] == len(CLOSE_DATES)
+    assert sf.query("SELECT COUNT() FROM Opportunity WHERE CreatedDate > TODAY")["totalSize"] == 0
 
 
 def test_created_date_is_compared_by_its_day(emulator: SalesforceEmulator, sf: Client) -> None:

@@ -689,8 +689,9 @@ def test_a_converted_status_is_not_a_converted_lead(text: str, status: str) -> N
 def soql_matches(where: str, record: Mapping[str, object]) -> bool:
     """Whether the emulator's SOQL engine finds `record` with this WHERE clause."""
     query = soql_engine.parse(f"SELECT Id FROM Opportunity WHERE {where}")
+    user_now = NOW.replace(tzinfo=datetime.timezone.utc).astimezone(datetime.timezone(USER_OFFSET))
     return bool(soql_engine.run(query, [{"Id": "006Em0000000001AAA", **salesforce_record(record)}], rest_getter,
-                               TODAY))
+                               user_now))
 
 
 @AGREEMENT
