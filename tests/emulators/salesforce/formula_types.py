@@ -3,8 +3,9 @@
 formula.py finds unknown names and misplaced picklists and parses the formula; this gives every
 node of its tree a type, so that a deploy fails as Salesforce's does when a rule does not return
 true or false ("Formula result is data type (Number), incompatible with expected data type (true
-or false)."), when a function gets an argument of the wrong type ("Incorrect parameter type for function 'ISPICKVAL()'. Expected Picklist,
-received Text") or the wrong number of them, and when an operator mixes types it cannot.
+or false)."), when a function gets an argument of the wrong type ("Incorrect parameter type for
+function 'ISPICKVAL()'. Expected Picklist, received Text") or the wrong number of them, and when
+an operator mixes types it cannot.
 Functions the table does not type are accepted with any arguments, as `ANY`.
 """
 
@@ -96,12 +97,10 @@ class _Types:
                 return expected
             case ("binary", op, left, right):
                 return _operator(op, self.of(left), self.of(right))
-            case ("call", "IF", args):
-                return _if([self.of(arg) for arg in args])
-            case ("call", "CASE", args):
-                return _case([self.of(arg) for arg in args])
             case ("call", name, args):
                 types = [self.of(arg) for arg in args]
+                if name in ("IF", "CASE"):
+                    return _if(types) if name == "IF" else _case(types)
                 signature = SIGNATURES.get(name)
                 return ANY if signature is None else _apply(name, signature, types)
         raise FormulaError(f"cannot type {node!r}")
