@@ -74,6 +74,22 @@ def test_soql_date_literals(emulator: SalesforceEmulator, sf: Client, where: str
     assert [row["CloseDate"] for row in rows] == expected
 
 
+def test_date_literals_count_from_the_running_users_day(emulator: SalesforceEmulator, sf: Client,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 03:00 GMT on 5 December it is still 4 December for the running user, eight hours west of GMT: TODAY
+    is their day, as TODAY() is in a formula (SOQL and SOSL Reference, "Date Formats and Date Literals in
+    WHERE": a literal's range depends on the user submitting the query)."""
+    monkeypatch.setattr(emulator.org, "clock", SteppingClock(datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)))
+    for close_date in CLOSE_DATES:
+        emulator.org.add_record("Opportunity", {"Name": close_date, "StageName": "Prospecting",
+                                                "CloseDate": close_date})
+    rows = sf.query_all("SELECT CloseDate FROM Opportunity WHERE CloseDate = TODAY")["records"]
+    assert [row["CloseDate"] for row in rows] == ["2026-12-04"]
+    # and a deal created at that moment was created on their 4 December, not on 5 December (GMT)
+    assert sf.query("SELECT COUNT() FROM Opportunity WHERE CreatedDate = TODAY")["totalSize"] == len(CLOSE_DATES)
+    assert sf.query("SELECT COUNT() FROM Opportunity WHERE CreatedDate > TODAY")["totalSize"] == 0
+
+
 def test_created_date_is_compared_by_its_day(emulator: SalesforceEmulator, sf: Client) -> None:
     emulator.org.add_record("Opportunity", {"Name": "Now", "StageName": "Prospecting", "CloseDate": "2027-01-01"})
     assert sf.query("SELECT COUNT() FROM Opportunity WHERE CreatedDate = TODAY")["totalSize"] == 1

@@ -155,8 +155,7 @@ def soql_finds_the_same(emulator: SalesforceEmulator, bp: Blueprint, obj: str, r
                         records: list[tuple[dict[str, Any], frozenset[str]]]) -> set[str]:
     """Seed `records` (no rules run) and query each rule's SOQL violators clause through the REST API: it must
     find exactly the records that break the rule. Returns the messages of the rules checked; rules SOQL cannot
-    say (days_since, arithmetic) are left out, and so are those reading today() (the emulator's SOQL does not
-    read date literals)."""
+    say (days_since, arithmetic) are left out."""
     sobject = OBJECTS[obj]
     emulator.org.records[sobject].clear()
     ids = {emulator.org.add_record(sobject, rest_record(bp, obj, record)): broken for record, broken in records}
@@ -164,8 +163,6 @@ def soql_finds_the_same(emulator: SalesforceEmulator, bp: Blueprint, obj: str, r
     sf = emulator.client()
     checked = set()
     for rule in rules:
-        if "today()" in rule.text:
-            continue
         try:
             where = generator.violators(rule.when, rule.require)
         except SosError:

@@ -1,4 +1,5 @@
-"""Salesforce formulas: a deploy-time checker and the evaluator validation rules run on every record save.
+"""Salesforce formulas: one parser, a deploy-time checker and the evaluator validation rules run on every
+record save (formula_types.py type-checks the same tree).
 
 `check` finds what makes a deploy fail most often: unknown fields ("Field X does not exist.
 Check spelling."), unknown functions, unbalanced parentheses, and picklist fields used
@@ -17,7 +18,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .org import FieldInfo
 
@@ -42,7 +43,6 @@ PI PREDICT PREVGROUPVAL PRIORVALUE REGEX REVERSE RIGHT ROUND RPAD SECOND SIN SQR
 TIMENOW TIMEVALUE TODAY TRIM UNIXTIMESTAMP UPPER URLENCODE VALUE VLOOKUP WEEKDAY YEAR
 """.split())
 
-LITERALS = frozenset({"TRUE", "FALSE", "NULL"})
 GLOBALS = frozenset({"$USER", "$PROFILE", "$USERROLE", "$PERMISSION", "$SETUP", "$LABEL", "$ORGANIZATION",
                      "$SYSTEM", "$CUSTOMMETADATA", "$API", "$RECORDTYPE"})
 
@@ -65,12 +65,6 @@ class Token:
     value: str
 
 
-@dataclass
-class _Frame:
-    function: str
-    arg: int = 0
-
-
 def tokenize(formula: str) -> list[Token] | str:
     """The formula's tokens, or a syntax error message."""
     tokens: list[Token] = []
@@ -86,105 +80,7 @@ def tokenize(formula: str) -> list[Token] | str:
     return tokens
 
 
-def check(formula: str, obj: str, fields_of: FieldLookup) -> list[str]:
-    """Problems with a formula on object `obj`; empty if it would compile as far as we can tell."""
-    if not formula.strip():
-        return ["Required field is missing: errorConditionFormula"]
-    if len(formula) > MAX_FORMULA_LENGTH:
-        return [f"Formula is too long ({len(formula)} characters). Maximum length is 3,900 characters."]
-    tokens = tokenize(formula)
-    if isinstance(tokens, str):
-        return [tokens]
-    problems: list[str] = []
-    stack: list[_Frame] = []
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        preceding = tokens[index - 1] if index > 0 else None
-        if token.kind == "op":
-            if token.value == "(":
-                function = preceding.value.upper() if preceding is not None and preceding.kind == "name" else ""
-                stack.append(_Frame(function))
-            elif token.value == ")":
-                if not stack:
-                    return ["Syntax error. Extra ')'"]
-                stack.pop()
-            elif token.value == "," and stack:
-                stack[-1].arg += 1
-            continue
-        if token.kind != "name":
-            continue
-        if following is not None and following.value == "(":
-            if token.value.upper() not in FUNCTIONS:
-                problems.append(f"Unknown function {token.value}. Check spelling.")
-            continue
-        if token.value.upper() in LITERALS:
-            continue
-        if token.value.startswith("$"):
-            if token.value.split(".", 1)[0].upper() not in GLOBALS:
-                problems.append(f"Field {token.value} does not exist. Check spelling.")
-            continue
-        found = resolve(token.value, obj, fields_of)
-        if found is None:
-            problems.append(f"Field {token.value} does not exist. Check spelling.")
-            continue
-        if found.type in ("Picklist", "MultiselectPicklist"):
-            slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
-            alone = (preceding is not None and preceding.value in ("(", ",")
-                     and following is not None and following.value in (")", ","))
-            frame = stack[-1] if stack else None
-            positions = slots.get(frame.function, frozenset()) if frame is not None else frozenset()
-            allowed = frame is not None and alone and frame.function in slots and (
-                positions is None or frame.arg in positions)
-            if not allowed:
-                problems.append(f"Field {token.value} is a picklist field. Picklist fields are only supported in "
-                                "certain functions.")
-    if stack:
-        problems.append("Syntax error. Missing ')'")
-    return _unique(problems)
-
-
-def resolve(reference: str, obj: str, fields_of: FieldLookup) -> FieldInfo | None:
-    """Follow `Account.Owner.Email` from `obj` through relationship names to the final field."""
-    *hops, last = reference.split(".")
-    current = obj
-    for hop in (hop.split(":", 1)[0] for hop in hops):  # `Owner:User`: a polymorphic lookup read as one type
-        fields = fields_of(current)
-        target = None
-        for info in fields.values():
-            if info.relationship and info.relationship.lower() == hop.lower() and info.reference_to:
-                target = info.reference_to
-                break
-        if target is None:
-            return None
-        current = target
-        if current in ("Profile", "UserRole", "BusinessProcess"):
-            # Objects the emulator does not model: accept any field on them.
-            return FieldInfo(last, last, "Text", custom=False)
-    return fields_of(current).get(last.lower())
-
-
-def references(formula: str) -> set[str]:
-    """Lower-case names of the plain (same-object) field references in a formula."""
-    tokens = tokenize(formula)
-    if isinstance(tokens, str):
-        return set()
-    found = set()
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if token.kind == "name" and not (following is not None and following.value == "(") \
-                and not token.value.startswith("$") and token.value.upper() not in LITERALS:
-            head = token.value.split(".", 1)[0].lower()
-            found.add(head)
-            if head.endswith("__r"):
-                found.add(head[:-3] + "__c")
-    return found
-
-
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-# -- evaluation -----------------------------------------------------------------------------
+# -- parsing ----------------------------------------------------------------------------------
 
 class FormulaError(Exception):
     """The formula would not compile in Salesforce (a type error, a picklist read bare)."""
@@ -198,62 +94,27 @@ class Undocumented(FormulaError):
     """The formula reaches behaviour Salesforce does not document: a null condition under NOT, AND, OR or IF."""
 
 
-@dataclass(frozen=True, slots=True)
-class Picklist:
-    """A picklist read bare: only ISPICKVAL, TEXT, CASE, ISCHANGED and PRIORVALUE take it (reference §9)."""
-
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class MultiPicklist:
-    """A multi-select picklist: only INCLUDES, ISBLANK, ISCHANGED and PRIORVALUE take it."""
-
-    values: tuple[str, ...]
-
-
-@dataclass
-class Context:
-    """What a formula reads: the record (by API name, as the REST API holds it), the object's fields,
-    the clock and the running user's UTC offset (TODAY() is the user's day), the record before an
-    update (None on create) and `related` for cross-object references such as `Owner.Username`."""
-
-    record: Mapping[str, object]
-    fields: Mapping[str, FieldInfo]
-    now: datetime.datetime
-    user_offset: datetime.timedelta = datetime.timedelta(0)
-    prior: Mapping[str, object] | None = None
-    related: Callable[[str], object] = field(default=lambda path: None)
-
-
-_BINARY = {"||": 1, "&&": 2, "=": 3, "==": 3, "<>": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3,
-           "+": 4, "-": 4, "&": 4, "*": 5, "/": 5, "^": 6}
-_DAY = Decimal(86400)
-_NUMBER_OPERATORS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
+# Loosest first: unary operators bind tighter than any of these (Formula Operators and Functions:
+# unary, ^, * /, + -, &, comparisons, &&, ||).
+PRECEDENCE = (("||",), ("&&",), ("=", "==", "<>", "!=", "<", "<=", ">", ">="), ("&",), ("+", "-"), ("*", "/"),
+              ("^",))
+_BINDING = {op: level + 1 for level, ops in enumerate(PRECEDENCE) for op in ops}
+COMPARISONS = PRECEDENCE[2]
 
 Node = tuple[Any, ...]
 
 
-def evaluate(formula: str, context: Context) -> object:
-    """The value of `formula` for `context.record`: TRUE, FALSE, a number, a date, text or None (null)."""
+def parse(formula: str) -> Node:
+    """The formula's syntax tree: ("literal", value), ("field", name), ("unary", op, operand),
+    ("binary", op, left, right) or ("call", NAME, [args]); a syntax error raises FormulaError."""
     tokens = tokenize(formula)
     if isinstance(tokens, str):
         raise FormulaError(tokens)
     parser = _Parser(tokens)
     node = parser.expression(0)
     if parser.at != len(tokens):
-        raise FormulaError(f"Syntax error. Extra {tokens[parser.at].value}")
-    return _Evaluator(context).value(node)
-
-
-def fires(formula: str, context: Context) -> bool:
-    """Whether a validation rule with this error condition rejects the record: only a TRUE result does
-    (a bare comparison with a blank field does not make a rule fire: reference, "Facts checked" #2)."""
-    result = evaluate(formula, context)
-    if result is not None and not isinstance(result, bool):
-        raise FormulaError(f"Formula result is data type ({type(result).__name__}), incompatible with Boolean.")
-    return result is True
+        raise FormulaError(f"Syntax error. Extra '{tokens[parser.at].value}'")
+    return node
 
 
 class _Parser:
@@ -275,15 +136,14 @@ class _Parser:
 
     def expression(self, floor: int) -> Node:
         left = self.unary()
-        while (op := self.peek()) in _BINARY and _BINARY[op] > floor:
+        while (op := self.peek()) in _BINDING and _BINDING[op] > floor:
             self.take()
-            left = ("binary", op, left, self.expression(_BINARY[op]))
+            left = ("binary", op, left, self.expression(_BINDING[op]))
         return left
 
     def unary(self) -> Node:
-        if self.peek() in ("-", "!"):
-            op = self.take().value
-            return ("negate" if op == "-" else "not", self.unary())
+        if self.peek() in ("-", "+", "!"):
+            return ("unary", self.take().value, self.unary())
         return self.primary()
 
     def primary(self) -> Node:
@@ -318,6 +178,143 @@ class _Parser:
         return ("field", token.value)
 
 
+def check(formula: str, obj: str, fields_of: FieldLookup) -> list[str]:
+    """Problems with a formula on object `obj`; empty if it would compile as far as we can tell."""
+    if not formula.strip():
+        return ["Required field is missing: errorConditionFormula"]
+    if len(formula) > MAX_FORMULA_LENGTH:
+        return [f"Formula is too long ({len(formula)} characters). Maximum length is 3,900 characters."]
+    try:
+        tree = parse(formula)
+    except FormulaError as error:
+        return [str(error)]
+    problems: list[str] = []
+    for node, call, position in _walk(tree):
+        if node[0] == "call" and node[1] not in FUNCTIONS:
+            problems.append(f"Unknown function {node[1]}. Check spelling.")
+        if node[0] != "field":
+            continue
+        name = node[1]
+        if name.startswith("$"):
+            if name.split(".", 1)[0].upper() not in GLOBALS:
+                problems.append(f"Field {name} does not exist. Check spelling.")
+            continue
+        found = resolve(name, obj, fields_of)
+        if found is None:
+            problems.append(f"Field {name} does not exist. Check spelling.")
+        elif found.type in ("Picklist", "MultiselectPicklist"):
+            slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
+            positions = slots.get(call, frozenset())
+            if not (call in slots and (positions is None or position in positions)):
+                problems.append(f"Field {name} is a picklist field. Picklist fields are only supported in "
+                                "certain functions.")
+    return _unique(problems)
+
+
+def _walk(node: Node, call: str | None = None, position: int = 0) -> Iterator[tuple[Node, str | None, int]]:
+    """Every node of a tree, with the function it is a direct argument of (None if none) and its position."""
+    yield node, call, position
+    match node:
+        case ("unary", _, operand):
+            yield from _walk(operand)
+        case ("binary", _, left, right):
+            yield from _walk(left)
+            yield from _walk(right)
+        case ("call", function, args):
+            for index, arg in enumerate(args):
+                yield from _walk(arg, function, index)
+
+
+def resolve(reference: str, obj: str, fields_of: FieldLookup) -> FieldInfo | None:
+    """Follow `Account.Owner.Email` from `obj` through relationship names to the final field."""
+    *hops, last = reference.split(".")
+    current = obj
+    for hop in (hop.split(":", 1)[0] for hop in hops):  # `Owner:User`: a polymorphic lookup read as one type
+        fields = fields_of(current)
+        target = None
+        for info in fields.values():
+            if info.relationship and info.relationship.lower() == hop.lower() and info.reference_to:
+                target = info.reference_to
+                break
+        if target is None:
+            return None
+        current = target
+        if current in ("Profile", "UserRole", "BusinessProcess"):
+            # Objects the emulator does not model: accept any field on them.
+            return FieldInfo(last, last, "Text", custom=False)
+    return fields_of(current).get(last.lower())
+
+
+def references(formula: str) -> set[str]:
+    """Lower-case names of the plain (same-object) field references in a formula (none if it does not parse:
+    a formula field's formula is not checked at deploy)."""
+    try:
+        tree = parse(formula)
+    except FormulaError:
+        return set()
+    found = set()
+    for node, _, _ in _walk(tree):
+        if node[0] == "field" and not node[1].startswith("$"):
+            head = node[1].split(".", 1)[0].lower()
+            found.add(head)
+            if head.endswith("__r"):
+                found.add(head[:-3] + "__c")
+    return found
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# -- evaluation -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Picklist:
+    """A picklist read bare: only ISPICKVAL, TEXT, CASE, ISCHANGED and PRIORVALUE take it (reference §9)."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class MultiPicklist:
+    """A multi-select picklist: only INCLUDES, ISBLANK, ISCHANGED and PRIORVALUE take it."""
+
+    values: tuple[str, ...]
+
+
+@dataclass
+class Context:
+    """What a formula reads: the record (by API name, as the REST API holds it), the object's fields,
+    the clock and the running user's UTC offset (TODAY() is the user's day), the record before an
+    update (None on create) and `related` for cross-object references such as `Owner.Username`."""
+
+    record: Mapping[str, object]
+    fields: Mapping[str, FieldInfo]
+    now: datetime.datetime
+    user_offset: datetime.timedelta = datetime.timedelta(0)
+    prior: Mapping[str, object] | None = None
+    related: Callable[[str], object] = field(default=lambda path: None)
+
+
+_DAY = Decimal(86400)
+_NUMBER_OPERATORS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "^": operator.pow}
+
+
+def evaluate(formula: str, context: Context) -> object:
+    """The value of `formula` for `context.record`: TRUE, FALSE, a number, a date, text or None (null)."""
+    return _Evaluator(context).value(parse(formula))
+
+
+def fires(formula: str, context: Context) -> bool:
+    """Whether a validation rule with this error condition rejects the record: only a TRUE result does
+    (a bare comparison with a blank field does not make a rule fire: reference, "Facts checked" #2)."""
+    result = evaluate(formula, context)
+    if result is not None and not isinstance(result, bool):
+        raise FormulaError(f"Formula result is data type ({type(result).__name__}), incompatible with Boolean.")
+    return result is True
+
+
 class _Evaluator:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -328,11 +325,11 @@ class _Evaluator:
                 return value
             case ("field", name):
                 return self.field(name, self.context.record)
-            case ("negate", operand):
-                number = self.value(operand)
-                return None if number is None else -_number(number)
-            case ("not", operand):
+            case ("unary", "!", operand):
                 return not self.condition(operand)
+            case ("unary", sign, operand):
+                number = self.value(operand)
+                return None if number is None else _number(number) * (-1 if sign == "-" else 1)
             case ("binary", "&&" | "||" as op, left, right):
                 return self.logic("AND" if op == "&&" else "OR", [left, right])
             case ("binary", op, left, right):
@@ -502,7 +499,7 @@ def _binary(op: str, left: object, right: object) -> object:
     kinds = (_kind(left) if left is not None else None, _kind(right) if right is not None else None)
     if None in kinds:
         return None  # null in, null out: validation rules treat blanks as blanks
-    if op in ("=", "==", "<>", "!=", "<", "<=", ">", ">="):
+    if op in COMPARISONS:
         if kinds[0] != kinds[1]:
             raise FormulaError(f"Incorrect parameter type for operator '{op}'. Expected {kinds[0]}, received "
                                f"{kinds[1]}")

@@ -1,33 +1,28 @@
 """Type-checking a validation rule's formula at deploy, as Salesforce compiles it.
 
-formula.py finds unknown names and misplaced picklists; this parses the formula (operator
-precedence as the Formula Operators and Functions reference lists it: unary, ^, * /, + -, &,
-comparisons, &&, ||) and gives every expression a type, so that a deploy fails as Salesforce's
-does when a rule does not return true or false ("Formula result is data type (Number),
-incompatible with expected data type (true or false)."), when a function gets an argument of
-the wrong type ("Incorrect parameter type for function 'ISPICKVAL()'. Expected Picklist,
-received Text") or the wrong number of them, and when an operator mixes types it cannot.
+formula.py finds unknown names and misplaced picklists and parses the formula; this gives every
+node of its tree a type, so that a deploy fails as Salesforce's does when a rule does not return
+true or false ("Formula result is data type (Number), incompatible with expected data type (true
+or false)."), when a function gets an argument of the wrong type ("Incorrect parameter type for
+function 'ISPICKVAL()'. Expected Picklist, received Text") or the wrong number of them, and when
+an operator mixes types it cannot.
 Functions the table does not type are accepted with any arguments, as `ANY`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Callable, Mapping
 
-from .formula import FieldLookup, Token, resolve, tokenize
+from .formula import COMPARISONS, FieldLookup, FormulaError, Node, parse, resolve
 
 NUMBER, TEXT, BOOLEAN, DATE, DATETIME = "Number", "Text", "Boolean", "Date", "Date/Time"
 PICKLIST, MULTI, ANY = "Picklist", "Multi-Select Picklist", "Any"
 FIELD_TYPES = {"Number": NUMBER, "Currency": NUMBER, "Percent": NUMBER, "Checkbox": BOOLEAN, "Date": DATE,
                "DateTime": DATETIME, "Picklist": PICKLIST, "MultiselectPicklist": MULTI}
-PRECEDENCE = [("||",), ("&&",), ("=", "==", "!=", "<>", "<", "<=", ">", ">="), ("&",), ("+", "-"), ("*", "/"),
-              ("^",)]
 ORDERED = (NUMBER, DATE, DATETIME, TEXT)
-
-
-class FormulaTypeError(Exception):
-    """The first type error in a formula, worded as Salesforce words it."""
+_LITERAL_TYPES = {Decimal: NUMBER, str: TEXT, bool: BOOLEAN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +62,9 @@ SIGNATURES: dict[str, Signature] = {
 
 def check_condition(formula: str, obj: str, fields_of: FieldLookup) -> list[str]:
     """A validation rule's error condition: [] when it type-checks and returns true or false."""
-    tokens = tokenize(formula)
-    if isinstance(tokens, str):
-        return [tokens]
     try:
-        result = _Parser(tokens, lambda name: _field_type(name, obj, fields_of)).whole()
-    except FormulaTypeError as error:
+        result = _Types(lambda name: _field_type(name, obj, fields_of)).of(parse(formula))
+    except FormulaError as error:
         return [str(error)]
     if result not in (BOOLEAN, ANY):
         return [f"Formula result is data type ({result}), incompatible with expected data type (true or false)."]
@@ -84,121 +76,64 @@ def _field_type(reference: str, obj: str, fields_of: FieldLookup) -> str:
     return ANY if found is None else FIELD_TYPES.get(found.type, TEXT)   # formula.py reports unknown fields
 
 
-class _Parser:
-    def __init__(self, tokens: list[Token], field_type: Callable[[str], str]) -> None:
-        self.tokens = tokens
-        self.position = 0
+class _Types:
+    """The type of each node of formula.parse's tree."""
+
+    def __init__(self, field_type: Callable[[str], str]) -> None:
         self.field_type = field_type
 
-    def whole(self) -> str:
-        result = self.binary(0)
-        if self.position < len(self.tokens):
-            raise FormulaTypeError(f"Syntax error. Extra {self.tokens[self.position].value}")
-        return result
-
-    def peek(self) -> Token | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def take(self) -> Token:
-        token = self.peek()
-        if token is None:
-            raise FormulaTypeError("Syntax error. Missing ')'")
-        self.position += 1
-        return token
-
-    def binary(self, level: int) -> str:
-        if level == len(PRECEDENCE):
-            return self.unary()
-        left = self.binary(level + 1)
-        while (token := self.peek()) is not None and token.kind == "op" and token.value in PRECEDENCE[level]:
-            self.take()
-            left = _operator(token.value, left, self.binary(level + 1))
-        return left
-
-    def unary(self) -> str:
-        token = self.peek()
-        if token is not None and token.kind == "op" and token.value in ("-", "+", "!"):
-            self.take()
-            operand = self.unary()
-            expected = BOOLEAN if token.value == "!" else NUMBER
-            if operand not in (expected, ANY):
-                raise FormulaTypeError(f"Incorrect parameter type for operator '{token.value}'. Expected "
-                                       f"{expected}, received {operand}")
-            return expected
-        return self.primary()
-
-    def primary(self) -> str:
-        token = self.take()
-        if token.kind == "number":
-            return NUMBER
-        if token.kind == "string":
-            return TEXT
-        if token.kind == "op" and token.value == "(":
-            inner = self.binary(0)
-            self.expect(")")
-            return inner
-        if token.kind != "name":
-            raise FormulaTypeError(f"Syntax error. Found '{token.value}'")
-        following = self.peek()
-        if following is not None and following.value == "(":
-            self.take()
-            return self.call(token.value.upper())
-        if token.value.upper() in ("TRUE", "FALSE"):
-            return BOOLEAN
-        if token.value.upper() == "NULL" or token.value.startswith("$"):
-            return ANY
-        return self.field_type(token.value)
-
-    def expect(self, value: str) -> None:
-        if self.take().value != value:
-            raise FormulaTypeError(f"Syntax error. Missing '{value}'")
-
-    def call(self, name: str) -> str:
-        args: list[str] = []
-        if self.peek() is not None and self.peek().value == ")":  # type: ignore[union-attr]
-            self.take()
-        else:
-            args.append(self.binary(0))
-            while self.peek() is not None and self.peek().value == ",":  # type: ignore[union-attr]
-                self.take()
-                args.append(self.binary(0))
-            self.expect(")")
-        if name == "IF":
-            return _if(args)
-        if name == "CASE":
-            return _case(args)
-        signature = SIGNATURES.get(name)
-        return ANY if signature is None else _apply(name, signature, args)
+    def of(self, node: Node) -> str:
+        match node:
+            case ("literal", value):
+                return _LITERAL_TYPES.get(type(value), ANY)
+            case ("field", name):
+                return ANY if name.startswith("$") else self.field_type(name)
+            case ("unary", op, operand):
+                expected = BOOLEAN if op == "!" else NUMBER
+                found = self.of(operand)
+                if found not in (expected, ANY):
+                    raise FormulaError(f"Incorrect parameter type for operator '{op}'. Expected {expected}, "
+                                       f"received {found}")
+                return expected
+            case ("binary", op, left, right):
+                return _operator(op, self.of(left), self.of(right))
+            case ("call", name, args):
+                types = [self.of(arg) for arg in args]
+                if name in ("IF", "CASE"):
+                    return _if(types) if name == "IF" else _case(types)
+                signature = SIGNATURES.get(name)
+                return ANY if signature is None else _apply(name, signature, types)
+        raise FormulaError(f"cannot type {node!r}")
 
 
 def _apply(name: str, signature: Signature, args: list[str]) -> str:
     params = signature.params
     if signature.repeat:
         if len(args) < (signature.least or 0):
-            raise FormulaTypeError(f"Incorrect number of parameters for function '{name}()'. Expected "
+            raise FormulaError(f"Incorrect number of parameters for function '{name}()'. Expected "
                                    f"{signature.least}, received {len(args)}")
         params = params[:-1] + (params[-1],) * (len(args) - len(params) + 1)
     elif len(args) != len(params):
-        raise FormulaTypeError(f"Incorrect number of parameters for function '{name}()'. Expected {len(params)}, "
+        raise FormulaError(f"Incorrect number of parameters for function '{name}()'. Expected {len(params)}, "
                                f"received {len(args)}")
     for expected, actual in zip(params, args):
         if expected is not None and actual != ANY and actual not in expected:
-            raise FormulaTypeError(f"Incorrect parameter type for function '{name}()'. Expected "
+            raise FormulaError(f"Incorrect parameter type for function '{name}()'. Expected "
                                    f"{', '.join(sorted(expected))}, received {actual}")
     return args[signature.result] if isinstance(signature.result, int) else signature.result
 
 
 def _if(args: list[str]) -> str:
     if len(args) != 3:
-        raise FormulaTypeError(f"Incorrect number of parameters for function 'IF()'. Expected 3, received {len(args)}")
+        raise FormulaError(f"Incorrect number of parameters for function 'IF()'. Expected 3, received {len(args)}")
     if args[0] not in (BOOLEAN, ANY):
-        raise FormulaTypeError(f"Incorrect parameter type for function 'IF()'. Expected Boolean, received {args[0]}")
+        raise FormulaError(f"Incorrect parameter type for function 'IF()'. Expected Boolean, received {args[0]}")
     return _same("IF", args[1], args[2])
 
 
 def _case(args: list[str]) -> str:
     if len(args) < 4 or len(args) % 2:
-        raise FormulaTypeError(f"Incorrect number of parameters for function 'CASE()'. Expected an even number of "
+        raise FormulaError(f"Incorrect number of parameters for function 'CASE()'. Expected an even number of "
                                f"at least 4, received {len(args)}")
     results = args[2::2] + [args[-1]]
     result = results[0]
@@ -212,19 +147,19 @@ def _same(name: str, first: str, second: str) -> str:
         return second
     if second in (first, ANY):
         return first
-    raise FormulaTypeError(f"Incorrect parameter type for function '{name}()'. Expected {first}, received {second}")
+    raise FormulaError(f"Incorrect parameter type for function '{name}()'. Expected {first}, received {second}")
 
 
 def _operator(op: str, left: str, right: str) -> str:
     if ANY in (left, right):
-        return BOOLEAN if op in PRECEDENCE[0] + PRECEDENCE[1] + PRECEDENCE[2] else (right if left == ANY else left)
+        return BOOLEAN if op in ("&&", "||") + COMPARISONS else (right if left == ANY else left)
     if op in ("&&", "||"):
         return _expect(op, (BOOLEAN,), left, right, BOOLEAN)
-    if op in PRECEDENCE[2]:
+    if op in COMPARISONS:
         allowed = ORDERED + (BOOLEAN,) if op in ("=", "==", "!=", "<>") else ORDERED
         _expect(op, allowed, left, right, BOOLEAN)
         if left != right:
-            raise FormulaTypeError(f"Incorrect parameter type for operator '{op}'. Expected {left}, received {right}")
+            raise FormulaError(f"Incorrect parameter type for operator '{op}'. Expected {left}, received {right}")
         return BOOLEAN
     if op == "&":
         return _expect(op, (TEXT,), left, right, TEXT)
@@ -240,7 +175,7 @@ def _add(op: str, left: str, right: str) -> str:
                          (DATE, DATE): NUMBER, (DATETIME, DATETIME): NUMBER}
     found = results.get((left, right)) or (results.get((right, left)) if op == "+" else None)
     if found is None:
-        raise FormulaTypeError(f"Incorrect parameter type for operator '{op}'. Expected "
+        raise FormulaError(f"Incorrect parameter type for operator '{op}'. Expected "
                                f"{'Number, Date, Date/Time' if left in (NUMBER, DATE, DATETIME) else left}, "
                                f"received {right}")
     return found
@@ -249,6 +184,6 @@ def _add(op: str, left: str, right: str) -> str:
 def _expect(op: str, allowed: tuple[str, ...], left: str, right: str, result: str) -> str:
     for side in (left, right):
         if side not in allowed:
-            raise FormulaTypeError(f"Incorrect parameter type for operator '{op}'. Expected "
+            raise FormulaError(f"Incorrect parameter type for operator '{op}'. Expected "
                                    f"{', '.join(allowed)}, received {side}")
     return result

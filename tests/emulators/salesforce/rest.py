@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import TYPE_CHECKING, Mapping
 
 from . import formula, soql, standard
@@ -116,7 +117,8 @@ class RestApi:
                     "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
                     "the describe call for the appropriate names.")))
             self._check_columns(query, table)
-            rows = soql.run(query, table.rows, _getter, self.org.clock().date())
+            user_now = self.org.clock().astimezone(timezone(self.emulator.user_offset))  # date literals: their day
+            rows = soql.run(query, table.rows, _getter, user_now)
         except soql.SoqlError as error:
             return error_reply(400, error.code, error.message)
         one_row = {(item.field or "").lower() for item in query.items} & table.one_row_columns

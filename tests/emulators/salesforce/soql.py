@@ -9,17 +9,21 @@ Field names are case-insensitive and come back spelled as the object defines the
 string comparisons are case-insensitive, as in Salesforce.
 
 Date literals (TODAY, LAST_N_DAYS:30, THIS_MONTH …) are ranges of days relative to the
-emulator clock's day, as "Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference)
-defines them: `=` is within the range, `<` before its first day, `>` after its last, `<=` and
-`>=` up to its end and from its start. The org's time zone and locale are GMT and en_US
-(weeks start on Sunday); fiscal literals are refused as outside the emulator's subset.
+running user's day, and a date and time falls on its day in the user's time zone (the REST API
+passes the emulator clock in the user's UTC offset: the reference counts a literal's range for
+"the user submitting the query", and a public answer, tyoshikawa1.rssing.com "日時型をSOQLクエリで",
+finds `CreatedDate = TODAY` follows the running user's time zone, as TODAY() does in formulas),
+as "Date Formats and Date Literals in WHERE" (SOQL and SOSL Reference) defines them: `=` is within
+the range, `<` before its first day, `>` after its last, `<=` and `>=` up to its end and from its
+start. The locale is en_US (weeks start on Sunday); fiscal literals are refused as outside the
+emulator's subset.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Mapping
 
 TOKEN = re.compile(r"""
@@ -400,10 +404,10 @@ def _pointer(text: str, column: int, message: str) -> str:
 Getter = Callable[[Mapping[str, object], str], object]
 
 
-def run(query: Query, rows: list[dict[str, object]], get: Getter, today: date) -> list[dict[str, object]]:
-    """Filter, group, order and slice `rows` (date literals counted from `today`); returns result rows keyed by
-    output names."""
-    matching = [row for row in rows if query.where is None or _test(query.where, row, get, today)]
+def run(query: Query, rows: list[dict[str, object]], get: Getter, now: datetime) -> list[dict[str, object]]:
+    """Filter, group, order and slice `rows` (date literals counted from the day of `now`, the running user's
+    clock in their UTC offset); returns result rows keyed by output names."""
+    matching = [row for row in rows if query.where is None or _test(query.where, row, get, now)]
     if query.count_only:          # SELECT COUNT(): the rows themselves, counted by the caller
         end = None if query.limit is None else query.offset + query.limit
         return matching[query.offset:end]
@@ -437,13 +441,13 @@ def _sortable(value: object) -> tuple[int, object]:
     return (1, str(value).lower())
 
 
-def _test(node: Condition, row: Mapping[str, object], get: Getter, today: date) -> bool:
+def _test(node: Condition, row: Mapping[str, object], get: Getter, now: datetime) -> bool:
     if isinstance(node, And):
-        return _test(node.left, row, get, today) and _test(node.right, row, get, today)
+        return _test(node.left, row, get, now) and _test(node.right, row, get, now)
     if isinstance(node, Or):
-        return _test(node.left, row, get, today) or _test(node.right, row, get, today)
+        return _test(node.left, row, get, now) or _test(node.right, row, get, now)
     if isinstance(node, Not):
-        return not _test(node.inner, row, get, today)
+        return not _test(node.inner, row, get, now)
     actual = get(row, node.field)
     if isinstance(node, In):
         return any(_equal(actual, v) for v in node.values) != node.negated
@@ -455,7 +459,7 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter, today: date) 
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
     if isinstance(node.value, DateLiteral):
-        return _in_range(actual, node.operator, node.value.days(today))
+        return _in_range(actual, node.operator, node.value.days(now.date()), now.tzinfo)
     if node.operator == "=":
         return _equal(actual, node.value)
     if node.operator in ("!=", "<>"):
@@ -466,11 +470,16 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter, today: date) 
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[node.operator]
 
 
-def _in_range(actual: object, operator: str, days: tuple[date, date]) -> bool:
-    """A date or datetime (its GMT day) against a date literal's range of days."""
+def _in_range(actual: object, operator: str, days: tuple[date, date], zone: tzinfo | None) -> bool:
+    """A date, or a date and time (its day in the running user's `zone`), against a date literal's range of days."""
     if actual is None:
         return operator in ("!=", "<>")
-    day, (first, last) = date.fromisoformat(str(actual)[:10]), days
+    text, (first, last) = str(actual), days
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+    else:
+        moment = datetime.fromisoformat(text)
+        day = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone).date()
     within = first <= day <= last
     return {"=": within, "!=": not within, "<>": not within, "<": day < first, "<=": day <= last,
             ">": day > last, ">=": day >= first}[operator]

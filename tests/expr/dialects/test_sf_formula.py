@@ -26,8 +26,9 @@ from sos.expr.dialects.soql import Soql
 from sos.expr.typecheck import check_expression
 from sos.expr.types import Kind, Scope
 from sos.naming import salesforce_field_name
-from tests.emulators.salesforce.formula import Context, FormulaError, FormulaRuntimeError, fires
+from tests.emulators.salesforce.formula import Context, FormulaError, FormulaRuntimeError, check, fires
 from tests.emulators.salesforce.formula import evaluate as evaluate_formula
+from tests.emulators.salesforce.formula_types import check_condition
 from tests.emulators.salesforce import soql as soql_engine
 from tests.emulators.salesforce.org import FieldInfo
 from tests.emulators.salesforce.rest import _getter as rest_getter
@@ -586,11 +587,23 @@ def emulator_fields(scope: Scope) -> dict[str, FieldInfo]:
         kind = "Percent" if field_type.percent else FIELD_TYPES[field_type.kind]
         if names[key] in STANDARD_PICKLISTS[scope.object]:
             kind = "Picklist"
-        fields[names[key].lower()] = FieldInfo(names[key], key, kind, custom=names[key].endswith("__c"))
+        user = field_type.kind is Kind.USER  # OwnerId: Owner.Username reads the user's
+        fields[names[key].lower()] = FieldInfo(names[key], key, kind, custom=names[key].endswith("__c"),
+                                               reference_to="User" if user else None,
+                                               relationship=names[key].removesuffix("Id") if user else None)
     return fields
 
 
 FIELDS = emulator_fields(OPPORTUNITY)
+USER_FIELDS = {"username": FieldInfo("Username", "Username", "Text", False)}
+
+
+def deploy_problems(formula: str) -> list[str]:
+    """What the emulator refuses when a validation rule with this error condition is deployed on Opportunity:
+    unknown names, misplaced picklists and type errors, in the branches a record never reaches too."""
+    def fields_of(obj: str) -> dict[str, FieldInfo]:
+        return FIELDS if obj == "Opportunity" else USER_FIELDS
+    return check(formula, "Opportunity", fields_of) or check_condition(formula, "Opportunity", fields_of)
 
 
 def salesforce_record(record: Mapping[str, object]) -> dict[str, object]:
@@ -622,8 +635,10 @@ def context(record: Mapping[str, object]) -> Context:
 
 def in_salesforce(formula: str, record: Mapping[str, object], *, verdict: bool = False) -> object:
     """What the emulator's formula evaluator makes of `formula` for `record` (with `verdict`, whether a rule
-    with this error condition fires). Generated arithmetic can leave the calendar Salesforce keeps (1700 to
-    4000), where sos says blank and Salesforce's behaviour is not documented: such examples are discarded."""
+    with this error condition fires), once the emulator would deploy it. Generated arithmetic can leave the
+    calendar Salesforce keeps (1700 to 4000), where sos says blank and Salesforce's behaviour is not
+    documented: such examples are discarded."""
+    assert deploy_problems(formula) == [], formula
     try:
         value = fires(formula, context(record)) if verdict else evaluate_formula(formula, context(record))
     except FormulaRuntimeError as error:
@@ -678,8 +693,9 @@ def test_a_converted_status_is_not_a_converted_lead(text: str, status: str) -> N
 def soql_matches(where: str, record: Mapping[str, object]) -> bool:
     """Whether the emulator's SOQL engine finds `record` with this WHERE clause."""
     query = soql_engine.parse(f"SELECT Id FROM Opportunity WHERE {where}")
+    user_now = NOW.replace(tzinfo=datetime.timezone.utc).astimezone(datetime.timezone(USER_OFFSET))
     return bool(soql_engine.run(query, [{"Id": "006Em0000000001AAA", **salesforce_record(record)}], rest_getter,
-                               TODAY))
+                               user_now))
 
 
 @AGREEMENT
@@ -709,4 +725,5 @@ def test_soql_the_formula_and_the_evaluator_agree(text: str, record: dict[str, o
 )
 def test_the_interpreter_refuses_what_salesforce_would_not_compile(formula: str) -> None:
     with pytest.raises(FormulaError):
-        in_salesforce(formula, {"stage": "proposal", "amount": 1, "close_date": TODAY, "created_date": NOW})
+        evaluate_formula(formula, context({"stage": "proposal", "amount": 1, "close_date": TODAY,
+                                          "created_date": NOW}))
