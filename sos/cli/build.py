@@ -13,7 +13,7 @@ from sos.cli.options import current_project, target_option
 from sos.cli.output import plural, print_diagnostics
 from sos.errors import SosError
 from sos.model.resources import Model
-from sos.plan.change import Action
+from sos.plan.change import Action, Change
 from sos.plan.diff import blueprint_digest, diff
 from sos.plan.planfile import load_plan
 from sos.plan.run import desired_model
@@ -74,13 +74,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
                        + (f" (salesforce targets: {', '.join(others)})" if others else ""), "build-target")
     desired = desired_model(project)
     if planfile is not None:
-        plan = load_plan(planfile)
-        if plan.target != target.name:
-            raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
-        if plan.blueprint_digest != blueprint_digest(desired):
-            raise SosError(f"{planfile} was made from another version of the blueprint; run `sos plan` again",
-                           "plan-blueprint")
-        changes = list(plan.changes)
+        changes = _planned_changes(planfile, desired, target.name)
     else:
         changes = list(diff(desired, Model(), target=target.name, target_type=target.type,
                             supported=HELD_KINDS).changes)
@@ -113,6 +107,17 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
         click.echo(f"  {'deleted':<18} {removed} (destructiveChanges.xml)")
     click.echo("Deploy with: " + _deploy_command(fmt, out, removed > 0))
     return 0
+
+
+def _planned_changes(planfile: Path, desired: Model, target_name: str) -> list[Change]:
+    """The changes of a saved plan, refused when it was made for another target or blueprint."""
+    plan = load_plan(planfile)
+    if plan.target != target_name:
+        raise SosError(f"{planfile} was made for target '{plan.target}', not '{target_name}'", "plan-target")
+    if plan.blueprint_digest != blueprint_digest(desired):
+        raise SosError(f"{planfile} was made from another version of the blueprint; run `sos plan` again",
+                       "plan-blueprint")
+    return list(plan.changes)
 
 
 def _write(out: Path, files: dict[str, bytes]) -> None:
