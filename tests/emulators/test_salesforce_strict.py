@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import requests
 from lxml import etree
 
 from tests.emulators.salesforce import SalesforceEmulator, SteppingClock
-from tests.emulators.test_salesforce_emulator import (  # noqa: F401  (emulator, sf: fixtures over `running`)
+from tests.emulators.test_salesforce_emulator import (
     CHECKBOX,
     NEW_STAGES,
     NS,
@@ -21,14 +22,12 @@ from tests.emulators.test_salesforce_emulator import (  # noqa: F401  (emulator,
     RECORD_TYPE,
     component,
     deploy,
-    emulator,
     failures,
     package,
-    sf,
 )
 
 Client = Any
-TODAY = datetime(2026, 12, 4, 15, 30, tzinfo=timezone.utc)     # a Friday; the week began on Sunday 29 November
+TODAY = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)     # a Friday; the week began on Sunday 29 November
 CLOSE_DATES = ["2026-08-01", "2026-09-05", "2026-11-01", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01",
                "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06", "2026-12-31", "2027-01-01"]
 
@@ -37,7 +36,7 @@ CLOSE_DATES = ["2026-08-01", "2026-09-05", "2026-11-01", "2026-11-28", "2026-11-
 def running() -> Iterator[tuple[SalesforceEmulator, Client]]:
     with SalesforceEmulator(clock=SteppingClock(TODAY)) as emulator, emulator.ca_env():
         sf = emulator.client()
-        sf.mdapi
+        sf.mdapi  # noqa: B018 - the attribute loads the WSDL, once for the module
         yield emulator, sf
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -305,10 +305,7 @@ class _Reader:
         for type_name, members in self.package.items():
             pool = by_type.get(type_name, [])
             for member in members:
-                if member == "*":
-                    matches = pool
-                else:
-                    matches = by_name.get((type_name, member.lower()), [])
+                matches = pool if member == "*" else by_name.get((type_name, member.lower()), [])
                 if type_name == "CustomObject":
                     objects = {c.full_name.lower() for c in matches}
                     owned = sorted((pair for obj in objects for pair in children.get(obj, [])), key=lambda p: p[0])

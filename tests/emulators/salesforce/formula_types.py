@@ -13,7 +13,7 @@ Functions the table does not type are accepted with any arguments, as `ANY`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from .formula import FieldLookup, Token, resolve, tokenize
 
@@ -181,7 +181,7 @@ def _apply(name: str, signature: Signature, args: list[str]) -> str:
     elif len(args) != len(params):
         raise FormulaTypeError(f"Incorrect number of parameters for function '{name}()'. Expected {len(params)}, "
                                f"received {len(args)}")
-    for expected, actual in zip(params, args):
+    for expected, actual in zip(params, args, strict=False):
         if expected is not None and actual != ANY and actual not in expected:
             raise FormulaTypeError(f"Incorrect parameter type for function '{name}()'. Expected "
                                    f"{', '.join(sorted(expected))}, received {actual}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -407,10 +407,7 @@ def run(query: Query, rows: list[dict[str, object]], get: Getter, today: date) -
     if query.count_only:          # SELECT COUNT(): the rows themselves, counted by the caller
         end = None if query.limit is None else query.offset + query.limit
         return matching[query.offset:end]
-    if query.aggregated:
-        result = _aggregate(query, matching, get)
-    else:
-        result = matching
+    result = _aggregate(query, matching, get) if query.aggregated else matching
     for name, descending, nulls_last in reversed(query.order_by):
         present = [r for r in result if _order_value(r, name, get, query) is not None]
         absent = [r for r in result if _order_value(r, name, get, query) is None]
