@@ -102,46 +102,57 @@ def check(formula: str, obj: str, fields_of: FieldLookup) -> list[str]:
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         preceding = tokens[index - 1] if index > 0 else None
         if token.kind == "op":
-            if token.value == "(":
-                function = preceding.value.upper() if preceding is not None and preceding.kind == "name" else ""
-                stack.append(_Frame(function))
-            elif token.value == ")":
-                if not stack:
-                    return ["Syntax error. Extra ')'"]
-                stack.pop()
-            elif token.value == "," and stack:
-                stack[-1].arg += 1
-            continue
-        if token.kind != "name":
-            continue
-        if following is not None and following.value == "(":
-            if token.value.upper() not in FUNCTIONS:
-                problems.append(f"Unknown function {token.value}. Check spelling.")
-            continue
-        if token.value.upper() in LITERALS:
-            continue
-        if token.value.startswith("$"):
-            if token.value.split(".", 1)[0].upper() not in GLOBALS:
-                problems.append(f"Field {token.value} does not exist. Check spelling.")
-            continue
-        found = resolve(token.value, obj, fields_of)
-        if found is None:
-            problems.append(f"Field {token.value} does not exist. Check spelling.")
-            continue
-        if found.type in ("Picklist", "MultiselectPicklist"):
-            slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
-            alone = (preceding is not None and preceding.value in ("(", ",")
-                     and following is not None and following.value in (")", ","))
-            frame = stack[-1] if stack else None
-            positions = slots.get(frame.function, frozenset()) if frame is not None else frozenset()
-            allowed = frame is not None and alone and frame.function in slots and (
-                positions is None or frame.arg in positions)
-            if not allowed:
-                problems.append(f"Field {token.value} is a picklist field. Picklist fields are only supported in "
-                                "certain functions.")
+            if not _bracket(token, preceding, stack):
+                return ["Syntax error. Extra ')'"]
+        elif token.kind == "name" and (problem := _name_problem(token, preceding, following, stack, obj, fields_of)):
+            problems.append(problem)
     if stack:
         problems.append("Syntax error. Missing ')'")
     return _unique(problems)
+
+
+def _bracket(token: Token, preceding: Token | None, stack: list[_Frame]) -> bool:
+    """Follow the function calls an operator opens, separates or closes; False on a ')' with nothing open."""
+    if token.value == "(":
+        stack.append(_Frame(preceding.value.upper() if preceding is not None and preceding.kind == "name" else ""))
+    elif token.value == ")":
+        if not stack:
+            return False
+        stack.pop()
+    elif token.value == "," and stack:
+        stack[-1].arg += 1
+    return True
+
+
+def _name_problem(token: Token, preceding: Token | None, following: Token | None, stack: list[_Frame], obj: str,
+                  fields_of: FieldLookup) -> str:
+    """What is wrong with a function, literal, global or field name ('' if nothing)."""
+    if following is not None and following.value == "(":
+        return "" if token.value.upper() in FUNCTIONS else f"Unknown function {token.value}. Check spelling."
+    if token.value.upper() in LITERALS:
+        return ""
+    unknown = f"Field {token.value} does not exist. Check spelling."
+    if token.value.startswith("$"):
+        return "" if token.value.split(".", 1)[0].upper() in GLOBALS else unknown
+    found = resolve(token.value, obj, fields_of)
+    if found is None:
+        return unknown
+    if found.type in ("Picklist", "MultiselectPicklist") and not _picklist_allowed(found, preceding, following, stack):
+        return (f"Field {token.value} is a picklist field. Picklist fields are only supported in "
+                "certain functions.")
+    return ""
+
+
+def _picklist_allowed(found: FieldInfo, preceding: Token | None, following: Token | None,
+                      stack: list[_Frame]) -> bool:
+    """A picklist may stand alone as an argument, only where its function takes one."""
+    slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
+    alone = (preceding is not None and preceding.value in ("(", ",")
+             and following is not None and following.value in (")", ","))
+    frame = stack[-1] if stack else None
+    positions = slots.get(frame.function, frozenset()) if frame is not None else frozenset()
+    return frame is not None and alone and frame.function in slots and (
+        positions is None or frame.arg in positions)
 
 
 def resolve(reference: str, obj: str, fields_of: FieldLookup) -> FieldInfo | None:
@@ -367,7 +378,7 @@ class _Evaluator:
         values = [self.condition(arg) for arg in args]  # no short cut is documented: every argument counts
         return all(values) if function == "AND" else any(values)
 
-    def call(self, function: str, args: list[Node]) -> Any:
+    def call(self, function: str, args: list[Node]) -> Any:  # noqa: C901 - one arm per Salesforce function
         match function, args:
             case "AND" | "OR", _:
                 return self.logic(function, args)

@@ -451,6 +451,10 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter, today: date) 
     if isinstance(node, Like):
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
+    return _compare(actual, node, today)
+
+
+def _compare(actual: object, node: Compare, today: date) -> bool:
     if isinstance(node.value, DateLiteral):
         return _in_range(actual, node.operator, node.value.days(today))
     if node.operator == "=":
@@ -512,21 +516,22 @@ def _aggregate(query: Query, rows: list[dict[str, object]], get: Getter) -> list
             name = item.alias or f"expr{expr}"
             expr += item.alias is None
             values = [get(r, item.field) for r in members] if item.field else [1] * len(members)
-            present = [v for v in values if v is not None]
-            if item.aggregate == "COUNT":
-                out[name] = len(present)
-            elif item.aggregate == "COUNT_DISTINCT":
-                out[name] = len({_group_key(v) for v in present})
-            elif item.aggregate == "SUM":
-                out[name] = sum(_numbers(present)) if present else None
-            elif item.aggregate == "AVG":
-                out[name] = sum(_numbers(present)) / len(present) if present else None
-            elif item.aggregate == "MIN":
-                out[name] = min(present, key=_sortable) if present else None
-            elif item.aggregate == "MAX":
-                out[name] = max(present, key=_sortable) if present else None
+            aggregate = _AGGREGATES.get(item.aggregate or "")
+            if aggregate is not None:
+                out[name] = aggregate([v for v in values if v is not None])
         result.append(out)
     return result
+
+
+# Each aggregate function over the group's non-null values.
+_AGGREGATES: dict[str, Callable[[list[object]], object]] = {
+    "COUNT": len,
+    "COUNT_DISTINCT": lambda present: len({_group_key(v) for v in present}),
+    "SUM": lambda present: sum(_numbers(present)) if present else None,
+    "AVG": lambda present: sum(_numbers(present)) / len(present) if present else None,
+    "MIN": lambda present: min(present, key=_sortable) if present else None,
+    "MAX": lambda present: max(present, key=_sortable) if present else None,
+}
 
 
 def _numbers(values: list[object]) -> list[float]:
