@@ -141,8 +141,8 @@ def _prepare(folder: Path) -> None:
 
 def unlocated(stderr: str) -> list[str]:
     """The error headlines of an exit-1 result that name no file:line:col (all of them if there is none)."""
-    headlines = [line for line in stderr.splitlines() if HEADLINE.match(line)]
-    return [line for line in headlines if not HEADLINE.match(line)["where"]] or ([] if headlines else ["(none)"])
+    headlines = [found for line in stderr.splitlines() if (found := HEADLINE.match(line))]
+    return [found.string for found in headlines if not found["where"]] or ([] if headlines else ["(none)"])
 
 
 def run() -> list[tuple[str, str]]:
@@ -193,6 +193,8 @@ def run() -> list[tuple[str, str]]:
         os.chdir(here)
         signal.signal(signal.SIGALRM, previous)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if not any(kept.iterdir()):
+        kept.rmdir()
     return [
         ("inputs", f"{INPUTS:,}"),
         ("exit 0 / 1 / 3", f"{exits[0]:,} / {exits[1]:,} / {exits[3]:,}"),
@@ -200,7 +202,7 @@ def run() -> list[tuple[str, str]]:
                                                              if c not in (0, 1, 3)) or "none"),
         (f"inputs over {SLOW:.0f} s", f"{slow} (slowest {slowest:.2f} s)"),
         ("exit-1 results without a located error", str(unlocated_results)),
-        ("failing inputs kept in", str(kept) if any(kept.iterdir()) or kept.rmdir() else "none"),
+        ("failing inputs kept in", str(kept) if kept.exists() else "none"),
     ]
 
 

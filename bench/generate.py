@@ -20,7 +20,7 @@ def _field(index: int) -> dict[str, object]:
 
 def blueprint(*, fields: int, stages: int, rules: int) -> dict[str, object]:
     """A valid blueprint: `fields` spread over the four objects, one pipeline of `stages`, `rules` on opportunity."""
-    by_object: dict[str, dict[str, object]] = {obj: {} for obj in OBJECTS}
+    by_object: dict[str, dict[str, dict[str, object]]] = {obj: {} for obj in OBJECTS}
     for index in range(fields):
         by_object[OBJECTS[index % len(OBJECTS)]][f"field_{index}"] = _field(index)
     opportunity_fields = list(by_object["opportunity"])

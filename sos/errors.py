@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def who() -> str:
 def record_apply(state_dir: Path, entry: dict[str, Any]) -> Diagnostic | None:
     """Append `entry` to the history; a warning, never an exception, when it cannot be written: the apply's
     outcome stands whatever happens to its record."""
-    stamped = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": who(), **entry}
+    stamped = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "by": who(), **entry}
     path = state_dir / "history.jsonl"
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def read_history(state_dir: Path) -> list[dict[str, Any]]:
             entry = json.loads(line)
         except json.JSONDecodeError:
             entry = None
-        if not isinstance(entry, dict) or not HISTORY_KEYS <= set(entry):
+        if not isinstance(entry, dict) or not set(entry) >= HISTORY_KEYS:
             raise SosError(Diagnostic(Span(str(path), number, 1), "not an apply record", "history-corrupt",
                                       fix="remove or repair this line; sos only ever appends whole lines"))
         entries.append(entry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 SALESFORCE_NAME_LIMIT = 40  # characters before the __c suffix (shared/reference/salesforce.md §10)
 SALESFORCE_LABEL_LIMIT = 40  # a custom field's label (reference §5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from sos.blueprint.schema import validate_node
 from sos.blueprint.resolve import display_path, reach_problem, readable_folders
@@ -67,14 +67,14 @@ def load_project(path: Path) -> Project:
     if problems:
         raise SosError(sorted(problems, key=Diagnostic.sort_key))
     data = root.to_data()
-    targets_node = root.get("targets")
+    targets_node = root["targets"]
     targets = {
         name: Target(name, spec["type"], {k: v for k, v in spec.items() if k != "type"}, node.span)
-        for (name, spec), (_, node) in zip(data["targets"].items(), targets_node.items())
+        for (name, spec), (_, node) in zip(data["targets"].items(), targets_node.items(), strict=True)
     }
     default = data.get("default_target") or (next(iter(targets)) if len(targets) == 1 else None)
     if default is not None and default not in targets:
-        span = root.get("default_target").span if root.get("default_target") else root.span
+        span = root["default_target"].span if "default_target" in data else root.span
         raise SosError(Diagnostic(span, f"default_target '{default}' is not one of the targets", "unknown-target",
                                   fix=did_you_mean(default, targets) or f"targets: {', '.join(targets)}"))
     folder = path.parent.resolve()

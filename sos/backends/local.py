@@ -10,7 +10,8 @@ import json
 import sqlite3
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
+from collections.abc import Callable, Iterator
 
 from sos.backends.base import ApplyResult, Capabilities
 from sos.errors import Diagnostic, SosError, Span

@@ -130,7 +130,7 @@ class Builder:
         )
 
     def pipeline(self, key: str, node: Node) -> Pipeline:
-        stages = tuple(self.stage(s) for s in node.get("stages").value)
+        stages = tuple(self.stage(s) for s in node["stages"].value)
         return Pipeline(key=key, label=_get(node, "label") or title_case(key),
                         object=_get(node, "object", "opportunity"), stages=stages, origin=node.span,
                         description=_get(node, "description", ""), node=node)

@@ -6,7 +6,7 @@ problem at once, after the schema has vouched for the shapes.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sos.blueprint.scope import scope_for, standard_field_names
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline

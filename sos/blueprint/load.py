@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from sos.blueprint.build import build_blueprint
 from sos.blueprint.checks import run_checks

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sos.blueprint.schema import validate_node
 from sos.blueprint.yaml import Node, load_file
@@ -150,14 +150,14 @@ class Resolver:
                 for pipeline_key, keys in spec.items():
                     pipeline = merged.maps["pipelines"].get(pipeline_key)
                     stages_node = pipeline.get("stages") if pipeline is not None else None
-                    stages = {s.get("key").value: s for s in stages_node.value} if stages_node else {}
+                    stages = {s["key"].value: s for s in stages_node.value} if stages_node else {}
                     self._drop(stages, keys, f"stage {pipeline_key}.")
-                    if stages_node is not None:
+                    if pipeline is not None and stages_node is not None:
                         pipeline.value["stages"] = Node(list(stages.values()), stages_node.span)
             elif section in KEYED_MAPS:
                 self._drop(merged.maps[section], spec, f"{section[:-1]} ")
             else:
-                items = {n.get("key").value: n for n in merged.lists[section]}
+                items = {n["key"].value: n for n in merged.lists[section]}
                 self._drop(items, spec, "lead status " if section == "lead_statuses" else "route ")
                 merged.lists[section] = list(items.values())
 
@@ -221,15 +221,15 @@ def _merge_into(base: Merged, layer: Merged, diagnostics: Diagnostics) -> None:
         into = base.maps[section]
         for key, item in items.items():
             into[key] = _merge_item(into.get(key), item, diagnostics=diagnostics)
-    for section, items in layer.lists.items():
-        base.lists[section] = _merge_keyed(base.lists[section], items, _DEFAULT_PLACES[section], diagnostics)
+    for section, listed in layer.lists.items():
+        base.lists[section] = _merge_keyed(base.lists[section], listed, _DEFAULT_PLACES[section], diagnostics)
 
 
 def _merge_item(parent: Node | None, child: Node, *, replace_on: str = "",
                 diagnostics: Diagnostics | None = None) -> Node:
     """Override `parent` attribute by attribute; a changed `replace_on` attribute replaces it whole."""
-    if parent is not None and replace_on and child.get(replace_on) is not None \
-            and parent.get(replace_on) is not None and child.get(replace_on).value != parent.get(replace_on).value:
+    if parent is not None and replace_on and (mine := child.get(replace_on)) is not None \
+            and (theirs := parent.get(replace_on)) is not None and mine.value != theirs.value:
         parent = None
     values = dict(parent.value) if parent else {}
     key_spans = dict(parent.key_spans) if parent else {}
@@ -253,7 +253,7 @@ def _open_stage_place(items: list[Node], new: Node) -> int:
     outcome = new.get("outcome")
     if outcome is None or outcome.value == "open":
         for index, item in enumerate(items):
-            if item.get("outcome") is not None and item.get("outcome").value != "open":
+            if (outcome := item.get("outcome")) is not None and outcome.value != "open":
                 return index
     return len(items)
 
@@ -281,24 +281,24 @@ def _merge_keyed(parents: list[Node], children: list[Node], default_place: Place
     inherited = bool(parents)
     own: dict[str, Node] = {}
     for child in children:
-        key = child.get("key").value
+        key = child["key"].value
         if key in own:
-            diagnostics.error(child.get("key").span,
+            diagnostics.error(child["key"].span,
                               f"duplicate key '{key}' (first at line {own[key].span.line})", "duplicate-key",
                               fix="each item in this list needs its own key")
             continue
         own[key] = child
-        keys = [n.get("key").value for n in merged]
+        keys = [n["key"].value for n in merged]
         if key in keys:  # an inherited item: merged in place, or moved by before/after
             index = keys.index(key)
             item = _merge_item(merged.pop(index), child)
             moved_to = _placement(child, keys[:index] + keys[index + 1:], diagnostics)
             merged.insert(index if moved_to is None else moved_to, item)
             continue
-        index = _placement(child, keys, diagnostics)
-        if index is None:
-            index = default_place(merged, child) if inherited else len(merged)
-        merged.insert(index, child)
+        placed = _placement(child, keys, diagnostics)
+        if placed is None:
+            placed = default_place(merged, child) if inherited else len(merged)
+        merged.insert(placed, child)
     return merged
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any, Iterable
+from typing import Any, cast
+from collections.abc import Iterable, Mapping
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -77,7 +78,7 @@ def _leaves(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
 
 
 def _where(path: Iterable[Any]) -> str:
-    parts = []
+    parts: list[str] = []
     for step in path:
         parts.append(f"[{step}]" if isinstance(step, int) else f".{step}" if parts else str(step))
     return "".join(parts) or "the top level"
@@ -88,9 +89,11 @@ def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
     node = root.at(path)
     where = _where(path)
     kind = error.validator
+    schema = cast(Mapping[str, Any], error.schema)  # sos's schemas are objects, never bare true/false
+    value: Any = error.validator_value
     if kind == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
+        allowed = list(schema.get("properties", {}))
+        extra = [k for k in cast(Mapping[str, Any], error.instance) if k not in allowed]
         return [
             Diagnostic(node.key_span(key), f"unknown key '{key}' in {where}", "unknown-key",
                        fix=did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}")
@@ -99,20 +102,20 @@ def _diagnose(root: Node, error: ValidationError) -> list[Diagnostic]:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         parent_keys = root.at(path[:-1]).key_spans if path and isinstance(path[-1], str) else {}
-        span = parent_keys.get(path[-1], node.span) if parent_keys else node.span  # an item's line is its key's
+        span = parent_keys.get(str(path[-1]), node.span) if parent_keys else node.span  # an item's line is its key's
         return [Diagnostic(span, f"{where} is missing required key '{missing}'", "missing-key",
                            fix=MISSING_KEY_HINTS.get(missing, ""))]
     if "propertyNames" in error.relative_schema_path:
         key = str(error.instance)
         if kind == "maxLength":
-            return [_long_key(node.key_span(key), key, error.validator_value, f"key '{key}'")]
+            return [_long_key(node.key_span(key), key, value, f"key '{key}'")]
         return [_bad_key(node, error)]
-    if kind == "maxLength" and error.schema.get("title") == "Key":
-        return [_long_key(node.span, str(error.instance), error.validator_value, where)]
+    if kind == "maxLength" and schema.get("title") == "Key":
+        return [_long_key(node.span, str(error.instance), value, where)]
     if kind == "type":
         return [_wrong_type(node, error, where)]
     if kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed = value if kind == "enum" else [value]
         words = ", ".join(str(a) for a in allowed)
         fix = did_you_mean(str(error.instance), [str(a) for a in allowed]) or f"use one of: {words}"
         return [Diagnostic(node.span, f"{where}: '{node.source or error.instance}' is not allowed here",
@@ -129,7 +132,7 @@ def _bad_key(node: Node, error: ValidationError) -> Diagnostic:
 
 
 def _long_key(span: Span, key: str, limit: int, where: str) -> Diagnostic:
-    words, kept = key.split("_"), []
+    words, kept = key.split("_"), list[str]()
     while words and len("_".join([*kept, words[0]])) <= limit:
         kept.append(words.pop(0))
     shorter = "_".join(kept) or key[:limit]
@@ -147,14 +150,15 @@ def _snake(key: str) -> str:
 
 
 def _wrong_type(node: Node, error: ValidationError, where: str) -> Diagnostic:
-    expected = error.validator_value
+    expected: Any = error.validator_value
     expected_list = expected if isinstance(expected, list) else [expected]
     if "string" in expected_list and node.plain and not isinstance(node.value, (dict, list)):
-        read_as = "a boolean" if isinstance(node.value, bool) else "nothing (null)" if node.value is None else "a number"
+        read_as = ("a boolean" if isinstance(node.value, bool) else "nothing (null)" if node.value is None
+                   else "a number")
         return Diagnostic(node.span, f"'{node.source}' is read as {read_as}; quote it", "yaml-unquoted",
                           why="YAML 1.1 turns unquoted Yes/No/On/Off, numbers and ~ into other types",
                           fix=f"write \"{node.source}\"")
-    words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected_list)
+    words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in expected_list)
     return Diagnostic(node.span, f"{where} must be {words}", "wrong-type")
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from sos.blueprint.yaml import Node
 from sos.errors import Span
@@ -91,7 +92,7 @@ class Cadence:
     key: str
     trigger: Mapping[str, object] | None
     schedule: Mapping[str, object] | None
-    action: Mapping[str, object]
+    action: Mapping[str, Any]  # create_task and notify take a map, report a name
     origin: Span
     when: Expr | None = None
     when_text: str = ""
@@ -113,7 +114,7 @@ class Cadence:
 class Route:
     key: str
     object: str
-    assign_to: Mapping[str, object]
+    assign_to: Mapping[str, Any]
     origin: Span
     when: Expr | None = None
     when_text: str = ""

@@ -13,7 +13,8 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import yaml
 
@@ -47,6 +48,10 @@ class Node:
     def get(self, key: str) -> Node | None:
         return self.value.get(key) if self.is_map else None
 
+    def __getitem__(self, key: str) -> Node:
+        """A key the schema requires, so present once the file is valid."""
+        return self.value[key]
+
     def items(self) -> Iterable[tuple[str, Node]]:
         return self.value.items() if self.is_map else ()
 
@@ -57,7 +62,7 @@ class Node:
         """The deepest node along `path` (a JSON path as jsonschema gives it)."""
         node = self
         for step in path:
-            if node.is_map and isinstance(step, str) and step in node.value:
+            if node.is_map and isinstance(step, str) and step in node.value:  # noqa: SIM114 - a key, then an index
                 node = node.value[step]
             elif node.is_list and isinstance(step, int) and step < len(node.value):
                 node = node.value[step]
@@ -106,20 +111,29 @@ class _Builder:
             alias_at = at or span
         self.seen.add(id(node))
         if alias_at is not None:
-            self.copied += 1
-            if self.copied > MAX_ALIAS_NODES:
-                raise SosError(Diagnostic(alias_at, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} values",
-                                          "yaml-alias", why="nested aliases multiply: a few lines can expand "
-                                          "to billions of values", fix="write the values out, or alias less"))
+            self._count_copy(alias_at)
+        self._check_tag(node, span)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, span, depth, alias_at)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, span)
+        return Node([self.build(item, span, depth + 1, alias_at) for item in node.value], span)
+
+    def _count_copy(self, alias_at: Span) -> None:
+        self.copied += 1
+        if self.copied > MAX_ALIAS_NODES:
+            raise SosError(Diagnostic(alias_at, f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} values",
+                                      "yaml-alias", why="nested aliases multiply: a few lines can expand "
+                                      "to billions of values", fix="write the values out, or alias less"))
+
+    def _check_tag(self, node: yaml.Node, span: Span) -> None:
         plain = not getattr(node, "style", None)  # collections have no quoting style
         if node.tag != _IMPLICIT.resolve(type(node), node.value, (plain, not plain)):
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self.problems.append(Diagnostic(span, f"YAML tag '{tag}' is not supported in sos files", "yaml-tag",
                                             fix="remove the tag; quote the value if it must stay text"))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, span, depth, alias_at)
-        if isinstance(node, yaml.SequenceNode):
-            return Node([self.build(item, span, depth + 1, alias_at) for item in node.value], span)
+
+    def _scalar(self, node: yaml.ScalarNode, span: Span) -> Node:
         try:
             value = self.constructor.construct_object(node)
         except Exception:  # noqa: BLE001 — a tag refused above (!!timestamp x fails inside PyYAML), or 2024-13-45
@@ -219,7 +233,8 @@ def _check_depth(text: str, file: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _too_deep(Span(file, event.start_mark.line + 1, event.start_mark.column + 1))
+                    mark = event.start_mark  # the parser marks every event; the stubs allow None
+                    raise _too_deep(Span(file, mark.line + 1, mark.column + 1))  # type: ignore[union-attr]
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:

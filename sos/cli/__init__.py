@@ -6,8 +6,9 @@ import shlex
 import sys
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -41,7 +42,7 @@ Exit codes: 0 success, 1 problems in your input (or --strict warnings),
 class SosGroup(click.Group):
     """The `sos` group; its `main` turns every failure into a message and an exit code."""
 
-    def main(self, *args, **kwargs):  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
@@ -70,7 +71,7 @@ class SosGroup(click.Group):
 def _crash_log(exc: BaseException) -> Path | None:
     """Write the traceback to the project's .sos/crash.log, else (outside a project, or where that cannot be
     written) to a new file in the temporary folder; None when neither can be written."""
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     text = redact(f"--- {stamp} sos {__version__} {' '.join(sys.argv[1:])}\n"
                   + "".join(traceback.format_exception(exc)))
     try:
@@ -95,7 +96,8 @@ def _crash_log(exc: BaseException) -> Path | None:
         return None
 
 
-@click.group(cls=SosGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=SosGroup, help=HELP,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="sos")
 def cli() -> None:
     pass

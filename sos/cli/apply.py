@@ -12,7 +12,7 @@ from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics
 from sos.cli.plan import render
 from sos.errors import Diagnostic, SosError
-from sos.plan.change import Action
+from sos.plan.change import Action, Plan
 from sos.plan.planfile import load_plan, plan_to_json
 from sos.plan.run import (
     apply_plan,
@@ -22,6 +22,8 @@ from sos.plan.run import (
     unresolved_apply,
     without_deletions,
 )
+from sos.project import Project
+from sos.target import Target
 
 
 @click.command("apply", epilog="""\b
@@ -52,22 +54,9 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if job is not None:
         if planfile is not None:
             raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
-        entry = submitted_apply(project, job)
-        if target_name is not None and target_name != entry["target"]:
-            raise SosError(f"{job} was submitted to target '{entry['target']}', not '{target_name}'", "plan-target")
-        target = project.target(str(entry["target"]))
-        said, notes = resume_apply(project, open_backend(target, project.root), entry)
-        click.echo(said)
-        print_diagnostics(notes)
-        return 0
+        return _resume(project, job, target_name)
     if planfile is not None:
-        plan = load_plan(planfile)
-        target = project.target(target_name or plan.target)
-        if target.name != plan.target:
-            raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
-        if plan.count(Action.ADOPT) and not adopt:
-            raise SosError(f"{planfile} takes {plural(plan.count(Action.ADOPT), 'component')} sos did not create "
-                           "under management; pass --adopt to apply it", "plan-adopts")
+        plan, target = _saved_plan(project, planfile, target_name, adopt)
         backend = open_backend(target, project.root)
     else:
         target = project.target(target_name)
@@ -75,20 +64,15 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         plan, backend = run.plan, run.backend
     click.echo(render(plan_to_json(plan), "text"), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))
-    if not plan.has_changes:
-        return 0
     deletions = plan.count(Action.DELETE)
     if deletions and not allow_delete:
         plan = without_deletions(plan)
         click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to apply them.", err=True)
-        if not plan.has_changes:
-            return 0
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            raise SosError("not on a terminal, so nobody can confirm: pass --auto-approve to apply", "no-approval")
-        if not click.confirm(f"Apply these changes to target '{target.name}'?"):
-            click.echo("Apply cancelled; nothing was changed.", err=True)
-            return 1
+    if not plan.has_changes:
+        return 0
+    if not auto_approve and not _confirmed(target.name):
+        click.echo("Apply cancelled; nothing was changed.", err=True)
+        return 1
     problems = backend.check(plan)
     print_diagnostics(problems)
     if any(p.is_error for p in problems):
@@ -105,3 +89,32 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
                f"{plan.count(Action.DELETE)} deleted{adopted}.")
     print_diagnostics(result.notes)
     return 0
+
+
+def _resume(project: Project, job: str, target_name: str | None) -> int:
+    entry = submitted_apply(project, job)
+    if target_name is not None and target_name != entry["target"]:
+        raise SosError(f"{job} was submitted to target '{entry['target']}', not '{target_name}'", "plan-target")
+    target = project.target(str(entry["target"]))
+    said, notes = resume_apply(project, open_backend(target, project.root), entry)
+    click.echo(said)
+    print_diagnostics(notes)
+    return 0
+
+
+def _saved_plan(project: Project, planfile: Path, target_name: str | None, adopt: bool) -> tuple[Plan, Target]:
+    """The plan in `planfile` and its target, refused when either does not match what was asked."""
+    plan = load_plan(planfile)
+    target = project.target(target_name or plan.target)
+    if target.name != plan.target:
+        raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
+    if plan.count(Action.ADOPT) and not adopt:
+        raise SosError(f"{planfile} takes {plural(plan.count(Action.ADOPT), 'component')} sos did not create "
+                       "under management; pass --adopt to apply it", "plan-adopts")
+    return plan, target
+
+
+def _confirmed(target_name: str) -> bool:
+    if not sys.stdin.isatty():
+        raise SosError("not on a terminal, so nobody can confirm: pass --auto-approve to apply", "no-approval")
+    return click.confirm(f"Apply these changes to target '{target_name}'?")

@@ -13,7 +13,7 @@ from sos.cli.options import current_project, target_option
 from sos.cli.output import plural, print_diagnostics
 from sos.errors import SosError
 from sos.model.resources import Model
-from sos.plan.change import Action
+from sos.plan.change import Action, Plan
 from sos.plan.diff import blueprint_digest, diff
 from sos.plan.planfile import load_plan
 from sos.plan.run import desired_model, without_deletions
@@ -75,12 +75,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
     desired = desired_model(project)
     deletions = 0
     if planfile is not None:
-        plan = load_plan(planfile)
-        if plan.target != target.name:
-            raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
-        if plan.blueprint_digest != blueprint_digest(desired):
-            raise SosError(f"{planfile} was made from another version of the blueprint; run `sos plan` again",
-                           "plan-blueprint")
+        plan = _saved_plan(planfile, desired, target.name)
         deletions = plan.count(Action.DELETE)
         changes = list((plan if allow_delete else without_deletions(plan)).changes)
     else:
@@ -114,6 +109,17 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
         click.echo(f"  {'deleted':<18} {removed} (destructiveChanges.xml)")
     click.echo("Deploy with: " + _deploy_command(fmt, out, removed > 0))
     return 0
+
+
+def _saved_plan(planfile: Path, desired: Model, target_name: str) -> Plan:
+    """A saved plan, refused when it was made for another target or blueprint."""
+    plan = load_plan(planfile)
+    if plan.target != target_name:
+        raise SosError(f"{planfile} was made for target '{plan.target}', not '{target_name}'", "plan-target")
+    if plan.blueprint_digest != blueprint_digest(desired):
+        raise SosError(f"{planfile} was made from another version of the blueprint; run `sos plan` again",
+                       "plan-blueprint")
+    return plan
 
 
 def _write(out: Path, files: dict[str, bytes]) -> None:

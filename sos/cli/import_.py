@@ -27,7 +27,7 @@ def command(target_name: str | None, out: Path | None, name: str | None) -> int:
     project = current_project()
     target = project.target(target_name)
     live = open_backend(target, project.root).read(Model())
-    text = "# Imported by `sos import` from target '{}'.\n".format(target.name) + dump_yaml(
+    text = f"# Imported by `sos import` from target '{target.name}'.\n" + dump_yaml(
         model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}"))
     if out is None:
         click.echo(text, nl=False)

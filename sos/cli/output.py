@@ -9,7 +9,8 @@ import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
+from collections.abc import Iterable
 
 import click
 

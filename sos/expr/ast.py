@@ -7,9 +7,11 @@ Python result; rewrites several dialects share are `transform` functions over it
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from sos.errors import Span
 
@@ -51,7 +53,7 @@ class Expr:
 
 @dataclass(frozen=True, slots=True)
 class Literal(Expr):
-    value: int | float | str | bool | None
+    value: int | float | str | bool | datetime.date | None  # dates only from rewrites, never parsed
 
 
 @dataclass(frozen=True, slots=True)

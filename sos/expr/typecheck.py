@@ -109,7 +109,7 @@ class _Checker:
     def error(self, span: Span, message: str, code: str, *, why: str = "", fix: str = "") -> None:
         self.problems.append(Diagnostic(span, message, code, why=why, fix=fix))
 
-    def type_of(self, node: Expr) -> ExprType | None:
+    def type_of(self, node: Expr) -> ExprType | None:  # noqa: C901 - one arm per expression node type
         match node:
             case Literal(value=value):
                 return _literal_type(value)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Literal, Mapping
+from typing import Literal
+from collections.abc import Iterable, Mapping
 
 
 class Kind(str, Enum):

@@ -51,8 +51,22 @@ def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[s
     fields: dict[str, dict[str, Any]] = {}
     for r in model.of_kind(Kind.FIELD):
         fields.setdefault(r.address.scope, {})[r.address.key] = _field(r)
-    if fields:
-        data["fields"] = fields
+    sections: dict[str, Any] = {
+        "fields": fields,
+        "pipelines": _pipelines(model),
+        "rules": {r.address.key: {"object": r.address.scope, **r.attrs}
+                  for r in model.of_kind(Kind.RULE) if not _is_generated(r)},
+        "lead_statuses": [{"key": r.address.key, **_without(dict(r.attrs), "position")}
+                          for r in _by_position(model.of_kind(Kind.LEAD_STATUS))],
+        "cadences": {r.address.key: dict(r.attrs) for r in model.of_kind(Kind.CADENCE)},
+        "routing": [{"key": r.address.key, "object": r.address.scope, **_without(dict(r.attrs), "position")}
+                    for r in _by_position(model.of_kind(Kind.ROUTE))],
+    }
+    return data | {section: items for section, items in sections.items() if items}
+
+
+def _pipelines(model: Model) -> dict[str, Any]:
+    """Each pipeline with its stages in order, a stage's required fields read back from its generated rule."""
     requires = {r.address.key: _required_fields(r) for r in model.of_kind(Kind.RULE) if _is_generated(r)}
     pipelines = {}
     for r in model.of_kind(Kind.PIPELINE):
@@ -65,22 +79,5 @@ def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[s
                 stage_data["require"] = fields_required
             stages.append(stage_data)
         pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
-    if pipelines:
-        data["pipelines"] = pipelines
-    rules = {r.address.key: {"object": r.address.scope, **r.attrs}
-             for r in model.of_kind(Kind.RULE) if not _is_generated(r)}
-    if rules:
-        data["rules"] = rules
-    statuses = [{"key": r.address.key, **_without(dict(r.attrs), "position")}
-                for r in _by_position(model.of_kind(Kind.LEAD_STATUS))]
-    if statuses:
-        data["lead_statuses"] = statuses
-    cadences = {r.address.key: dict(r.attrs) for r in model.of_kind(Kind.CADENCE)}
-    if cadences:
-        data["cadences"] = cadences
-    routes = [{"key": r.address.key, "object": r.address.scope, **_without(dict(r.attrs), "position")}
-              for r in _by_position(model.of_kind(Kind.ROUTE))]
-    if routes:
-        data["routing"] = routes
-    return data
+    return pipelines
 

@@ -6,7 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterator, Mapping
 
 from sos.errors import Span
 from sos.naming import REQUIREMENT_RULE_SUFFIX

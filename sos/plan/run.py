@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Iterator
+from collections.abc import Iterator
 
 from sos.backends import lint_for_target, open_backend
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
@@ -78,7 +78,7 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
 
     A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
     or beside the error."""
-    entry = {"target": plan.target, "git_commit": git_commit(project.root),
+    entry: dict[str, object] = {"target": plan.target, "git_commit": git_commit(project.root),
              "plan_digest": plan_digest(plan_to_json(plan)),
              "summary": {a.value: plan.count(a) for a in Action}}
     with _recorded(project, entry):
@@ -123,7 +123,7 @@ def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -
     """Follow the job of a history `entry` whose outcome was unknown to its end, and record that outcome: what
     the backend says about it, and a warning when the history cannot be written."""
     job = str(entry["job"])
-    resumed = {k: entry[k] for k in ("target", "git_commit", "plan_digest", "summary") if k in entry}
+    resumed: dict[str, object] = {k: entry[k] for k in ("target", "git_commit", "plan_digest", "summary") if k in entry}
     resumed["job"] = job
     with _recorded(project, resumed):
         said = backend.resume(job)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from sos.errors import Diagnostic, SosError
 from sos.model.resources import Model

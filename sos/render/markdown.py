@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from sos.render.text import NO_CHANGES, SYMBOLS, UNMANAGED_HEADING, closing_line, format_value, is_shown
 
@@ -70,8 +71,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     """The plan as Markdown for a pull-request comment, ending in a newline.
 
     `data` is the plan's JSON form (`plan_to_json`): a heading naming the target, the summary,
-    dangers as a warning, the target's checks (`checks`, when `sos plan` ran them), a table of changes in apply order, then what sos leaves alone and
-    what the target cannot enforce.
+    dangers as a warning, the target's checks (`checks`, when `sos plan` ran them), a table of changes in apply
+    order, then what sos leaves alone and what the target cannot enforce.
     """
     target, summary, changes = data["target"], data["summary"], data["changes"]
     out = [f"### sos plan for {code(target['name'])} ({_prose(target['type'])})", ""]

@@ -457,7 +457,7 @@ def test_the_sandbox_guards_the_rows_sos_did_not_create_in_sql(applied: Project,
     before = rows(applied)
     change = Change(PARTNER, action, THEIRS if action is not Action.CREATE else None,
                     None if action is Action.DELETE else {"type": "text", "label": "Hijacked"})
-    with closing(sqlite3.connect(db_path(applied), isolation_level=None)) as connection:
-        with pytest.raises(SosError, match=f"^error: the sandbox refused to {action.value} field.opportunity.partner"):
-            _apply_change(connection, change)
+    with (closing(sqlite3.connect(db_path(applied), isolation_level=None)) as connection,
+          pytest.raises(SosError, match=f"^error: the sandbox refused to {action.value} field.opportunity.partner")):
+        _apply_change(connection, change)
     assert rows(applied) == before

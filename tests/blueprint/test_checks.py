@@ -6,7 +6,6 @@ import textwrap
 
 import pytest
 
-from sos.blueprint import checks
 from sos.blueprint.checks import CHECKS
 from tests.blueprint.conftest import Files
 

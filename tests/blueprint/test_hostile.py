@@ -166,7 +166,8 @@ def test_an_alias_bomb_is_stopped_at_the_alias() -> None:
 def test_one_error_repeated_prints_a_bounded_report() -> None:
     result = validate(HEAD + "fields:\n  lead:\n" + "".join(f"    f{i}: {{type: txt}}\n" for i in range(3000)))
     lines = result.stderr.splitlines()
-    assert lines[0] == f"b.yaml:1:1: warning: stopped after {MAX_PROBLEMS} problems; more may follow [too-many-problems]"
+    assert lines[0] == (f"b.yaml:1:1: warning: stopped after {MAX_PROBLEMS} problems; more may follow "
+                        "[too-many-problems]")
     assert len(errors(result)) == MAX_PER_FILE - 1
     assert f"b.yaml: … and {MAX_PROBLEMS + 1 - MAX_PER_FILE} more problems not shown" in lines
     assert lines[-1] == f"b.yaml: {MAX_PROBLEMS} errors, 1 warning"

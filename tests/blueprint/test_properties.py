@@ -201,6 +201,13 @@ def child_of(draw: st.DrawFn, starter: dict[str, Any], field: tuple[str, str], p
             remove[section] = [draw(st.sampled_from([item["key"] for item in starter[section]]))]
     if remove:
         child["remove"] = remove
+    _override(draw, child, fields, stages)
+    return child
+
+
+def _override(draw: st.DrawFn, child: dict[str, Any], fields: list[tuple[str, str]],
+              stages: list[tuple[str, str]]) -> None:
+    """Maybe override one field and one stage of the starter in `child`."""
     if fields and draw(st.booleans()):
         obj, key = draw(st.sampled_from(fields))
         child.setdefault("fields", {}).setdefault(obj, {})[key] = draw(st.sampled_from([
@@ -212,7 +219,6 @@ def child_of(draw: st.DrawFn, starter: dict[str, Any], field: tuple[str, str], p
             {"key": "added", "label": "Added", "probability": 50, draw(st.sampled_from(["before", "after"])): key},
             {"key": "added", "probability": 50}]))
         child.setdefault("pipelines", {})[pipeline] = {"stages": [new_stage]}
-    return child
 
 
 @pytest.mark.parametrize("starter", sorted(STARTERS))

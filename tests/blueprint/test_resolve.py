@@ -447,8 +447,8 @@ def test_removing_a_stage_of_a_pipeline_its_mixin_left_without_stages(mixin: Fil
 
 @pytest.mark.parametrize(("stages", "order"), [
     pytest.param("      - {key: discovery, after: proposal}", ["proposal", "discovery", "won", "lost"], id="after"),
-    pytest.param("      - {key: proposal, probability: 55, before: discovery}", ["proposal", "discovery", "won", "lost"],
-                 id="before-with-override"),
+    pytest.param("      - {key: proposal, probability: 55, before: discovery}",
+                 ["proposal", "discovery", "won", "lost"], id="before-with-override"),
 ])
 def test_before_after_moves_an_inherited_stage(base: Files, stages: str, order: list[str]) -> None:
     base.write("b.yaml", child(f"pipelines:\n  sales:\n    stages:\n{stages}\n"))

@@ -30,18 +30,6 @@ def sos(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A client repository made by `sos init` from smb-bant; the working directory."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NO_COLOR", "1")
-    result = sos("init", "beta", "--starter", "smb-bant", "--name", "beta")
-    assert result.exit_code == 0, result.output
-    root = tmp_path / "beta"
-    monkeypatch.chdir(root)
-    return root
-
-
 def add_to_blueprint(root: Path, text: str) -> None:
     path = root / "blueprint.yaml"
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
@@ -87,7 +75,8 @@ def test_saved_plan_applies_exactly_that_plan(project: Path) -> None:
     assert last_line(after.stdout) == "Plan: 1 to add, 0 to change, 0 to delete."
     (entry,) = read_history(project / ".sos")
     assert entry["plan_digest"] == plan_digest(json.loads((project / "plan.json").read_text(encoding="utf-8")))
-    assert (entry["outcome"], entry["summary"]) == ("applied", {"create": SMB_RESOURCES, "update": 0, "delete": 0, "adopt": 0})
+    assert (entry["outcome"], entry["summary"]) == (
+        "applied", {"create": SMB_RESOURCES, "update": 0, "delete": 0, "adopt": 0})
 
 
 @pytest.mark.parametrize("saved", [False, True], ids=["planned-on-the-spot", "saved-plan"])

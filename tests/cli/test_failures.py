@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sos.history import read_history
-from tests.cli.test_cycle import SMB_RESOURCES, last_line, project, sandbox_addresses, sos  # noqa: F401 (fixture)
+from tests.cli.test_cycle import SMB_RESOURCES, last_line, sandbox_addresses, sos
 
 
 def bug(*args: object) -> None:

@@ -85,7 +85,7 @@ def test_no_command_prints_the_environment_or_a_file_outside_the_project(tmp_pat
     runs = [(folder, args) for folder in cases for args in COMMANDS]
     runs += [(folder, ["validate"]) for folder in validate_only]
     expected = [cases[folder] for folder in cases for _ in COMMANDS] + list(validate_only.values())
-    for (folder, args), result, headline in zip(runs, run_with_secret(runs), expected):
+    for (folder, args), result, headline in zip(runs, run_with_secret(runs), expected, strict=True):
         where = f"{folder.name}: sos {' '.join(args)}"
         assert SECRET not in result["output"], where
         assert "SF_PASSWORD" not in result["output"], where

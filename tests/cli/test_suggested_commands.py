@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cycle import SMB_RESOURCES, project, sandbox_addresses, sos  # noqa: F401 (fixture)
+from tests.cli.test_cycle import SMB_RESOURCES, sandbox_addresses, sos
 
 
 def run_in_shell(command: str, folder: Path) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,8 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -44,23 +45,8 @@ Client = Any
 def running() -> Iterator[tuple[SalesforceEmulator, Client]]:
     with SalesforceEmulator() as emulator, emulator.ca_env():
         sf = emulator.client()
-        sf.mdapi  # load the WSDL once for the module
+        sf.mdapi  # noqa: B018 - the attribute loads the WSDL, once for the module
         yield emulator, sf
-
-
-@pytest.fixture
-def emulator(running: tuple[SalesforceEmulator, Client]) -> Iterator[SalesforceEmulator]:
-    emulator = running[0]
-    emulator.reset()
-    emulator.deploy_polls = emulator.retrieve_polls = 1
-    emulator.latency_ms = 0
-    yield emulator
-    assert emulator.internal_errors == []
-
-
-@pytest.fixture
-def sf(running: tuple[SalesforceEmulator, Client], emulator: SalesforceEmulator) -> Client:
-    return running[1]
 
 
 def package(types: dict[str, list[str]], version: str = "63.0") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -15,7 +15,7 @@ ROWS = [{"Id": "006Em0000000001AAA", "Channels__c": "Email;Phone", "Amount": 5},
 
 def found(where: str) -> list[str]:
     query = soql.parse(f"SELECT Id FROM Opportunity WHERE {where}")
-    return [str(row["Id"])[-4:] for row in soql.run(query, ROWS, _getter, datetime(2024, 6, 1, tzinfo=timezone.utc))]
+    return [str(row["Id"])[-4:] for row in soql.run(query, ROWS, _getter, datetime(2024, 6, 1, tzinfo=UTC))]
 
 
 @pytest.mark.parametrize(("where", "ids"), [

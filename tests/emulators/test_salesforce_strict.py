@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import requests
 from lxml import etree
 
 from tests.emulators.salesforce import SalesforceEmulator, SteppingClock
-from tests.emulators.test_salesforce_emulator import (  # noqa: F401  (emulator, sf: fixtures over `running`)
+from tests.emulators.test_salesforce_emulator import (
     CHECKBOX,
     NEW_STAGES,
     NS,
@@ -21,14 +22,12 @@ from tests.emulators.test_salesforce_emulator import (  # noqa: F401  (emulator,
     RECORD_TYPE,
     component,
     deploy,
-    emulator,
     failures,
     package,
-    sf,
 )
 
 Client = Any
-TODAY = datetime(2026, 12, 4, 15, 30, tzinfo=timezone.utc)     # a Friday; the week began on Sunday 29 November
+TODAY = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)     # a Friday; the week began on Sunday 29 November
 CLOSE_DATES = ["2026-08-01", "2026-09-05", "2026-11-01", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01",
                "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06", "2026-12-31", "2027-01-01"]
 
@@ -37,7 +36,7 @@ CLOSE_DATES = ["2026-08-01", "2026-09-05", "2026-11-01", "2026-11-28", "2026-11-
 def running() -> Iterator[tuple[SalesforceEmulator, Client]]:
     with SalesforceEmulator(clock=SteppingClock(TODAY)) as emulator, emulator.ca_env():
         sf = emulator.client()
-        sf.mdapi
+        sf.mdapi  # noqa: B018 - the attribute loads the WSDL, once for the module
         yield emulator, sf
 
 
@@ -79,7 +78,7 @@ def test_date_literals_count_from_the_running_users_day(emulator: SalesforceEmul
     """At 03:00 GMT on 5 December it is still 4 December for the running user, eight hours west of GMT: TODAY
     is their day, as TODAY() is in a formula (SOQL and SOSL Reference, "Date Formats and Date Literals in
     WHERE": a literal's range depends on the user submitting the query)."""
-    monkeypatch.setattr(emulator.org, "clock", SteppingClock(datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)))
+    monkeypatch.setattr(emulator.org, "clock", SteppingClock(datetime(2026, 12, 5, 3, 0, tzinfo=UTC)))
     for close_date in CLOSE_DATES:
         emulator.org.add_record("Opportunity", {"Name": close_date, "StageName": "Prospecting",
                                                 "CloseDate": close_date})

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree
@@ -143,5 +144,5 @@ def test_formulas_read_records_as_salesforce_documents(text: str, expected: obje
               "stagename": FieldInfo("StageName", "Stage", "Picklist", False),
               "name": FieldInfo("Name", "Name", "Text", False)}
     record = {"Discount__c": 25, "Seats__c": None, "StageName": "Prospecting", "Name": None}
-    now = datetime.datetime(2025, 1, 1, 3, 0, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2025, 1, 1, 3, 0, tzinfo=datetime.UTC)
     assert evaluate(text, Context(record, fields, now, datetime.timedelta(hours=-8))) == expected

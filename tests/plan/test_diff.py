@@ -178,8 +178,10 @@ def test_unsupported_kinds_go_to_cannot_enforce() -> None:
     assert summary(plan) == [("create", FIELD), ("create", STAGE)]
     assert plan.unchanged == 0
     assert plan.cannot_enforce == (
-        "hubspot targets do not hold cadences; 2 cadences in the blueprint are not applied (set them up in the CRM by hand for now)",
-        "hubspot targets do not hold routes; 3 routes in the blueprint are not applied (set them up in the CRM by hand for now)",
+        "hubspot targets do not hold cadences; 2 cadences in the blueprint are not applied"
+        " (set them up in the CRM by hand for now)",
+        "hubspot targets do not hold routes; 3 routes in the blueprint are not applied"
+        " (set them up in the CRM by hand for now)",
     )
 
 
@@ -188,16 +190,18 @@ def test_cannot_enforce_counts_one_in_the_singular() -> None:
     plan = diff(desired, Model(), target="pd", target_type="pipedrive", supported=frozenset({Kind.FIELD}))
     assert plan.changes == ()
     assert plan.cannot_enforce == (
-        "pipedrive targets do not hold cadences; 1 cadence in the blueprint is not applied (set them up in the CRM by hand for now)",
-        "pipedrive targets do not hold routes; 1 route in the blueprint is not applied (set them up in the CRM by hand for now)",
+        "pipedrive targets do not hold cadences; 1 cadence in the blueprint is not applied"
+        " (set them up in the CRM by hand for now)",
+        "pipedrive targets do not hold routes; 1 route in the blueprint is not applied"
+        " (set them up in the CRM by hand for now)",
     )
 
 
 @pytest.mark.parametrize(("count", "expected"), [
-    pytest.param(1, "hubspot targets do not hold lead statuses; 1 lead status in the blueprint is not applied (set them up in the CRM by hand for now)",
-                 id="one"),
-    pytest.param(2, "hubspot targets do not hold lead statuses; 2 lead statuses in the blueprint are not applied (set them up in the CRM by hand for now)",
-                 id="two"),
+    pytest.param(1, "hubspot targets do not hold lead statuses; 1 lead status in the blueprint is not applied"
+                    " (set them up in the CRM by hand for now)", id="one"),
+    pytest.param(2, "hubspot targets do not hold lead statuses; 2 lead statuses in the blueprint are not applied"
+                    " (set them up in the CRM by hand for now)", id="two"),
 ])
 def test_cannot_enforce_names_lead_statuses_in_the_plural(count: int, expected: str) -> None:
     desired = model(*(res(f"lead_status.lead.s{i}", label=f"S{i}") for i in range(count)))

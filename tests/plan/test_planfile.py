@@ -112,7 +112,8 @@ def test_the_schema_rejects_what_is_not_a_plan(plan_validator: jsonschema.protoc
     broken["changes"][0]["action"] = "replace"
     del broken["summary"]
     messages = sorted(e.message for e in plan_validator.iter_errors(broken))
-    assert messages == ["'replace' is not one of ['create', 'update', 'delete', 'adopt']", "'summary' is a required property"]
+    assert messages == ["'replace' is not one of ['create', 'update', 'delete', 'adopt']",
+                        "'summary' is a required property"]
 
 
 # --- refusing plans this sos cannot apply ---------------------------------------------------------

@@ -9,7 +9,8 @@ import copy
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import click
 import pytest
@@ -114,12 +115,14 @@ def case_updates() -> Plan:
 
 def case_deletes_and_dangers() -> Plan:
     return plan(
-        update("stage.new_business.proposal", at(21), PROPOSAL_STAGE, {**PROPOSAL_STAGE, "label": "Proposal/Price Quote"},
+        update("stage.new_business.proposal", at(21), PROPOSAL_STAGE,
+               {**PROPOSAL_STAGE, "label": "Proposal/Price Quote"},
                danger="renames a stage reps and reports know by name"),
         update("field.opportunity.site_count", at(28), {"type": "text", "label": "Sites in scope", "length": 20},
                {"type": "number", "label": "Sites in scope", "precision": 4, "scale": 0},
                danger="changes a field's type: the CRM may refuse it or lose data"),
-        delete("cadence.lead.nurture_recycle", None, {"trigger": {"status": "nurture"}, "action": {"task": "Re-engage"}}),
+        delete("cadence.lead.nurture_recycle", None,
+               {"trigger": {"status": "nurture"}, "action": {"task": "Re-engage"}}),
         delete("stage.new_business.technical_validation", at(60, "starter:b2b-saas-meddicc"),
                {"label": "Technical validation", "probability": 40},
                danger="removes a stage: deals in it must move first, and reports that use it lose it"),
@@ -152,7 +155,8 @@ def case_empty() -> Plan:
 def case_empty_with_notes() -> Plan:
     return plan(
         unmanaged=(Unmanaged(Address(Kind.FIELD, "opportunity", "next_step"), at(33),
-                             "exists in the CRM but was not created by sos; left alone (`--adopt` takes it under management)"),),
+                             "exists in the CRM but was not created by sos; left alone "
+                             "(`--adopt` takes it under management)"),),
         cannot_enforce=("pipedrive targets do not hold routes; 2 in the blueprint are not applied",),
         target="deals", target_type="pipedrive", unchanged=20,
     )

@@ -6,7 +6,7 @@ They are derived, not resources of the Model: sos writes them when some stage ha
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from sos.backends.salesforce.marks import AGING_MARK, with_mark
 from sos.backends.salesforce.package import FieldSpec

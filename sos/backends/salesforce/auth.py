@@ -25,7 +25,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
 
 from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError
@@ -238,7 +239,7 @@ def _timeout_session() -> requests.Session:
     import requests
 
     class TimeoutSession(requests.Session):
-        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
             kwargs.setdefault("timeout", REQUEST_TIMEOUT)
             return super().request(method, url, *args, **kwargs)
 

@@ -7,7 +7,8 @@ import json
 import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Mapping
 
 from sos.backends.base import ApplyResult, Capabilities
 from sos.backends.salesforce.auth import Authenticator

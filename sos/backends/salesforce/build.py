@@ -8,7 +8,8 @@ deal-aging fields travel when the stages' max_days change (aging.py).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from sos.backends.salesforce.aging import aging_fields
 from sos.backends.salesforce.lint import description_with_mark, lint
@@ -117,13 +118,7 @@ class _Builder:
         for spec in aging:
             add("Opportunity", "fields", spec, Component("CustomField", f"Opportunity.{spec.name}", None))
 
-        files: dict[str, bytes] = {}
-        for obj, parts in sorted(objects.items()):
-            files[f"objects/{obj}.object"] = render(
-                "object.xml.j2", fields=sorted(parts["fields"], key=lambda f: f.name.lower()),
-                rules=sorted(parts["rules"], key=lambda r: r["name"].lower()),
-                business_processes=sorted(parts["business_processes"], key=lambda p: p["name"].lower()),
-                record_types=sorted(parts["record_types"], key=lambda r: r["name"].lower()))
+        files = {f"objects/{obj}.object": _object_file(parts) for obj, parts in sorted(objects.items())}
         for set_name, values in (self.values.lists() if self.value_sets else {}).items():
             files[f"standardValueSets/{set_name}.standardValueSet"] = render(
                 "standard_value_set.xml.j2", values=values, keys=STANDARD_VALUE_KEYS)
@@ -419,25 +414,34 @@ class _Builder:
 
     def drift(self) -> dict[Address, dict[str, Any]]:
         """Built over the org's own state with no changes: what an apply would deploy anyway, per resource."""
-        assert self.live is not None
+        live = self.live
+        assert live is not None
         found: dict[Address, list[str]] = {}
         inactive: set[Address] = set()
         for resource in self._rules_to_write():
-            name = self.live.names.get(resource.address, "")
-            if name not in self.live.formulas:      # formulas holds the active rules only
+            name = live.names.get(resource.address, "")
+            if name not in live.formulas:      # formulas holds the active rules only
                 inactive.add(resource.address)
             else:
                 found.setdefault(resource.address, []).append("formula edited in Salesforce")
         aging_pipelines = self._aging_pipelines()
         aging = self._aging_fields()
         if aging:
-            missing = all(f"Opportunity.{spec.name}" not in self.live.formulas for spec in aging)
+            missing = all(f"Opportunity.{spec.name}" not in live.formulas for spec in aging)
             for address in aging_pipelines:
                 found.setdefault(address, []).append(
                     f"deal-aging fields {'missing from' if missing else 'edited in'} Salesforce")
+        self._record_type_drift(live, found)
+        self._permission_drift(live, found, aging_pipelines)
+        drifted: dict[Address, dict[str, Any]] = {a: {"active": False} for a in inactive}
+        for address, texts in found.items():
+            drifted.setdefault(address, {})["drift"] = "; ".join(texts)
+        return drifted
+
+    def _record_type_drift(self, live: LiveOrg, found: dict[Address, list[str]]) -> None:
         for resource in self.desired.of_kind(Kind.PIPELINE):
-            name = self.live.names.get(resource.address)
-            offered = self.live.offered.get(name or "")
+            name = live.names.get(resource.address)
+            offered = live.offered.get(name or "")
             if name is None or offered is None or not resource.managed:
                 continue
             for picklist in self._record_type_picklists(resource.address.scope):
@@ -445,35 +449,35 @@ class _Builder:
                 if missing:
                     found.setdefault(resource.address, []).append(
                         f"record type does not offer {', '.join(missing)} of {picklist['name']}")
+
+    def _permission_drift(self, live: LiveOrg, found: dict[Address, list[str]],
+                          aging_pipelines: list[Address]) -> None:
         wanted = self._permissions_wanted()
-        have = self.live.permission_set or {"fields": {}, "record_types": []}
-        if have != wanted:
-            where = f"permission set {PERMISSION_SET_LABEL}"
-            owners = {name: r.address for r in self.desired if r.managed and (name := self.live.names.get(r.address))}
-            aging_names = self._aging_after()
-            for name, editable in sorted(wanted["fields"].items()):
-                granted = have["fields"].get(name)
-                if granted == editable:
-                    continue
-                text = "no access" if granted is None else "read only" if editable else "edit access"
-                if name in aging_names:
-                    for address in aging_pipelines:
-                        found.setdefault(address, []).append(f"{text} to the deal-aging fields in {where}")
-                elif name in owners:
-                    found.setdefault(owners[name], []).append(f"{text} in {where}")
-            for name in wanted["record_types"]:
-                if name not in have["record_types"] and name in owners:
-                    found.setdefault(owners[name], []).append(f"record type not visible in {where}")
-            extra = sorted({*have["fields"]} - {*wanted["fields"]}) + \
-                sorted({*have["record_types"]} - {*wanted["record_types"]})
-            holder = next((r.address for kind in (Kind.FIELD, Kind.PIPELINE) for r in self.desired.of_kind(kind)
-                           if self._managed_live(r.address)), None)
-            if extra and holder is not None:     # grants sos did not make: the apply takes them away
-                found.setdefault(holder, []).append(f"{where} also grants {', '.join(extra)}")
-        drifted: dict[Address, dict[str, Any]] = {a: {"active": False} for a in inactive}
-        for address, texts in found.items():
-            drifted.setdefault(address, {})["drift"] = "; ".join(texts)
-        return drifted
+        have = live.permission_set or {"fields": {}, "record_types": []}
+        if have == wanted:
+            return
+        where = f"permission set {PERMISSION_SET_LABEL}"
+        owners = {name: r.address for r in self.desired if r.managed and (name := live.names.get(r.address))}
+        aging_names = self._aging_after()
+        for name, editable in sorted(wanted["fields"].items()):
+            granted = have["fields"].get(name)
+            if granted == editable:
+                continue
+            text = "no access" if granted is None else "read only" if editable else "edit access"
+            if name in aging_names:
+                for address in aging_pipelines:
+                    found.setdefault(address, []).append(f"{text} to the deal-aging fields in {where}")
+            elif name in owners:
+                found.setdefault(owners[name], []).append(f"{text} in {where}")
+        for name in wanted["record_types"]:
+            if name not in have["record_types"] and name in owners:
+                found.setdefault(owners[name], []).append(f"record type not visible in {where}")
+        extra = sorted({*have["fields"]} - {*wanted["fields"]}) + \
+            sorted({*have["record_types"]} - {*wanted["record_types"]})
+        holder = next((r.address for kind in (Kind.FIELD, Kind.PIPELINE) for r in self.desired.of_kind(kind)
+                       if self._managed_live(r.address)), None)
+        if extra and holder is not None:     # grants sos did not make: the apply takes them away
+            found.setdefault(holder, []).append(f"{where} also grants {', '.join(extra)}")
 
     # -- deletions -----------------------------------------------------------------------
 
@@ -492,6 +496,13 @@ class _Builder:
                 deleted += [Component("RecordType", full, address, deleted=True),
                             Component("BusinessProcess", full, address, deleted=True)]
         return deleted
+
+
+def _object_file(parts: dict[str, list[Any]]) -> bytes:
+    return render("object.xml.j2", fields=sorted(parts["fields"], key=lambda f: f.name.lower()),
+                  rules=sorted(parts["rules"], key=lambda r: r["name"].lower()),
+                  business_processes=sorted(parts["business_processes"], key=lambda p: p["name"].lower()),
+                  record_types=sorted(parts["record_types"], key=lambda r: r["name"].lower()))
 
 
 def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:

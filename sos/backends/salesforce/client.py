@@ -17,7 +17,8 @@ import sys
 import time
 import zipfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
 from xml.etree import ElementTree
 
 from sos.errors import SosError
@@ -136,39 +137,49 @@ class SalesforceClient:
             except Exception as exc:  # noqa: BLE001 — every library failure becomes a redacted SosError
                 kind, detail = classify(exc)
                 if kind == "session":
-                    if not self.auth.renewable:
-                        raise self._fail("the Salesforce access token has expired or is not valid (Salesforce "
-                                         f"answered {detail})", "sf-session-expired",
-                                         fix=self.auth.renew_hint()) from None
-                    if renewed:
-                        raise self._fail("Salesforce refused the session again right after logging in again "
-                                         f"({detail}); check that the user may use the API", "sf-session-expired",
-                                         fix="check the user's profile has API Enabled") from None
+                    self._log_in_again(detail, renewed)
                     renewed = True
-                    self.progress("Salesforce session expired; logging in again…")
-                    self._sf = None
                     continue
-                if kind == "daily":   # final at once: it lifts over hours, and every retry spends more of it
-                    raise self._fail(f"the org's daily API allowance is used up (Salesforce answered {detail})",
-                                     "sf-daily-limit", why=DAILY_LIMIT_WHY, fix=DAILY_LIMIT_FIX) from None
                 if kind == "rate":
-                    if limited >= self.rate_limit_retries:
-                        waited = sum(RATE_LIMIT_FIRST_WAIT * 2 ** n for n in range(limited))
-                        raise self._fail(f"Salesforce is refusing requests for now ({detail}); gave up after "
-                                         f"{limited + 1} tries over {waited:.0f} s", "sf-rate-limited",
-                                         fix="wait a few minutes and run the command again; `sos targets` shows "
-                                             "the org's daily API use") from None
-                    pause = RATE_LIMIT_FIRST_WAIT * 2 ** limited
+                    self._back_off(detail, limited)
                     limited += 1
-                    self.progress(f"Salesforce is limiting requests ({detail}); retrying in {pause:.0f} s…")
-                    self.sleep(pause)
                     continue
-                if kind == "network":
-                    raise self._fail(f"could not reach Salesforce at {self.instance_url} during {operation}: "
-                                     f"{detail}", "sf-unreachable") from None
-                raise self._fail(f"Salesforce {operation} failed: {detail}", "sf-api-error") from None
+                raise self._final_failure(kind, detail, operation) from None
             self.auth.redact.add(sf.session_id)  # simple-salesforce may have logged in again by itself
             return result
+
+    def _log_in_again(self, detail: str, renewed: bool) -> None:
+        if not self.auth.renewable:
+            raise self._fail("the Salesforce access token has expired or is not valid (Salesforce "
+                             f"answered {detail})", "sf-session-expired",
+                             fix=self.auth.renew_hint()) from None
+        if renewed:
+            raise self._fail("Salesforce refused the session again right after logging in again "
+                             f"({detail}); check that the user may use the API", "sf-session-expired",
+                             fix="check the user's profile has API Enabled") from None
+        self.progress("Salesforce session expired; logging in again…")
+        self._sf = None
+
+    def _back_off(self, detail: str, limited: int) -> None:
+        """Wait before retry number `limited + 1`, twice as long as the last; give up after rate_limit_retries."""
+        if limited >= self.rate_limit_retries:
+            waited = sum(RATE_LIMIT_FIRST_WAIT * 2 ** n for n in range(limited))
+            raise self._fail(f"Salesforce is refusing requests for now ({detail}); gave up after "
+                             f"{limited + 1} tries over {waited:.0f} s", "sf-rate-limited",
+                             fix="wait a few minutes and run the command again; `sos targets` shows "
+                                 "the org's daily API use") from None
+        pause = RATE_LIMIT_FIRST_WAIT * 2 ** limited
+        self.progress(f"Salesforce is limiting requests ({detail}); retrying in {pause:.0f} s…")
+        self.sleep(pause)
+
+    def _final_failure(self, kind: str, detail: str, operation: str) -> SosError:
+        if kind == "daily":   # final at once: it lifts over hours, and every retry spends more of it
+            return self._fail(f"the org's daily API allowance is used up (Salesforce answered {detail})",
+                              "sf-daily-limit", why=DAILY_LIMIT_WHY, fix=DAILY_LIMIT_FIX)
+        if kind == "network":
+            return self._fail(f"could not reach Salesforce at {self.instance_url} during {operation}: "
+                              f"{detail}", "sf-unreachable")
+        return self._fail(f"Salesforce {operation} failed: {detail}", "sf-api-error")
 
     # -- REST ----------------------------------------------------------------------------
 
@@ -194,7 +205,8 @@ class SalesforceClient:
         if self.query(f"SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '{user}' "
                       f"AND PermissionSetId = '{permission_set}'"):
             return False
-        self.call("assign", lambda sf: sf.PermissionSetAssignment.create(
+        # simple-salesforce types every attribute as SFType | SFBulkType | SFBulk2Type; an sObject name is an SFType
+        self.call("assign", lambda sf: sf.PermissionSetAssignment.create(  # type: ignore[operator]
             {"AssigneeId": user, "PermissionSetId": permission_set}))
         return True
 

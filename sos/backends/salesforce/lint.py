@@ -8,7 +8,7 @@ value limits, the forecast categories of closed stages).
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sos.backends.salesforce.marks import mark_extras, ownership_mark, with_mark
 from sos.backends.salesforce.names import FORECASTS

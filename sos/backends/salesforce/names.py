@@ -8,7 +8,8 @@ the component is stands in for the words that do not fit.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
 
 from sos.model.resources import Address, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX

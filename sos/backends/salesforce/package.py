@@ -12,7 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from sos.errors import Diagnostic
@@ -26,7 +27,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 class Component:
     """One component of a package, as package.xml (or destructiveChanges.xml) names it."""
 
-    type: str            # CustomField | ValidationRule | StandardValueSet | BusinessProcess | RecordType | PermissionSet
+    # CustomField | ValidationRule | StandardValueSet | BusinessProcess | RecordType | PermissionSet
+    type: str
     full_name: str       # "Opportunity.Budget_Confirmed__c", "OpportunityStage", "Opportunity.New_Business"
     address: Address | None   # the Model resource it comes from; None for derived ones (permission set, value sets)
     deleted: bool = False     # listed in destructiveChanges.xml

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.marks import formula_comment_texts, split_description
@@ -198,8 +199,8 @@ class _Reader:
         human, entries, _ = split_description(child_text(element, "description"))
         formula = child_text(element, "errorConditionFormula") or ""
         texts = formula_comment_texts(formula)
-        attrs = {"when": texts.get("when"), "require": texts.get("require"), "message": child_text(element, "errorMessage"),
-                 "description": texts.get("description", human)}
+        attrs = {"when": texts.get("when"), "require": texts.get("require"),
+                 "message": child_text(element, "errorMessage"), "description": texts.get("description", human)}
         full = f"{OBJECTS[obj]}.{name}"
         entry = next((a for a, _ in entries or [] if a.kind is Kind.RULE and a.scope == obj), None)
         if entry is not None:
@@ -273,8 +274,8 @@ class _Reader:
 
     def permission_set(self, root: ET.Element) -> None:
         self.permissions = {
-            "fields": {(child_text(p, "field") or ""): child_flag(p, "editable") for p in children(root, "fieldPermissions")
-                       if child_flag(p, "readable")},
+            "fields": {(child_text(p, "field") or ""): child_flag(p, "editable")
+                       for p in children(root, "fieldPermissions") if child_flag(p, "readable")},
             "record_types": sorted((child_text(v, "recordType") or "") for v in children(root, "recordTypeVisibilities")
                                    if child_flag(v, "visible")),
         }
@@ -301,17 +302,9 @@ _LONG_TEXT_LENGTH, _HELP_LIMIT, _KEY_LIMIT = 32768, 255, 40
 def _not_holdable(element: ET.Element, name: str, key: str) -> str:
     """Why sos cannot hold an org's custom field as a blueprint field without changing it on adoption ('' if it
     can): adopting deploys the blueprint's version of a field, so what a blueprint cannot say would be lost."""
-    from sos.backends.salesforce.aging import DAYS_IN_STAGE, STALE
-
     sf_type = (child_text(element, "type") or "").strip()
-    if "__" in name.removesuffix("__c"):
-        return "it belongs to an installed package"
-    if name.lower() in (DAYS_IN_STAGE.lower(), STALE.lower()):
-        return "sos keeps its name for deal aging"
-    if child_text(element, "formula"):
-        return "it is a formula field"
-    if child_text(element, "summaryOperation"):
-        return "it is a roll-up summary field"
+    if reason := _computed_or_taken(element, name):
+        return reason
     if sf_type not in BLUEPRINT_TYPES:
         return f"sos has no field type for Salesforce's {sf_type or 'unnamed type'}"
     if len(key) > _KEY_LIMIT:
@@ -329,24 +322,45 @@ def _not_holdable(element: ET.Element, name: str, key: str) -> str:
         if target.lower() not in {o.lower() for o in OBJECTS.values()}:
             return f"it looks up {target or 'another object'}, which sos does not hold"
     if sf_type in ("Picklist", "MultiselectPicklist"):
-        definitions = [d for v in children(element, "valueSet") for d in children(v, "valueSetDefinition")]
-        if not definitions:
-            return "its values come from a global value set"
-        if any(child_text(v, "controllingField") for v in children(element, "valueSet")):
-            return "it is a dependent picklist"
-        values = [v for d in definitions for v in children(d, "value") if child_text(v, "isActive") != "false"]
-        if not values:
-            return "it has no active values"
-        if any((child_text(v, "label") or child_text(v, "fullName")) != child_text(v, "fullName") for v in values):
-            return "its values' labels differ from their API names"
+        return _picklist_not_holdable(element)
+    return ""
+
+
+def _computed_or_taken(element: ET.Element, name: str) -> str:
+    """Why the field is not the org admin's own data field to hand over ('' if it is)."""
+    from sos.backends.salesforce.aging import DAYS_IN_STAGE, STALE
+
+    if "__" in name.removesuffix("__c"):
+        return "it belongs to an installed package"
+    if name.lower() in (DAYS_IN_STAGE.lower(), STALE.lower()):
+        return "sos keeps its name for deal aging"
+    if child_text(element, "formula"):
+        return "it is a formula field"
+    if child_text(element, "summaryOperation"):
+        return "it is a roll-up summary field"
+    return ""
+
+
+def _picklist_not_holdable(element: ET.Element) -> str:
+    definitions = [d for v in children(element, "valueSet") for d in children(v, "valueSetDefinition")]
+    if not definitions:
+        return "its values come from a global value set"
+    if any(child_text(v, "controllingField") for v in children(element, "valueSet")):
+        return "it is a dependent picklist"
+    values = [v for d in definitions for v in children(d, "value") if child_text(v, "isActive") != "false"]
+    if not values:
+        return "it has no active values"
+    if any((child_text(v, "label") or child_text(v, "fullName")) != child_text(v, "fullName") for v in values):
+        return "its values' labels differ from their API names"
     return ""
 
 
 def _field_attrs(element: ET.Element, human: str, extras: Mapping[str, Any]) -> dict[str, Any]:
     sf_type = (child_text(element, "type") or "").strip()
     kind = BLUEPRINT_TYPES.get(sf_type, sf_type.lower())
-    attrs: dict[str, Any] = {"type": kind, "label": child_text(element, "label"), "help": child_text(element, "inlineHelpText"),
-                             "description": human, "api_names": extras.get("api_names")}
+    attrs: dict[str, Any] = {"type": kind, "label": child_text(element, "label"),
+                             "help": child_text(element, "inlineHelpText"), "description": human,
+                             "api_names": extras.get("api_names")}
     if kind == "text":
         attrs["length"] = child_int(element, "length")
     elif kind in NUMERIC_TYPES:

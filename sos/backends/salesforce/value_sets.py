@@ -9,7 +9,8 @@ lists the blueprint's values only; the build's notes say so.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from sos.backends.salesforce.marks import mark_extras, ownership_mark, split_description, with_mark
 from sos.backends.salesforce.names import FORECASTS, STAGE_SET, STATUS_SET, stage_value_name
@@ -82,6 +83,16 @@ class ValueSets:
                     why="Salesforce keeps one list of stage values for every sales process",
                     fix="give one of them another label, or make them agree"))
 
+    def _addresses_by_value(self, kind: Kind, names: dict[Address, str]) -> dict[str, list[Address]]:
+        """The stages or statuses behind each value (lower-cased), the deleted ones by their live name."""
+        addresses: dict[str, list[Address]] = {}
+        for address, name in names.items():
+            addresses.setdefault(name.lower(), []).append(address)
+        for address in self.deletes:
+            if address.kind is kind and self.live is not None and address in self.live.names:
+                addresses.setdefault(self.live.names[address].lower(), []).append(address)
+        return addresses
+
     def _merged_values(self, kind: Kind, set_name: str) -> list[dict[str, Any]]:
         """The whole value list to deploy: the blueprint's values in blueprint order, then the org's others."""
         names = self.stage_names if kind is Kind.STAGE else self.status_names
@@ -94,12 +105,7 @@ class ValueSets:
                 order.append(name)
         order += [str(v["fullName"]) for v in live_values if str(v["fullName"]).lower() not in
                   {n.lower() for n in order}]
-        addresses: dict[str, list[Address]] = {}
-        for address, name in names.items():
-            addresses.setdefault(name.lower(), []).append(address)
-        for address in self.deletes:
-            if address.kind is kind and self.live is not None and address in self.live.names:
-                addresses.setdefault(self.live.names[address].lower(), []).append(address)
+        addresses = self._addresses_by_value(kind, names)
         values = []
         for name in order:
             live_value = by_name.get(name.lower())

@@ -9,7 +9,8 @@ raises SosError listing every unsupported construct at its span.
 from __future__ import annotations
 
 import re
-from typing import Callable, ClassVar
+from typing import ClassVar
+from collections.abc import Callable
 
 from sos.errors import Diagnostic, SosError
 from sos.expr.ast import Call, Compare, Expr, In, ListExpr, Literal, Op, transform

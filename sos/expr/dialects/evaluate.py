@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime
 import operator
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from sos.errors import Diagnostic, SosError
 from sos.expr.ast import (
@@ -87,7 +88,7 @@ class _Evaluator:
         self.stage_rank = {stage.key: i for i, stage in enumerate(progress)}  # lost stages have none
         self.stage_keys = {stage.key for stage in scope.stages}
 
-    def value(self, node: Expr) -> Any:
+    def value(self, node: Expr) -> Any:  # noqa: C901 - one arm per expression node type
         match node:
             case Literal(value=value):
                 return value
@@ -189,7 +190,7 @@ def _is_blank(value: object) -> bool:
 def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
 def _same_footing(left: object, right: object) -> tuple[object, object]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Mapping
+from collections.abc import Mapping
 
 from sos.expr.ast import Expr, Literal
 from sos.expr.dialects.base import Generator
 from sos.expr.dialects.salesforce_names import api_names_for
+from sos.expr.typecheck import infer_type
 from sos.expr.types import Kind, Scope
 
 
@@ -42,6 +43,11 @@ class SalesforceGenerator(Generator):
         self.api_names = api_names_for(scope.object, api_names)
         self.stage_values = dict(stage_values or {})
         self.status_values = dict(status_values or {})
+
+    def kind(self, node: Expr) -> Kind | None:
+        assert self.scope is not None
+        found = infer_type(node, self.scope)
+        return found.kind if found else None
 
     def stored_value(self, field: Expr, literal: Literal, value: str) -> str:
         """The value Salesforce stores for a stage or status key (other text as written)."""

@@ -6,7 +6,7 @@ Custom fields are named by sos.naming.salesforce_field_name (`budget_confirmed` 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # object → sos field key → Salesforce API name; one entry per key of STANDARD_FIELD_TYPES.
 STANDARD_API_NAMES: dict[str, dict[str, str]] = {

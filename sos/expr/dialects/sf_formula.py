@@ -34,7 +34,8 @@ no not-blank guard.
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar, Mapping
+from typing import ClassVar
+from collections.abc import Mapping
 
 from sos.expr.dialects.salesforce_names import (
     FORMULA_COMPOUND_FIELDS,
@@ -182,10 +183,6 @@ class SalesforceFormula(SalesforceGenerator):
     def type_of(self, node: Expr) -> ExprType | None:
         assert self.scope is not None
         return infer_type(node, self.scope)
-
-    def kind(self, node: Expr) -> Kind | None:
-        found = self.type_of(node)
-        return found.kind if found else None
 
     def is_picklist(self, node: Expr) -> bool:
         """Whether `node` is read only through ISPICKVAL or TEXT(): a picklist, stage or status, or a

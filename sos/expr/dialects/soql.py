@@ -23,7 +23,8 @@ TODAY in the running user's time zone, where sos compares dates in UTC.
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar, Mapping, TypeGuard
+from typing import ClassVar, TypeGuard
+from collections.abc import Mapping
 
 from sos.expr.dialects.salesforce_names import username_reference
 from sos.errors import Diagnostic, SosError
@@ -44,7 +45,6 @@ from sos.expr.ast import (
 )
 from sos.expr.dialects.base import Rewrite, expand_stage_order
 from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
-from sos.expr.typecheck import infer_type
 from sos.expr.types import Kind, Scope
 
 ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has an Id
@@ -106,11 +106,6 @@ class Soql(SalesforceGenerator):
         return f"({texts[0]}) AND NOT ({texts[1]})"
 
     # -- helpers ----------------------------------------------------------------------
-
-    def kind(self, node: Expr) -> Kind | None:
-        assert self.scope is not None
-        found = infer_type(node, self.scope)
-        return found.kind if found else None
 
     def field(self, node: Name) -> str:
         api_name = self.api_names.get(node.name)

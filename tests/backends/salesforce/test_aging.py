@@ -6,7 +6,7 @@ it, and reports may be built on them); removing the last limit, or the last stag
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from lxml import etree

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import yaml

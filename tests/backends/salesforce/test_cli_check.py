@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import jsonschema
 
@@ -18,7 +18,8 @@ from tests.backends.salesforce.conftest import REPO, SMALL
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.xmlutil import child, kids
 
-WITHOUT_PROPOSAL = SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", "")
+PROPOSAL = "      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n"
+WITHOUT_PROPOSAL = SMALL.replace(PROPOSAL, "")
 IN_USE = "3 deals are in stage Proposal, which this plan removes [stage-in-use]"
 
 

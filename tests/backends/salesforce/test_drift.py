@@ -11,7 +11,7 @@ All through the real client against the emulator; the org is edited beside the A
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import yaml

@@ -13,7 +13,8 @@ import textwrap
 import zipfile
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree
@@ -25,7 +26,6 @@ from sos.backends.salesforce.package import Package
 from sos.backends.salesforce.retrieve import LiveOrg, parse_retrieved, retrieve_members
 from sos.backends.salesforce.source import to_source_format
 from sos.blueprint.load import load_blueprint
-from sos.errors import SosError
 from sos.model.compile import compile_model
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action, Change
@@ -302,7 +302,8 @@ def test_deletions_only_with_allow_delete(tmp_path: Path) -> None:
                                                  "do nothing?}\n", "").replace(", require: [pain]", ""))
     changes = replan(after, live)
     assert {(c.action, str(c.address)) for c in changes} == {
-        (Action.DELETE, "field.opportunity.pain"), (Action.DELETE, "rule.opportunity.new_business__discovery__required")}
+        (Action.DELETE, "field.opportunity.pain"),
+        (Action.DELETE, "rule.opportunity.new_business__discovery__required")}
     kept = build_package(after, changes, live, allow_delete=False)
     assert "destructiveChanges.xml" not in kept.files and not kept.components
     dropped = build_package(after, changes, live, allow_delete=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sos.plan.run import apply_plan, make_plan
 from sos.project import Project

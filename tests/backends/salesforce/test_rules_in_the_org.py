@@ -1,4 +1,5 @@
-"""Every starter's rules, deployed to the emulator, refuse exactly the REST writes the sandbox evaluator says break them.
+"""Every starter's rules, deployed to the emulator, refuse exactly the REST writes the sandbox evaluator says
+break them.
 
 Each starter is applied; then records made from its own fields (blanks, zero, negatives, percents on
 both sides of a rule's limit, dates around today, multi-select values) are created and updated through
@@ -17,7 +18,8 @@ from __future__ import annotations
 import datetime
 import random
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
@@ -202,9 +204,9 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
             api = getattr(sf, sobject)
             held = rest_record(bp, obj, record)
             created: dict[str, Any] = {}
-            assert refused_by(lambda: created.update(api.create(held))) == expected, (record, held)
+            assert refused_by(lambda: created.update(api.create(held))) == expected, (record, held)  # noqa: B023 - called at once
             if accepted is not None:
-                assert refused_by(lambda: api.update(accepted, held)) == expected, ("update", record, held)
+                assert refused_by(lambda: api.update(accepted, held)) == expected, ("update", record, held)  # noqa: B023 - called at once
             accepted = created.get("id", accepted)
             fired |= expected
         queried |= soql_finds_the_same(emulator, bp, obj, rules, chosen(candidates))

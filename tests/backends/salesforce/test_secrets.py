@@ -12,7 +12,7 @@ import json
 import stat
 import sys
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner, Result

@@ -8,7 +8,7 @@ the outcome as unknown, and `sos apply --resume ID` (or the next plan) finds out
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner

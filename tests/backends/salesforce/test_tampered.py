@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Callable
+from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -44,12 +45,12 @@ def saved(emulator: SalesforceEmulator, make_project: Callable[..., Project],
 
 def edit_plan(action: str) -> None:
     """Add a change to plan.json, by hand, that `action`s the org's own field."""
-    data = json.loads(open("plan.json", encoding="utf-8").read())
+    data = json.loads(Path("plan.json").read_text(encoding="utf-8"))
     hijacked = {**THEIRS, "label": "Hijacked"}
     before, after = {"create": (None, hijacked), "delete": (THEIRS, None)}.get(action, (THEIRS, hijacked))
     data["changes"].append({"address": PARTNER, "action": action, "origin": None, "before": before,
                             "after": after, "attributes": [], "danger": None})
-    open("plan.json", "w", encoding="utf-8").write(json.dumps(data, indent=2))
+    Path("plan.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
 CASES = [
@@ -97,7 +98,7 @@ def assert_refused(emulator: SalesforceEmulator, flags: list[str], why: str) -> 
 
 def plan_line(text: str) -> int:
     """The line of plan.json that holds `text`."""
-    lines = open("plan.json", encoding="utf-8").read().splitlines()
+    lines = Path("plan.json").read_text(encoding="utf-8").splitlines()
     return next(number for number, line in enumerate(lines, 1) if text in line)
 
 

@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -59,31 +59,15 @@ def oauth_token(form: Mapping[str, str], headers: Mapping[str, str], credentials
 
     grant = form.get("grant_type", "")
     if grant == "password":
-        if form.get("client_id") != credentials.consumer_key:
-            return fail("invalid_client_id", "client identifier invalid")
-        if form.get("client_secret") != credentials.consumer_secret:
-            return fail("invalid_client", "invalid client credentials")
-        if form.get("username") != credentials.username or form.get("password") not in (
-                credentials.password, credentials.password + credentials.security_token):
-            return fail("invalid_grant", "authentication failure")
+        problem = _check_password(form, credentials)
     elif grant == "client_credentials":
-        key, secret = form.get("client_id"), form.get("client_secret")
-        authorization = headers.get("Authorization", "")
-        if authorization.startswith("Basic "):
-            try:
-                key, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return fail("invalid_client", "invalid client credentials")
-        if key != credentials.consumer_key:
-            return fail("invalid_client_id", "client identifier invalid")
-        if secret != credentials.consumer_secret:
-            return fail("invalid_client", "invalid client credentials")
+        problem = _check_client_credentials(form, headers, credentials)
     elif grant == JWT_GRANT:
         problem = _check_jwt(form.get("assertion", ""), credentials)
-        if problem is not None:
-            return fail(*problem)
     else:
-        return fail("unsupported_grant_type", "grant type not supported")
+        problem = ("unsupported_grant_type", "grant type not supported")
+    if problem is not None:
+        return fail(*problem)
     token = issue()
     payload = {"access_token": token, "instance_url": instance_url,
                "id": f"{instance_url}/id/{ORG_ID}/{USER_ID}", "token_type": "Bearer",
@@ -91,6 +75,35 @@ def oauth_token(form: Mapping[str, str], headers: Mapping[str, str], credentials
     if grant == "password":
         payload["scope"] = "api"
     return AuthResult(200, json.dumps(payload).encode(), "application/json;charset=UTF-8")
+
+
+def _check_password(form: Mapping[str, str], credentials: Credentials) -> tuple[str, str] | None:
+    """The OAuth error (error, description) of a username-password grant; None if it is good."""
+    if form.get("client_id") != credentials.consumer_key:
+        return "invalid_client_id", "client identifier invalid"
+    if form.get("client_secret") != credentials.consumer_secret:
+        return "invalid_client", "invalid client credentials"
+    if form.get("username") != credentials.username or form.get("password") not in (
+            credentials.password, credentials.password + credentials.security_token):
+        return "invalid_grant", "authentication failure"
+    return None
+
+
+def _check_client_credentials(form: Mapping[str, str], headers: Mapping[str, str],
+                              credentials: Credentials) -> tuple[str, str] | None:
+    """The OAuth error of a client credentials grant, the client in the form or in Basic auth; None if good."""
+    key, secret = form.get("client_id"), form.get("client_secret")
+    authorization = headers.get("Authorization", "")
+    if authorization.startswith("Basic "):
+        try:
+            key, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "invalid_client", "invalid client credentials"
+    if key != credentials.consumer_key:
+        return "invalid_client_id", "client identifier invalid"
+    if secret != credentials.consumer_secret:
+        return "invalid_client", "invalid client credentials"
+    return None
 
 
 def userinfo(instance_url: str) -> AuthResult:

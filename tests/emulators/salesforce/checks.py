@@ -75,19 +75,26 @@ def check_standard_value_set(org: Org, candidate: Candidate) -> list[Problem]:
     candidate.full_name = name = known[name.lower()]
     values = kids(candidate.body, "standardValue")
     problems: list[Problem] = []
-    seen: set[str] = set()
+    seen: set[str] = set()   # the values' names, lower-case
     for value in values:
-        value_name = text(value, "fullName") or ""
-        line = value.sourceline
-        if not value_name:
-            problems.append(Problem("Picklist value: fullName is required", "REQUIRED_FIELD_MISSING", line))
-            continue
-        if value_name.lower() in seen:
-            problems.append(Problem(f"Duplicate picklist value: {value_name}", "DUPLICATE_VALUE", line))
-        seen.add(value_name.lower())
-        problems += too_long(value, {"description": 255})
-        if name == "OpportunityStage":
-            problems += _stage_problems(value, value_name, line)
+        problems += _standard_value_problems(name, value, seen)
+    problems += _active_value_problems(name, values)
+    if problems:
+        return problems
+    usage = org.usage(name)
+    obj, field_name = standard.VALUE_SET_FIELDS[name]
+    for old in org.value_set(name):
+        if old.active and old.full_name.lower() not in seen and usage[old.full_name.lower()]:
+            problems.append(Problem(
+                f"Cannot delete picklist value '{old.full_name}' of {name}: {usage[old.full_name.lower()]} "
+                f"{obj} record(s) use it in {field_name}. Keep it in the file (with <isActive>false</isActive> "
+                "to deactivate it) or move the records to another value first.", "DELETE_FAILED"))
+    return problems
+
+
+def _active_value_problems(name: str, values: list[etree._Element]) -> list[Problem]:
+    """What the set's active values must include: one default, a converted lead status, an active stage."""
+    problems: list[Problem] = []
     active = [v for v in values if flag(v, "isActive", True)]
     defaults = [v for v in active if flag(v, "default")]
     if len(defaults) > 1:
@@ -99,16 +106,22 @@ def check_standard_value_set(org: Org, candidate: Candidate) -> list[Problem]:
             problems.append(Problem("LeadStatus: at least one active value must be converted"))
     if name == "OpportunityStage" and not active:
         problems.append(Problem("OpportunityStage: at least one value must be active"))
-    if problems:
-        return problems
-    usage = org.usage(name)
-    obj, field_name = standard.VALUE_SET_FIELDS[name]
-    for old in org.value_set(name):
-        if old.active and old.full_name.lower() not in seen and usage[old.full_name.lower()]:
-            problems.append(Problem(
-                f"Cannot delete picklist value '{old.full_name}' of {name}: {usage[old.full_name.lower()]} "
-                f"{obj} record(s) use it in {field_name}. Keep it in the file (with <isActive>false</isActive> "
-                "to deactivate it) or move the records to another value first.", "DELETE_FAILED"))
+    return problems
+
+
+def _standard_value_problems(set_name: str, value: etree._Element, seen: set[str]) -> list[Problem]:
+    """One value's problems; its name joins `seen`."""
+    value_name = text(value, "fullName") or ""
+    line = value.sourceline
+    if not value_name:
+        return [Problem("Picklist value: fullName is required", "REQUIRED_FIELD_MISSING", line)]
+    problems: list[Problem] = []
+    if value_name.lower() in seen:
+        problems.append(Problem(f"Duplicate picklist value: {value_name}", "DUPLICATE_VALUE", line))
+    seen.add(value_name.lower())
+    problems += too_long(value, {"description": 255})
+    if set_name == "OpportunityStage":
+        problems += _stage_problems(value, value_name, line)
     return problems
 
 
@@ -210,6 +223,11 @@ def check_record_type(org: Org, candidate: Candidate) -> list[Problem]:
     if process and org.get("BusinessProcess", f"{obj}.{process}") is None:
         problems.append(Problem(f"In field: businessProcess - no BusinessProcess named {obj}.{process} found",
                                 "INVALID_CROSS_REFERENCE_KEY"))
+    return problems + _record_type_picklist_problems(org, obj, body)
+
+
+def _record_type_picklist_problems(org: Org, obj: str, body: etree._Element) -> list[Problem]:
+    problems: list[Problem] = []
     fields = org.object_fields(obj)
     for picklist in kids(body, "picklistValues"):
         field_name = text(picklist, "picklist") or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -98,16 +98,10 @@ def run(org: Org, archive: bytes, options: DeployOptions, schema: MetadataSchema
         inject: InjectedFailure, strict_order: bool = False) -> DeployOutcome:
     """Deploy `archive` into `org` (in place if it commits) and describe the result."""
     now = iso(org.clock())
-    try:
-        bundle = zipfile.ZipFile(io.BytesIO(archive))
-        names = [n for n in bundle.namelist() if not n.endswith("/")]
-    except zipfile.BadZipFile:
-        return DeployOutcome("Failed", error_message="The deploy zip file is not a valid zip archive",
-                             error_status_code="UNKNOWN_EXCEPTION")
-    unzipped = sum(info.file_size for info in bundle.infolist())
-    if len(names) > MAX_FILES or len(archive) > MAX_ZIP_BYTES or unzipped > MAX_UNZIPPED_BYTES:
-        return DeployOutcome("Failed", error_message="The deploy zip exceeds 10,000 files, 39 MB compressed or "
-                                                     "600 MB uncompressed", error_status_code="LIMIT_EXCEEDED")
+    opened = _open(archive)
+    if isinstance(opened, DeployOutcome):
+        return opened
+    bundle, names = opened
     work = org.copy()
     reader = _Reader(bundle, names, schema, strict_order, now)
     reader.read()
@@ -120,31 +114,60 @@ def run(org: Org, archive: bytes, options: DeployOptions, schema: MetadataSchema
 
     def delete_all(pairs: list[tuple[str, str, str]]) -> None:
         for type_name, full_name, file_name in pairs:
-            for problem in checks.delete(work, type_name, full_name):
-                message = _message(type_name, file_name, full_name, problem, now)
-                if problem.warning:
-                    message.success = True
-                    successes.append(message)
-                    break
-                failures.append(message)
-                failed_components.add((type_name, full_name.lower()))
-                break
-            else:
+            problem = next(iter(checks.delete(work, type_name, full_name)), None)   # the first one counts
+            if problem is None:
                 successes.append(DeployMessage(type_name, file_name, full_name, True, deleted=True,
                                                changed=True, created_date=now))
+            elif problem.warning:
+                warned = _message(type_name, file_name, full_name, problem, now)
+                warned.success = True
+                successes.append(warned)
+            else:
+                failures.append(_message(type_name, file_name, full_name, problem, now))
+                failed_components.add((type_name, full_name.lower()))
 
     delete_all(deletions["pre"])
+    saved, refused = _save_all(work, selected, inject, failed_components, now)
+    successes += saved
+    failures += refused
+    delete_all(deletions["post"])
+
+    total = sum(len(v) for v in selected.values()) + len(deletions["pre"]) + len(deletions["post"])
+    errors = len(failed_components)
+    deployed = len(successes) - 1
+    status = _status(bool(failures), options.rollback_on_error, deployed)
+    commit = status != "Failed" and not options.check_only
+    if commit:
+        org.adopt(work)
+    return DeployOutcome(status, successes, failures, total=max(total, errors), deployed=deployed, errors=errors,
+                         committed=commit)
+
+
+def _open(archive: bytes) -> tuple[zipfile.ZipFile, list[str]] | DeployOutcome:
+    """The zip and its file names, or the failed deploy of a zip that is not one or is too big."""
+    try:
+        bundle = zipfile.ZipFile(io.BytesIO(archive))
+        names = [n for n in bundle.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile:
+        return DeployOutcome("Failed", error_message="The deploy zip file is not a valid zip archive",
+                             error_status_code="UNKNOWN_EXCEPTION")
+    unzipped = sum(info.file_size for info in bundle.infolist())
+    if len(names) > MAX_FILES or len(archive) > MAX_ZIP_BYTES or unzipped > MAX_UNZIPPED_BYTES:
+        return DeployOutcome("Failed", error_message="The deploy zip exceeds 10,000 files, 39 MB compressed or "
+                                                     "600 MB uncompressed", error_status_code="LIMIT_EXCEEDED")
+    return bundle, names
+
+
+def _save_all(work: Org, selected: dict[str, list[Candidate]], inject: InjectedFailure,
+              failed_components: set[tuple[str, str]], now: str) -> tuple[list[DeployMessage], list[DeployMessage]]:
+    """Save the selected components in Salesforce's order, but those already failed: (successes, failures)."""
+    successes: list[DeployMessage] = []
+    failures: list[DeployMessage] = []
     for type_name in SAVE_ORDER:
         for candidate in selected.get(type_name, []):
             if (candidate.type, candidate.full_name.lower()) in failed_components:
                 continue
-            injected = inject(candidate.type, candidate.full_name)
-            if injected is not None:
-                problems, created = [Problem(injected, "UNKNOWN_EXCEPTION", candidate.line)], False
-            elif candidate.type == "CustomObject":
-                problems, created = checks.check_custom_object(work, candidate), False
-            else:
-                problems, created = checks.save(work, candidate)
+            problems, created = _save(work, candidate, inject)
             if problems:
                 failed_components.add((candidate.type, candidate.full_name.lower()))
                 failures += [_message(candidate.type, candidate.file_name, candidate.full_name, p, now)
@@ -154,22 +177,25 @@ def run(org: Org, archive: bytes, options: DeployOptions, schema: MetadataSchema
             successes.append(DeployMessage(candidate.type, candidate.file_name, candidate.full_name, True,
                                            created=created, changed=not created, line=candidate.line,
                                            id=stored.id if stored else None, created_date=now))
-    delete_all(deletions["post"])
+    return successes, failures
 
-    total = sum(len(v) for v in selected.values()) + len(deletions["pre"]) + len(deletions["post"])
-    errors = len(failed_components)
-    deployed = len(successes) - 1
-    if not failures:
-        status = "Succeeded"
-    elif options.rollback_on_error or deployed == 0:
-        status = "Failed"
-    else:
-        status = "SucceededPartial"
-    commit = status != "Failed" and not options.check_only
-    if commit:
-        org.adopt(work)
-    return DeployOutcome(status, successes, failures, total=max(total, errors), deployed=deployed, errors=errors,
-                         committed=commit)
+
+def _save(work: Org, candidate: Candidate, inject: InjectedFailure) -> tuple[list[Problem], bool]:
+    """Save one component into `work`: its problems (none if saved), and whether it was created."""
+    injected = inject(candidate.type, candidate.full_name)
+    if injected is not None:
+        return [Problem(injected, "UNKNOWN_EXCEPTION", candidate.line)], False
+    if candidate.type == "CustomObject":
+        return checks.check_custom_object(work, candidate), False
+    return checks.save(work, candidate)
+
+
+def _status(failed: bool, rollback_on_error: bool, deployed: int) -> str:
+    if not failed:
+        return "Succeeded"
+    if rollback_on_error or deployed == 0:
+        return "Failed"
+    return "SucceededPartial"
 
 
 def _message(type_name: str, file_name: str, full_name: str, problem: Problem, now: str) -> DeployMessage:
@@ -305,10 +331,7 @@ class _Reader:
         for type_name, members in self.package.items():
             pool = by_type.get(type_name, [])
             for member in members:
-                if member == "*":
-                    matches = pool
-                else:
-                    matches = by_name.get((type_name, member.lower()), [])
+                matches = pool if member == "*" else by_name.get((type_name, member.lower()), [])
                 if type_name == "CustomObject":
                     objects = {c.full_name.lower() for c in matches}
                     owned = sorted((pair for obj in objects for pair in children.get(obj, [])), key=lambda p: p[0])
@@ -324,6 +347,10 @@ class _Reader:
                         chosen.add(id(match))
                         selected.setdefault(match.type, []).append(match)
         self._duplicates(selected)
+        return selected, self._deletions()
+
+    def _deletions(self) -> dict[str, list[tuple[str, str, str]]]:
+        """What the destructive manifests delete, before and after the saves: (type, member, file)."""
         deletions: dict[str, list[tuple[str, str, str]]] = {"pre": [], "post": []}
         for file_name, manifest in self.destructive.items():
             phase = "pre" if file_name == DESTRUCTIVE_PRE else "post"
@@ -333,7 +360,7 @@ class _Reader:
         rank = {name: index for index, name in enumerate(reversed(SAVE_ORDER))}
         for phase in deletions:
             deletions[phase].sort(key=lambda d: rank.get(d[0], -1))
-        return selected, deletions
+        return deletions
 
     def _in_invalid_file(self, type_name: str, member: str) -> bool:
         folder_type = "CustomObject" if type_name in CHILD_TYPES else type_name

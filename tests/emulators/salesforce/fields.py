@@ -87,6 +87,13 @@ def _field_options(org: Org, obj: str, name: str, field_type: str, body: etree._
         return []     # other types (Location, ...): accepted without option checks
     else:
         must = REQUIRED_OPTIONS[field_type]
+    return (problems + _option_problems(field_type, present, must, body)
+            + _type_problems(org, obj, name, field_type, body, field_formula))
+
+
+def _option_problems(field_type: str, present: set[str], must: tuple[str, ...], body: etree._Element) -> list[Problem]:
+    """The size options the type must have, may not have, and their ranges."""
+    problems: list[Problem] = []
     for attribute in must:
         if attribute not in present:
             problems.append(Problem(f"Must specify '{attribute}' for a CustomField of type {field_type}",
@@ -100,21 +107,40 @@ def _field_options(org: Org, obj: str, name: str, field_type: str, body: etree._
             problems.append(Problem(f"'{attribute}' must be between {low_high[0]} and {low_high[1]} for a "
                                     f"CustomField of type {field_type} (got {value})"))
     if "precision" in must:
-        precision, scale = number(body, "precision"), number(body, "scale")
-        if precision is not None and not 1 <= precision <= 18:
-            problems.append(Problem(f"'precision' must be between 1 and 18 (got {precision})"))
-        if scale is not None and (scale < 0 or (precision is not None and scale > precision)):
-            problems.append(Problem("The sum of the length and decimal places must be an integer less than or "
-                                    f"equal to 18 ('scale' {scale} must be between 0 and 'precision')"))
+        problems += _precision_problems(body)
+    return problems
+
+
+def _precision_problems(body: etree._Element) -> list[Problem]:
+    problems: list[Problem] = []
+    precision, scale = number(body, "precision"), number(body, "scale")
+    if precision is not None and not 1 <= precision <= 18:
+        problems.append(Problem(f"'precision' must be between 1 and 18 (got {precision})"))
+    if scale is not None and (scale < 0 or (precision is not None and scale > precision)):
+        problems.append(Problem("The sum of the length and decimal places must be an integer less than or "
+                                f"equal to 18 ('scale' {scale} must be between 0 and 'precision')"))
+    return problems
+
+
+def _checkbox_problems(body: etree._Element) -> list[Problem]:
+    problems: list[Problem] = []
+    default = text(body, "defaultValue")
+    if default is None:
+        problems.append(Problem("Must specify 'defaultValue' for a CustomField of type Checkbox",
+                                "REQUIRED_FIELD_MISSING"))
+    elif default.lower() not in ("true", "false"):
+        problems.append(Problem(f"'defaultValue' of a Checkbox must be true or false (got '{default}')"))
+    if flag(body, "required"):
+        problems.append(Problem("Can not specify 'required' for a CustomField of type Checkbox"))
+    return problems
+
+
+def _type_problems(org: Org, obj: str, name: str, field_type: str, body: etree._Element,
+                   field_formula: str | None) -> list[Problem]:
+    """What only some types allow or need: a checkbox's default, uniqueness, picklist values, a lookup's target."""
+    problems: list[Problem] = []
     if field_type == "Checkbox" and field_formula is None:
-        default = text(body, "defaultValue")
-        if default is None:
-            problems.append(Problem("Must specify 'defaultValue' for a CustomField of type Checkbox",
-                                    "REQUIRED_FIELD_MISSING"))
-        elif default.lower() not in ("true", "false"):
-            problems.append(Problem(f"'defaultValue' of a Checkbox must be true or false (got '{default}')"))
-        if flag(body, "required"):
-            problems.append(Problem("Can not specify 'required' for a CustomField of type Checkbox"))
+        problems += _checkbox_problems(body)
     for attribute in ("unique", "externalId"):
         if flag(body, attribute) and field_type not in UNIQUE_TYPES:
             problems.append(Problem(f"Can not specify '{attribute}' for a CustomField of type {field_type}"))

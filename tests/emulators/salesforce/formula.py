@@ -18,7 +18,8 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from .org import FieldInfo
 
@@ -41,7 +42,7 @@ ISCHANGED ISCLONE ISNEW ISNULL ISNUMBER ISOWEEK ISOYEAR ISPICKVAL JSENCODE JSINH
 LOWER LPAD MAX MCEILING MFLOOR MID MILLISECOND MIN MINUTE MOD MONTH NOT NOW NULLVALUE OR PARENTGROUPVAL
 PI PREDICT PREVGROUPVAL PRIORVALUE REGEX REVERSE RIGHT ROUND RPAD SECOND SIN SQRT SUBSTITUTE TAN TEXT
 TIMENOW TIMEVALUE TODAY TRIM UNIXTIMESTAMP UPPER URLENCODE VALUE VLOOKUP WEEKDAY YEAR
-""".split())
+""".split())  # noqa: SIM905 - a word list reads better than a hundred quoted names
 
 GLOBALS = frozenset({"$USER", "$PROFILE", "$USERROLE", "$PERMISSION", "$SETUP", "$LABEL", "$ORGANIZATION",
                      "$SYSTEM", "$CUSTOMMETADATA", "$API", "$RECORDTYPE"})
@@ -188,27 +189,30 @@ def check(formula: str, obj: str, fields_of: FieldLookup) -> list[str]:
         tree = parse(formula)
     except FormulaError as error:
         return [str(error)]
-    problems: list[str] = []
-    for node, call, position in _walk(tree):
-        if node[0] == "call" and node[1] not in FUNCTIONS:
-            problems.append(f"Unknown function {node[1]}. Check spelling.")
-        if node[0] != "field":
-            continue
-        name = node[1]
-        if name.startswith("$"):
-            if name.split(".", 1)[0].upper() not in GLOBALS:
-                problems.append(f"Field {name} does not exist. Check spelling.")
-            continue
-        found = resolve(name, obj, fields_of)
-        if found is None:
-            problems.append(f"Field {name} does not exist. Check spelling.")
-        elif found.type in ("Picklist", "MultiselectPicklist"):
-            slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
-            positions = slots.get(call, frozenset())
-            if not (call in slots and (positions is None or position in positions)):
-                problems.append(f"Field {name} is a picklist field. Picklist fields are only supported in "
-                                "certain functions.")
+    problems = [problem for node, call, position in _walk(tree)
+                if (problem := _node_problem(node, call, position, obj, fields_of))]
     return _unique(problems)
+
+
+def _node_problem(node: Node, call: str | None, position: int, obj: str, fields_of: FieldLookup) -> str:
+    """What Salesforce would refuse about one node of a formula: an unknown function or field, a bare picklist."""
+    if node[0] == "call":
+        return "" if node[1] in FUNCTIONS else f"Unknown function {node[1]}. Check spelling."
+    if node[0] != "field":
+        return ""
+    name = node[1]
+    unknown = f"Field {name} does not exist. Check spelling."
+    if name.startswith("$"):
+        return "" if name.split(".", 1)[0].upper() in GLOBALS else unknown
+    found = resolve(name, obj, fields_of)
+    if found is None:
+        return unknown
+    if found.type in ("Picklist", "MultiselectPicklist"):
+        slots = PICKLIST_SLOTS if found.type == "Picklist" else MULTI_PICKLIST_SLOTS
+        positions = slots.get(call, frozenset()) if call is not None else frozenset()
+        if not (call in slots and (positions is None or position in positions)):
+            return f"Field {name} is a picklist field. Picklist fields are only supported in certain functions."
+    return ""
 
 
 def _walk(node: Node, call: str | None = None, position: int = 0) -> Iterator[tuple[Node, str | None, int]]:
@@ -363,7 +367,7 @@ class _Evaluator:
         values = [self.condition(arg) for arg in args]  # no short cut is documented: every argument counts
         return all(values) if function == "AND" else any(values)
 
-    def call(self, function: str, args: list[Node]) -> Any:
+    def call(self, function: str, args: list[Node]) -> Any:  # noqa: C901 - one arm per Salesforce function
         match function, args:
             case "AND" | "OR", _:
                 return self.logic(function, args)
@@ -375,7 +379,7 @@ class _Evaluator:
             case "CASE", [subject, *pairs] if len(pairs) >= 3 and len(pairs) % 2 == 1:
                 found = self.value(subject)
                 found = found.value if isinstance(found, Picklist) else found
-                for when, then in zip(pairs[:-1:2], pairs[1::2]):
+                for when, then in zip(pairs[:-1:2], pairs[1::2], strict=True):
                     if _binary("=", found, self.value(when)) is True:
                         return self.value(then)
                 return self.value(pairs[-1])
@@ -417,7 +421,7 @@ class _Evaluator:
                     return None
                 if not isinstance(moment, datetime.datetime):
                     raise FormulaError("Incorrect parameter type for function 'DATEVALUE()'. Expected Date/Time")
-                return moment.astimezone(datetime.timezone.utc).date()
+                return moment.astimezone(datetime.UTC).date()
             case "DATETIMEVALUE", [arg]:  # text read as a date and time in GMT (Help, "DATETIMEVALUE")
                 text = self.value(arg)
                 if not isinstance(text, str):
@@ -458,7 +462,7 @@ def _read(field_type: str, raw: object) -> object:
 
 def _moment(text: str) -> datetime.datetime:
     moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def _number(value: object) -> Decimal:
@@ -475,7 +479,7 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         raise FormulaError("Incorrect parameter type for function 'TEXT()'")
     if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     return str(value)
 
 

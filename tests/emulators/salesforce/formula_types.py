@@ -12,8 +12,8 @@ Functions the table does not type are accepted with any arguments, as `ANY`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Callable, Mapping
 
 from .formula import COMPARISONS, FieldLookup, FormulaError, Node, parse, resolve
 
@@ -116,7 +116,7 @@ def _apply(name: str, signature: Signature, args: list[str]) -> str:
     elif len(args) != len(params):
         raise FormulaError(f"Incorrect number of parameters for function '{name}()'. Expected {len(params)}, "
                                f"received {len(args)}")
-    for expected, actual in zip(params, args):
+    for expected, actual in zip(params, args, strict=False):
         if expected is not None and actual != ANY and actual not in expected:
             raise FormulaError(f"Incorrect parameter type for function '{name}()'. Expected "
                                    f"{', '.join(sorted(expected))}, received {actual}")

@@ -15,7 +15,8 @@ import copy
 import io
 import zipfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from lxml import etree

@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from types import MappingProxyType
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from lxml import etree
 
@@ -48,7 +48,7 @@ class SteppingClock:
     """A clock that starts at a fixed instant and moves one second per reading: deterministic."""
 
     def __init__(self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)) -> None:
-        self._now = start or datetime(2025, 1, 1, tzinfo=timezone.utc)
+        self._now = start or datetime(2025, 1, 1, tzinfo=UTC)
         self._step = step
 
     def __call__(self) -> datetime:
@@ -58,7 +58,7 @@ class SteppingClock:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @dataclass(slots=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import timezone
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from . import formula, soql, standard
 from .org import USER_ID, FieldInfo, Org, canonical_object
@@ -228,17 +229,19 @@ class RestApi:
             return json_reply(200, {"objectDescribe": self._summary(obj, version), "recentItems": []})
         if len(parts) == 1 and method == "POST" and standard.OBJECTS[obj].deployable:
             return self._create(obj, body)
-        if len(parts) == 2 and method == "PATCH" and standard.OBJECTS[obj].deployable:
-            if parts[1] not in self.org.records[obj]:
-                return not_found()
-            return self._update(obj, parts[1], body)
-        if len(parts) == 2 and method == "GET" and standard.OBJECTS[obj].deployable:
-            record = self.org.records[obj].get(parts[1])
-            if record is None:
-                return not_found()
-            return json_reply(200, {"attributes": {"type": obj, "url": f"/services/data/v{version}/sobjects/"
-                                                                        f"{obj}/{parts[1]}"}, **record})
+        if len(parts) == 2 and method in ("PATCH", "GET") and standard.OBJECTS[obj].deployable:
+            return self._record(method, obj, parts[1], body, version)
         return not_found()
+
+    def _record(self, method: str, obj: str, record_id: str, body: bytes, version: str) -> Reply:
+        """PATCH or GET /sobjects/{obj}/{id}."""
+        record = self.org.records[obj].get(record_id)
+        if record is None:
+            return not_found()
+        if method == "PATCH":
+            return self._update(obj, record_id, body)
+        return json_reply(200, {"attributes": {"type": obj, "url": f"/services/data/v{version}/sobjects/"
+                                                                    f"{obj}/{record_id}"}, **record})
 
     def _summary(self, obj: str, version: str) -> dict[str, object]:
         info = standard.OBJECTS[obj]

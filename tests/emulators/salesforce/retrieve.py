@@ -36,44 +36,57 @@ class RetrieveOutput:
     messages: list[tuple[str, str]] = field(default_factory=list)     # (fileName, problem)
 
 
+@dataclass
+class _Selection:
+    """What a retrieve request names: whole objects, child components by object, other components."""
+    org: Org
+    messages: list[tuple[str, str]] = field(default_factory=list)     # (fileName, problem)
+    whole_objects: set[str] = field(default_factory=set)
+    children: dict[str, list[Component]] = field(default_factory=dict)  # object → child components to include
+    top_level: list[Component] = field(default_factory=list)
+
+    def refuse(self, problem: str) -> None:
+        self.messages.append(("package.xml", problem))
+
+    def add(self, type_name: str, member: str) -> None:
+        if member == "*":
+            self._add_all(type_name)
+        elif type_name == "CustomObject":
+            obj = canonical_object(member)
+            if obj is None or not standard.OBJECTS[obj].deployable:
+                self.refuse(f"Entity of type 'CustomObject' named '{member}' cannot be found")
+            else:
+                self.whole_objects.add(obj)
+        elif (found := self.org.get(type_name, member)) is None:
+            self.refuse(f"Entity of type '{type_name}' named '{member}' cannot be found")
+        elif type_name in CHILD_TYPES:
+            self.children.setdefault(found.object, []).append(found)
+        else:
+            self.top_level.append(found)
+
+    def _add_all(self, type_name: str) -> None:
+        if type_name not in WILDCARD_TYPES:
+            self.refuse(f"The wildcard '*' is not supported for {type_name}")
+        elif type_name in CHILD_TYPES:
+            for component in self.org.of_type(type_name):
+                self.children.setdefault(component.object, []).append(component)
+        elif type_name != "CustomObject":    # '*' never includes standard objects
+            self.top_level += self.org.of_type(type_name)
+
+
 def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, api_version: str,
           single_package: bool = True) -> RetrieveOutput:
     """Zip what `request` ({type: [members]}) names, as Salesforce lays it out."""
-    messages: list[tuple[str, str]] = []
-    whole_objects: set[str] = set()
-    children: dict[str, list[Component]] = {}       # object → child components to include
-    top_level: list[Component] = []
+    selection = _Selection(org)
     for type_name, members in request.items():
         if type_name not in schema.metadata_types:
-            messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
-            continue
-        if type_name not in (*CHILD_TYPES, "CustomObject", "StandardValueSet", "PermissionSet", "Flow"):
-            messages.append(("package.xml", f"Not supported by the emulator: retrieving {type_name}"))
-            continue
-        for member in members:
-            if member == "*":
-                if type_name not in WILDCARD_TYPES:
-                    messages.append(("package.xml", f"The wildcard '*' is not supported for {type_name}"))
-                elif type_name in CHILD_TYPES:
-                    for component in org.of_type(type_name):
-                        children.setdefault(component.object, []).append(component)
-                elif type_name != "CustomObject":    # '*' never includes standard objects
-                    top_level += org.of_type(type_name)
-                continue
-            if type_name == "CustomObject":
-                obj = canonical_object(member)
-                if obj is None or not standard.OBJECTS[obj].deployable:
-                    messages.append(("package.xml", f"Entity of type 'CustomObject' named '{member}' cannot be found"))
-                    continue
-                whole_objects.add(obj)
-                continue
-            found = org.get(type_name, member)
-            if found is None:
-                messages.append(("package.xml", f"Entity of type '{type_name}' named '{member}' cannot be found"))
-            elif type_name in CHILD_TYPES:
-                children.setdefault(found.object, []).append(found)
-            else:
-                top_level.append(found)
+            selection.refuse(f"Entity type: '{type_name}' is unknown")
+        elif type_name not in (*CHILD_TYPES, "CustomObject", "StandardValueSet", "PermissionSet", "Flow"):
+            selection.refuse(f"Not supported by the emulator: retrieving {type_name}")
+        else:
+            for member in members:
+                selection.add(type_name, member)
+    messages, whole_objects, children = selection.messages, selection.whole_objects, selection.children
 
     files: dict[str, bytes] = {}
     properties: list[FileProperty] = []
@@ -89,7 +102,7 @@ def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, ap
             properties.append(FileProperty("CustomObject", obj, file_name, f"{obj}", "", ""))
         properties += [FileProperty(c.type, c.full_name, file_name, c.id, c.created, c.modified)
                        for c in included.values()]
-    for component in _unique(top_level):
+    for component in _unique(selection.top_level):
         folder, suffix = FILE_OF_TYPE[component.type]
         file_name = f"{folder}/{component.full_name}{suffix}"
         files[file_name] = document(rebuild(component.body, component.type))

@@ -11,6 +11,7 @@ TLS uses a throwaway CA made by `trustme`; clients trust it through REQUESTS_CA_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,8 @@ from collections import Counter
 from datetime import timedelta
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -56,8 +58,8 @@ class SalesforceEmulator:
     Knobs: `latency_ms` (added to every call), `deploy_polls` / `retrieve_polls` (status
     polls until an async job is done), `strict_order` (reject component XML not in WSDL
     order), `field_security` (on, as in a real org: a custom field is visible to REST and SOQL,
-    and writable, only through a permission set assigned to the API user; reference §8), `daily_api_max`. State: `org` (seed records with
-    `org.seed_opportunities`), `faults`, `calls`, `call_log`.
+    and writable, only through a permission set assigned to the API user; reference §8), `daily_api_max`.
+    State: `org` (seed records with `org.seed_opportunities`), `faults`, `calls`, `call_log`.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0,
@@ -404,10 +406,8 @@ class _TLSServer(ThreadingHTTPServer):
         try:
             super().finish_request(tls, client_address)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -449,7 +449,7 @@ class _LoginRewritingSession(requests.Session):
         self.instance_url = instance_url
         self.verify = ca_file
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if isinstance(url, str):
             url = self.HOST.sub(self.instance_url, url)
         return super().request(method, url, *args, **kwargs)

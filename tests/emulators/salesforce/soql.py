@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, tzinfo, UTC
 
 TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -411,10 +411,7 @@ def run(query: Query, rows: list[dict[str, object]], get: Getter, now: datetime)
     if query.count_only:          # SELECT COUNT(): the rows themselves, counted by the caller
         end = None if query.limit is None else query.offset + query.limit
         return matching[query.offset:end]
-    if query.aggregated:
-        result = _aggregate(query, matching, get)
-    else:
-        result = matching
+    result = _aggregate(query, matching, get) if query.aggregated else matching
     for name, descending, nulls_last in reversed(query.order_by):
         present = [r for r in result if _order_value(r, name, get, query) is not None]
         absent = [r for r in result if _order_value(r, name, get, query) is None]
@@ -458,6 +455,10 @@ def _test(node: Condition, row: Mapping[str, object], get: Getter, now: datetime
     if isinstance(node, Like):
         pattern = "^" + re.escape(node.pattern).replace("%", ".*").replace("_", ".") + "$"
         return actual is not None and re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
+    return _compare(actual, node, now)
+
+
+def _compare(actual: object, node: Compare, now: datetime) -> bool:
     if isinstance(node.value, DateLiteral):
         return _in_range(actual, node.operator, node.value.days(now.date()), now.tzinfo)
     if node.operator == "=":
@@ -479,7 +480,7 @@ def _in_range(actual: object, operator: str, days: tuple[date, date], zone: tzin
         day = date.fromisoformat(text)
     else:
         moment = datetime.fromisoformat(text)
-        day = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone).date()
+        day = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
     within = first <= day <= last
     return {"=": within, "!=": not within, "<>": not within, "<": day < first, "<=": day <= last,
             ">": day > last, ">=": day >= first}[operator]
@@ -524,21 +525,22 @@ def _aggregate(query: Query, rows: list[dict[str, object]], get: Getter) -> list
             name = item.alias or f"expr{expr}"
             expr += item.alias is None
             values = [get(r, item.field) for r in members] if item.field else [1] * len(members)
-            present = [v for v in values if v is not None]
-            if item.aggregate == "COUNT":
-                out[name] = len(present)
-            elif item.aggregate == "COUNT_DISTINCT":
-                out[name] = len({_group_key(v) for v in present})
-            elif item.aggregate == "SUM":
-                out[name] = sum(_numbers(present)) if present else None
-            elif item.aggregate == "AVG":
-                out[name] = sum(_numbers(present)) / len(present) if present else None
-            elif item.aggregate == "MIN":
-                out[name] = min(present, key=_sortable) if present else None
-            elif item.aggregate == "MAX":
-                out[name] = max(present, key=_sortable) if present else None
+            aggregate = _AGGREGATES.get(item.aggregate or "")
+            if aggregate is not None:
+                out[name] = aggregate([v for v in values if v is not None])
         result.append(out)
     return result
+
+
+# Each aggregate function over the group's non-null values.
+_AGGREGATES: dict[str, Callable[[list[object]], object]] = {
+    "COUNT": len,
+    "COUNT_DISTINCT": lambda present: len({_group_key(v) for v in present}),
+    "SUM": lambda present: sum(_numbers(present)) if present else None,
+    "AVG": lambda present: sum(_numbers(present)) / len(present) if present else None,
+    "MIN": lambda present: min(present, key=_sortable) if present else None,
+    "MAX": lambda present: max(present, key=_sortable) if present else None,
+}
 
 
 def _numbers(values: list[object]) -> list[float]:

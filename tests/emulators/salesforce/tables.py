@@ -8,7 +8,7 @@ CustomField, EntityDefinition, FieldDefinition) are views too, with `Metadata` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 

@@ -136,7 +136,7 @@ def test_evaluate_lead(text: str, changes: dict[str, object], expected: object) 
 
 
 def test_now_can_be_given() -> None:
-    noon = datetime.datetime(2024, 5, 2, 9, 30, tzinfo=datetime.timezone.utc)
+    noon = datetime.datetime(2024, 5, 2, 9, 30, tzinfo=datetime.UTC)
     assert evaluate(parse("now() - created_date"), DEAL, OPPORTUNITY, today=TODAY, now=noon) == 1.0
 
 

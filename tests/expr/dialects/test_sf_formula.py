@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -629,7 +629,7 @@ def salesforce_record(record: Mapping[str, object]) -> dict[str, object]:
 
 def context(record: Mapping[str, object]) -> Context:
     """The emulator's view of `record`, saved by a user eight hours west of GMT."""
-    return Context(salesforce_record(record), FIELDS, NOW.replace(tzinfo=datetime.timezone.utc), USER_OFFSET,
+    return Context(salesforce_record(record), FIELDS, NOW.replace(tzinfo=datetime.UTC), USER_OFFSET,
                    related=lambda path: record.get("owner") or None)
 
 
@@ -686,14 +686,14 @@ def test_a_converted_status_is_not_a_converted_lead(text: str, status: str) -> N
     formula = generator("sf_formula", LEAD).generate(parse(text))
     held = {"Status": STATUS_VALUES[status], "IsConverted": False}
     fields = {**emulator_fields(LEAD), "isconverted": FieldInfo("IsConverted", "Converted", "Checkbox", False)}
-    found = evaluate_formula(formula, Context(held, fields, NOW.replace(tzinfo=datetime.timezone.utc)))
+    found = evaluate_formula(formula, Context(held, fields, NOW.replace(tzinfo=datetime.UTC)))
     assert found == evaluate(parse(text), {"status": status}, LEAD, today=TODAY, now=NOW), formula
 
 
 def soql_matches(where: str, record: Mapping[str, object]) -> bool:
     """Whether the emulator's SOQL engine finds `record` with this WHERE clause."""
     query = soql_engine.parse(f"SELECT Id FROM Opportunity WHERE {where}")
-    user_now = NOW.replace(tzinfo=datetime.timezone.utc).astimezone(datetime.timezone(USER_OFFSET))
+    user_now = NOW.replace(tzinfo=datetime.UTC).astimezone(datetime.timezone(USER_OFFSET))
     return bool(soql_engine.run(query, [{"Id": "006Em0000000001AAA", **salesforce_record(record)}], rest_getter,
                                user_now))
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -208,13 +209,7 @@ class _Where:
         field = self.record[name]
         op = self.take()[1]
         if op in ("IN", "NOT", "INCLUDES"):
-            if op == "NOT":
-                self.take("IN")
-            values = self.values()
-            if op == "INCLUDES":
-                return field is not None and any(v in str(field).split(";") for v in values)
-            inside = field is not None and any(_equal(field, v) for v in values)
-            return inside if op == "IN" else not inside  # NOT IN matches null
+            return self.member(field, op)
         value = self.value()
         if value is None or field is None:
             return {"=": field is value, "!=": (field is None) != (value is None)}.get(op, False)
@@ -227,6 +222,16 @@ class _Where:
             raise SoqlError(f"cannot order {field!r}")
         ordered: Any = field  # a number, date or date and time, as _same_kind checked
         return bool({"<": ordered < value, "<=": ordered <= value, ">": ordered > value, ">=": ordered >= value}[op])
+
+    def member(self, field: object, op: str) -> bool:
+        """`field IN (…)`, `NOT IN (…)` or `INCLUDES (…)`, after the operator."""
+        if op == "NOT":
+            self.take("IN")
+        values = self.values()
+        if op == "INCLUDES":
+            return field is not None and any(v in str(field).split(";") for v in values)
+        inside = field is not None and any(_equal(field, v) for v in values)
+        return inside if op == "IN" else not inside  # NOT IN matches null
 
     def values(self) -> list[object]:
         self.take("(")
