@@ -15,6 +15,9 @@ BACKENDS = {
     "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
 }
 
+# The diagnostic codes each backend declares beyond sos.codes' own.
+CODE_MODULES = ("sos.backends.salesforce.codes",)
+
 # What each target type refuses that a desired Model already shows, checked offline (no client loaded).
 LINTS = {
     "salesforce": "sos.backends.salesforce.lint:lint",

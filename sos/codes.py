@@ -1,0 +1,192 @@
+"""Every diagnostic code sos reports, declared once: severity, meaning, and the shared fix where there is one.
+
+Call sites keep the code as a plain string (`"unknown-field"`), the word the user greps for;
+tests/test_codes.py fails on a code used in sos/ and not declared here (or by a backend), and on a
+declared code nothing uses. `python -m sos.codes > docs/codes.md` writes the reference page.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from sos.errors import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    name: str
+    meaning: str
+    severity: Severity = Severity.ERROR
+    fix: str = ""
+
+
+CODES: dict[str, Code] = {}
+
+
+def declare(*codes: Code) -> None:
+    """Add codes to the registry; a name is declared once."""
+    for code in codes:
+        if code.name in CODES:
+            raise ValueError(f"diagnostic code '{code.name}' is declared twice")
+        CODES[code.name] = code
+
+
+def all_codes() -> dict[str, Code]:
+    """Every code, the backends' included, by name."""
+    from sos.backends import CODE_MODULES
+
+    for module in CODE_MODULES:
+        importlib.import_module(module)
+    return dict(sorted(CODES.items()))
+
+
+W = Severity.WARNING
+PLAN_AGAIN = "run `sos plan` again"
+
+declare(
+    # Files: reading sos.yaml, blueprints and saved plans.
+    Code("error", "a failure with no more specific code"),
+    Code("usage", "options that cannot be used together"),
+    Code("no-project", "no sos.yaml here or in a parent folder", fix="run `sos init`"),
+    Code("project-outside", "sos.yaml is a link to a file outside the project folder",
+         fix="make sos.yaml a regular file"),
+    Code("blueprint-outside", "the blueprint is outside the project folder (or a link out of it)",
+         fix="move it into the project, or list its folder under `blueprint_folders`"),
+    Code("blueprint-not-yaml", "`blueprint:` names a file that is not .yaml or .yml"),
+    Code("file-missing", "a file sos was told to read does not exist"),
+    Code("file-unreadable", "a path is a directory or cannot be read"),
+    Code("file-too-large", "a YAML file is larger than sos reads"),
+    Code("file-unwritable", "sos cannot write a file it was asked to write"),
+    Code("empty-file", "a YAML file holds nothing"),
+    Code("not-utf8", "a file is not UTF-8 text"),
+    Code("bad-character", "text holds a control or invisible character"),
+    Code("init-exists", "`sos init` would overwrite an existing file"),
+    # YAML.
+    Code("yaml-syntax", "the YAML does not parse"),
+    Code("yaml-alias", "YAML aliases expand to too many values"),
+    Code("yaml-depth", "the YAML is nested too deeply"),
+    Code("yaml-key", "a key is a list or map instead of a plain name"),
+    Code("yaml-tag", "a YAML tag sos does not support"),
+    Code("yaml-unquoted", "an unquoted value YAML reads as another type (yes → true, 1.10 → 1.1)",
+         fix="quote the value"),
+    Code("duplicate-key", "a map lists the same key twice"),
+    # Schema: the shape of sos.yaml and blueprints.
+    Code("unknown-key", "a key the schema does not know"),
+    Code("missing-key", "a required key is missing"),
+    Code("bad-key", "a key is not a snake_case name"),
+    Code("key-too-long", "a key is longer than allowed"),
+    Code("wrong-type", "a value has the wrong type"),
+    Code("bad-value", "a value is not one of those allowed"),
+    Code("schema-minimum", "a number is below its minimum"),
+    Code("schema-maximum", "a number is above its maximum"),
+    Code("schema-exclusiveMinimum", "a number is not above its lower bound"),
+    Code("schema-minLength", "a text is empty or too short"),
+    Code("schema-maxLength", "a text is too long"),
+    Code("schema-minItems", "a list is empty or too short"),
+    Code("schema-maxItems", "a list has too many items"),
+    Code("schema-uniqueItems", "a list repeats an item"),
+    Code("schema-pattern", "a text does not have the expected form"),
+    Code("schema-minProperties", "a map is empty or has too few keys"),
+    Code("schema-maxProperties", "a map has too many of its keys at once"),
+    Code("schema-not", "keys that cannot go together"),
+    Code("too-many-problems", "validation stopped after the first problems", W, fix="fix these, then validate again"),
+    # Blueprints: extends, remove, anchors.
+    Code("unknown-starter", "`starter:` names no starter", fix="run `sos starters` to list them"),
+    Code("extends-outside", "`extends` names a file outside the project folder"),
+    Code("extends-not-yaml", "`extends` names a file that is not .yaml or .yml"),
+    Code("extends-missing", "`extends` names a file that does not exist"),
+    Code("extends-cycle", "blueprints extend each other in a cycle", fix="remove one of these `extends` entries"),
+    Code("remove-unknown", "`remove:` names something no parent blueprint defines"),
+    Code("unknown-anchor", "`before:`/`after:` names no item before it"),
+    # Blueprints: meaning.
+    Code("unknown-field", "a field is referenced but not defined"),
+    Code("unknown-stage", "a stage is referenced but not defined"),
+    Code("unknown-status", "a lead status is referenced but not defined"),
+    Code("unknown-value", "a value is not one of the field's picklist values"),
+    Code("bad-default", "a picklist default is not one of its values"),
+    Code("bad-scale", "a number's scale is larger than its precision"),
+    Code("option-not-for-type", "a field option does not apply to the field's type"),
+    Code("duplicate-label", "two items share a label"),
+    Code("duplicate-value", "a picklist lists a value twice"),
+    Code("empty-value", "a picklist has an empty value"),
+    Code("shadows-standard", "a custom field has the name of a standard field"),
+    Code("api-name", "a field's CRM API name is not valid"),
+    Code("api-name-collision", "two fields become the same CRM API name"),
+    Code("label-too-long", "a field label is longer than the CRM allows"),
+    Code("reserved-key", "a key ends in a suffix sos keeps for its own rules"),
+    Code("pipeline-outcomes", "a pipeline lacks a won or lost stage"),
+    Code("stage-conflict", "a stage key differs between pipelines"),
+    Code("stage-order", "an open stage comes after a closed stage", W),
+    Code("probability-order", "a stage's probability is below the stage before it", W),
+    Code("probability-closed", "a won stage is not at 100% or a lost stage not at 0%", W),
+    Code("max-days-closed", "max_days is set on a closed stage"),
+    Code("status-converted", "no lead status is marked converted"),
+    Code("status-default", "lead statuses do not have exactly one default"),
+    Code("no-max-days", "a cadence fires on max_days but no stage sets it"),
+    Code("owner-without-record", "a scheduled cadence assigns to 'owner' with no record to own"),
+    Code("no-catch-all", "no catch-all route, so some leads stay unassigned", W),
+    Code("unreachable-route", "a route after the catch-all is never reached", W),
+    # Expressions.
+    Code("expr-syntax", "an expression does not parse"),
+    Code("unknown-name", "an expression names an unknown field"),
+    Code("unknown-function", "an expression calls an unknown function"),
+    Code("arity", "a function gets the wrong number of arguments"),
+    Code("type-mismatch", "an expression has the wrong type"),
+    Code("unsupported", "the target's dialect cannot express this"),
+    Code("bad-record", "a record given to an expression is not valid"),
+    Code("formula-too-long", "a rule compiles to a formula longer than the CRM allows"),
+    # Targets, plans and applies.
+    Code("no-target", "sos.yaml has several targets and no default_target", fix="pass --target or set default_target"),
+    Code("unknown-target", "a target name that sos.yaml does not define"),
+    Code("backend-missing", "a target type this version of sos cannot plan or apply"),
+    Code("plan-stale", "the CRM changed after the saved plan was made", fix=PLAN_AGAIN),
+    Code("plan-version", "the saved plan was made by another version of sos", fix=PLAN_AGAIN),
+    Code("plan-format", "the saved plan has a format this sos does not read", fix=PLAN_AGAIN),
+    Code("plan-mismatch", "the saved plan does not match the blueprint it claims", fix=PLAN_AGAIN),
+    Code("plan-blueprint", "the saved plan was made from another version of the blueprint", fix=PLAN_AGAIN),
+    Code("plan-target", "the plan or job belongs to another target"),
+    Code("plan-adopts", "the plan takes over components sos did not create", fix="review it, then pass --adopt"),
+    Code("plan-refused", "the target would refuse the plan; nothing was changed"),
+    Code("validate-failed", "a check-only deploy failed: the target would refuse the plan"),
+    Code("apply-failed", "the apply failed; nothing was changed"),
+    Code("apply-unknown", "the outcome of an earlier apply is not known", W),
+    Code("no-approval", "no terminal to confirm the apply", fix="pass --auto-approve"),
+    Code("unknown-job", "no apply in the history submitted that job"),
+    Code("build-out", "the output folder holds files sos build did not write"),
+    Code("build-target", "`sos build` writes metadata for a target type that has none"),
+    Code("history-corrupt", "an apply history record is damaged"),
+    Code("history-unreadable", "the apply history cannot be read"),
+    Code("history-unwritable", "the outcome of an apply could not be recorded", W),
+    # The local sandbox.
+    Code("locked", "another apply is running on the target"),
+    Code("nothing-to-resume", "--resume on a target whose applies never stay pending"),
+    Code("sandbox-corrupt", "the sandbox file is damaged"),
+    Code("sandbox-refused", "the sandbox refused a change"),
+    Code("sandbox-unusable", "the sandbox file cannot be opened"),
+    Code("sandbox-version", "the sandbox file has a schema version this sos does not read"),
+)
+
+
+def markdown() -> str:
+    """docs/codes.md: every code, with its severity, meaning and usual fix."""
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Every problem sos reports ends in a code in brackets, `b.yaml:5:3: error: … [unknown-field]`;",
+        "`--format json` gives it as `code`. This page is generated from `sos/codes.py`",
+        "(`python -m sos.codes > docs/codes.md`); a test keeps the two in sync.",
+        "",
+        "| code | severity | meaning | usual fix |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code in all_codes().values():
+        fix = code.fix.replace("|", "\\|")
+        lines.append(f"| `{code.name}` | {code.severity.value} | {code.meaning} | {fix} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sos.codes  # run as a script this file is `__main__`; the backends declare into `sos.codes`
+
+    print(sos.codes.markdown(), end="")
