@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz install clean
+.PHONY: demo test bench fuzz docs install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 ## The whole test suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## docs/codes.md from the registry of diagnostic codes (sos/codes.py).
+docs: $(STAMP)
+	$(BIN)/python -m sos.codes > docs/codes.md
 
 ## Benchmarks: figures printed, nothing asserted about wall time.
 bench: $(STAMP)

@@ -30,7 +30,7 @@ declare(
     Code("salesforce-type", "a field type sos cannot create in Salesforce"),
     Code("salesforce-formula-length", "a rule becomes a formula longer than Salesforce allows"),
     Code("salesforce-description", "a description too long once sos's ownership mark is added"),
-    Code("salesforce-forecast", "a won or lost stage with a forecast category Salesforce refuses"),
+    Code("salesforce-forecast", "a stage has a forecast category Salesforce refuses for its outcome"),
     Code("salesforce-picklist-semicolon", "a picklist value contains ';'"),
     Code("salesforce-picklist-size", "a picklist has more values than Salesforce allows"),
     Code("salesforce-picklist-value-length", "a picklist value is longer than Salesforce allows"),
