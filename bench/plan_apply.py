@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench.generate import write_project
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import load_project
 
 

@@ -141,7 +141,7 @@ def run() -> list[tuple[str, str]]:
     from sos.backends.salesforce.backend import SalesforceBackend
     from sos.backends.salesforce.build import build_package
     from sos.plan.diff import diff
-    from sos.plan.run import desired_model
+    from sos.engine import desired_model
     from sos.project import load_project
     from tests.emulators.salesforce import SalesforceEmulator
 

@@ -11,29 +11,41 @@ import pytest
 
 SOS = Path(__file__).resolve().parents[1] / "sos"
 
-# package → packages it must never import
+# package → packages it must never import (sos.backends: see test_only_the_engine_imports_a_backend)
 FORBIDDEN = {
-    "sos.expr": ("sos.blueprint", "sos.model", "sos.plan", "sos.render", "sos.backends", "sos.cli"),
+    "sos.expr": ("sos.blueprint", "sos.model", "sos.plan", "sos.render", "sos.cli"),
     "sos.backends": ("sos.blueprint", "sos.cli"),  # no backend sees YAML
-    "sos.model": ("sos.cli", "sos.backends"),
+    "sos.model": ("sos.cli",),
     "sos.plan": ("sos.cli",),
-    "sos.render": ("sos.cli", "sos.blueprint", "sos.backends"),
-    "sos.blueprint": ("sos.cli", "sos.model", "sos.plan", "sos.backends"),
+    "sos.render": ("sos.cli", "sos.blueprint"),
+    "sos.blueprint": ("sos.cli", "sos.model", "sos.plan"),
 }
+ENGINE = SOS / "engine.py"
 
 
 def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth (inside functions too), relative imports resolved."""
+    package = module_name(path).split(".")[:None if path.name == "__init__.py" else -1]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)   # `from sos import backends`
     return found
 
 
 def module_name(path: Path) -> str:
-    return ".".join(path.relative_to(SOS.parent).with_suffix("").parts)
+    parts = path.relative_to(SOS.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> str:
+    """The core package (or top-level module) `module` belongs to: sos.plan.diff → sos.plan."""
+    return ".".join(module.split(".")[:2])
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -46,6 +58,39 @@ def test_imports_flow_one_way(package: str) -> None:
         if any(name == banned or name.startswith(banned + ".") for banned in FORBIDDEN[package])
     )
     assert wrong == []
+
+
+def test_only_the_engine_imports_a_backend() -> None:
+    wrong = sorted(
+        f"{module_name(path)} imports {name}"
+        for path in SOS.rglob("*.py")
+        if path != ENGINE and layer(module_name(path)) != "sos.backends"
+        for name in imports_of(path)
+        if name == "sos.backends" or name.startswith("sos.backends.")
+    )
+    assert wrong == []
+
+
+def test_the_core_packages_import_each_other_without_cycles() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in SOS.rglob("*.py"):
+        here = layer(module_name(path))
+        graph.setdefault(here, set()).update(
+            layer(name) for name in imports_of(path) if name.startswith("sos.") and layer(name) != here)
+    cycles = set()
+
+    def walk(node: str, trail: list[str]) -> None:
+        if node in trail:
+            cycle = trail[trail.index(node):]
+            first = cycle.index(min(cycle))
+            cycles.add(" → ".join(cycle[first:] + cycle[:first] + [min(cycle)]))
+            return
+        for following in sorted(graph.get(node, ())):
+            walk(following, trail + [node])
+
+    for start in sorted(graph):
+        walk(start, [])
+    assert sorted(cycles) == []
 
 
 def test_validate_loads_no_crm_client_or_template_engine(tmp_path: Path) -> None:

@@ -7,22 +7,22 @@ from pathlib import Path
 
 import click
 
-from sos.backends import open_backend
 from sos.cli.options import adopt_option, current_project, target_option
-from sos.cli.output import plural, print_diagnostics
-from sos.cli.plan import render
-from sos.errors import Diagnostic, SosError
-from sos.plan.change import Action, Plan
-from sos.plan.planfile import load_plan, plan_to_json
-from sos.plan.run import (
+from sos.cli.output import plural, print_diagnostics, use_colour
+from sos.engine import (
     apply_plan,
     make_plan,
+    open_target,
     resume_apply,
     submitted_apply,
     unresolved_apply,
     without_deletions,
 )
+from sos.errors import Diagnostic, SosError
+from sos.plan.change import Action, Plan
+from sos.plan.planfile import load_plan, plan_to_json
 from sos.project import Project
+from sos.render import render_plan
 from sos.target import Target
 
 
@@ -57,12 +57,12 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         return _resume(project, job, target_name)
     if planfile is not None:
         plan, target = _saved_plan(project, planfile, target_name, adopt)
-        backend = open_backend(target, project.root)
+        backend = open_target(project, target)
     else:
         target = project.target(target_name)
         run = make_plan(project, target, adopt=adopt)
         plan, backend = run.plan, run.backend
-    click.echo(render(plan_to_json(plan), "text"), nl=False)
+    click.echo(render_plan(plan_to_json(plan), "text", colour=use_colour(sys.stdout)), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))
     deletions = plan.count(Action.DELETE)
     if deletions and not allow_delete:
@@ -96,7 +96,7 @@ def _resume(project: Project, job: str, target_name: str | None) -> int:
     if target_name is not None and target_name != entry["target"]:
         raise SosError(f"{job} was submitted to target '{entry['target']}', not '{target_name}'", "plan-target")
     target = project.target(str(entry["target"]))
-    said, notes = resume_apply(project, open_backend(target, project.root), entry)
+    said, notes = resume_apply(project, open_target(project, target), entry)
     click.echo(said)
     print_diagnostics(notes)
     return 0

@@ -11,12 +11,12 @@ import click
 
 from sos.cli.options import current_project, target_option
 from sos.cli.output import plural, print_diagnostics
+from sos.engine import desired_model, export_metadata, without_deletions
 from sos.errors import SosError
 from sos.model.resources import Model
 from sos.plan.change import Action, Plan
-from sos.plan.diff import blueprint_digest, diff
+from sos.plan.diff import blueprint_digest
 from sos.plan.planfile import load_plan
-from sos.plan.run import desired_model, without_deletions
 
 # What a previous build may have left in --out; anything else there makes the build refuse.
 BUILD_ENTRIES = {"package.xml", "destructiveChanges.xml", "objects", "standardValueSets", "permissionsets",
@@ -62,10 +62,6 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
     the files, deploy them with the Salesforce CLI or your release tool, or let
     `sos apply` do both (it compares with the org first and deploys only the changes).
     """
-    from sos.backends.salesforce.build import HELD_KINDS, build_package
-    from sos.backends.salesforce.package import API_VERSION
-    from sos.backends.salesforce.source import to_source_format
-
     project = current_project()
     target = project.target(target_name)
     if target.type != "salesforce":
@@ -73,22 +69,17 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
         raise SosError(f"target '{target.name}' has type '{target.type}'; sos build writes Salesforce metadata"
                        + (f" (salesforce targets: {', '.join(others)})" if others else ""), "build-target")
     desired = desired_model(project)
-    deletions = 0
+    deletions, planned = 0, None
     if planfile is not None:
         plan = _saved_plan(planfile, desired, target.name)
         deletions = plan.count(Action.DELETE)
-        changes = list((plan if allow_delete else without_deletions(plan)).changes)
-    else:
-        changes = list(diff(desired, Model(), target=target.name, target_type=target.type,
-                            supported=HELD_KINDS).changes)
+        planned = (plan if allow_delete else without_deletions(plan)).changes
     if allow_delete and planfile is None:
         click.echo("Nothing to delete: without --plan the package creates and updates only.", err=True)
     elif deletions and not allow_delete:
         click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to write them.", err=True)
-    package = build_package(desired, changes, None, allow_delete=allow_delete,
-                            api_version=str(target.options.get("api_version", API_VERSION)),
-                            value_sets=include_value_sets)
-    files = to_source_format(package, project_name=project.root.name) if fmt == "source" else package.files
+    changes, package, files = export_metadata(project, target, desired, planned, allow_delete=allow_delete,
+                                              value_sets=include_value_sets, fmt=fmt)
     _write(out, files)
 
     if include_value_sets:

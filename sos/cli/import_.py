@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from sos.backends import open_backend
 from sos.blueprint.dump import dump_yaml
 from sos.cli.options import current_project, target_option
+from sos.engine import open_target
 from sos.model.decompile import model_to_blueprint
 from sos.model.resources import Model
 from sos.plan.planfile import write_output
@@ -26,7 +26,7 @@ def command(target_name: str | None, out: Path | None, name: str | None) -> int:
     """Write a blueprint holding everything the target has; planning it right after shows no changes."""
     project = current_project()
     target = project.target(target_name)
-    live = open_backend(target, project.root).read(Model())
+    live = open_target(project, target).read(Model())
     text = f"# Imported by `sos import` from target '{target.name}'.\n" + dump_yaml(
         model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}"))
     if out is None:

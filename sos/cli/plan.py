@@ -10,23 +10,10 @@ import click
 
 from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
+from sos.engine import make_plan, unresolved_apply
 from sos.errors import SosError
 from sos.plan.planfile import plan_to_json, save_plan
-from sos.plan.run import make_plan, unresolved_apply
-
-
-def render(data: dict[str, object], fmt: str) -> str:
-    if fmt == "json":
-        from sos.render.json import render_json
-
-        return render_json(data)
-    if fmt == "markdown":
-        from sos.render.markdown import render_markdown
-
-        return render_markdown(data)
-    from sos.render.text import render_text
-
-    return render_text(data, colour=use_colour(sys.stdout))
+from sos.render import render_plan
 
 
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
@@ -60,7 +47,8 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     target = project.target(target_name)
     run = make_plan(project, target, adopt=adopt)
     problems = run.backend.check(run.plan) if run.plan.has_changes else []
-    click.echo(render({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt), nl=False)
+    click.echo(render_plan({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt,
+                       colour=use_colour(sys.stdout)), nl=False)
     if out is not None:
         save_plan(run.plan, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {shlex.quote(str(out))}", err=True)

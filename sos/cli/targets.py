@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from sos.backends import open_backend
 from sos.cli.options import current_project
+from sos.engine import open_target
 from sos.errors import SosError
 
 
@@ -20,7 +20,7 @@ def command() -> int:
     for name, target in project.targets.items():
         marker = "*" if name == project.default_target else " "
         try:
-            status = open_backend(target, project.root).status()
+            status = open_target(project, target).status()
         except SosError as exc:
             problem = exc.diagnostics[0]
             state = "unusable" if target.type == "local" else "unreachable"

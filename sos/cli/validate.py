@@ -11,9 +11,9 @@ from sos.blueprint.load import load_blueprint
 from sos.blueprint.resolve import display_path
 from sos.cli import output
 from sos.cli.options import locate_blueprint, output_format
+from sos.engine import lint_targets
 from sos.errors import Diagnostic, SosError
 from sos.model.compile import compile_model
-from sos.plan.run import lint_targets
 from sos.project import find_project_file, load_project
 
 

@@ -16,7 +16,7 @@ from sos.history import read_history
 from sos.model.resources import Address, Kind, Resource
 from sos.plan.change import Action, Change
 from sos.plan.planfile import load_plan, save_plan
-from sos.plan.run import apply_plan, make_plan, without_deletions
+from sos.engine import apply_plan, make_plan, without_deletions
 from sos.project import Project, load_project
 from sos.resources import starter_names
 

@@ -17,7 +17,7 @@ from sos.cli import cli
 from sos.history import read_history
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.diff import plan_digest
-from sos.plan.run import desired_model
+from sos.engine import desired_model
 from sos.project import load_project
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ def bug(*args: object) -> None:
 @pytest.fixture
 def crashing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """`sos targets` hits a bug; temporary files go to a folder of the test's own. Returns that folder."""
-    monkeypatch.setattr("sos.cli.targets.open_backend", bug)
+    monkeypatch.setattr("sos.cli.targets.open_target", bug)
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -103,7 +103,7 @@ def test_a_crash_that_quotes_a_credential_hides_it_on_screen_and_in_the_log(
     def leaky_bug(*args: object) -> None:
         raise RuntimeError("session 00Dxx0000001gPL!AQ4AQFakeToken refused")
 
-    monkeypatch.setattr("sos.cli.targets.open_backend", leaky_bug)
+    monkeypatch.setattr("sos.cli.targets.open_target", leaky_bug)
     result = sos("targets")
     assert result.exit_code == 3
     log = project / ".sos" / "crash.log"

@@ -20,6 +20,7 @@ from sos.errors import Diagnostic, Severity, Span
 from sos.model.resources import Address, Kind
 from sos.plan.change import Action, Change, Plan, Unmanaged
 from sos.plan.planfile import plan_to_json
+from sos.render import render_plan
 from sos.render.json import render_json
 from sos.render.markdown import render_markdown
 from sos.render.text import NO_CHANGES, format_value, render_text
@@ -174,8 +175,8 @@ CASES: dict[str, Callable[[], Plan]] = {
 
 
 def renderings(data: dict[str, Any]) -> dict[str, str]:
-    return {"plan.txt": render_text(data, colour=False), "plan.md": render_markdown(data),
-            "plan.json": render_json(data)}
+    return {"plan.txt": render_plan(data, "text"), "plan.md": render_plan(data, "markdown"),
+            "plan.json": render_plan(data, "json")}
 
 
 @pytest.mark.parametrize("case", CASES)

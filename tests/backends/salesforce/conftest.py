@@ -96,7 +96,7 @@ lead_statuses:
 
 def plan_for(project: Project, backend: SalesforceBackend) -> Plan:
     """What make_plan does, with a backend the test built (to give it a fake sleep or a login session)."""
-    from sos.plan.run import make_plan
+    from sos.engine import make_plan
 
     return make_plan(project, backend.target, backend=backend).plan
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL
 from tests.emulators.salesforce import SalesforceEmulator

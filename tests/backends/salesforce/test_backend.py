@@ -27,7 +27,7 @@ from sos.model.decompile import model_to_blueprint
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, save_plan
-from sos.plan.run import apply_plan, make_plan, without_deletions
+from sos.engine import apply_plan, make_plan, without_deletions
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, STARTERS, Recorder, blueprint_text, plan_for
 from tests.emulators.salesforce import SalesforceEmulator

@@ -185,7 +185,7 @@ def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Pat
     from sos.model.resources import Address, Kind, Model, Resource
     from sos.plan.diff import diff
     from sos.plan.planfile import save_plan
-    from sos.plan.run import desired_model
+    from sos.engine import desired_model
     from sos.project import load_project
 
     desired = desired_model(load_project(project / "sos.yaml"))

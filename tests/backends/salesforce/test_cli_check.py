@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from sos.cli import cli
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import REPO, SMALL
 from tests.emulators.salesforce import SalesforceEmulator

@@ -25,7 +25,7 @@ from sos.cli import cli
 from sos.model.resources import Address, Kind
 from sos.plan.change import Action, AttrChange
 from sos.plan.planfile import load_plan, save_plan
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, Recorder, plan_for
 from tests.emulators.salesforce import SalesforceEmulator

@@ -21,7 +21,7 @@ from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model
-from sos.plan.run import desired_model
+from sos.engine import desired_model
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, Recorder, plan_for
 from tests.emulators.salesforce import SalesforceEmulator

@@ -14,7 +14,7 @@ from sos.cli import cli
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, blueprint_text, plan_for
 from tests.emulators.salesforce import SalesforceEmulator

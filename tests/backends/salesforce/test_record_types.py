@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL
 from tests.emulators.salesforce import SalesforceEmulator

@@ -37,7 +37,7 @@ from sos.expr.types import Scope
 from sos.model.compile import compile_model
 from sos.model.resources import Kind
 from sos.naming import salesforce_field_name
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, blueprint_text
 from tests.emulators.salesforce import SalesforceEmulator

@@ -17,7 +17,7 @@ from sos.backends.base import ApplyUnknown
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.cli import cli
 from sos.history import read_history
-from sos.plan.run import apply_plan
+from sos.engine import apply_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, plan_for
 from tests.emulators.salesforce import SalesforceEmulator
@@ -157,7 +157,7 @@ def test_ctrl_c_while_polling_a_submitted_deploy_names_it(emulator: SalesforceEm
         raise KeyboardInterrupt
 
     backend.client.sleep = ctrl_c
-    monkeypatch.setattr("sos.plan.run.open_backend", lambda target, root: backend)
+    monkeypatch.setattr("sos.engine.open_backend", lambda target, root: backend)
     emulator.deploy_polls = 3                                # not done at the first status check
     result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
     [deploy_id] = emulator.metadata.deploys

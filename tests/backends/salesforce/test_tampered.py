@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from sos.cli import cli
-from sos.plan.run import apply_plan, make_plan
+from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL
 from tests.emulators.salesforce import SalesforceEmulator

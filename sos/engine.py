@@ -1,11 +1,13 @@
-"""The plan → apply cycle against one target, as the commands run it."""
+"""The plan → apply cycle against one target, as the commands run it: the one module that joins the project, the
+model, plans and the backends (no other core module imports `sos.backends`)."""
 
 from __future__ import annotations
 
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sos.backends import lint_for_target, open_backend
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
@@ -14,11 +16,14 @@ from sos.errors import Diagnostic, Severity, SosError
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
-from sos.plan.change import Action, Plan, held_stages, keep_stages
+from sos.plan.change import Action, Change, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import plan_to_json
 from sos.project import Project
 from sos.target import Target
+
+if TYPE_CHECKING:
+    from sos.backends.salesforce.package import Package
 
 
 @dataclass
@@ -41,6 +46,11 @@ def lint_targets(project: Project, desired: Model) -> list[Diagnostic]:
     return sorted(found, key=Diagnostic.sort_key)
 
 
+def open_target(project: Project, target: Target) -> Backend:
+    """The backend that plans and applies against `target`, by its `type` in sos.yaml."""
+    return open_backend(target, project.root)
+
+
 def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
@@ -51,11 +61,27 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     refused = [d for d in lint_for_target(target, desired) if d.is_error]
     if refused:
         raise SosError(sorted(refused, key=Diagnostic.sort_key))
-    backend = backend or open_backend(target, project.root)
+    backend = backend or open_target(project, target)
     live = backend.read(desired)
     plan = diff(desired, live, target=target.name, target_type=target.type,
                 supported=backend.capabilities.kinds, adopt=adopt)
     return PlanRun(plan, backend, desired)
+
+
+def export_metadata(project: Project, target: Target, desired: Model, changes: Sequence[Change] | None, *,
+                    allow_delete: bool, value_sets: bool, fmt: str) -> tuple[list[Change], Package, dict[str, bytes]]:
+    """What `sos build` writes for a Salesforce `target`: the changes it holds (the whole blueprint when `changes` is
+    None), their package, and its files in `fmt` (mdapi or source). Salesforce-only until backends export."""
+    from sos.backends.salesforce.build import HELD_KINDS, build_package
+    from sos.backends.salesforce.package import API_VERSION
+    from sos.backends.salesforce.source import to_source_format
+
+    if changes is None:
+        changes = diff(desired, Model(), target=target.name, target_type=target.type, supported=HELD_KINDS).changes
+    package = build_package(desired, changes, None, allow_delete=allow_delete,
+                            api_version=str(target.options.get("api_version", API_VERSION)), value_sets=value_sets)
+    files = to_source_format(package, project_name=project.root.name) if fmt == "source" else package.files
+    return list(changes), package, files
 
 
 def without_deletions(plan: Plan) -> Plan:
