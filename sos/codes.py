@@ -2,12 +2,12 @@
 
 Call sites keep the code as a plain string (`"unknown-field"`), the word the user greps for;
 tests/test_codes.py fails on a code used in sos/ and not declared here (or by a backend), and on a
-declared code nothing uses. `python -m sos.codes > docs/codes.md` writes the reference page.
+declared code nothing uses. `make docs` writes the reference page, docs/codes.md.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sos.errors import Severity
@@ -30,15 +30,6 @@ def declare(*codes: Code) -> None:
         if code.name in CODES:
             raise ValueError(f"diagnostic code '{code.name}' is declared twice")
         CODES[code.name] = code
-
-
-def all_codes() -> dict[str, Code]:
-    """Every code, the backends' included, by name."""
-    from sos.backends import CODE_MODULES
-
-    for module in CODE_MODULES:
-        importlib.import_module(module)
-    return dict(sorted(CODES.items()))
 
 
 W = Severity.WARNING
@@ -168,8 +159,9 @@ declare(
 )
 
 
-def markdown() -> str:
-    """docs/codes.md: every code, with its severity, meaning and usual fix."""
+def markdown(codes: Mapping[str, Code]) -> str:
+    """docs/codes.md: every code of `codes` (engine.all_codes(): the backends' too), with its severity, meaning
+    and usual fix."""
     lines = [
         "# Diagnostic codes",
         "",
@@ -180,13 +172,8 @@ def markdown() -> str:
         "| code | severity | meaning | usual fix |",
         "| --- | --- | --- | --- |",
     ]
-    for code in all_codes().values():
+    for code in codes.values():
         fix = code.fix.replace("|", "\\|")
         lines.append(f"| `{code.name}` | {code.severity.value} | {code.meaning} | {fix} |")
     return "\n".join(lines) + "\n"
 
-
-if __name__ == "__main__":
-    import sos.codes  # run as a script this file is `__main__`; the backends declare into `sos.codes`
-
-    print(sos.codes.markdown(), end="")

@@ -3,15 +3,17 @@ model, plans and the backends (no other core module imports `sos.backends`)."""
 
 from __future__ import annotations
 
+import importlib
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sos.backends import lint_for_target, open_backend
+from sos.backends import CODE_MODULES, lint_for_target, open_backend
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
 from sos.blueprint.load import load_blueprint
+from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
@@ -31,6 +33,13 @@ class PlanRun:
     plan: Plan
     backend: Backend
     desired: Model
+
+
+def all_codes() -> dict[str, Code]:
+    """Every diagnostic code by name, the backends' included (each backend declares its own)."""
+    for module in CODE_MODULES:
+        importlib.import_module(module)
+    return dict(sorted(CODES.items()))
 
 
 def desired_model(project: Project) -> Model:
