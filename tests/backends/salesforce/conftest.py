@@ -94,6 +94,17 @@ lead_statuses:
 """
 
 
+@pytest.fixture
+def applied(make_project: Callable[..., Project]) -> Project:
+    """A project whose org has SMALL applied."""
+    from sos.engine import apply_plan, make_plan
+
+    project = make_project(SMALL)
+    run = make_plan(project, project.target(None))
+    assert apply_plan(project, run.backend, run.plan).ok
+    return project
+
+
 def plan_for(project: Project, backend: SalesforceBackend) -> Plan:
     """What make_plan does, with a backend the test built (to give it a fake sleep or a login session)."""
     from sos.engine import make_plan

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from sos.cli import cli
-from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import REPO, SMALL
 from tests.emulators.salesforce import SalesforceEmulator
@@ -24,12 +23,9 @@ IN_USE = "3 deals are in stage Proposal, which this plan removes [stage-in-use]"
 
 
 @pytest.fixture
-def proposal_in_use(emulator: SalesforceEmulator, make_project: Callable[..., Project],
-                    monkeypatch: pytest.MonkeyPatch) -> Project:
+def proposal_in_use(emulator: SalesforceEmulator, applied: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
     """Applied SMALL, 3 deals in Proposal, then the blueprint drops the Proposal stage."""
-    project = make_project(SMALL)
-    run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    project = applied
     emulator.org.seed_opportunities({"Proposal": 3})
     (project.root / "blueprint.yaml").write_text(WITHOUT_PROPOSAL, encoding="utf-8")
     monkeypatch.chdir(project.root)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
 from lxml import etree
 
 from sos.cli import cli
-from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL
 from tests.emulators.salesforce import SalesforceEmulator
@@ -27,12 +25,9 @@ THEIRS = {"label": "Partner", "length": 80, "type": "text"}
 
 
 @pytest.fixture
-def saved(emulator: SalesforceEmulator, make_project: Callable[..., Project],
-          monkeypatch: pytest.MonkeyPatch) -> Project:
+def saved(emulator: SalesforceEmulator, applied: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
     """SMALL applied; the org's own Partner__c; a saved plan that relabels Budget."""
-    project = make_project(SMALL)
-    run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    project = applied
     body = etree.Element(md("CustomField"))
     for name, value in (("label", "Partner"), ("length", 80), ("type", "Text")):
         set_text(body, name, value)
