@@ -14,7 +14,6 @@ from sos.cli.options import locate_blueprint, output_format
 from sos.engine import lint_targets
 from sos.errors import Diagnostic, SosError
 from sos.model.compile import compile_model
-from sos.project import find_project_file, load_project
 
 
 @click.command("validate", epilog="""\b
@@ -39,8 +38,6 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
     except SosError as exc:
         diagnostics, blueprint, blueprint_path = exc.diagnostics, None, path or Path("sos.yaml")
     else:
-        project_file = find_project_file(blueprint_path.parent) if project is None else None
-        project = load_project(project_file) if project_file is not None else project
         blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
         if blueprint is not None and project is not None:   # each target's own limits, e.g. Salesforce's
             diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint))],
