@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sos.blueprint.scope import scope_for, standard_field_names
+from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
-from sos.expr.typecheck import check_expression
 from sos.naming import REQUIREMENT_RULE_SUFFIX, SALESFORCE_LABEL_LIMIT, salesforce_field_name, salesforce_name_problem
 
 TYPE_OPTIONS = {
@@ -206,17 +205,11 @@ def check_lead_statuses(bp: Blueprint, diags: Diagnostics) -> None:
 
 
 def check_expressions(bp: Blueprint, diags: Diagnostics) -> None:
-    for rule in bp.rules.values():
-        scope = scope_for(bp, rule.object)
-        for expr in (rule.when, rule.require):
-            if expr is not None:
-                diags.extend(check_expression(expr, scope))
-    for cadence in bp.cadences.values():
-        if cadence.when is not None:
-            diags.extend(check_expression(cadence.when, scope_for(bp, cadence.scope)))
-    for route in bp.routing:
-        if route.when is not None:
-            diags.extend(check_expression(route.when, scope_for(bp, route.object)))
+    conditions = [*((e, r.object) for r in bp.rules.values() for e in (r.when, r.require)),
+                  *((c.when, c.scope) for c in bp.cadences.values()), *((r.when, r.object) for r in bp.routing)]
+    for expr, obj in conditions:
+        if expr is not None:
+            diags.extend(typed_expr(bp, expr, obj)[1])
 
 
 def check_cadences(bp: Blueprint, diags: Diagnostics) -> None:

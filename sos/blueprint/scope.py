@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from sos.blueprint.types import Blueprint
+from sos.errors import Diagnostic
 from sos.expr import types as expr_types
+from sos.expr.annotate import TypedExpr, annotate
+from sos.expr.ast import Expr
 from sos.expr.types import Scope, StageInfo, StatusInfo, type_for_field
 
 
@@ -22,3 +25,14 @@ def scope_for(bp: Blueprint, obj: str) -> Scope:
                 stages.setdefault(stage.key, StageInfo(stage.key, stage.outcome))  # type: ignore[arg-type]
     statuses = [StatusInfo(s.key, s.converted) for s in bp.lead_statuses] if obj == "lead" else []
     return expr_types.scope_for(obj, custom, stages=stages.values(), statuses=statuses)
+
+
+def typed_expr(bp: Blueprint, expr: Expr, obj: str) -> tuple[TypedExpr, list[Diagnostic]]:
+    """`expr` (a condition on `obj`) type-checked, and its problems; checked once per blueprint (its problems
+    are returned the first time only)."""
+    found = bp.typed.get(expr)
+    if found is not None:
+        return found, []
+    typed, problems = annotate(expr, scope_for(bp, obj))
+    bp.typed[expr] = typed
+    return typed, problems

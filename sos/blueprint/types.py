@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from sos.blueprint.yaml import Node
 from sos.errors import Span
+from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Expr
 
 OBJECTS = ("lead", "contact", "account", "opportunity")
@@ -134,6 +135,8 @@ class Blueprint:
     cadences: Mapping[str, Cadence]
     routing: tuple[Route, ...]
     files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
+    # Each expression type-checked once (blueprint.scope.typed_expr fills it), for the model to carry.
+    typed: dict[Expr, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
 
     def all_fields(self) -> list[Field]:
         return [f for obj in OBJECTS for f in self.fields.get(obj, {}).values()]

@@ -82,9 +82,12 @@ _INCLUDES_FIX = "test a multi-select picklist with includes(field, 'value')"
 _ARITH_WHY = "arithmetic works on numbers; a date plus or minus a number of days is a date; a date minus a date is days"
 
 
-def check_expression(expr: Expr, scope: Scope, *, expect_boolean: bool = True) -> list[Diagnostic]:
-    """Every problem in `expr` read in `scope`; when `expect_boolean`, it must be a condition."""
-    checker = _Checker(scope)
+def check_expression(expr: Expr, scope: Scope, *, expect_boolean: bool = True,
+                     record: dict[Expr, ExprType] | None = None) -> list[Diagnostic]:
+    """Every problem in `expr` read in `scope`; when `expect_boolean`, it must be a condition.
+
+    `record`, when given, receives the type of every node that has one (expr.annotate keeps it)."""
+    checker = _Checker(scope, record)
     result = checker.type_of(expr)
     if expect_boolean and result is not None and result.kind is not Kind.BOOLEAN:
         checker.error(
@@ -102,14 +105,21 @@ def infer_type(expr: Expr, scope: Scope) -> ExprType | None:
 
 
 class _Checker:
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, record: dict[Expr, ExprType] | None = None) -> None:
         self.scope = scope
         self.problems: list[Diagnostic] = []
+        self.record = record
+
+    def type_of(self, node: Expr) -> ExprType | None:
+        found = self._type_of(node)
+        if self.record is not None and found is not None:
+            self.record[node] = found
+        return found
 
     def error(self, span: Span, message: str, code: str, *, why: str = "", fix: str = "") -> None:
         self.problems.append(Diagnostic(span, message, code, why=why, fix=fix))
 
-    def type_of(self, node: Expr) -> ExprType | None:  # noqa: C901 - one arm per expression node type
+    def _type_of(self, node: Expr) -> ExprType | None:  # noqa: C901 - one arm per expression node type
         match node:
             case Literal(value=value):
                 return _literal_type(value)

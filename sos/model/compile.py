@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from sos.blueprint.build import title_case
+from sos.blueprint.scope import scope_for, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline, Stage
+from sos.expr.annotate import TypedExpr
+from sos.expr.ast import Expr
 from sos.expr.dialects.canonical import to_text
-from sos.errors import Span
-from sos.model.resources import Address, Kind, Model, Resource, compact_attrs, requirement_rule_key
-
+from sos.model.automation import (
+    Assignment,
+    Automation,
+    action_from,
+    assignee_from,
+    assignment_attrs,
+    automation_attrs,
+    trigger_from,
+)
+from sos.model.exprs import requirement_exprs
+from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 
 
 def field_attrs(field: Field) -> dict[str, Any]:
@@ -36,25 +47,27 @@ def requirement_stages(pipeline: Pipeline, stage: Stage) -> list[str]:
             if s is stage or (s.is_open and position > index) or s.outcome == "won"]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def stage_requirement_rule(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> dict[str, Any]:
+def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> Resource:
+    """The stage's `require` as its own resource: which fields, in which stages, the message reps see; and what
+    that means as an expression, with each field at the line that names it."""
     fields = bp.fields.get(pipeline.object, {})
-    checks = [f"{key} == true" if key in fields and fields[key].type == "checkbox" else f"not is_blank({key})"
-              for key in stage.require]
-    stages = ", ".join(_quote(key) for key in requirement_stages(pipeline, stage))
     labels = [fields[key].label if key in fields else title_case(key) for key in stage.require]
-    return {
-        "when": f"stage in [{stages}]",
-        "require": " and ".join(checks),
-        "message": f"{stage.label} needs: {', '.join(labels)}."[:255],
-    }
+    stages = requirement_stages(pipeline, stage)
+    attrs = {"fields": list(stage.require), "stages": stages,
+             "message": f"{stage.label} needs: {', '.join(labels)}."[:255]}
+    node = stage.node.get("require") if stage.node else None
+    where = node.span if node is not None else stage.origin
+    spans = [item.span for item in node.value] if node is not None and node.is_list else []
+    exprs = requirement_exprs(stage.require, stages, scope_for(bp, pipeline.object), where, spans)
+    return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, stage.key), attrs, where, exprs=exprs)
+
+
+def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr]:
+    return {name: typed_expr(bp, expr, obj)[0] for name, expr in exprs.items() if expr is not None}
 
 
 def compile_model(bp: Blueprint) -> Model:
-    """The resources a CRM needs for `bp`. Expressions are stored as canonical text."""
+    """The resources a CRM needs for `bp`: expressions as canonical text in the attributes, typed in `exprs`."""
     model = Model()
     for field in bp.all_fields():
         model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin))
@@ -68,9 +81,7 @@ def compile_model(bp: Blueprint) -> Model:
                 "outcome": stage.outcome, "max_days": stage.max_days, "description": stage.description,
             }), stage.origin))
             if stage.require:
-                key = requirement_rule_key(pipeline.key, stage.key)
-                model.add(Resource(Address(Kind.RULE, pipeline.object, key),
-                                   stage_requirement_rule(bp, pipeline, stage), _require_span(stage)))
+                model.add(requirement(bp, pipeline, stage))
     for position, status in enumerate(bp.lead_statuses):
         model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), compact_attrs({
             "label": status.label, "default": status.default, "converted": status.converted,
@@ -80,20 +91,15 @@ def compile_model(bp: Blueprint) -> Model:
         model.add(Resource(Address(Kind.RULE, rule.object, rule.key), compact_attrs({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
             "message": rule.message, "description": rule.description,
-        }), rule.origin))
+        }), rule.origin, exprs=_exprs(bp, rule.object, when=rule.when, require=rule.require)))
     for cadence in bp.cadences.values():
-        model.add(Resource(Address(Kind.CADENCE, cadence.scope, cadence.key), compact_attrs({
-            "trigger": cadence.trigger, "schedule": cadence.schedule, "action": cadence.action,
-            "when": to_text(cadence.when) if cadence.when else None, "description": cadence.description,
-        }), cadence.origin))
+        automation = Automation(trigger_from(cadence.trigger, cadence.schedule), action_from(cadence.action),
+                                to_text(cadence.when) if cadence.when else None, cadence.description)
+        model.add(Resource(Address(Kind.AUTOMATION, cadence.scope, cadence.key), automation_attrs(automation),
+                           cadence.origin, exprs=_exprs(bp, cadence.scope, when=cadence.when)))
     for position, route in enumerate(bp.routing):
-        model.add(Resource(Address(Kind.ROUTE, route.object, route.key), compact_attrs({
-            "when": to_text(route.when) if route.when else None, "assign_to": route.assign_to,
-            "description": route.description, "position": position,
-        }), route.origin))
+        assignment = Assignment(assignee_from(route.assign_to), position,  # type: ignore[arg-type]
+                                to_text(route.when) if route.when else None, route.description)
+        model.add(Resource(Address(Kind.ASSIGNMENT, route.object, route.key), assignment_attrs(assignment),
+                           route.origin, exprs=_exprs(bp, route.object, when=route.when)))
     return model
-
-
-def _require_span(stage: Stage) -> Span:
-    node = stage.node.get("require") if stage.node else None
-    return node.span if node is not None else stage.origin

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sos.errors import Span
-from sos.expr.ast import Name, walk
-from sos.expr.parse import parse_expression
-from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_key, requirement_rule_stage
+from sos.model.resources import Address, Kind, Model, Resource
 
 FIELD_KEYS = ("type", "label", "help", "description", "length", "precision", "scale", "values", "default", "to")
 
@@ -23,16 +20,6 @@ def _field(resource: Resource) -> dict[str, Any]:
         names = attrs["api_names"]
         data["api_name"] = names["*"] if list(names) == ["*"] else names
     return data
-
-
-def _is_generated(rule: Resource) -> bool:
-    return requirement_rule_stage(rule.address.key) is not None
-
-
-def _required_fields(rule: Resource) -> list[str]:
-    """The fields a generated stage rule checks, in order: `not is_blank(a) and b == true` → [a, b]."""
-    expr = parse_expression(str(rule.attrs["require"]), lambda start, end: Span("<live>", 1, start + 1))
-    return [node.name for node in walk(expr) if isinstance(node, Name)]
 
 
 def _by_position(resources: list[Resource]) -> list[Resource]:
@@ -54,20 +41,18 @@ def model_to_blueprint(model: Model, name: str, description: str = "") -> dict[s
     sections: dict[str, Any] = {
         "fields": fields,
         "pipelines": _pipelines(model),
-        "rules": {r.address.key: {"object": r.address.scope, **r.attrs}
-                  for r in model.of_kind(Kind.RULE) if not _is_generated(r)},
+        "rules": {r.address.key: {"object": r.address.scope, **r.attrs} for r in model.of_kind(Kind.RULE)},
         "lead_statuses": [{"key": r.address.key, **_without(dict(r.attrs), "position")}
                           for r in _by_position(model.of_kind(Kind.LEAD_STATUS))],
-        "cadences": {r.address.key: dict(r.attrs) for r in model.of_kind(Kind.CADENCE)},
+        "cadences": {r.address.key: dict(r.attrs) for r in model.of_kind(Kind.AUTOMATION)},
         "routing": [{"key": r.address.key, "object": r.address.scope, **_without(dict(r.attrs), "position")}
-                    for r in _by_position(model.of_kind(Kind.ROUTE))],
+                    for r in _by_position(model.of_kind(Kind.ASSIGNMENT))],
     }
     return data | {section: items for section, items in sections.items() if items}
 
 
 def _pipelines(model: Model) -> dict[str, Any]:
-    """Each pipeline with its stages in order, a stage's required fields read back from its generated rule."""
-    requires = {r.address.key: _required_fields(r) for r in model.of_kind(Kind.RULE) if _is_generated(r)}
+    """Each pipeline with its stages in order, each with the fields its requirement names."""
     pipelines = {}
     for r in model.of_kind(Kind.PIPELINE):
         stages = []
@@ -75,8 +60,9 @@ def _pipelines(model: Model) -> dict[str, Any]:
             stage = model.get(Address(Kind.STAGE, r.address.key, key))
             attrs = dict(stage.attrs) if stage else {}
             stage_data = {"key": key, **attrs}
-            if (fields_required := requires.get(requirement_rule_key(r.address.key, key))):
-                stage_data["require"] = fields_required
+            requirement = model.get(Address(Kind.STAGE_REQUIREMENT, r.address.key, key))
+            if requirement is not None and requirement.attrs.get("fields"):
+                stage_data["require"] = list(requirement.attrs["fields"])
             stages.append(stage_data)
         pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
     return pipelines

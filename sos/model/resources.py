@@ -10,7 +10,7 @@ from typing import Any
 from collections.abc import Iterator, Mapping
 
 from sos.errors import Span
-from sos.naming import REQUIREMENT_RULE_SUFFIX
+from sos.expr.annotate import TypedExpr
 
 
 class Kind(str, Enum):
@@ -19,10 +19,12 @@ class Kind(str, Enum):
     FIELD = "field"
     STAGE = "stage"
     PIPELINE = "pipeline"  # after its stages: a sales process lists stage values that must exist
+    STAGE_REQUIREMENT = "stage_requirement"  # what a stage needs filled in (its `require`)
     LEAD_STATUS = "lead_status"
     RULE = "rule"
-    CADENCE = "cadence"
-    ROUTE = "route"
+    # Written as the blueprint names them (a cadence, a route): the words plans and addresses show users.
+    AUTOMATION = "cadence"
+    ASSIGNMENT = "route"
 
     @property
     def rank(self) -> int:
@@ -33,7 +35,8 @@ class Kind(str, Enum):
 class Address:
     """Which resource: `field.opportunity.budget_confirmed`, `stage.new_business.proposal`.
 
-    `scope` is the object for fields, rules, statuses and routes, the pipeline for stages.
+    `scope` is the object for fields, rules, statuses and routes, the pipeline for stages and stage requirements,
+    the object whose records fire it for a cadence (`schedule` for a timed one).
     """
 
     kind: Kind
@@ -54,27 +57,19 @@ def compact_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None and v != "" and v != []}
 
 
-def requirement_rule_key(pipeline: str, stage: str) -> str:
-    """The key of the rule made from a stage's `require` (reserved: no blueprint rule may end so)."""
-    return f"{pipeline}__{stage}{REQUIREMENT_RULE_SUFFIX}"
-
-
-def requirement_rule_stage(key: str) -> tuple[str, str] | None:
-    """(pipeline, stage) of a rule made from a stage's `require`, or None for a blueprint rule."""
-    if not key.endswith(REQUIREMENT_RULE_SUFFIX):
-        return None
-    pipeline, _, stage = key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
-    return pipeline, stage
-
-
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One resource's attributes (plain JSON data), where it came from, and whether sos manages it."""
+    """One resource's attributes (plain JSON data), where it came from, and whether sos manages it.
+
+    `exprs`: its expressions type-checked, by attribute (`when`, `require`), each node keeping its blueprint
+    span, so no backend parses expression text again; not compared (the attributes hold their text).
+    """
 
     address: Address
     attrs: Mapping[str, Any]
     origin: Span | None = None
     managed: bool = True
+    exprs: Mapping[str, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass

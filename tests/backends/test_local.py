@@ -333,10 +333,10 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     # the stage leaves the pipeline, and the earlier stages' requirement rules stop naming it
     assert [(c.action.value, str(c.address), c.danger) for c in run.plan.changes] == [
         ("update", "pipeline.opportunity.new_business", ""),
-        ("update", "rule.opportunity.new_business__demo__required", ""),
-        ("update", "rule.opportunity.new_business__discovery_call__required", ""),
-        ("update", "rule.opportunity.new_business__quote_sent__required", ""),
-        ("delete", "rule.opportunity.new_business__negotiation__required", ""),
+        ("update", "stage_requirement.new_business.demo", ""),
+        ("update", "stage_requirement.new_business.discovery_call", ""),
+        ("update", "stage_requirement.new_business.quote_sent", ""),
+        ("delete", "stage_requirement.new_business.negotiation", ""),
         ("delete", "stage.new_business.negotiation",
          "removes a stage: deals in it must move first, and reports that use it lose it"),
     ]
@@ -350,13 +350,13 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
 
     live = run.backend.read(run.desired)
     assert live.get(Address(Kind.STAGE, "new_business", "negotiation")) is not None
-    assert live.get(Address(Kind.RULE, "opportunity", "new_business__negotiation__required")) is not None
+    assert live.get(Address(Kind.STAGE_REQUIREMENT, "new_business", "negotiation")) is not None
     assert live.get(pipeline).attrs["stages"] == stages_before
     # the removal is still pending, and still flagged
     pending = make_plan(applied, target).plan
     assert [(c.action.value, str(c.address)) for c in pending.changes] == [
         ("update", "pipeline.opportunity.new_business"),
-        ("delete", "rule.opportunity.new_business__negotiation__required"),
+        ("delete", "stage_requirement.new_business.negotiation"),
         ("delete", "stage.new_business.negotiation"),
     ]
     assert pending.changes[2].danger.startswith("removes a stage")
@@ -372,7 +372,7 @@ def test_unmanaged_resources_are_never_changed_or_deleted(applied: Project) -> N
     backend = LocalBackend(target, applied.root)
     lookalike = Resource(Address(Kind.FIELD, "opportunity", "partner"), {"type": "text", "label": "Their partner"},
                          managed=False)
-    stray = Resource(Address(Kind.CADENCE, "schedule", "their_report"), {"action": {"report": "forecast"}},
+    stray = Resource(Address(Kind.AUTOMATION, "schedule", "their_report"), {"action": {"report": "forecast"}},
                      managed=False)
     backend.seed_unmanaged(lookalike)
     backend.seed_unmanaged(stray)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import textwrap
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.types import Pipeline, Stage
 from sos.errors import Span
+from sos.expr.dialects.evaluate import evaluate
 from sos.model.compile import compile_model, requirement_stages
-from sos.model.resources import requirement_rule_key
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.resources import starter_names, starters_dir
 
@@ -149,35 +150,37 @@ def test_requirement_stages_include_a_won_stage_listed_before_the_stage() -> Non
     assert sorted(requirement_stages(pipeline, late)) == ["late", "won"]
 
 
-def test_stage_requirement_rules(pipeline_model: Model) -> None:
-    rules = {r.address.key: dict(r.attrs) for r in pipeline_model.of_kind(Kind.RULE)}
-    assert rules == {
-        "deals__discovery__required": {
-            "when": "stage in ['discovery', 'evaluation', 'proposal', 'won']",
-            "require": "not is_blank(pain)",
-            "message": "Discovery needs: Pain.",
-        },
-        "deals__proposal__required": {
-            "when": "stage in ['proposal', 'won']",
-            "require": "budget_ok == true and not is_blank(amount)",  # a checkbox must be ticked; amount is standard
-            "message": "Proposal needs: Budget OK, Amount.",
-        },
-        "deals__won__required": {
-            "when": "stage in ['won']",
-            "require": "not is_blank(signed_by)",
-            "message": "Closed Won needs: Signed by.",
-        },
-        "deals__lost__required": {
-            "when": "stage in ['lost']",
-            "require": "not is_blank(loss_reason)",
-            "message": "Closed Lost needs: Loss reason.",
-        },
-        "deals__disqualified__required": {
-            "when": "stage in ['disqualified']",
-            "require": "not is_blank(dq_reason)",
-            "message": "Disqualified needs: DQ reason.",
-        },
+def test_stage_requirements(pipeline_model: Model) -> None:
+    requirements = {r.address.key: dict(r.attrs) for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)}
+    assert requirements == {
+        "discovery": {"fields": ["pain"], "stages": ["discovery", "evaluation", "proposal", "won"],
+                      "message": "Discovery needs: Pain."},
+        "proposal": {"fields": ["budget_ok", "amount"], "stages": ["proposal", "won"],
+                     "message": "Proposal needs: Budget OK, Amount."},
+        "won": {"fields": ["signed_by"], "stages": ["won"], "message": "Closed Won needs: Signed by."},
+        "lost": {"fields": ["loss_reason"], "stages": ["lost"], "message": "Closed Lost needs: Loss reason."},
+        "disqualified": {"fields": ["dq_reason"], "stages": ["disqualified"],
+                         "message": "Disqualified needs: DQ reason."},
     }
+    assert {r.address.scope for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)} == {"deals"}
+
+
+@pytest.mark.parametrize(("record", "holds"), [
+    ({"stage": "proposal", "budget_ok": True, "amount": 100}, True),
+    ({"stage": "proposal", "budget_ok": False, "amount": 100}, False),   # a checkbox must be ticked
+    ({"stage": "won", "budget_ok": True, "amount": None}, False),        # and holds on in the won stage
+    ({"stage": "discovery", "budget_ok": False, "amount": None}, True),  # not before proposal
+    ({"stage": "lost", "budget_ok": False, "amount": None}, True),       # nor in a lost stage
+])
+def test_stage_requirement_means_what_the_stage_says(pipeline_model: Model, record: dict[str, object],
+                                                       holds: bool) -> None:
+    """The typed expressions a requirement carries, evaluated on records (DESIGN.md, "Stages": a stage's `require`
+    holds in it, every later open stage and the won stages; a checkbox counts as filled in only when ticked)."""
+    exprs = pipeline_model.resources[Address.parse("stage_requirement.deals.proposal")].exprs
+    full = {"pain": "x", "signed_by": None, **record}
+    applies = evaluate(exprs["when"].expr, full, exprs["when"].scope, today=datetime.date(2026, 12, 4))
+    met = evaluate(exprs["require"].expr, full, exprs["require"].scope, today=datetime.date(2026, 12, 4))
+    assert (not applies or met) is holds
 
 
 def test_stages_and_pipeline_attrs(pipeline_model: Model) -> None:
@@ -209,15 +212,9 @@ def test_rule_keys_and_scopes(scratch: Path) -> None:
     assert rule_addresses == [
         "rule.lead.lead_needs_company",
         "rule.opportunity.close_date_set",
-        "rule.opportunity.deals__discovery__required",
-        "rule.opportunity.deals__disqualified__required",
-        "rule.opportunity.deals__lost__required",
-        "rule.opportunity.deals__proposal__required",
-        "rule.opportunity.deals__won__required",
     ]
-    assert requirement_rule_key("deals", "proposal") == "deals__proposal__required"
-    # evaluation requires nothing, so it has no generated rule
-    assert model.get(Address(Kind.RULE, "opportunity", "deals__evaluation__required")) is None
+    # evaluation requires nothing, so it has no requirement
+    assert model.get(Address(Kind.STAGE_REQUIREMENT, "deals", "evaluation")) is None
 
 
 def test_blueprint_rule_may_not_take_a_generated_key(scratch: Path) -> None:
@@ -273,7 +270,7 @@ def test_cadence_and_route_expressions_are_canonical(scratch: Path) -> None:
     """))
     assert attrs(model, "cadence.opportunity.nudge") == {
         "trigger": {"stage_entered": "proposal"}, "when": "amount > 5",
-        "action": {"create_task": {"assign_to": "owner", "subject": "Nudge", "due_in_days": 1}}}
+        "action": {"create_task": {"subject": "Nudge", "due_in_days": 1}}}   # assign_to: owner is the default
     assert attrs(model, "route.lead.big") == {
         "when": "employees > 100 and not is_blank(company)", "assign_to": {"queue": "big"}, "position": 0}
     assert attrs(model, "route.lead.rest") == {"assign_to": {"user": "a@example.com"}, "position": 1}
@@ -288,9 +285,9 @@ def test_cadence_and_route_expressions_are_canonical(scratch: Path) -> None:
 def expected_token(resource: Resource) -> str:
     """What the origin line must hold: the item's key, or `require` for a rule made from a stage."""
     address = resource.address
-    if address.kind is Kind.RULE and address.key.endswith("__required"):
+    if address.kind is Kind.STAGE_REQUIREMENT:
         return "require:"
-    if address.kind in (Kind.STAGE, Kind.LEAD_STATUS, Kind.ROUTE):
+    if address.kind in (Kind.STAGE, Kind.LEAD_STATUS, Kind.ASSIGNMENT):
         return f"key: {address.key}"
     return f"{address.key}:"
 
@@ -330,17 +327,17 @@ def test_acme_origins_point_at_the_file_and_line_that_last_set_each_item(monkeyp
     negotiation = line_of(starter_lines, "key: negotiation")
     assert {a: by_address[a] for a in (
         "field.opportunity.site_count", "field.opportunity.metrics", "stage.new_business.site_pilot",
-        "rule.opportunity.new_business__site_pilot__required", "stage.new_business.negotiation",
-        "rule.opportunity.new_business__negotiation__required", "rule.opportunity.pilot_dates_valid",
+        "stage_requirement.new_business.site_pilot", "stage.new_business.negotiation",
+        "stage_requirement.new_business.negotiation", "rule.opportunity.pilot_dates_valid",
         "rule.opportunity.close_date_not_past", "route.lead.catch_all")} == {
         "field.opportunity.site_count": f"blueprint.yaml:{line_of(acme_lines, 'site_count:')}",
         "field.opportunity.metrics": f"starter:b2b-saas-meddicc:{line_of(starter_lines, '    metrics:')}",
         "stage.new_business.site_pilot": f"blueprint.yaml:{site_pilot}",
-        "rule.opportunity.new_business__site_pilot__required":
+        "stage_requirement.new_business.site_pilot":
             f"blueprint.yaml:{line_of(acme_lines, 'require:', after=site_pilot)}",
         # acme overrides negotiation's probability, so the stage comes from acme; its require stays the starter's
         "stage.new_business.negotiation": f"blueprint.yaml:{line_of(acme_lines, 'key: negotiation')}",
-        "rule.opportunity.new_business__negotiation__required":
+        "stage_requirement.new_business.negotiation":
             f"starter:b2b-saas-meddicc:{line_of(starter_lines, 'require:', after=negotiation)}",
         "rule.opportunity.pilot_dates_valid": f"blueprint.yaml:{line_of(acme_lines, 'pilot_dates_valid:')}",
         "rule.opportunity.close_date_not_past":

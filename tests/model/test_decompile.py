@@ -139,7 +139,7 @@ def test_compile_decompile_compile_gives_the_same_model(tmp_path: Path, case: st
 def test_kitchen_sink_keeps_every_kind(tmp_path: Path) -> None:
     model = load_and_compile(source_path("kitchen-sink", tmp_path))
     kinds = {r.address.kind.value for r in model}
-    assert kinds == {"field", "stage", "pipeline", "lead_status", "rule", "cadence", "route"}
+    assert kinds == {"field", "stage", "pipeline", "lead_status", "rule", "cadence", "route", "stage_requirement"}
 
 
 @pytest.mark.parametrize("case", ["acme", "kitchen-sink"])

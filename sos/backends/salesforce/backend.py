@@ -15,9 +15,9 @@ from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET
+from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe
 from sos.errors import Diagnostic, SosError, Span
-from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
+from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
@@ -383,10 +383,3 @@ def rejection(address: Address, change: Change | None, failure: ComponentFailure
     where = f"{origin.file}:{origin.line}: " if origin else ""
     through = f" (in {via})" if via else ""
     return f"{where}Salesforce rejected {describe(address)}{through}: {failure.problem}"
-
-
-def describe(address: Address) -> str:
-    if address.kind is Kind.RULE and (generated := requirement_rule_stage(address.key)) is not None:
-        pipeline, stage = generated
-        return f"the required fields of stage {stage} (pipeline {pipeline})"
-    return f"{address.kind.value.replace('_', ' ')} {address.key}"

@@ -23,7 +23,8 @@ from sos.backends.salesforce.names import (
     developer_name,
     field_api_name,
     process_api_name,
-    rule_api_name,
+    describe,
+    validation_rule_name,
 )
 from sos.backends.salesforce.package import (
     API_VERSION,
@@ -36,15 +37,16 @@ from sos.backends.salesforce.package import (
 )
 from sos.backends.salesforce.retrieve import LiveOrg
 from sos.backends.salesforce.value_sets import STANDARD_VALUE_KEYS, ValueSets
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, SosError
 from sos.expr.dialects.salesforce_names import api_names_for
-from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
+from sos.model.exprs import exprs_of, pipeline_object
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import salesforce_field_name
 from sos.plan.change import Action, Change
 
 PICKLIST_TYPES = ("picklist", "multi_picklist")
-HELD_KINDS = frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.LEAD_STATUS, Kind.RULE})
+HELD_KINDS = frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.STAGE_REQUIREMENT, Kind.LEAD_STATUS, Kind.RULE})
+RULE_KINDS = (Kind.RULE, Kind.STAGE_REQUIREMENT)    # each becomes a validation rule
 PERMISSION_SET_LABEL = "Sos Managed Fields"
 PERMISSION_SET_DESCRIPTION = ("sos: managed (field-level security) Read and edit access to every field sos manages, "
                               "and the record types of its pipelines. Assign it to the people who work these records.")
@@ -68,7 +70,18 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
     org having the stage values its sales processes list). Raises SosError for what
     Salesforce would refuse (a label over 40 characters, a formula over 3,900).
     """
-    return _Builder(desired, changes, live, allow_delete, value_sets).package(api_version)
+    builder = _Builder(desired, changes, live, allow_delete, value_sets)
+    builder.problems += lint(desired)
+    return builder.package(api_version)
+
+
+def formula_problems(desired: Model) -> list[Diagnostic]:
+    """What Salesforce could not hold in the validation rules `desired` makes, offline (stage values by label):
+    each at the span of the expression part it is about."""
+    builder = _Builder(desired, (), None, False, True)
+    for resource in (r for kind in RULE_KINDS for r in desired.of_kind(kind)):
+        builder._rule(resource)
+    return builder.problems
 
 
 class _Builder:
@@ -81,10 +94,9 @@ class _Builder:
         held = [c for c in changes if c.address.kind in HELD_KINDS]
         self.writes = {c.address: c for c in held if c.action is not Action.DELETE}
         self.deletes = {c.address: c for c in held if c.action is Action.DELETE and allow_delete}
-        self.problems: list[Diagnostic] = lint(desired)
+        self.problems: list[Diagnostic] = []
         self.notes: list[Diagnostic] = []
         self._rules: dict[Address, dict[str, str]] = {}
-        self._scopes: dict[str, Scope] = {}
         self._names: dict[str, dict[str, str]] = {}
         self.values = ValueSets(desired, live, self.writes, self.deletes, self._kept, self.problems, self.notes)
         self.stage_names, self.status_names = self.values.stage_names, self.values.status_names
@@ -105,7 +117,7 @@ class _Builder:
             add(OBJECTS[address.scope], "fields", spec,
                 Component("CustomField", f"{OBJECTS[address.scope]}.{spec.name}", address))
         for resource in self._rules_to_write():
-            obj = OBJECTS[resource.address.scope]
+            obj = OBJECTS[self._rule_object(resource.address)]
             rule = self._rule(resource)
             add(obj, "rules", rule, Component("ValidationRule", f"{obj}.{rule['name']}", resource.address))
         for address in self._pipelines_to_write():
@@ -134,7 +146,7 @@ class _Builder:
         deleted = self._deletions()
         components += deleted
         if self.problems:
-            raise SosError(sorted(self.problems, key=Diagnostic.sort_key))
+            raise SosError(sorted(dict.fromkeys(self.problems), key=Diagnostic.sort_key))
         files["package.xml"] = manifest([c for c in components if not c.deleted], api_version)
         if deleted:
             files["destructiveChanges.xml"] = manifest(deleted, None)
@@ -216,19 +228,25 @@ class _Builder:
     # -- rules ---------------------------------------------------------------------------
 
     def _rules_to_write(self) -> list[Resource]:
-        """Changed rules, and managed ones whose generated formula drifted from the org's."""
-        chosen = [self._desired(a) for a in sorted(self.writes) if a.kind is Kind.RULE]
+        """Changed rules and stage requirements, and managed ones whose generated formula drifted from the org's."""
+        chosen = [self._desired(a) for a in sorted(self.writes) if a.kind in RULE_KINDS]
         if self.live is not None:
-            for resource in self.desired.of_kind(Kind.RULE):
+            for resource in (r for kind in RULE_KINDS for r in self.desired.of_kind(kind)):
                 if resource.address in self.writes or not self._managed_live(resource.address):
                     continue
-                name = f"{OBJECTS[resource.address.scope]}.{self._rule_name(resource.address)}"
+                name = f"{OBJECTS[self._rule_object(resource.address)]}.{self._rule_name(resource.address)}"
                 if not _same_formula(self.live.formulas.get(name), self._rule(resource)["formula"]):
                     chosen.append(resource)     # inactive (no formula recorded) or edited in Salesforce
         return chosen
 
+    def _rule_object(self, address: Address) -> str:
+        """The object a rule is on; a stage requirement's is its pipeline's."""
+        if address.kind is Kind.STAGE_REQUIREMENT:
+            return pipeline_object(self.desired, address.scope)
+        return address.scope
+
     def _rule_name(self, address: Address) -> str:
-        return self._live_name(address) or rule_api_name(address.key)
+        return self._live_name(address) or validation_rule_name(address)
 
     def _rule(self, resource: Resource) -> dict[str, str]:
         """The ValidationRule (asked twice: for the drift check and for the file)."""
@@ -241,7 +259,10 @@ class _Builder:
         human = str(attrs.get("description") or "")
         mark = ownership_mark([(address, {})])
         description = with_mark(human, mark)
-        comment = {"when": attrs.get("when"), "require": attrs.get("require")}
+        if address.kind is Kind.STAGE_REQUIREMENT:   # keys only: space-separated reads back exactly
+            comment = {name: " ".join(attrs.get(name, ())) for name in ("fields", "stages")}
+        else:
+            comment = {name: str(attrs.get(name) or "") for name in ("when", "require")}
         if len(description) > RULE_DESCRIPTION_LIMIT:
             # The whole text travels in the formula's comment; the description shows as much as fits.
             room = RULE_DESCRIPTION_LIMIT - len(mark) - 3
@@ -250,55 +271,32 @@ class _Builder:
         formula = formula_comment(address, comment) + self._condition(resource)
         if len(formula) > FORMULA_LIMIT:
             self.problems.append(Diagnostic(
-                resource.origin, f"rule {address.key} becomes a Salesforce formula of {len(formula)} characters; "
+                resource.origin, f"{describe(address)} becomes a Salesforce formula of {len(formula)} characters; "
                 f"Salesforce allows {FORMULA_LIMIT}", "salesforce-formula-length",
                 fix="split it into smaller rules"))
         return {"name": self._rule_name(address), "description": description, "formula": formula,
                 "message": str(attrs.get("message") or "")}
 
     def _condition(self, resource: Resource) -> str:
-        """The error condition formula: the generator's text for `when and not require`."""
+        """The error condition formula: the generator's text for `when and not require`, from the typed
+        expressions the model carries (read back from the attributes for a resource only the org still has)."""
         from sos.expr.dialects.sf_formula import SalesforceFormula
-        from sos.expr.parse import parse_expression
 
-        attrs, obj = resource.attrs, resource.address.scope
-        where = resource.origin or Span(f"rule {resource.address.key}", 1, 1)
+        obj = self._rule_object(resource.address)
         try:
-            when = parse_expression(str(attrs["when"]), lambda start, end: where) if attrs.get("when") else None
-            require = parse_expression(str(attrs.get("require") or "true"), lambda start, end: where)
-            generator = SalesforceFormula(self._scope(obj), self._field_names(obj), self.stage_names_by_key(),
+            exprs = resource.exprs or exprs_of(resource, self.desired)
+            generator = SalesforceFormula(exprs["require"].scope, self._field_names(obj), self.stage_names_by_key(),
                                           self.status_names_by_key())
-            return str(generator.error_condition(when, require))
+            return str(generator.error_condition(exprs.get("when"), exprs["require"]))
         except SosError as error:
             if resource.origin is not None:
                 self.problems.extend(error.diagnostics)
             else:       # a rule sos made that the blueprint no longer has (its deletion skipped): no line to show
-                self.problems += [Diagnostic(None, f"rule {resource.address.key}, which sos made in the org and the "
-                                             f"blueprint no longer has, cannot be deployed again: {d.message}", d.code,
-                                             fix="apply with --allow-delete to remove it from the org, or put the "
-                                                 "rule back in the blueprint") for d in error.diagnostics]
+                self.problems += [Diagnostic(None, f"{describe(resource.address)}, which sos made in the org and "
+                                             f"the blueprint no longer has, cannot be deployed again: {d.message}",
+                                             d.code, fix="apply with --allow-delete to remove it from the org, or "
+                                                         "put it back in the blueprint") for d in error.diagnostics]
             return "FALSE"
-
-    def _scope(self, obj: str) -> Scope:
-        if obj not in self._scopes:
-            self._scopes[obj] = self._make_scope(obj)
-        return self._scopes[obj]
-
-    def _make_scope(self, obj: str) -> Scope:
-        custom = {r.address.key: type_for_field(str(r.attrs.get("type")), values=r.attrs.get("values", ()),
-                                                to=str(r.attrs.get("to") or ""))
-                  for r in self.desired.of_kind(Kind.FIELD) if r.address.scope == obj}
-        stages: dict[str, StageInfo] = {}
-        for pipeline in self.desired.of_kind(Kind.PIPELINE):
-            if pipeline.address.scope != obj:
-                continue
-            for key in pipeline.attrs.get("stages", ()):
-                outcome = self._stage_outcome(pipeline.address.key, key)
-                stages.setdefault(key, StageInfo(key, "won" if outcome == "won" else "lost" if outcome == "lost"
-                                                 else "open"))
-        statuses = [StatusInfo(r.address.key, bool(r.attrs.get("converted")))
-                    for r in sorted(self.desired.of_kind(Kind.LEAD_STATUS), key=lambda r: r.attrs.get("position", 0))]
-        return scope_for(obj, custom, stages=stages.values(), statuses=statuses if obj == "lead" else ())
 
     def _field_names(self, obj: str) -> dict[str, str]:
         if obj not in self._names:
@@ -488,9 +486,9 @@ class _Builder:
             if address.kind is Kind.FIELD:
                 deleted.append(Component("CustomField", name or f"{OBJECTS[address.scope]}."
                                          f"{salesforce_field_name(address.key)}", address, deleted=True))
-            elif address.kind is Kind.RULE:
-                deleted.append(Component("ValidationRule", name or f"{OBJECTS[address.scope]}."
-                                         f"{rule_api_name(address.key)}", address, deleted=True))
+            elif address.kind in RULE_KINDS:
+                deleted.append(Component("ValidationRule", name or f"{OBJECTS[self._rule_object(address)]}."
+                                         f"{validation_rule_name(address)}", address, deleted=True))
             elif address.kind is Kind.PIPELINE:
                 full = name or f"{OBJECTS[address.scope]}.{process_api_name(address.key)}"
                 deleted += [Component("RecordType", full, address, deleted=True),

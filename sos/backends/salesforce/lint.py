@@ -99,6 +99,14 @@ def check_closed_forecasts(desired: Model, problems: list[Diagnostic]) -> None:
                 fix="use pipeline, best_case, commit or omitted"))
 
 
+def check_formulas(desired: Model, problems: list[Diagnostic]) -> None:
+    """Every rule and stage requirement lowered to its validation rule formula: what a formula cannot say (a
+    lead's compound Name, a function Salesforce lacks) is found at `sos validate`, at the expression's span."""
+    from sos.backends.salesforce.build import formula_problems
+
+    problems += formula_problems(desired)
+
+
 def _value_name(stage: Resource) -> str:
     return str(stage.attrs.get("label") or stage.address.key).casefold()
 
@@ -111,4 +119,4 @@ def _what(address: Address) -> str:
 
 Check = Callable[[Model, list[Diagnostic]], None]
 
-CHECKS: tuple[Check, ...] = (check_descriptions, check_picklist_values, check_closed_forecasts)
+CHECKS: tuple[Check, ...] = (check_descriptions, check_picklist_values, check_closed_forecasts, check_formulas)

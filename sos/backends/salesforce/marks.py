@@ -4,7 +4,8 @@ Every component sos makes ends its description with a mark,
 `sos: managed (field opportunity.budget_confirmed)`, where an entry may carry a JSON object of
 the attributes Salesforce has no place for (`stage new_business.discovery {"max_days": 21}`).
 A stage value shared by pipelines lists one entry per pipeline. Rules keep the blueprint's
-expression text in a comment at the top of their formula, because formulas are not parsed back.
+expression text (a stage requirement: its fields and stages) in a comment at the top of their
+formula, because formulas are not parsed back.
 Deal-aging formula fields are marked `sos: derived (deal aging)`: sos keeps them in step with
 the stages but they are not resources of the Model.
 """
@@ -98,8 +99,8 @@ def mark_extras(resource: Resource) -> dict[str, Any]:
 def formula_comment(address: Address, texts: Mapping[str, Any]) -> str:
     """The comment that keeps a rule's blueprint text in its formula (JSON strings: no `*/` inside)."""
     lines = [f"/* sos: rule {address.scope}.{address.key}"]
-    for name in ("when", "require", "description"):
-        if texts.get(name):
+    for name in texts:
+        if texts[name]:
             lines.append(f"{name}: " + json.dumps(str(texts[name]), ensure_ascii=False).replace("/", "\\/"))
     return "\n".join(lines) + " */\n"
 

@@ -11,7 +11,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
 
-from sos.model.resources import Address, Resource
+from sos.model.resources import Address, Kind, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.naming import salesforce_field_name
 
@@ -65,6 +65,22 @@ def rule_api_name(key: str) -> str:
     base = key[: -len(REQUIREMENT_RULE_SUFFIX)] if generated else key
     exact = not generated and "__" not in key and not key.endswith("_")
     return developer_name(["Sos", *_words(base)], f"rule {key}", exact=exact)
+
+
+def validation_rule_name(address: Address) -> str:
+    """The ValidationRule name of a rule or a stage requirement (`new_business.proposal` →
+    `Sos_New_Business_Proposal_<hash>`, the name the rules sos made from stages' `require` always had)."""
+    if address.kind is Kind.STAGE_REQUIREMENT:
+        return rule_api_name(f"{address.scope}__{address.key}{REQUIREMENT_RULE_SUFFIX}")
+    return rule_api_name(address.key)
+
+
+def describe(address: Address) -> str:
+    """How a message names a resource: `rule close_date_not_past`, `the required fields of stage proposal (pipeline
+    new_business)`."""
+    if address.kind is Kind.STAGE_REQUIREMENT:
+        return f"the required fields of stage {address.key} (pipeline {address.scope})"
+    return f"{address.kind.value.replace('_', ' ')} {address.key}"
 
 
 def process_api_name(key: str) -> str:

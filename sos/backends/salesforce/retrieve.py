@@ -26,11 +26,11 @@ from sos.backends.salesforce.names import (
     STATUS_SET,
     field_api_name,
     process_api_name,
-    rule_api_name,
+    validation_rule_name,
 )
 from sos.expr.types import STANDARD_FIELD_TYPES
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
-from sos.naming import salesforce_field_name
+from sos.naming import REQUIREMENT_RULE_SUFFIX, salesforce_field_name
 
 # The StandardValue children (value_sets.STANDARD_VALUE_KEYS) that are booleans.
 _BOOLEAN_VALUE_KEYS = {"default", "isActive", "allowEmail", "closed", "converted", "cssExposed", "highPriority",
@@ -134,7 +134,8 @@ class _Reader:
         if self.desired is None:
             return None
         for resource in self.desired.of_kind(kind):
-            if (kind is Kind.STAGE or resource.address.scope == obj) and named(resource).lower() == name.lower():
+            anywhere = kind in (Kind.STAGE, Kind.STAGE_REQUIREMENT)    # scoped by pipeline, not by object
+            if (anywhere or resource.address.scope == obj) and named(resource).lower() == name.lower():
                 return resource.address
         return None
 
@@ -199,18 +200,20 @@ class _Reader:
         human, entries, _ = split_description(child_text(element, "description"))
         formula = child_text(element, "errorConditionFormula") or ""
         texts = formula_comment_texts(formula)
-        attrs = {"when": texts.get("when"), "require": texts.get("require"),
-                 "message": child_text(element, "errorMessage"), "description": texts.get("description", human)}
+        message, description = child_text(element, "errorMessage"), texts.get("description", human)
         full = f"{OBJECTS[obj]}.{name}"
-        entry = next((a for a, _ in entries or [] if a.kind is Kind.RULE and a.scope == obj), None)
+        entry = next((requirement_of(a) for a, _ in entries or [] if a.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT)
+                      and (a.scope == obj or a.kind is Kind.STAGE_REQUIREMENT)), None)
         if entry is not None:
-            self.add(entry, attrs, full)
+            self.add(entry, _rule_attrs(entry, texts, message, description), full)
             if child_flag(element, "active"):
                 self.formulas[full] = formula
             return
-        address = self.look_alike(Kind.RULE, obj, name, lambda r: rule_api_name(r.address.key))
-        if address is not None and address not in self.model:
-            self.add(address, {**attrs, "description": human}, full, managed=False)
+        for kind in (Kind.RULE, Kind.STAGE_REQUIREMENT):
+            address = self.look_alike(kind, obj, name, lambda r: validation_rule_name(r.address))
+            if address is not None and address not in self.model:
+                self.add(address, _rule_attrs(address, texts, message, human), full, managed=False)
+                return
 
     # -- values, processes, permission set ---------------------------------------------------
 
@@ -414,3 +417,20 @@ def listed_org_stages(live: LiveOrg, desired: Model) -> None:
 def _value_key(name: str) -> str:
     """The key a pipeline lists an org stage value by when no stage resource has it: 'Closed Won' → closed_won."""
     return re.sub(r"\W+", "_", name.lower()).strip("_")
+
+
+def requirement_of(address: Address) -> Address:
+    """A stage requirement's address: earlier versions of sos marked the rules made from stages' `require` as rules
+    keyed `<pipeline>__<stage>__required` (their names are the same, so a plan updates them in place)."""
+    if address.kind is Kind.RULE and address.key.endswith(REQUIREMENT_RULE_SUFFIX):
+        pipeline, _, stage = address.key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
+        return Address(Kind.STAGE_REQUIREMENT, pipeline, stage)
+    return address
+
+
+def _rule_attrs(address: Address, texts: dict[str, str], message: str | None, description: str) -> dict[str, Any]:
+    if address.kind is Kind.STAGE_REQUIREMENT:
+        return {"fields": texts.get("fields", "").split(), "stages": texts.get("stages", "").split(),
+                "message": message}
+    return {"when": texts.get("when"), "require": texts.get("require"), "message": message,
+            "description": description}

@@ -13,9 +13,10 @@ from typing import ClassVar
 from collections.abc import Callable
 
 from sos.errors import Diagnostic, SosError
+from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Call, Compare, Expr, In, ListExpr, Literal, Op, transform
 from sos.expr.typecheck import ORDERING, infer_type
-from sos.expr.types import Kind, Scope
+from sos.expr.types import ExprType, Kind, Scope
 
 Rewrite = Callable[[Expr, Scope], Expr]
 
@@ -31,9 +32,14 @@ class Generator:
     def __init__(self, scope: Scope | None = None) -> None:
         self.scope = scope
         self.problems: list[Diagnostic] = []
+        self.types: TypedExpr | None = None    # the node types of the expression being generated
 
-    def generate(self, expr: Expr) -> str:
-        """The dialect's text for `expr`; raises SosError naming everything it cannot express."""
+    def generate(self, expr: Expr | TypedExpr) -> str:
+        """The dialect's text for `expr`; raises SosError naming everything it cannot express.
+
+        Given a TypedExpr, node types are read from it rather than inferred again."""
+        if isinstance(expr, TypedExpr):
+            self.types, expr = expr, expr.expr
         for rewrite in self.PREPROCESS:
             if self.scope is None:
                 raise ValueError(f"{type(self).__name__} rewrites expressions and needs a scope")
@@ -43,6 +49,13 @@ class Generator:
         if self.problems:
             raise SosError(sorted(self.problems, key=Diagnostic.sort_key))
         return text
+
+    def type_of(self, node: Expr) -> ExprType | None:
+        """The type of `node` in this generator's scope: recorded by annotate, or inferred for a rewritten node."""
+        if self.types is not None:
+            return self.types.type_of(node)
+        assert self.scope is not None
+        return infer_type(node, self.scope)
 
     def gen(self, node: Expr) -> str:
         """The text of one node: TRANSFORMS first, then the gen_<node_kind> method."""
@@ -64,6 +77,11 @@ class Generator:
         """Record that `node` cannot be written in this dialect; `generate` will raise."""
         self.problems.append(Diagnostic(node.span, message, "unsupported"))
         return "?"
+
+
+def plain(expr: Expr | TypedExpr) -> Expr:
+    """The expression itself, typed or not."""
+    return expr.expr if isinstance(expr, TypedExpr) else expr
 
 
 def node_kind(node: Expr) -> str:

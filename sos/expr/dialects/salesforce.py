@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from sos.expr.ast import Expr, Literal
 from sos.expr.dialects.base import Generator
 from sos.expr.dialects.salesforce_names import api_names_for
-from sos.expr.typecheck import infer_type
 from sos.expr.types import Kind, Scope
 
 
@@ -45,8 +44,7 @@ class SalesforceGenerator(Generator):
         self.status_values = dict(status_values or {})
 
     def kind(self, node: Expr) -> Kind | None:
-        assert self.scope is not None
-        found = infer_type(node, self.scope)
+        found = self.type_of(node)
         return found.kind if found else None
 
     def stored_value(self, field: Expr, literal: Literal, value: str) -> str:

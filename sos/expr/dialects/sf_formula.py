@@ -59,10 +59,10 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Rewrite, expand_stage_order
+from sos.expr.dialects.base import Rewrite, expand_stage_order, plain
 from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
-from sos.expr.typecheck import infer_type
-from sos.expr.types import ExprType, Kind, Scope
+from sos.expr.annotate import TypedExpr
+from sos.expr.types import Kind, Scope
 
 # Characters of formula text, spaces and line breaks included: Salesforce Help, "Formula Field
 # Limits" (https://help.salesforce.com/s/articleView?id=platform.formula_field_limits.htm), as
@@ -136,12 +136,12 @@ class SalesforceFormula(SalesforceGenerator):
 
     # -- entry points -------------------------------------------------------------------
 
-    def generate(self, expr: Expr) -> str:
+    def generate(self, expr: Expr | TypedExpr) -> str:
         text = super().generate(expr)
-        self.check_size(text, expr.span)
+        self.check_size(text, plain(expr).span)
         return text
 
-    def error_condition(self, when: Expr | None, require: Expr) -> str:
+    def error_condition(self, when: Expr | TypedExpr | None, require: Expr | TypedExpr) -> str:
         """The formula of a validation rule that rejects records where `when` holds and `require` does not.
 
         Raises SosError listing everything either expression cannot say, or saying by how
@@ -161,7 +161,7 @@ class SalesforceFormula(SalesforceGenerator):
         if when is not None:
             formula = f"AND({texts[id(when)]}, {formula})"
         biggest = max(parts, key=lambda part: len(texts[id(part)]))
-        self.check_size(formula, biggest.span)
+        self.check_size(formula, plain(biggest).span)
         return formula
 
     def check_size(self, formula: str, span: Span) -> None:
@@ -179,10 +179,6 @@ class SalesforceFormula(SalesforceGenerator):
             )
 
     # -- helpers ----------------------------------------------------------------------
-
-    def type_of(self, node: Expr) -> ExprType | None:
-        assert self.scope is not None
-        return infer_type(node, self.scope)
 
     def is_picklist(self, node: Expr) -> bool:
         """Whether `node` is read only through ISPICKVAL or TEXT(): a picklist, stage or status, or a

@@ -45,6 +45,7 @@ from sos.expr.ast import (
 )
 from sos.expr.dialects.base import Rewrite, expand_stage_order
 from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
+from sos.expr.annotate import TypedExpr
 from sos.expr.types import Kind, Scope
 
 ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has an Id
@@ -85,7 +86,7 @@ class Soql(SalesforceGenerator):
     ) -> None:
         super().__init__(scope, api_names, stage_values, status_values)
 
-    def violators(self, when: Expr | None, require: Expr) -> str:
+    def violators(self, when: Expr | TypedExpr | None, require: Expr | TypedExpr) -> str:
         """A WHERE clause matching the records where `when` holds and `require` does not.
 
         Raises SosError listing everything either expression cannot say in SOQL.

@@ -130,3 +130,32 @@ def test_a_long_key_says_the_limit_and_a_name_that_fits(tmp_path: Path, section:
     assert lines[-3:-1] == ["  why: CRM API names are made from keys, and Salesforce allows 40 characters",
                             "  fix: rename it to 'qualified_by_the_regional_sales_director', or another name of at "
                             "most 40 characters"]
+
+
+
+LEAD_RULE = """\
+rules:
+  lead_has_name:
+    object: lead
+    require: not is_blank(name)
+    message: Leads need a name.
+"""
+
+
+@pytest.mark.parametrize(("project", "expected"), [(PROJECT, 1), (LOCAL_ONLY, 0)])
+def test_a_rule_a_formula_cannot_say_fails_at_validate_at_its_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    project: str, expected: int) -> None:
+    """A lead's Name is a compound field, which validation rule formulas cannot read (reference §7): found at
+    `sos validate` for a Salesforce target, with the caret on `name`, not at build or apply time on the rule's key.
+    The local sandbox reads it, so a project with no Salesforce target is valid."""
+    text = textwrap.dedent(PIPELINE % VALID) + LEAD_RULE
+    (tmp_path / "sos.yaml").write_text(project, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == expected, result.output
+    lines = text.splitlines()
+    line = next(n for n, written in enumerate(lines, 1) if "not is_blank(name)" in written)
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [f"blueprint.yaml:{line}:{lines[line - 1].index('name)') + 1}: error: a Salesforce validation "
+                      "rule cannot read a lead's Name (a compound field) [unsupported]"][:expected]

@@ -303,7 +303,7 @@ def test_deletions_only_with_allow_delete(tmp_path: Path) -> None:
     changes = replan(after, live)
     assert {(c.action, str(c.address)) for c in changes} == {
         (Action.DELETE, "field.opportunity.pain"),
-        (Action.DELETE, "rule.opportunity.new_business__discovery__required")}
+        (Action.DELETE, "stage_requirement.new_business.discovery")}
     kept = build_package(after, changes, live, allow_delete=False)
     assert "destructiveChanges.xml" not in kept.files and not kept.components
     dropped = build_package(after, changes, live, allow_delete=True)
@@ -312,6 +312,30 @@ def test_deletions_only_with_allow_delete(tmp_path: Path) -> None:
             "new_business__discovery__required"))]
     assert schema_errors(dropped.files["destructiveChanges.xml"], "Package") == []
     assert b"Pain__c" not in dropped.files["permissionsets/Sos_Managed_Fields.permissionset"]
+
+
+def test_a_stage_rule_an_earlier_sos_made_is_updated_in_place(tmp_path: Path) -> None:
+    """Earlier versions marked the rule made from a stage's `require` as
+    `rule opportunity.<pipeline>__<stage>__required` and kept its expression text; the same rule is now a stage
+    requirement. The org's rule is read as that requirement and rewritten under its own name: one update, nothing
+    created beside it, nothing deleted."""
+    desired = compile_text(tmp_path, SMALL)
+    files = dict(full_package(desired).files)
+    old = files["objects/Opportunity.object"].decode()
+    old = re.sub(r"stage_requirement new_business\.discovery\)", "rule opportunity.new_business__discovery__required)",
+                 old)
+    old = re.sub(r'/\* sos: rule new_business\.discovery\nfields: "pain"\nstages: "[a-z_ ]+" \*/',
+                 "/* sos: rule opportunity.new_business__discovery__required\nwhen: \"stage in ['discovery']\"\n"
+                 "require: \"not is_blank(pain)\" */", old)
+    assert "stage_requirement new_business.discovery" not in old
+    files["objects/Opportunity.object"] = old.encode()
+    live = parse_retrieved(files)
+    changes = replan(desired, live)
+    assert [(c.action, str(c.address)) for c in changes] == [
+        (Action.UPDATE, "stage_requirement.new_business.discovery")]
+    package = build_package(desired, changes, live, allow_delete=False)
+    assert [(c.type, c.full_name) for c in package.components if c.type == "ValidationRule"] == [
+        ("ValidationRule", "Opportunity." + rule_api_name("new_business__discovery__required"))]
 
 
 # -- against the emulator ---------------------------------------------------------------

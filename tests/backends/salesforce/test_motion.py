@@ -66,13 +66,14 @@ def test_a_value_set_failure_is_blamed_on_its_own_resources(
 
 
 def test_a_rule_kept_in_the_org_that_cannot_be_written_again_says_what_to_do() -> None:
-    rule = Address(Kind.RULE, "opportunity", "new_business__discovery__required")
-    attrs = {"when": "stage in ['qualification']", "require": "amount > 0", "message": "Amount, please."}
+    rule = Address(Kind.STAGE_REQUIREMENT, "new_business", "discovery")
+    attrs = {"fields": ["amount"], "stages": ["qualification"], "message": "Amount, please."}
     desired = Model({rule: Resource(rule, attrs)})          # no origin: the org's, not the blueprint's
     with pytest.raises(SosError) as caught:
         build_package(desired, [Change(rule, Action.UPDATE, attrs, attrs)], None, allow_delete=False)
     assert [d.headline() for d in caught.value.diagnostics] == [
-        "error: rule new_business__discovery__required, which sos made in the org and the blueprint no longer has, "
+        "error: the required fields of stage discovery (pipeline new_business), which sos made in the org and the "
+        "blueprint no longer has, "
         "cannot be deployed again: no Salesforce stage value is known for stage 'qualification' [unsupported]"]
-    assert caught.value.diagnostics[0].fix == ("apply with --allow-delete to remove it from the org, or put the rule "
+    assert caught.value.diagnostics[0].fix == ("apply with --allow-delete to remove it from the org, or put it "
                                                "back in the blueprint")

@@ -27,14 +27,15 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.scope import scope_for
 from sos.blueprint.types import Blueprint
-from sos.errors import SosError, Span
+from sos.errors import SosError
 from sos.expr.ast import Expr
+from sos.expr.dialects.canonical import to_text
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.salesforce_names import STANDARD_API_NAMES
 from sos.expr.dialects.soql import Soql
-from sos.expr.parse import parse_expression
 from sos.expr.types import Scope
 from sos.model.compile import compile_model
+from sos.model.exprs import pipeline_object
 from sos.model.resources import Kind
 from sos.naming import salesforce_field_name
 from sos.engine import apply_plan, make_plan
@@ -119,11 +120,11 @@ class Rule:
 
 def rules_on(bp: Blueprint, obj: str) -> list[Rule]:
     """The blueprint's rules on `obj` (stage requirements included), as the Model holds them."""
-    def parsed(text: str) -> Expr:
-        return parse_expression(text, lambda start, end: Span("blueprint.yaml", 1, 1))
-    return [Rule(r.attrs["message"], parsed(r.attrs["when"]) if r.attrs.get("when") else None,
-                 parsed(r.attrs["require"]), f"when: {r.attrs.get('when')} require: {r.attrs['require']}")
-            for r in compile_model(bp).of_kind(Kind.RULE) if r.address.scope == obj]
+    model = compile_model(bp)
+    held = [*(r for r in model.of_kind(Kind.RULE) if r.address.scope == obj),
+            *(r for r in model.of_kind(Kind.STAGE_REQUIREMENT) if pipeline_object(model, r.address.scope) == obj)]
+    return [Rule(r.attrs["message"], r.exprs["when"].expr if "when" in r.exprs else None, r.exprs["require"].expr,
+                 f"{r.address}: {to_text(r.exprs['require'].expr)}") for r in held]
 
 
 def broken_rules(rules: list[Rule], scope: Scope, record: dict[str, Any], today: datetime.date,
