@@ -341,6 +341,20 @@ def test_v1_lists_page_by_start_and_limit(api: Api) -> None:
     api.refused("GET", "/v1/personFields", 400, "limit must be between 1 and 500", params={"limit": 501})
 
 
+def test_lead_labels_are_listed_created_renamed_and_deleted(api: Api) -> None:
+    assert [(label["name"], label["color"]) for label in api.ok("GET", "/v1/leadLabels")] == [
+        ("Hot", "red"), ("Warm", "yellow"), ("Cold", "blue")]
+    created = api.ok("POST", "/v1/leadLabels", json={"name": "Nurture", "color": "dark-gray"})
+    assert re.fullmatch(r"[0-9a-f-]{36}", created["id"])
+    assert api.ok("PATCH", f"/v1/leadLabels/{created['id']}", json={"name": "Nurturing"})["name"] == "Nurturing"
+    api.refused("POST", "/v1/leadLabels", 400, "color must be one of: blue, brown, dark-gray, gray, green, orange, "
+                "pink, purple, red, yellow", json={"name": "New", "color": "teal"})
+    api.refused("POST", "/v1/leadLabels", 400, "Invalid field(s) in the payload: is_default",
+                json={"name": "New", "color": "red", "is_default": True})
+    assert api.ok("DELETE", f"/v1/leadLabels/{created['id']}") == {"id": created["id"]}
+    api.refused("DELETE", f"/v1/leadLabels/{created['id']}", 404, "Lead label not found")
+
+
 # -- records ----------------------------------------------------------------------------------
 
 
@@ -541,3 +555,19 @@ def test_run_alone_it_prints_what_a_target_needs_and_serves_seeded_deals() -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_verbose_logs_never_show_the_token() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "tests.emulators.pipedrive", "--port", "0", "--verbose"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = dict(process.stdout.readline().rstrip("\n").split(": ", 1) for _ in range(3))
+        response = requests.get(f"{lines['api_url']}/v1/users/me", params={"api_token": lines["api_token"]},
+                                timeout=5)
+        assert response.json()["data"]["company_domain"] == "acme"
+    finally:
+        process.terminate()
+        _, log = process.communicate(timeout=10)
+    assert "GET /v1/users/me?api_token=*** " in log
+    assert lines["api_token"] not in log

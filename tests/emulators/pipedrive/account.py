@@ -7,6 +7,7 @@ A new account looks like a fresh Pipedrive company (reference/pipedrive.md §10)
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from .limits import Clock
 # A fresh company's default pipeline (UNVERIFIED names and probabilities; the reference seeds "a few stages").
 DEFAULT_STAGES = [("Qualified", 10), ("Contact Made", 20), ("Demo Scheduled", 40), ("Proposal Made", 60),
                   ("Negotiations Started", 80)]
+
+DEFAULT_LEAD_LABELS = [("Hot", "red"), ("Warm", "yellow"), ("Cold", "blue")]   # UNVERIFIED
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Account:
         self.stages: dict[int, Stage] = {}
         self.fields: dict[str, list[Field]] = {entity: [] for entity in ENTITIES}
         self.records: dict[str, dict[int, dict[str, Any]]] = {entity: {} for entity in ENTITIES}
+        self.lead_labels: dict[str, dict[str, Any]] = {}
         self._seed_defaults()
 
     # -- time and ids ---------------------------------------------------------------------
@@ -149,6 +153,12 @@ class Account:
         self.fields[entity].append(created)
         return created
 
+    def add_lead_label(self, name: str, color: str) -> dict[str, Any]:
+        now = self.now()
+        label = {"id": str(uuid.uuid4()), "name": name, "color": color, "add_time": now, "update_time": now}
+        self.lead_labels[label["id"]] = label
+        return label
+
     # -- seeding --------------------------------------------------------------------------
 
     def seed_deal(self, title: str, stage_id: int, *, status: str = "open", value: float = 0, currency: str = "USD",
@@ -205,6 +215,8 @@ class Account:
         pipeline = self.add_pipeline("Pipeline", is_deal_probability_enabled=True)
         for name, probability in DEFAULT_STAGES:
             self.add_stage(pipeline.id, name, probability)
+        for name, color in DEFAULT_LEAD_LABELS:
+            self.add_lead_label(name, color)
         for entity, system in SYSTEM_FIELDS.items():
             for code, name, field_type in system:
                 self.add_field(entity, name, field_type, custom=False, code=code)

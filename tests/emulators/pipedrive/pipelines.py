@@ -10,6 +10,8 @@ from .errors import bad_request, not_found
 from .fields import check_flag, check_name, unknown_keys
 from .paging import Reply, Request, cursor_page, integer, offset_page, path_id, sort
 
+# Names need not be unique (reference §4, UNVERIFIED): twins are accepted, as a blind retry of a create that went
+# through would make one on Pipedrive.
 PIPELINE_KEYS = frozenset({"name", "is_deal_probability_enabled"})
 STAGE_KEYS = frozenset({"name", "pipeline_id", "deal_probability", "is_deal_rot_enabled", "days_to_rotten"})
 # `order_nr` is not in the v2 request models; third-party tools send it on PATCH (UNVERIFIED that it works), so

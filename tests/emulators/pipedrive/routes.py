@@ -2,8 +2,8 @@
 
 Paths: v2 under `/api/v2`, v1 under `/v1` (api.pipedrive.com) and `/api/v1` (the company domain), reference §2.
 Scopes: reference §2 (`deals:read`, `deals:full`, `admin`, `deal-fields:full`) and Pipedrive's OAuth scope list
-(`contacts:read`, `contacts:full`, `base`); which scope opens person/organization field writes is UNVERIFIED
-(`admin` here, as for deal fields).
+(`contacts:read`, `contacts:full`, `leads:read`, `leads:full`, `base`); which scope opens person/organization
+field writes is UNVERIFIED (`admin` here, as for deal fields).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import field_api, pipelines, records
+from . import field_api, labels, pipelines, records
 from .account import Account
 from .limits import COSTS, STAGE_LIST_COST
 from .paging import Reply, Request
@@ -103,6 +103,12 @@ def _build() -> list[Route]:
                            ("/stages", pipelines.list_stages), ("/stages/{id}", pipelines.get_stage))]
     for entity in FIELD_RESOURCES:
         table += _field_routes(entity) + _record_routes(entity)
+    leads_read, leads_write = frozenset({"leads:read", "leads:full", "admin"}), frozenset({"leads:full", "admin"})
+    table += [Route(m, 1, t, h, s, _cost(m, 1, t)) for m, t, h, s in (
+        ("GET", "/leadLabels", labels.list_labels, leads_read),
+        ("POST", "/leadLabels", labels.create_label, leads_write),
+        ("PATCH", "/leadLabels/{id}", labels.update_label, leads_write),
+        ("DELETE", "/leadLabels/{id}", labels.delete_label, leads_write))]
     return table
 
 
