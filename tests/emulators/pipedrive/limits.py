@@ -78,20 +78,23 @@ class RateLimits:
         self._roll_day()
         window, used = self._window(token)
         if self.burst_limit is not None and used >= self.burst_limit:
-            return Refusal("Rate limit exceeded", self.retry_after(False))
+            return self.refusal(daily=False)
         # UNVERIFIED: the body of a 429 for a spent daily budget; the wording is ours, the shape the reference's.
         if self.tokens_spent.get(company, 0) + cost > self.daily_budget:
-            return Refusal("Daily token budget exceeded", self.retry_after(True))
+            return self.refusal(daily=True)
         if counts_as_write and self.writes.get(token, 0) >= self.daily_writes:
-            return Refusal("Daily POST/PUT request limit exceeded", self.retry_after(True))
+            return Refusal("Daily POST/PUT request limit exceeded", self._seconds_to_midnight())
         self._windows[token] = (window, used + 1)
         self.tokens_spent[company] = self.tokens_spent.get(company, 0) + cost
         if counts_as_write:
             self.writes[token] = self.writes.get(token, 0) + 1
         return None
 
-    def retry_after(self, daily: bool) -> int:
-        return self._seconds_to_midnight() if daily else self._window_reset()
+    def refusal(self, *, daily: bool) -> Refusal:
+        """The 429 for a spent daily budget (until midnight UTC) or a full burst window (until it ends)."""
+        if daily:
+            return Refusal("Daily token budget exceeded", self._seconds_to_midnight())
+        return Refusal("Rate limit exceeded", self._window_reset())
 
     def headers(self, token: str, api_token: bool) -> dict[str, str]:
         _, used = self._window(token)

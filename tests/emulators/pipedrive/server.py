@@ -30,7 +30,7 @@ from . import routes
 from .account import Account
 from .errors import ApiError, bad_request, gateway
 from .faults import WRITE_METHODS, Faults
-from .limits import Clock, ManualClock, RateLimits
+from .limits import Clock, ManualClock, RateLimits, Refusal
 from .paging import Request
 
 PREFIXES = (("/api/v2", 2), ("/api/v1", 1), ("/v1", 1))
@@ -163,11 +163,12 @@ class PipedriveEmulator:
         if scopes is not None and not scopes & route.scopes:
             return 403, _json(gateway(403, "Scope and URL mismatch")), JSON
         with self._lock:
-            limit_headers = self.limits.headers(token, is_api_token)
+            refusal: Refusal | None
             if scheduled and scheduled.kind in ("burst", "daily"):
-                return self._too_many(scheduled.kind == "daily", limit_headers)
-            refusal = self.limits.admit(token, account.domain, route.cost,
-                                        is_api_token and method in WRITE_METHODS - {"DELETE"})
+                refusal = self.limits.refusal(daily=scheduled.kind == "daily")
+            else:
+                refusal = self.limits.admit(token, account.domain, route.cost,
+                                            is_api_token and method in WRITE_METHODS - {"DELETE"})
             limit_headers = self.limits.headers(token, is_api_token)
             if refusal is not None:
                 return 429, _json({**gateway(429, refusal.message), "data": None, "additional_data": None}), {
@@ -179,12 +180,6 @@ class PipedriveEmulator:
             status, payload = self._run(account, route, Request(method, version, params, None, ids), body,
                                         headers)
         return status, payload, {**JSON, **limit_headers}
-
-    def _too_many(self, daily: bool, limit_headers: dict[str, str]) -> Answer:
-        retry = self.limits.retry_after(daily)
-        message = "Daily token budget exceeded" if daily else "Rate limit exceeded"
-        return 429, _json({**gateway(429, message), "data": None, "additional_data": None}), {
-            **JSON, **limit_headers, "Retry-After": str(retry)}
 
     def _run(self, account: Account, route: routes.Route, request: Request, body: bytes,
              headers: Mapping[str, str]) -> tuple[int, bytes]:
