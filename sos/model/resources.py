@@ -75,6 +75,7 @@ class Resource:
     attrs: Mapping[str, Any]
     origin: Span | None = None
     managed: bool = True
+    spans: Mapping[str, Span] = field(default_factory=dict, compare=False)  # where each attribute is written
 
 
 @dataclass

@@ -24,6 +24,7 @@ from sos.backends.salesforce.names import (
     field_api_name,
     process_api_name,
     rule_api_name,
+    salesforce_field_name,
 )
 from sos.backends.salesforce.package import (
     API_VERSION,
@@ -40,7 +41,6 @@ from sos.errors import Diagnostic, SosError, Span
 from sos.expr.dialects.salesforce_names import api_names_for
 from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
 from sos.model.resources import Address, Kind, Model, Resource
-from sos.naming import salesforce_field_name
 from sos.plan.change import Action, Change
 
 PICKLIST_TYPES = ("picklist", "multi_picklist")

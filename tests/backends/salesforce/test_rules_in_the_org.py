@@ -36,7 +36,7 @@ from sos.expr.parse import parse_expression
 from sos.expr.types import Scope
 from sos.model.compile import compile_model
 from sos.model.resources import Kind
-from sos.naming import salesforce_field_name
+from sos.backends.salesforce.names import salesforce_field_name
 from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, blueprint_text

@@ -25,7 +25,7 @@ from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula
 from sos.expr.dialects.soql import Soql
 from sos.expr.typecheck import check_expression
 from sos.expr.types import Kind, Scope
-from sos.naming import salesforce_field_name
+from sos.backends.salesforce.names import salesforce_field_name
 from tests.emulators.salesforce.formula import Context, FormulaError, FormulaRuntimeError, check, fires
 from tests.emulators.salesforce.formula import evaluate as evaluate_formula
 from tests.emulators.salesforce.formula_types import check_condition
