@@ -36,9 +36,9 @@ from sos.backends.salesforce.package import (
     render,
 )
 from sos.backends.salesforce.retrieve import LiveOrg
+from sos.backends.salesforce.standard_fields import api_names_for, expression_naming
 from sos.backends.salesforce.value_sets import STANDARD_VALUE_KEYS, ValueSets
 from sos.errors import Diagnostic, SosError, Span
-from sos.expr.dialects.salesforce_names import api_names_for
 from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change
@@ -266,8 +266,8 @@ class _Builder:
         try:
             when = parse_expression(str(attrs["when"]), lambda start, end: where) if attrs.get("when") else None
             require = parse_expression(str(attrs.get("require") or "true"), lambda start, end: where)
-            generator = SalesforceFormula(self._scope(obj), self._field_names(obj), self.stage_names_by_key(),
-                                          self.status_names_by_key())
+            generator = SalesforceFormula(self._scope(obj), expression_naming(
+                obj, self._field_names(obj), self.stage_names_by_key(), self.status_names_by_key()))
             return str(generator.error_condition(when, require))
         except SosError as error:
             if resource.origin is not None:
