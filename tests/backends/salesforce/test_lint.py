@@ -127,7 +127,7 @@ def test_a_long_key_says_the_limit_and_a_name_that_fits(tmp_path: Path, section:
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0] == f"{path}:{where.format(key=key)} is 48 characters; keys allow at most 40 [key-too-long]"
-    assert lines[-3:-1] == ["  why: CRM API names are made from keys, and Salesforce allows 40 characters",
+    assert lines[-3:-1] == ["  why: CRM API names are made from keys, and some CRMs allow only 40 characters",
                             "  fix: rename it to 'qualified_by_the_regional_sales_director', or another name of at "
                             "most 40 characters"]
 
