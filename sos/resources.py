@@ -26,8 +26,33 @@ def starters_dir() -> Path:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """A JSON Schema by short name: 'blueprint', 'project' or 'plan'."""
-    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    """A JSON Schema by short name: 'blueprint', 'project' or 'plan'. The project's holds each backend's target
+    options (sos/backends/<type>/options.schema.json), so sos.yaml is checked, and editors complete it, as one."""
+    schema = json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    if name == "project":
+        for target_type, options in target_options().items():
+            _add_target_type(schema["$defs"]["Target"], target_type, options)
+    return schema
+
+
+@cache
+def target_options() -> dict[str, dict[str, Any]]:
+    """Each backend's schema of its targets' options in sos.yaml, by target type."""
+    return {path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted((_PACKAGE / "backends").glob("*/options.schema.json"))}
+
+
+def _add_target_type(target: dict[str, Any], name: str, options: dict[str, Any]) -> None:
+    """Let a target have `type: <name>` and the keys of the backend's `options` schema, and no others."""
+    properties = target["properties"]
+    properties["type"]["enum"].append(name)
+    properties.update(options["properties"])
+    shown = {key: {"description": properties[key]["description"], "examples": properties[key]["examples"]}
+             for key in ("type", *options["properties"], "description")}
+    shown["type"]["examples"] = [name]
+    target["allOf"].append({"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                            "then": {"properties": shown, "additionalProperties": False}})
+    target["examples"].extend(options.get("examples", ()))
 
 
 def starter_names() -> list[str]:

@@ -12,7 +12,7 @@ from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
-from sos.naming import REQUIREMENT_RULE_SUFFIX, SALESFORCE_LABEL_LIMIT, salesforce_field_name, salesforce_name_problem
+from sos.naming import REQUIREMENT_RULE_SUFFIX
 
 TYPE_OPTIONS = {
     "length": {"text"},
@@ -65,31 +65,14 @@ def _check_picklist_values(field: Field, diags: Diagnostics) -> None:
                     "bad-default", fix=did_you_mean(str(field.default), field.values))
 
 
-def check_salesforce_names(bp: Blueprint, diags: Diagnostics) -> None:
+def check_standard_names(bp: Blueprint, diags: Diagnostics) -> None:
     for obj, fields in bp.fields.items():
-        taken: dict[str, Field] = {}
         standard = standard_field_names(obj)
         for field in fields.values():
             if field.key in standard:
                 diags.error(field.node.key_span(field.key) if field.node else field.origin,
                             f"field {obj}.{field.key} has the name of a standard {obj} field", "shadows-standard",
                             fix=f"rename it, e.g. '{field.key}_custom', or use the standard field")
-            if len(field.label) > SALESFORCE_LABEL_LIMIT:
-                diags.error(_span(field.node, "label", field.origin),
-                            f"field {obj}.{field.key} has a {len(field.label)}-character label; Salesforce allows "
-                            f"{SALESFORCE_LABEL_LIMIT}", "label-too-long",
-                            fix="shorten the label and put the rest in `help:`")
-            name = salesforce_field_name(field.key, field.api_names)
-            if problem := salesforce_name_problem(name):
-                diags.error(field.origin, f"field {obj}.{field.key} becomes Salesforce API name '{name}': {problem}",
-                            "api-name", fix="shorten the key or set `api_name:` for salesforce")
-            folded = name.casefold()
-            if folded in taken:
-                other = taken[folded]
-                diags.error(field.origin,
-                            f"fields {obj}.{other.key} and {obj}.{field.key} both become Salesforce field '{name}'",
-                            "api-name-collision", fix="rename one of them or set a distinct `api_name:`")
-            taken.setdefault(folded, field)
 
 
 def check_duplicate_labels(bp: Blueprint, diags: Diagnostics) -> None:
@@ -266,7 +249,7 @@ Check = Callable[[Blueprint, Diagnostics], None]
 
 CHECKS: tuple[Check, ...] = (
     check_field_options,
-    check_salesforce_names,
+    check_standard_names,
     check_duplicate_labels,
     check_pipelines,
     check_stage_requirements,

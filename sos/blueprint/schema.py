@@ -137,7 +137,7 @@ def _long_key(span: Span, key: str, limit: int, where: str) -> Diagnostic:
         kept.append(words.pop(0))
     shorter = "_".join(kept) or key[:limit]
     return Diagnostic(span, f"{where} is {len(key)} characters; keys allow at most {limit}", "key-too-long",
-                      why="CRM API names are made from keys, and Salesforce allows 40 characters",
+                      why="CRM API names are made from keys, and some CRMs allow only 40 characters",
                       fix=f"rename it to '{shorter}', or another name of at most {limit} characters")
 
 

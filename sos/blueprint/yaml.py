@@ -149,7 +149,7 @@ class _Builder:
         if (bad := _BAD_CHARACTER.search(text)) is not None:
             kind = "a lone surrogate" if 0xD800 <= ord(bad[0]) <= 0xDFFF else "the control character"
             self.problems.append(Diagnostic(span, f"text holds {kind} U+{ord(bad[0]):04X}", "bad-character",
-                                            why="CRMs and Salesforce metadata (XML) cannot store it",
+                                            why="CRMs and their metadata files (XML) cannot store it",
                                             fix="remove it; write plain text"))
 
     def _mapping(self, node: yaml.MappingNode, span: Span, depth: int, alias_at: Span | None) -> Node:

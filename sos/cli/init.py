@@ -11,7 +11,7 @@ import click
 
 from sos.errors import Diagnostic, SosError, did_you_mean
 from sos.project import PROJECT_FILE
-from sos.resources import load_schema, starter_names
+from sos.resources import load_schema, starter_names, target_options
 
 PROJECT_TEMPLATE = """\
 # yaml-language-server: $schema={schema_dir}/project.schema.json
@@ -21,10 +21,7 @@ blueprint: blueprint.yaml
 targets:
   sandbox:
     type: local            # the embedded CRM sandbox in .sos/, no account needed
-  # prod:
-  #   type: salesforce
-  #   org: {name}-prod      # an `sf` CLI org alias; or credentials in environment variables
-default_target: sandbox
+{crm_targets}default_target: sandbox
 """
 
 BLUEPRINT_TEMPLATE = """\
@@ -55,6 +52,17 @@ def write_editor_schemas(folder: Path) -> None:
         (folder / f"{name}.schema.json").write_text(json.dumps(load_schema(name), indent=2), encoding="utf-8")
 
 
+def crm_targets() -> str:
+    """A commented-out target for each CRM sos has a backend for, from the example of its options schema."""
+    examples = {target_type: options["examples"][0] for target_type, options in target_options().items()}
+    lines = []
+    for target_type, example in examples.items():
+        lines.append(f"  # {'prod' if len(examples) == 1 else f'{target_type}_prod'}:")
+        lines += [f"  #   {key}: {value}" for key, value in example.items()]
+    lines.append("  # (`sos schema project` describes every option)")
+    return "".join(f"{line}\n" for line in lines)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "client"
 
@@ -81,7 +89,8 @@ def command(directory: Path, starter: str, name: str | None) -> int:
         if (directory / existing).exists():
             raise SosError(f"{directory / existing} already exists; sos init will not overwrite it", "init-exists")
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name), encoding="utf-8")
+    (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, crm_targets=crm_targets()),
+                                          encoding="utf-8")
     (directory / "blueprint.yaml").write_text(
         BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter), encoding="utf-8")
     write_editor_schemas(directory / SCHEMA_DIR)

@@ -130,7 +130,7 @@ def diagnostics_json(diagnostics: list[Diagnostic], **extra: object) -> str:
 def redact(text: str) -> str:
     """`text` without the value of any environment variable whose name says it holds a credential.
 
-    Backends hide the secrets they know (the Salesforce Redactor); this catches the rest, e.g. a file
+    Backends hide the secrets they know (each has its redactor); this catches the rest, e.g. a file
     that quotes the environment. Values under 6 characters are no credential and would blank out words.
     """
     secrets = {value for name, value in os.environ.items()

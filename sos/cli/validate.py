@@ -39,7 +39,7 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
         diagnostics, blueprint, blueprint_path = exc.diagnostics, None, path or Path("sos.yaml")
     else:
         blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
-        if blueprint is not None and project is not None:   # each target's own limits, e.g. Salesforce's
+        if blueprint is not None and project is not None:   # each target's own limits, e.g. its CRM's names
             diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint))],
                                  key=Diagnostic.sort_key)
     errors = sum(d.is_error for d in diagnostics)

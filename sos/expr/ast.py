@@ -1,6 +1,6 @@
 """The one AST for rule expressions: frozen nodes, each with the Span it came from.
 
-Dialects (sos.expr.dialects) turn it into Salesforce formulas, SOQL, filters or a
+Dialects (sos.expr.dialects) turn it into CRM formulas, queries, filters or a
 Python result; rewrites several dialects share are `transform` functions over it.
 """
 

@@ -70,7 +70,8 @@ def compile_model(bp: Blueprint) -> Model:
     """The resources a CRM needs for `bp`: expressions as canonical text in the attributes, typed in `exprs`."""
     model = Model()
     for field in bp.all_fields():
-        model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin))
+        model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin,
+                           spans={key: child.span for key, child in field.node.items()} if field.node else {}))
     for pipeline in bp.pipelines.values():
         model.add(Resource(Address(Kind.PIPELINE, pipeline.object, pipeline.key),
                            compact_attrs({"label": pipeline.label, "description": pipeline.description,

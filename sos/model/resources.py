@@ -70,6 +70,7 @@ class Resource:
     origin: Span | None = None
     managed: bool = True
     exprs: Mapping[str, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
+    spans: Mapping[str, Span] = field(default_factory=dict, compare=False)  # where each attribute is written
 
 
 @dataclass

@@ -85,8 +85,8 @@ CASES = [
         "b.yaml:5:61: error: default 'Silvr' is not one of the values of opportunity.tier [bad-default]"
         "  fix: did you mean 'Silver'?",
     ], id="picklist-default"),
-    # --- check_salesforce_names ---
-    pytest.param("check_salesforce_names", bp("""\
+    # --- check_standard_names ---
+    pytest.param("check_standard_names", bp("""\
         fields:
           opportunity:
             amount: {type: currency}
@@ -98,36 +98,6 @@ CASES = [
         "b.yaml:7:5: error: field lead.email has the name of a standard lead field [shadows-standard]"
         "  fix: rename it, e.g. 'email_custom', or use the standard field",
     ], id="shadows-standard"),
-    pytest.param("check_salesforce_names", bp("""\
-        fields:
-          opportunity:
-            why_now: {type: text, label: Why now - the compelling event behind the deal}
-        """), [
-        "b.yaml:5:34: error: field opportunity.why_now has a 46-character label; Salesforce allows 40 "
-        "[label-too-long]  fix: shorten the label and put the rest in `help:`",
-    ], id="label-too-long"),
-    pytest.param("check_salesforce_names", bp("""\
-        fields:
-          opportunity:
-            partner: {type: text, api_name: {salesforce: Implementation_Partner_Primary_Contact_Name__c}}
-            legacy: {type: text, api_name: LegacyField}
-            this_key_is_forty_characters_long_ok_xyz: {type: text}
-        """), [
-        "b.yaml:5:5: error: field opportunity.partner becomes Salesforce API name "
-        "'Implementation_Partner_Primary_Contact_Name__c': it is 43 characters before __c; Salesforce allows 40 "
-        "[api-name]  fix: shorten the key or set `api_name:` for salesforce",
-        "b.yaml:6:5: error: field opportunity.legacy becomes Salesforce API name 'LegacyField': "
-        "custom field names end in __c [api-name]  fix: shorten the key or set `api_name:` for salesforce",
-    ], id="api-name"),
-    pytest.param("check_salesforce_names", bp("""\
-        fields:
-          opportunity:
-            region: {type: text, api_name: {salesforce: Zone__c}}
-            zone: {type: text}
-        """), [
-        "b.yaml:6:5: error: fields opportunity.region and opportunity.zone both become Salesforce field 'Zone__c' "
-        "[api-name-collision]  fix: rename one of them or set a distinct `api_name:`",
-    ], id="api-name-collision"),
     # --- check_duplicate_labels ---
     pytest.param("check_duplicate_labels", bp("""\
         fields:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sos.backends.salesforce.standard_fields import expression_naming
 from sos.expr.annotate import annotate
 from sos.expr.ast import Name, walk
 from sos.expr.dialects.sf_formula import SalesforceFormula
@@ -37,8 +38,8 @@ def test_a_dialect_reads_the_recorded_types(text: str) -> None:
     stages = {"discovery": "Discovery", "evaluation": "Evaluation", "proposal": "Proposal", "won": "Won",
               "lost": "Lost"}
     names = {"budget_confirmed": "Budget_Confirmed__c", "discount": "Discount__c", "loss_reason": "Loss_Reason__c"}
-    inferred = SalesforceFormula(OPPORTUNITY, names, stages).generate(expr)
-    generator = SalesforceFormula(OPPORTUNITY, names, stages)
+    inferred = SalesforceFormula(OPPORTUNITY, expression_naming("opportunity", names, stages, {})).generate(expr)
+    generator = SalesforceFormula(OPPORTUNITY, expression_naming("opportunity", names, stages, {}))
     assert generator.generate(typed) == inferred
     assert generator.type_of(expr) is typed.types[expr]
 

@@ -63,7 +63,7 @@ def aging_fields(desired: Model, stage_names: Mapping[Address, str],
 
 def _stage_case(limits: Mapping[str, int], indent: int = 4) -> str:
     """CASE(StageName, 'Discovery', IF(days > 21, 1, 0), ..., 0): numbers, since CASE results are not booleans."""
-    from sos.expr.dialects.salesforce import quote
+    from sos.expr.dialects.sf_formula import quote
 
     pad = " " * indent
     branches = "".join(f"\n{pad}{quote(name)}, IF({DAYS_IN_STAGE} > {days}, 1, 0),"

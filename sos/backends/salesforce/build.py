@@ -24,6 +24,7 @@ from sos.backends.salesforce.names import (
     field_api_name,
     process_api_name,
     describe,
+    salesforce_field_name,
     validation_rule_name,
 )
 from sos.backends.salesforce.package import (
@@ -36,12 +37,11 @@ from sos.backends.salesforce.package import (
     render,
 )
 from sos.backends.salesforce.retrieve import LiveOrg
+from sos.backends.salesforce.standard_fields import api_names_for, expression_naming
 from sos.backends.salesforce.value_sets import STANDARD_VALUE_KEYS, ValueSets
 from sos.errors import Diagnostic, SosError
-from sos.expr.dialects.salesforce_names import api_names_for
 from sos.model.exprs import exprs_of, pipeline_object
 from sos.model.resources import Address, Kind, Model, Resource
-from sos.naming import salesforce_field_name
 from sos.plan.change import Action, Change
 
 PICKLIST_TYPES = ("picklist", "multi_picklist")
@@ -285,8 +285,8 @@ class _Builder:
         obj = self._rule_object(resource.address)
         try:
             exprs = resource.exprs or exprs_of(resource, self.desired)
-            generator = SalesforceFormula(exprs["require"].scope, self._field_names(obj), self.stage_names_by_key(),
-                                          self.status_names_by_key())
+            generator = SalesforceFormula(exprs["require"].scope, expression_naming(
+                obj, self._field_names(obj), self.stage_names_by_key(), self.status_names_by_key()))
             return str(generator.error_condition(exprs.get("when"), exprs["require"]))
         except SosError as error:
             if resource.origin is not None:

@@ -27,6 +27,9 @@ declare(
     Code("sf-deploy-failed", "a deploy failed, so none of it was applied"),
     Code("sf-deploy-unknown", "a deploy was submitted but its outcome is not known"),
     # What Salesforce would refuse, or what it would change beyond the blueprint.
+    Code("api-name", "a field's Salesforce API name is not valid"),
+    Code("api-name-collision", "two fields become the same Salesforce API name"),
+    Code("label-too-long", "a field label is longer than Salesforce allows"),
     Code("salesforce-type", "a field type sos cannot create in Salesforce"),
     Code("salesforce-formula-length", "a rule becomes a formula longer than Salesforce allows"),
     Code("salesforce-description", "a description too long once sos's ownership mark is added"),

@@ -2,8 +2,8 @@
 salesforce target, and plans refuse on it before reading the org.
 
 Each check is one small function over the Model, reporting at the resource's blueprint line with
-the limit and the fix (reference §6, §7 and the facts table: 255-character descriptions, picklist
-value limits, the forecast categories of closed stages).
+the limit and the fix (reference §5, §6, §7, §10 and the facts table: field API names and labels,
+255-character descriptions, picklist value limits, the forecast categories of closed stages).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sos.backends.salesforce.marks import mark_extras, ownership_mark, with_mark
-from sos.backends.salesforce.names import FORECASTS
+from sos.backends.salesforce.names import FORECASTS, LABEL_LIMIT, field_api_name, field_name_problem
 from sos.errors import Diagnostic
 from sos.model.resources import Address, Kind, Model, Resource
 
@@ -38,6 +38,28 @@ def description_with_mark(desired: Model, resource: Resource, sharing: Iterable[
     marked = {address: desired.resources[address] for address in sharing} | {resource.address: resource}
     entries = [(address, mark_extras(marked[address])) for address in sorted(marked)]
     return with_mark(str(resource.attrs.get("description") or ""), ownership_mark(entries))
+
+
+def check_field_names(desired: Model, problems: list[Diagnostic]) -> None:
+    """Each custom field's API name and label as Salesforce allows them, and no two fields of an object with one
+    API name (Salesforce compares them without regard to case)."""
+    taken: dict[tuple[str, str], Resource] = {}
+    for field in desired.of_kind(Kind.FIELD):
+        obj, key, label = field.address.scope, field.address.key, str(field.attrs.get("label", ""))
+        if len(label) > LABEL_LIMIT:
+            problems.append(Diagnostic(field.spans.get("label", field.origin), f"field {obj}.{key} has a "
+                                       f"{len(label)}-character label; Salesforce allows {LABEL_LIMIT}",
+                                       "label-too-long", fix="shorten the label and put the rest in `help:`"))
+        name = field_api_name(field)
+        if problem := field_name_problem(name):
+            problems.append(Diagnostic(field.origin, f"field {obj}.{key} becomes Salesforce API name '{name}': "
+                                       f"{problem}", "api-name",
+                                       fix="shorten the key or set `api_name:` for salesforce"))
+        other = taken.setdefault((obj, name.casefold()), field)
+        if other is not field:
+            problems.append(Diagnostic(field.origin, f"fields {obj}.{other.address.key} and {obj}.{key} both become "
+                                       f"Salesforce field '{name}'", "api-name-collision",
+                                       fix="rename one of them or set a distinct `api_name:`"))
 
 
 def check_descriptions(desired: Model, problems: list[Diagnostic]) -> None:
@@ -119,4 +141,5 @@ def _what(address: Address) -> str:
 
 Check = Callable[[Model, list[Diagnostic]], None]
 
-CHECKS: tuple[Check, ...] = (check_descriptions, check_picklist_values, check_closed_forecasts, check_formulas)
+CHECKS: tuple[Check, ...] = (check_field_names, check_descriptions, check_picklist_values, check_closed_forecasts,
+                            check_formulas)

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 
 from sos.model.resources import Address, Kind, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
-from sos.naming import salesforce_field_name
 
 if TYPE_CHECKING:
     from sos.backends.salesforce.retrieve import LiveOrg
@@ -34,7 +33,8 @@ FORECASTS = {"pipeline": "Pipeline", "best_case": "BestCase", "commit": "Forecas
              "omitted": "Omitted"}
 BLUEPRINT_FORECASTS = {sf: bp for bp, sf in FORECASTS.items()} | {"MostLikely": "best_case"}
 
-NAME_LIMIT = 40    # reference §10
+NAME_LIMIT = 40    # characters of a developer name, and of a custom field's before __c (reference §10)
+LABEL_LIMIT = 40   # characters of a custom field's label (reference §5)
 
 
 def _words(key: str) -> list[str]:
@@ -86,6 +86,29 @@ def describe(address: Address) -> str:
 def process_api_name(key: str) -> str:
     """The BusinessProcess and RecordType name of a pipeline: `new_business` → `New_Business`."""
     return developer_name(_words(key), f"pipeline {key}", exact="__" not in key and not key.endswith("_"))
+
+
+def salesforce_field_name(key: str, api_names: Mapping[str, str] | None = None) -> str:
+    """`budget_confirmed` → `Budget_Confirmed__c`, unless the blueprint's `api_name:` says otherwise for
+    salesforce (or for every CRM, `*`)."""
+    override = (api_names or {}).get("salesforce") or (api_names or {}).get("*")
+    if override:
+        return override
+    return "_".join(part.capitalize() for part in key.split("_")) + "__c"
+
+
+def field_name_problem(name: str) -> str:
+    """Why Salesforce would refuse `name` as a custom field's API name, or ''."""
+    base = name[:-3] if name.endswith("__c") else name
+    if not name.endswith("__c"):
+        return "custom field names end in __c"
+    if len(base) > NAME_LIMIT:
+        return f"it is {len(base)} characters before __c; Salesforce allows {NAME_LIMIT}"
+    if not base[:1].isalpha() or not base.replace("_", "").isalnum() or not base.isascii():
+        return "it must start with a letter and use only letters, digits and underscores"
+    if "__" in base or base.endswith("_"):
+        return "Salesforce forbids double underscores and a trailing underscore"
+    return ""
 
 
 def field_api_name(resource: Resource) -> str:

@@ -26,11 +26,12 @@ from sos.backends.salesforce.names import (
     STATUS_SET,
     field_api_name,
     process_api_name,
+    salesforce_field_name,
     validation_rule_name,
 )
 from sos.expr.types import STANDARD_FIELD_TYPES
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
-from sos.naming import REQUIREMENT_RULE_SUFFIX, salesforce_field_name
+from sos.naming import REQUIREMENT_RULE_SUFFIX
 
 # The StandardValue children (value_sets.STANDARD_VALUE_KEYS) that are booleans.
 _BOOLEAN_VALUE_KEYS = {"default", "isActive", "allowEmail", "closed", "converted", "cssExposed", "highPriority",

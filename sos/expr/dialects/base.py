@@ -9,8 +9,9 @@ raises SosError listing every unsupported construct at its span.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import ClassVar
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sos.errors import Diagnostic, SosError
 from sos.expr.annotate import TypedExpr
@@ -19,6 +20,18 @@ from sos.expr.typecheck import ORDERING, infer_type
 from sos.expr.types import ExprType, Kind, Scope
 
 Rewrite = Callable[[Expr, Scope], Expr]
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What one CRM calls the fields and values an expression on one object reads. The CRM's backend makes it,
+    so a dialect knows only its syntax. (Plain data rather than a protocol: tests write one by hand.)"""
+
+    fields: Mapping[str, str]                                        # field key → the CRM's name, standard and custom
+    stage_values: Mapping[str, str] = field(default_factory=dict)    # stage key → the value the CRM stores
+    status_values: Mapping[str, str] = field(default_factory=dict)   # lead status key → the value the CRM stores
+    picklists: frozenset[str] = frozenset()   # CRM names of standard fields sos reads as text and the CRM as picklists
+    compound: frozenset[str] = frozenset()    # CRM names of compound fields (a full name), which formulas cannot read
 
 
 class Generator:

@@ -2,14 +2,14 @@
 
 Semantics the other dialects must match:
 - blank is None, "" or an empty list; `is_blank` also counts an unchecked checkbox (False).
-- a checkbox is never blank: a blank one reads as unchecked (false), as in Salesforce;
+- a checkbox is never blank: a blank one reads as unchecked (false), as CRMs read it;
   `x == null` is `is_blank(x)` and `x != null` is `not is_blank(x)`, for a checkbox too.
 - a comparison, `in` or `not in` with a blank operand is false (like SQL NULL), so
   `not (amount > 5)` is true when amount is blank.
 - a percent is the number people type (25 for 25 %).
 - arithmetic on a blank is blank, and so are division by zero and a date out of range.
 - a date plus or minus a number of days drops the number's fraction (`d - 1.5` and
-  `d + -1.5` are both `d - 1`), as Salesforce does; a date and time keeps it.
+  `d + -1.5` are both `d - 1`), as CRM formulas do; a date and time keeps it.
 - a date compared with a date and time compares their dates; `days_since` of a date counts
   the days from it to today(), of a date and time the whole days (24 hours) elapsed until now().
 - stage order is the order a deal progresses in: the open stages in the scope's order,
@@ -270,7 +270,7 @@ def _checkbox(raw: object) -> bool:
 
 def _values(raw: object) -> list[Any]:
     if isinstance(raw, str):
-        return raw.split(";")  # how Salesforce writes a multi-select picklist
+        return raw.split(";")  # a multi-select picklist held as one text: its values joined by ';'
     if isinstance(raw, (list, tuple)):
         return list(raw)
     raise TypeError(raw)

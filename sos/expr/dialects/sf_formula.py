@@ -34,14 +34,9 @@ no not-blank guard.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import ClassVar
-from collections.abc import Mapping
 
-from sos.expr.dialects.salesforce_names import (
-    FORMULA_COMPOUND_FIELDS,
-    STANDARD_PICKLISTS,
-    username_reference,
-)
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.ast import (
     Arith,
@@ -59,9 +54,8 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Rewrite, expand_stage_order, plain
-from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
 from sos.expr.annotate import TypedExpr
+from sos.expr.dialects.base import Generator, Naming, Rewrite, expand_stage_order, plain
 from sos.expr.types import Kind, Scope
 
 # Characters of formula text, spaces and line breaks included: Salesforce Help, "Formula Field
@@ -83,6 +77,65 @@ _ATTRIBUTES = {
 _ATOM = 8
 
 
+def quote(text: str) -> str:
+    """A string literal as formulas and SOQL both write it: single quotes, backslash escapes."""
+    escaped = (
+        text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
+
+
+def number(value: int | float) -> str:
+    """A number as written: never in exponent form."""
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")
+        return text if "." in text else f"{text}.0"
+    return str(value)
+
+
+def username_reference(object: str, api_name: str, *, formula: bool) -> str:
+    """How to read the username of the user a lookup points at (sos names users by username).
+
+    `OwnerId` → `Owner.Username`; a custom `Sponsor__c` → `Sponsor__r.Username`. A lead's
+    owner may be a queue, so a formula reads it as `Owner:User.Username` (SOQL's polymorphic
+    `Owner` has `Username`).
+    """
+    relation = api_name[:-2] if api_name.endswith("Id") else api_name.removesuffix("__c") + "__r"
+    if formula and object == "lead" and relation == "Owner":
+        relation = "Owner:User"
+    return f"{relation}.Username"
+
+
+class SalesforceGenerator(Generator):
+    """What the Salesforce dialects (formula, SOQL) share: the Naming the Salesforce backend supplies, read as
+    field keys → API names and stage and lead status keys → the values Salesforce stores."""
+
+    def __init__(self, scope: Scope, naming: Naming) -> None:
+        super().__init__(scope)
+        self.api_names = naming.fields
+        self.stage_values = naming.stage_values
+        self.status_values = naming.status_values
+        self.standard_picklists = naming.picklists
+        self.compound = naming.compound
+
+    def kind(self, node: Expr) -> Kind | None:
+        found = self.type_of(node)
+        return found.kind if found else None
+
+    def stored_value(self, field: Expr, literal: Literal, value: str) -> str:
+        """The value Salesforce stores for a stage or status key (other text as written)."""
+        kind = self.kind(field)
+        if kind is Kind.STAGE:
+            if value not in self.stage_values:
+                return self.unsupported(literal, f"no Salesforce stage value is known for stage '{value}'")
+            return self.stage_values[value]
+        if kind is Kind.LEAD_STATUS:
+            if value not in self.status_values:
+                return self.unsupported(literal, f"no Salesforce status value is known for lead status '{value}'")
+            return self.status_values[value]
+        return value
+
+
 def _precedence(node: Expr) -> int:
     """How tightly `node`'s formula text binds; operands binding looser get parentheses."""
     match node:
@@ -100,12 +153,7 @@ def _precedence(node: Expr) -> int:
 
 
 class SalesforceFormula(SalesforceGenerator):
-    """AST → a Salesforce formula.
-
-    `api_names` maps field keys to API names; standard fields not in it come from
-    sos.expr.dialects.salesforce_names.STANDARD_API_NAMES. `stage_values` and `status_values`
-    map stage and lead status keys to the picklist values Salesforce stores (their labels).
-    """
+    """AST → a Salesforce formula, with the API names and stored picklist values of the backend's Naming."""
 
     DIALECT = "a Salesforce formula"
     PREPROCESS: ClassVar[tuple[Rewrite, ...]] = (expand_stage_order,)
@@ -117,17 +165,6 @@ class SalesforceFormula(SalesforceGenerator):
         "len": lambda g, n: f"LEN({g.gen(n.args[0])})",
         "includes": lambda g, n: g.includes(n),
     }
-
-    def __init__(
-        self,
-        scope: Scope,
-        api_names: Mapping[str, str],
-        stage_values: Mapping[str, str] | None = None,
-        status_values: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(scope, api_names, stage_values, status_values)
-        self.standard_picklists = STANDARD_PICKLISTS.get(scope.object, frozenset())
-        self.compound = FORMULA_COMPOUND_FIELDS.get(scope.object, frozenset())
 
     @property
     def object(self) -> str:

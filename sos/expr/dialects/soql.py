@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import datetime
 from typing import ClassVar, TypeGuard
-from collections.abc import Mapping
 
-from sos.expr.dialects.salesforce_names import username_reference
 from sos.errors import Diagnostic, SosError
 from sos.expr.ast import (
     Arith,
@@ -44,9 +42,9 @@ from sos.expr.ast import (
     UnaryOp,
 )
 from sos.expr.dialects.base import Rewrite, expand_stage_order
-from sos.expr.dialects.salesforce import SalesforceGenerator, number, quote
 from sos.expr.annotate import TypedExpr
-from sos.expr.types import Kind, Scope
+from sos.expr.dialects.sf_formula import SalesforceGenerator, number, quote, username_reference
+from sos.expr.types import Kind
 
 ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has an Id
 NEVER = "Id = null"
@@ -68,23 +66,10 @@ _NO_VALUE = {
 
 
 class Soql(SalesforceGenerator):
-    """AST → a SOQL condition.
-
-    `api_names`, `stage_values` and `status_values` as for SalesforceFormula: field keys
-    to API names (standard fields by default), stage and status keys to stored values.
-    """
+    """AST → a SOQL condition, with the API names and stored picklist values of the backend's Naming."""
 
     DIALECT = "SOQL"
     PREPROCESS: ClassVar[tuple[Rewrite, ...]] = (expand_stage_order,)
-
-    def __init__(
-        self,
-        scope: Scope,
-        api_names: Mapping[str, str],
-        stage_values: Mapping[str, str] | None = None,
-        status_values: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(scope, api_names, stage_values, status_values)
 
     def violators(self, when: Expr | TypedExpr | None, require: Expr | TypedExpr) -> str:
         """A WHERE clause matching the records where `when` holds and `require` does not.

@@ -127,7 +127,7 @@ def test_a_long_key_says_the_limit_and_a_name_that_fits(tmp_path: Path, section:
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0] == f"{path}:{where.format(key=key)} is 48 characters; keys allow at most 40 [key-too-long]"
-    assert lines[-3:-1] == ["  why: CRM API names are made from keys, and Salesforce allows 40 characters",
+    assert lines[-3:-1] == ["  why: CRM API names are made from keys, and some CRMs allow only 40 characters",
                             "  fix: rename it to 'qualified_by_the_regional_sales_director', or another name of at "
                             "most 40 characters"]
 
@@ -159,3 +159,51 @@ def test_a_rule_a_formula_cannot_say_fails_at_validate_at_its_span(tmp_path: Pat
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert errors == [f"blueprint.yaml:{line}:{lines[line - 1].index('name)') + 1}: error: a Salesforce validation "
                       "rule cannot read a lead's Name (a compound field) [unsupported]"][:expected]
+
+
+NAMES = """\
+    sos: 1
+    name: acme
+    fields:
+      opportunity:
+        why_now: {type: text, label: Why now - the compelling event behind the deal}
+        partner: {type: text, api_name: {salesforce: Implementation_Partner_Primary_Contact_Name__c}}
+        legacy: {type: text, api_name: LegacyField}
+        this_key_is_forty_characters_long_ok_xyz: {type: text}
+        region: {type: text, api_name: {salesforce: Zone__c}}
+        zone: {type: text}
+"""
+
+
+def validate_names(folder: Path, project: str | None) -> list[str]:
+    """`sos validate` of the NAMES blueprint in `folder`, under a sos.yaml holding `project` (None: no sos.yaml)."""
+    folder.mkdir()
+    if project is not None:
+        (folder / "sos.yaml").write_text(project, encoding="utf-8")
+    (folder / "blueprint.yaml").write_text(textwrap.dedent(NAMES), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(folder / "blueprint.yaml")])
+    return [line.replace(f"{folder}/", "") for line in result.stderr.splitlines()
+            if ": error: " in line or line.startswith("  fix: ")]
+
+
+def test_a_salesforce_target_holds_field_names_and_labels_to_salesforce_rules(tmp_path: Path) -> None:
+    assert validate_names(tmp_path / "sf", PROJECT) == [
+        "blueprint.yaml:5:34: error: field opportunity.why_now has a 46-character label; Salesforce allows 40 "
+        "[label-too-long]",
+        "  fix: shorten the label and put the rest in `help:`",
+        "blueprint.yaml:6:5: error: field opportunity.partner becomes Salesforce API name "
+        "'Implementation_Partner_Primary_Contact_Name__c': it is 43 characters before __c; Salesforce allows 40 "
+        "[api-name]",
+        "  fix: shorten the key or set `api_name:` for salesforce",
+        "blueprint.yaml:7:5: error: field opportunity.legacy becomes Salesforce API name 'LegacyField': "
+        "custom field names end in __c [api-name]",
+        "  fix: shorten the key or set `api_name:` for salesforce",
+        "blueprint.yaml:10:5: error: fields opportunity.region and opportunity.zone both become Salesforce field "
+        "'Zone__c' [api-name-collision]",
+        "  fix: rename one of them or set a distinct `api_name:`",
+    ]
+
+
+@pytest.mark.parametrize("project", [pytest.param(LOCAL_ONLY, id="local-target"), pytest.param(None, id="no-sos-yaml")])
+def test_without_a_salesforce_target_no_salesforce_name_rules(tmp_path: Path, project: str | None) -> None:
+    assert validate_names(tmp_path / "p", project) == []

@@ -24,6 +24,8 @@ from collections.abc import Callable
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from sos.backends.salesforce.names import salesforce_field_name
+from sos.backends.salesforce.standard_fields import api_names_for, expression_naming
 from sos.blueprint.load import load_blueprint
 from sos.blueprint.scope import scope_for
 from sos.blueprint.types import Blueprint
@@ -31,13 +33,11 @@ from sos.errors import SosError
 from sos.expr.ast import Expr
 from sos.expr.dialects.canonical import to_text
 from sos.expr.dialects.evaluate import evaluate
-from sos.expr.dialects.salesforce_names import STANDARD_API_NAMES
 from sos.expr.dialects.soql import Soql
 from sos.expr.types import Scope
 from sos.model.compile import compile_model
 from sos.model.exprs import pipeline_object
 from sos.model.resources import Kind
-from sos.naming import salesforce_field_name
 from sos.engine import apply_plan, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, blueprint_text
@@ -83,8 +83,8 @@ def generated(bp: Blueprint, obj: str, rng: random.Random, today: datetime.date,
 
 
 def api_names(bp: Blueprint, obj: str) -> dict[str, str]:
-    return {**STANDARD_API_NAMES[obj], **{f.key: salesforce_field_name(f.key, f.api_names)
-                                          for f in bp.fields.get(obj, {}).values()}}
+    return api_names_for(obj, {f.key: salesforce_field_name(f.key, f.api_names)
+                               for f in bp.fields.get(obj, {}).values()})
 
 
 def labels(bp: Blueprint) -> dict[str, str]:
@@ -162,7 +162,7 @@ def soql_finds_the_same(emulator: SalesforceEmulator, bp: Blueprint, obj: str, r
     sobject = OBJECTS[obj]
     emulator.org.records[sobject].clear()
     ids = {emulator.org.add_record(sobject, rest_record(bp, obj, record)): broken for record, broken in records}
-    generator = Soql(scope_for(bp, obj), api_names(bp, obj), labels(bp), labels(bp))
+    generator = Soql(scope_for(bp, obj), expression_naming(obj, api_names(bp, obj), labels(bp), labels(bp)))
     sf = emulator.client()
     checked = set()
     for rule in rules:

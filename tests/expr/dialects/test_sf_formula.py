@@ -16,16 +16,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sos.expr.dialects.salesforce_names import STANDARD_PICKLISTS, api_names_for
+from sos.backends.salesforce.names import salesforce_field_name
+from sos.backends.salesforce.standard_fields import STANDARD_PICKLISTS, api_names_for, expression_naming
 from sos.errors import SosError
 from sos.expr.dialects.base import Generator
 from sos.expr.dialects.evaluate import evaluate
-from sos.expr.dialects.salesforce import quote
-from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula
+from sos.expr.dialects.sf_formula import FORMULA_LIMIT, SalesforceFormula, quote
 from sos.expr.dialects.soql import Soql
 from sos.expr.typecheck import check_expression
 from sos.expr.types import Kind, Scope
-from sos.naming import salesforce_field_name
 from tests.emulators.salesforce.formula import Context, FormulaError, FormulaRuntimeError, check, fires
 from tests.emulators.salesforce.formula import evaluate as evaluate_formula
 from tests.emulators.salesforce.formula_types import check_condition
@@ -58,7 +57,7 @@ class Unsupported:
 
 def generator(dialect: str, scope: Scope) -> Generator:
     make = {"sf_formula": SalesforceFormula, "soql": Soql}[dialect]
-    return make(scope, API_NAMES, STAGE_VALUES, STATUS_VALUES)
+    return make(scope, expression_naming(scope.object, API_NAMES, STAGE_VALUES, STATUS_VALUES))
 
 
 Expected = str | Unsupported | type[Unsupported]
@@ -369,7 +368,7 @@ def test_every_problem_is_reported_at_its_span() -> None:
     expr = parse("includes(competitors, pain) or stage == 'nope' or pain == 'x'")
     names = {key: name for key, name in API_NAMES.items() if key != "pain"}
     with pytest.raises(SosError) as info:
-        SalesforceFormula(OPPORTUNITY, names, STAGE_VALUES).generate(expr)
+        SalesforceFormula(OPPORTUNITY, expression_naming("opportunity", names, STAGE_VALUES, {})).generate(expr)
     assert [d.headline() for d in info.value.diagnostics] == [
         "b.yaml:3:32: error: INCLUDES needs the value written in the rule, in quotes [unsupported]",
         "b.yaml:3:50: error: no Salesforce stage value is known for stage 'nope' [unsupported]",
@@ -387,7 +386,7 @@ def test_error_condition() -> None:
 
 
 def test_error_condition_reports_both_expressions_together() -> None:
-    formula = SalesforceFormula(OPPORTUNITY, {}, STAGE_VALUES)
+    formula = SalesforceFormula(OPPORTUNITY, expression_naming("opportunity", {}, STAGE_VALUES, {}))
     with pytest.raises(SosError) as info:
         formula.error_condition(parse("budget_confirmed"), parse("pain == 'x'"))
     assert [d.message for d in info.value.diagnostics] == [
@@ -656,7 +655,11 @@ AGREEMENT = settings(max_examples=500, deadline=None, suppress_health_check=[Hea
 def test_the_formula_agrees_with_the_evaluator(text: str, record: dict[str, object]) -> None:
     expr = parse(text)
     assert check_expression(expr, OPPORTUNITY) == []
-    formula = generator("sf_formula", OPPORTUNITY).generate(expr)
+    try:
+        formula = generator("sf_formula", OPPORTUNITY).generate(expr)
+    except SosError as error:   # a large generated condition can pass Salesforce's size limit (tested above)
+        assume(error.diagnostics[0].code != "formula-too-long")
+        raise
     expected = evaluate(expr, record, OPPORTUNITY, today=TODAY, now=NOW)
     assert in_salesforce(formula, record) == expected, (text, formula, record)
 

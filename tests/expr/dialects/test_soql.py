@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from sos.expr.dialects.salesforce_names import api_names_for
+from sos.backends.salesforce.standard_fields import api_names_for, expression_naming
 from sos.errors import SosError
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.soql import ALWAYS, Soql
@@ -41,7 +41,7 @@ from tests.expr.helpers import OPPORTUNITY, parse
 
 
 def soql() -> Soql:
-    return Soql(OPPORTUNITY, API_NAMES, STAGE_VALUES, STATUS_VALUES)
+    return Soql(OPPORTUNITY, expression_naming("opportunity", API_NAMES, STAGE_VALUES, STATUS_VALUES))
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_violators_reports_both_expressions_together() -> None:
 
 def test_unknown_names_are_reported() -> None:
     with pytest.raises(SosError) as info:
-        Soql(OPPORTUNITY, {}).generate(parse("pain == 'x' or stage == 'won'"))
+        Soql(OPPORTUNITY, expression_naming("opportunity", {}, {}, {})).generate(parse("pain == 'x' or stage == 'won'"))
     assert [d.message for d in info.value.diagnostics] == [
         "no Salesforce API name is known for field 'pain'",
         "no Salesforce stage value is known for stage 'won'",

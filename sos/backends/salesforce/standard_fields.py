@@ -1,12 +1,15 @@
-"""Salesforce API names of the standard fields sos knows (sos.expr.types.STANDARD_FIELD_TYPES).
+"""Salesforce API names of the standard fields sos knows (sos.expr.types.STANDARD_FIELD_TYPES), and the Naming
+the Salesforce dialects (formula, SOQL) read an object's fields and values through.
 
-Custom fields are named by sos.naming.salesforce_field_name (`budget_confirmed` →
-`Budget_Confirmed__c`, or the blueprint's `api_name`); `api_names_for` puts both together.
+Custom fields are named by names.salesforce_field_name (`budget_confirmed` → `Budget_Confirmed__c`,
+or the blueprint's `api_name`); `api_names_for` puts both together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from sos.expr.dialects.base import Naming
 
 # object → sos field key → Salesforce API name; one entry per key of STANDARD_FIELD_TYPES.
 STANDARD_API_NAMES: dict[str, dict[str, str]] = {
@@ -96,14 +99,9 @@ def api_names_for(object: str, custom: Mapping[str, str]) -> dict[str, str]:
     return {**STANDARD_API_NAMES[object], **custom}
 
 
-def username_reference(object: str, api_name: str, *, formula: bool) -> str:
-    """How to read the username of the user a lookup points at (sos names users by username).
-
-    `OwnerId` → `Owner.Username`; a custom `Sponsor__c` → `Sponsor__r.Username`. A lead's
-    owner may be a queue, so a formula reads it as `Owner:User.Username` (SOQL's polymorphic
-    `Owner` has `Username`).
-    """
-    relation = api_name[:-2] if api_name.endswith("Id") else api_name.removesuffix("__c") + "__r"
-    if formula and object == "lead" and relation == "Owner":
-        relation = "Owner:User"
-    return f"{relation}.Username"
+def expression_naming(object: str, custom: Mapping[str, str], stage_values: Mapping[str, str],
+                      status_values: Mapping[str, str]) -> Naming:
+    """The Naming of `object` for the Salesforce dialects: API names of its standard fields and of `custom` (field
+    key → API name), and the values Salesforce stores for stage and lead status keys."""
+    return Naming(api_names_for(object, custom), stage_values, status_values,
+                  STANDARD_PICKLISTS.get(object, frozenset()), FORMULA_COMPOUND_FIELDS.get(object, frozenset()))

@@ -1,0 +1,62 @@
+"""Each backend declares its targets' options (sos/backends/<type>/options.schema.json); sos.yaml is checked
+against them, and `sos init` writes them into the schema editors complete sos.yaml from."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sos.cli import cli
+from sos.resources import load_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+SALESFORCE_OPTIONS = json.loads((ROOT / "sos/backends/salesforce/options.schema.json").read_text(encoding="utf-8"))
+
+
+def test_the_project_schema_takes_salesforce_options_from_the_backend() -> None:
+    core = json.loads((ROOT / "schemas/project.schema.json").read_text(encoding="utf-8"))["$defs"]["Target"]
+    assert sorted(SALESFORCE_OPTIONS["properties"]) == ["api_version", "auth", "domain", "instance_url", "org"]
+    assert set(core["properties"]) & set(SALESFORCE_OPTIONS["properties"]) == set()
+    target = load_schema("project")["$defs"]["Target"]
+    branch = next(b["then"] for b in target["allOf"] if b["if"]["properties"]["type"]["const"] == "salesforce")
+    assert list(branch["properties"]) == ["type", "org", "instance_url", "domain", "api_version", "auth",
+                                          "description"]
+    assert {key: target["properties"][key] for key in SALESFORCE_OPTIONS["properties"]} == \
+        SALESFORCE_OPTIONS["properties"]
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    pytest.param("{type: salesforce, org: acme, path: x.db}",
+                 ["sos.yaml:3:39: error: unknown key 'path' in targets.prod [unknown-key]",
+                  "  fix: did you mean 'auth'?"], id="unknown-key"),
+    pytest.param("{type: salesforce, instance_url: http://x}",
+                 ["sos.yaml:3:42: error: targets.prod.instance_url: 'http://x' does not have the expected form "
+                  "[schema-pattern]"], id="pattern"),
+    pytest.param("{type: local, org: acme}",
+                 ["sos.yaml:3:23: error: unknown key 'org' in targets.prod [unknown-key]",
+                  "  fix: allowed keys: type, path, description"], id="option-of-another-type"),
+])
+def test_a_target_is_checked_against_its_backends_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          target: str, expected: list[str]) -> None:
+    (tmp_path / "sos.yaml").write_text(f"sos: 1\ntargets:\n  prod: {target}\n", encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text("sos: 1\nname: t\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith(("sos.yaml:3:", "  fix:"))] == expected
+
+
+def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["init", "acme", "--starter", "smb-bant"]).exit_code == 0
+    written = (tmp_path / "acme/sos.yaml").read_text(encoding="utf-8")
+    assert "  # prod:\n  #   type: salesforce\n  #   org: acme-prod\n" in written
+    uncommented = re.sub(r"^  # (prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
+    (tmp_path / "acme/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "acme")
+    result = CliRunner().invoke(cli, ["validate"])
+    assert (result.exit_code, result.stderr) == (0, "")
