@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearchRequest
 from hubspot.crm.deals import ApiException as DealError
 from hubspot.crm.deals import PublicObjectSearchRequest, SimplePublicObjectInput, SimplePublicObjectInputForCreate
 from hubspot.crm.pipelines import ApiException as PipelineError
@@ -261,6 +262,10 @@ def test_a_group_that_holds_properties_cannot_be_archived(hs: Client) -> None:
     with pytest.raises(PropertyError) as duplicate:
         groups.create(object_type="deals", property_group_create=PropertyGroupCreate(name="sos_blueprint", label="S"))
     assert duplicate.value.status == 409
+    refused_patch = hs.api_request({"method": "PATCH", "path": "/crm/v3/properties/deals/groups/sos_blueprint",
+                                    "body": {"label": "Renamed", "displayOrder": "first"}})
+    assert refused_patch.status_code == 400 and refused_patch.json()["errors"][0]["in"] == "displayOrder"
+    assert groups.get_by_name(object_type="deals", group_name="sos_blueprint").label == "S"
 
 
 # -- pipelines and stages -----------------------------------------------------------------
@@ -337,6 +342,12 @@ def test_archived_may_be_sent_only_to_restore(hs: Client) -> None:
     with pytest.raises(PipelineError) as gone:
         api.get_by_id(object_type="deals", pipeline_id=created.id)
     assert gone.value.status == 404 and error(gone.value)["category"] == "OBJECT_NOT_FOUND"
+    with pytest.raises(PipelineError) as bad_restore:
+        api.update(object_type="deals", pipeline_id=created.id,
+                   pipeline_patch_input=PipelinePatchInput(archived=False, label="Sales Pipeline"))
+    assert bad_restore.value.status == 409
+    with pytest.raises(PipelineError):
+        api.get_by_id(object_type="deals", pipeline_id=created.id)
     restored = api.update(object_type="deals", pipeline_id=created.id,
                           pipeline_patch_input=PipelinePatchInput(archived=False))
     assert restored.archived is False and len(restored.stages) == 4
@@ -535,6 +546,21 @@ def test_search_filters_or_groups_sorts_and_counts(hub: HubSpotEmulator, hs: Cli
     assert [d.properties["dealname"] for d in missing.results] == ["No amount"]
     token = search(hs, {"propertyName": "dealname", "operator": "CONTAINS_TOKEN", "value": "amo*"})
     assert token.total == 1
+
+
+def test_search_query_finds_word_starts_and_returns_the_objects_default_properties(hub: HubSpotEmulator,
+                                                                                  hs: Client) -> None:
+    hub.seed("contacts", [{"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com",
+                           "createdate": "2026-01-05T09:00:00Z"},
+                          {"firstname": "Alan", "lastname": "Turing", "hs_lead_status": "NEW"}])
+    found = hs.crm.contacts.search_api.do_search(public_object_search_request=ContactSearchRequest(query="love"))
+    assert found.total == 1
+    (ada,) = found.results
+    assert sorted(ada.properties) == ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
+                                      "lastname"]
+    assert ada.properties["createdate"] == "2026-01-05T09:00:00.000Z"
+    assert hs.crm.contacts.search_api.do_search(public_object_search_request=ContactSearchRequest(
+        query="al tur")).results[0].properties["lastname"] == "Turing"
 
 
 def test_search_pages_by_offset_and_stops_at_the_ceiling(hub: HubSpotEmulator, hs: Client) -> None:

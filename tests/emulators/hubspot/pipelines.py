@@ -61,26 +61,20 @@ def update_pipeline(req: Request) -> Reply:
     portal, object_type = req.portal, req.params["objectType"]
     body = req.json_object()
     pipeline = portal.pipelines[object_type].get(req.params["pipelineId"])
-    if pipeline is None:
+    if pipeline is None or (pipeline["archived"] and body.get("archived") is not False):
         raise _missing_pipeline(req)
-    if pipeline["archived"]:
-        if body.get("archived") is not False:
-            raise _missing_pipeline(req)
-        _check_pipeline_label(portal, object_type, body.get("label", pipeline["label"]), pipeline["id"])
-        _check_cap(portal, object_type)
-        pipeline["archived"] = False
-        pipeline.pop("archivedAt", None)
-    elif "archived" in body:
+    if not pipeline["archived"] and "archived" in body:
         raise invalid("archived may only be sent to restore an archived pipeline", field="archived")
     unknown = set(body) - {"label", "displayOrder", "archived"}
     if unknown:
         raise invalid(f"Unrecognized field {sorted(unknown)[0]}", field=sorted(unknown)[0])
-    if "label" in body:
-        _check_pipeline_label(portal, object_type, body["label"], pipeline["id"])
-        pipeline["label"] = body["label"]
-    if "displayOrder" in body:
-        pipeline["displayOrder"] = integer(body, "displayOrder")
-    pipeline["updatedAt"] = portal.now()
+    label = body.get("label", pipeline["label"])
+    _check_pipeline_label(portal, object_type, label, pipeline["id"])
+    order = integer(body, "displayOrder", pipeline["displayOrder"])
+    if pipeline["archived"]:
+        _check_cap(portal, object_type)
+        pipeline.pop("archivedAt", None)
+    pipeline.update(label=label, displayOrder=order, archived=False, updatedAt=portal.now())
     return 200, _view(pipeline)
 
 

@@ -68,11 +68,10 @@ def update_group(req: Request) -> Reply:
     unknown = set(body) - {"label", "displayOrder"}
     if unknown:
         raise invalid(f"Unknown field {sorted(unknown)[0]} for a property group update", field=sorted(unknown)[0])
-    if "label" in body:
-        if not body["label"]:
-            raise required("label")
-        group["label"] = body["label"]
-    group["displayOrder"] = integer(body, "displayOrder", group["displayOrder"])
+    if "label" in body and not body["label"]:
+        raise required("label")
+    group.update(label=body.get("label", group["label"]),
+                 displayOrder=integer(body, "displayOrder", group["displayOrder"]))
     return 200, _group_view(group)
 
 

@@ -16,7 +16,7 @@ import copy
 import fnmatch
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,7 +32,12 @@ MAX_GROUPS, MAX_GROUP_FILTERS, MAX_FILTERS = 5, 6, 18
 MAX_SORTS = 1
 OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
              "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
-SYSTEM = {"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"}
+MAX_QUERY = 3000
+# The properties a search `query` looks in (the search guide's "Search for default searchable properties").
+SEARCHABLE = {"deals": ("dealname", "pipeline", "dealstage", "description", "dealtype"),
+              "contacts": ("firstname", "lastname", "email", "phone", "hs_additional_emails", "fax", "mobilephone",
+                           "company", "hs_marketable_until_renewal"),
+              "companies": ("website", "phone", "name", "domain")}
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -99,8 +104,10 @@ def search(req: Request) -> Reply:
         raise invalid(f"Search results are limited to {SEARCH_CEILING}; a page past them cannot be read",
                       field="after")
     matchers = _filter_groups(portal, object_type, body.get("filterGroups", []))
+    query = _query_matcher(object_type, body.get("query"))
     records = [r for r in portal.records[object_type].values()
-               if not r["archived"] and (not matchers or any(all(m(r) for m in group) for group in matchers))]
+               if not r["archived"] and query(r)
+               and (not matchers or any(all(m(r) for m in group) for group in matchers))]
     records = _sorted(portal, object_type, records, body.get("sorts", []))
     names = _names(portal, object_type, body.get("properties"))
     page = records[offset:offset + limit]
@@ -112,19 +119,18 @@ def search(req: Request) -> Reply:
 
 # -- storing ------------------------------------------------------------------------------
 
-def store(portal: Portal, object_type: str, values: dict[str, Any], created_at: datetime | None = None) \
-        -> dict[str, Any]:
-    """Check and store a new record (the create call and seeding both come here)."""
+def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check and store a new record (the create call and seeding both come here); `createdate` may be given."""
     if object_type == "deals":
         values = {"pipeline": "default", **values}
         # UNVERIFIED whether HubSpot creates a deal without dealname/dealstage; refused (stricter).
-        for name in ("dealname", "dealstage"):
-            if values.get(name) in (None, ""):
-                raise _property_error(name, "REQUIRED", f"{name} is required to create a deal")
+        missing = [name for name in ("dealname", "dealstage") if values.get(name) in (None, "")]
+        if missing:
+            raise _invalid_values([_problem(name, "REQUIRED", f"{name} is required to create a deal")
+                                   for name in missing])
     checked = _checked(portal, object_type, values, {})
     record_id = portal.new_id()
-    created = portal.now() if created_at is None else _iso(created_at)
-    checked.setdefault("createdate", created)
+    checked.setdefault("createdate", portal.now())
     checked.update({"hs_object_id": record_id, MODIFIED[object_type]: portal.now()})
     record = {"id": record_id, "properties": checked, "createdAt": checked["createdate"], "updatedAt": portal.now(),
               "archived": False}
@@ -155,9 +161,7 @@ def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: 
         else:
             out[name] = _normalised(portal.properties[object_type][name]["type"], value)
     if problems:
-        raise ApiError(400, "VALIDATION_ERROR", "Property values were not valid: " + json.dumps(problems),
-                       errors=[{"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}}
-                               for p in problems])
+        raise _invalid_values(problems)
     return out
 
 
@@ -192,14 +196,16 @@ def _problem(name: str, error: str, message: str) -> dict[str, Any]:
     return {"isValid": False, "message": message, "error": error, "name": name}
 
 
-def _property_error(name: str, error: str, message: str) -> ApiError:
-    return ApiError(400, "VALIDATION_ERROR", "Property values were not valid: " + json.dumps([_problem(name, error,
-                    message)]), errors=[{"message": message, "code": error, "context": {"propertyName": [name]}}])
+def _invalid_values(problems: list[dict[str, Any]]) -> ApiError:
+    """HubSpot's answer to bad record values: the problems as JSON in the message, one error each."""
+    return ApiError(400, "VALIDATION_ERROR", "Property values were not valid: " + json.dumps(problems),
+                    errors=[{"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}}
+                            for p in problems])
 
 
 def _normalised(kind: str, value: str) -> str:
     if kind == "datetime":
-        return _iso(datetime.fromtimestamp(_millis(value) / 1000, UTC))  # type: ignore[operator]
+        return iso(datetime.fromtimestamp(_millis(value) / 1000, UTC))  # type: ignore[operator]
     if kind == "date":
         return datetime.fromtimestamp(_millis(value) / 1000, UTC).date().isoformat()  # type: ignore[operator]
     return value
@@ -288,6 +294,22 @@ def _safe(compare: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
         return compare(a, b)
     except TypeError:   # a value of the wrong kind (a word against a number) matches nothing
         return False
+
+
+def _query_matcher(object_type: str, query: Any) -> Matcher:
+    """`query`: every word is the start of a word in one of the object's searchable properties, case ignored
+    (UNVERIFIED beyond the guide's "default searchable properties"; at most 3,000 characters, the spec)."""
+    if query is None:
+        return lambda r: True
+    if not isinstance(query, str) or len(query) > MAX_QUERY:
+        raise invalid(f"query must be text of at most {MAX_QUERY} characters", field="query")
+    words = query.casefold().split()
+
+    def found(record: dict[str, Any]) -> bool:
+        tokens = [t for name in SEARCHABLE[object_type] for t in (record["properties"].get(name) or "").casefold()
+                  .split()]
+        return all(any(t.startswith(w) for t in tokens) for w in words)
+    return found
 
 
 def _token_matcher(pattern: str, name: str) -> Matcher:
@@ -401,7 +423,3 @@ def _millis(value: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _iso(moment: datetime | date) -> str:
-    if not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    return iso(moment)
