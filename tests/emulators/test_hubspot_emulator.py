@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+from hubspot.crm.contacts import ApiException as ContactError
 from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearchRequest
+from hubspot.crm.contacts import SimplePublicObjectInputForCreate as ContactCreate
 from hubspot.crm.deals import ApiException as DealError
 from hubspot.crm.deals import PublicObjectSearchRequest, SimplePublicObjectInput, SimplePublicObjectInputForCreate
 from hubspot.crm.pipelines import ApiException as PipelineError
@@ -561,6 +563,20 @@ def test_search_query_finds_word_starts_and_returns_the_objects_default_properti
     assert ada.properties["createdate"] == "2026-01-05T09:00:00.000Z"
     assert hs.crm.contacts.search_api.do_search(public_object_search_request=ContactSearchRequest(
         query="al tur")).results[0].properties["lastname"] == "Turing"
+
+
+def test_a_contacts_email_is_unique_and_a_string_sort_may_descend(hub: HubSpotEmulator, hs: Client) -> None:
+    (ada,) = hub.seed("contacts", [{"firstname": "Ada", "email": "ada@example.com"}])
+    with pytest.raises(ContactError) as duplicate:
+        hs.crm.contacts.basic_api.create(simple_public_object_input_for_create=ContactCreate(
+            properties={"firstname": "Other", "email": "ADA@example.com"}))
+    assert duplicate.value.status == 409
+    assert (error(duplicate.value)["category"], error(duplicate.value)["message"]) == (
+        "CONFLICT", f"Contact already exists. Existing ID: {ada}")
+    hub.seed("contacts", [{"firstname": "Bea", "email": "bea@example.com"}])
+    names = hs.crm.contacts.search_api.do_search(public_object_search_request=ContactSearchRequest(
+        sorts=["-firstname"])).results
+    assert [c.properties["firstname"] for c in names] == ["Bea", "Ada"]
 
 
 def test_search_pages_by_offset_and_stops_at_the_ceiling(hub: HubSpotEmulator, hs: Client) -> None:

@@ -56,5 +56,5 @@ def already_exists(message: str) -> ApiError:
 
 
 def conflict(message: str) -> ApiError:
-    # 409 CONFLICT is the category HubSpot answers a duplicate contact with; for the refusals below it is UNVERIFIED.
+    # 409 CONFLICT is the category HubSpot answers a duplicate contact with; for the other refusals it is UNVERIFIED.
     return ApiError(409, "CONFLICT", message)

@@ -19,7 +19,7 @@ SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 
 @dataclass
 class Fault:
-    kind: str                           # "server_error" | "rate_limit" | "expired_token" | "invalid_token"
+    kind: str                           # "server_error" | "rate_limit" | "expired_token"
     remaining: int | None               # None: until cleared
     after: int                          # matching calls let through before the fault starts
     operations: frozenset[str] | None   # None: every operation

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import ApiError, invalid, not_found, required
+from .errors import ApiError, conflict, invalid, not_found, required
 from .portal import DEFAULT_PROPERTIES, MODIFIED, Portal, iso
 from .request import Reply, Request
 
@@ -83,6 +83,7 @@ def update_record(req: Request) -> Reply:
     if not isinstance(body.get("properties"), dict):
         raise required("properties")
     values = _checked(req.portal, object_type, body["properties"], record["properties"])
+    _refuse_duplicate_email(req.portal, object_type, values, record["id"])
     record["properties"].update(values)
     record["updatedAt"] = record["properties"][MODIFIED[object_type]] = req.portal.now()
     return 200, _view(record, DEFAULT_PROPERTIES[object_type] + tuple(body["properties"]))
@@ -129,6 +130,7 @@ def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str,
             raise _invalid_values([_problem(name, "REQUIRED", f"{name} is required to create a deal")
                                    for name in missing])
     checked = _checked(portal, object_type, values, {})
+    _refuse_duplicate_email(portal, object_type, checked)
     record_id = portal.new_id()
     checked.setdefault("createdate", portal.now())
     checked.update({"hs_object_id": record_id, MODIFIED[object_type]: portal.now()})
@@ -136,6 +138,18 @@ def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str,
               "archived": False}
     portal.records[object_type][record_id] = record
     return record
+
+
+def _refuse_duplicate_email(portal: Portal, object_type: str, values: dict[str, str], own_id: str = "") -> None:
+    """A contact's email is unique: HubSpot answers 409 {"message": "Contact already exists. Existing ID: 51",
+    "category": "CONFLICT"} (quoted in hubspot-api-nodejs issue 545 and many integrations)."""
+    email = values.get("email", "").casefold()
+    if object_type != "contacts" or not email:
+        return
+    for record in portal.records["contacts"].values():
+        if record["id"] != own_id and not record["archived"] \
+                and (record["properties"].get("email") or "").casefold() == email:
+            raise conflict(f"Contact already exists. Existing ID: {record['id']}")
 
 
 def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: dict[str, str]) -> dict[str, str]:
@@ -333,10 +347,11 @@ def _sorted(portal: Portal, object_type: str, records: list[dict[str, Any]], sor
     if not isinstance(sorts, list) or len(sorts) > MAX_SORTS:
         raise invalid(f"A search takes at most {MAX_SORTS} sort", field="sorts")
     for rule in sorts:
-        # The guide sends {"propertyName", "direction"}; the OpenAPI spec types a sort as a string (a property name,
-        # ascending). Both are taken.
+        # The guide sends {"propertyName", "direction"}; the OpenAPI spec types a sort as a string, which clients
+        # send as "name" or "-name" for descending (hubspot-api-nodejs issue 545; UNVERIFIED in the docs).
         if isinstance(rule, str):
-            rule = {"propertyName": rule}
+            rule = {"propertyName": rule.removeprefix("-"),
+                    "direction": "DESCENDING" if rule.startswith("-") else "ASCENDING"}
         name = rule.get("propertyName") if isinstance(rule, dict) else None
         direction = rule.get("direction", "ASCENDING") if isinstance(rule, dict) else None
         _known(portal, object_type, [name], "sorts.propertyName")
