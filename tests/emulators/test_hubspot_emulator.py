@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -125,6 +126,12 @@ def test_a_missing_scope_is_named_in_a_403(hub: HubSpotEmulator) -> None:
     assert body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.schemas.deals.write"]
     assert hub.portal.live_pipelines("deals")[0]["id"] == "default" and len(hub.portal.live_pipelines("deals")) == 1
+    account = reader.api_request({"method": "GET", "path": "/account-info/v3/details"})
+    assert account.status_code == 200
+    no_oauth = hub.client(access_token=hub.add_token(["tickets"]))
+    assert no_oauth.api_request({"method": "GET", "path": "/account-info/v3/details"}).json()["errors"][0][
+        "context"] == {"requiredGranularScopes": ["oauth"]}
+    assert len(no_oauth.crm.pipelines.pipelines_api.get_all(object_type="tickets").results) == 1
 
 
 def test_an_unknown_object_type_is_a_validation_error(hs: Client) -> None:
@@ -618,7 +625,8 @@ def test_a_search_beyond_the_documented_limits_is_refused(hs: Client, groups: li
 # -- rate limits --------------------------------------------------------------------------
 
 
-def test_every_call_reports_the_portals_limits_in_headers_but_search_does_not(hs: Client) -> None:
+def test_every_call_reports_the_portals_limits_in_headers_but_search_does_not(hub: HubSpotEmulator,
+                                                                              hs: Client) -> None:
     first = hs.api_request({"method": "GET", "path": "/crm/v3/pipelines/deals"})
     second = hs.api_request({"method": "GET", "path": "/crm/v3/pipelines/deals"})
     assert {k: v for k, v in second.headers.items() if k.startswith("X-HubSpot")} == {
@@ -626,6 +634,9 @@ def test_every_call_reports_the_portals_limits_in_headers_but_search_does_not(hs
         "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Max": "100",
         "X-HubSpot-RateLimit-Remaining": "98"}
     assert first.headers["X-HubSpot-RateLimit-Remaining"] == "99"
+    (usage,) = hs.api_request({"method": "GET", "path": "/account-info/v3/api-usage/daily/private-apps"}).json()
+    assert (usage["name"], usage["usageLimit"], usage["currentUsage"]) == ("api-calls-daily", 250000, 3)
+    assert usage["resetsAt"] == f"{hub.clock().date() + timedelta(days=1)}T00:00:00.000Z"
     found = hs.api_request({"method": "POST", "path": "/crm/v3/objects/deals/search", "body": {}})
     assert found.status_code == 200 and not [k for k in found.headers if k.startswith("X-HubSpot")]
 
