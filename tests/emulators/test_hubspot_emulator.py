@@ -235,6 +235,20 @@ def test_an_archived_property_is_listed_only_with_archived_true_and_its_name_sta
     assert again.value.status == 409
 
 
+def test_a_propertys_type_changes_only_while_no_record_holds_a_value(hub: HubSpotEmulator, hs: Client) -> None:
+    core = hs.crm.properties.core_api
+    core.create(object_type="deals", property_create=PropertyCreate(
+        name="sos_budget", label="Budget", type="string", field_type="text", group_name="dealinformation"))
+    core.update(object_type="deals", property_name="sos_budget",
+                property_update=PropertyUpdate(type="number", field_type="number"))
+    hub.seed("deals", [{"dealname": "A", "dealstage": "closedwon", "sos_budget": "10"}])
+    with pytest.raises(PropertyError) as refused:
+        core.update(object_type="deals", property_name="sos_budget",
+                    property_update=PropertyUpdate(type="string", field_type="text"))
+    assert refused.value.status == 400 and error(refused.value)["errors"][0]["in"] == "type"
+    assert core.get_by_name(object_type="deals", property_name="sos_budget").type == "number"
+
+
 def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub: HubSpotEmulator,
                                                                              hs: Client) -> None:
     batch = hs.crm.properties.batch_api

@@ -133,6 +133,9 @@ def update_property(req: Request) -> Reply:
         _check_built_in_update(prop, body)
     merged = {**prop, **body}
     _check_definition(req.portal, object_type, merged)
+    if merged["type"] != prop["type"] and _has_values(req.portal, object_type, prop["name"]):
+        # "Changing type of a property that has values is restricted" (reference §5, details UNVERIFIED): refused.
+        raise invalid(f"The type of {prop['name']} cannot change while records hold values for it", field="type")
     if "options" in body:
         # The whole list is replaced: options left out disappear (reference §5, "Facts checked in December 2026").
         merged["options"] = _options(body["options"])
@@ -286,6 +289,10 @@ def _check_built_in_update(prop: dict[str, Any], body: dict[str, Any]) -> None:
     raise ApiError(400, "VALIDATION_ERROR", f"The property {prop['name']} is HubSpot-defined; its definition is "
                    "read-only" + (" except its options" if prop["name"] in EDITABLE_OPTIONS else ""),
                    errors=[{"message": "read-only definition", "code": "READ_ONLY_DEFINITION", "in": prop["name"]}])
+
+
+def _has_values(portal: Portal, object_type: str, name: str) -> bool:
+    return any(record["properties"].get(name) not in (None, "") for record in portal.records[object_type].values())
 
 
 def _archive(portal: Portal, object_type: str, prop: dict[str, Any]) -> None:
