@@ -219,6 +219,11 @@ def test_hubspot_defined_properties_keep_their_definition_and_cannot_be_archived
         core.update(object_type="deals", property_name="amount", property_update=PropertyUpdate(label="Value"))
     assert relabel.value.status == 400 and "definition is read-only" in error(relabel.value)["message"]
     assert hub.portal.properties["deals"]["amount"]["label"] == "Amount"
+    with pytest.raises(PropertyError) as lead_label:
+        hs.crm.properties.core_api.update(object_type="contacts", property_name="hs_lead_status",
+                                          property_update=PropertyUpdate(label="Status"))
+    assert error(lead_label.value)["message"] == ("The property hs_lead_status is HubSpot-defined; its definition "
+                                                  "is read-only except its options")
     assert not hub.portal.properties["deals"]["dealstage"]["archived"]
 
 

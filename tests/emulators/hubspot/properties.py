@@ -283,8 +283,7 @@ def _options(raw: Any) -> list[dict[str, Any]]:
 
 def _check_built_in_update(prop: dict[str, Any], body: dict[str, Any]) -> None:
     """A HubSpot-defined property keeps its definition; only some let the portal edit their options."""
-    if prop["name"] in EDITABLE_OPTIONS and set(body) <= {"options", "label", "description"} \
-            and body.get("label", prop["label"]) == prop["label"]:
+    if prop["name"] in EDITABLE_OPTIONS and set(body) <= {"options"}:
         return
     raise ApiError(400, "VALIDATION_ERROR", f"The property {prop['name']} is HubSpot-defined; its definition is "
                    "read-only" + (" except its options" if prop["name"] in EDITABLE_OPTIONS else ""),
