@@ -457,6 +457,22 @@ def test_a_put_replaces_the_stages_keeping_the_ids_it_names_unless_deals_hold_a_
         "Discovery call", "Closed"]
 
 
+def test_ticket_stages_take_an_optional_ticket_state(hs: Client) -> None:
+    api = hs.crm.pipelines.pipelines_api
+    stages = [PipelineStageInput(label="Open", display_order=0, metadata={}),
+              PipelineStageInput(label="Done", display_order=1, metadata={"ticketState": "CLOSED"})]
+    created = api.create(object_type="tickets",
+                         pipeline_input=PipelineInput(label="Onboarding", display_order=1, stages=stages))
+    assert [s.metadata for s in created.stages] == [{}, {"ticketState": "CLOSED"}]
+    with pytest.raises(PipelineError) as refused:
+        api.create(object_type="tickets", pipeline_input=PipelineInput(label="Other", display_order=2, stages=[
+            PipelineStageInput(label="Open", display_order=0, metadata={"ticketState": "PENDING"})]))
+    assert error(refused.value)["errors"][0]["in"] == "stages[0].metadata.ticketState"
+    with pytest.raises(PipelineError) as contacts:
+        api.get_all(object_type="contacts")
+    assert contacts.value.status == 400
+
+
 def test_caller_chosen_ids_are_kept_and_must_be_unique(hs: Client) -> None:
     reply = hs.api_request({"method": "POST", "path": "/crm/v3/pipelines/deals", "body": {
         "label": "New Business", "displayOrder": 1, "pipelineId": "sos_new_business",
