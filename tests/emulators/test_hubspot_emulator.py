@@ -552,6 +552,23 @@ def test_an_unknown_record_is_a_404(hs: Client) -> None:
     assert missing.value.status == 404 and error(missing.value)["category"] == "OBJECT_NOT_FOUND"
 
 
+def test_a_deals_stage_history_dates_each_move_on_the_emulators_clock(hub: HubSpotEmulator, hs: Client) -> None:
+    clock = hub.clock
+    assert isinstance(clock, ManualClock)
+    (deal,) = hub.seed("deals", [{"dealname": "Acme", "dealstage": "qualifiedtobuy"}])
+    clock.advance(seconds=5 * 86400)
+    hs.crm.deals.basic_api.update(deal_id=deal, simple_public_object_input=SimplePublicObjectInput(
+        properties={"dealstage": "contractsent", "dealname": "Acme"}))
+    read = hs.crm.deals.basic_api.get_by_id(deal_id=deal, properties_with_history=["dealstage", "dealname", "nothing"])
+    history = {name: [(v.value, v.timestamp) for v in versions]
+               for name, versions in read.properties_with_history.items()}
+    assert history["dealstage"] == [("contractsent", clock.now), ("qualifiedtobuy", clock.now - timedelta(days=5))]
+    assert [value for value, _ in history["dealname"]] == ["Acme"] and "nothing" not in history
+    with pytest.raises(DealError) as too_many:
+        hs.crm.deals.basic_api.get_page(limit=51, properties_with_history=["dealstage"])
+    assert "limit must be between 1 and 50" in error(too_many.value)["message"]
+
+
 def test_listing_pages_with_after_until_no_next_page(hub: HubSpotEmulator, hs: Client) -> None:
     ids = seed_deals(hub, 25)
     seen, after, pages = [], None, 0

@@ -25,6 +25,9 @@ from .portal import DEFAULT_PROPERTIES, MODIFIED, Portal, iso
 from .request import Reply, Request
 
 LIST_LIMIT = 100
+# "Usage of this parameter [propertiesWithHistory] will reduce the maximum number of objects that can be read by a
+# single request" (the objects' OpenAPI spec); 50 per the objects guides (UNVERIFIED number).
+HISTORY_LIST_LIMIT = 50
 SEARCH_LIMIT = 200
 SEARCH_CEILING = 10_000
 MAX_GROUPS, MAX_GROUP_FILTERS, MAX_FILTERS = 5, 6, 18
@@ -44,7 +47,8 @@ SEARCHABLE = {"deals": ("dealname", "pipeline", "dealstage", "description", "dea
 
 def list_records(req: Request) -> Reply:
     object_type = req.params["objectType"]
-    limit = _limit(req.query.get("limit", "10"), LIST_LIMIT)
+    with_history = _history_names(req)
+    limit = _limit(req.query.get("limit", "10"), HISTORY_LIST_LIMIT if with_history else LIST_LIMIT)
     archived = req.flag("archived")
     records = sorted((r for r in req.portal.records[object_type].values() if r["archived"] == archived),
                      key=lambda r: int(r["id"]))
@@ -55,7 +59,7 @@ def list_records(req: Request) -> Reply:
         records = [r for r in records if int(r["id"]) >= int(after)]
     names = _names(req.portal, object_type, _listed(req.query.get("properties")))
     page = records[:limit]
-    reply: dict[str, Any] = {"results": [_view(r, names) for r in page]}
+    reply: dict[str, Any] = {"results": [_view(r, names, with_history) for r in page]}
     if len(records) > limit:
         reply["paging"] = {"next": {"after": records[limit]["id"]}}
     return 200, reply
@@ -73,7 +77,8 @@ def create_record(req: Request) -> Reply:
 def get_record(req: Request) -> Reply:
     object_type = req.params["objectType"]
     record = _record(req)
-    return 200, _view(record, _names(req.portal, object_type, _listed(req.query.get("properties"))))
+    return 200, _view(record, _names(req.portal, object_type, _listed(req.query.get("properties"))),
+                      _history_names(req))
 
 
 def update_record(req: Request) -> Reply:
@@ -84,8 +89,12 @@ def update_record(req: Request) -> Reply:
         raise required("properties")
     values = _checked(req.portal, object_type, body["properties"], record["properties"])
     _refuse_duplicate_email(req.portal, object_type, values, record["id"])
+    now = req.portal.now()
+    for name, value in values.items():
+        if record["properties"].get(name) != value:
+            record["history"].setdefault(name, []).insert(0, _version(value, now))
     record["properties"].update(values)
-    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = req.portal.now()
+    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = now
     return 200, _view(record, DEFAULT_PROPERTIES[object_type] + tuple(body["properties"]))
 
 
@@ -135,7 +144,7 @@ def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str,
     checked.setdefault("createdate", portal.now())
     checked.update({"hs_object_id": record_id, MODIFIED[object_type]: portal.now()})
     record = {"id": record_id, "properties": checked, "createdAt": checked["createdate"], "updatedAt": portal.now(),
-              "archived": False}
+              "archived": False, "history": {name: [_version(value, portal.now())] for name, value in checked.items()}}
     portal.records[object_type][record_id] = record
     return record
 
@@ -374,10 +383,24 @@ def _record(req: Request) -> dict[str, Any]:
     return record
 
 
-def _view(record: dict[str, Any], names: Any) -> dict[str, Any]:
-    shown = {k: v for k, v in record.items() if k != "properties"}
+def _view(record: dict[str, Any], names: Any, with_history: list[str] | None = None) -> dict[str, Any]:
+    shown = {k: v for k, v in record.items() if k not in ("properties", "history")}
     shown["properties"] = {name: record["properties"].get(name) for name in dict.fromkeys(names)}
+    if with_history:
+        shown["propertiesWithHistory"] = {name: record["history"].get(name, []) for name in with_history}
     return copy.deepcopy(shown)
+
+
+def _version(value: str, timestamp: str) -> dict[str, str]:
+    """One ValueWithTimestamp (value, timestamp, sourceType required in the spec); a history lists the newest
+    first (UNVERIFIED order)."""
+    return {"value": value, "timestamp": timestamp, "sourceType": "API"}
+
+
+def _history_names(req: Request) -> list[str] | None:
+    """`propertiesWithHistory`: "If any of the specified properties are not present ... they will be ignored"."""
+    requested = _listed(req.query.get("propertiesWithHistory"))
+    return _names(req.portal, req.params["objectType"], requested) if requested else None
 
 
 def _names(portal: Portal, object_type: str, requested: list[Any] | None) -> list[str]:
