@@ -23,6 +23,7 @@ from hubspot.crm.pipelines import PipelineInput, PipelinePatchInput, PipelineSta
 from hubspot.crm.properties import ApiException as PropertyError
 from hubspot.crm.properties import (
     BatchInputPropertyCreate,
+    BatchInputPropertyName,
     BatchReadInputPropertyName,
     OptionInput,
     PropertyCreate,
@@ -277,6 +278,14 @@ def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub
         archived=False, inputs=[PropertyName(name="sos_f0"), PropertyName(name="sos_nothing")]))
     assert [p.name for p in read.results] == ["sos_f0"] and read.num_errors == 1
     assert read.errors[0].category == "OBJECT_NOT_FOUND"
+    with pytest.raises(PropertyError) as built_in:
+        batch.archive(object_type="deals", batch_input_property_name=BatchInputPropertyName(
+            inputs=[PropertyName(name="sos_f1"), PropertyName(name="dealname")]))
+    assert built_in.value.status == 400 and not hub.portal.properties["deals"]["sos_f1"]["archived"]
+    batch.archive(object_type="deals", batch_input_property_name=BatchInputPropertyName(
+        inputs=[PropertyName(name="sos_f1"), PropertyName(name="sos_f2")]))
+    archived = hs.crm.properties.core_api.get_all(object_type="deals", archived=True).results
+    assert sorted(p.name for p in archived) == ["sos_f1", "sos_f2"]
 
 
 def test_a_group_that_holds_properties_cannot_be_archived(hs: Client) -> None:
@@ -294,6 +303,9 @@ def test_a_group_that_holds_properties_cannot_be_archived(hs: Client) -> None:
                                     "body": {"label": "Renamed", "displayOrder": "first"}})
     assert refused_patch.status_code == 400 and refused_patch.json()["errors"][0]["in"] == "displayOrder"
     assert groups.get_by_name(object_type="deals", group_name="sos_blueprint").label == "S"
+    hs.crm.properties.core_api.archive(object_type="deals", property_name="sos_budget")
+    groups.archive(object_type="deals", group_name="sos_blueprint")
+    assert [g.name for g in groups.get_all(object_type="deals").results] == ["dealinformation"]
 
 
 # -- pipelines and stages -----------------------------------------------------------------
@@ -567,6 +579,18 @@ def test_a_deals_stage_history_dates_each_move_on_the_emulators_clock(hub: HubSp
     with pytest.raises(DealError) as too_many:
         hs.crm.deals.basic_api.get_page(limit=51, properties_with_history=["dealstage"])
     assert "limit must be between 1 and 50" in error(too_many.value)["message"]
+
+
+def test_an_archived_record_leaves_reads_lists_and_search(hub: HubSpotEmulator, hs: Client) -> None:
+    kept, gone = hub.seed("deals", [{"dealname": "Kept", "dealstage": "closedwon"},
+                                    {"dealname": "Gone", "dealstage": "closedwon"}])
+    hs.crm.deals.basic_api.archive(deal_id=gone)
+    with pytest.raises(DealError) as missing:
+        hs.crm.deals.basic_api.get_by_id(deal_id=gone)
+    assert missing.value.status == 404
+    assert [d.id for d in hs.crm.deals.basic_api.get_page().results] == [kept]
+    assert [d.id for d in hs.crm.deals.basic_api.get_page(archived=True).results] == [gone]
+    assert search(hs).total == 1
 
 
 def test_listing_pages_with_after_until_no_next_page(hub: HubSpotEmulator, hs: Client) -> None:
