@@ -139,7 +139,7 @@ def stored(emulator: Any) -> list[tuple[str, str]]:
 
 def run() -> list[tuple[str, str]]:
     from sos.backends.salesforce.backend import SalesforceBackend
-    from sos.backends.salesforce.build import build_package
+    from sos.backends.salesforce.lower import build_package
     from sos.plan.diff import diff
     from sos.engine import desired_model
     from sos.project import load_project

@@ -81,7 +81,7 @@ def export_metadata(project: Project, target: Target, desired: Model, changes: S
                     allow_delete: bool, value_sets: bool, fmt: str) -> tuple[list[Change], Package, dict[str, bytes]]:
     """What `sos build` writes for a Salesforce `target`: the changes it holds (the whole blueprint when `changes` is
     None), their package, and its files in `fmt` (mdapi or source). Salesforce-only until backends export."""
-    from sos.backends.salesforce.build import HELD_KINDS, build_package
+    from sos.backends.salesforce.lower import HELD_KINDS, build_package
     from sos.backends.salesforce.package import API_VERSION
     from sos.backends.salesforce.source import to_source_format
 

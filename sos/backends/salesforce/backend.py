@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from sos.backends.base import ApplyResult, Capabilities
 from sos.backends.salesforce.auth import Authenticator
-from sos.backends.salesforce.build import HELD_KINDS
+from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.mdxml import MD_NS
 from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import requests
 
     from sos.backends.salesforce.package import Package
-    from sos.backends.salesforce.retrieve import LiveOrg
+    from sos.backends.salesforce.read import LiveOrg
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 STAGE_USAGE_QUERY = "SELECT StageName, COUNT(Id) FROM Opportunity GROUP BY StageName"
@@ -57,7 +57,7 @@ class SalesforceBackend:
 
         With a blueprint, a managed resource the org holds otherwise than sos deployed it, in a way its
         attributes cannot show (a rule switched off or its formula edited, the deal-aging fields or the
-        permission set edited), carries `active: false` or `drift` (build.org_drift), so the plan updates it.
+        permission set edited), carries `active: false` or `drift` (lower.org_drift), so the plan updates it.
         With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
         """
 
@@ -74,7 +74,7 @@ class SalesforceBackend:
 
     def _retrieve(self, desired: Model | None, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
-        from sos.backends.salesforce.retrieve import listed_org_stages, parse_retrieved, retrieve_members
+        from sos.backends.salesforce.read import listed_org_stages, parse_retrieved, retrieve_members
 
         outcome = self.client.retrieve(retrieve_members(desired or Model()), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
@@ -93,7 +93,7 @@ class SalesforceBackend:
 
     def _package_notes(self, plan: Plan) -> list[Diagnostic]:
         """What building the deploy finds: what Salesforce would refuse, and notes on what the deploy also does."""
-        from sos.backends.salesforce.build import build_package
+        from sos.backends.salesforce.lower import build_package
 
         if self.live is None or not plan.changes:
             return []
@@ -144,7 +144,7 @@ class SalesforceBackend:
 
     def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
         """One deploy of every change (rollbackOnError: all or nothing); refused when the org moved since the plan."""
-        from sos.backends.salesforce.build import build_package
+        from sos.backends.salesforce.lower import build_package
 
         if not plan.changes:
             return ApplyResult()
@@ -302,8 +302,8 @@ def scope_of(plan: Plan, known: Model | None = None) -> Model:
 
 def as_planned(live: LiveOrg, *, drift: bool) -> dict[Address, Resource]:
     """The org's resources as a plan sees them: with `drift`, what differs from what sos deploys in a way their
-    attributes cannot show (build.org_drift) is added to them, so the plan updates them."""
-    from sos.backends.salesforce.build import org_drift
+    attributes cannot show (lower.org_drift) is added to them, so the plan updates them."""
+    from sos.backends.salesforce.lower import org_drift
 
     resources = dict(live.model.resources)
     for address, attrs in (org_drift(live) if drift else {}).items():   # on this copy only: apply builds clean

@@ -124,7 +124,7 @@ def check_closed_forecasts(desired: Model, problems: list[Diagnostic]) -> None:
 def check_formulas(desired: Model, problems: list[Diagnostic]) -> None:
     """Every rule and stage requirement lowered to its validation rule formula: what a formula cannot say (a
     lead's compound Name, a function Salesforce lacks) is found at `sos validate`, at the expression's span."""
-    from sos.backends.salesforce.build import formula_problems
+    from sos.backends.salesforce.lower import formula_problems
 
     problems += formula_problems(desired)
 

@@ -15,7 +15,7 @@ from sos.model.resources import Address, Kind, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 
 if TYPE_CHECKING:
-    from sos.backends.salesforce.retrieve import LiveOrg
+    from sos.backends.salesforce.read import LiveOrg
 
 OBJECTS = {"lead": "Lead", "contact": "Contact", "account": "Account", "opportunity": "Opportunity"}
 PLURALS = {"lead": "Leads", "contact": "Contacts", "account": "Accounts", "opportunity": "Opportunities"}

@@ -1,6 +1,6 @@
 """An mdapi package: the files one deploy carries, the components they hold, and the templates that write them.
 
-build.py decides what a package holds; this module is what it is (`Package`, `Component`,
+lower/ decides what a package holds; this module is what it is (`Package`, `Component`,
 `FieldSpec`) and how its XML is written (templates/*.xml.j2, package.xml). Equal packages
 give equal bytes: files are rendered and zipped in a fixed order, with fixed timestamps.
 """

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from sos.backends.salesforce.marks import mark_extras, ownership_mark, split_description, with_mark
 from sos.backends.salesforce.names import FORECASTS, STAGE_SET, STATUS_SET, stage_value_name
-from sos.backends.salesforce.retrieve import LiveOrg
+from sos.backends.salesforce.read import LiveOrg
 from sos.errors import Diagnostic, Severity
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Change

@@ -181,7 +181,7 @@ def test_build_help_explains_the_value_set_trap() -> None:
 
 
 def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Path) -> None:
-    from sos.backends.salesforce.build import HELD_KINDS
+    from sos.backends.salesforce.lower import HELD_KINDS
     from sos.model.resources import Address, Kind, Model, Resource
     from sos.plan.diff import diff
     from sos.plan.planfile import save_plan

@@ -19,11 +19,11 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 
-from sos.backends.salesforce.build import HELD_KINDS, build_package
+from sos.backends.salesforce.lower import HELD_KINDS, build_package
 from sos.backends.salesforce.marks import ownership_mark, split_description, with_mark
 from sos.backends.salesforce.names import developer_name, process_api_name, rule_api_name
 from sos.backends.salesforce.package import Package
-from sos.backends.salesforce.retrieve import LiveOrg, parse_retrieved, retrieve_members
+from sos.backends.salesforce.read import LiveOrg, parse_retrieved, retrieve_members
 from sos.backends.salesforce.source import to_source_format
 from sos.blueprint.load import load_blueprint
 from sos.model.compile import compile_model

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sos.backends.salesforce.backend import SalesforceBackend
-from sos.backends.salesforce.build import build_package
+from sos.backends.salesforce.lower import build_package
 from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
 from sos.errors import SosError
