@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sos.backends import CODE_MODULES, lint_for_target, open_backend
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Live
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError
@@ -20,7 +20,7 @@ from sos.model.compile import compile_model
 from sos.model.resources import Model
 from sos.plan.change import Action, Change, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
-from sos.plan.planfile import plan_to_json
+from sos.plan.planfile import PlanFile, saved_json
 from sos.project import Project
 from sos.target import Target
 
@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class PlanRun:
+    """A plan, the backend it is for, and what it was made from: the desired model and, when it was made here
+    rather than loaded from a file, the live state read for it."""
+
     plan: Plan
     backend: Backend
     desired: Model
+    live: Live | None = None
 
 
 def all_codes() -> dict[str, Code]:
@@ -72,9 +76,27 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
         raise SosError(sorted(refused, key=Diagnostic.sort_key))
     backend = backend or open_target(project, target)
     live = backend.read(desired)
-    plan = diff(desired, live, target=target.name, target_type=target.type,
-                supported=backend.capabilities.kinds, adopt=adopt)
-    return PlanRun(plan, backend, desired)
+    capabilities = backend.capabilities
+    plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
+                notes=capabilities.plan_notes(), drift=live.drift, live_fingerprint=live.fingerprint, adopt=adopt)
+    return PlanRun(plan, backend, desired, live)
+
+
+def saved_run(project: Project, target: Target, saved: PlanFile) -> PlanRun:
+    """A saved plan, ready to check and apply against `target` (nothing read yet)."""
+    return PlanRun(saved.plan, open_target(project, target), saved.desired)
+
+
+def check_plan(project: Project, run: PlanRun, plan: Plan | None = None) -> list[Diagnostic]:
+    """What the target would refuse in `plan` (by default the run's), and warnings on what applying it does beyond
+    its changes. A saved plan's run reads the target for it first, as the start of its apply: a read that fails
+    is recorded in the history as the apply's outcome."""
+    plan = plan or run.plan
+    live = run.live
+    if live is None:
+        with _recorded(project, _history_entry(project, plan, run.desired)):
+            live = run.backend.read(run.desired)
+    return run.backend.check(plan, run.desired, live)
 
 
 def export_metadata(project: Project, target: Target, desired: Model, changes: Sequence[Change] | None, *,
@@ -108,16 +130,14 @@ def without_deletions(plan: Plan) -> Plan:
     return replace(kept, changes=tuple(changes))
 
 
-def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
-    """Apply `plan` and record the outcome in the project's history, failed or not.
+def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -> ApplyResult:
+    """Apply `plan`, made from `desired`, and record the outcome in the project's history, failed or not.
 
     A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
     or beside the error."""
-    entry: dict[str, object] = {"target": plan.target, "git_commit": git_commit(project.root),
-             "plan_digest": plan_digest(plan_to_json(plan)),
-             "summary": {a.value: plan.count(a) for a in Action}}
+    entry = _history_entry(project, plan, desired)
     with _recorded(project, entry):
-        result = backend.apply(plan)
+        result = backend.apply(plan, desired)
     if result.ok:
         outcome = {"outcome": "applied"}
     else:
@@ -126,6 +146,12 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
         outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
     warning = record_apply(project.state_dir, {**entry, **outcome})
     return replace(result, notes=(warning,)) if warning else result
+
+
+def _history_entry(project: Project, plan: Plan, desired: Model) -> dict[str, object]:
+    """What the history records of any apply of `plan`, whatever its outcome."""
+    return {"target": plan.target, "git_commit": git_commit(project.root),
+            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action}}
 
 
 def submitted_apply(project: Project, job: str) -> dict[str, object]:

@@ -104,7 +104,7 @@ def command(target_name: str | None, fmt: str, out: Path, include_value_sets: bo
 
 def _saved_plan(planfile: Path, desired: Model, target_name: str) -> Plan:
     """A saved plan, refused when it was made for another target or blueprint."""
-    plan = load_plan(planfile)
+    plan = load_plan(planfile).plan
     if plan.target != target_name:
         raise SosError(f"{planfile} was made for target '{plan.target}', not '{target_name}'", "plan-target")
     if plan.blueprint_digest != blueprint_digest(desired):

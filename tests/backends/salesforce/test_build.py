@@ -191,7 +191,8 @@ def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Pat
     desired = desired_model(load_project(project / "sos.yaml"))
     live = Model({Address(Kind.FIELD, "opportunity", "old_notes"): Resource(
         Address(Kind.FIELD, "opportunity", "old_notes"), {"type": "text", "label": "Old notes", "length": 255})})
-    save_plan(diff(desired, live, target="prod", target_type="salesforce", supported=HELD_KINDS), project / "p.json")
+    save_plan(diff(desired, live, target="prod", target_type="salesforce", supported=HELD_KINDS), desired,
+              project / "p.json")
 
     kept = sos("build", "-t", "prod", "--plan", "p.json", "--out", "build")
     assert kept.exit_code == 0, kept.output
