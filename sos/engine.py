@@ -7,25 +7,21 @@ import importlib
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
-from sos.backends import CODE_MODULES, lint_for_target, open_backend
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Live
+from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
-from sos.errors import Diagnostic, Severity, SosError
+from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
-from sos.plan.change import Action, Change, Plan, held_stages, keep_stages
+from sos.plan.change import Action, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import PlanFile, saved_json
 from sos.project import Project
 from sos.target import Target
-
-if TYPE_CHECKING:
-    from sos.backends.salesforce.package import Package
 
 
 @dataclass
@@ -71,10 +67,10 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
     """
     desired = desired_model(project)
-    refused = [d for d in lint_for_target(target, desired) if d.is_error]
+    backend = backend or open_target(project, target)
+    refused = [d for d in backend.lint(desired) if d.is_error]
     if refused:
         raise SosError(sorted(refused, key=Diagnostic.sort_key))
-    backend = backend or open_target(project, target)
     live = backend.read(desired)
     capabilities = backend.capabilities
     plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
@@ -99,20 +95,29 @@ def check_plan(project: Project, run: PlanRun, plan: Plan | None = None) -> list
     return run.backend.check(plan, run.desired, live)
 
 
-def export_metadata(project: Project, target: Target, desired: Model, changes: Sequence[Change] | None, *,
-                    allow_delete: bool, value_sets: bool, fmt: str) -> tuple[list[Change], Package, dict[str, bytes]]:
-    """What `sos build` writes for a Salesforce `target`: the changes it holds (the whole blueprint when `changes` is
-    None), their package, and its files in `fmt` (mdapi or source). Salesforce-only until backends export."""
-    from sos.backends.salesforce.build import HELD_KINDS, build_package
-    from sos.backends.salesforce.package import API_VERSION
-    from sos.backends.salesforce.source import to_source_format
+def export_plan(project: Project, target: Target, desired: Model, plan: Plan | None, *, fmt: str | None,
+                value_sets: bool) -> tuple[str, Export]:
+    """What `sos build` writes for `target`, offline: the files that apply `plan` (the whole blueprint when None),
+    in `fmt` (by default the backend's first format), and the format they are in."""
+    formats = backend_class(target).formats
+    if not formats:
+        builds = [t.name for t in project.targets.values() if (cls := backend_of_type(t.type)) and cls.formats]
+        raise SosError(f"target '{target.name}' has type '{target.type}', for which sos build has nothing to write"
+                       + (f" (targets it builds: {', '.join(builds)})" if builds else ""), "build-target")
+    fmt = fmt or formats[0]
+    if fmt not in formats:
+        raise SosError(Diagnostic(None, f"{target.type} targets are built as {' or '.join(formats)}, not '{fmt}'",
+                                  "build-format", fix=did_you_mean(fmt, formats) or ""))
+    backend = open_target(project, target)
+    if plan is None:
+        plan = diff(desired, Model(), target=target.name, target_type=target.type,
+                    supported=backend.capabilities.held)
+    return fmt, backend.export(plan, desired, fmt=fmt, value_sets=value_sets)
 
-    if changes is None:
-        changes = diff(desired, Model(), target=target.name, target_type=target.type, supported=HELD_KINDS).changes
-    package = build_package(desired, changes, None, allow_delete=allow_delete,
-                            api_version=str(target.options.get("api_version", API_VERSION)), value_sets=value_sets)
-    files = to_source_format(package, project_name=project.root.name) if fmt == "source" else package.files
-    return list(changes), package, files
+
+def build_help() -> str:
+    """What each backend says of the files `sos build` writes for it, read only when help is asked for."""
+    return "\n".join(cls.build_help for name in BACKENDS if (cls := backend_of_type(name)) and cls.build_help)
 
 
 def without_deletions(plan: Plan) -> Plan:

@@ -56,6 +56,19 @@ class Live:
 
 
 @dataclass(frozen=True, slots=True)
+class Export:
+    """What `sos build` writes for a plan, and what it says about it: the backend's words, the CLI's layout."""
+
+    files: Mapping[str, bytes]               # by path inside the output folder
+    written: int                             # how many of the CRM's components the files hold
+    rows: tuple[tuple[str, str], ...] = ()   # the summary under "Wrote N components", one (what, how many) a line
+    notes: tuple[Diagnostic, ...] = ()       # warnings on what deploying the files does
+    messages: tuple[str, ...] = ()           # what else the user should know, a sentence each
+    deploy: str = ""                         # the command that deploys the files; {out} is the folder, quoted
+    entries: frozenset[str] = frozenset()    # top-level names any build of this backend writes (replaced by a build)
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyResult:
     """Per address, what was applied and what failed (with the CRM's reason)."""
 
@@ -87,6 +100,8 @@ class ApplyInterrupted(KeyboardInterrupt):
 
 class Backend(Protocol):
     capabilities: ClassVar[Capabilities]
+    formats: ClassVar[tuple[str, ...]]     # what export() writes, the default first; () when it writes nothing
+    build_help: ClassVar[str]              # its part of `sos build --help`: formats, examples, caveats
 
     def __init__(self, target: Target, project_root: Path) -> None: ...
 
@@ -104,6 +119,10 @@ class Backend(Protocol):
     def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
         """Apply every change of `plan`, made from `desired`, atomically, or none; refuse if the live state moved
         since the plan."""
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        """The files that apply `plan` (made from `desired`) to the target by the CRM's own tools, offline, in
+        `fmt` (one of `formats`); `value_sets`: also the stage and lead status value sets, the blueprint's only."""
 
     def resume(self, job: str) -> str:
         """Wait for the changes an apply submitted as `job` (ApplyUnknown named it) to finish; one line saying

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 from collections.abc import Callable, Iterator
 
-from sos.backends.base import ApplyResult, Capabilities, Live, Support
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS resources (
 
 class LocalBackend:
     capabilities: ClassVar[Capabilities] = Capabilities(support={kind: Support.NATIVE for kind in Kind})
+    formats: ClassVar[tuple[str, ...]] = ()     # the sandbox file is all there is: no files to build
+    build_help: ClassVar[str] = ""
 
     def __init__(self, target: Target, project_root: Path,
                  fault: Callable[[Change], None] | None = None) -> None:
@@ -104,6 +106,10 @@ class LocalBackend:
                 raise
             connection.execute("ROLLBACK" if check_only else "COMMIT")
         return ApplyResult(applied=tuple(c.address for c in plan.changes))
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        raise SosError(f"target '{self.target.name}' is a local sandbox: `sos apply` writes it, and there are no "
+                       "files to build for it", "build-target")
 
     def resume(self, job: str) -> str:
         raise SosError(f"target '{self.target.name}' is a local sandbox: each apply commits or rolls back at once, "

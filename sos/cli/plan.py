@@ -26,7 +26,7 @@ Examples:
   sos plan --target prod -o plan.json   # save it; `sos apply plan.json` applies exactly that
   sos plan --format markdown            # for a pull-request comment
   sos plan --detailed-exitcode          # CI drift check: 0 none, 2 changes, 1 error
-  sos plan --target prod --validate     # also have the CRM check the changes (Salesforce: check-only deploy)
+  sos plan --target prod --validate     # also have the CRM check the changes (a check-only deploy)
 """)
 @target_option
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan as JSON.")
@@ -34,7 +34,7 @@ Examples:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @adopt_option
 @click.option("--validate", is_flag=True,
-              help="Have the CRM check the changes without making them (Salesforce: a check-only deploy).")
+              help="Have the CRM check the changes without making them (a check-only deploy, where the CRM has one).")
 def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool,
             validate: bool) -> int:
     """Compare the blueprint with the target's live state and show the changes an apply would make.

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from collections.abc import Callable, Mapping
 
-from sos.backends.base import ApplyResult, Capabilities, Live, Support
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.build import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
+from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
 from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, stage_value_name
+from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource, requirement_rule_stage
 from sos.plan.change import Action, Change, Plan
@@ -40,11 +42,14 @@ class SalesforceBackend:
         support={kind: Support.NATIVE if kind in HELD_KINDS else Support.NONE for kind in Kind},
         notes={kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
                      "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
+    formats: ClassVar[tuple[str, ...]] = FORMATS
+    build_help: ClassVar[str] = HELP
 
     def __init__(self, target: Target, project_root: Path, *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
         self.target = target
+        self.project_name = project_root.name
         self.auth = Authenticator(target, session=session, environ=environ)
         self.client = SalesforceClient(self.auth, sleep=sleep, progress=progress or stderr_progress)
 
@@ -112,6 +117,13 @@ class SalesforceBackend:
                     fix=f"move those deals to another stage first (in Salesforce: a list view filtered on stage "
                         f"'{value}', then mass-edit), or keep the stage in the blueprint"))
         return problems
+
+    # -- export -----------------------------------------------------------------------------
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        """The plan's metadata package, for an org sos has not read (no credentials needed)."""
+        return export_package(plan, desired, fmt=fmt, value_sets=value_sets, project_name=self.project_name,
+                              api_version=str(self.target.options.get("api_version", API_VERSION)))
 
     # -- apply ------------------------------------------------------------------------------
 

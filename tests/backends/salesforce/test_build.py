@@ -158,11 +158,19 @@ def test_build_replaces_its_own_output_and_refuses_other_folders(project: Path) 
                              "folder [build-out]\n")
 
 
-def test_build_needs_a_salesforce_target(project: Path) -> None:
+def test_build_needs_a_target_whose_backend_writes_files(project: Path) -> None:
     result = sos("build", "--out", "build")
     assert result.exit_code == 1
-    assert result.stderr == ("error: target 'sandbox' has type 'local'; sos build writes Salesforce metadata "
-                             "(salesforce targets: prod) [build-target]\n")
+    assert result.stderr == ("error: target 'sandbox' has type 'local', for which sos build has nothing to write "
+                             "(targets it builds: prod) [build-target]\n")
+    assert not (project / "build").exists()
+
+
+def test_build_names_the_formats_of_the_targets_type(project: Path) -> None:
+    result = sos("build", "-t", "prod", "--format", "sources", "--out", "build")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: salesforce targets are built as mdapi or source, not 'sources' [build-format]\n"
+                             "  fix: did you mean 'source'?\n")
     assert not (project / "build").exists()
 
 
