@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -140,6 +140,7 @@ def stored(emulator: Any) -> list[tuple[str, str]]:
 def run() -> list[tuple[str, str]]:
     from sos.backends.salesforce.backend import SalesforceBackend
     from sos.backends.salesforce.build import build_package
+    from sos.backends.salesforce.retrieve import LiveOrg
     from sos.plan.diff import diff
     from sos.engine import desired_model
     from sos.project import load_project
@@ -168,8 +169,7 @@ def run() -> list[tuple[str, str]]:
                                 live_fingerprint=live.fingerprint)
                     plan_seconds = time.perf_counter() - started
                     plan_calls = Counter(emulator.calls)
-                    package = build_package(desired, plan.changes, live.detail,  # type: ignore[arg-type]
-                                            allow_delete=False)
+                    package = build_package(desired, plan.changes, cast(LiveOrg, live.detail), allow_delete=False)
                     label = f"{len(package.components):,} components"
                     script = crud_calls(crud_components(package))
                     rows.append((f"{label}: sos plan ({len(plan.changes):,} changes)", timed(plan_calls, plan_seconds)))

@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 from collections.abc import Callable, Mapping
 
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
@@ -94,7 +94,7 @@ class SalesforceBackend:
         """Stages this plan removes that deals are still in (one REST query, only when stages are removed), what
         Salesforce would refuse in the deploy the plan makes, and, as warnings, what deploying it does beyond its
         changes (a new default lead status), found in the org as `live` (read()'s) holds it without another call."""
-        org: LiveOrg = live.detail  # type: ignore[assignment]   # read() puts it there
+        org = cast("LiveOrg", live.detail)      # read() puts it there
         return [*self._stages_in_use(plan, desired, org), *_package_notes(plan, org)]
 
     def _stages_in_use(self, plan: Plan, desired: Model, org: LiveOrg) -> list[Diagnostic]:
