@@ -410,18 +410,16 @@ class _Builder:
 
     # -- drift ---------------------------------------------------------------------------
 
-    def drift(self) -> dict[Address, dict[str, Any]]:
+    def drift(self) -> dict[Address, str]:
         """Built over the org's own state with no changes: what an apply would deploy anyway, per resource."""
         live = self.live
         assert live is not None
         found: dict[Address, list[str]] = {}
-        inactive: set[Address] = set()
         for resource in self._rules_to_write():
             name = live.names.get(resource.address, "")
-            if name not in live.formulas:      # formulas holds the active rules only
-                inactive.add(resource.address)
-            else:
-                found.setdefault(resource.address, []).append("formula edited in Salesforce")
+            switched_off = name not in live.formulas      # formulas holds the active rules only
+            found.setdefault(resource.address, []).append(
+                "rule switched off in Salesforce" if switched_off else "formula edited in Salesforce")
         aging_pipelines = self._aging_pipelines()
         aging = self._aging_fields()
         if aging:
@@ -431,10 +429,7 @@ class _Builder:
                     f"deal-aging fields {'missing from' if missing else 'edited in'} Salesforce")
         self._record_type_drift(live, found)
         self._permission_drift(live, found, aging_pipelines)
-        drifted: dict[Address, dict[str, Any]] = {a: {"active": False} for a in inactive}
-        for address, texts in found.items():
-            drifted.setdefault(address, {})["drift"] = "; ".join(texts)
-        return drifted
+        return {address: "; ".join(texts) for address, texts in found.items()}
 
     def _record_type_drift(self, live: LiveOrg, found: dict[Address, list[str]]) -> None:
         for resource in self.desired.of_kind(Kind.PIPELINE):
@@ -503,15 +498,15 @@ def _object_file(parts: dict[str, list[Any]]) -> bytes:
                   record_types=sorted(parts["record_types"], key=lambda r: r["name"].lower()))
 
 
-def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:
+def org_drift(live: LiveOrg) -> dict[Address, str]:
     """What in the org differs from what sos deploys for the resources it manages, where their attributes cannot
-    show it: per managed resource, attributes for its live side (the desired side never has them, so a plan shows
-    an update, and applying it deploys sos's version again).
+    show it: per managed resource, the reason in words (a plan updates it, and applying it deploys sos's version
+    again).
 
-    `active: false`: a rule switched off in Salesforce. `drift`: what else differs, in words — a rule's formula
-    edited; the deal-aging fields edited or missing (on the opportunity pipelines whose stages have max_days);
-    access to a field or a pipeline's record type changed in the permission set (grants sos did not make go on the
-    first managed field). It is what an apply of any plan would deploy beyond the plan; no API call.
+    A rule switched off in Salesforce or its formula edited; the deal-aging fields edited or missing (on the
+    opportunity pipelines whose stages have max_days); access to a field or a pipeline's record type changed in the
+    permission set (grants sos did not make go on the first managed field). It is what an apply of any plan would
+    deploy beyond the plan; no API call.
     """
     return _Builder(live.model, (), live, False, False).drift()
 
