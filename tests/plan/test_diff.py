@@ -167,8 +167,8 @@ def test_dangers_are_flagged(desired: list[Resource], live: list[Resource], expe
     assert change.danger == expected
 
 
-NOTES = {Kind.CADENCE: "HubSpot sequences are not written yet; set them up by hand",
-         Kind.ROUTE: "HubSpot workflows are not written yet; set them up by hand"}
+NOTES = {Kind.AUTOMATION: "HubSpot sequences are not written yet; set them up by hand",
+         Kind.ASSIGNMENT: "HubSpot workflows are not written yet; set them up by hand"}
 
 
 def test_unsupported_kinds_go_to_cannot_enforce_with_the_targets_note() -> None:
@@ -190,7 +190,7 @@ def test_unsupported_kinds_go_to_cannot_enforce_with_the_targets_note() -> None:
 def test_cannot_enforce_counts_one_in_the_singular_and_needs_no_note() -> None:
     desired = model(res("cadence.lead.first_touch", x=1), res("route.lead.catch_all", x=1))
     plan = diff(desired, Model(), target="pd", target_type="pipedrive", supported=frozenset({Kind.FIELD}),
-                notes={Kind.ROUTE: "not written to Pipedrive"})
+                notes={Kind.ASSIGNMENT: "not written to Pipedrive"})
     assert plan.changes == ()
     assert plan.cannot_enforce == ("1 cadence in the blueprint is not applied",
                                    "1 route in the blueprint is not applied: not written to Pipedrive")
