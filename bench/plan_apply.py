@@ -22,7 +22,7 @@ def run() -> list[tuple[str, str]]:
         started = time.perf_counter()
         first = make_plan(project, target)
         planned = time.perf_counter()
-        apply_plan(project, first.backend, first.plan)
+        apply_plan(project, first.backend, first.plan, first.desired)
         applied = time.perf_counter()
         again = make_plan(project, target)
         replanned = time.perf_counter()

@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -140,6 +140,7 @@ def stored(emulator: Any) -> list[tuple[str, str]]:
 def run() -> list[tuple[str, str]]:
     from sos.backends.salesforce.backend import SalesforceBackend
     from sos.backends.salesforce.lower import build_package
+    from sos.backends.salesforce.read import LiveOrg
     from sos.plan.diff import diff
     from sos.engine import desired_model
     from sos.project import load_project
@@ -163,18 +164,19 @@ def run() -> list[tuple[str, str]]:
                     started = time.perf_counter()
                     desired = desired_model(project)
                     live = backend.read(desired)
-                    plan = diff(desired, live, target=target.name, target_type=target.type,
-                                supported=backend.capabilities.kinds)
+                    plan = diff(desired, live.model, target=target.name, target_type=target.type,
+                                supported=backend.capabilities.held, drift=live.drift,
+                                live_fingerprint=live.fingerprint)
                     plan_seconds = time.perf_counter() - started
                     plan_calls = Counter(emulator.calls)
-                    package = build_package(desired, plan.changes, backend.live, allow_delete=False)
+                    package = build_package(desired, plan.changes, cast(LiveOrg, live.detail), allow_delete=False)
                     label = f"{len(package.components):,} components"
                     script = crud_calls(crud_components(package))
                     rows.append((f"{label}: sos plan ({len(plan.changes):,} changes)", timed(plan_calls, plan_seconds)))
 
                     emulator.calls.clear()
                     started = time.perf_counter()
-                    result = backend.apply(plan)
+                    result = backend.apply(plan, desired)
                     apply_seconds = time.perf_counter() - started
                     if not result.ok:
                         raise RuntimeError(f"the emulator refused the apply: {list(result.failed.values())[:3]}")

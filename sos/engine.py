@@ -7,32 +7,32 @@ import importlib
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
-from sos.backends import CODE_MODULES, lint_for_target, open_backend
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend
+from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
-from sos.errors import Diagnostic, Severity, SosError
+from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
 from sos.model.resources import Model
-from sos.plan.change import Action, Change, Plan, held_stages, keep_stages
+from sos.plan.change import Action, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
-from sos.plan.planfile import plan_to_json
+from sos.plan.planfile import PlanFile, saved_json
 from sos.project import Project
 from sos.target import Target
-
-if TYPE_CHECKING:
-    from sos.backends.salesforce.package import Package
 
 
 @dataclass
 class PlanRun:
+    """A plan, the backend it is for, and what it was made from: the desired model and, when it was made here
+    rather than loaded from a file, the live state read for it."""
+
     plan: Plan
     backend: Backend
     desired: Model
+    live: Live | None = None
 
 
 def all_codes() -> dict[str, Code]:
@@ -67,30 +67,57 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
     """
     desired = desired_model(project)
-    refused = [d for d in lint_for_target(target, desired) if d.is_error]
+    backend = backend or open_target(project, target)
+    refused = [d for d in backend.lint(desired) if d.is_error]
     if refused:
         raise SosError(sorted(refused, key=Diagnostic.sort_key))
-    backend = backend or open_target(project, target)
     live = backend.read(desired)
-    plan = diff(desired, live, target=target.name, target_type=target.type,
-                supported=backend.capabilities.kinds, adopt=adopt)
-    return PlanRun(plan, backend, desired)
+    capabilities = backend.capabilities
+    plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
+                notes=capabilities.plan_notes(), drift=live.drift, live_fingerprint=live.fingerprint, adopt=adopt)
+    return PlanRun(plan, backend, desired, live)
 
 
-def export_metadata(project: Project, target: Target, desired: Model, changes: Sequence[Change] | None, *,
-                    allow_delete: bool, value_sets: bool, fmt: str) -> tuple[list[Change], Package, dict[str, bytes]]:
-    """What `sos build` writes for a Salesforce `target`: the changes it holds (the whole blueprint when `changes` is
-    None), their package, and its files in `fmt` (mdapi or source). Salesforce-only until backends export."""
-    from sos.backends.salesforce.lower import HELD_KINDS, build_package
-    from sos.backends.salesforce.package import API_VERSION
-    from sos.backends.salesforce.source import to_source_format
+def saved_run(project: Project, target: Target, saved: PlanFile) -> PlanRun:
+    """A saved plan, ready to check and apply against `target` (nothing read yet)."""
+    return PlanRun(saved.plan, open_target(project, target), saved.desired)
 
-    if changes is None:
-        changes = diff(desired, Model(), target=target.name, target_type=target.type, supported=HELD_KINDS).changes
-    package = build_package(desired, changes, None, allow_delete=allow_delete,
-                            api_version=str(target.options.get("api_version", API_VERSION)), value_sets=value_sets)
-    files = to_source_format(package, project_name=project.root.name) if fmt == "source" else package.files
-    return list(changes), package, files
+
+def check_plan(project: Project, run: PlanRun, plan: Plan | None = None) -> list[Diagnostic]:
+    """What the target would refuse in `plan` (by default the run's), and warnings on what applying it does beyond
+    its changes. A saved plan's run reads the target for it first, as the start of its apply: a read that fails
+    is recorded in the history as the apply's outcome."""
+    plan = plan or run.plan
+    live = run.live
+    if live is None:
+        with _recorded(project, _history_entry(project, plan, run.desired)):
+            live = run.backend.read(run.desired)
+    return run.backend.check(plan, run.desired, live)
+
+
+def export_plan(project: Project, target: Target, desired: Model, plan: Plan | None, *, fmt: str | None,
+                value_sets: bool) -> tuple[str, Export]:
+    """What `sos build` writes for `target`, offline: the files that apply `plan` (the whole blueprint when None),
+    in `fmt` (by default the backend's first format), and the format they are in."""
+    formats = backend_class(target).formats
+    if not formats:
+        builds = [t.name for t in project.targets.values() if (cls := backend_of_type(t.type)) and cls.formats]
+        raise SosError(f"target '{target.name}' has type '{target.type}', for which sos build has nothing to write"
+                       + (f" (targets it builds: {', '.join(builds)})" if builds else ""), "build-target")
+    fmt = fmt or formats[0]
+    if fmt not in formats:
+        raise SosError(Diagnostic(None, f"{target.type} targets are built as {' or '.join(formats)}, not '{fmt}'",
+                                  "build-format", fix=did_you_mean(fmt, formats) or ""))
+    backend = open_target(project, target)
+    if plan is None:
+        plan = diff(desired, Model(), target=target.name, target_type=target.type,
+                    supported=backend.capabilities.held)
+    return fmt, backend.export(plan, desired, fmt=fmt, value_sets=value_sets)
+
+
+def build_help() -> str:
+    """What each backend says of the files `sos build` writes for it, read only when help is asked for."""
+    return "\n".join(cls.build_help for name in BACKENDS if (cls := backend_of_type(name)) and cls.build_help)
 
 
 def without_deletions(plan: Plan) -> Plan:
@@ -108,16 +135,14 @@ def without_deletions(plan: Plan) -> Plan:
     return replace(kept, changes=tuple(changes))
 
 
-def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
-    """Apply `plan` and record the outcome in the project's history, failed or not.
+def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -> ApplyResult:
+    """Apply `plan`, made from `desired`, and record the outcome in the project's history, failed or not.
 
     A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
     or beside the error."""
-    entry: dict[str, object] = {"target": plan.target, "git_commit": git_commit(project.root),
-             "plan_digest": plan_digest(plan_to_json(plan)),
-             "summary": {a.value: plan.count(a) for a in Action}}
+    entry = _history_entry(project, plan, desired)
     with _recorded(project, entry):
-        result = backend.apply(plan)
+        result = backend.apply(plan, desired)
     if result.ok:
         outcome = {"outcome": "applied"}
     else:
@@ -126,6 +151,12 @@ def apply_plan(project: Project, backend: Backend, plan: Plan) -> ApplyResult:
         outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
     warning = record_apply(project.state_dir, {**entry, **outcome})
     return replace(result, notes=(warning,)) if warning else result
+
+
+def _history_entry(project: Project, plan: Plan, desired: Model) -> dict[str, object]:
+    """What the history records of any apply of `plan`, whatever its outcome."""
+    return {"target": plan.target, "git_commit": git_commit(project.root),
+            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action}}
 
 
 def submitted_apply(project: Project, job: str) -> dict[str, object]:

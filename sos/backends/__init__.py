@@ -18,7 +18,7 @@ BACKENDS = {
 # The diagnostic codes each backend declares beyond sos.codes' own.
 CODE_MODULES = ("sos.backends.salesforce.codes",)
 
-# What each target type refuses that a desired Model already shows, checked offline (no client loaded).
+# Each backend's lint, for `sos validate`: importable without the backend's client (a plan calls Backend.lint).
 LINTS = {
     "salesforce": "sos.backends.salesforce.lint:lint",
 }
@@ -33,13 +33,26 @@ def lint_for_target(target: Target, desired: Model) -> list[Diagnostic]:
     return list(getattr(importlib.import_module(module_name), function_name)(desired))
 
 
-def open_backend(target: Target, project_root: Path) -> Backend:
-    """The backend for `target`, by its `type` in sos.yaml."""
-    spec = BACKENDS.get(target.type)
+def backend_of_type(type_name: str) -> type[Backend] | None:
+    """The backend class for a target type, or None for a type this sos has no backend for."""
+    spec = BACKENDS.get(type_name)
     if spec is None:
+        return None
+    module_name, class_name = spec.split(":")
+    found: type[Backend] = getattr(importlib.import_module(module_name), class_name)
+    return found
+
+
+def backend_class(target: Target) -> type[Backend]:
+    """The backend class for `target`, by its `type` in sos.yaml."""
+    found = backend_of_type(target.type)
+    if found is None:
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', which this "
                                   "version of sos cannot plan or apply yet", "backend-missing",
                                   fix=did_you_mean(target.type, BACKENDS) or f"available: {', '.join(BACKENDS)}"))
-    module_name, class_name = spec.split(":")
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(target, project_root)
+    return found
+
+
+def open_backend(target: Target, project_root: Path) -> Backend:
+    """The backend for `target`, by its `type` in sos.yaml."""
+    return backend_class(target)(target, project_root)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -12,11 +14,58 @@ from sos.plan.change import Plan
 from sos.target import Target
 
 
+class Support(str, Enum):
+    """How far a CRM holds one kind of resource."""
+
+    NATIVE = "native"      # the CRM holds and enforces it
+    PARTIAL = "partial"    # held, with a difference its note states
+    AUDIT = "audit"        # not enforceable there; `sos audit` checks it
+    NONE = "none"          # not held at all
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a target holds and enforces natively, stated once per backend."""
+    """What a target holds, per kind, and the sentence a plan shows for each kind it does not hold natively
+    (written by the backend: the plan layer composes no CRM text)."""
 
-    kinds: frozenset[Kind]
+    support: Mapping[Kind, Support]
+    notes: Mapping[Kind, str] = field(default_factory=dict)
+
+    @property
+    def held(self) -> frozenset[Kind]:
+        """The kinds a plan writes to the target (natively or partly held)."""
+        return frozenset(k for k, s in self.support.items() if s in (Support.NATIVE, Support.PARTIAL))
+
+    def plan_notes(self) -> dict[Kind, str]:
+        """The notes of the kinds not held natively, as a plan shows them."""
+        return {k: self.notes[k] for k, s in self.support.items() if s is not Support.NATIVE and k in self.notes}
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What read() found: the target in sos's words, its fingerprint and drift as data.
+
+    `detail` is the backend's own reading of the target (for its check() of a plan made from this Live, so
+    that the check costs no second read); the core never looks inside it and it is never saved.
+    """
+
+    model: Model
+    fingerprint: str
+    drift: Mapping[Address, str] = field(default_factory=dict)   # changed outside sos, as reasons
+    detail: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What `sos build` writes for a plan, and what it says about it: the backend's words, the CLI's layout."""
+
+    files: Mapping[str, bytes]               # by path inside the output folder
+    written: int                             # how many of the CRM's components the files hold
+    rows: tuple[tuple[str, str], ...] = ()   # the summary under "Wrote N components", one (what, how many) a line
+    notes: tuple[Diagnostic, ...] = ()       # warnings on what deploying the files does
+    messages: tuple[str, ...] = ()           # what else the user should know, a sentence each
+    deploy: str = ""                         # the command that deploys the files; {out} is the folder, quoted
+    entries: frozenset[str] = frozenset()    # top-level names any build of this backend writes (replaced by a build)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +100,29 @@ class ApplyInterrupted(KeyboardInterrupt):
 
 class Backend(Protocol):
     capabilities: ClassVar[Capabilities]
+    formats: ClassVar[tuple[str, ...]]     # what export() writes, the default first; () when it writes nothing
+    build_help: ClassVar[str]              # its part of `sos build --help`: formats, examples, caveats
 
     def __init__(self, target: Target, project_root: Path) -> None: ...
 
-    def read(self, desired: Model) -> Model:
-        """Live state of what `desired` names, everything sos manages, and look-alikes it does not."""
+    def lint(self, desired: Model) -> list[Diagnostic]:
+        """What the target would refuse in `desired`, known offline (no call to the CRM)."""
 
-    def check(self, plan: Plan) -> list[Diagnostic]:
-        """What the target would refuse in `plan`, known before any apply."""
+    def read(self, desired: Model) -> Live:
+        """Live state of what `desired` names, everything sos manages, and look-alikes it does not. No side
+        effects: nothing is written and nothing kept on the backend for a later call."""
 
-    def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
-        """Apply every change of `plan` atomically, or none; refuse if the live state moved since the plan."""
+    def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
+        """What the target would refuse in `plan` (made from `desired` against `live`), known before any apply;
+        warnings say what applying it does beyond its changes."""
+
+    def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
+        """Apply every change of `plan`, made from `desired`, atomically, or none; refuse if the live state moved
+        since the plan."""
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        """The files that apply `plan` (made from `desired`) to the target by the CRM's own tools, offline, in
+        `fmt` (one of `formats`); `value_sets`: also the stage and lead status value sets, the blueprint's only."""
 
     def resume(self, job: str) -> str:
         """Wait for the changes an apply submitted as `job` (ApplyUnknown named it) to finish; one line saying

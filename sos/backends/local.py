@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 from collections.abc import Callable, Iterator
 
-from sos.backends.base import ApplyResult, Capabilities
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS resources (
 
 
 class LocalBackend:
-    capabilities: ClassVar[Capabilities] = Capabilities(kinds=frozenset(Kind))
+    capabilities: ClassVar[Capabilities] = Capabilities(support={kind: Support.NATIVE for kind in Kind})
+    formats: ClassVar[tuple[str, ...]] = ()     # the sandbox file is all there is: no files to build
+    build_help: ClassVar[str] = ""
 
     def __init__(self, target: Target, project_root: Path,
                  fault: Callable[[Change], None] | None = None) -> None:
@@ -71,16 +73,22 @@ class LocalBackend:
             raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
                            f"{SCHEMA_VERSION}", "sandbox-version")
 
-    def read(self, desired: Model) -> Model:
-        if not self.path.exists():
-            return Model()
-        with self._connect() as connection:
-            return _read_all(connection, self.path)
+    def lint(self, desired: Model) -> list[Diagnostic]:
+        return []       # the sandbox holds any resource a blueprint compiles to
 
-    def check(self, plan: Plan) -> list[Diagnostic]:
+    def read(self, desired: Model) -> Live:
+        """Every row of the sandbox; a missing file is an empty sandbox (and is not created)."""
+        if not self.path.exists():
+            model = Model()
+        else:
+            with self._connect() as connection:
+                model = _read_all(connection, self.path)
+        return Live(model, model.fingerprint())
+
+    def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
         return []
 
-    def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
+    def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -88,7 +96,7 @@ class LocalBackend:
                 if live.fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
                                    "Run `sos plan` again.", "plan-stale")
-                refuse_mismatches(plan, live)
+                refuse_mismatches(plan, live, desired)
                 for change in plan.changes:
                     if self.fault is not None:
                         self.fault(change)
@@ -98,6 +106,10 @@ class LocalBackend:
                 raise
             connection.execute("ROLLBACK" if check_only else "COMMIT")
         return ApplyResult(applied=tuple(c.address for c in plan.changes))
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        raise SosError(f"target '{self.target.name}' is a local sandbox: `sos apply` writes it, and there are no "
+                       "files to build for it", "build-target")
 
     def resume(self, job: str) -> str:
         raise SosError(f"target '{self.target.name}' is a local sandbox: each apply commits or rolls back at once, "

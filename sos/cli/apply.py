@@ -10,16 +10,19 @@ import click
 from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.engine import (
+    PlanRun,
     apply_plan,
+    check_plan,
     make_plan,
     open_target,
     resume_apply,
+    saved_run,
     submitted_apply,
     unresolved_apply,
     without_deletions,
 )
 from sos.errors import Diagnostic, SosError
-from sos.plan.change import Action, Plan
+from sos.plan.change import Action
 from sos.plan.planfile import load_plan, plan_to_json
 from sos.project import Project
 from sos.render import render_plan
@@ -56,12 +59,11 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
             raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
         return _resume(project, job, target_name)
     if planfile is not None:
-        plan, target = _saved_plan(project, planfile, target_name, adopt)
-        backend = open_target(project, target)
+        run, target = _saved_plan(project, planfile, target_name, adopt)
     else:
         target = project.target(target_name)
         run = make_plan(project, target, adopt=adopt)
-        plan, backend = run.plan, run.backend
+    plan = run.plan
     click.echo(render_plan(plan_to_json(plan), "text", colour=use_colour(sys.stdout)), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))
     deletions = plan.count(Action.DELETE)
@@ -73,12 +75,12 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not auto_approve and not _confirmed(target.name):
         click.echo("Apply cancelled; nothing was changed.", err=True)
         return 1
-    problems = backend.check(plan)
+    problems = check_plan(project, run, plan)
     print_diagnostics(problems)
     if any(p.is_error for p in problems):
         raise SosError(f"Apply refused: target '{target.name}' would refuse this plan; nothing was changed",
                        "plan-refused")
-    result = apply_plan(project, backend, plan)
+    result = apply_plan(project, run.backend, plan, run.desired)
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
@@ -102,16 +104,17 @@ def _resume(project: Project, job: str, target_name: str | None) -> int:
     return 0
 
 
-def _saved_plan(project: Project, planfile: Path, target_name: str | None, adopt: bool) -> tuple[Plan, Target]:
-    """The plan in `planfile` and its target, refused when either does not match what was asked."""
-    plan = load_plan(planfile)
+def _saved_plan(project: Project, planfile: Path, target_name: str | None, adopt: bool) -> tuple[PlanRun, Target]:
+    """The plan in `planfile`, ready to apply, and its target; refused when either does not match what was asked."""
+    saved = load_plan(planfile)
+    plan = saved.plan
     target = project.target(target_name or plan.target)
     if target.name != plan.target:
         raise SosError(f"{planfile} was made for target '{plan.target}', not '{target.name}'", "plan-target")
     if plan.count(Action.ADOPT) and not adopt:
         raise SosError(f"{planfile} takes {plural(plan.count(Action.ADOPT), 'component')} sos did not create "
                        "under management; pass --adopt to apply it", "plan-adopts")
-    return plan, target
+    return saved_run(project, target, saved), target
 
 
 def _confirmed(target_name: str) -> bool:

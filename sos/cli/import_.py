@@ -26,7 +26,7 @@ def command(target_name: str | None, out: Path | None, name: str | None) -> int:
     """Write a blueprint holding everything the target has; planning it right after shows no changes."""
     project = current_project()
     target = project.target(target_name)
-    live = open_target(project, target).read(Model())
+    live = open_target(project, target).read(Model()).model
     text = f"# Imported by `sos import` from target '{target.name}'.\n" + dump_yaml(
         model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}"))
     if out is None:

@@ -10,7 +10,7 @@ import click
 
 from sos.cli.options import adopt_option, current_project, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
-from sos.engine import make_plan, unresolved_apply
+from sos.engine import check_plan, make_plan, unresolved_apply
 from sos.errors import SosError
 from sos.plan.planfile import plan_to_json, save_plan
 from sos.render import render_plan
@@ -26,7 +26,7 @@ Examples:
   sos plan --target prod -o plan.json   # save it; `sos apply plan.json` applies exactly that
   sos plan --format markdown            # for a pull-request comment
   sos plan --detailed-exitcode          # CI drift check: 0 none, 2 changes, 1 error
-  sos plan --target prod --validate     # also have the CRM check the changes (Salesforce: check-only deploy)
+  sos plan --target prod --validate     # also have the CRM check the changes (a check-only deploy)
 """)
 @target_option
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan as JSON.")
@@ -34,7 +34,7 @@ Examples:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @adopt_option
 @click.option("--validate", is_flag=True,
-              help="Have the CRM check the changes without making them (Salesforce: a check-only deploy).")
+              help="Have the CRM check the changes without making them (a check-only deploy, where the CRM has one).")
 def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool,
             validate: bool) -> int:
     """Compare the blueprint with the target's live state and show the changes an apply would make.
@@ -46,11 +46,11 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     project = current_project()
     target = project.target(target_name)
     run = make_plan(project, target, adopt=adopt)
-    problems = run.backend.check(run.plan) if run.plan.has_changes else []
+    problems = check_plan(project, run) if run.plan.has_changes else []
     click.echo(render_plan({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt,
                        colour=use_colour(sys.stdout)), nl=False)
     if out is not None:
-        save_plan(run.plan, out)
+        save_plan(run.plan, run.desired, out)
         click.echo(f"Saved the plan to {out}. Apply exactly it with: sos apply {shlex.quote(str(out))}", err=True)
     print_diagnostics(problems)
     print_diagnostics(unresolved_apply(project, target.name))
@@ -59,7 +59,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
         raise SosError(f"{verb}: target '{target.name}' would refuse this plan; see above",
                        "validate-failed" if validate else "plan-refused")
     if validate and run.plan.has_changes:
-        result = run.backend.apply(run.plan, check_only=True)
+        result = run.backend.apply(run.plan, run.desired, check_only=True)
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
         if not result.ok:

@@ -37,6 +37,7 @@ class Change:
     after: Mapping[str, Any] | None
     origin: Span | None = None  # the blueprint line that asked for it
     danger: str = ""  # why a reviewer should look twice (a stage renamed or removed); shown, never read by apply
+    reason: str | None = None  # why an update is planned where no attribute says it (changed outside sos); shown only
 
     @property
     def attr_changes(self) -> list[AttrChange]:

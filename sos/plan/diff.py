@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 from collections.abc import Mapping
 
@@ -51,14 +52,20 @@ def _order(change: Change) -> tuple[int, int, Address]:
 
 
 def diff(desired: Model, live: Model, *, target: str, target_type: str,
-         supported: frozenset[Kind] = frozenset(Kind), adopt: bool = False) -> Plan:
+         supported: frozenset[Kind] = frozenset(Kind), notes: Mapping[Kind, str] | None = None,
+         drift: Mapping[Address, str] | None = None, live_fingerprint: str | None = None,
+         adopt: bool = False) -> Plan:
     """The Plan that makes `live` match `desired`.
 
     Only managed live resources are ever updated or deleted; a live resource that
     sits at a desired address but was not created by sos is reported, not touched.
     With `adopt`, such look-alikes are taken under management instead (ADOPT changes).
-    Kinds the target does not support are left out and named in `cannot_enforce`.
+    A managed resource in `drift` (changed outside sos in a way its attributes do not show) is updated, with
+    the drift as the change's reason. Kinds the target does not support are left out; `cannot_enforce` names
+    them, and kinds it holds only in part, each with the target's note from `notes`.
+    `live_fingerprint`: the target's own (by default the live Model's).
     """
+    drift = drift or {}
     changes: list[Change] = []
     unmanaged: list[Unmanaged] = []
     unchanged = 0
@@ -72,36 +79,41 @@ def diff(desired: Model, live: Model, *, target: str, target_type: str,
             changes.append(Change(want.address, Action.ADOPT, dict(have.attrs), dict(want.attrs), want.origin))
         elif not have.managed:
             unmanaged.append(Unmanaged(want.address, want.origin, _look_alike_note(have.attrs, want.attrs)))
-        elif dict(have.attrs) != dict(want.attrs):
-            changes.append(Change(want.address, Action.UPDATE, dict(have.attrs), dict(want.attrs), want.origin))
+        elif dict(have.attrs) != dict(want.attrs) or want.address in drift:
+            changes.append(Change(want.address, Action.UPDATE, dict(have.attrs), dict(want.attrs), want.origin,
+                                  reason=drift.get(want.address)))
         else:
             unchanged += 1
     for have in live:
         if have.managed and have.address not in desired and have.address.kind in supported:
             changes.append(Change(have.address, Action.DELETE, dict(have.attrs), None, have.origin))
     changes = [_with_danger(c) for c in sorted(changes, key=_order)]
-    skipped = sorted({r.address.kind for r in desired if r.address.kind not in supported}, key=lambda k: k.rank)
-    cannot = tuple(_not_held(target_type, kind, len(desired.of_kind(kind))) for kind in skipped)
+    notes = notes or {}
+    noted = sorted({r.address.kind for r in desired if r.address.kind not in supported or r.address.kind in notes},
+                   key=lambda k: k.rank)
+    cannot = tuple(_not_enforced(kind, len(desired.of_kind(kind)), kind in supported, notes.get(kind))
+                   for kind in noted)
     return Plan(target=target, target_type=target_type, changes=tuple(changes),
-                blueprint_digest=blueprint_digest(desired), live_fingerprint=live.fingerprint(),
+                blueprint_digest=blueprint_digest(desired),
+                live_fingerprint=live.fingerprint() if live_fingerprint is None else live_fingerprint,
                 unchanged=unchanged, unmanaged=tuple(unmanaged), cannot_enforce=cannot, sos_version=__version__)
 
 
 PLURALS = {Kind.LEAD_STATUS: "lead statuses"}
 
 
-def _not_held(target_type: str, kind: Kind, count: int) -> str:
+def _not_enforced(kind: Kind, count: int, held: bool, note: str | None) -> str:
+    """'2 cadences in the blueprint are not applied: <the target's note>'."""
     noun = kind.value.replace("_", " ")
-    nouns = PLURALS.get(kind, f"{noun}s")
-    held = f"{count} {noun} in the blueprint is" if count == 1 else f"{count} {nouns} in the blueprint are"
-    return f"{target_type} targets do not hold {nouns}; {held} not applied (set them up in the CRM by hand for now)"
+    these = f"{count} {noun} in the blueprint is" if count == 1 else \
+        f"{count} {PLURALS.get(kind, f'{noun}s')} in the blueprint are"
+    outcome = "applied in part" if held else "not applied"
+    return f"{these} {outcome}: {note}" if note else f"{these} {outcome}"
 
 
 def _with_danger(change: Change) -> Change:
     danger = _danger(change)
-    if not danger:
-        return change
-    return Change(change.address, change.action, change.before, change.after, change.origin, danger)
+    return replace(change, danger=danger) if danger else change
 
 
 def plan_digest(plan_json: dict[str, object]) -> str:

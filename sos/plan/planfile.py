@@ -1,16 +1,20 @@
-"""The plan's one JSON form (schemas/plan.schema.json): saved plans and every rendering derive from it."""
+"""The plan's one JSON form (schemas/plan.schema.json): saved plans and every rendering derive from it.
+
+A saved plan also carries the desired resources it was made from (`desired`), so that `sos apply plan.json`
+needs nothing from the machine that made it: only the CRM and the plan file.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sos import __version__
 from sos.errors import SosError, Span
-from sos.model.resources import Address
+from sos.model.resources import Address, Model, Resource
 from sos.plan.change import PLAN_FORMAT_VERSION, Action, Change, Plan, Unmanaged
 
 
@@ -39,6 +43,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "attributes": [{"name": a.name, "before": a.before, "after": a.after}
                                for a in c.attr_changes] if c.action in (Action.UPDATE, Action.ADOPT) else [],
                 "danger": c.danger or None,
+                "reason": c.reason,
             }
             for c in plan.changes
         ],
@@ -60,7 +65,8 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
     return Plan(
         target=data["target"]["name"], target_type=data["target"]["type"],
         changes=tuple(Change(Address.parse(c["address"]), Action(c["action"]), c["before"], c["after"],
-                             Span.from_origin(c["origin"]), c.get("danger") or "") for c in data["changes"]),
+                             Span.from_origin(c["origin"]), c.get("danger") or "", c.get("reason"))
+                      for c in data["changes"]),
         blueprint_digest=data["blueprint_digest"], live_fingerprint=data["live_fingerprint"],
         unchanged=data["summary"]["unchanged"],
         unmanaged=tuple(Unmanaged(Address.parse(u["address"]), Span.from_origin(u["origin"]), u["note"])
@@ -70,8 +76,35 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
     )
 
 
-def save_plan(plan: Plan, path: Path) -> None:
-    write_output(path, json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n")
+@dataclass(frozen=True, slots=True)
+class PlanFile:
+    """A saved plan and the desired model it was made from: all `sos apply plan.json` needs besides the CRM."""
+
+    plan: Plan
+    desired: Model
+
+
+def desired_to_json(desired: Model) -> list[dict[str, Any]]:
+    return [{"address": str(r.address), "attrs": r.attrs, "origin": _span_text(r.origin), "managed": r.managed}
+            for r in desired]
+
+
+def desired_from_json(items: list[dict[str, Any]]) -> Model:
+    desired = Model()
+    for item in items:
+        desired.add(Resource(Address.parse(item["address"]), dict(item["attrs"]), Span.from_origin(item["origin"]),
+                             bool(item["managed"])))
+    return desired
+
+
+def saved_json(plan: Plan, desired: Model) -> dict[str, Any]:
+    """What a saved plan file holds: the plan's JSON form and the desired model it was made from."""
+    return {**plan_to_json(plan), "desired": desired_to_json(desired)}
+
+
+def save_plan(plan: Plan, desired: Model, path: Path) -> None:
+    """Write `plan` and the desired model it was made from to `path`."""
+    write_output(path, json.dumps(saved_json(plan, desired), indent=2, sort_keys=False) + "\n")
 
 
 def write_output(path: Path, text: str) -> None:
@@ -82,7 +115,9 @@ def write_output(path: Path, text: str) -> None:
         raise SosError(f"cannot write {path}: {exc.strerror}", "file-unwritable") from None
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path) -> PlanFile:
+    """A saved plan and its desired model; SosError when the file is not a plan this sos applies, or its desired
+    resources are not those its blueprint digest names (an edited plan)."""
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text)
@@ -96,9 +131,14 @@ def load_plan(path: Path) -> Plan:
                        "plan-format")
     try:
         plan = plan_from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
+        desired = desired_from_json(data["desired"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SosError(f"{path}: not a valid plan file ({type(exc).__name__}: {exc})", "plan-format") from None
-    return replace(plan, written_at=_written_at(path, text, plan))
+    if desired.fingerprint() != plan.blueprint_digest:
+        raise SosError(f"{path}: its desired resources are not those of the blueprint it was made from "
+                       "(blueprint_digest); run `sos plan` again and apply the plan it makes: a saved plan must "
+                       "not be edited", "plan-mismatch")
+    return PlanFile(replace(plan, written_at=_written_at(path, text, plan)), desired)
 
 
 def _written_at(path: Path, text: str, plan: Plan) -> dict[Address, Span]:

@@ -39,8 +39,9 @@ def _what(change: Mapping[str, Any]) -> str:
     if action == "adopt" and not change["attributes"]:
         return "adopted: sos manages it from now on"
     if action in ("update", "adopt"):
-        return "<br>".join(f"{code(a['name'])}: {code(format_value(a['before']))} → {code(format_value(a['after']))}"
-                           for a in change["attributes"])
+        reason = [f"<em>{_prose(change['reason'])}</em>"] if change.get("reason") else []
+        return "<br>".join([f"{code(a['name'])}: {code(format_value(a['before']))} → {code(format_value(a['after']))}"
+                            for a in change["attributes"]] + reason)
     if action == "delete":
         return "deleted"
     shown = [_attribute(name, format_value(value)) for name, value in (change["after"] or {}).items()

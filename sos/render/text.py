@@ -72,7 +72,8 @@ def _change_body(change: Mapping[str, Any]) -> list[str]:
                  for a in change["attributes"]]
     else:
         pairs = []  # the address says it all; `before` is in the JSON form for whoever wants it
-    return _attribute_lines(pairs) if pairs else []
+    reason = [f"{_INDENT}# {change['reason']}"] if change.get("reason") else []
+    return (_attribute_lines(pairs) if pairs else []) + reason
 
 
 def _headline(symbol: str, address: str, origin: str | None, width: int, *, colour: bool,

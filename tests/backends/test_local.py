@@ -13,10 +13,10 @@ import pytest
 from sos.backends.local import LocalBackend
 from sos.errors import SosError
 from sos.history import read_history
-from sos.model.resources import Address, Kind, Resource
-from sos.plan.change import Action, Change
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.plan.change import Action, Change, Plan
 from sos.plan.planfile import load_plan, save_plan
-from sos.engine import apply_plan, make_plan, without_deletions
+from sos.engine import PlanRun, apply_plan, make_plan, without_deletions
 from sos.project import Project, load_project
 from sos.resources import starter_names
 
@@ -52,6 +52,16 @@ def db_path(project: Project) -> Path:
     return project.root / ".sos" / "sandbox.db"
 
 
+def save_run(run: PlanRun, path: Path) -> None:
+    save_plan(run.plan, run.desired, path)
+
+
+def saved_parts(path: Path) -> tuple[Plan, Model]:
+    """A saved plan and the desired model it carries, as apply_plan takes them."""
+    saved = load_plan(path)
+    return saved.plan, saved.desired
+
+
 def rows(project: Project) -> list[tuple]:
     """Every row of the sandbox, as stored."""
     with closing(sqlite3.connect(db_path(project))) as connection:
@@ -60,7 +70,7 @@ def rows(project: Project) -> list[tuple]:
 
 def apply_blueprint(project: Project) -> None:
     run = make_plan(project, project.target(None))
-    result = apply_plan(project, run.backend, run.plan)
+    result = apply_plan(project, run.backend, run.plan, run.desired)
     assert result.ok
 
 
@@ -86,7 +96,7 @@ def test_apply_then_plan_is_empty(tmp_path: Path, case: str) -> None:
     first = make_plan(project, target)
     assert first.plan.count(Action.CREATE) == len(first.desired) > 40
     assert first.plan.count(Action.UPDATE) == first.plan.count(Action.DELETE) == 0
-    result = apply_plan(project, first.backend, first.plan)
+    result = apply_plan(project, first.backend, first.plan, first.desired)
     assert result.ok and len(result.applied) == len(first.desired)
 
     second = make_plan(project, target)
@@ -94,7 +104,7 @@ def test_apply_then_plan_is_empty(tmp_path: Path, case: str) -> None:
     assert second.plan.unchanged == len(first.desired)
     assert second.plan.live_fingerprint == first.desired.fingerprint()
     # the sandbox remembers where each resource came from
-    live = second.backend.read(second.desired)
+    live = second.backend.read(second.desired).model
     assert {str(r.address): (r.origin.file, r.origin.line) for r in live} == {
         str(r.address): (r.origin.file, r.origin.line) for r in first.desired}
     assert [e["outcome"] for e in read_history(project.state_dir)] == ["applied"]
@@ -110,7 +120,7 @@ def test_saved_plan_is_refused_once_the_sandbox_changed(applied: Project, tmp_pa
             partner: {type: text, label: Partner}
         """))
     saved = tmp_path / "plan.json"
-    save_plan(make_plan(applied, target).plan, saved)
+    save_run(make_plan(applied, target), saved)
 
     # someone else applies a different change before the saved plan is applied
     write_blueprint(applied.root, extends("smb-bant", """\
@@ -122,9 +132,8 @@ def test_saved_plan_is_refused_once_the_sandbox_changed(applied: Project, tmp_pa
     apply_blueprint(applied)
     before = rows(applied)
 
-    plan = load_plan(saved)
     with pytest.raises(SosError) as caught:
-        apply_plan(applied, LocalBackend(target, applied.root), plan)
+        apply_plan(applied, LocalBackend(target, applied.root), *saved_parts(saved))
     assert caught.value.diagnostics[0].message == STALE
     assert caught.value.diagnostics[0].code == "plan-stale"
     assert rows(applied) == before
@@ -138,11 +147,11 @@ def test_the_same_saved_plan_applies_only_once(applied: Project, tmp_path: Path)
     write_blueprint(applied.root, extends("smb-bant", "remove:\n  cadences: [friday_forecast]\n"))
     run = make_plan(applied, applied.target(None))
     saved = tmp_path / "plan.json"
-    save_plan(run.plan, saved)
-    apply_plan(applied, run.backend, load_plan(saved))
+    save_run(run, saved)
+    apply_plan(applied, run.backend, *saved_parts(saved))
     after_first = rows(applied)
     with pytest.raises(SosError, match="^error: Saved plan is stale"):
-        apply_plan(applied, run.backend, load_plan(saved))
+        apply_plan(applied, run.backend, *saved_parts(saved))
     assert rows(applied) == after_first
 
 
@@ -186,11 +195,11 @@ def test_a_fault_half_way_leaves_the_sandbox_as_it_was(applied: Project, which: 
     assert {c.action for c in changes} == {Action.CREATE, Action.UPDATE, Action.DELETE}
     n = {"first": 1, "middle": len(changes) // 2 + 1, "last": len(changes)}[which]
     before_rows, before_bytes = rows(applied), db_path(applied).read_bytes()
-    before_fingerprint = run.backend.read(run.desired).fingerprint()
+    before_fingerprint = run.backend.read(run.desired).model.fingerprint()
 
     fault = FaultOnChange(n)
     with pytest.raises(SosError, match=f"sandbox refused {changes[n - 1].address}"):
-        apply_plan(applied, LocalBackend(target, applied.root, fault=fault), run.plan)
+        apply_plan(applied, LocalBackend(target, applied.root, fault=fault), run.plan, run.desired)
     assert [c.address for c in fault.seen] == [c.address for c in changes[:n]]
 
     assert rows(applied) == before_rows
@@ -201,7 +210,7 @@ def test_a_fault_half_way_leaves_the_sandbox_as_it_was(applied: Project, which: 
     assert read_history(applied.state_dir)[-1]["outcome"] == "failed"
 
     # and with the fault gone the same plan applies in full
-    apply_plan(applied, again.backend, again.plan)
+    apply_plan(applied, again.backend, again.plan, again.desired)
     assert make_plan(applied, target).plan.changes == ()
 
 
@@ -215,7 +224,7 @@ def test_a_crash_in_the_first_apply_leaves_the_sandbox_empty(tmp_path: Path) -> 
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        LocalBackend(target, project.root, fault=crash).apply(run.plan)
+        LocalBackend(target, project.root, fault=crash).apply(run.plan, run.desired)
     assert rows(project) == []
     assert len(make_plan(project, target).plan.changes) == len(run.desired)
 
@@ -230,7 +239,7 @@ def test_an_apply_that_crashes_is_recorded_as_failed(applied: Project) -> None:
         raise RuntimeError("connection reset")
 
     with pytest.raises(RuntimeError, match="connection reset"):
-        apply_plan(applied, LocalBackend(target, applied.root, fault=crash), run.plan)
+        apply_plan(applied, LocalBackend(target, applied.root, fault=crash), run.plan, run.desired)
     assert [e["outcome"] for e in read_history(applied.state_dir)] == ["applied", "failed"]
 
 
@@ -246,7 +255,7 @@ def test_a_second_apply_at_the_same_time_is_refused_then_succeeds(applied: Proje
     try:
         other.execute("BEGIN IMMEDIATE")  # what a running apply holds
         with pytest.raises(SosError) as caught:
-            apply_plan(applied, run.backend, run.plan)
+            apply_plan(applied, run.backend, run.plan, run.desired)
         assert caught.value.diagnostics[0].message == (
             f"another apply is running on target 'sandbox' ({db_path(applied)} is locked); wait for it to "
             "finish, then run `sos plan` again")
@@ -257,7 +266,7 @@ def test_a_second_apply_at_the_same_time_is_refused_then_succeeds(applied: Proje
         other.close()
     assert rows(applied) == before
 
-    apply_plan(applied, run.backend, run.plan)
+    apply_plan(applied, run.backend, run.plan, run.desired)
     assert make_plan(applied, target).plan.changes == ()
     assert [e["outcome"] for e in read_history(applied.state_dir)] == ["applied", "failed", "applied"]
 
@@ -271,17 +280,17 @@ def test_what_the_other_writer_committed_is_kept(applied: Project) -> None:
     with closing(sqlite3.connect(db_path(applied), isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(SosError, match="another apply is running"):
-            apply_plan(applied, run.backend, run.plan)
+            apply_plan(applied, run.backend, run.plan, run.desired)
         other.execute("INSERT INTO resources VALUES ('field.lead.by_hand', '{\"type\": \"text\"}', 0, NULL)")
         other.execute("COMMIT")
 
     with pytest.raises(SosError, match="Saved plan is stale"):
-        apply_plan(applied, run.backend, run.plan)
+        apply_plan(applied, run.backend, run.plan, run.desired)
     fresh = make_plan(applied, target)
     assert fresh.plan.changes == run.plan.changes
-    apply_plan(applied, fresh.backend, fresh.plan)
+    apply_plan(applied, fresh.backend, fresh.plan, fresh.desired)
 
-    live = fresh.backend.read(fresh.desired)
+    live = fresh.backend.read(fresh.desired).model
     by_hand = live.get(Address(Kind.FIELD, "lead", "by_hand"))
     assert by_hand == Resource(Address(Kind.FIELD, "lead", "by_hand"), {"type": "text"}, None, managed=False)
     assert {r.address for r in live} == set(fresh.desired.resources) | {by_hand.address}
@@ -302,7 +311,7 @@ def test_an_apply_that_is_committing_is_reported_not_crashed_into(applied: Proje
     try:
         other.execute("BEGIN EXCLUSIVE")
         with pytest.raises(SosError) as caught:
-            run.backend.apply(run.plan)
+            run.backend.apply(run.plan, run.desired)
         assert "another apply is running on target 'sandbox'" in caught.value.diagnostics[0].message
     finally:
         other.execute("ROLLBACK")
@@ -345,10 +354,10 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     assert kept.changes == run.plan.changes[1:4]      # without the flag the pipeline keeps the stage: no change
     assert kept.live_fingerprint == run.plan.live_fingerprint
     pipeline = Address(Kind.PIPELINE, "opportunity", "new_business")
-    stages_before = run.backend.read(run.desired).get(pipeline).attrs["stages"]
-    apply_plan(applied, run.backend, kept)
+    stages_before = run.backend.read(run.desired).model.get(pipeline).attrs["stages"]
+    apply_plan(applied, run.backend, kept, run.desired)
 
-    live = run.backend.read(run.desired)
+    live = run.backend.read(run.desired).model
     assert live.get(Address(Kind.STAGE, "new_business", "negotiation")) is not None
     assert live.get(Address(Kind.STAGE_REQUIREMENT, "new_business", "negotiation")) is not None
     assert live.get(pipeline).attrs["stages"] == stages_before
@@ -362,8 +371,8 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     assert pending.changes[2].danger.startswith("removes a stage")
 
     # applied with permission, the stage goes
-    apply_plan(applied, run.backend, pending)
-    assert run.backend.read(run.desired).get(Address(Kind.STAGE, "new_business", "negotiation")) is None
+    apply_plan(applied, run.backend, pending, run.desired)
+    assert run.backend.read(run.desired).model.get(Address(Kind.STAGE, "new_business", "negotiation")) is None
     assert make_plan(applied, target).plan.changes == ()
 
 
@@ -386,8 +395,8 @@ def test_unmanaged_resources_are_never_changed_or_deleted(applied: Project) -> N
     assert [(str(u.address), u.note) for u in run.plan.unmanaged] == [
         ("field.opportunity.partner", "exists in the CRM but was not created by sos; left alone; it differs "
              "from the blueprint in label, type, values (`--adopt` takes it under management)")]
-    apply_plan(applied, run.backend, run.plan)
-    live = backend.read(run.desired)
+    apply_plan(applied, run.backend, run.plan, run.desired)
+    live = backend.read(run.desired).model
     assert live.get(lookalike.address) == lookalike
     assert live.get(stray.address) == stray
 
@@ -416,13 +425,13 @@ def test_an_edited_plan_never_touches_what_sos_did_not_create(applied: Project, 
     backend.seed_unmanaged(Resource(PARTNER, THEIRS, managed=False))
     write_blueprint(applied.root, extends("smb-bant", "remove:\n  cadences: [friday_forecast]\n"))
     saved = tmp_path / "plan.json"
-    save_plan(make_plan(applied, applied.target(None)).plan, saved)
+    save_run(make_plan(applied, applied.target(None)), saved)
     data = json.loads(saved.read_text())
     data["changes"].append(edited(data["changes"][0], action))
     saved.write_text(json.dumps(data, indent=2))
     before = rows(applied)
     with pytest.raises(SosError) as caught:
-        apply_plan(applied, backend, load_plan(saved))
+        apply_plan(applied, backend, *saved_parts(saved))
     verb = {"delete": "deletes", "update": "changes", "create": "creates"}[action]
     why = ("which the CRM already holds (sos did not create)" if action == "create" else
            "which sos did not create (`--adopt` takes it under management)")
@@ -438,13 +447,13 @@ def test_an_edited_plan_whose_before_is_not_the_sandbox_is_refused(applied: Proj
 
     write_blueprint(applied.root, extends("smb-bant", "remove:\n  cadences: [friday_forecast]\n"))
     saved = tmp_path / "plan.json"
-    save_plan(make_plan(applied, applied.target(None)).plan, saved)
+    save_run(make_plan(applied, applied.target(None)), saved)
     data = json.loads(saved.read_text())
     data["changes"][0]["before"] = {"edited": True}
     saved.write_text(json.dumps(data, indent=2))
     before = rows(applied)
     with pytest.raises(SosError, match=r"deletes cadence\.schedule\.friday_forecast, but the CRM holds it otherwise"):
-        apply_plan(applied, LocalBackend(applied.target(None), applied.root), load_plan(saved))
+        apply_plan(applied, LocalBackend(applied.target(None), applied.root), *saved_parts(saved))
     assert rows(applied) == before
 
 

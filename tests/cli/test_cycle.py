@@ -37,7 +37,7 @@ def add_to_blueprint(root: Path, text: str) -> None:
 
 def sandbox_addresses(root: Path) -> set[str]:
     project = load_project(root / "sos.yaml")
-    return {str(r.address) for r in open_backend(project.target(None), project.root).read(Model())}
+    return {str(r.address) for r in open_backend(project.target(None), project.root).read(Model()).model}
 
 
 def last_line(text: str) -> str:

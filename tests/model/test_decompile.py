@@ -147,14 +147,14 @@ def test_import_from_a_sandbox_round_trips(tmp_path: Path, case: str) -> None:
     """The `sos import` path: apply to a local sandbox, read it back, decompile, compile: nothing to change."""
     desired = load_and_compile(source_path(case, tmp_path))
     backend = LocalBackend(Target("sandbox", "local", {}), tmp_path)
-    backend.apply(diff(desired, backend.read(desired), target="sandbox", target_type="local"))
-    live = backend.read(Model())
+    backend.apply(diff(desired, backend.read(desired).model, target="sandbox", target_type="local"), desired)
+    live = backend.read(Model()).model
     assert by_address(live) == by_address(desired)
 
     written = tmp_path / "imported.yaml"
     written.write_text(dump_yaml(model_to_blueprint(live, "sandbox")), encoding="utf-8")
     imported = load_and_compile(written)
-    plan = diff(imported, backend.read(imported), target="sandbox", target_type="local")
+    plan = diff(imported, backend.read(imported).model, target="sandbox", target_type="local")
     assert plan.changes == ()
     assert plan.unchanged == len(desired)
 

@@ -167,41 +167,38 @@ def test_dangers_are_flagged(desired: list[Resource], live: list[Resource], expe
     assert change.danger == expected
 
 
-def test_unsupported_kinds_go_to_cannot_enforce() -> None:
+NOTES = {Kind.AUTOMATION: "HubSpot sequences are not written yet; set them up by hand",
+         Kind.ASSIGNMENT: "HubSpot workflows are not written yet; set them up by hand"}
+
+
+def test_unsupported_kinds_go_to_cannot_enforce_with_the_targets_note() -> None:
     desired = model(res(FIELD, type="checkbox"), res(STAGE, label="Proposal"),
                     res("cadence.lead.first_touch", x=1), res("cadence.schedule.weekly", x=1),
                     res("route.lead.catch_all", x=1), res("route.lead.big", x=1), res("route.lead.small", x=1))
     # a managed cadence already in the CRM is not deleted either: the target does not hold cadences for sos
     live = model(res("cadence.lead.stale", x=1))
     plan = diff(desired, live, target="hs", target_type="hubspot",
-                supported=frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.RULE}))
+                supported=frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE, Kind.RULE}), notes=NOTES)
     assert summary(plan) == [("create", FIELD), ("create", STAGE)]
     assert plan.unchanged == 0
     assert plan.cannot_enforce == (
-        "hubspot targets do not hold cadences; 2 cadences in the blueprint are not applied"
-        " (set them up in the CRM by hand for now)",
-        "hubspot targets do not hold routes; 3 routes in the blueprint are not applied"
-        " (set them up in the CRM by hand for now)",
+        "2 cadences in the blueprint are not applied: HubSpot sequences are not written yet; set them up by hand",
+        "3 routes in the blueprint are not applied: HubSpot workflows are not written yet; set them up by hand",
     )
 
 
-def test_cannot_enforce_counts_one_in_the_singular() -> None:
+def test_cannot_enforce_counts_one_in_the_singular_and_needs_no_note() -> None:
     desired = model(res("cadence.lead.first_touch", x=1), res("route.lead.catch_all", x=1))
-    plan = diff(desired, Model(), target="pd", target_type="pipedrive", supported=frozenset({Kind.FIELD}))
+    plan = diff(desired, Model(), target="pd", target_type="pipedrive", supported=frozenset({Kind.FIELD}),
+                notes={Kind.ASSIGNMENT: "not written to Pipedrive"})
     assert plan.changes == ()
-    assert plan.cannot_enforce == (
-        "pipedrive targets do not hold cadences; 1 cadence in the blueprint is not applied"
-        " (set them up in the CRM by hand for now)",
-        "pipedrive targets do not hold routes; 1 route in the blueprint is not applied"
-        " (set them up in the CRM by hand for now)",
-    )
+    assert plan.cannot_enforce == ("1 cadence in the blueprint is not applied",
+                                   "1 route in the blueprint is not applied: not written to Pipedrive")
 
 
 @pytest.mark.parametrize(("count", "expected"), [
-    pytest.param(1, "hubspot targets do not hold lead statuses; 1 lead status in the blueprint is not applied"
-                    " (set them up in the CRM by hand for now)", id="one"),
-    pytest.param(2, "hubspot targets do not hold lead statuses; 2 lead statuses in the blueprint are not applied"
-                    " (set them up in the CRM by hand for now)", id="two"),
+    pytest.param(1, "1 lead status in the blueprint is not applied", id="one"),
+    pytest.param(2, "2 lead statuses in the blueprint are not applied", id="two"),
 ])
 def test_cannot_enforce_names_lead_statuses_in_the_plural(count: int, expected: str) -> None:
     desired = model(*(res(f"lead_status.lead.s{i}", label=f"S{i}") for i in range(count)))
@@ -209,6 +206,35 @@ def test_cannot_enforce_names_lead_statuses_in_the_plural(count: int, expected: 
     assert plan.cannot_enforce == (expected,)
 
 
+def test_a_kind_held_in_part_is_planned_and_its_note_shown() -> None:
+    desired = model(res(STAGE, label="Proposal"))
+    plan = diff(desired, Model(), target="pd", target_type="pipedrive",
+                notes={Kind.STAGE: "Pipedrive checks required fields on entering a stage only"})
+    assert summary(plan) == [("create", STAGE)]
+    assert plan.cannot_enforce == (
+        "1 stage in the blueprint is applied in part: Pipedrive checks required fields on entering a stage only",)
+
+
 def test_all_kinds_supported_means_nothing_unenforced() -> None:
     plan = plan_of(model(res("cadence.lead.first_touch", x=1)), Model())
     assert plan.cannot_enforce == ()
+
+
+def test_drift_makes_an_update_with_its_reason_where_the_attributes_agree() -> None:
+    rule = res("rule.opportunity.r", when="x")
+    other = res(FIELD, type="text")
+    plan = plan_of(model(rule, other), model(rule, other),
+                   drift={rule.address: "rule switched off in Salesforce"})
+    (change,) = plan.changes
+    assert (change.action, change.address, change.attr_changes, change.reason) == (
+        Action.UPDATE, rule.address, [], "rule switched off in Salesforce")
+    assert plan.unchanged == 1
+
+
+def test_drift_gives_its_reason_beside_attribute_changes_and_never_touches_what_sos_did_not_create() -> None:
+    mine, theirs = res(FIELD, type="text", label="New"), res("field.lead.theirs", type="text")
+    live = model(res(FIELD, type="text", label="Old"), Resource(theirs.address, theirs.attrs, managed=False))
+    plan = plan_of(model(mine, theirs), live, drift={mine.address: "edited", theirs.address: "edited"})
+    assert [(c.address, c.attr_changes, c.reason) for c in plan.changes] == [
+        (mine.address, [AttrChange("label", "Old", "New")], "edited")]
+    assert [u.address for u in plan.unmanaged] == [theirs.address]

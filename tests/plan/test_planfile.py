@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -16,7 +17,7 @@ from sos.model.compile import compile_model
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Plan
 from sos.plan.diff import diff
-from sos.plan.planfile import load_plan, plan_to_json, save_plan
+from sos.plan.planfile import desired_to_json, load_plan, plan_to_json, save_plan
 from sos.resources import starter_names, starters_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,9 +55,10 @@ CASES = [*starter_names(), "acme"]
 
 def plans_for(case: str) -> list[Plan]:
     desired = desired_for(case)
+    drift = {r.address: "changed outside sos" for r in list(desired)[1::9]}
     return [
         diff(desired, Model(), target="sandbox", target_type="local"),
-        diff(desired, drifted_live(desired), target="prod", target_type="salesforce"),
+        diff(desired, drifted_live(desired), target="prod", target_type="salesforce", drift=drift),
         diff(desired, drifted_live(desired), target="hs", target_type="hubspot",
              supported=frozenset({Kind.FIELD, Kind.STAGE, Kind.PIPELINE})),
         diff(desired, desired, target="sandbox", target_type="local"),  # no changes
@@ -67,6 +69,7 @@ def test_the_drifted_plans_have_every_action_danger_and_note() -> None:
     _, drifted, partial, empty = plans_for("acme")
     data = plan_to_json(drifted)
     assert {c["action"] for c in data["changes"]} == {"create", "update", "delete"}
+    assert any(c["reason"] and not c["attributes"] for c in data["changes"])    # drift alone
     assert any(c["danger"] for c in data["changes"]) and data["unmanaged"]
     assert plan_to_json(partial)["cannot_enforce"]
     assert plan_to_json(empty)["changes"] == []
@@ -74,16 +77,22 @@ def test_the_drifted_plans_have_every_action_danger_and_note() -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_save_load_round_trip(tmp_path: Path, case: str) -> None:
+    desired = desired_for(case)
     for number, plan in enumerate(plans_for(case)):
         path = tmp_path / f"plan{number}.json"
-        save_plan(plan, path)
-        loaded = load_plan(path)
+        save_plan(plan, desired, path)
+        saved = load_plan(path)
+        loaded = saved.plan
         assert plan_to_json(loaded) == plan_to_json(plan)
-        assert json.loads(path.read_text(encoding="utf-8")) == plan_to_json(plan)
+        written = json.loads(path.read_text(encoding="utf-8"))
+        assert {k: v for k, v in written.items() if k != "desired"} == plan_to_json(plan)
+        assert [(r.address, r.attrs, r.managed, r.origin.origin if r.origin else None) for r in saved.desired] == [
+            (r.address, json.loads(json.dumps(r.attrs)), r.managed, r.origin.origin if r.origin else None)
+            for r in desired]
         # A saved origin keeps file and line (what apply records), not the column
         assert loaded == replace(plan, changes=loaded.changes, unmanaged=loaded.unmanaged)
-        assert [(c.address, c.action, c.before, c.after, c.danger) for c in loaded.changes] == [
-            (c.address, c.action, c.before, c.after, c.danger) for c in plan.changes]
+        assert [(c.address, c.action, c.before, c.after, c.danger, c.reason) for c in loaded.changes] == [
+            (c.address, c.action, c.before, c.after, c.danger, c.reason) for c in plan.changes]
         assert [(c.origin.file, c.origin.line) if c.origin else None for c in loaded.changes] == [
             (c.origin.file, c.origin.line) if c.origin else None for c in plan.changes]
         assert [(u.address, u.note) for u in loaded.unmanaged] == [(u.address, u.note) for u in plan.unmanaged]
@@ -101,8 +110,10 @@ def plan_validator() -> jsonschema.protocols.Validator:
 @pytest.mark.parametrize("case", CASES)
 def test_every_plan_json_validates_against_the_schema(plan_validator: jsonschema.protocols.Validator,
                                                       case: str) -> None:
+    desired = desired_to_json(desired_for(case))
     for plan in plans_for(case):
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in plan_validator.iter_errors(plan_to_json(plan))]
+        saved = {**plan_to_json(plan), "desired": desired}
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in plan_validator.iter_errors(saved)]
         assert errors == []
 
 
@@ -122,7 +133,7 @@ def test_the_schema_rejects_what_is_not_a_plan(plan_validator: jsonschema.protoc
 def saved(tmp_path: Path) -> tuple[Path, dict]:
     plan = plans_for("smb-bant")[1]
     path = tmp_path / "plan.json"
-    save_plan(plan, path)
+    save_plan(plan, desired_for("smb-bant"), path)
     return path, json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -187,3 +198,24 @@ def test_json_that_is_not_a_plan_says_so(tmp_path: Path, content: str) -> None:
     message = message_of(path)
     assert message.startswith(f"{path}: not a plan file"), message
 
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda data: data["desired"][0]["attrs"].update(label="Edited"), id="attribute-edited"),
+    pytest.param(lambda data: data["desired"].pop(), id="resource-dropped"),
+    pytest.param(lambda data: data.update(blueprint_digest="0" * 64), id="digest-edited"),
+])
+def test_a_plan_whose_desired_resources_are_edited_is_refused(saved: tuple[Path, dict], edit: Any) -> None:
+    path, data = saved
+    edit(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert message_of(path) == (f"{path}: its desired resources are not those of the blueprint it was made from "
+                                "(blueprint_digest); run `sos plan` again and apply the plan it makes: a saved plan "
+                                "must not be edited")
+
+
+def test_a_plan_without_its_desired_resources_is_not_valid(saved: tuple[Path, dict]) -> None:
+    path, data = saved
+    del data["desired"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert message_of(path) == f"{path}: not a valid plan file (KeyError: 'desired')"

@@ -149,6 +149,19 @@ def case_unmanaged_and_cannot_enforce() -> Plan:
     )
 
 
+def case_drift() -> Plan:
+    """Changed outside sos: an update whose attributes agree, and one with a changed attribute too."""
+    rule = {"when": "stage.is_open", "require": "close_date >= today()", "message": "Close dates ahead."}
+    return plan(
+        Change(Address.parse("rule.opportunity.close_date_not_past"), Action.UPDATE, rule, rule, at(17),
+               reason="rule switched off in Salesforce"),
+        Change(Address.parse("pipeline.opportunity.new_business"), Action.UPDATE, {"label": "New"},
+               {"label": "New business"}, at(9),
+               reason="deal-aging fields edited in Salesforce; record type not visible in permission set | <b>"),
+        target="prod", target_type="salesforce", unchanged=9,
+    )
+
+
 def case_empty() -> Plan:
     return plan(unchanged=58)
 
@@ -169,6 +182,7 @@ CASES: dict[str, Callable[[], Plan]] = {
     "updates": case_updates,
     "deletes-and-dangers": case_deletes_and_dangers,
     "unmanaged-and-cannot-enforce": case_unmanaged_and_cannot_enforce,
+    "drift": case_drift,
     "empty": case_empty,
     "empty-with-notes": case_empty_with_notes,
 }
@@ -238,7 +252,8 @@ def test_the_schema_describes_every_property_and_allows_no_others() -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_the_schema_requires_exactly_what_plan_to_json_writes(case: str) -> None:
     data = plan_to_json(CASES[case]())
-    assert set(SCHEMA["required"]) == set(SCHEMA["properties"]) - {"checks"} == set(data)   # `sos plan` adds checks
+    # `sos plan` adds checks; a saved plan adds desired
+    assert set(SCHEMA["required"]) == set(SCHEMA["properties"]) - {"checks", "desired"} == set(data)
     for change in data["changes"]:
         assert set(SCHEMA["$defs"]["Change"]["required"]) == set(change)
     for item in data["unmanaged"]:

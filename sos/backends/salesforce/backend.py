@@ -5,17 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 from collections.abc import Callable, Mapping
 
-from sos.backends.base import ApplyResult, Capabilities
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
+from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe
+from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe, stage_value_name
+from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError, Span
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
@@ -37,140 +38,112 @@ DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIP
 class SalesforceBackend:
     """A Salesforce org, reached with simple-salesforce; see auth.py for how it logs in."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(kinds=HELD_KINDS)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        support={kind: Support.NATIVE if kind in HELD_KINDS else Support.NONE for kind in Kind},
+        notes={kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
+                     "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
+    formats: ClassVar[tuple[str, ...]] = FORMATS
+    build_help: ClassVar[str] = HELP
 
     def __init__(self, target: Target, project_root: Path, *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
         self.target = target
-        self.project_root = project_root
+        self.project_name = project_root.name
         self.auth = Authenticator(target, session=session, environ=environ)
         self.client = SalesforceClient(self.auth, sleep=sleep, progress=progress or stderr_progress)
-        self.live: LiveOrg | None = None  # what the last retrieve said; apply builds the package against it
-        self._read_scope: Model | None = None
-        self._notes_shown: set[Diagnostic] = set()  # package notes check() returned: apply does not repeat them
+
+    def lint(self, desired: Model) -> list[Diagnostic]:
+        from sos.backends.salesforce.lint import lint
+
+        return lint(desired)
 
     # -- read -------------------------------------------------------------------------------
 
-    def read(self, desired: Model) -> Model:
+    def read(self, desired: Model) -> Live:
         """One retrieve of everything sos reads; the org in sos's terms, with look-alikes of `desired`.
 
         With a blueprint, a managed resource the org holds otherwise than sos deployed it, in a way its
         attributes cannot show (a rule switched off or its formula edited, the deal-aging fields or the
-        permission set edited), carries `active: false` or `drift` (lower.org_drift), so the plan updates it.
+        permission set edited), is in the drift with the reason (lower.org_drift), so the plan updates it.
         With an empty `desired` (`sos import`), the org's own custom fields come back too, unmanaged.
+        The retrieved org (LiveOrg) travels as the Live's detail, for check().
         """
+        from sos.backends.salesforce.lower import org_drift
 
         importing = not len(desired)
-        self._read_scope = desired
-        self.live, fingerprint = self._retrieve(desired, org_fields=importing)
+        org, fingerprint = self._retrieve(desired, org_fields=importing)
         if importing:
-            for name, why in self.live.left_out:
+            for name, why in org.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
-        else:
-            remember_desired(self.project_root, desired)
-        resources = as_planned(self.live, drift=not importing)
-        return OrgModel(resources, org_fingerprint=fingerprint)
+        return Live(org.model, fingerprint, {} if importing else org_drift(org), detail=org)
 
-    def _retrieve(self, desired: Model | None, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
+    def _retrieve(self, desired: Model, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
         from sos.backends.salesforce.read import listed_org_stages, parse_retrieved, retrieve_members
 
-        outcome = self.client.retrieve(retrieve_members(desired or Model()), what="the org's configuration")
+        outcome = self.client.retrieve(retrieve_members(desired), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
-        fingerprint = org_fingerprint(live if desired is None else parse_retrieved(outcome.files))
-        listed_org_stages(live, desired or Model())    # before anything generates a rule that names one
+        fingerprint = org_fingerprint(parse_retrieved(outcome.files))
+        listed_org_stages(live, desired)    # before anything generates a rule that names one
         return live, fingerprint
 
     # -- check ------------------------------------------------------------------------------
 
-    def check(self, plan: Plan) -> list[Diagnostic]:
+    def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
         """Stages this plan removes that deals are still in (one REST query, only when stages are removed), what
         Salesforce would refuse in the deploy the plan makes, and, as warnings, what deploying it does beyond its
-        changes (a new default lead status), found in the org as read() saw it without another call (none when
-        nothing was read, as for a saved plan)."""
-        return [*self._stages_in_use(plan), *self._package_notes(plan)]
+        changes (a new default lead status), found in the org as `live` (read()'s) holds it without another call."""
+        org = cast("LiveOrg", live.detail)      # read() puts it there
+        return [*self._stages_in_use(plan, desired, org), *_package_notes(plan, org)]
 
-    def _package_notes(self, plan: Plan) -> list[Diagnostic]:
-        """What building the deploy finds: what Salesforce would refuse, and notes on what the deploy also does."""
-        from sos.backends.salesforce.lower import build_package
-
-        if self.live is None or not plan.changes:
-            return []
-        try:
-            package = build_package(desired_from_plan(plan, self.live.model), plan.changes, self.live,
-                                    allow_delete=any(c.action is Action.DELETE for c in plan.changes))
-        except SosError as exc:
-            return list(exc.diagnostics)
-        self._notes_shown.update(package.notes)
-        return list(package.notes)
-
-    def _stages_in_use(self, plan: Plan) -> list[Diagnostic]:
+    def _stages_in_use(self, plan: Plan, desired: Model, org: LiveOrg) -> list[Diagnostic]:
         removed = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.action is Action.DELETE]
         if not removed:
             return []
-        if self.live is None:  # a saved plan: the org's stage values (a renamed stage keeps its old one) need a read
-            self.live, _ = self._retrieve(None)
         counts: dict[str, int] = {}
         for row in self.client.query(STAGE_USAGE_QUERY):
             counts[str(row.get("StageName"))] = int(row.get("expr0") or 0)
         problems = []
         for change in removed:
-            value = self._stage_value(change)
+            value = stage_value_name(change.address, change.before or {}, org)
             deals = counts.get(value, 0)
             if deals:
                 noun = "1 deal is" if deals == 1 else f"{deals:,} deals are"
                 problems.append(Diagnostic(
-                    change.origin or self._pipeline_origin(plan, change.address.scope),
+                    change.origin or _pipeline_origin(plan, desired, change.address.scope),
                     f"{noun} in stage {value}, which this plan removes", "stage-in-use",
                     why="Salesforce keeps the inactive stage on those deals; reports and the stage path lose them",
                     fix=f"move those deals to another stage first (in Salesforce: a list view filtered on stage "
                         f"'{value}', then mass-edit), or keep the stage in the blueprint"))
         return problems
 
-    def _pipeline_origin(self, plan: Plan, pipeline: str) -> Span | None:
-        """Where the pipeline a removed stage was in is written (the stage itself is gone from the blueprint)."""
-        candidates = [*(c for c in plan.changes if c.address.kind is Kind.PIPELINE),
-                      *(self._read_scope.of_kind(Kind.PIPELINE) if self._read_scope is not None else ())]
-        return next((c.origin for c in candidates if c.address.key == pipeline and c.origin), None)
+    # -- export -----------------------------------------------------------------------------
 
-    def _stage_value(self, change: Change) -> str:
-        """The Salesforce value (StageName) of the stage a change names."""
-        from sos.backends.salesforce.names import stage_value_name
-
-        return stage_value_name(change.address, change.before or {}, self.live)
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        """The plan's metadata package, for an org sos has not read (no credentials needed)."""
+        return export_package(plan, desired, fmt=fmt, value_sets=value_sets, project_name=self.project_name,
+                              api_version=str(self.target.options.get("api_version", API_VERSION)))
 
     # -- apply ------------------------------------------------------------------------------
 
-    def apply(self, plan: Plan, *, check_only: bool = False) -> ApplyResult:
-        """One deploy of every change (rollbackOnError: all or nothing); refused when the org moved since the plan."""
+    def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
+        """One deploy of every change (rollbackOnError: all or nothing); refused when the org moved since the plan.
+        What the deploy does beyond the changes is check()'s to say, before."""
         from sos.backends.salesforce.lower import build_package
 
         if not plan.changes:
             return ApplyResult()
         # The blueprint the plan was made from tells which org components are look-alikes sos leaves alone (a
-        # pipeline may list such a stage); a saved plan finds it where `sos plan` left it.
-        known = self._read_scope or recall_desired(self.project_root, plan.blueprint_digest)
-        live, fingerprint = self._retrieve(scope_of(plan, known))
+        # pipeline may list such a stage).
+        live, fingerprint = self._retrieve(scope_of(plan, desired))
         if fingerprint != plan.live_fingerprint:
             raise SosError(STALE, "plan-stale")
         # Ownership is the org's marks as read now, never the plan's word: an edited saved plan is refused here.
-        refuse_mismatches(plan, Model(as_planned(live, drift=True)), known)
-        self.live = live
+        refuse_mismatches(plan, live.model, desired)
         allow_delete = any(c.action is Action.DELETE for c in plan.changes)
-        try:
-            package = build_package(desired_from_plan(plan, live.model), plan.changes, live,
-                                    allow_delete=allow_delete, api_version=self.auth.api_version)
-        except SosError as exc:
-            if known is not None:
-                raise
-            raise SosError([*exc.diagnostics, Diagnostic(
-                None, "this saved plan was made from a blueprint whose details are not on this machine",
-                "plan-context", fix="run `sos plan -o FILE` here and apply that plan, or run `sos apply` without "
-                                    "a plan file")]) from None
-        for note in package.notes:      # what check() did not already return to be shown
-            if note not in self._notes_shown:
-                self.client.progress(note.headline())
+        package = build_package(desired_from_plan(plan, live.model), plan.changes, live,
+                                allow_delete=allow_delete, api_version=self.auth.api_version)
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
         if outcome.success:
@@ -231,16 +204,6 @@ class SalesforceBackend:
                 f"{maximum - remaining:,}/{maximum:,} daily API requests used)")
 
 
-@dataclass
-class OrgModel(Model):
-    """A live Model whose fingerprint is the org's: the same whichever `desired` found look-alikes in it."""
-
-    org_fingerprint: str = ""
-
-    def fingerprint(self) -> str:
-        return self.org_fingerprint or super().fingerprint()
-
-
 def org_fingerprint(live: LiveOrg) -> str:
     """A digest of what sos manages in the org and of everything an apply writes back (the value sets, the
     permission set): equal digests, and a plan made against one still applies to the other."""
@@ -249,50 +212,11 @@ def org_fingerprint(live: LiveOrg) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _desired_file(project_root: Path, digest: str) -> Path:
-    return project_root / ".sos" / "salesforce" / f"blueprint-{digest[:32]}.json"
-
-
-def remember_desired(project_root: Path, desired: Model, keep: int = 20) -> None:
-    """Keep the desired model a plan is made from, by its digest, for applying the saved plan later."""
-    digest = desired.fingerprint()
-    path = _desired_file(project_root, digest)
-    if path.exists():
-        return
-    data = {"digest": digest, "resources": [
-        {"address": str(r.address), "attrs": r.attrs, "managed": r.managed,
-         "origin": list(astuple(r.origin)) if r.origin else None} for r in desired]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        older = sorted(path.parent.glob("blueprint-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
-        for stale in older:
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only checkout: a saved plan then applies only where its blueprint is known (apply says so)
-
-
-def recall_desired(project_root: Path, digest: str) -> Model | None:
-    """The desired model `remember_desired` kept for `digest`, or None."""
-    try:
-        data = json.loads(_desired_file(project_root, digest).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    model = Model()
-    try:
-        for item in data["resources"]:
-            origin = Span(*item["origin"]) if item["origin"] else None
-            model.add(Resource(Address.parse(item["address"]), item["attrs"], origin, item["managed"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return model if model.fingerprint() == digest else None
-
-
-def scope_of(plan: Plan, known: Model | None = None) -> Model:
-    """The blueprint the plan was made from (`known`), with whatever else the plan touches: what the org's
-    look-alikes are matched against, so that one at any address the plan names is found."""
+def scope_of(plan: Plan, desired: Model) -> Model:
+    """The blueprint the plan was made from, with whatever else the plan touches: what the org's look-alikes are
+    matched against, so that one at any address the plan names is found."""
     scope = Model()
-    for resource in known or ():
+    for resource in desired:
         scope.add(resource)
     for change in plan.changes:
         if change.address not in scope:
@@ -300,16 +224,25 @@ def scope_of(plan: Plan, known: Model | None = None) -> Model:
     return scope
 
 
-def as_planned(live: LiveOrg, *, drift: bool) -> dict[Address, Resource]:
-    """The org's resources as a plan sees them: with `drift`, what differs from what sos deploys in a way their
-    attributes cannot show (lower.org_drift) is added to them, so the plan updates them."""
-    from sos.backends.salesforce.lower import org_drift
+def _package_notes(plan: Plan, org: LiveOrg) -> list[Diagnostic]:
+    """What building the deploy finds: what Salesforce would refuse, and notes on what the deploy also does."""
+    from sos.backends.salesforce.lower import build_package
 
-    resources = dict(live.model.resources)
-    for address, attrs in (org_drift(live) if drift else {}).items():   # on this copy only: apply builds clean
-        resource = resources[address]
-        resources[address] = Resource(address, {**resource.attrs, **attrs}, resource.origin, resource.managed)
-    return resources
+    if not plan.changes:
+        return []
+    try:
+        package = build_package(desired_from_plan(plan, org.model), plan.changes, org,
+                                allow_delete=any(c.action is Action.DELETE for c in plan.changes))
+    except SosError as exc:
+        return list(exc.diagnostics)
+    return list(package.notes)
+
+
+def _pipeline_origin(plan: Plan, desired: Model, pipeline: str) -> Span | None:
+    """Where the pipeline a removed stage was in is written (the stage itself is gone from the blueprint)."""
+    origins = [*((c.address, c.origin) for c in plan.changes if c.address.kind is Kind.PIPELINE),
+               *((r.address, r.origin) for r in desired.of_kind(Kind.PIPELINE))]
+    return next((origin for address, origin in origins if address.key == pipeline and origin), None)
 
 
 def desired_from_plan(plan: Plan, live: Model) -> Model:

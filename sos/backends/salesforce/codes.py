@@ -40,7 +40,6 @@ declare(
     Code("reserved-name", "a field takes a name sos keeps for its own fields"),
     Code("stage-in-use", "records are in a stage the plan removes"),
     Code("stage-value-conflict", "two stages become the same Salesforce stage value"),
-    Code("plan-context", "the saved plan's blueprint details are not on this machine"),
     Code("default-status", "a different lead status becomes the default", Severity.WARNING),
     Code("value-set-replaces", "a standard value set is replaced by the blueprint's values", Severity.WARNING),
 )

@@ -101,7 +101,7 @@ def applied(make_project: Callable[..., Project]) -> Project:
 
     project = make_project(SMALL)
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
     return project
 
 

@@ -24,7 +24,7 @@ NO_AGED_STAGE = SMALL.replace("      - {key: discovery, label: Discovery, probab
 def apply(project: Project, blueprint: str) -> None:
     (project.root / "blueprint.yaml").write_text(blueprint, encoding="utf-8")
     run = make_plan(project, project.target(None))
-    result = apply_plan(project, run.backend, run.plan)
+    result = apply_plan(project, run.backend, run.plan, run.desired)
     assert result.ok, result.failed
     assert make_plan(project, project.target(None)).plan.changes == ()
 

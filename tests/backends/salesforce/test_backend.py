@@ -9,6 +9,7 @@ deploy (plus their status polls) whatever the blueprint's size.
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from dataclasses import replace
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from click.testing import CliRunner
 
 from bench.generate import blueprint as generated_blueprint
 from sos.backends import open_backend
-from sos.backends.salesforce.backend import STALE, SalesforceBackend, component_at_line, recall_desired
+from sos.backends.base import Support
+from sos.backends.salesforce.backend import STALE, SalesforceBackend, component_at_line
 from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
 from sos.errors import SosError
@@ -27,10 +29,11 @@ from sos.model.decompile import model_to_blueprint
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action
 from sos.plan.planfile import load_plan, save_plan
-from sos.engine import apply_plan, make_plan, without_deletions
-from sos.project import Project
+from sos.engine import apply_plan, check_plan, desired_model, make_plan, without_deletions
+from sos.project import Project, load_project
 from tests.backends.salesforce.conftest import SMALL, STARTERS, Recorder, blueprint_text, plan_for
 from tests.emulators.salesforce import SalesforceEmulator
+from tests.emulators.salesforce.xmlutil import child
 
 PLAN_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1}
 # The first apply also assigns the permission set to the user sos runs as: who it is, the set, any assignment, one.
@@ -62,9 +65,10 @@ def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: Ma
     target = project.target(None)
     first = make_plan(project, target)
     assert first.plan.has_changes and counted(emulator) == PLAN_CALLS
-    assert [note.split(";")[0] for note in first.plan.cannot_enforce] == [
-        "salesforce targets do not hold cadences", "salesforce targets do not hold routes"]
-    result = apply_plan(project, first.backend, first.plan)
+    assert [note.split(" in the blueprint")[1] for note in first.plan.cannot_enforce] == [
+        " are not applied: sos does not write cadences to Salesforce yet; set them up in Salesforce by hand",
+        " are not applied: sos does not write routes to Salesforce yet; set them up in Salesforce by hand"]
+    result = apply_plan(project, first.backend, first.plan, first.desired)
     assert result.ok, result.failed
     assert result.applied == tuple(c.address for c in first.plan.changes)
     assert counted(emulator) == APPLY_CALLS
@@ -80,35 +84,48 @@ def test_saved_plan_applies_in_a_later_process(emulator: SalesforceEmulator, mak
     project = make_project(SMALL)
     plan = plan_for(project, backend_for(project))
     assert {str(u.address) for u in plan.unmanaged} == {"stage.new_business.won", "stage.new_business.lost"}
-    save_plan(plan, project.root / "plan.json")
+    save_plan(plan, desired_model(project), project.root / "plan.json")
     emulator.calls.clear()
-    result = backend_for(project).apply(load_plan(project.root / "plan.json"))   # a fresh backend: nothing read
+    saved = load_plan(project.root / "plan.json")
+    result = backend_for(project).apply(saved.plan, saved.desired)   # a fresh backend: nothing read
     assert result.ok, result.failed
     assert counted(emulator) == APPLY_CALLS
     assert not plan_for(project, backend_for(project)).has_changes
 
 
-def test_saved_plan_from_elsewhere_says_what_to_do(emulator: SalesforceEmulator, make_project: MakeProject,
-                                                   backend_for: MakeBackend) -> None:
-    """A plan whose blueprint details are not on this machine (made in another checkout, say)."""
-    project = make_project(SMALL)
-    plan = plan_for(project, backend_for(project))
-    for kept in (project.root / ".sos" / "salesforce").glob("*.json"):
-        kept.unlink()
-    with pytest.raises(SosError) as caught:
-        backend_for(project).apply(plan)
-    messages = [d.message for d in caught.value.diagnostics]
-    assert messages[-1] == "this saved plan was made from a blueprint whose details are not on this machine"
-    assert emulator.calls["deploy"] == 0
+def test_a_plan_saved_in_one_clone_applies_from_another(
+        emulator: SalesforceEmulator, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The pull-request job saves the plan; the merge job, on another runner, has a fresh clone (no .sos/) and the
+    plan file, and applies it: the org ends as the blueprint says."""
+    first = make_project(SMALL)
+    monkeypatch.chdir(first.root)
+    planned = CliRunner().invoke(cli, ["plan", "-o", "plan.json"])
+    assert planned.exit_code == 0, planned.output
+    second = tmp_path_factory.mktemp("runner") / "client"
+    shutil.copytree(first.root, second, ignore=shutil.ignore_patterns(".sos"))
+    shutil.rmtree(first.root)               # nothing of the first clone is left to lean on
+    monkeypatch.chdir(second)
+
+    applied = CliRunner().invoke(cli, ["apply", "plan.json", "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    competitor = emulator.org.get("CustomField", "Opportunity.Competitor__c")
+    assert competitor is not None and child(competitor.body, "label").text == "Competitor"
+    assert child(competitor.body, "length").text == "120"
+    rule = emulator.org.get("ValidationRule", f"Opportunity.{rule_api_name('close_date_not_past')}")
+    assert rule is not None and child(rule.body, "active").text == "true"
+    assert {"Discovery", "Proposal"} <= {name for name, active in stage_rows(emulator).items() if active}
+    assert emulator.org.get("BusinessProcess", "Opportunity.New_Business") is not None
+    assert not make_plan(load_project(second / "sos.yaml"), first.target(None)).plan.has_changes
 
 
 def test_stale_plan_is_refused(emulator: SalesforceEmulator, make_project: MakeProject,
                                backend_for: MakeBackend) -> None:
     project = make_project(SMALL)
     plan = plan_for(project, backend_for(project))
-    assert backend_for(project).apply(plan).ok
+    assert backend_for(project).apply(plan, desired_model(project)).ok
     with pytest.raises(SosError) as caught:
-        backend_for(project).apply(plan)          # the org changed since: the first apply
+        backend_for(project).apply(plan, desired_model(project))   # the org changed since: the first apply
     assert caught.value.diagnostics[0].message == STALE
     assert emulator.calls["deploy"] == 1
 
@@ -118,7 +135,7 @@ def test_check_only_changes_nothing(emulator: SalesforceEmulator, make_project: 
     project = make_project(SMALL)
     plan = plan_for(project, backend_for(project))
     before = stage_rows(emulator)
-    result = backend_for(project).apply(plan, check_only=True)
+    result = backend_for(project).apply(plan, desired_model(project), check_only=True)
     assert result.ok
     assert emulator.org.of_type("CustomField") == [] and emulator.org.of_type("ValidationRule") == []
     assert stage_rows(emulator) == before
@@ -134,14 +151,14 @@ def test_import_then_plan_is_empty(emulator: SalesforceEmulator, make_project: M
                                    backend_for: MakeBackend, case: str) -> None:
     project = make_project(blueprint_text(case))
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
-    live = backend_for(project).read(Model())
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
+    live = backend_for(project).read(Model()).model
     imported = model_to_blueprint(live, "imported", "Imported from the emulated org")
     (project.root / "blueprint.yaml").write_text(yaml.safe_dump(imported, sort_keys=False), encoding="utf-8")
     plan = plan_for(project, backend_for(project))
     assert [str(c.address) for c in plan.changes] == []
     held = {r.address for r in live}
-    assert held and all(r.address.kind in SalesforceBackend.capabilities.kinds for r in live)
+    assert held and all(SalesforceBackend.capabilities.support[r.address.kind] is Support.NATIVE for r in live)
     unmanaged = {u.address for u in plan.unmanaged}               # the org's own stages a pipeline lists
     assert unmanaged == {r.address for r in live if not r.managed} and all(a.kind is Kind.STAGE for a in unmanaged)
     assert plan.unchanged + len(unmanaged) == len(held)
@@ -157,7 +174,7 @@ def test_org_stage_values_stay_active_after_apply(emulator: SalesforceEmulator, 
     emulator.org.seed_opportunities({"Prospecting": 2, "Negotiation/Review": 1})
     project = make_project(SMALL)
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
     after = stage_rows(emulator)
     assert {name: after[name] for name in org_values} == org_values          # every org value, still active
     assert {"Discovery", "Proposal"} <= {name for name, active in after.items() if active}
@@ -167,24 +184,25 @@ def test_removing_a_stage_deactivates_it_and_check_counts_its_deals(
         emulator: SalesforceEmulator, make_project: MakeProject, backend_for: MakeBackend) -> None:
     project = make_project(SMALL)
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
     emulator.org.seed_opportunities({"Proposal": 3, "Discovery": 1})
     (project.root / "blueprint.yaml").write_text(
         SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", ""),
         encoding="utf-8")
     backend = backend_for(project)
-    plan = plan_for(project, backend)
+    run = make_plan(project, project.target(None), backend=backend)
+    plan = run.plan
     deletes = [c for c in plan.changes if c.action is Action.DELETE]
     assert Address(Kind.STAGE, "new_business", "proposal") in [c.address for c in deletes]
     emulator.calls.clear()
-    problems = backend.check(plan)
+    problems = check_plan(project, run)
     assert [p.message for p in problems] == ["3 deals are in stage Proposal, which this plan removes"]
     assert problems[0].code == "stage-in-use" and problems[0].span is not None
     assert problems[0].span.line == 8            # the pipeline the stage is gone from
     assert counted(emulator) == {"query": 1}
-    assert backend.check(without_deletions(plan)) == [] and counted(emulator) == {}
+    assert check_plan(project, run, without_deletions(plan)) == [] and counted(emulator) == {}
     # --allow-delete deactivates the value; the deals keep it.
-    assert backend.apply(plan).ok
+    assert backend.apply(plan, desired_model(project)).ok
     assert stage_rows(emulator)["Proposal"] is False
     assert not plan_for(project, backend_for(project)).has_changes
 
@@ -201,7 +219,7 @@ def test_calls_are_constant(emulator: SalesforceEmulator, make_project: MakeProj
     backend = backend_for(project)
     plan = plan_for(project, backend)
     assert counted(emulator) == PLAN_CALLS
-    assert backend.apply(plan).ok
+    assert backend.apply(plan, desired_model(project)).ok
     assert counted(emulator) == {**APPLY_CALLS, "checkDeployStatus": 3}
     assert recorder.sleeps == [1.0, 2.0]                         # the first check is at once, then 1 s, 2 s
     assert re.fullmatch(r"Deploying (\d+) components… Succeeded \(\1/\1\)", recorder.lines[-2]), recorder.lines
@@ -264,19 +282,19 @@ def test_apply_of_no_changes_makes_no_calls(emulator: SalesforceEmulator, make_p
     project = make_project(SMALL)
     plan = plan_for(project, backend_for(project))
     emulator.calls.clear()
-    assert backend_for(project).apply(replace(plan, changes=())).ok
+    assert backend_for(project).apply(replace(plan, changes=()), desired_model(project)).ok
     assert emulator.calls == {}
 
 
-def test_the_blueprint_a_plan_was_made_from_is_kept(emulator: SalesforceEmulator, make_project: MakeProject,
-                                                    backend_for: MakeBackend) -> None:
+def test_read_keeps_nothing_and_writes_nothing(emulator: SalesforceEmulator, make_project: MakeProject,
+                                               backend_for: MakeBackend) -> None:
+    """A plan leaves no file behind and no state on the backend: the saved plan is all an apply needs."""
     project = make_project(SMALL)
     backend = backend_for(project)
-    plan = plan_for(project, backend)
-    kept = recall_desired(project.root, plan.blueprint_digest)
-    assert kept is not None and kept.fingerprint() == plan.blueprint_digest
-    assert [r.origin for r in kept] == [r.origin for r in backend._read_scope or ()]
-    assert recall_desired(project.root, "0" * 64) is None
+    before = vars(backend).copy()
+    plan_for(project, backend)
+    assert vars(backend) == before
+    assert not (project.root / ".sos").exists()
 
 
 def test_adopt_takes_look_alikes_under_management(emulator: SalesforceEmulator, make_project: MakeProject) -> None:
@@ -284,11 +302,11 @@ def test_adopt_takes_look_alikes_under_management(emulator: SalesforceEmulator, 
     project = make_project(SMALL)
     target = project.target(None)
     first = make_plan(project, target)
-    assert apply_plan(project, first.backend, first.plan).ok
+    assert apply_plan(project, first.backend, first.plan, first.desired).ok
     adopting = make_plan(project, target, adopt=True)
     assert {(str(c.address), c.action) for c in adopting.plan.changes} == {
         ("stage.new_business.won", Action.ADOPT), ("stage.new_business.lost", Action.ADOPT)}
-    assert apply_plan(project, adopting.backend, adopting.plan).ok
+    assert apply_plan(project, adopting.backend, adopting.plan, adopting.desired).ok
     after = make_plan(project, target)
     assert after.plan.changes == () and after.plan.unmanaged == ()
     assert stage_rows(emulator)["Closed Won"] is True

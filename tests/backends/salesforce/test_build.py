@@ -158,11 +158,19 @@ def test_build_replaces_its_own_output_and_refuses_other_folders(project: Path) 
                              "folder [build-out]\n")
 
 
-def test_build_needs_a_salesforce_target(project: Path) -> None:
+def test_build_needs_a_target_whose_backend_writes_files(project: Path) -> None:
     result = sos("build", "--out", "build")
     assert result.exit_code == 1
-    assert result.stderr == ("error: target 'sandbox' has type 'local'; sos build writes Salesforce metadata "
-                             "(salesforce targets: prod) [build-target]\n")
+    assert result.stderr == ("error: target 'sandbox' has type 'local', for which sos build has nothing to write "
+                             "(targets it builds: prod) [build-target]\n")
+    assert not (project / "build").exists()
+
+
+def test_build_names_the_formats_of_the_targets_type(project: Path) -> None:
+    result = sos("build", "-t", "prod", "--format", "sources", "--out", "build")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: salesforce targets are built as mdapi or source, not 'sources' [build-format]\n"
+                             "  fix: did you mean 'source'?\n")
     assert not (project / "build").exists()
 
 
@@ -191,7 +199,8 @@ def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Pat
     desired = desired_model(load_project(project / "sos.yaml"))
     live = Model({Address(Kind.FIELD, "opportunity", "old_notes"): Resource(
         Address(Kind.FIELD, "opportunity", "old_notes"), {"type": "text", "label": "Old notes", "length": 255})})
-    save_plan(diff(desired, live, target="prod", target_type="salesforce", supported=HELD_KINDS), project / "p.json")
+    save_plan(diff(desired, live, target="prod", target_type="salesforce", supported=HELD_KINDS), desired,
+              project / "p.json")
 
     kept = sos("build", "-t", "prod", "--plan", "p.json", "--out", "build")
     assert kept.exit_code == 0, kept.output

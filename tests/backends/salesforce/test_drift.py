@@ -1,9 +1,10 @@
 """What the Model alone would hide, made visible: drift in what sos manages, the package's notes, the org's own fields.
 
 Drift: a rule switched off or its formula edited in Setup, the deal-aging formula or the permission set edited.
-The read adds an attribute only the org's side has (`active: false`, `drift: …`), so the plan shows an update,
-the apply deploys sos's version again, and the next plan is empty. Notes: the default lead status the blueprint
-takes from the org is a warning of `sos plan` (through check(), with no extra call) and of a saved plan's apply.
+The read returns it as a reason (Live.drift), so the plan shows an update with that reason and no attribute
+changed, the apply deploys sos's version again, and the next plan is empty. Notes: the default lead status the
+blueprint takes from the org is a warning of `sos plan` (through check(), with no extra call) and of a saved plan's
+apply.
 Import: the org's own custom fields come back as unmanaged fields, which `sos apply --adopt` marks.
 All through the real client against the emulator; the org is edited beside the API, as an admin in Setup would.
 """
@@ -20,14 +21,12 @@ from lxml import etree
 
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.backends.salesforce.names import rule_api_name
-from sos.blueprint.resolve import display_path
 from sos.cli import cli
 from sos.model.resources import Address, Kind
 from sos.plan.change import Action, AttrChange
-from sos.plan.planfile import load_plan, save_plan
 from sos.engine import apply_plan, make_plan
 from sos.project import Project
-from tests.backends.salesforce.conftest import SMALL, Recorder, plan_for
+from tests.backends.salesforce.conftest import SMALL
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.xmlutil import child, md, set_text
 
@@ -41,7 +40,7 @@ PLAN_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1}
 
 def applied(project: Project) -> None:
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
 
 
 def edit_in_setup(emulator: SalesforceEmulator, type_name: str, full_name: str,
@@ -54,9 +53,9 @@ def edit_in_setup(emulator: SalesforceEmulator, type_name: str, full_name: str,
     emulator.org.put(type_name, full_name, body)
 
 
-def changes_of(project: Project) -> list[tuple[Action, str, list[AttrChange]]]:
+def changes_of(project: Project) -> list[tuple[Action, str, list[AttrChange], str | None]]:
     plan = make_plan(project, project.target(None)).plan
-    return [(c.action, str(c.address), c.attr_changes) for c in plan.changes]
+    return [(c.action, str(c.address), c.attr_changes, c.reason) for c in plan.changes]
 
 
 def plan_exit(project: Project, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
@@ -74,11 +73,11 @@ def test_a_rule_switched_off_in_setup_is_planned_and_put_back(
     applied(project)
     edit_in_setup(emulator, "ValidationRule", RULE_NAME, lambda body: set_text(body, "active", False))
     emulator.calls.clear()
-    assert changes_of(project) == [(Action.UPDATE, str(RULE), [AttrChange("active", False, None)])]
+    assert changes_of(project) == [(Action.UPDATE, str(RULE), [], "rule switched off in Salesforce")]
     assert emulator.calls == PLAN_CALLS                                  # found in the one retrieve
     code, out = plan_exit(project, monkeypatch)
     assert code == 2
-    assert "  ~ rule.opportunity.close_date_not_past" in out and "      active: false → (none)" in out
+    assert "  ~ rule.opportunity.close_date_not_past" in out and "      # rule switched off in Salesforce" in out
     assert out.splitlines()[-1] == "Plan: 0 to add, 1 to change, 0 to delete."
 
     applied(project)
@@ -100,7 +99,7 @@ def test_a_rule_formula_edited_in_setup_is_planned_and_put_back(
     edit_in_setup(emulator, "ValidationRule", RULE_NAME, lambda body: set_text(
         body, "errorConditionFormula", deployed.replace("CloseDate >= TODAY()", "CloseDate >= TODAY() - 30")))
     assert changes_of(project) == [
-        (Action.UPDATE, str(RULE), [AttrChange("drift", "formula edited in Salesforce", None)])]
+        (Action.UPDATE, str(RULE), [], "formula edited in Salesforce")]
     applied(project)
     rule = emulator.org.get("ValidationRule", RULE_NAME)
     assert rule is not None and child(rule.body, "errorConditionFormula").text == deployed
@@ -124,10 +123,8 @@ def test_deal_aging_and_permission_set_edited_in_setup_are_planned_and_put_back(
     edit_in_setup(emulator, "PermissionSet", "Sos_Managed_Fields", read_only)
 
     assert changes_of(project) == [
-        (Action.UPDATE, "field.opportunity.competitor",
-         [AttrChange("drift", "read only in permission set Sos Managed Fields", None)]),
-        (Action.UPDATE, "pipeline.opportunity.new_business",
-         [AttrChange("drift", "deal-aging fields edited in Salesforce", None)])]
+        (Action.UPDATE, "field.opportunity.competitor", [], "read only in permission set Sos Managed Fields"),
+        (Action.UPDATE, "pipeline.opportunity.new_business", [], "deal-aging fields edited in Salesforce")]
     applied(project)
     stale = emulator.org.get("CustomField", "Opportunity.Sos_Stale__c")
     assert stale is not None and child(stale.body, "formula").text == deployed
@@ -168,7 +165,7 @@ def test_permission_set_edits_are_planned_and_put_back(emulator: SalesforceEmula
     assert deployed is not None
     before = etree.tostring(deployed.body)
     edit_in_setup(emulator, "PermissionSet", "Sos_Managed_Fields", edit)
-    assert changes_of(project) == [(Action.UPDATE, address, [AttrChange("drift", drift, None)])]
+    assert changes_of(project) == [(Action.UPDATE, address, [], drift)]
     applied(project)
     restored = emulator.org.get("PermissionSet", "Sos_Managed_Fields")
     assert restored is not None and etree.tostring(restored.body) == before
@@ -184,8 +181,8 @@ def test_drift_is_not_written_by_import(emulator: SalesforceEmulator, make_proje
     applied(project)
     edit_in_setup(emulator, "ValidationRule", RULE_NAME, lambda body: set_text(body, "active", False))
     live = backend_for(project).read(Model())
-    rule = live.get(RULE)
-    assert rule is not None and "active" not in rule.attrs and "drift" not in rule.attrs
+    rule = live.model.get(RULE)
+    assert rule is not None and "active" not in rule.attrs and live.drift == {}
 
 
 # -- the package's notes ---------------------------------------------------------------------------------
@@ -221,18 +218,19 @@ def test_apply_warns_once_that_the_default_lead_status_changes(
 
 
 def test_a_saved_plan_says_so_when_applied(emulator: SalesforceEmulator, make_project: MakeProject,
-                                           backend_for: MakeBackend, recorder: Recorder) -> None:
-    """A fresh backend has read nothing, so check() cannot know; the apply says it through its progress."""
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The apply of a saved plan reads the org and checks the plan again before it deploys; it warns once."""
     project = make_project(SMALL)
-    save_plan(plan_for(project, backend_for(project)), project.root / "plan.json")
-    backend = backend_for(project)
-    plan = load_plan(project.root / "plan.json")
-    assert backend.check(plan) == []
-    recorder.lines.clear()
-    assert backend.apply(plan).ok
+    monkeypatch.chdir(project.root)
+    assert CliRunner().invoke(cli, ["plan", "-o", "plan.json"]).exit_code == 0
+    emulator.calls.clear()
+    result = CliRunner().invoke(cli, ["apply", "plan.json", "--auto-approve"])
+    assert result.exit_code == 0, result.output
     # A saved plan keeps `file:line` origins, so the column is 1 here.
-    assert [line for line in recorder.lines if "[default-status]" in line] == [
-        f"{display_path(project.root / 'blueprint.yaml')}:21:1: {DEFAULT_NOTE}"]
+    assert [line for line in result.stderr.splitlines() if "[default-status]" in line] == [
+        f"blueprint.yaml:21:1: {DEFAULT_NOTE}"]
+    statuses = emulator.client().query("SELECT ApiName FROM LeadStatus WHERE IsDefault = true")["records"]
+    assert [s["ApiName"] for s in statuses] == ["New"]
 
 
 # -- import: the org's own fields --------------------------------------------------------------------
@@ -306,7 +304,7 @@ def test_a_normal_plan_does_not_list_the_orgs_fields(emulator: SalesforceEmulato
                                                      backend_for: MakeBackend, org_fields: None) -> None:
     project = make_project(SMALL.replace("competitor:", "rival:").replace("require: [competitor]",
                                                                           "require: [rival]"))
-    live = backend_for(project).read(make_plan(project, project.target(None)).desired)
+    live = backend_for(project).read(make_plan(project, project.target(None)).desired).model
     assert [str(r.address) for r in live.of_kind(Kind.FIELD)] == []
     assert [str(u.address) for u in make_plan(project, project.target(None)).plan.unmanaged] == [
         "stage.new_business.lost", "stage.new_business.won"]        # the org's Closed Won/Lost; no field

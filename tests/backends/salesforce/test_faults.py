@@ -53,7 +53,7 @@ def test_expired_session_logs_in_again_once(emulator: SalesforceEmulator, make_p
     assert emulator.calls["oauth_token"] == 1
     emulator.invalidate_sessions()                 # every session id stops working, as after a real expiry
     emulator.calls.clear()
-    result = backend.apply(plan)
+    result = backend.apply(plan, desired_model(project))
     assert result.ok, result.failed
     assert emulator.calls == {"retrieve": 2, "oauth_token": 1, "checkRetrieveStatus": 1, "deploy": 1,
                               "checkDeployStatus": 1, "userinfo": 1, "query": 2, "create": 1}
@@ -130,7 +130,7 @@ def test_unavailable_while_polling_a_deploy(emulator: SalesforceEmulator, make_p
     backend = backend_for(project)
     plan = plan_for(project, backend)
     emulator.faults.rate_limit(times=1, status=503, operations={"checkDeployStatus"})
-    assert backend.apply(plan).ok
+    assert backend.apply(plan, desired_model(project)).ok
     assert emulator.calls["checkDeployStatus"] == 2 and recorder.sleeps == [2.0]
 
 
@@ -212,7 +212,7 @@ def test_component_failure_names_the_blueprint_line(emulator: SalesforceEmulator
     plan = plan_for(project, backend)
     emulator.faults.fail_component(f"Opportunity.{rule_api_name('close_date_not_past')}",
                                    "Field CloseDate is not writeable by this formula")
-    result = backend.apply(plan)
+    result = backend.apply(plan, desired_model(project))
     assert not result.ok
     assert result.failed[RULE] == ("blueprint.yaml:15: Salesforce rejected rule close_date_not_past: Field CloseDate "
                                    "is not writeable by this formula")
@@ -232,7 +232,7 @@ def test_stalled_deploy_names_the_deploy(emulator: SalesforceEmulator, make_proj
     emulator.faults.stall_deploys()
     emulator.calls.clear()
     with pytest.raises(ApplyUnknown) as caught:
-        backend.apply(plan)
+        backend.apply(plan, desired_model(project))
     error = caught.value.diagnostics[0]
     deploy_id = caught.value.job
     assert deploy_id.startswith("0Af")

@@ -14,7 +14,7 @@ from sos.cli import cli
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change
-from sos.engine import apply_plan, make_plan
+from sos.engine import apply_plan, desired_model, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, blueprint_text, plan_for
 from tests.emulators.salesforce import SalesforceEmulator
@@ -27,7 +27,7 @@ def switched(emulator: SalesforceEmulator, make_project: Callable[..., Project],
     moves to smb-bant, which has neither its stages nor its rules."""
     project = make_project(blueprint_text("b2b-saas-meddicc"))
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
     (project.root / "blueprint.yaml").write_text(blueprint_text("smb-bant"), encoding="utf-8")
     monkeypatch.chdir(project.root)
     return project
@@ -57,7 +57,7 @@ def test_a_value_set_failure_is_blamed_on_its_own_resources(
     backend = backend_for(project)
     plan = plan_for(project, backend)
     emulator.faults.fail_component(value_set, "Picklist value is not valid", type_name="StandardValueSet")
-    result = backend.apply(plan)
+    result = backend.apply(plan, desired_model(project))
     rejected = {a.kind for a, why in result.failed.items() if "Salesforce rejected" in why}
     assert rejected == blamed
     assert {why for a, why in result.failed.items() if a.kind is spared} == {

@@ -25,7 +25,7 @@ def offered(emulator: SalesforceEmulator) -> dict[str, list[str]]:
 
 def apply(project: Project) -> None:
     run = make_plan(project, project.target(None))
-    assert apply_plan(project, run.backend, run.plan).ok
+    assert apply_plan(project, run.backend, run.plan, run.desired).ok
 
 
 def test_a_value_added_later_reaches_the_record_type(emulator: SalesforceEmulator,
@@ -50,8 +50,7 @@ def test_a_record_type_missing_values_shows_as_drift_and_apply_restores_them(
     for picklist in kids(record_type.body, "picklistValues"):    # as an older sos left them, or an admin in Setup
         record_type.body.remove(picklist)
     plan = make_plan(project, project.target(None)).plan
-    assert [(str(c.address), dict(c.after or {}).get("drift"), dict(c.before or {}).get("drift"))
-            for c in plan.changes] == [
-        ("pipeline.opportunity.new_business", None, "record type does not offer Price, Timing of Loss_Reason__c")]
+    assert [(str(c.address), c.attr_changes, c.reason) for c in plan.changes] == [
+        ("pipeline.opportunity.new_business", [], "record type does not offer Price, Timing of Loss_Reason__c")]
     apply(project)
     assert offered(emulator) == {"Loss_Reason__c": ["Price", "Timing"]}

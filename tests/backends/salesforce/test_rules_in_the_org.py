@@ -182,7 +182,7 @@ def test_deployed_rules_refuse_what_the_sandbox_refuses(emulator: SalesforceEmul
                                                         make_project: Callable[..., Project], case: str) -> None:
     project = make_project(blueprint_text(case))
     first = make_plan(project, project.target(None))
-    assert apply_plan(project, first.backend, first.plan).ok
+    assert apply_plan(project, first.backend, first.plan, first.desired).ok
     bp, problems = load_blueprint(project.blueprint_path)
     assert bp is not None, problems
     sf = emulator.client()

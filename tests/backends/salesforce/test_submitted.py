@@ -17,7 +17,7 @@ from sos.backends.base import ApplyUnknown
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.cli import cli
 from sos.history import read_history
-from sos.engine import apply_plan
+from sos.engine import apply_plan, desired_model
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, plan_for
 from tests.emulators.salesforce import SalesforceEmulator
@@ -49,7 +49,7 @@ def test_a_deploy_lost_while_polling_is_unknown_then_resumed(
     plan = plan_for(project, backend)
     lost = lost_because(emulator, fault)
     with pytest.raises(ApplyUnknown) as caught:
-        apply_plan(project, backend, plan)
+        apply_plan(project, backend, plan, desired_model(project))
     [deploy_id] = emulator.metadata.deploys
     assert caught.value.job == deploy_id and deploy_id.startswith("0Af")
     error = caught.value.diagnostics[0]

@@ -94,27 +94,21 @@ def formula_problems(desired: Model) -> list[Diagnostic]:
     return b.problems
 
 
-def org_drift(live: LiveOrg) -> dict[Address, dict[str, Any]]:
+def org_drift(live: LiveOrg) -> dict[Address, str]:
     """What in the org differs from what sos deploys for the resources it manages, where their attributes cannot
-    show it: per managed resource, attributes for its live side (the desired side never has them, so a plan shows
-    an update, and applying it deploys sos's version again).
+    show it: per managed resource, the reason in words (a plan updates it, and applying it deploys sos's version
+    again).
 
-    `active: false`: a rule switched off in Salesforce. `drift`: what else differs, in words — a rule's formula
-    edited; the deal-aging fields edited or missing (on the opportunity pipelines whose stages have max_days);
-    access to a field or a pipeline's record type changed in the permission set (grants sos did not make go on the
-    first managed field). It is what an apply of any plan would deploy beyond the plan; no API call.
+    A rule switched off in Salesforce or its formula edited; the deal-aging fields edited or missing (on the
+    opportunity pipelines whose stages have max_days); access to a field or a pipeline's record type changed in the
+    permission set (grants sos did not make go on the first managed field). It is what an apply of any plan would
+    deploy beyond the plan; no API call.
     """
     b = Build(live.model, (), live, False, False, HELD_KINDS)
     found: dict[Address, list[str]] = {}
     for lowerer in (*_lowerers(), derived):
         lowerer.drift(b, found)
-    drifted: dict[Address, dict[str, Any]] = {}
-    for address, texts in found.items():
-        if rules.SWITCHED_OFF in texts:
-            drifted[address] = {"active": False}
-        if rest := [t for t in texts if t != rules.SWITCHED_OFF]:
-            drifted.setdefault(address, {})["drift"] = "; ".join(rest)
-    return drifted
+    return {address: "; ".join(texts) for address, texts in found.items()}
 
 
 def _lowerers() -> list[ModuleType]:

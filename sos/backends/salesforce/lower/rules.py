@@ -13,7 +13,6 @@ from sos.model.exprs import exprs_of, pipeline_object
 from sos.model.resources import Address, Kind, Resource
 
 RULE_KINDS = (Kind.RULE, Kind.STAGE_REQUIREMENT)    # each becomes a validation rule
-SWITCHED_OFF = "rule switched off in Salesforce"
 # Limits (reference §5, §9, §10); breaking one is reported, never silently truncated.
 RULE_DESCRIPTION_LIMIT = 255
 FORMULA_LIMIT = 3900
@@ -40,7 +39,8 @@ def drift(b: Build, found: dict[Address, list[str]]) -> None:
     for resource in to_write(b):
         name = b.live.names.get(resource.address, "")
         switched_off = name not in b.live.formulas      # formulas holds the active rules only
-        found.setdefault(resource.address, []).append(SWITCHED_OFF if switched_off else "formula edited in Salesforce")
+        found.setdefault(resource.address, []).append(
+            "rule switched off in Salesforce" if switched_off else "formula edited in Salesforce")
 
 
 def to_write(b: Build) -> list[Resource]:

@@ -1,0 +1,67 @@
+"""What `sos build` writes for a Salesforce target: a plan's metadata package, offline, as mdapi or an SFDX project."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sos.backends.base import Export
+from sos.backends.salesforce.lower import build_package
+from sos.backends.salesforce.source import to_source_format
+from sos.model.resources import Kind, Model
+from sos.plan.change import Action, Plan
+
+FORMATS = ("mdapi", "source")
+# Every top-level name a build writes in either format: a folder holding only these was written by a build.
+ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "objects", "standardValueSets", "permissionsets",
+                     "sfdx-project.json", "force-app", "manifest"})
+VALUE_SET_KINDS = {Kind.STAGE, Kind.LEAD_STATUS, Kind.PIPELINE}
+LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, LeadStatus): a deployed value set "
+            "deactivates every value it does not list, and offline sos does not know the org's values. The sales "
+            "processes in this package need their stage values to exist in the org. Run `sos apply` (it keeps the "
+            "org's values), or pass --include-value-sets to write the blueprint's values only.")
+# The Salesforce part of `sos build --help`.
+HELP = """\
+Salesforce targets: --format mdapi (the default) writes package.xml and
+folders (`sf project deploy start --metadata-dir`); --format source writes an
+SFDX project (`sf project deploy start --manifest manifest/package.xml`).
+Custom fields, validation rules, sales processes and record types, deal-aging
+formulas and a permission set. Review the files, deploy them with the
+Salesforce CLI or your release tool, or let `sos apply` do both.
+
+\b
+Examples:
+  sos build --target prod --out build/                  # mdapi
+  sf project deploy start --metadata-dir build/ --dry-run
+  sos build --target prod --format source --out sfdx/   # force-app/main/default/...
+  sos build --target prod --out build/ --include-value-sets
+  sos build --target prod --plan plan.json --allow-delete --out build/
+
+Stage and lead status values: Salesforce keeps them in two value sets
+(OpportunityStage, LeadStatus), and a deployed value set DEACTIVATES every
+value it does not list. Offline, sos cannot know the org's current values, so
+they are left out by default: the package then needs the blueprint's stage
+values to exist in the org already (its sales processes list them).
+--include-value-sets writes the blueprint's values only; deploying that
+deactivates every other stage and lead status of the org. `sos apply` has
+neither problem: it reads the org's values and keeps them.
+"""
+
+
+def export_package(plan: Plan, desired: Model, *, fmt: str, value_sets: bool, api_version: str,
+                   project_name: str) -> Export:
+    """The package that applies `plan`'s changes to an org sos knows nothing of, as files in `fmt`."""
+    package = build_package(desired, plan.changes, None, api_version=api_version, value_sets=value_sets,
+                            allow_delete=any(c.action is Action.DELETE for c in plan.changes))
+    files = to_source_format(package, project_name=project_name) if fmt == "source" else package.files
+    left_out = not value_sets and any(c.address.kind in VALUE_SET_KINDS for c in plan.changes)
+    counts = Counter(c.type for c in package.components if not c.deleted)
+    deleted = sum(c.deleted for c in package.components)
+    rows = [*sorted(counts.items()), *([("deleted", f"{deleted} (destructiveChanges.xml)")] if deleted else [])]
+    if fmt == "mdapi":
+        deploy = "sf project deploy start --metadata-dir {out}"
+    else:
+        deploy = "cd {out} && sf project deploy start --manifest manifest/package.xml" + (
+            " --post-destructive-changes manifest/destructiveChanges.xml" if deleted else "")
+    return Export(files=files, written=sum(counts.values()), rows=tuple((k, str(v)) for k, v in rows),
+                  notes=package.notes if value_sets else (), messages=(LEFT_OUT,) if left_out else (),
+                  deploy=deploy, entries=ENTRIES)
