@@ -10,12 +10,15 @@ import json
 import sqlite3
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from collections.abc import Callable, Iterator
 
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.errors import Diagnostic, SosError, Span
+from sos.expr.ast import Literal, Name, walk
+from sos.expr.parse import parse_expression
 from sos.model.resources import Address, Kind, Model, Resource
+from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
@@ -92,6 +95,7 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
+                _upgrade_rows(connection, self.path)
                 live = _read_all(connection, self.path)
                 if live.fingerprint() != plan.live_fingerprint:
                     raise SosError("Saved plan is stale: the CRM changed after this plan was made. "
@@ -148,8 +152,43 @@ def _read_all(connection: sqlite3.Connection, path: Path) -> Model:
             span = Span.from_origin(origin)
         except (ValueError, AttributeError):
             raise _corrupt(path, f"{where}: its origin {origin!r} is not file:line") from None
+        parsed, values = _upgraded(parsed, values, path, where)
         model.add(Resource(parsed, values, span, bool(managed)))
     return model
+
+
+def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -> tuple[Address, dict[str, Any]]:
+    """A row as this sos names it. Earlier versions kept a stage's `require` as the rule
+    `rule.OBJECT.PIPELINE__STAGE__required` (`when: stage in [...]`, `require: not is_blank(f) and c == true`); it
+    is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in)."""
+    if address.kind is not Kind.RULE or not address.key.endswith(REQUIREMENT_RULE_SUFFIX):
+        return address, attrs
+    pipeline, _, stage = address.key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
+    try:
+        when, require = (parse_expression(str(attrs[name]), lambda start, end: Span(str(path), 1, 1))
+                         for name in ("when", "require"))
+    except (KeyError, SosError):
+        raise _corrupt(path, f"{where}: a stage's required fields that cannot be read") from None
+    return Address(Kind.STAGE_REQUIREMENT, pipeline, stage), {
+        "fields": [node.name for node in walk(require) if isinstance(node, Name)],
+        "stages": [node.value for node in walk(when) if isinstance(node, Literal)],
+        "message": attrs.get("message")}
+
+
+def _upgrade_rows(connection: sqlite3.Connection, path: Path) -> None:
+    """Store the rows an earlier sos wrote as this sos names them (_upgraded), before an apply writes any."""
+    old = connection.execute("SELECT rowid, address, attrs FROM resources WHERE address LIKE 'rule.%' AND "
+                             "address LIKE ?", (f"%{REQUIREMENT_RULE_SUFFIX}",)).fetchall()
+    for rowid, address, attrs in old:
+        try:
+            stored = Address.parse(address)
+            upgraded, values = _upgraded(stored, json.loads(attrs), path, f"row {rowid}")
+        except (ValueError, AttributeError):
+            raise _corrupt(path, f"row {rowid} of table resources ({address!r}): not a resource address") from None
+        if upgraded == stored:      # LIKE's `_` matches any character: a rule that only looked old
+            continue
+        connection.execute("UPDATE resources SET address = ?, attrs = ? WHERE rowid = ?",
+                           (str(upgraded), json.dumps(values, sort_keys=True), rowid))
 
 
 def _corrupt(path: Path, what: str) -> SosError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import textwrap
@@ -470,3 +471,36 @@ def test_the_sandbox_guards_the_rows_sos_did_not_create_in_sql(applied: Project,
           pytest.raises(SosError, match=f"^error: the sandbox refused to {action.value} field.opportunity.partner")):
         _apply_change(connection, change)
     assert rows(applied) == before
+
+
+def test_a_sandbox_an_earlier_sos_wrote_plans_and_applies_as_before(applied: Project) -> None:
+    """Earlier versions stored a stage's `require` as the rule `rule.opportunity.PIPELINE__STAGE__required` with
+    `when`/`require` text. Such a sandbox plans no change for it, and the next apply stores it under its new
+    address, so the stage requirement is updated, not created twice or deleted."""
+    with closing(sqlite3.connect(db_path(applied))) as connection, connection:
+        for address, attrs in connection.execute(
+                "SELECT address, attrs FROM resources WHERE address LIKE 'stage_requirement.%'").fetchall():
+            _, pipeline, stage = address.split(".")
+            old = json.loads(attrs)
+            checks = " and ".join(f"not is_blank({f})" for f in old["fields"])
+            when = "stage in [" + ", ".join(f"'{s}'" for s in old["stages"]) + "]"
+            connection.execute("UPDATE resources SET address = ?, attrs = ? WHERE address = ?", (
+                f"rule.opportunity.{pipeline}__{stage}__required",
+                json.dumps({"when": when, "require": checks, "message": old["message"]}), address))
+    assert not [r for r in rows(applied) if r[0].startswith("stage_requirement.")]
+    assert make_plan(applied, applied.target(None)).plan.changes == ()
+
+    write_blueprint(applied.root, extends("smb-bant", """\
+        pipelines:
+          new_business:
+            stages:
+              - {key: demo, label: Demo held}
+        """))
+    run = make_plan(applied, applied.target(None))
+    assert (Action.UPDATE, "stage_requirement.new_business.demo") in {(c.action, str(c.address))
+                                                                     for c in run.plan.changes}
+    assert apply_plan(applied, run.backend, run.plan, run.desired).ok
+    stored = {address: json.loads(attrs) for address, attrs, _, _ in rows(applied)}
+    assert not [a for a in stored if a.endswith("__required")]
+    assert stored["stage_requirement.new_business.demo"]["message"].startswith("Demo held needs: ")
+    assert make_plan(applied, applied.target(None)).plan.changes == ()
