@@ -108,7 +108,11 @@ class PipedriveClient:
     def whoami(self) -> Company:
         """The company the token belongs to, from the token's user (GET /api/v1/users/me)."""
         data = self._send("GET", ME, ME)["data"]
-        return Company(int(data["company_id"]), str(data["company_domain"]), str(data.get("company_name") or ""))
+        if not isinstance(data, dict) or not data.get("company_domain"):
+            raise self._fail(f"Pipedrive's answer to GET {ME} names no company", "pd-api-error",
+                             fix="check api_url: it must be Pipedrive's address, or a proxy that passes calls on")
+        return Company(int(data.get("company_id") or 0), str(data["company_domain"]),
+                       str(data.get("company_name") or ""))
 
     def company(self) -> Company:
         """The target's company, once the token is known to belong to it; a token of another is refused."""
@@ -169,8 +173,8 @@ class PipedriveClient:
         return list(self.paged(PIPELINES))
 
     def stages(self) -> list[dict[str, Any]]:
-        """The stages of every pipeline, in one list (by pipeline, then order)."""
-        return list(self.paged(STAGES, {"sort_by": "order_nr"}))
+        """The stages of every pipeline, read in one list (deleted ones too), by pipeline and then order."""
+        return sorted(self.paged(STAGES), key=lambda stage: (stage["pipeline_id"], stage["order_nr"]))
 
     def fields(self, entity: str) -> list[dict[str, Any]]:
         """The fields of deals, persons or organizations, with their per-stage and visibility settings."""
@@ -189,7 +193,9 @@ class PipedriveClient:
         limited = failed = 0
         while True:
             try:
-                response = self.session.request(method, url, params=params, json=body, timeout=REQUEST_TIMEOUT)
+                # Never redirected: requests would carry the x-api-token header to wherever Pipedrive pointed.
+                response = self.session.request(method, url, params=params, json=body, timeout=REQUEST_TIMEOUT,
+                                                allow_redirects=False)
             except requests.RequestException as exc:
                 raise self._fail(f"could not reach Pipedrive at {self.connection.api_url} ({operation}): "
                                  f"{type(exc).__name__}", "pd-unreachable",
@@ -225,10 +231,11 @@ class PipedriveClient:
     def _daily_budget_spent(self, detail: str, operation: str, retry_after: int | None) -> SosError:
         resets = f"it resets in {_duration(retry_after)}" if retry_after else "it resets at the start of the day"
         return self._fail(
-            f"the daily Pipedrive API token budget of '{self.connection.company_domain}' is spent; {resets} "
-            f"(Pipedrive answered {operation} with HTTP 429: {detail})", "pd-daily-budget",
+            f"Pipedrive's daily API limit for '{self.connection.company_domain}' is used up: {detail} (HTTP 429 on "
+            f"{operation}); {resets}", "pd-daily-budget",
             why="sos stopped at once and sent nothing after this call, so nothing more was changed in Pipedrive; "
-                "the budget is the company's, shared by every user, app and integration",
+                "the token budget is the company's, shared by every user, app and integration (and each API token "
+                "may also make 10,000 POST and PUT requests a day)",
             # Company settings → Usage: https://intercom.help/pipedrive/en/articles/12313457
             fix="run the command again once the budget resets; Pipedrive's Company settings → Usage shows what "
                 "spent it")
@@ -261,6 +268,11 @@ class PipedriveClient:
             raise self._fail(f"Pipedrive refused {operation} (HTTP 403: {detail})", "pd-forbidden",
                              fix="the token's user must be an admin of the company, or have a permission set that "
                                  "manages pipelines and fields")
+        if 300 <= status < 400:
+            raise self._fail(f"Pipedrive answered {operation} with a redirect (HTTP {status}) to "
+                             f"{response.headers.get('Location', 'nowhere')}; sos does not follow it, so that the "
+                             "token goes nowhere else", "pd-api-error",
+                             fix="set api_url to the address Pipedrive answers at, if you trust the redirect")
         envelope = _json(response)
         if not 200 <= status < 300 or envelope is None or envelope.get("success") is not True:
             raise self._fail(f"Pipedrive refused {operation} (HTTP {status}: {detail})", "pd-api-error")

@@ -13,7 +13,7 @@ declare(
     # Calls.
     Code("pd-forbidden", "Pipedrive refused a call the token's user may not make"),
     Code("pd-rate-limited", "Pipedrive kept limiting requests after the retries"),
-    Code("pd-daily-budget", "the company's daily Pipedrive API token budget is spent"),
+    Code("pd-daily-budget", "the company's daily Pipedrive API token budget (or a token's daily writes) is used up"),
     Code("pd-server-error", "Pipedrive kept failing (HTTP 5xx), or failed on a create it may have made"),
     Code("pd-unreachable", "Pipedrive could not be reached"),
     Code("pd-api-error", "Pipedrive refused a call"),

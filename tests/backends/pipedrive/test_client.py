@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -152,6 +155,16 @@ def test_reads_use_api_v2_and_v1_only_where_v2_has_no_endpoint(pipedrive: Pipedr
                                     "GET /api/v2/organizationFields", "GET /v1/leadLabels"}
 
 
+def test_the_stages_of_every_pipeline_come_in_one_call_by_pipeline_and_order(pipedrive: PipedriveEmulator,
+                                                                              run: Run) -> None:
+    renewals = run.client.post(PIPELINES, {"name": "Renewals"})["id"]
+    run.client.post(STAGES, {"name": "Renewal due", "pipeline_id": renewals})
+    run.client.post(STAGES, {"name": "Contracting", "pipeline_id": 1})
+    assert [(s["pipeline_id"], s["name"]) for s in run.client.stages()][-3:] == [
+        (1, "Negotiations Started"), (1, "Contracting"), (renewals, "Renewal due")]
+    assert pipedrive.calls["GET /api/v2/stages"] == 1
+
+
 def test_v2_lists_are_read_by_cursor_across_pages(pipedrive: PipedriveEmulator) -> None:
     run = Run(pipedrive, page_size=2)
     for name in ("Renewals", "Partners", "Expansion", "Enterprise"):
@@ -256,8 +269,8 @@ def test_a_spent_daily_budget_stops_at_once_and_changes_nothing_more(pipedrive: 
     error = run.refused(add_stages, "pd-daily-budget")
     [diagnostic] = error.diagnostics
     assert diagnostic.message == (
-        "the daily Pipedrive API token budget of 'acme' is spent; it resets in 9 h 0 min (Pipedrive answered "
-        "POST /api/v2/stages with HTTP 429: Daily token budget exceeded)")
+        "Pipedrive's daily API limit for 'acme' is used up: Daily token budget exceeded (HTTP 429 on "
+        "POST /api/v2/stages); it resets in 9 h 0 min")
     assert diagnostic.why.startswith("sos stopped at once and sent nothing after this call, so nothing more was "
                                      "changed in Pipedrive")
     assert made == ["Discovery", "Demo"]
@@ -271,6 +284,17 @@ def test_a_429_for_the_daily_budget_is_never_waited_out(pipedrive: PipedriveEmul
     error = run.refused(run.client.pipelines, "pd-daily-budget")
     assert "it resets in 9 h 0 min" in error.diagnostics[0].message
     assert run.waits == [] and pipedrive.calls["GET /api/v2/pipelines"] == 1
+
+
+def test_the_daily_post_and_put_allowance_of_a_token_stops_at_once_too(pipedrive: PipedriveEmulator,
+                                                                        run: Run) -> None:
+    pipedrive.limits.daily_writes = 1
+    run.client.post(PIPELINES, {"name": "Renewals"})
+    error = run.refused(lambda: run.client.post(PIPELINES, {"name": "Partners"}), "pd-daily-budget")
+    assert error.diagnostics[0].message == (
+        "Pipedrive's daily API limit for 'acme' is used up: Daily POST/PUT request limit exceeded (HTTP 429 on "
+        "POST /api/v2/pipelines); it resets in 9 h 0 min")
+    assert [p.name for p in pipedrive.account.pipelines.values()] == ["Pipeline", "Renewals"] and run.waits == []
 
 
 # -- server errors -----------------------------------------------------------------------------
@@ -339,6 +363,43 @@ def test_an_unreachable_pipedrive_is_named(pipedrive: PipedriveEmulator) -> None
     error = run.refused(run.client.pipelines, "pd-unreachable")
     assert error.diagnostics[0].message == (f"could not reach Pipedrive at http://127.0.0.1:{closed} (GET "
                                             "/api/v1/users/me): ConnectionError")
+
+
+@contextmanager
+def stand_in(status: int, headers: dict[str, str], body: bytes = b"") -> Iterator[str]:
+    """The URL of a server on this machine that answers every GET alike, as a misconfigured proxy might."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:   # noqa: N802 — the base class's name
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value.replace("{path}", self.path))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+
+
+def test_a_redirect_is_not_followed_with_the_token(pipedrive: PipedriveEmulator) -> None:
+    with stand_in(307, {"Location": pipedrive.api_url + "{path}"}) as url:
+        run = Run(pipedrive, api_url=url)
+        error = run.refused(run.client.pipelines, "pd-api-error")
+    assert error.diagnostics[0].message == (
+        f"Pipedrive answered GET /api/v1/users/me with a redirect (HTTP 307) to {pipedrive.api_url}/api/v1/users/me; "
+        "sos does not follow it, so that the token goes nowhere else")
+    assert pipedrive.calls == Counter()
+
+
+def test_an_api_url_that_is_not_pipedrive_is_named(pipedrive: PipedriveEmulator) -> None:
+    with stand_in(200, {"Content-Type": "application/json"}, b'{"success": true, "data": null}') as url:
+        run = Run(pipedrive, api_url=url)
+        error = run.refused(run.client.pipelines, "pd-api-error")
+    assert error.diagnostics[0].message == "Pipedrive's answer to GET /api/v1/users/me names no company"
 
 
 def test_the_token_never_shows(pipedrive: PipedriveEmulator, caplog: pytest.LogCaptureFixture,
