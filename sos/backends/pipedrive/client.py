@@ -224,8 +224,9 @@ class PipedriveClient:
                              why="other integrations of the company may be using the same short-window limit",
                              fix="run the command again in a minute")
         wait = retry_after or RATE_LIMIT_WAIT
-        self.progress(f"Pipedrive is limiting requests (HTTP 429: {detail}); waiting {wait} s as its Retry-After "
-                      f"asks, then retrying (retry {limited + 1} of {RATE_LIMIT_RETRIES})…")
+        why = " as its Retry-After asks" if retry_after else ", a burst window (it sent no Retry-After)"
+        self.progress(f"Pipedrive is limiting requests (HTTP 429: {detail}); waiting {wait} s{why}, then retrying "
+                      f"(retry {limited + 1} of {RATE_LIMIT_RETRIES})…")
         self.sleep(wait)
 
     def _daily_budget_spent(self, detail: str, operation: str, retry_after: int | None) -> SosError:

@@ -402,6 +402,27 @@ def test_an_api_url_that_is_not_pipedrive_is_named(pipedrive: PipedriveEmulator)
     assert error.diagnostics[0].message == "Pipedrive's answer to GET /api/v1/users/me names no company"
 
 
+def test_a_429_that_asks_to_wait_over_a_minute_is_never_waited_out(pipedrive: PipedriveEmulator) -> None:
+    # The body of Pipedrive's 429 for a spent budget is UNVERIFIED (reference §8); its Retry-After to the next day
+    # tells it apart from the 2-second window whatever the body says.
+    body = b'{"success": false, "error": "Too Many Requests", "data": null}'
+    with stand_in(429, {"Retry-After": "3600", "Content-Type": "application/json"}, body) as url:
+        run = Run(pipedrive, api_url=url)
+        error = run.refused(run.client.pipelines, "pd-daily-budget")
+    assert error.diagnostics[0].message == ("Pipedrive's daily API limit for 'acme' is used up: Too Many Requests "
+                                            "(HTTP 429 on GET /api/v1/users/me); it resets in 1 h 0 min")
+    assert run.waits == []
+
+
+def test_a_429_without_retry_after_waits_one_burst_window(pipedrive: PipedriveEmulator) -> None:
+    with stand_in(429, {}) as url:
+        run = Run(pipedrive, api_url=url)
+        run.refused(run.client.pipelines, "pd-rate-limited")
+    assert run.waits == [2] * 5
+    assert run.lines[0] == ("Pipedrive is limiting requests (HTTP 429: Too Many Requests); waiting 2 s, a burst "
+                            "window (it sent no Retry-After), then retrying (retry 1 of 5)…")
+
+
 def test_the_token_never_shows(pipedrive: PipedriveEmulator, caplog: pytest.LogCaptureFixture,
                                capsys: pytest.CaptureFixture[str]) -> None:
     caplog.set_level(logging.DEBUG)
