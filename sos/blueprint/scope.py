@@ -15,7 +15,14 @@ def standard_field_names(obj: str) -> set[str]:
 
 
 def scope_for(bp: Blueprint, obj: str) -> Scope:
-    """The scope of a rule, cadence or route on `obj`: its fields, and every pipeline's stages in order."""
+    """The scope of a rule, cadence or route on `obj`: its fields, and every pipeline's stages in order (made once
+    per blueprint and object)."""
+    if obj not in bp.scopes:
+        bp.scopes[obj] = _scope(bp, obj)
+    return bp.scopes[obj]
+
+
+def _scope(bp: Blueprint, obj: str) -> Scope:
     custom = {f.key: type_for_field(f.type, values=f.values, to=f.to or "")
               for f in bp.fields.get(obj, {}).values()}
     stages: dict[str, StageInfo] = {}

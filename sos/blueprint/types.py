@@ -10,6 +10,7 @@ from sos.blueprint.yaml import Node
 from sos.errors import Span
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Expr
+from sos.expr.types import Scope
 
 OBJECTS = ("lead", "contact", "account", "opportunity")
 NUMBER_DEFAULTS = {"number": (18, 0), "currency": (18, 2), "percent": (5, 2)}  # (precision, scale) when not set
@@ -137,6 +138,7 @@ class Blueprint:
     files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
     # Each expression type-checked once (blueprint.scope.typed_expr fills it), for the model to carry.
     typed: dict[Expr, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
+    scopes: dict[str, Scope] = field(default_factory=dict, compare=False, repr=False)  # scope.scope_for's, by object
 
     def all_fields(self) -> list[Field]:
         return [f for obj in OBJECTS for f in self.fields.get(obj, {}).values()]
