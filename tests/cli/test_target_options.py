@@ -36,6 +36,13 @@ def test_the_project_schema_takes_salesforce_options_from_the_backend() -> None:
     pytest.param("{type: salesforce, instance_url: http://x}",
                  ["sos.yaml:3:42: error: targets.prod.instance_url: 'http://x' does not have the expected form "
                   "[schema-pattern]"], id="pattern"),
+    pytest.param("{type: pipedrive, company_domain: acme, portal_id: 5}",
+                 ["sos.yaml:3:49: error: unknown key 'portal_id' in targets.prod [unknown-key]",
+                  "  fix: allowed keys: type, company_domain, token_env, api_url, description"],
+                 id="hubspot-option-on-pipedrive"),
+    pytest.param("{type: hubspot, portal_id: '62515'}",
+                 ["sos.yaml:3:36: error: targets.prod.portal_id must be a whole number [wrong-type]"],
+                 id="hubspot-portal-id"),
     pytest.param("{type: local, org: acme}",
                  ["sos.yaml:3:23: error: unknown key 'org' in targets.prod [unknown-key]",
                   "  fix: allowed keys: type, path, description"], id="option-of-another-type"),
@@ -54,8 +61,9 @@ def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: p
     monkeypatch.chdir(tmp_path)
     assert CliRunner().invoke(cli, ["init", "acme", "--starter", "smb-bant"]).exit_code == 0
     written = (tmp_path / "acme/sos.yaml").read_text(encoding="utf-8")
-    assert "  # prod:\n  #   type: salesforce\n  #   org: acme-prod\n" in written
-    uncommented = re.sub(r"^  # (prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
+    for crm in ("hubspot", "pipedrive", "salesforce"):
+        assert f"  # {crm}_prod:\n  #   type: {crm}\n" in written
+    uncommented = re.sub(r"^  # (\w+_prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
     (tmp_path / "acme/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path / "acme")
     result = CliRunner().invoke(cli, ["validate"])
