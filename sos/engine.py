@@ -42,6 +42,11 @@ def all_codes() -> dict[str, Code]:
     return dict(sorted(CODES.items()))
 
 
+def target_types() -> list[str]:
+    """The target types sos can plan and apply, each with its backend."""
+    return list(BACKENDS)
+
+
 def desired_model(project: Project) -> Model:
     blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
     if blueprint is None:

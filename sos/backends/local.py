@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
 from sos.errors import Diagnostic, SosError, Span
-from sos.expr.ast import Literal, Name, walk
-from sos.expr.parse import parse_expression
+from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
+from sos.model.exprs import requirement_from_rule
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.plan.change import Action, Change, Plan
@@ -152,41 +152,50 @@ def _read_all(connection: sqlite3.Connection, path: Path) -> Model:
             span = Span.from_origin(origin)
         except (ValueError, AttributeError):
             raise _corrupt(path, f"{where}: its origin {origin!r} is not file:line") from None
-        parsed, values = _upgraded(parsed, values, path, where)
+        if managed:     # a row sos did not write is left as it is
+            try:
+                parsed, values = _upgraded(parsed, values, path, where)
+            except (ValueError, KeyError, TypeError):
+                raise _corrupt(path, f"{where}: not a resource sos wrote") from None
         model.add(Resource(parsed, values, span, bool(managed)))
     return model
 
 
 def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -> tuple[Address, dict[str, Any]]:
-    """A row as this sos names it. Earlier versions kept a stage's `require` as the rule
+    """A row as this sos writes it. Earlier versions wrote a cadence's or a route's defaults out, and kept a stage's
+    `require` as the rule
     `rule.OBJECT.PIPELINE__STAGE__required` (`when: stage in [...]`, `require: not is_blank(f) and c == true`); it
     is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in)."""
+    if address.kind is Kind.AUTOMATION:     # defaults written out (`assign_to: owner`) are now left out
+        return address, automation_attrs(automation_of(Resource(address, attrs)))
+    if address.kind is Kind.ASSIGNMENT:
+        return address, assignment_attrs(assignment_of(Resource(address, attrs)))
     if address.kind is not Kind.RULE or not address.key.endswith(REQUIREMENT_RULE_SUFFIX):
         return address, attrs
     pipeline, _, stage = address.key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
     try:
-        when, require = (parse_expression(str(attrs[name]), lambda start, end: Span(str(path), 1, 1))
-                         for name in ("when", "require"))
+        fields, stages = requirement_from_rule(str(attrs["when"]), str(attrs["require"]))
     except (KeyError, SosError):
         raise _corrupt(path, f"{where}: a stage's required fields that cannot be read") from None
     return Address(Kind.STAGE_REQUIREMENT, pipeline, stage), {
-        "fields": [node.name for node in walk(require) if isinstance(node, Name)],
-        "stages": [node.value for node in walk(when) if isinstance(node, Literal)],
+        "fields": fields, "stages": stages,
         "message": attrs.get("message")}
 
 
 def _upgrade_rows(connection: sqlite3.Connection, path: Path) -> None:
     """Store the rows an earlier sos wrote as this sos names them (_upgraded), before an apply writes any."""
-    old = connection.execute("SELECT rowid, address, attrs FROM resources WHERE address LIKE 'rule.%' AND "
-                             "address LIKE ?", (f"%{REQUIREMENT_RULE_SUFFIX}",)).fetchall()
-    for rowid, address, attrs in old:
+    old = connection.execute(
+        "SELECT rowid, address, attrs FROM resources WHERE managed = 1 AND "
+        "(address LIKE 'cadence.%' OR address LIKE 'route.%' OR address LIKE ?)", (f"rule.%{REQUIREMENT_RULE_SUFFIX}",))
+    for rowid, address, attrs in old.fetchall():
         try:
-            stored = Address.parse(address)
-            upgraded, values = _upgraded(stored, json.loads(attrs), path, f"row {rowid}")
-        except (ValueError, AttributeError):
-            raise _corrupt(path, f"row {rowid} of table resources ({address!r}): not a resource address") from None
-        if upgraded == stored:      # LIKE's `_` matches any character: a rule that only looked old
+            stored, values = Address.parse(address), json.loads(attrs)
+            upgraded, new_values = _upgraded(stored, values, path, f"row {rowid}")
+        except (ValueError, AttributeError, KeyError, TypeError):
+            raise _corrupt(path, f"row {rowid} of table resources ({address!r}): not a resource sos wrote") from None
+        if (upgraded, new_values) == (stored, values):
             continue
+        values = new_values
         connection.execute("UPDATE resources SET address = ?, attrs = ? WHERE rowid = ?",
                            (str(upgraded), json.dumps(values, sort_keys=True), rowid))
 

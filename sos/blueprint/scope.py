@@ -37,9 +37,9 @@ def _scope(bp: Blueprint, obj: str) -> Scope:
 def typed_expr(bp: Blueprint, expr: Expr, obj: str) -> tuple[TypedExpr, list[Diagnostic]]:
     """`expr` (a condition on `obj`) type-checked, and its problems; checked once per blueprint (its problems
     are returned the first time only)."""
-    found = bp.typed.get(expr)
+    found = bp.typed.get((obj, expr))    # one expression may be aliased into conditions on two objects
     if found is not None:
         return found, []
     typed, problems = annotate(expr, scope_for(bp, obj))
-    bp.typed[expr] = typed
+    bp.typed[(obj, expr)] = typed
     return typed, problems

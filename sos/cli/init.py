@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from sos.engine import target_types
 from sos.errors import Diagnostic, SosError, did_you_mean
 from sos.project import PROJECT_FILE
 from sos.resources import load_schema, starter_names, target_options
@@ -52,15 +53,23 @@ def write_editor_schemas(folder: Path) -> None:
         (folder / f"{name}.schema.json").write_text(json.dumps(load_schema(name), indent=2), encoding="utf-8")
 
 
-def crm_targets() -> str:
-    """A commented-out target for each CRM sos has a backend for, from the example of its options schema."""
-    examples = {target_type: options["examples"][0] for target_type, options in target_options().items()}
+def crm_targets(client: str) -> str:
+    """A commented-out target for each CRM sos plans and applies, from the example of its options schema, with
+    the client's name where the example has one (`acme`, `ACME_`)."""
+    examples = {target_type: options["examples"][0] for target_type, options in target_options().items()
+                if target_type in target_types()}
     lines = []
     for target_type, example in examples.items():
         lines.append(f"  # {'prod' if len(examples) == 1 else f'{target_type}_prod'}:")
-        lines += [f"  #   {key}: {value}" for key, value in example.items()]
+        lines += [f"  #   {key}: {_named(value, client)}" for key, value in example.items()]
     lines.append("  # (`sos schema project` describes every option)")
     return "".join(f"{line}\n" for line in lines)
+
+
+def _named(value: object, client: str) -> object:
+    if not isinstance(value, str):
+        return value
+    return value.replace("acme", client).replace("ACME", re.sub(r"\W", "_", client.upper()))
 
 
 def _slug(text: str) -> str:
@@ -89,7 +98,7 @@ def command(directory: Path, starter: str, name: str | None) -> int:
         if (directory / existing).exists():
             raise SosError(f"{directory / existing} already exists; sos init will not overwrite it", "init-exists")
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, crm_targets=crm_targets()),
+    (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, crm_targets=crm_targets(name)),
                                           encoding="utf-8")
     (directory / "blueprint.yaml").write_text(
         BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter), encoding="utf-8")

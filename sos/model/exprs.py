@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.annotate import TypedExpr, annotate
-from sos.expr.ast import BoolOp, Call, Compare, Expr, In, ListExpr, Literal, Logic, Name, Op, Unary, UnaryOp
+from sos.expr.ast import BoolOp, Call, Compare, Expr, In, ListExpr, Literal, Logic, Name, Op, Unary, UnaryOp, walk
 from sos.expr.parse import parse_expression
 from sos.expr.types import Kind as ValueKind
 from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
@@ -33,6 +33,16 @@ def requirement_exprs(fields: Sequence[str], stages: Sequence[str], scope: Scope
     return {"when": annotate(when, scope)[0], "require": annotate(require, scope)[0]}
 
 
+def requirement_from_rule(when: str, require: str) -> tuple[list[str], list[str]]:
+    """(fields, stages) of a stage requirement an earlier sos kept as a rule: `when: stage in ['a', 'b']`,
+    `require: not is_blank(f) and c == true`. Raises SosError when the text does not parse."""
+    def parsed(text: str) -> Expr:
+        return parse_expression(text, lambda start, end: Span("<stored rule>", 1, start + 1))
+
+    return ([node.name for node in walk(parsed(require)) if isinstance(node, Name)],
+            [str(node.value) for node in walk(parsed(when)) if isinstance(node, Literal)])
+
+
 def model_scope(model: Model, obj: str) -> Scope:
     """What an expression on `obj` may read, from a Model: its fields, its pipelines' stages, the lead statuses."""
     custom = {r.address.key: type_for_field(str(r.attrs.get("type")), values=r.attrs.get("values", ()),
@@ -51,13 +61,21 @@ def model_scope(model: Model, obj: str) -> Scope:
     return scope_for(obj, custom, stages=stages.values(), statuses=statuses if obj == "lead" else ())
 
 
-def exprs_of(resource: Resource, model: Model) -> dict[str, TypedExpr]:
+def exprs_of(resource: Resource, model: Model, scopes: dict[str, Scope] | None = None) -> dict[str, TypedExpr]:
     """The typed expressions of `resource` (one read back from plain JSON) in the scope `model` gives it, each
-    node at the resource's origin. Raises SosError for an expression that does not parse or type-check."""
+    node at the resource's origin. `scopes` keeps each object's scope for the next call on the same model.
+    Raises SosError for an expression that does not parse or type-check."""
+    scopes = {} if scopes is None else scopes
+
+    def scope_of(obj: str) -> Scope:
+        if obj not in scopes:
+            scopes[obj] = model_scope(model, obj)
+        return scopes[obj]
+
     address, attrs = resource.address, resource.attrs
     where = resource.origin or Span(str(address), 1, 1)
     if address.kind is Kind.STAGE_REQUIREMENT:
-        scope = model_scope(model, pipeline_object(model, address.scope))
+        scope = scope_of(pipeline_object(model, address.scope))
         return requirement_exprs(list(attrs.get("fields", ())), list(attrs.get("stages", ())), scope, where)
     exprs: dict[str, TypedExpr] = {}
     problems: list[Diagnostic] = []
@@ -68,7 +86,7 @@ def exprs_of(resource: Resource, model: Model) -> dict[str, TypedExpr]:
             except SosError as error:
                 problems.extend(error.diagnostics)
                 continue
-            exprs[name], found = annotate(expr, model_scope(model, address.scope))
+            exprs[name], found = annotate(expr, scope_of(address.scope))
             problems.extend(found)
     if problems:
         raise SosError(sorted(problems, key=Diagnostic.sort_key))

@@ -28,7 +28,10 @@ class Kind(str, Enum):
 
     @property
     def rank(self) -> int:
-        return list(Kind).index(self)
+        return _RANKS[self]
+
+
+_RANKS = {kind: position for position, kind in enumerate(Kind)}
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from sos.errors import Span
 from sos.model.resources import Address, Kind
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: plans carry their desired resources, drift reasons, stage requirements
 
 
 class Action(str, Enum):

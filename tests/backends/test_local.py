@@ -504,3 +504,30 @@ def test_a_sandbox_an_earlier_sos_wrote_plans_and_applies_as_before(applied: Pro
     assert not [a for a in stored if a.endswith("__required")]
     assert stored["stage_requirement.new_business.demo"]["message"].startswith("Demo held needs: ")
     assert make_plan(applied, applied.target(None)).plan.changes == ()
+
+
+def test_cadences_an_earlier_sos_wrote_with_their_defaults_plan_no_change(applied: Project) -> None:
+    """Earlier versions stored a cadence's action as written, `assign_to: owner` and `priority: normal` included;
+    this sos leaves defaults out. Such a sandbox plans no change, and its next apply stores the rows without them."""
+    with closing(sqlite3.connect(db_path(applied))) as connection, connection:
+        spelled = 0
+        for address, attrs in connection.execute(
+                "SELECT address, attrs FROM resources WHERE address LIKE 'cadence.%'").fetchall():
+            action = json.loads(attrs)
+            task = action.get("action", {}).get("create_task")
+            if task is not None and "assign_to" not in task:
+                task.update(assign_to="owner", priority=task.get("priority", "normal"))
+                connection.execute("UPDATE resources SET attrs = ? WHERE address = ?", (json.dumps(action), address))
+                spelled += 1
+    assert spelled >= 1
+    assert make_plan(applied, applied.target(None)).plan.changes == ()
+    write_blueprint(applied.root, extends("smb-bant", """\
+        pipelines:
+          new_business:
+            stages:
+              - {key: demo, label: Demo held}
+        """))
+    run = make_plan(applied, applied.target(None))
+    assert apply_plan(applied, run.backend, run.plan, run.desired).ok
+    stored = [json.loads(attrs) for address, attrs, _, _ in rows(applied) if address.startswith("cadence.")]
+    assert not [a for a in stored if '"assign_to": "owner"' in json.dumps(a)]

@@ -560,3 +560,20 @@ def test_rule_with_syntax_error_is_left_out_but_others_are_checked(files: Files)
         "b.yaml:6:22: error: expression ends too early; expected a value [expr-syntax]",
         "b.yaml:10:14: error: unknown field 'amout' on opportunity [unknown-name]",
     ]
+
+
+def test_an_expression_aliased_onto_two_objects_is_checked_on_each(files: Files) -> None:
+    """A YAML alias can put one condition in rules on two objects: it is type-checked in each object's scope."""
+    files.write("b.yaml", bp("""\
+        rules:
+          lead_size:
+            object: lead
+            require: &size employees >= 10
+            message: Too small.
+          deal_size:
+            object: opportunity
+            require: *size
+            message: Too small.
+        """))
+    # where the aliased text is written: the anchor's line
+    assert rendered(files) == ["b.yaml:6:18: error: unknown field 'employees' on opportunity [unknown-name]"]

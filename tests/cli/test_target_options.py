@@ -59,12 +59,13 @@ def test_a_target_is_checked_against_its_backends_options(tmp_path: Path, monkey
 
 def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert CliRunner().invoke(cli, ["init", "acme", "--starter", "smb-bant"]).exit_code == 0
-    written = (tmp_path / "acme/sos.yaml").read_text(encoding="utf-8")
-    for crm in ("hubspot", "pipedrive", "salesforce"):
-        assert f"  # {crm}_prod:\n  #   type: {crm}\n" in written
-    uncommented = re.sub(r"^  # (\w+_prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
-    (tmp_path / "acme/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path / "acme")
+    assert CliRunner().invoke(cli, ["init", "zeta", "--starter", "smb-bant"]).exit_code == 0
+    written = (tmp_path / "zeta/sos.yaml").read_text(encoding="utf-8")
+    # each CRM sos plans and applies (no backend yet: no example), with the client's name
+    assert "  # prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
+    assert "hubspot" not in written and "pipedrive" not in written
+    uncommented = re.sub(r"^  # (prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
+    (tmp_path / "zeta/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "zeta")
     result = CliRunner().invoke(cli, ["validate"])
     assert (result.exit_code, result.stderr) == (0, "")

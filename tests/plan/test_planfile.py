@@ -146,8 +146,8 @@ def message_of(path: Path) -> str:
 
 def test_wrong_format_version_is_refused(saved: tuple[Path, dict]) -> None:
     path, data = saved
-    path.write_text(json.dumps({**data, "format_version": 2}), encoding="utf-8")
-    assert message_of(path) == "this plan has format version 2; this sos applies version 1. Run `sos plan` again."
+    path.write_text(json.dumps({**data, "format_version": 1}), encoding="utf-8")
+    assert message_of(path) == "this plan has format version 1; this sos applies version 2. Run `sos plan` again."
 
 
 def test_plan_from_another_sos_version_is_refused(saved: tuple[Path, dict]) -> None:

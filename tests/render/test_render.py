@@ -272,7 +272,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 @pytest.mark.parametrize("mutate", [
-    pytest.param(_set("format_version", 2), id="format-version-2"),
+    pytest.param(_set("format_version", 1), id="format-version-1"),
     pytest.param(_set("surprise", True), id="extra-top-level-property"),
     pytest.param(_set("target/org", "acme-prod"), id="extra-target-property"),
     pytest.param(_set("summary/replace", 0), id="extra-summary-property"),

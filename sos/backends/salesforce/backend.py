@@ -15,9 +15,9 @@ from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe, stage_value_name
+from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe
 from sos.backends.salesforce.package import API_VERSION
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, SosError
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from sos.backends.salesforce.read import LiveOrg
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
-STAGE_USAGE_QUERY = "SELECT StageName, COUNT(Id) FROM Opportunity GROUP BY StageName"
 # Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.
 DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS}}
 
@@ -94,29 +93,10 @@ class SalesforceBackend:
         """Stages this plan removes that deals are still in (one REST query, only when stages are removed), what
         Salesforce would refuse in the deploy the plan makes, and, as warnings, what deploying it does beyond its
         changes (a new default lead status), found in the org as `live` (read()'s) holds it without another call."""
-        org = cast("LiveOrg", live.detail)      # read() puts it there
-        return [*self._stages_in_use(plan, desired, org), *_package_notes(plan, org)]
+        from sos.backends.salesforce.checks import CHECKS
 
-    def _stages_in_use(self, plan: Plan, desired: Model, org: LiveOrg) -> list[Diagnostic]:
-        removed = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.action is Action.DELETE]
-        if not removed:
-            return []
-        counts: dict[str, int] = {}
-        for row in self.client.query(STAGE_USAGE_QUERY):
-            counts[str(row.get("StageName"))] = int(row.get("expr0") or 0)
-        problems = []
-        for change in removed:
-            value = stage_value_name(change.address, change.before or {}, org)
-            deals = counts.get(value, 0)
-            if deals:
-                noun = "1 deal is" if deals == 1 else f"{deals:,} deals are"
-                problems.append(Diagnostic(
-                    change.origin or _pipeline_origin(plan, desired, change.address.scope),
-                    f"{noun} in stage {value}, which this plan removes", "stage-in-use",
-                    why="Salesforce keeps the inactive stage on those deals; reports and the stage path lose them",
-                    fix=f"move those deals to another stage first (in Salesforce: a list view filtered on stage "
-                        f"'{value}', then mass-edit), or keep the stage in the blueprint"))
-        return problems
+        org = cast("LiveOrg", live.detail)      # read() puts it there
+        return [problem for check in CHECKS for problem in check(self.client, plan, desired, org)]
 
     # -- export -----------------------------------------------------------------------------
 
@@ -130,7 +110,7 @@ class SalesforceBackend:
     def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
         """One deploy of every change (rollbackOnError: all or nothing); refused when the org moved since the plan.
         What the deploy does beyond the changes is check()'s to say, before."""
-        from sos.backends.salesforce.lower import build_package
+        from sos.backends.salesforce.lower import after_plan, build_package
 
         if not plan.changes:
             return ApplyResult()
@@ -142,7 +122,7 @@ class SalesforceBackend:
         # Ownership is the org's marks as read now, never the plan's word: an edited saved plan is refused here.
         refuse_mismatches(plan, live.model, desired)
         allow_delete = any(c.action is Action.DELETE for c in plan.changes)
-        package = build_package(desired_from_plan(plan, live.model), plan.changes, live,
+        package = build_package(after_plan(plan, live.model, desired), plan.changes, live,
                                 allow_delete=allow_delete, api_version=self.auth.api_version)
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
@@ -222,41 +202,6 @@ def scope_of(plan: Plan, desired: Model) -> Model:
         if change.address not in scope:
             scope.add(Resource(change.address, dict(change.after or change.before or {}), change.origin))
     return scope
-
-
-def _package_notes(plan: Plan, org: LiveOrg) -> list[Diagnostic]:
-    """What building the deploy finds: what Salesforce would refuse, and notes on what the deploy also does."""
-    from sos.backends.salesforce.lower import build_package
-
-    if not plan.changes:
-        return []
-    try:
-        package = build_package(desired_from_plan(plan, org.model), plan.changes, org,
-                                allow_delete=any(c.action is Action.DELETE for c in plan.changes))
-    except SosError as exc:
-        return list(exc.diagnostics)
-    return list(package.notes)
-
-
-def _pipeline_origin(plan: Plan, desired: Model, pipeline: str) -> Span | None:
-    """Where the pipeline a removed stage was in is written (the stage itself is gone from the blueprint)."""
-    origins = [*((c.address, c.origin) for c in plan.changes if c.address.kind is Kind.PIPELINE),
-               *((r.address, r.origin) for r in desired.of_kind(Kind.PIPELINE))]
-    return next((origin for address, origin in origins if address.key == pipeline and origin), None)
-
-
-def desired_from_plan(plan: Plan, live: Model) -> Model:
-    """What the org should hold after the plan: what it holds (with the look-alikes sos leaves alone) with the
-    plan's changes made. A deletion the plan skipped stays: the resource stays in the org."""
-    desired = Model()
-    for resource in live:
-        desired.add(resource)
-    for change in plan.changes:
-        if change.action is Action.DELETE:
-            desired.resources.pop(change.address, None)
-        else:
-            desired.add(Resource(change.address, dict(change.after or {}), change.origin))
-    return desired
 
 
 def blamed(failure: ComponentFailure, package: Package, plan: Plan) -> list[tuple[Address, str]]:

@@ -23,8 +23,8 @@ from sos.backends.salesforce.package import API_VERSION, Component, Package, man
 from sos.backends.salesforce.read import LiveOrg
 from sos.backends.salesforce.value_sets import STANDARD_VALUE_KEYS
 from sos.errors import Diagnostic, SosError
-from sos.model.resources import Address, Kind, Model
-from sos.plan.change import Change
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.plan.change import Action, Change, Plan
 
 # Each kind Salesforce holds → the module that lowers it: write(build) → parts of object files,
 # delete(build, address) → components to destroy, drift(build, found) → what the org changed.
@@ -49,7 +49,7 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
     Salesforce would refuse (a label over 40 characters, a formula over 3,900).
     """
     b = Build(desired, changes, live, allow_delete, value_sets, HELD_KINDS)
-    b.problems += lint(desired)
+    b.problems += lint(desired, formulas=False)
     objects: dict[str, dict[str, list[Any]]] = {}
     components: list[Component] = []
     parts = [part for lowerer in _lowerers() for part in lowerer.write(b)]
@@ -109,6 +109,25 @@ def org_drift(live: LiveOrg) -> dict[Address, str]:
     for lowerer in (*_lowerers(), derived):
         lowerer.drift(b, found)
     return {address: "; ".join(texts) for address, texts in found.items()}
+
+
+def after_plan(plan: Plan, live: Model, desired: Model) -> Model:
+    """What the org should hold after the plan: what it holds (with the look-alikes sos leaves alone) with the
+    plan's changes made. A deletion the plan skipped stays: the resource stays in the org. Where a resource is
+    what `desired` says, `desired`'s is taken, with its typed expressions."""
+    def typed(resource: Resource) -> Resource:
+        found = desired.get(resource.address)
+        return found if found is not None and dict(found.attrs) == dict(resource.attrs) else resource
+
+    after = Model()
+    for resource in live:
+        after.add(typed(resource))
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            after.resources.pop(change.address, None)
+        else:
+            after.add(typed(Resource(change.address, dict(change.after or {}), change.origin)))
+    return after
 
 
 def _lowerers() -> list[ModuleType]:

@@ -11,6 +11,7 @@ from sos.backends.salesforce.read import LiveOrg
 from sos.backends.salesforce.standard_fields import api_names_for
 from sos.backends.salesforce.value_sets import ValueSets
 from sos.errors import Diagnostic
+from sos.expr.types import Scope
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change
 
@@ -33,6 +34,7 @@ class Build:
         self.problems: list[Diagnostic] = []
         self.notes: list[Diagnostic] = []
         self.rules: dict[Address, dict[str, str]] = {}    # each validation rule made, made once
+        self.scopes: dict[str, Scope] = {}   # what an expression on each object reads, for exprs_of
         self._names: dict[str, dict[str, str]] = {}
         self.values = ValueSets(desired, live, self.writes, self.deletes, self.kept, self.problems, self.notes)
         self.stage_names, self.status_names = self.values.stage_names, self.values.status_names

@@ -104,7 +104,7 @@ def _condition(b: Build, resource: Resource) -> str:
 
     obj = rule_object(b, resource.address)
     try:
-        exprs = resource.exprs or exprs_of(resource, b.desired)
+        exprs = resource.exprs or exprs_of(resource, b.desired, b.scopes)
         generator = SalesforceFormula(exprs["require"].scope, expression_naming(
             obj, b.field_names(obj), b.stage_names_by_key(), b.status_names_by_key()))
         return str(generator.error_condition(exprs.get("when"), exprs["require"]))

@@ -10,6 +10,8 @@ from sos.backends.salesforce.marks import formula_comment_texts, split_descripti
 from sos.backends.salesforce.mdxml import child_flag, child_text
 from sos.backends.salesforce.names import OBJECTS, validation_rule_name
 from sos.backends.salesforce.read.reader import Reader
+from sos.errors import SosError
+from sos.model.exprs import requirement_from_rule
 from sos.model.resources import Address, Kind
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 
@@ -43,6 +45,12 @@ def requirement_of(address: Address) -> Address:
     return address
 
 def _rule_attrs(address: Address, texts: dict[str, str], message: str | None, description: str) -> dict[str, Any]:
+    if address.kind is Kind.STAGE_REQUIREMENT and "fields" not in texts and texts.get("require"):
+        try:        # a rule an earlier sos made: its comment holds the `when`/`require` text it was made from
+            fields, stages = requirement_from_rule(texts.get("when", ""), texts["require"])
+        except SosError:
+            fields, stages = [], []     # edited past reading: the plan shows an update that rewrites it
+        return {"fields": fields, "stages": stages, "message": message}
     if address.kind is Kind.STAGE_REQUIREMENT:
         return {"fields": texts.get("fields", "").split(), "stages": texts.get("stages", "").split(),
                 "message": message}
