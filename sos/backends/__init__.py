@@ -16,7 +16,7 @@ BACKENDS = {
 }
 
 # The diagnostic codes each backend declares beyond sos.codes' own.
-CODE_MODULES = ("sos.backends.salesforce.codes",)
+CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.hubspot.codes")
 
 # What each target type refuses that a desired Model already shows, checked offline (no client loaded).
 LINTS = {

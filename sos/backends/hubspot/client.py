@@ -1,0 +1,419 @@
+"""HubSpot's CRM API for sos: paced under the portal's limits, retried when HubSpot asks for it, counted, redacted.
+
+The generated APIs of hubspot-api-client serve pipelines, stages, property groups, properties and records; its
+`api_request` serves what they do not (the token's portal and scopes). Every call:
+
+- waits its turn under the burst limit (100 requests per rolling 10 s on the lowest tiers) and search's own
+  5 per second, on an injectable clock and sleep, so tests never sleep for real;
+- is retried after a 429 over the burst limit (after HubSpot's interval) and after a 5xx (bounded exponential
+  backoff), each retry said on a progress line; the DAILY limit stops the command at once;
+- is counted in `calls`, per endpoint, as HubSpot counts them against the limits (retries included).
+
+Takes and returns HubSpot's JSON (`displayOrder`, `metadata`, …) as plain dicts. Every message that leaves this
+module has passed through the connection's redaction, and no library exception is chained onto ours.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import requests
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.objects import ApiException as ObjectsApiException
+from hubspot.crm.pipelines import ApiException as PipelinesApiException
+from hubspot.crm.properties import ApiException as PropertiesApiException
+
+from sos.backends.hubspot.auth import CREATE_TOKEN, Connection
+from sos.errors import Diagnostic, SosError
+
+T = TypeVar("T")
+
+# Usage details (developers.hubspot.com/docs/api/usage-details): 100 requests per 10 s on Free and Starter, more
+# above; CRM search: 5 requests per second per account (the search guide's "Limits").
+BURST_LIMIT = 100
+BURST_WINDOW = 10.0
+SEARCH_LIMIT = 5
+SEARCH_WINDOW = 1.0
+PACING_MARGIN = 0.05    # seconds past the window's edge, so the client's clock and HubSpot's need not agree exactly
+RATE_LIMIT_RETRIES = 5
+SERVER_RETRIES = 4      # waits of 1, 2, 4 and 8 s, then give up
+SERVER_FIRST_WAIT = 1.0
+# Transient answers HubSpot documents on its error-handling page: locked, migration in progress, gateway and
+# Cloudflare timeouts (reference §8).
+TRANSIENT = {423, 477, 500, 502, 503, 504, 521, 522, 523, 524}
+BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
+PAGE_SIZE = 100         # record lists and search pages
+DAILY_WHY = ("HubSpot counts every private app's calls to the portal per day and refuses all of them once the "
+             "portal's daily limit is reached; the count resets at midnight in the portal's time zone")
+DAILY_FIX = ("run the command again after midnight in the portal's time zone; Settings → Integrations → Private Apps "
+             "→ the app → Logs shows which app spent the calls")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the token is: the portal (hub) it belongs to and the scopes its private app was granted."""
+
+    portal_id: int
+    scopes: frozenset[str]
+
+
+class RollingWindow:
+    """At most `limit` calls in any `seconds`-long window, the way HubSpot counts them (a rolling window).
+
+    Exact, where a token bucket of the same rate would let up to twice the limit through one window."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit, self.seconds = limit, seconds
+        self._sent: deque[float] = deque(maxlen=limit)
+
+    def wait(self, now: float) -> float:
+        """How long to wait before the next call may go."""
+        if len(self._sent) < self.limit:
+            return 0.0
+        return max(0.0, self._sent[0] + self.seconds + PACING_MARGIN - now)
+
+    def record(self, now: float) -> None:
+        self._sent.append(now)
+
+
+class HubSpotClient:
+    """One portal's API, checked to be the target's portal before anything else is read."""
+
+    def __init__(self, connection: Connection, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] | None = None,
+                 burst_limit: int = BURST_LIMIT) -> None:
+        self.connection = connection
+        self.clock, self.sleep = clock, sleep
+        sink = progress or (lambda line: None)
+        self.progress: Callable[[str], None] = lambda line: sink(connection.redact(line))
+        self.calls: Counter[str] = Counter()
+        self._burst = RollingWindow(burst_limit, BURST_WINDOW)
+        self._search = RollingWindow(SEARCH_LIMIT, SEARCH_WINDOW)
+        self._account: Account | None = None
+        self.hs = HubSpot(access_token=connection.token, host=connection.api_url, base_url=connection.api_url)
+
+    # -- who the token is ----------------------------------------------------------------
+
+    def whoami(self) -> Account:
+        """The token's portal and scopes (one call, then remembered); SosError if it is not the target's portal.
+
+        From HubSpot's private-app token introspection (developers.hubspot.com/docs/api/private-apps):
+        POST /oauth/v2/private-apps/get/access-token-info {"tokenKey"} → {hubId, scopes, …}."""
+        if self._account is None:
+            info = self._send("POST /oauth/v2/private-apps/get/access-token-info", lambda: self._api_request(
+                "POST", "/oauth/v2/private-apps/get/access-token-info", body={"tokenKey": self.connection.token}))
+            account = Account(int(info["hubId"]), frozenset(info.get("scopes") or ()))
+            wanted = self.connection.portal_id
+            if wanted is not None and account.portal_id != wanted:
+                raise self._fail(f"the token in {self.connection.token_env} belongs to HubSpot portal "
+                                 f"{account.portal_id}, not to portal {wanted} (the target's portal_id); nothing was "
+                                 "read or changed", "hs-wrong-portal",
+                                 fix=f"export the token of portal {wanted}'s private app in "
+                                     f"{self.connection.token_env}, or correct portal_id")
+            self._account = account
+        return self._account
+
+    def require_scopes(self, scopes: Iterable[str], purpose: str) -> None:
+        """SosError naming every scope in `scopes` the token lacks, before a call would be refused for it."""
+        missing = sorted(set(scopes) - self.whoami().scopes)
+        if missing:
+            raise _missing_scopes(missing, purpose, self.connection.token_env)
+
+    # -- pipelines and stages ----------------------------------------------------------------
+
+    def pipelines(self, object_type: str) -> list[dict[str, Any]]:
+        """Every pipeline of `object_type` with its stages, in one call."""
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._results("GET /crm/v3/pipelines/{objectType}", api, lambda: api.get_all(object_type=object_type))
+
+    def create_pipeline(self, object_type: str, pipeline: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._json("POST /crm/v3/pipelines/{objectType}", api,
+                          lambda: api.create(object_type=object_type, pipeline_input=pipeline))
+
+    def update_pipeline(self, object_type: str, pipeline_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}", api, lambda: api.update(
+            object_type=object_type, pipeline_id=pipeline_id, pipeline_patch_input=changes))
+
+    def archive_pipeline(self, object_type: str, pipeline_id: str) -> None:
+        api = self.hs.crm.pipelines.pipelines_api
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}",
+                   lambda: api.archive(object_type=object_type, pipeline_id=pipeline_id))
+
+    def create_stage(self, object_type: str, pipeline_id: str, stage: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        return self._json("POST /crm/v3/pipelines/{objectType}/{pipelineId}/stages", api, lambda: api.create(
+            object_type=object_type, pipeline_id=pipeline_id, pipeline_stage_input=stage))
+
+    def update_stage(self, object_type: str, pipeline_id: str, stage_id: str,
+                     changes: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api,
+                          lambda: api.update(object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id,
+                                             pipeline_stage_patch_input=changes))
+
+    def archive_stage(self, object_type: str, pipeline_id: str, stage_id: str) -> None:
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
+                   lambda: api.archive(object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id))
+
+    # -- property groups and properties ----------------------------------------------------
+
+    def groups(self, object_type: str) -> list[dict[str, Any]]:
+        """Every property group of `object_type`, in one call."""
+        api = self.hs.crm.properties.groups_api
+        return self._results("GET /crm/v3/properties/{objectType}/groups", api,
+                             lambda: api.get_all(object_type=object_type))
+
+    def create_group(self, object_type: str, group: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.properties.groups_api
+        return self._json("POST /crm/v3/properties/{objectType}/groups", api,
+                          lambda: api.create(object_type=object_type, property_group_create=group))
+
+    def properties(self, object_type: str) -> list[dict[str, Any]]:
+        """Every property of `object_type`, HubSpot's own included, in one call."""
+        api = self.hs.crm.properties.core_api
+        return self._results("GET /crm/v3/properties/{objectType}", api,
+                             lambda: api.get_all(object_type=object_type))
+
+    def property(self, object_type: str, name: str) -> dict[str, Any]:
+        api = self.hs.crm.properties.core_api
+        return self._json("GET /crm/v3/properties/{objectType}/{propertyName}", api,
+                          lambda: api.get_by_name(object_type=object_type, property_name=name))
+
+    def create_properties(self, object_type: str, properties: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create `properties` with the batch endpoint, 100 a call; the created properties."""
+        api = self.hs.crm.properties.batch_api
+        created: list[dict[str, Any]] = []
+        for batch in _batches(properties):
+            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", api, partial(
+                api.create, object_type=object_type, batch_input_property_create={"inputs": batch}))
+        return created
+
+    def update_property(self, object_type: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change one property; HubSpot replaces the whole option list when `changes` has `options`."""
+        api = self.hs.crm.properties.core_api
+        return self._json("PATCH /crm/v3/properties/{objectType}/{propertyName}", api, lambda: api.update(
+            object_type=object_type, property_name=name, property_update=changes))
+
+    def archive_properties(self, object_type: str, names: list[str]) -> None:
+        """Archive the properties `names` with the batch endpoint, 100 a call."""
+        api = self.hs.crm.properties.batch_api
+        for batch in _batches(names):
+            inputs = [{"name": name} for name in batch]
+            self._send("POST /crm/v3/properties/{objectType}/batch/archive", partial(
+                api.archive, object_type=object_type, batch_input_property_name={"inputs": inputs}))
+
+    # -- records ---------------------------------------------------------------------------
+
+    def records(self, object_type: str, properties: list[str]) -> Iterator[dict[str, Any]]:
+        """Every record of `object_type` with `properties`, page after page (100 a call)."""
+        api = self.hs.crm.objects.basic_api
+        after: str | None = None
+        while True:
+            cursor = {"after": after} if after else {}
+            page = self._json("GET /crm/v3/objects/{objectType}", api, partial(
+                api.get_page, object_type=object_type, limit=PAGE_SIZE, properties=properties, **cursor))
+            yield from page["results"]
+            after = _next_page(page)
+            if after is None:
+                return
+
+    def search(self, object_type: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, page after page."""
+        after: str | None = None
+        while True:
+            page = self._search_page(object_type, {**query, "limit": PAGE_SIZE, **({"after": after} if after else {})})
+            yield from page["results"]
+            after = _next_page(page)
+            if after is None:
+                return
+
+    def count(self, object_type: str, filter_groups: list[dict[str, Any]]) -> int:
+        """How many records match `filter_groups`, in one search call."""
+        return int(self._search_page(object_type, {"filterGroups": filter_groups, "limit": 1})["total"])
+
+    def _search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        api = self.hs.crm.objects.search_api
+        return self._json("POST /crm/v3/objects/{objectType}/search", api,
+                          lambda: api.do_search(object_type=object_type, public_object_search_request=body))
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _json(self, operation: str, api: Any, request: Callable[[], Any]) -> dict[str, Any]:
+        """The answer to `request` as HubSpot's JSON (the library's models turned back into camelCase keys)."""
+        return dict(api.api_client.sanitize_for_serialization(self._send(operation, request)))
+
+    def _results(self, operation: str, api: Any, request: Callable[[], Any]) -> list[dict[str, Any]]:
+        return list(self._json(operation, api, request)["results"])
+
+    def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        """A call the generated APIs do not cover, through the library's `api_request`; its JSON."""
+        response = self.hs.api_request({"method": method, "path": path, "body": body})
+        if response.status_code >= 400:
+            raise _Refused(response.status_code, response.text, response.headers)
+        return response.json()
+
+    def _send(self, operation: str, request: Callable[[], T]) -> T:
+        """One call: the portal checked first, paced, counted, retried when HubSpot asks; failures as SosError."""
+        if self._account is None and not operation.startswith("POST /oauth/"):
+            self.whoami()
+        limited = failed = 0
+        while True:
+            self._pace(operation)
+            self.calls[operation] += 1
+            try:
+                return request()
+            except (_Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
+                refusal = _refusal(exc)
+            except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
+                raise self._fail(f"could not reach HubSpot at {self.connection.api_url} during {operation}: "
+                                 f"{type(exc).__name__}", "hs-unreachable",
+                                 fix="check the network and api_url, then run the command again") from None
+            if refusal.status == 429 and refusal.policy != "DAILY":
+                self._wait_out_burst(operation, refusal, limited)
+                limited += 1
+            elif refusal.status in TRANSIENT:
+                self._back_off(operation, refusal, failed)
+                failed += 1
+            else:
+                raise self._final(operation, refusal) from None
+
+    def _pace(self, operation: str) -> None:
+        windows = [self._burst, self._search] if operation.endswith("/search") else [self._burst]
+        for window in windows:
+            pause = window.wait(self.clock())
+            if pause >= 1:
+                self.progress(f"Pacing under HubSpot's limit of {window.limit} requests per "
+                              f"{window.seconds:g} s: waiting {pause:.1f} s…")
+            if pause:
+                self.sleep(pause)
+        now = self.clock()
+        for window in windows:
+            window.record(now)
+
+    def _wait_out_burst(self, operation: str, refusal: _Refusal, limited: int) -> None:
+        if limited >= RATE_LIMIT_RETRIES:
+            raise self._fail(f"HubSpot kept refusing {operation} over its {refusal.policy} limit; gave up after "
+                             f"{limited + 1} tries", "hs-rate-limited",
+                             why="other apps in the portal are spending its shared burst limit",
+                             fix="run the command again in a minute") from None
+        pause = refusal.interval
+        self.progress(f"HubSpot is limiting requests ({refusal.policy}) on {operation}; retrying in {pause:g} s "
+                      f"(retry {limited + 1} of {RATE_LIMIT_RETRIES})…")
+        self.sleep(pause)
+
+    def _back_off(self, operation: str, refusal: _Refusal, failed: int) -> None:
+        if failed >= SERVER_RETRIES:
+            raise self._fail(f"HubSpot answered {operation} with {refusal.summary()} {failed + 1} times in a row; "
+                             "gave up", "hs-unavailable", why=refusal.support_note(),
+                             fix="see status.hubspot.com, and run the command again later") from None
+        pause = refusal.retry_after or SERVER_FIRST_WAIT * 2 ** failed
+        self.progress(f"HubSpot answered {operation} with {refusal.summary()}; retrying in {pause:g} s "
+                      f"(retry {failed + 1} of {SERVER_RETRIES})…")
+        self.sleep(pause)
+
+    def _final(self, operation: str, refusal: _Refusal) -> SosError:
+        token_env = self.connection.token_env
+        if refusal.status == 429:
+            return self._fail(f"the HubSpot portal's daily API limit is used up (HubSpot answered {operation} with "
+                              f"{refusal.summary()}); sos stopped at once", "hs-daily-limit", why=DAILY_WHY,
+                              fix=DAILY_FIX)
+        if refusal.status == 401:
+            return self._fail(f"HubSpot refused the access token in {token_env} ({refusal.summary()}): it is "
+                              "wrong, or its private app's token was rotated or the app deleted", "hs-auth-failed",
+                              fix=f"{CREATE_TOKEN} (or the token of the existing app); then "
+                                  f"`export {token_env}=<the token>`")
+        if refusal.category == "MISSING_SCOPES":
+            return _missing_scopes(refusal.required_scopes or ["(HubSpot did not name them)"], operation, token_env)
+        redact = self.connection.redact
+        return HubSpotApiError(Diagnostic(None, redact(f"HubSpot refused {operation}: {refusal.summary()}"),
+                                          "hs-api-error", why=redact(refusal.support_note())),
+                               refusal.status, refusal.category)
+
+    def _fail(self, message: str, code: str, fix: str = "", why: str = "") -> SosError:
+        redact = self.connection.redact
+        return SosError(Diagnostic(None, redact(message), code, why=redact(why), fix=redact(fix)))
+
+
+class HubSpotApiError(SosError):
+    """HubSpot refused a call (not for limits, auth or scopes); `status` and `category` tell the backend which."""
+
+    def __init__(self, diagnostic: Diagnostic, status: int, category: str) -> None:
+        super().__init__(diagnostic)
+        self.status, self.category = status, category
+
+
+class _Refused(Exception):
+    """An `api_request` answer with an error status, shaped like the generated APIs' ApiException."""
+
+    def __init__(self, status: int, body: str, headers: Any) -> None:
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """What HubSpot's error answer says (reference §8-9)."""
+
+    status: int
+    category: str
+    message: str
+    correlation_id: str
+    policy: str
+    required_scopes: list[str]
+    interval: float       # seconds to wait out a burst limit
+    retry_after: float    # seconds HubSpot asked to wait (0: it did not say)
+
+    def summary(self) -> str:
+        kind = self.category or self.policy
+        return f"{self.status}" + (f" {kind}" if kind else "") + (f": {self.message}" if self.message else "")
+
+    def support_note(self) -> str:
+        return (f"HubSpot's correlation id for this answer is {self.correlation_id}: quote it to HubSpot support"
+                if self.correlation_id else "")
+
+
+def _refusal(exc: Any) -> _Refusal:
+    try:
+        body = json.loads(exc.body or "{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
+    policy = str(body.get("policyName") or "")
+    interval_ms = headers.get("x-hubspot-ratelimit-interval-milliseconds", "")
+    default_interval = SEARCH_WINDOW if policy == "SECONDLY" else BURST_WINDOW
+    retry_after = headers.get("retry-after", "")
+    scopes = [scope for error in body.get("errors") or [] if isinstance(error, dict)
+              for scope in (error.get("context") or {}).get("requiredGranularScopes") or []]
+    return _Refusal(int(exc.status), str(body.get("category") or ""), str(body.get("message") or ""),
+                    str(body.get("correlationId") or ""), policy, scopes,
+                    int(interval_ms) / 1000 if interval_ms.isdigit() else default_interval,
+                    float(retry_after) if retry_after.isdigit() else 0.0)
+
+
+def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosError:
+    return SosError(Diagnostic(
+        None, f"the HubSpot private app whose token is in {token_env} lacks the scope"
+              f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}, needed for {purpose}", "hs-missing-scopes",
+        fix="in HubSpot open Settings → Integrations → Private Apps → the app → Scopes, add "
+            f"{', '.join(missing)}, commit the change, and run the command again"))
+
+
+def _batches(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), BATCH_SIZE):
+        yield items[start:start + BATCH_SIZE]
+
+
+def _next_page(page: dict[str, Any]) -> str | None:
+    after = ((page.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
