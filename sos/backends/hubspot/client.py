@@ -15,6 +15,8 @@ module has passed through the connection's redaction, and no library exception i
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import time
 from collections import Counter, deque
@@ -41,6 +43,7 @@ BURST_LIMIT = 100
 BURST_WINDOW = 10.0
 SEARCH_LIMIT = 5
 SEARCH_WINDOW = 1.0
+REQUEST_TIMEOUT = (10.0, 120.0)   # seconds to connect, and to wait for an answer: a stalled call never hangs CI
 PACING_MARGIN = 0.05    # seconds past the window's edge, so the client's clock and HubSpot's need not agree exactly
 RATE_LIMIT_RETRIES = 5
 SERVER_RETRIES = 4      # waits of 1, 2, 4 and 8 s, then give up
@@ -49,7 +52,8 @@ SERVER_FIRST_WAIT = 1.0
 # Cloudflare timeouts (reference §8).
 TRANSIENT = {423, 477, 500, 502, 503, 504, 521, 522, 523, 524}
 BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
-PAGE_SIZE = 100         # record lists and search pages
+LIST_PAGE_SIZE = 100    # record lists (the objects guide)
+SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
 DAILY_WHY = ("HubSpot counts every private app's calls to the portal per day and refuses all of them once the "
              "portal's daily limit is reached; the count resets at midnight in the portal's time zone")
 DAILY_FIX = ("run the command again after midnight in the portal's time zone; Settings → Integrations → Private Apps "
@@ -88,16 +92,25 @@ class HubSpotClient:
 
     def __init__(self, connection: Connection, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, progress: Callable[[str], None] | None = None,
-                 burst_limit: int = BURST_LIMIT) -> None:
+                 burst_limit: int = BURST_LIMIT, timeout: tuple[float, float] = REQUEST_TIMEOUT) -> None:
         self.connection = connection
+        self.timeout = timeout
         self.clock, self.sleep = clock, sleep
         sink = progress or (lambda line: None)
         self.progress: Callable[[str], None] = lambda line: sink(connection.redact(line))
         self.calls: Counter[str] = Counter()
-        self._burst = RollingWindow(burst_limit, BURST_WINDOW)
-        self._search = RollingWindow(SEARCH_LIMIT, SEARCH_WINDOW)
+        self._burst_window = RollingWindow(burst_limit, BURST_WINDOW)
+        self._search_window = RollingWindow(SEARCH_LIMIT, SEARCH_WINDOW)
         self._account: Account | None = None
-        self.hs = HubSpot(access_token=connection.token, host=connection.api_url, base_url=connection.api_url)
+        # retry=False: urllib3 retries nothing by itself, so every request is paced and counted here.
+        self.hs = HubSpot(access_token=connection.token, host=connection.api_url, base_url=connection.api_url,
+                          retry=False)
+        # The library builds a new API client, with its own connection pool, on every attribute access: once here.
+        crm = self.hs.crm
+        self._pipelines_api, self._stages_api = crm.pipelines.pipelines_api, crm.pipelines.pipeline_stages_api
+        self._groups_api, self._properties_api = crm.properties.groups_api, crm.properties.core_api
+        self._batch_api = crm.properties.batch_api
+        self._records_api, self._search_api = crm.objects.basic_api, crm.objects.search_api
 
     # -- who the token is ----------------------------------------------------------------
 
@@ -107,7 +120,7 @@ class HubSpotClient:
         From HubSpot's private-app token introspection (developers.hubspot.com/docs/api/private-apps):
         POST /oauth/v2/private-apps/get/access-token-info {"tokenKey"} → {hubId, scopes, …}."""
         if self._account is None:
-            info = self._send("POST /oauth/v2/private-apps/get/access-token-info", lambda: self._api_request(
+            info = self._call("POST /oauth/v2/private-apps/get/access-token-info", lambda: self._api_request(
                 "POST", "/oauth/v2/private-apps/get/access-token-info", body={"tokenKey": self.connection.token}))
             account = Account(int(info["hubId"]), frozenset(info.get("scopes") or ()))
             wanted = self.connection.portal_id
@@ -130,108 +143,95 @@ class HubSpotClient:
 
     def pipelines(self, object_type: str) -> list[dict[str, Any]]:
         """Every pipeline of `object_type` with its stages, in one call."""
-        api = self.hs.crm.pipelines.pipelines_api
-        return self._results("GET /crm/v3/pipelines/{objectType}", api, lambda: api.get_all(object_type=object_type))
+        return self._results("GET /crm/v3/pipelines/{objectType}", self._pipelines_api.get_all, object_type=object_type)
 
     def create_pipeline(self, object_type: str, pipeline: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.pipelines.pipelines_api
-        return self._json("POST /crm/v3/pipelines/{objectType}", api,
-                          lambda: api.create(object_type=object_type, pipeline_input=pipeline))
+        return self._json("POST /crm/v3/pipelines/{objectType}", self._pipelines_api.create, object_type=object_type,
+                          pipeline_input=pipeline)
 
     def update_pipeline(self, object_type: str, pipeline_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.pipelines.pipelines_api
-        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}", api, lambda: api.update(
-            object_type=object_type, pipeline_id=pipeline_id, pipeline_patch_input=changes))
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}", self._pipelines_api.update,
+                          object_type=object_type, pipeline_id=pipeline_id, pipeline_patch_input=changes)
 
     def archive_pipeline(self, object_type: str, pipeline_id: str) -> None:
-        api = self.hs.crm.pipelines.pipelines_api
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}",
-                   lambda: api.archive(object_type=object_type, pipeline_id=pipeline_id))
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}", self._pipelines_api.archive,
+                   object_type=object_type, pipeline_id=pipeline_id)
 
     def create_stage(self, object_type: str, pipeline_id: str, stage: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.pipelines.pipeline_stages_api
-        return self._json("POST /crm/v3/pipelines/{objectType}/{pipelineId}/stages", api, lambda: api.create(
-            object_type=object_type, pipeline_id=pipeline_id, pipeline_stage_input=stage))
+        return self._json("POST /crm/v3/pipelines/{objectType}/{pipelineId}/stages", self._stages_api.create,
+                          object_type=object_type, pipeline_id=pipeline_id, pipeline_stage_input=stage)
 
     def update_stage(self, object_type: str, pipeline_id: str, stage_id: str,
                      changes: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.pipelines.pipeline_stages_api
-        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api,
-                          lambda: api.update(object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id,
-                                             pipeline_stage_patch_input=changes))
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", self._stages_api.update,
+                          object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id,
+                          pipeline_stage_patch_input=changes)
 
     def archive_stage(self, object_type: str, pipeline_id: str, stage_id: str) -> None:
-        api = self.hs.crm.pipelines.pipeline_stages_api
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
-                   lambda: api.archive(object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id))
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", self._stages_api.archive,
+                   object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id)
 
     # -- property groups and properties ----------------------------------------------------
 
     def groups(self, object_type: str) -> list[dict[str, Any]]:
         """Every property group of `object_type`, in one call."""
-        api = self.hs.crm.properties.groups_api
-        return self._results("GET /crm/v3/properties/{objectType}/groups", api,
-                             lambda: api.get_all(object_type=object_type))
+        return self._results("GET /crm/v3/properties/{objectType}/groups", self._groups_api.get_all,
+                             object_type=object_type)
 
     def create_group(self, object_type: str, group: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.properties.groups_api
-        return self._json("POST /crm/v3/properties/{objectType}/groups", api,
-                          lambda: api.create(object_type=object_type, property_group_create=group))
+        return self._json("POST /crm/v3/properties/{objectType}/groups", self._groups_api.create,
+                          object_type=object_type, property_group_create=group)
 
     def properties(self, object_type: str) -> list[dict[str, Any]]:
         """Every property of `object_type`, HubSpot's own included, in one call."""
-        api = self.hs.crm.properties.core_api
-        return self._results("GET /crm/v3/properties/{objectType}", api,
-                             lambda: api.get_all(object_type=object_type))
+        return self._results("GET /crm/v3/properties/{objectType}", self._properties_api.get_all,
+                             object_type=object_type)
 
     def property(self, object_type: str, name: str) -> dict[str, Any]:
-        api = self.hs.crm.properties.core_api
-        return self._json("GET /crm/v3/properties/{objectType}/{propertyName}", api,
-                          lambda: api.get_by_name(object_type=object_type, property_name=name))
+        return self._json("GET /crm/v3/properties/{objectType}/{propertyName}", self._properties_api.get_by_name,
+                          object_type=object_type, property_name=name)
 
     def create_properties(self, object_type: str, properties: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Create `properties` with the batch endpoint, 100 a call; the created properties."""
-        api = self.hs.crm.properties.batch_api
         created: list[dict[str, Any]] = []
         for batch in _batches(properties):
-            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", api, partial(
-                api.create, object_type=object_type, batch_input_property_create={"inputs": batch}))
+            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", self._batch_api.create,
+                                     object_type=object_type, batch_input_property_create={"inputs": batch})
         return created
 
     def update_property(self, object_type: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change one property; HubSpot replaces the whole option list when `changes` has `options`."""
-        api = self.hs.crm.properties.core_api
-        return self._json("PATCH /crm/v3/properties/{objectType}/{propertyName}", api, lambda: api.update(
-            object_type=object_type, property_name=name, property_update=changes))
+        return self._json("PATCH /crm/v3/properties/{objectType}/{propertyName}", self._properties_api.update,
+                          object_type=object_type, property_name=name, property_update=changes)
 
     def archive_properties(self, object_type: str, names: list[str]) -> None:
         """Archive the properties `names` with the batch endpoint, 100 a call."""
-        api = self.hs.crm.properties.batch_api
         for batch in _batches(names):
-            inputs = [{"name": name} for name in batch]
-            self._send("POST /crm/v3/properties/{objectType}/batch/archive", partial(
-                api.archive, object_type=object_type, batch_input_property_name={"inputs": inputs}))
+            self._send("POST /crm/v3/properties/{objectType}/batch/archive", self._batch_api.archive,
+                       object_type=object_type, batch_input_property_name={"inputs": [{"name": n} for n in batch]})
 
     # -- records ---------------------------------------------------------------------------
 
     def records(self, object_type: str, properties: list[str]) -> Iterator[dict[str, Any]]:
         """Every record of `object_type` with `properties`, page after page (100 a call)."""
-        api = self.hs.crm.objects.basic_api
         after: str | None = None
         while True:
             cursor = {"after": after} if after else {}
-            page = self._json("GET /crm/v3/objects/{objectType}", api, partial(
-                api.get_page, object_type=object_type, limit=PAGE_SIZE, properties=properties, **cursor))
+            page = self._json("GET /crm/v3/objects/{objectType}", self._records_api.get_page, object_type=object_type,
+                              limit=LIST_PAGE_SIZE, properties=properties, **cursor)
             yield from page["results"]
             after = _next_page(page)
             if after is None:
                 return
 
     def search(self, object_type: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, page after page."""
+        """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, 200 a call.
+
+        HubSpot reads no further than the first 10,000 matches of a query: narrow the filters to go past them."""
         after: str | None = None
         while True:
-            page = self._search_page(object_type, {**query, "limit": PAGE_SIZE, **({"after": after} if after else {})})
+            cursor = {"after": after} if after else {}
+            page = self._search_page(object_type, {**query, "limit": SEARCH_PAGE_SIZE, **cursor})
             yield from page["results"]
             after = _next_page(page)
             if after is None:
@@ -242,30 +242,36 @@ class HubSpotClient:
         return int(self._search_page(object_type, {"filterGroups": filter_groups, "limit": 1})["total"])
 
     def _search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
-        api = self.hs.crm.objects.search_api
-        return self._json("POST /crm/v3/objects/{objectType}/search", api,
-                          lambda: api.do_search(object_type=object_type, public_object_search_request=body))
+        return self._json("POST /crm/v3/objects/{objectType}/search", self._search_api.do_search,
+                          object_type=object_type, public_object_search_request=body)
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _json(self, operation: str, api: Any, request: Callable[[], Any]) -> dict[str, Any]:
-        """The answer to `request` as HubSpot's JSON (the library's models turned back into camelCase keys)."""
-        return dict(api.api_client.sanitize_for_serialization(self._send(operation, request)))
+    def _json(self, operation: str, method: Callable[..., Any], **arguments: Any) -> dict[str, Any]:
+        """HubSpot's JSON answer to a generated API's `method` (its models turned back into camelCase keys)."""
+        answer = self._send(operation, method, **arguments)
+        return dict(method.__self__.api_client.sanitize_for_serialization(answer))  # type: ignore[attr-defined]
 
-    def _results(self, operation: str, api: Any, request: Callable[[], Any]) -> list[dict[str, Any]]:
-        return list(self._json(operation, api, request)["results"])
+    def _results(self, operation: str, method: Callable[..., Any], **arguments: Any) -> list[dict[str, Any]]:
+        return list(self._json(operation, method, **arguments)["results"])
+
+    def _send(self, operation: str, method: Callable[..., Any], **arguments: Any) -> Any:
+        """Call a generated API's `method`, once the token is known to be the target portal's."""
+        self.whoami()
+        return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout))
 
     def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
         """A call the generated APIs do not cover, through the library's `api_request`; its JSON."""
-        response = self.hs.api_request({"method": method, "path": path, "body": body})
+        # api_request prints a failed connection to stdout, where it would corrupt sos's output (`--format json`);
+        # the failure itself still raises, and becomes hs-unreachable.
+        with contextlib.redirect_stdout(io.StringIO()):
+            response = self.hs.api_request({"method": method, "path": path, "body": body})
         if response.status_code >= 400:
             raise _Refused(response.status_code, response.text, response.headers)
         return response.json()
 
-    def _send(self, operation: str, request: Callable[[], T]) -> T:
-        """One call: the portal checked first, paced, counted, retried when HubSpot asks; failures as SosError."""
-        if self._account is None and not operation.startswith("POST /oauth/"):
-            self.whoami()
+    def _call(self, operation: str, request: Callable[[], T]) -> T:
+        """One call: paced, counted, retried when HubSpot asks; every failure a redacted SosError."""
         limited = failed = 0
         while True:
             self._pace(operation)
@@ -275,8 +281,8 @@ class HubSpotClient:
             except (_Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
                 refusal = _refusal(exc)
             except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
-                raise self._fail(f"could not reach HubSpot at {self.connection.api_url} during {operation}: "
-                                 f"{type(exc).__name__}", "hs-unreachable",
+                raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {operation} "
+                                 f"({type(exc).__name__})", "hs-unreachable",
                                  fix="check the network and api_url, then run the command again") from None
             if refusal.status == 429 and refusal.policy != "DAILY":
                 self._wait_out_burst(operation, refusal, limited)
@@ -288,7 +294,7 @@ class HubSpotClient:
                 raise self._final(operation, refusal) from None
 
     def _pace(self, operation: str) -> None:
-        windows = [self._burst, self._search] if operation.endswith("/search") else [self._burst]
+        windows = [self._burst_window, self._search_window] if operation.endswith("/search") else [self._burst_window]
         for window in windows:
             pause = window.wait(self.clock())
             if pause >= 1:

@@ -13,7 +13,7 @@ declare(
     Code("hs-auth-failed", "HubSpot refused the access token"),
     Code("hs-missing-scopes", "the private app lacks scopes the command needs"),
     # Calls.
-    Code("hs-unreachable", "HubSpot could not be reached"),
+    Code("hs-unreachable", "HubSpot could not be reached, or did not answer in time"),
     Code("hs-rate-limited", "HubSpot kept refusing requests over its burst limit"),
     Code("hs-daily-limit", "the portal's daily API limit is used up"),
     Code("hs-unavailable", "HubSpot kept answering with a server error"),

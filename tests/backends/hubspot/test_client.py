@@ -4,13 +4,15 @@ the token kept out of everything it says."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
+from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotApiError, HubSpotClient
 from sos.errors import SosError
-from tests.backends.hubspot.conftest import MakeClient
+from tests.backends.hubspot.conftest import MakeClient, hubspot_target
 from tests.emulators.hubspot import ALL_SCOPES, HubSpotEmulator
 
 PIPELINES = "GET /crm/v3/pipelines/{objectType}"
@@ -190,9 +192,9 @@ def test_search_pages_through_every_match_and_count_takes_one_call(hub: HubSpotE
     won = [{"filters": [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]}]
     found = list(client.search("deals", {"filterGroups": won, "properties": ["dealname"]}))
     assert len(found) == 205 and {d["properties"]["dealname"] for d in found} == {f"Won {n}" for n in range(205)}
-    assert hub.calls[SEARCH] == 3
+    assert hub.calls[SEARCH] == 2
     assert client.count("deals", won) == 205
-    assert hub.calls[SEARCH] == 4
+    assert hub.calls[SEARCH] == 3
 
 
 # -- limits and faults -----------------------------------------------------------------------------------
@@ -227,6 +229,16 @@ def test_a_429_over_the_burst_limit_is_waited_out_and_retried(hub: HubSpotEmulat
                         f"(retry {n} of 5)…" for n in (1, 2)]
     assert (hub.clock() - started).total_seconds() == pytest.approx(20)
     assert hub.calls == client.calls == {TOKEN_INFO: 1, PIPELINES: 3}
+
+
+def test_a_429_over_searchs_own_limit_waits_a_second(hub: HubSpotEmulator, client: HubSpotClient,
+                                                     progress: list[str]) -> None:
+    client.whoami()
+    hub.faults.rate_limit(policy="SECONDLY", operations={SEARCH})
+    started = hub.clock()
+    assert client.count("deals", []) == 0
+    assert progress == [f"HubSpot is limiting requests (SECONDLY) on {SEARCH}; retrying in 1 s (retry 1 of 5)…"]
+    assert (hub.clock() - started).total_seconds() == pytest.approx(1)
 
 
 def test_a_burst_limit_that_never_lifts_gives_up_after_bounded_retries(hub: HubSpotEmulator,
@@ -282,7 +294,8 @@ def test_a_server_error_that_persists_gives_up_after_bounded_retries(hub: HubSpo
     assert (hub.calls["GET /crm/v3/properties/{objectType}"], (hub.clock() - started).total_seconds()) == (5, 15)
 
 
-def test_hubspot_out_of_reach_is_one_clear_error(make_client: MakeClient, running: HubSpotEmulator) -> None:
+def test_hubspot_out_of_reach_is_one_clear_error_and_nothing_on_stdout(
+        make_client: MakeClient, running: HubSpotEmulator, capsys: pytest.CaptureFixture[str]) -> None:
     client = make_client()
     running.stop()
     try:
@@ -290,8 +303,26 @@ def test_hubspot_out_of_reach_is_one_clear_error(make_client: MakeClient, runnin
             client.pipelines("deals")
     finally:
         running.start()
-    assert failure(unreachable)[0] == (f"error: could not reach HubSpot at {running.api_url} during {TOKEN_INFO}: "
-                                       "ConnectionError [hs-unreachable]")
+    assert failure(unreachable)[0] == (f"error: no answer from HubSpot at {running.api_url} to {TOKEN_INFO} "
+                                       "(ConnectionError) [hs-unreachable]")
+    assert capsys.readouterr().out == ""
+
+
+def test_a_call_hubspot_does_not_answer_in_time_is_given_up() -> None:
+    # An emulator of its own: the answers the client gave up on arrive late, and must not reach another test's portal.
+    with HubSpotEmulator() as slow:
+        client = HubSpotClient(connection(hubspot_target(api_url=slow.api_url),
+                                          {"HUBSPOT_ACCESS_TOKEN": slow.access_token}), timeout=(1.0, 0.05))
+        client.whoami()
+        slow.latency_ms = 500
+        serving = set(threading.enumerate())
+        with pytest.raises(SosError) as stalled:
+            client.pipelines("deals")
+        for late in set(threading.enumerate()) - serving:
+            late.join(timeout=5)   # the answer given up on is written (to a closed connection) within this test
+    assert slow.calls[PIPELINES] == client.calls[PIPELINES] == 1   # urllib3 retried nothing behind the client's back
+    assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to {PIPELINES} "
+                                   "(ReadTimeoutError) [hs-unreachable]")
 
 
 # -- counts and secrets -----------------------------------------------------------------------------------
