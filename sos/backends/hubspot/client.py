@@ -48,9 +48,13 @@ PACING_MARGIN = 0.05    # seconds past the window's edge, so the client's clock 
 RATE_LIMIT_RETRIES = 5
 SERVER_RETRIES = 4      # waits of 1, 2, 4 and 8 s, then give up
 SERVER_FIRST_WAIT = 1.0
+SERVER_MAX_WAIT = 60.0  # the most sos waits when HubSpot's Retry-After asks for longer
 # Transient answers HubSpot documents on its error-handling page: locked, migration in progress, gateway and
 # Cloudflare timeouts (reference §8).
 TRANSIENT = {423, 477, 500, 502, 503, 504, 521, 522, 523, 524}
+# The generated APIs' arguments that fill an endpoint's path, by the path's own names.
+PATH_ARGUMENTS = {"objectType": "object_type", "pipelineId": "pipeline_id", "stageId": "stage_id",
+                  "propertyName": "property_name"}
 BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
 LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
@@ -120,8 +124,10 @@ class HubSpotClient:
         From HubSpot's private-app token introspection (developers.hubspot.com/docs/api/private-apps):
         POST /oauth/v2/private-apps/get/access-token-info {"tokenKey"} → {hubId, scopes, …}."""
         if self._account is None:
-            info = self._call("POST /oauth/v2/private-apps/get/access-token-info", lambda: self._api_request(
-                "POST", "/oauth/v2/private-apps/get/access-token-info", body={"tokenKey": self.connection.token}))
+            operation = "POST /oauth/v2/private-apps/get/access-token-info"
+            info = self._call(operation, lambda: self._api_request(
+                "POST", "/oauth/v2/private-apps/get/access-token-info", body={"tokenKey": self.connection.token}),
+                operation)
             account = Account(int(info["hubId"]), frozenset(info.get("scopes") or ()))
             wanted = self.connection.portal_id
             if wanted is not None and account.portal_id != wanted:
@@ -258,7 +264,8 @@ class HubSpotClient:
     def _send(self, operation: str, method: Callable[..., Any], **arguments: Any) -> Any:
         """Call a generated API's `method`, once the token is known to be the target portal's."""
         self.whoami()
-        return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout))
+        path = operation.format(**{name: arguments.get(argument) for name, argument in PATH_ARGUMENTS.items()})
+        return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout), path)
 
     def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
         """A call the generated APIs do not cover, through the library's `api_request`; its JSON."""
@@ -270,8 +277,9 @@ class HubSpotClient:
             raise _Refused(response.status_code, response.text, response.headers)
         return response.json()
 
-    def _call(self, operation: str, request: Callable[[], T]) -> T:
-        """One call: paced, counted, retried when HubSpot asks; every failure a redacted SosError."""
+    def _call(self, operation: str, request: Callable[[], T], path: str) -> T:
+        """One call: paced, counted per `operation`, retried when HubSpot asks; every failure a redacted SosError
+        naming the call by its `path` (`GET /crm/v3/pipelines/deals`)."""
         limited = failed = 0
         while True:
             self._pace(operation)
@@ -281,17 +289,17 @@ class HubSpotClient:
             except (_Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
                 refusal = _refusal(exc)
             except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
-                raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {operation} "
+                raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {path} "
                                  f"({type(exc).__name__})", "hs-unreachable",
                                  fix="check the network and api_url, then run the command again") from None
             if refusal.status == 429 and refusal.policy != "DAILY":
-                self._wait_out_burst(operation, refusal, limited)
+                self._wait_out_burst(path, refusal, limited)
                 limited += 1
             elif refusal.status in TRANSIENT:
-                self._back_off(operation, refusal, failed)
+                self._back_off(path, refusal, failed)
                 failed += 1
             else:
-                raise self._final(operation, refusal) from None
+                raise self._final(path, refusal) from None
 
     def _pace(self, operation: str) -> None:
         windows = [self._burst_window, self._search_window] if operation.endswith("/search") else [self._burst_window]
@@ -322,7 +330,7 @@ class HubSpotClient:
             raise self._fail(f"HubSpot answered {operation} with {refusal.summary()} {failed + 1} times in a row; "
                              "gave up", "hs-unavailable", why=refusal.support_note(),
                              fix="see status.hubspot.com, and run the command again later") from None
-        pause = refusal.retry_after or SERVER_FIRST_WAIT * 2 ** failed
+        pause = min(refusal.retry_after, SERVER_MAX_WAIT) or SERVER_FIRST_WAIT * 2 ** failed
         self.progress(f"HubSpot answered {operation} with {refusal.summary()}; retrying in {pause:g} s "
                       f"(retry {failed + 1} of {SERVER_RETRIES})…")
         self.sleep(pause)

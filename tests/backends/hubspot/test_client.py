@@ -90,7 +90,7 @@ def test_a_403_for_a_missing_scope_names_the_scope_hubspot_asked_for(hub: HubSpo
         reader.create_pipeline("deals", NEW_BUSINESS)
     assert failure(refused)[0] == (
         "error: the HubSpot private app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scope "
-        "crm.schemas.deals.write, needed for POST /crm/v3/pipelines/{objectType} [hs-missing-scopes]")
+        "crm.schemas.deals.write, needed for POST /crm/v3/pipelines/deals [hs-missing-scopes]")
     assert [p["id"] for p in hub.portal.live_pipelines("deals")] == ["default"]
 
 
@@ -169,7 +169,7 @@ def test_a_refusal_keeps_hubspots_status_category_and_message_for_the_backend(hu
         client.create_properties("deals", [field("sos_budget")])
     assert (refused.value.status, refused.value.category) == (409, "OBJECT_ALREADY_EXISTS")
     assert failure(refused)[0].startswith(
-        "error: HubSpot refused POST /crm/v3/properties/{objectType}/batch/create: 409 OBJECT_ALREADY_EXISTS: ")
+        "error: HubSpot refused POST /crm/v3/properties/deals/batch/create: 409 OBJECT_ALREADY_EXISTS: ")
     assert "sos_budget" in failure(refused)[0]
     assert failure(refused)[2].startswith("HubSpot's correlation id for this answer is ")
     assert hub.calls[BATCH_CREATE] == 2
@@ -225,8 +225,8 @@ def test_a_429_over_the_burst_limit_is_waited_out_and_retried(hub: HubSpotEmulat
     hub.faults.rate_limit(times=2)
     started = hub.clock()
     assert client.pipelines("deals")[0]["id"] == "default"
-    assert progress == [f"HubSpot is limiting requests (TEN_SECONDLY_ROLLING) on {PIPELINES}; retrying in 10 s "
-                        f"(retry {n} of 5)…" for n in (1, 2)]
+    assert progress == ["HubSpot is limiting requests (TEN_SECONDLY_ROLLING) on GET /crm/v3/pipelines/deals; "
+                        f"retrying in 10 s (retry {n} of 5)…" for n in (1, 2)]
     assert (hub.clock() - started).total_seconds() == pytest.approx(20)
     assert hub.calls == client.calls == {TOKEN_INFO: 1, PIPELINES: 3}
 
@@ -237,7 +237,8 @@ def test_a_429_over_searchs_own_limit_waits_a_second(hub: HubSpotEmulator, clien
     hub.faults.rate_limit(policy="SECONDLY", operations={SEARCH})
     started = hub.clock()
     assert client.count("deals", []) == 0
-    assert progress == [f"HubSpot is limiting requests (SECONDLY) on {SEARCH}; retrying in 1 s (retry 1 of 5)…"]
+    assert progress == ["HubSpot is limiting requests (SECONDLY) on POST /crm/v3/objects/deals/search; retrying in 1 s "
+                        "(retry 1 of 5)…"]
     assert (hub.clock() - started).total_seconds() == pytest.approx(1)
 
 
@@ -247,8 +248,8 @@ def test_a_burst_limit_that_never_lifts_gives_up_after_bounded_retries(hub: HubS
     hub.faults.rate_limit(times=None)
     with pytest.raises(SosError) as refused:
         client.pipelines("deals")
-    assert failure(refused)[0] == (f"error: HubSpot kept refusing {PIPELINES} over its TEN_SECONDLY_ROLLING limit; "
-                                   "gave up after 6 tries [hs-rate-limited]")
+    assert failure(refused)[0] == ("error: HubSpot kept refusing GET /crm/v3/pipelines/deals over its "
+                                   "TEN_SECONDLY_ROLLING limit; gave up after 6 tries [hs-rate-limited]")
     assert hub.calls[PIPELINES] == 6
 
 
@@ -261,7 +262,7 @@ def test_the_daily_limit_stops_at_once_without_retrying(hub: HubSpotEmulator, cl
         client.create_pipeline("deals", NEW_BUSINESS)
     headline, fix, why = failure(stopped)
     assert headline == ("error: the HubSpot portal's daily API limit is used up (HubSpot answered POST "
-                        "/crm/v3/pipelines/{objectType} with 429 DAILY: You have reached your daily limit.); sos "
+                        "/crm/v3/pipelines/deals with 429 DAILY: You have reached your daily limit.); sos "
                         "stopped at once [hs-daily-limit]")
     assert "resets at midnight in the portal's time zone" in why and fix.startswith("run the command again after")
     assert (hub.calls["POST /crm/v3/pipelines/{objectType}"], progress, hub.clock()) == (1, [], started)
@@ -276,7 +277,7 @@ def test_a_server_error_is_retried_with_growing_waits(hub: HubSpotEmulator, clie
     assert [p["id"] for p in hub.portal.live_pipelines("deals")] == ["default", created["id"]]
     assert [line.split("; ")[1] for line in progress] == ["retrying in 1 s (retry 1 of 4)…",
                                                          "retrying in 2 s (retry 2 of 4)…"]
-    assert progress[0].startswith("HubSpot answered POST /crm/v3/pipelines/{objectType} with 502 INTERNAL_ERROR")
+    assert progress[0].startswith("HubSpot answered POST /crm/v3/pipelines/deals with 502 INTERNAL_ERROR")
     assert (hub.clock() - started).total_seconds() == pytest.approx(3)
 
 
@@ -288,7 +289,7 @@ def test_a_server_error_that_persists_gives_up_after_bounded_retries(hub: HubSpo
     with pytest.raises(SosError) as failed:
         client.properties("deals")
     headline, fix, _ = failure(failed)
-    assert headline.startswith("error: HubSpot answered GET /crm/v3/properties/{objectType} with 503 INTERNAL_ERROR")
+    assert headline.startswith("error: HubSpot answered GET /crm/v3/properties/deals with 503 INTERNAL_ERROR")
     assert headline.endswith(" 5 times in a row; gave up [hs-unavailable]")
     assert "status.hubspot.com" in fix
     assert (hub.calls["GET /crm/v3/properties/{objectType}"], (hub.clock() - started).total_seconds()) == (5, 15)
@@ -321,7 +322,7 @@ def test_a_call_hubspot_does_not_answer_in_time_is_given_up() -> None:
         for late in set(threading.enumerate()) - serving:
             late.join(timeout=5)   # the answer given up on is written (to a closed connection) within this test
     assert slow.calls[PIPELINES] == client.calls[PIPELINES] == 1   # urllib3 retried nothing behind the client's back
-    assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to {PIPELINES} "
+    assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to GET /crm/v3/pipelines/deals "
                                    "(ReadTimeoutError) [hs-unreachable]")
 
 
