@@ -109,12 +109,6 @@ class HubSpotClient:
         # retry=False: urllib3 retries nothing by itself, so every request is paced and counted here.
         self.hs = HubSpot(access_token=connection.token, host=connection.api_url, base_url=connection.api_url,
                           retry=False)
-        # The library builds a new API client, with its own connection pool, on every attribute access: once here.
-        crm = self.hs.crm
-        self._pipelines_api, self._stages_api = crm.pipelines.pipelines_api, crm.pipelines.pipeline_stages_api
-        self._groups_api, self._properties_api = crm.properties.groups_api, crm.properties.core_api
-        self._batch_api = crm.properties.batch_api
-        self._records_api, self._search_api = crm.objects.basic_api, crm.objects.search_api
 
     # -- who the token is ----------------------------------------------------------------
 
@@ -146,75 +140,89 @@ class HubSpotClient:
             raise _missing_scopes(missing, purpose, self.connection.token_env)
 
     # -- pipelines and stages ----------------------------------------------------------------
+    # The library builds a new API client (and connection) on each `self.hs.crm…` access. Reusing one would keep
+    # connections alive, which the emulator's answers (headers and body sent apart) slow to 40 ms a call.
 
     def pipelines(self, object_type: str) -> list[dict[str, Any]]:
         """Every pipeline of `object_type` with its stages, in one call."""
-        return self._results("GET /crm/v3/pipelines/{objectType}", self._pipelines_api.get_all, object_type=object_type)
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._results("GET /crm/v3/pipelines/{objectType}", api.get_all, object_type=object_type)
 
     def create_pipeline(self, object_type: str, pipeline: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST /crm/v3/pipelines/{objectType}", self._pipelines_api.create, object_type=object_type,
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._json("POST /crm/v3/pipelines/{objectType}", api.create, object_type=object_type,
                           pipeline_input=pipeline)
 
     def update_pipeline(self, object_type: str, pipeline_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}", self._pipelines_api.update,
-                          object_type=object_type, pipeline_id=pipeline_id, pipeline_patch_input=changes)
+        api = self.hs.crm.pipelines.pipelines_api
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}", api.update, object_type=object_type,
+                          pipeline_id=pipeline_id, pipeline_patch_input=changes)
 
     def archive_pipeline(self, object_type: str, pipeline_id: str) -> None:
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}", self._pipelines_api.archive,
-                   object_type=object_type, pipeline_id=pipeline_id)
+        api = self.hs.crm.pipelines.pipelines_api
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}", api.archive, object_type=object_type,
+                   pipeline_id=pipeline_id)
 
     def create_stage(self, object_type: str, pipeline_id: str, stage: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST /crm/v3/pipelines/{objectType}/{pipelineId}/stages", self._stages_api.create,
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        return self._json("POST /crm/v3/pipelines/{objectType}/{pipelineId}/stages", api.create,
                           object_type=object_type, pipeline_id=pipeline_id, pipeline_stage_input=stage)
 
     def update_stage(self, object_type: str, pipeline_id: str, stage_id: str,
                      changes: dict[str, Any]) -> dict[str, Any]:
-        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", self._stages_api.update,
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        return self._json("PATCH /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api.update,
                           object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id,
                           pipeline_stage_patch_input=changes)
 
     def archive_stage(self, object_type: str, pipeline_id: str, stage_id: str) -> None:
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", self._stages_api.archive,
+        api = self.hs.crm.pipelines.pipeline_stages_api
+        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api.archive,
                    object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id)
 
     # -- property groups and properties ----------------------------------------------------
 
     def groups(self, object_type: str) -> list[dict[str, Any]]:
         """Every property group of `object_type`, in one call."""
-        return self._results("GET /crm/v3/properties/{objectType}/groups", self._groups_api.get_all,
-                             object_type=object_type)
+        api = self.hs.crm.properties.groups_api
+        return self._results("GET /crm/v3/properties/{objectType}/groups", api.get_all, object_type=object_type)
 
     def create_group(self, object_type: str, group: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST /crm/v3/properties/{objectType}/groups", self._groups_api.create,
-                          object_type=object_type, property_group_create=group)
+        api = self.hs.crm.properties.groups_api
+        return self._json("POST /crm/v3/properties/{objectType}/groups", api.create, object_type=object_type,
+                          property_group_create=group)
 
     def properties(self, object_type: str) -> list[dict[str, Any]]:
         """Every property of `object_type`, HubSpot's own included, in one call."""
-        return self._results("GET /crm/v3/properties/{objectType}", self._properties_api.get_all,
-                             object_type=object_type)
+        api = self.hs.crm.properties.core_api
+        return self._results("GET /crm/v3/properties/{objectType}", api.get_all, object_type=object_type)
 
     def property(self, object_type: str, name: str) -> dict[str, Any]:
-        return self._json("GET /crm/v3/properties/{objectType}/{propertyName}", self._properties_api.get_by_name,
+        api = self.hs.crm.properties.core_api
+        return self._json("GET /crm/v3/properties/{objectType}/{propertyName}", api.get_by_name,
                           object_type=object_type, property_name=name)
 
     def create_properties(self, object_type: str, properties: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Create `properties` with the batch endpoint, 100 a call; the created properties."""
+        api = self.hs.crm.properties.batch_api
         created: list[dict[str, Any]] = []
         for batch in _batches(properties):
-            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", self._batch_api.create,
+            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", api.create,
                                      object_type=object_type, batch_input_property_create={"inputs": batch})
         return created
 
     def update_property(self, object_type: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change one property; HubSpot replaces the whole option list when `changes` has `options`."""
-        return self._json("PATCH /crm/v3/properties/{objectType}/{propertyName}", self._properties_api.update,
+        api = self.hs.crm.properties.core_api
+        return self._json("PATCH /crm/v3/properties/{objectType}/{propertyName}", api.update,
                           object_type=object_type, property_name=name, property_update=changes)
 
     def archive_properties(self, object_type: str, names: list[str]) -> None:
         """Archive the properties `names` with the batch endpoint, 100 a call."""
+        api = self.hs.crm.properties.batch_api
         for batch in _batches(names):
-            self._send("POST /crm/v3/properties/{objectType}/batch/archive", self._batch_api.archive,
-                       object_type=object_type, batch_input_property_name={"inputs": [{"name": n} for n in batch]})
+            self._send("POST /crm/v3/properties/{objectType}/batch/archive", api.archive, object_type=object_type,
+                       batch_input_property_name={"inputs": [{"name": name} for name in batch]})
 
     # -- records ---------------------------------------------------------------------------
 
@@ -223,8 +231,8 @@ class HubSpotClient:
         after: str | None = None
         while True:
             cursor = {"after": after} if after else {}
-            page = self._json("GET /crm/v3/objects/{objectType}", self._records_api.get_page, object_type=object_type,
-                              limit=LIST_PAGE_SIZE, properties=properties, **cursor)
+            page = self._json("GET /crm/v3/objects/{objectType}", self.hs.crm.objects.basic_api.get_page,
+                              object_type=object_type, limit=LIST_PAGE_SIZE, properties=properties, **cursor)
             yield from page["results"]
             after = _next_page(page)
             if after is None:
@@ -248,7 +256,7 @@ class HubSpotClient:
         return int(self._search_page(object_type, {"filterGroups": filter_groups, "limit": 1})["total"])
 
     def _search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST /crm/v3/objects/{objectType}/search", self._search_api.do_search,
+        return self._json("POST /crm/v3/objects/{objectType}/search", self.hs.crm.objects.search_api.do_search,
                           object_type=object_type, public_object_search_request=body)
 
     # -- sending -----------------------------------------------------------------------------
