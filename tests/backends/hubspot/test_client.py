@@ -341,23 +341,27 @@ def test_calls_are_counted_per_endpoint_retries_included_as_hubspot_counts_them(
 
 
 def test_the_token_never_appears_in_errors_or_progress_lines(hub: HubSpotEmulator, make_client: MakeClient,
-                                                                progress: list[str]) -> None:
-    said: list[str] = []
+                                                             progress: list[str]) -> None:
     wrong = "pat-na1-99999999-9999-4999-8999-999999999999"
-    for token, fault, portal_id in ((wrong, None, None), (hub.access_token, "expire", None),
-                                    (hub.access_token, "daily", None), (hub.access_token, "busy", None),
-                                    (hub.add_token(portal_id=99001), None, 62515)):
-        client = make_client(token=token, portal_id=portal_id)
+    other_portals = hub.add_token(portal_id=99001)
+    scenarios = [  # (token, portal_id, fault)
+        (wrong, None, lambda: None),
+        (hub.access_token, None, lambda: hub.faults.expire_token(times=None)),
+        (hub.access_token, None, lambda: hub.faults.rate_limit(policy="DAILY", times=None)),
+        (hub.access_token, None, lambda: hub.faults.server_error(times=None)),
+        (other_portals, 62515, lambda: None),
+    ]
+    said: list[str] = []
+    for token, portal_id, fault in scenarios:
         hub.faults.clear()
-        {"expire": lambda: hub.faults.expire_token(times=None), "daily": lambda: hub.faults.rate_limit(
-            policy="DAILY", times=None), "busy": lambda: hub.faults.server_error(times=None),
-         None: lambda: None}[fault]()
+        fault()
         with pytest.raises(SosError) as failed:
-            client.pipelines("deals")
+            make_client(token=token, portal_id=portal_id).pipelines("deals")
         said += [str(failed.value), repr(failed.value), *(d.fix + d.why for d in failed.value.diagnostics)]
     text = "\n".join(said + progress)
-    assert "hs-auth-failed" in text and "hs-daily-limit" in text and "hs-unavailable" in text
-    assert "hs-wrong-portal" in text
-    for token in hub.tokens | {wrong: None}:
+    assert all(f"[{code}]" in text for code in ("hs-auth-failed", "hs-daily-limit", "hs-unavailable",
+                                                "hs-wrong-portal"))
+    assert "retrying in 8 s" in text
+    for token in (wrong, hub.access_token, other_portals):
         assert token not in text
     assert "pat-na1-" not in text
