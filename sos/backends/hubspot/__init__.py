@@ -1,1 +1,1 @@
-"""The HubSpot backend: the CRM API through hubspot-api-client, with a private app's access token."""
+"""The HubSpot backend: the CRM API through hubspot-api-client, with an app's static access token."""

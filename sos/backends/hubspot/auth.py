@@ -1,6 +1,6 @@
 """Target options and environment → where the HubSpot API is, which portal it must be, and the token to send.
 
-A HubSpot target authenticates with a private app's access token (reference/hubspot.md §2), read from an
+A HubSpot target authenticates with an app's static access token (reference/hubspot.md §2), read from an
 environment variable, never from the repository: `HUBSPOT_ACCESS_TOKEN`, or the one `token_env:` names, so one
 shell can hold the tokens of several clients. `api_url:` points at a proxy or the test emulator instead of the
 public API, and `portal_id:` is the client's portal (hub) id, checked against the token's before anything is read.
@@ -23,9 +23,13 @@ DEFAULT_TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 SCOPES = ("crm.schemas.deals.read", "crm.schemas.deals.write", "crm.schemas.contacts.read",
           "crm.schemas.contacts.write", "crm.schemas.companies.read", "crm.schemas.companies.write",
           "crm.objects.deals.read", "crm.objects.contacts.read", "crm.objects.companies.read")
-CREATE_TOKEN = ("in the client's HubSpot portal open Settings → Integrations → Private Apps (in newer portals: "
-                "Development → Legacy apps), create an app with the scopes " + ", ".join(SCOPES) +
-                ", and copy its access token")
+# HubSpot stopped creating (legacy) private apps on 26 October 2026; existing ones keep working, and new portals use
+# a developer-platform app with static auth installed in that one account (developers.hubspot.com/docs/apps/
+# legacy-apps/private-apps/overview; .../apps/developer-platform/build-apps/authentication/overview).
+CREATE_TOKEN = ("give sos an app in the client's HubSpot portal with the scopes " + ", ".join(SCOPES) + ": an "
+                "existing private app (Development → Legacy apps; in older portals Settings → Integrations → Private "
+                "Apps) or a developer-platform app with static auth installed in that portal (Development → Projects "
+                "→ the app → Auth), and copy its access token")
 # A private-app token's shape (`pat-na1-` and a UUID): hidden even where sos did not put it.
 TOKEN_SHAPE = re.compile(r"\bpat-[a-z]{2}[0-9]-[0-9a-f-]{36}\b")
 HIDDEN = "[redacted]"

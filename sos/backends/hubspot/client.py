@@ -58,15 +58,15 @@ PATH_ARGUMENTS = {"objectType": "object_type", "pipelineId": "pipeline_id", "sta
 BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
 LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
-DAILY_WHY = ("HubSpot counts every private app's calls to the portal per day and refuses all of them once the "
+DAILY_WHY = ("HubSpot counts every app's calls to the portal per day and refuses all of them once the "
              "portal's daily limit is reached; the count resets at midnight in the portal's time zone")
-DAILY_FIX = ("run the command again after midnight in the portal's time zone; Settings → Integrations → Private Apps "
-             "→ the app → Logs shows which app spent the calls")
+DAILY_FIX = ("run the command again after midnight in the portal's time zone; the call logs of the portal's apps in "
+             "HubSpot show which app spent them")
 
 
 @dataclass(frozen=True)
 class Account:
-    """Who the token is: the portal (hub) it belongs to and the scopes its private app was granted."""
+    """Who the token is: the portal (hub) it belongs to and the scopes its app was granted."""
 
     portal_id: int
     scopes: frozenset[str]
@@ -128,7 +128,7 @@ class HubSpotClient:
                 raise self._fail(f"the token in {self.connection.token_env} belongs to HubSpot portal "
                                  f"{account.portal_id}, not to portal {wanted} (the target's portal_id); nothing was "
                                  "read or changed", "hs-wrong-portal",
-                                 fix=f"export the token of portal {wanted}'s private app in "
+                                 fix=f"export the token of portal {wanted}'s app in "
                                      f"{self.connection.token_env}, or correct portal_id")
             self._account = account
         return self._account
@@ -351,7 +351,7 @@ class HubSpotClient:
                               fix=DAILY_FIX)
         if refusal.status == 401:
             return self._fail(f"HubSpot refused the access token in {token_env} ({refusal.summary()}): it is "
-                              "wrong, or its private app's token was rotated or the app deleted", "hs-auth-failed",
+                              "wrong, or its app's token was rotated or the app deleted", "hs-auth-failed",
                               fix=f"{CREATE_TOKEN} (or the token of the existing app); then "
                                   f"`export {token_env}=<the token>`")
         if refusal.category == "MISSING_SCOPES":
@@ -425,10 +425,10 @@ def _refusal(exc: Any) -> _Refusal:
 
 def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosError:
     return SosError(Diagnostic(
-        None, f"the HubSpot private app whose token is in {token_env} lacks the scope"
+        None, f"the HubSpot app whose token is in {token_env} lacks the scope"
               f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}, needed for {purpose}", "hs-missing-scopes",
-        fix="in HubSpot open Settings → Integrations → Private Apps → the app → Scopes, add "
-            f"{', '.join(missing)}, commit the change, and run the command again"))
+        fix=f"add {', '.join(missing)} to the app's scopes (a private app: its Scopes tab, then commit the change; a "
+            "developer-platform app: its configuration, then upload the project again) and run the command again"))
 
 
 def _batches(items: list[T]) -> Iterator[list[T]]:

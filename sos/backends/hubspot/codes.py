@@ -11,7 +11,7 @@ declare(
     Code("hs-portal-id", "`portal_id` is not a HubSpot portal (hub) id"),
     Code("hs-wrong-portal", "the access token belongs to another HubSpot portal than the target's `portal_id`"),
     Code("hs-auth-failed", "HubSpot refused the access token"),
-    Code("hs-missing-scopes", "the private app lacks scopes the command needs"),
+    Code("hs-missing-scopes", "the HubSpot app lacks scopes the command needs"),
     # Calls.
     Code("hs-unreachable", "HubSpot could not be reached, or did not answer in time"),
     Code("hs-rate-limited", "HubSpot kept refusing requests over its burst limit"),

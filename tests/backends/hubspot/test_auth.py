@@ -30,7 +30,7 @@ def test_a_missing_token_names_the_variable_and_how_to_create_a_private_app_toke
     diagnostic = missing.value.diagnostics[0]
     assert str(missing.value) == ("sos.yaml:4:3: error: target 'acme' reads its HubSpot access token from the "
                                   "environment variable HUBSPOT_ACCESS_TOKEN, which is not set [hs-token-missing]")
-    assert "Settings → Integrations → Private Apps" in diagnostic.fix
+    assert "Development → Legacy apps" in diagnostic.fix and "Development → Projects → the app → Auth" in diagnostic.fix
     assert "crm.schemas.deals.write" in diagnostic.fix
     assert diagnostic.fix.endswith("`export HUBSPOT_ACCESS_TOKEN=<the token>` (never put it in sos.yaml)")
 

@@ -55,7 +55,7 @@ def test_a_token_for_another_portal_is_refused_before_anything_else_is_read(hub:
     headline, fix, _ = failure(refused)
     assert headline == ("error: the token in HUBSPOT_ACCESS_TOKEN belongs to HubSpot portal 99001, not to portal "
                         "62515 (the target's portal_id); nothing was read or changed [hs-wrong-portal]")
-    assert fix == "export the token of portal 62515's private app in HUBSPOT_ACCESS_TOKEN, or correct portal_id"
+    assert fix == "export the token of portal 62515's app in HUBSPOT_ACCESS_TOKEN, or correct portal_id"
     assert hub.calls == {TOKEN_INFO: 1}
 
 
@@ -75,11 +75,12 @@ def test_missing_scopes_are_all_named_with_the_fix_before_a_call_needs_them(hub:
         reader.require_scopes({"crm.schemas.deals.read", "crm.schemas.deals.write", "crm.schemas.contacts.write"},
                               "sos apply")
     headline, fix, _ = failure(refused)
-    assert headline == ("error: the HubSpot private app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scopes "
+    assert headline == ("error: the HubSpot app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scopes "
                         "crm.schemas.contacts.write, crm.schemas.deals.write, needed for sos apply "
                         "[hs-missing-scopes]")
-    assert fix == ("in HubSpot open Settings → Integrations → Private Apps → the app → Scopes, add "
-                   "crm.schemas.contacts.write, crm.schemas.deals.write, commit the change, and run the command again")
+    assert fix == ("add crm.schemas.contacts.write, crm.schemas.deals.write to the app's scopes (a private app: its "
+                   "Scopes tab, then commit the change; a developer-platform app: its configuration, then upload the "
+                   "project again) and run the command again")
     assert hub.calls == {TOKEN_INFO: 1}
 
 
@@ -89,7 +90,7 @@ def test_a_403_for_a_missing_scope_names_the_scope_hubspot_asked_for(hub: HubSpo
     with pytest.raises(SosError) as refused:
         reader.create_pipeline("deals", NEW_BUSINESS)
     assert failure(refused)[0] == (
-        "error: the HubSpot private app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scope "
+        "error: the HubSpot app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scope "
         "crm.schemas.deals.write, needed for POST /crm/v3/pipelines/deals [hs-missing-scopes]")
     assert [p["id"] for p in hub.portal.live_pipelines("deals")] == ["default"]
 
@@ -101,8 +102,8 @@ def test_a_wrong_token_is_refused_plainly(hub: HubSpotEmulator, make_client: Mak
     headline, fix, _ = failure(refused)
     assert headline == ("error: HubSpot refused the access token in HUBSPOT_ACCESS_TOKEN (401 INVALID_AUTHENTICATION: "
                         "The access token is not valid for any account. Check the private app's access token.): it "
-                        "is wrong, or its private app's token was rotated or the app deleted [hs-auth-failed]")
-    assert "Settings → Integrations → Private Apps" in fix
+                        "is wrong, or its app's token was rotated or the app deleted [hs-auth-failed]")
+    assert "Development → Legacy apps" in fix
     assert hub.calls == {TOKEN_INFO: 1}
 
 
