@@ -32,7 +32,7 @@ from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
-from sos.backends.hubspot.auth import CREATE_TOKEN, Connection
+from sos.backends.hubspot.auth import Connection
 from sos.errors import Diagnostic, SosError
 
 T = TypeVar("T")
@@ -352,8 +352,8 @@ class HubSpotClient:
         if refusal.status == 401:
             return self._fail(f"HubSpot refused the access token in {token_env} ({refusal.summary()}): it is "
                               "wrong, or its app's token was rotated or the app deleted", "hs-auth-failed",
-                              fix=f"{CREATE_TOKEN} (or the token of the existing app); then "
-                                  f"`export {token_env}=<the token>`")
+                              fix="copy the app's access token again from its Auth tab in HubSpot (Development → "
+                                  f"Legacy apps, or Projects, → the app → Auth) and `export {token_env}=<the token>`")
         if refusal.category == "MISSING_SCOPES":
             return _missing_scopes(refusal.required_scopes or ["(HubSpot did not name them)"], operation, token_env)
         redact = self.connection.redact

@@ -103,7 +103,8 @@ def test_a_wrong_token_is_refused_plainly(hub: HubSpotEmulator, make_client: Mak
     assert headline == ("error: HubSpot refused the access token in HUBSPOT_ACCESS_TOKEN (401 INVALID_AUTHENTICATION: "
                         "The access token is not valid for any account. Check the private app's access token.): it "
                         "is wrong, or its app's token was rotated or the app deleted [hs-auth-failed]")
-    assert "Development → Legacy apps" in fix
+    assert fix == ("copy the app's access token again from its Auth tab in HubSpot (Development → Legacy apps, or "
+                   "Projects, → the app → Auth) and `export HUBSPOT_ACCESS_TOKEN=<the token>`")
     assert hub.calls == {TOKEN_INFO: 1}
 
 
