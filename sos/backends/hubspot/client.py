@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -33,25 +32,26 @@ from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 
 from sos.backends.hubspot.auth import Connection
+from sos.backends.hubspot.limits import (
+    BURST_LIMIT,
+    BURST_WINDOW,
+    SEARCH_LIMIT,
+    SEARCH_WINDOW,
+    TRANSIENT,
+    Refusal,
+    Refused,
+    RollingWindow,
+    refusal_of,
+)
 from sos.errors import Diagnostic, SosError
 
 T = TypeVar("T")
 
-# Usage details (developers.hubspot.com/docs/api/usage-details): 100 requests per 10 s on Free and Starter, more
-# above; CRM search: 5 requests per second per account (the search guide's "Limits").
-BURST_LIMIT = 100
-BURST_WINDOW = 10.0
-SEARCH_LIMIT = 5
-SEARCH_WINDOW = 1.0
 REQUEST_TIMEOUT = (10.0, 120.0)   # seconds to connect, and to wait for an answer: a stalled call never hangs CI
-PACING_MARGIN = 0.05    # seconds past the window's edge, so the client's clock and HubSpot's need not agree exactly
 RATE_LIMIT_RETRIES = 5
 SERVER_RETRIES = 4      # waits of 1, 2, 4 and 8 s, then give up
 SERVER_FIRST_WAIT = 1.0
 SERVER_MAX_WAIT = 60.0  # the most sos waits when HubSpot's Retry-After asks for longer
-# Transient answers HubSpot documents on its error-handling page: locked, migration in progress, gateway and
-# Cloudflare timeouts (reference §8).
-TRANSIENT = {423, 477, 500, 502, 503, 504, 521, 522, 523, 524}
 # The generated APIs' arguments that fill an endpoint's path, by the path's own names.
 PATH_ARGUMENTS = {"objectType": "object_type", "pipelineId": "pipeline_id", "stageId": "stage_id",
                   "propertyName": "property_name"}
@@ -70,25 +70,6 @@ class Account:
 
     portal_id: int
     scopes: frozenset[str]
-
-
-class RollingWindow:
-    """At most `limit` calls in any `seconds`-long window, the way HubSpot counts them (a rolling window).
-
-    Exact, where a token bucket of the same rate would let up to twice the limit through one window."""
-
-    def __init__(self, limit: int, seconds: float) -> None:
-        self.limit, self.seconds = limit, seconds
-        self._sent: deque[float] = deque(maxlen=limit)
-
-    def wait(self, now: float) -> float:
-        """How long to wait before the next call may go."""
-        if len(self._sent) < self.limit:
-            return 0.0
-        return max(0.0, self._sent[0] + self.seconds + PACING_MARGIN - now)
-
-    def record(self, now: float) -> None:
-        self._sent.append(now)
 
 
 class HubSpotClient:
@@ -282,7 +263,7 @@ class HubSpotClient:
         with contextlib.redirect_stdout(io.StringIO()):
             response = self.hs.api_request({"method": method, "path": path, "body": body})
         if response.status_code >= 400:
-            raise _Refused(response.status_code, response.text, response.headers)
+            raise Refused(response.status_code, response.text, response.headers)
         return response.json()
 
     def _call(self, operation: str, request: Callable[[], T], path: str) -> T:
@@ -294,8 +275,8 @@ class HubSpotClient:
             self.calls[operation] += 1
             try:
                 return request()
-            except (_Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
-                refusal = _refusal(exc)
+            except (Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
+                refusal = refusal_of(exc)
             except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
                 raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {path} "
                                  f"({type(exc).__name__})", "hs-unreachable",
@@ -322,7 +303,7 @@ class HubSpotClient:
         for window in windows:
             window.record(now)
 
-    def _wait_out_burst(self, operation: str, refusal: _Refusal, limited: int) -> None:
+    def _wait_out_burst(self, operation: str, refusal: Refusal, limited: int) -> None:
         if limited >= RATE_LIMIT_RETRIES:
             raise self._fail(f"HubSpot kept refusing {operation} over its {refusal.policy} limit; gave up after "
                              f"{limited + 1} tries", "hs-rate-limited",
@@ -333,7 +314,7 @@ class HubSpotClient:
                       f"(retry {limited + 1} of {RATE_LIMIT_RETRIES})…")
         self.sleep(pause)
 
-    def _back_off(self, operation: str, refusal: _Refusal, failed: int) -> None:
+    def _back_off(self, operation: str, refusal: Refusal, failed: int) -> None:
         if failed >= SERVER_RETRIES:
             raise self._fail(f"HubSpot answered {operation} with {refusal.summary()} {failed + 1} times in a row; "
                              "gave up", "hs-unavailable", why=refusal.support_note(),
@@ -343,7 +324,7 @@ class HubSpotClient:
                       f"(retry {failed + 1} of {SERVER_RETRIES})…")
         self.sleep(pause)
 
-    def _final(self, operation: str, refusal: _Refusal) -> SosError:
+    def _final(self, operation: str, refusal: Refusal) -> SosError:
         token_env = self.connection.token_env
         if refusal.status == 429:
             return self._fail(f"the HubSpot portal's daily API limit is used up (HubSpot answered {operation} with "
@@ -372,55 +353,6 @@ class HubSpotApiError(SosError):
     def __init__(self, diagnostic: Diagnostic, status: int, category: str) -> None:
         super().__init__(diagnostic)
         self.status, self.category = status, category
-
-
-class _Refused(Exception):
-    """An `api_request` answer with an error status, shaped like the generated APIs' ApiException."""
-
-    def __init__(self, status: int, body: str, headers: Any) -> None:
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    """What HubSpot's error answer says (reference §8-9)."""
-
-    status: int
-    category: str
-    message: str
-    correlation_id: str
-    policy: str
-    required_scopes: list[str]
-    interval: float       # seconds to wait out a burst limit
-    retry_after: float    # seconds HubSpot asked to wait (0: it did not say)
-
-    def summary(self) -> str:
-        kind = self.category or self.policy
-        return f"{self.status}" + (f" {kind}" if kind else "") + (f": {self.message}" if self.message else "")
-
-    def support_note(self) -> str:
-        return (f"HubSpot's correlation id for this answer is {self.correlation_id}: quote it to HubSpot support"
-                if self.correlation_id else "")
-
-
-def _refusal(exc: Any) -> _Refusal:
-    try:
-        body = json.loads(exc.body or "{}")
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    headers = {str(k).lower(): str(v) for k, v in dict(exc.headers or {}).items()}
-    policy = str(body.get("policyName") or "")
-    interval_ms = headers.get("x-hubspot-ratelimit-interval-milliseconds", "")
-    default_interval = SEARCH_WINDOW if policy == "SECONDLY" else BURST_WINDOW
-    retry_after = headers.get("retry-after", "")
-    scopes = [scope for error in body.get("errors") or [] if isinstance(error, dict)
-              for scope in (error.get("context") or {}).get("requiredGranularScopes") or []]
-    return _Refusal(int(exc.status), str(body.get("category") or ""), str(body.get("message") or ""),
-                    str(body.get("correlationId") or ""), policy, scopes,
-                    int(interval_ms) / 1000 if interval_ms.isdigit() else default_interval,
-                    float(retry_after) if retry_after.isdigit() else 0.0)
 
 
 def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosError:
