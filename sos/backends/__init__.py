@@ -16,7 +16,7 @@ BACKENDS = {
 }
 
 # The diagnostic codes each backend declares beyond sos.codes' own.
-CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.pipedrive.codes")
+CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.hubspot.codes", "sos.backends.pipedrive.codes")
 
 # Each backend's lint, for `sos validate`: importable without the backend's client (a plan calls Backend.lint).
 LINTS = {

@@ -1,0 +1,1 @@
+"""The HubSpot backend: the CRM API through hubspot-api-client, with an app's static access token."""
