@@ -103,6 +103,8 @@ declare(
     Code("empty-value", "a picklist has an empty value"),
     Code("shadows-standard", "a custom field has the name of a standard field"),
     Code("reserved-key", "a rule key ends in the suffix sos keeps for the rules it makes", fix="rename the rule"),
+    Code("enforce-no-stage", "a rule on an object without stages is enforced on_stage_change",
+         fix="use enforce: always or audit"),
     Code("pipeline-outcomes", "a pipeline lacks a won or lost stage"),
     Code("stage-conflict", "two pipelines define a stage of the same key differently"),
     Code("stage-order", "an open stage comes after a closed stage", W),

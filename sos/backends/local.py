@@ -160,7 +160,10 @@ def _read_all(connection: sqlite3.Connection, path: Path) -> Model:
 def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -> tuple[Address, dict[str, Any]]:
     """A row as this sos names it. Earlier versions kept a stage's `require` as the rule
     `rule.OBJECT.PIPELINE__STAGE__required` (`when: stage in [...]`, `require: not is_blank(f) and c == true`); it
-    is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in)."""
+    is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in). Rules
+    and requirements stored without `enforce` bit on every save."""
+    if address.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT) and "enforce" not in attrs:
+        attrs = {**attrs, "enforce": "always"}
     if address.kind is not Kind.RULE or not address.key.endswith(REQUIREMENT_RULE_SUFFIX):
         return address, attrs
     pipeline, _, stage = address.key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
@@ -172,7 +175,7 @@ def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -
     return Address(Kind.STAGE_REQUIREMENT, pipeline, stage), {
         "fields": [node.name for node in walk(require) if isinstance(node, Name)],
         "stages": [node.value for node in walk(when) if isinstance(node, Literal)],
-        "message": attrs.get("message")}
+        "message": attrs.get("message"), "enforce": attrs["enforce"]}
 
 
 def _upgrade_rows(connection: sqlite3.Connection, path: Path) -> None:

@@ -12,6 +12,7 @@ from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
+from sos.expr.types import STAGE_FIELDS
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 
 TYPE_OPTIONS = {
@@ -245,6 +246,15 @@ def check_reserved_rule_keys(bp: Blueprint, diags: Diagnostics) -> None:
                         "for the rules it makes from stages' `require`", "reserved-key", fix="rename the rule")
 
 
+def check_rule_enforce(bp: Blueprint, diags: Diagnostics) -> None:
+    for rule in bp.rules.values():
+        if rule.enforce == "on_stage_change" and rule.object not in STAGE_FIELDS:
+            diags.error(_span(rule.node, "enforce", rule.origin),
+                        f"rule '{rule.key}' is enforced on_stage_change, but {rule.object}s have no stage",
+                        "enforce-no-stage", why="only opportunities (their stage) and leads (their status) move "
+                        "through stages", fix="use enforce: always, or enforce: audit")
+
+
 Check = Callable[[Blueprint, Diagnostics], None]
 
 CHECKS: tuple[Check, ...] = (
@@ -257,6 +267,7 @@ CHECKS: tuple[Check, ...] = (
     check_lead_statuses,
     check_expressions,
     check_reserved_rule_keys,
+    check_rule_enforce,
     check_cadences,
     check_routing,
 )

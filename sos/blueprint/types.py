@@ -44,6 +44,7 @@ class Stage:
     origin: Span
     max_days: int | None = None
     require: tuple[str, ...] = ()
+    enforce: str = "on_stage_change"  # when `require` bites: always | on_stage_change | audit
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
 
@@ -73,6 +74,7 @@ class Rule:
     require_text: str
     message: str
     origin: Span
+    enforce: str = "always"  # always | on_stage_change | audit
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
 

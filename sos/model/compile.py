@@ -54,7 +54,7 @@ def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> Resource:
     labels = [fields[key].label if key in fields else title_case(key) for key in stage.require]
     stages = requirement_stages(pipeline, stage)
     attrs = {"fields": list(stage.require), "stages": stages,
-             "message": f"{stage.label} needs: {', '.join(labels)}."[:255]}
+             "message": f"{stage.label} needs: {', '.join(labels)}."[:255], "enforce": stage.enforce}
     node = stage.node.get("require") if stage.node else None
     where = node.span if node is not None else stage.origin
     spans = [item.span for item in node.value] if node is not None and node.is_list else []
@@ -91,7 +91,7 @@ def compile_model(bp: Blueprint) -> Model:
     for rule in bp.rules.values():
         model.add(Resource(Address(Kind.RULE, rule.object, rule.key), compact_attrs({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
-            "message": rule.message, "description": rule.description,
+            "message": rule.message, "enforce": rule.enforce, "description": rule.description,
         }), rule.origin, exprs=_exprs(bp, rule.object, when=rule.when, require=rule.require)))
     for cadence in bp.cadences.values():
         automation = Automation(trigger_from(cadence.trigger, cadence.schedule), action_from(cadence.action),

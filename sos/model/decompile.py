@@ -63,6 +63,8 @@ def _pipelines(model: Model) -> dict[str, Any]:
             requirement = model.get(Address(Kind.STAGE_REQUIREMENT, r.address.key, key))
             if requirement is not None and requirement.attrs.get("fields"):
                 stage_data["require"] = list(requirement.attrs["fields"])
+                if requirement.attrs.get("enforce"):
+                    stage_data["enforce"] = requirement.attrs["enforce"]
             stages.append(stage_data)
         pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
     return pipelines

@@ -267,6 +267,23 @@ CASES = [
         "b.yaml:4:3: error: rule key 'stage__required' ends in '__required', which sos keeps for the rules it makes "
         "from stages' `require` [reserved-key]  fix: rename the rule",
     ], id="reserved-rule-key"),
+    # --- check_rule_enforce ---
+    pytest.param("check_rule_enforce", bp("""\
+        rules:
+          account_has_industry:
+            object: account
+            require: not is_blank(industry)
+            message: m
+            enforce: on_stage_change
+          lead_has_company:
+            object: lead
+            require: not is_blank(company)
+            message: m
+            enforce: on_stage_change
+        """), [
+        "b.yaml:8:14: error: rule 'account_has_industry' is enforced on_stage_change, but accounts have no stage "
+        "[enforce-no-stage]  fix: use enforce: always, or enforce: audit",
+    ], id="enforce-no-stage"),
     # --- check_cadences ---
     pytest.param("check_cadences", bp("""\
         pipelines:

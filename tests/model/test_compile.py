@@ -154,13 +154,15 @@ def test_stage_requirements(pipeline_model: Model) -> None:
     requirements = {r.address.key: dict(r.attrs) for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)}
     assert requirements == {
         "discovery": {"fields": ["pain"], "stages": ["discovery", "evaluation", "proposal", "won"],
-                      "message": "Discovery needs: Pain."},
+                      "message": "Discovery needs: Pain.", "enforce": "on_stage_change"},
         "proposal": {"fields": ["budget_ok", "amount"], "stages": ["proposal", "won"],
-                     "message": "Proposal needs: Budget OK, Amount."},
-        "won": {"fields": ["signed_by"], "stages": ["won"], "message": "Closed Won needs: Signed by."},
-        "lost": {"fields": ["loss_reason"], "stages": ["lost"], "message": "Closed Lost needs: Loss reason."},
+                     "message": "Proposal needs: Budget OK, Amount.", "enforce": "on_stage_change"},
+        "won": {"fields": ["signed_by"], "stages": ["won"], "message": "Closed Won needs: Signed by.",
+                "enforce": "on_stage_change"},
+        "lost": {"fields": ["loss_reason"], "stages": ["lost"], "message": "Closed Lost needs: Loss reason.",
+                 "enforce": "on_stage_change"},
         "disqualified": {"fields": ["dq_reason"], "stages": ["disqualified"],
-                         "message": "Disqualified needs: DQ reason."},
+                         "message": "Disqualified needs: DQ reason.", "enforce": "on_stage_change"},
     }
     assert {r.address.scope for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)} == {"deals"}
 
@@ -251,7 +253,7 @@ def test_rule_expressions_are_stored_as_canonical_text(scratch: Path, when: str 
     when_line = f"    when: {json.dumps(when)}\n" if when is not None else ""
     model = compile_text(scratch, PIPELINE + "rules:\n  r:\n    object: opportunity\n" + when_line
                          + f"    require: {json.dumps(require)}\n    message: M.\n")
-    assert attrs(model, "rule.opportunity.r") == {**expected, "message": "M."}
+    assert attrs(model, "rule.opportunity.r") == {**expected, "message": "M.", "enforce": "always"}
 
 
 def test_cadence_and_route_expressions_are_canonical(scratch: Path) -> None:

@@ -62,6 +62,8 @@ _NO_VALUE = {
     "days_since": "SOQL cannot compute days_since(); it compares a field with a value",
     "len": "SOQL cannot measure the length of text",
     "now": "SOQL has no value for the current date and time",
+    **{func: f"SOQL has no {func}(): a query reads records as they are, not a save in progress"
+       for func in ("is_new", "is_changed", "prior")},
 }
 
 

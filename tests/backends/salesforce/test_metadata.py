@@ -324,7 +324,7 @@ def test_a_stage_rule_an_earlier_sos_made_is_updated_in_place(tmp_path: Path) ->
     old = files["objects/Opportunity.object"].decode()
     old = re.sub(r"stage_requirement new_business\.discovery\)", "rule opportunity.new_business__discovery__required)",
                  old)
-    old = re.sub(r'/\* sos: rule new_business\.discovery\nfields: "pain"\nstages: "[a-z_ ]+" \*/',
+    old = re.sub(r'/\* sos: rule new_business\.discovery\nfields: "pain"\nstages: "[a-z_ ]+"\nenforce: "[a-z_]+" \*/',
                  "/* sos: rule opportunity.new_business__discovery__required\nwhen: \"stage in ['discovery']\"\n"
                  "require: \"not is_blank(pain)\" */", old)
     assert "stage_requirement new_business.discovery" not in old
@@ -333,6 +333,8 @@ def test_a_stage_rule_an_earlier_sos_made_is_updated_in_place(tmp_path: Path) ->
     changes = replan(desired, live)
     assert [(c.action, str(c.address)) for c in changes] == [
         (Action.UPDATE, "stage_requirement.new_business.discovery")]
+    # an earlier sos's rule bit on every save; the default for a stage's `require` is now on_stage_change
+    assert (changes[0].before or {})["enforce"] == "always" and (changes[0].after or {})["enforce"] == "on_stage_change"
     package = build_package(desired, changes, live, allow_delete=False)
     assert [(c.type, c.full_name) for c in package.components if c.type == "ValidationRule"] == [
         ("ValidationRule", "Opportunity." + rule_api_name("new_business__discovery__required"))]
