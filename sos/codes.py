@@ -105,6 +105,8 @@ declare(
     Code("reserved-key", "a rule key ends in the suffix sos keeps for the rules it makes", fix="rename the rule"),
     Code("enforce-no-stage", "a rule on an object without stages is enforced on_stage_change",
          fix="use enforce: always or audit"),
+    Code("save-only", "is_new(), is_changed() or prior() where no save is being checked",
+         fix="use it in a rule enforced always or on_stage_change"),
     Code("pipeline-outcomes", "a pipeline lacks a won or lost stage"),
     Code("stage-conflict", "two pipelines define a stage of the same key differently"),
     Code("stage-order", "an open stage comes after a closed stage", W),

@@ -12,6 +12,8 @@ from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
+from sos.expr.ast import Call, walk
+from sos.expr.typecheck import SAVE_FUNCTIONS
 from sos.expr.types import STAGE_FIELDS
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 
@@ -246,6 +248,20 @@ def check_reserved_rule_keys(bp: Blueprint, diags: Diagnostics) -> None:
                         "for the rules it makes from stages' `require`", "reserved-key", fix="rename the rule")
 
 
+def check_save_functions(bp: Blueprint, diags: Diagnostics) -> None:
+    """is_new(), is_changed() and prior() read a save in progress: only a rule that blocks saves has one."""
+    places = [*((f"rule '{r.key}' is audit-only: `sos audit` reads records as they are", e)
+                for r in bp.rules.values() if r.enforce == "audit" for e in (r.when, r.require)),
+              *((f"cadence '{c.key}' runs on an event or a schedule, not a save", c.when)
+                for c in bp.cadences.values()),
+              *((f"route '{r.key}' assigns a lead, which is not a save being checked", r.when) for r in bp.routing)]
+    for why, expr in places:
+        for node in walk(expr) if expr is not None else ():
+            if isinstance(node, Call) and node.func in SAVE_FUNCTIONS:
+                diags.error(node.func_span, f"{node.func}() has no meaning here", "save-only", why=why,
+                            fix="use it in a rule enforced always or on_stage_change")
+
+
 def check_rule_enforce(bp: Blueprint, diags: Diagnostics) -> None:
     for rule in bp.rules.values():
         if rule.enforce == "on_stage_change" and rule.object not in STAGE_FIELDS:
@@ -268,6 +284,7 @@ CHECKS: tuple[Check, ...] = (
     check_expressions,
     check_reserved_rule_keys,
     check_rule_enforce,
+    check_save_functions,
     check_cadences,
     check_routing,
 )

@@ -71,6 +71,8 @@ FUNCTIONS: dict[str, Signature] = {
 }
 # Functions that read a field's value before the save: their argument is a field, nothing computed.
 FIELD_HISTORY = frozenset({"is_changed", "prior"})
+# Functions that read a save in progress: a rule that blocks saves has one; a query or an audit has none.
+SAVE_FUNCTIONS = FIELD_HISTORY | {"is_new"}
 
 _LITERAL_WORDS = ("true", "false", "null")
 _OWN_FIELDS = {"stage": "only opportunities have a stage", "status": "only leads have a status"}

@@ -284,6 +284,33 @@ CASES = [
         "b.yaml:8:14: error: rule 'account_has_industry' is enforced on_stage_change, but accounts have no stage "
         "[enforce-no-stage]  fix: use enforce: always, or enforce: audit",
     ], id="enforce-no-stage"),
+    # --- check_save_functions ---
+    pytest.param("check_save_functions", bp("""\
+        rules:
+          amount_not_cut:
+            object: opportunity
+            when: is_changed(amount)
+            require: amount >= prior(amount)
+            message: m
+            enforce: audit
+          kept:
+            object: opportunity
+            when: is_changed(amount)
+            require: amount >= prior(amount)
+            message: m
+        cadences:
+          c:
+            trigger: {record_created: lead}
+            when: is_new()
+            action: {create_task: {subject: Call}}
+        """), [
+        "b.yaml:6:11: error: is_changed() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+        "b.yaml:7:24: error: prior() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+        "b.yaml:18:11: error: is_new() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+    ], id="save-only"),
     # --- check_cadences ---
     pytest.param("check_cadences", bp("""\
         pipelines:

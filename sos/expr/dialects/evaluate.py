@@ -49,7 +49,7 @@ from sos.expr.ast import (
     UnaryOp,
 )
 from sos.expr.typecheck import infer_type
-from sos.expr.types import BOOLEAN, ExprType, Kind, Scope
+from sos.expr.types import BOOLEAN, STAGE_OUTCOMES, ExprType, Kind, Scope
 
 _COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
     Op.EQ: operator.eq,
@@ -59,7 +59,6 @@ _COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
     Op.GT: operator.gt,
     Op.GE: operator.ge,
 }
-_OUTCOMES = {"is_open": ("open",), "is_won": ("won",), "is_lost": ("lost",), "is_closed": ("won", "lost")}
 
 
 def evaluate(
@@ -132,7 +131,7 @@ class _Evaluator:
         key = self.value(node.value)
         if node.attr == "is_converted":
             return any(status.key == key and status.converted for status in self.scope.statuses)
-        return any(stage.key == key and stage.outcome in _OUTCOMES[node.attr] for stage in self.scope.stages)
+        return any(stage.key == key and stage.outcome in STAGE_OUTCOMES[node.attr] for stage in self.scope.stages)
 
     def _compare(self, node: Compare) -> bool:
         left, right = self.value(node.left), self.value(node.right)

@@ -60,7 +60,7 @@ from sos.expr.ast import (
 )
 from sos.expr.annotate import TypedExpr
 from sos.expr.dialects.base import Generator, Naming, Rewrite, expand_stage_order, plain
-from sos.expr.types import Kind, Scope
+from sos.expr.types import STAGE_OUTCOMES, Kind, Scope
 
 # Characters of formula text, spaces and line breaks included: Salesforce Help, "Formula Field
 # Limits" (https://help.salesforce.com/s/articleView?id=platform.formula_field_limits.htm), as
@@ -322,10 +322,14 @@ class SalesforceFormula(SalesforceGenerator):
         return self.read(node)
 
     def gen_attribute(self, node: Attribute) -> str:
+        assert self.scope is not None
         if node.attr == "is_converted":
-            assert self.scope is not None
             converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
             return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(converted))))
+        if not isinstance(node.value, Name):   # prior(stage).is_open: IsClosed and IsWon are the stage now
+            outcomes = STAGE_OUTCOMES.get(node.attr, ())
+            chosen = [Literal(node.span, stage.key) for stage in self.scope.stages if stage.outcome in outcomes]
+            return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(chosen))))
         text = _ATTRIBUTES.get(node.attr)
         if text is None:
             return self.unsupported(node, f"a Salesforce formula has no {node.attr}")

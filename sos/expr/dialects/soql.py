@@ -169,6 +169,8 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL needs a condition here")
 
     def gen_attribute(self, node: Attribute) -> str:
+        if isinstance(node.value, Call):    # prior(stage).is_open: SOQL says why it cannot
+            return self.gen_call(node.value)
         if node.attr == "is_converted":
             assert self.scope is not None
             converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
