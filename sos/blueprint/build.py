@@ -126,6 +126,7 @@ class Builder:
             key=_get(node, "key"), label=_get(node, "label"), probability=_get(node, "probability"),
             forecast=_get(node, "forecast") or DEFAULT_FORECAST[outcome], outcome=outcome, origin=node.span,
             max_days=_get(node, "max_days"), require=tuple(_get(node, "require", ())),
+            require_to_leave=tuple(_get(node, "require_to_leave", ())),
             enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""), node=node,
         )
 

@@ -15,7 +15,7 @@ from sos.errors import Diagnostics, Span, did_you_mean
 from sos.expr.ast import Call, walk
 from sos.expr.typecheck import SAVE_FUNCTIONS
 from sos.expr.types import STAGE_FIELDS
-from sos.naming import REQUIREMENT_RULE_SUFFIX
+from sos.naming import EXIT_SUFFIX, REQUIREMENT_RULE_SUFFIX
 
 TYPE_OPTIONS = {
     "length": {"text"},
@@ -151,14 +151,23 @@ def check_stage_requirements(bp: Blueprint, diags: Diagnostics) -> None:
     for pipeline in bp.pipelines.values():
         known = set(bp.fields.get(pipeline.object, {})) | standard_field_names(pipeline.object)
         for stage in pipeline.stages:
-            require_node = stage.node.get("require") if stage.node else None
-            for index, key in enumerate(stage.require):
-                if key not in known:
-                    span = require_node.value[index].span if require_node else stage.origin
-                    diags.error(span, f"stage '{stage.key}' requires unknown field '{key}'", "unknown-field",
-                                why=f"a stage may only require fields declared under fields.{pipeline.object}, "
-                                    "or standard fields",
-                                fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+            for name, keys in (("require", stage.require), ("require_to_leave", stage.require_to_leave)):
+                require_node = stage.node.get(name) if stage.node else None
+                for index, key in enumerate(keys):
+                    if key not in known:
+                        span = require_node.value[index].span if require_node else stage.origin
+                        diags.error(span, f"stage '{stage.key}' requires unknown field '{key}'", "unknown-field",
+                                    why=f"a stage may only require fields declared under fields.{pipeline.object}, "
+                                        "or standard fields",
+                                    fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+            if stage.require_to_leave and not stage.is_open:
+                diags.error(_span(stage.node, "require_to_leave", stage.origin),
+                            f"stage '{stage.key}' is {stage.outcome}: a deal does not move on from it",
+                            "leave-closed", fix="put the fields in `require`")
+            if stage.key.endswith(EXIT_SUFFIX):
+                diags.error(_span(stage.node, "key", stage.origin), f"stage key '{stage.key}' ends in "
+                            f"'{EXIT_SUFFIX}', which sos keeps for stages' `require_to_leave`", "reserved-key",
+                            fix="rename the stage")
 
 
 def check_stage_consistency(bp: Blueprint, diags: Diagnostics) -> None:

@@ -28,7 +28,9 @@ def stage_to_data(stage: Stage) -> dict[str, Any]:
     return _compact({"key": stage.key, "label": stage.label, "probability": stage.probability,
                      "forecast": stage.forecast, "outcome": stage.outcome, "max_days": stage.max_days,
                      "require": list(stage.require),
-                     "enforce": stage.enforce if stage.require else None, "description": stage.description})
+                     "require_to_leave": list(stage.require_to_leave),
+                     "enforce": stage.enforce if stage.require or stage.require_to_leave else None,
+                     "description": stage.description})
 
 
 def pipeline_to_data(pipeline: Pipeline) -> dict[str, Any]:

@@ -344,7 +344,7 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     assert [(c.action.value, str(c.address), c.danger) for c in run.plan.changes] == [
         ("update", "pipeline.opportunity.new_business", ""),
         ("update", "stage_requirement.new_business.demo", ""),
-        ("update", "stage_requirement.new_business.discovery_call", ""),
+        ("update", "stage_requirement.new_business.discovery_call__exit", ""),
         ("update", "stage_requirement.new_business.quote_sent", ""),
         ("delete", "stage_requirement.new_business.negotiation", ""),
         ("delete", "stage.new_business.negotiation",

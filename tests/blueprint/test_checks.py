@@ -267,6 +267,21 @@ CASES = [
         "b.yaml:4:3: error: rule key 'stage__required' ends in '__required', which sos keeps for the rules it makes "
         "from stages' `require` [reserved-key]  fix: rename the rule",
     ], id="reserved-rule-key"),
+    pytest.param("check_stage_requirements", bp("""\
+        pipelines:
+          deals:
+            stages:
+              - {key: first__exit, label: First, probability: 10, require_to_leave: [amout]}
+              - {key: won, label: Won, probability: 100, outcome: won, require_to_leave: [amount]}
+              - {key: lost, label: Lost, probability: 0, outcome: lost}
+        """), [
+        "b.yaml:6:15: error: stage key 'first__exit' ends in '__exit', which sos keeps for stages' `require_to_leave` "
+        "[reserved-key]  fix: rename the stage",
+        "b.yaml:6:78: error: stage 'first__exit' requires unknown field 'amout' [unknown-field]  "
+        "fix: did you mean 'amount'?",
+        "b.yaml:7:82: error: stage 'won' is won: a deal does not move on from it [leave-closed]  "
+        "fix: put the fields in `require`",
+    ], id="require-to-leave"),
     # --- check_rule_enforce ---
     pytest.param("check_rule_enforce", bp("""\
         rules:

@@ -9,12 +9,16 @@ import datetime
 from typing import Any
 from collections.abc import Callable
 
+import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from sos.blueprint.load import load_blueprint
 
 from sos.engine import apply_plan, check_plan, make_plan
 from sos.model.resources import Kind
 from sos.plan.change import Action
 from sos.project import Project
+from tests.backends.salesforce.conftest import STARTERS, blueprint_text
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.xmlutil import flag, text
 
@@ -141,3 +145,21 @@ def test_an_audit_rule_switched_on_in_the_org_is_drift(emulator: SalesforceEmula
     assert [(str(c.address), c.reason) for c in changes] == [
         ("rule.opportunity.close_date_ahead", "audit-only rule switched on in Salesforce")]
     assert {c.address.kind for c in changes} == {Kind.RULE}
+
+
+@pytest.mark.parametrize("case", STARTERS)
+def test_no_starter_blocks_a_deal_created_in_its_first_stage(emulator: SalesforceEmulator,
+                                                             make_project: Callable[..., Project], case: str) -> None:
+    """A lead conversion creates the opportunity in the pipeline's first stage with a name, a close date and little
+    else: every starter takes it there, and asks for its first stage's exit criteria when the deal moves on."""
+    project = applied(make_project, blueprint_text(case))
+    bp, problems = load_blueprint(project.blueprint_path)
+    assert bp is not None, problems
+    sf = emulator.client()
+    soon = (emulator.org.clock().date() + datetime.timedelta(days=30)).isoformat()
+    for pipeline in bp.pipelines.values():
+        first, second = pipeline.stages[:2]
+        assert first.require_to_leave and not first.require
+        deal = sf.Opportunity.create({"Name": "Converted", "CloseDate": soon, "StageName": first.label})
+        leaving = refused(lambda: sf.Opportunity.update(deal["id"], {"StageName": second.label}))  # noqa: B023
+        assert any(message.startswith(f"Leaving {first.label} needs: ") for message in leaving), leaving
