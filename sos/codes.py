@@ -107,6 +107,7 @@ declare(
          fix="use enforce: always or audit"),
     Code("save-only", "is_new(), is_changed() or prior() where no save is being checked",
          fix="use it in a rule enforced always or on_stage_change"),
+    Code("enforce-unused", "a stage sets `enforce` but requires nothing", Severity.WARNING),
     Code("leave-closed", "a won or lost stage has exit criteria (`require_to_leave`)"),
     Code("pipeline-outcomes", "a pipeline lacks a won or lost stage"),
     Code("stage-conflict", "two pipelines define a stage of the same key differently"),

@@ -160,6 +160,11 @@ def check_stage_requirements(bp: Blueprint, diags: Diagnostics) -> None:
                                     why=f"a stage may only require fields declared under fields.{pipeline.object}, "
                                         "or standard fields",
                                     fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+            if stage.node is not None and stage.node.get("enforce") is not None and not (
+                    stage.require or stage.require_to_leave):
+                diags.warning(_span(stage.node, "enforce", stage.origin), f"stage '{stage.key}' sets enforce but "
+                              "requires nothing", "enforce-unused", fix="add `require` or `require_to_leave`, or drop "
+                              "`enforce`")
             if stage.require_to_leave and not stage.is_open:
                 diags.error(_span(stage.node, "require_to_leave", stage.origin),
                             f"stage '{stage.key}' is {stage.outcome}: a deal does not move on from it",

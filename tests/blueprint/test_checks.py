@@ -282,6 +282,17 @@ CASES = [
         "b.yaml:7:82: error: stage 'won' is won: a deal does not move on from it [leave-closed]  "
         "fix: put the fields in `require`",
     ], id="require-to-leave"),
+    pytest.param("check_stage_requirements", bp("""\
+        pipelines:
+          deals:
+            stages:
+              - {key: first, label: First, probability: 10, enforce: always}
+              - {key: won, label: Won, probability: 100, outcome: won}
+              - {key: lost, label: Lost, probability: 0, outcome: lost}
+        """), [
+        "b.yaml:6:62: warning: stage 'first' sets enforce but requires nothing [enforce-unused]  "
+        "fix: add `require` or `require_to_leave`, or drop `enforce`",
+    ], id="enforce-unused"),
     # --- check_rule_enforce ---
     pytest.param("check_rule_enforce", bp("""\
         rules:
