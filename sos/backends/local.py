@@ -165,11 +165,14 @@ def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -
     """A row as this sos writes it. Earlier versions wrote a cadence's or a route's defaults out, and kept a stage's
     `require` as the rule
     `rule.OBJECT.PIPELINE__STAGE__required` (`when: stage in [...]`, `require: not is_blank(f) and c == true`); it
-    is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in)."""
+    is the stage requirement `stage_requirement.PIPELINE.STAGE` (its `fields`, the `stages` it holds in). Rules
+    and requirements stored without `enforce` bit on every save."""
     if address.kind is Kind.AUTOMATION:     # defaults written out (`assign_to: owner`) are now left out
         return address, automation_attrs(automation_of(Resource(address, attrs)))
     if address.kind is Kind.ASSIGNMENT:
         return address, assignment_attrs(assignment_of(Resource(address, attrs)))
+    if address.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT) and "enforce" not in attrs:
+        attrs = {**attrs, "enforce": "always"}
     if address.kind is not Kind.RULE or not address.key.endswith(REQUIREMENT_RULE_SUFFIX):
         return address, attrs
     pipeline, _, stage = address.key.removesuffix(REQUIREMENT_RULE_SUFFIX).partition("__")
@@ -179,7 +182,7 @@ def _upgraded(address: Address, attrs: dict[str, Any], path: Path, where: str) -
         raise _corrupt(path, f"{where}: a stage's required fields that cannot be read") from None
     return Address(Kind.STAGE_REQUIREMENT, pipeline, stage), {
         "fields": fields, "stages": stages,
-        "message": attrs.get("message")}
+        "message": attrs.get("message"), "enforce": attrs["enforce"]}
 
 
 def _upgrade_rows(connection: sqlite3.Connection, path: Path) -> None:

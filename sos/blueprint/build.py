@@ -126,7 +126,8 @@ class Builder:
             key=_get(node, "key"), label=_get(node, "label"), probability=_get(node, "probability"),
             forecast=_get(node, "forecast") or DEFAULT_FORECAST[outcome], outcome=outcome, origin=node.span,
             max_days=_get(node, "max_days"), require=tuple(_get(node, "require", ())),
-            description=_get(node, "description", ""), node=node,
+            require_to_leave=tuple(_get(node, "require_to_leave", ())),
+            enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""), node=node,
         )
 
     def pipeline(self, key: str, node: Node) -> Pipeline:
@@ -142,7 +143,7 @@ class Builder:
             return None
         return Rule(key=key, object=_get(node, "object"), when=when, require=require,
                     when_text=_get(node, "when", ""), require_text=_get(node, "require"),
-                    message=_get(node, "message"), origin=node.span,
+                    message=_get(node, "message"), origin=node.span, enforce=_get(node, "enforce", "always"),
                     description=_get(node, "description", ""), node=node)
 
     def lead_status(self, node: Node) -> LeadStatus:

@@ -12,7 +12,10 @@ from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, Span, did_you_mean
-from sos.naming import REQUIREMENT_RULE_SUFFIX
+from sos.expr.ast import Call, walk
+from sos.expr.typecheck import SAVE_FUNCTIONS
+from sos.expr.types import STAGE_FIELDS
+from sos.naming import EXIT_SUFFIX, REQUIREMENT_RULE_SUFFIX
 
 TYPE_OPTIONS = {
     "length": {"text"},
@@ -148,14 +151,28 @@ def check_stage_requirements(bp: Blueprint, diags: Diagnostics) -> None:
     for pipeline in bp.pipelines.values():
         known = set(bp.fields.get(pipeline.object, {})) | standard_field_names(pipeline.object)
         for stage in pipeline.stages:
-            require_node = stage.node.get("require") if stage.node else None
-            for index, key in enumerate(stage.require):
-                if key not in known:
-                    span = require_node.value[index].span if require_node else stage.origin
-                    diags.error(span, f"stage '{stage.key}' requires unknown field '{key}'", "unknown-field",
-                                why=f"a stage may only require fields declared under fields.{pipeline.object}, "
-                                    "or standard fields",
-                                fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+            for name, keys in (("require", stage.require), ("require_to_leave", stage.require_to_leave)):
+                require_node = stage.node.get(name) if stage.node else None
+                for index, key in enumerate(keys):
+                    if key not in known:
+                        span = require_node.value[index].span if require_node else stage.origin
+                        diags.error(span, f"stage '{stage.key}' requires unknown field '{key}'", "unknown-field",
+                                    why=f"a stage may only require fields declared under fields.{pipeline.object}, "
+                                        "or standard fields",
+                                    fix=did_you_mean(key, known) or f"declare it under fields.{pipeline.object}")
+            if stage.node is not None and stage.node.get("enforce") is not None and not (
+                    stage.require or stage.require_to_leave):
+                diags.warning(_span(stage.node, "enforce", stage.origin), f"stage '{stage.key}' sets enforce but "
+                              "requires nothing", "enforce-unused", fix="add `require` or `require_to_leave`, or drop "
+                              "`enforce`")
+            if stage.require_to_leave and not stage.is_open:
+                diags.error(_span(stage.node, "require_to_leave", stage.origin),
+                            f"stage '{stage.key}' is {stage.outcome}: a deal does not move on from it",
+                            "leave-closed", fix="put the fields in `require`")
+            if stage.key.endswith(EXIT_SUFFIX):
+                diags.error(_span(stage.node, "key", stage.origin), f"stage key '{stage.key}' ends in "
+                            f"'{EXIT_SUFFIX}', which sos keeps for stages' `require_to_leave`", "reserved-key",
+                            fix="rename the stage")
 
 
 def check_stage_consistency(bp: Blueprint, diags: Diagnostics) -> None:
@@ -245,6 +262,29 @@ def check_reserved_rule_keys(bp: Blueprint, diags: Diagnostics) -> None:
                         "for the rules it makes from stages' `require`", "reserved-key", fix="rename the rule")
 
 
+def check_save_functions(bp: Blueprint, diags: Diagnostics) -> None:
+    """is_new(), is_changed() and prior() read a save in progress: only a rule that blocks saves has one."""
+    places = [*((f"rule '{r.key}' is audit-only: `sos audit` reads records as they are", e)
+                for r in bp.rules.values() if r.enforce == "audit" for e in (r.when, r.require)),
+              *((f"cadence '{c.key}' runs on an event or a schedule, not a save", c.when)
+                for c in bp.cadences.values()),
+              *((f"route '{r.key}' assigns a lead, which is not a save being checked", r.when) for r in bp.routing)]
+    for why, expr in places:
+        for node in walk(expr) if expr is not None else ():
+            if isinstance(node, Call) and node.func in SAVE_FUNCTIONS:
+                diags.error(node.func_span, f"{node.func}() has no meaning here", "save-only", why=why,
+                            fix="use it in a rule enforced always or on_stage_change")
+
+
+def check_rule_enforce(bp: Blueprint, diags: Diagnostics) -> None:
+    for rule in bp.rules.values():
+        if rule.enforce == "on_stage_change" and rule.object not in STAGE_FIELDS:
+            diags.error(_span(rule.node, "enforce", rule.origin),
+                        f"rule '{rule.key}' is enforced on_stage_change, but {rule.object}s have no stage",
+                        "enforce-no-stage", why="only opportunities (their stage) and leads (their status) move "
+                        "through stages", fix="use enforce: always, or enforce: audit")
+
+
 Check = Callable[[Blueprint, Diagnostics], None]
 
 CHECKS: tuple[Check, ...] = (
@@ -257,6 +297,8 @@ CHECKS: tuple[Check, ...] = (
     check_lead_statuses,
     check_expressions,
     check_reserved_rule_keys,
+    check_rule_enforce,
+    check_save_functions,
     check_cadences,
     check_routing,
 )

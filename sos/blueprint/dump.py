@@ -27,7 +27,10 @@ def field_to_data(field: Field) -> dict[str, Any]:
 def stage_to_data(stage: Stage) -> dict[str, Any]:
     return _compact({"key": stage.key, "label": stage.label, "probability": stage.probability,
                      "forecast": stage.forecast, "outcome": stage.outcome, "max_days": stage.max_days,
-                     "require": list(stage.require), "description": stage.description})
+                     "require": list(stage.require),
+                     "require_to_leave": list(stage.require_to_leave),
+                     "enforce": stage.enforce if stage.require or stage.require_to_leave else None,
+                     "description": stage.description})
 
 
 def pipeline_to_data(pipeline: Pipeline) -> dict[str, Any]:
@@ -37,7 +40,8 @@ def pipeline_to_data(pipeline: Pipeline) -> dict[str, Any]:
 
 def rule_to_data(rule: Rule) -> dict[str, Any]:
     return _compact({"object": rule.object, "when": rule.when_text, "require": rule.require_text,
-                     "message": rule.message, "description": rule.description})
+                     "message": rule.message, "enforce": rule.enforce,
+                     "description": rule.description})
 
 
 def status_to_data(status: LeadStatus) -> dict[str, Any]:

@@ -45,6 +45,8 @@ class Stage:
     origin: Span
     max_days: int | None = None
     require: tuple[str, ...] = ()
+    require_to_leave: tuple[str, ...] = ()
+    enforce: str = "on_stage_change"  # when `require` bites: always | on_stage_change | audit
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
 
@@ -74,6 +76,7 @@ class Rule:
     require_text: str
     message: str
     origin: Span
+    enforce: str = "always"  # always | on_stage_change | audit
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
 

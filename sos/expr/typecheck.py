@@ -52,7 +52,7 @@ ATTRIBUTES: dict[Kind, tuple[str, ...]] = {
 class Signature:
     usage: str  # shown in fixes
     params: tuple[frozenset[Kind] | None, ...]  # the kinds each argument may have; None: any
-    returns: ExprType
+    returns: ExprType | None  # None: the type of its argument
 
 
 FUNCTIONS: dict[str, Signature] = {
@@ -64,7 +64,15 @@ FUNCTIONS: dict[str, Signature] = {
     "includes": Signature(
         "includes(field, 'value')", (frozenset({Kind.MULTI_PICKLIST}), frozenset({Kind.TEXT})), BOOLEAN
     ),
+    # A save in progress: the record is new, or a field differs from its value before the save.
+    "is_new": Signature("is_new()", (), BOOLEAN),
+    "is_changed": Signature("is_changed(stage)", (None,), BOOLEAN),
+    "prior": Signature("prior(amount)", (None,), None),
 }
+# Functions that read a field's value before the save: their argument is a field, nothing computed.
+FIELD_HISTORY = frozenset({"is_changed", "prior"})
+# Functions that read a save in progress: a rule that blocks saves has one; a query or an audit has none.
+SAVE_FUNCTIONS = FIELD_HISTORY | {"is_new"}
 
 _LITERAL_WORDS = ("true", "false", "null")
 _OWN_FIELDS = {"stage": "only opportunities have a stage", "status": "only leads have a status"}
@@ -292,6 +300,10 @@ class _Checker:
                 fix=f"write it as {signature.usage}",
             )
             return signature.returns
+        if node.func in FIELD_HISTORY and not isinstance(node.args[0], Name):
+            self.error(node.args[0].span, f"{node.func}() takes a field, not a computed value", "type-mismatch",
+                       why="only a field has a value from before the save", fix=f"write it as {signature.usage}")
+            return None
         for arg, found, kinds in zip(node.args, arg_types, signature.params, strict=True):
             if found and kinds is not None and found.kind not in kinds:
                 needs = " or ".join(describe_kind(kind) for kind in sorted(kinds))
@@ -300,7 +312,7 @@ class _Checker:
             keyed = _keyed_pair(node.args[0], arg_types[0], node.args[1])
             if keyed:
                 self._check_key(*keyed)
-        return signature.returns
+        return signature.returns if signature.returns is not None else arg_types[0]
 
 
 def _literal_type(value: object) -> ExprType:

@@ -122,6 +122,12 @@ def type_for_field(field_type: str, *, values: Iterable[str] = (), to: str = "")
     return _SIMPLE_FIELD_TYPES[field_type]
 
 
+# The stage outcomes each stage attribute is true for.
+STAGE_OUTCOMES = {"is_open": ("open",), "is_won": ("won",), "is_lost": ("lost",), "is_closed": ("won", "lost")}
+
+# The field that says where a record is in its process: a rule enforced on_stage_change bites when it changes.
+STAGE_FIELDS = {"opportunity": "stage", "lead": "status"}
+
 # notes/spec.md, "Standard fields per object", as written there; every standard lookup points at account.
 STANDARD_FIELD_TYPES: dict[str, dict[str, str]] = {
     "opportunity": {

@@ -21,6 +21,7 @@ from sos.model.automation import (
 )
 from sos.model.exprs import requirement_exprs
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
+from sos.naming import EXIT_SUFFIX
 
 
 def field_attrs(field: Field) -> dict[str, Any]:
@@ -47,19 +48,23 @@ def requirement_stages(pipeline: Pipeline, stage: Stage) -> list[str]:
             if s is stage or (s.is_open and position > index) or s.outcome == "won"]
 
 
-def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> Resource:
-    """The stage's `require` as its own resource: which fields, in which stages, the message reps see; and what
-    that means as an expression, with each field at the line that names it."""
+def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage, *, leaving: bool = False) -> Resource:
+    """The stage's `require` (or, `leaving`, its `require_to_leave`: the same from the next stage on) as its own
+    resource: which fields, in which stages, the message reps see; and what that means as an expression, with each
+    field at the line that names it."""
+    name, required = ("require_to_leave", stage.require_to_leave) if leaving else ("require", stage.require)
     fields = bp.fields.get(pipeline.object, {})
-    labels = [fields[key].label if key in fields else title_case(key) for key in stage.require]
-    stages = requirement_stages(pipeline, stage)
-    attrs = {"fields": list(stage.require), "stages": stages,
-             "message": f"{stage.label} needs: {', '.join(labels)}."[:255]}
-    node = stage.node.get("require") if stage.node else None
+    labels = [fields[key].label if key in fields else title_case(key) for key in required]
+    stages = [key for key in requirement_stages(pipeline, stage) if not (leaving and key == stage.key)]
+    needs = f"Leaving {stage.label} needs" if leaving else f"{stage.label} needs"
+    attrs = {"fields": list(required), "stages": stages, "message": f"{needs}: {', '.join(labels)}."[:255],
+             "enforce": stage.enforce}
+    node = stage.node.get(name) if stage.node else None
     where = node.span if node is not None else stage.origin
     spans = [item.span for item in node.value] if node is not None and node.is_list else []
-    exprs = requirement_exprs(stage.require, stages, scope_for(bp, pipeline.object), where, spans)
-    return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, stage.key), attrs, where, exprs=exprs)
+    exprs = requirement_exprs(required, stages, scope_for(bp, pipeline.object), where, spans)
+    key = stage.key + EXIT_SUFFIX if leaving else stage.key
+    return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, key), attrs, where, exprs=exprs)
 
 
 def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr]:
@@ -83,6 +88,8 @@ def compile_model(bp: Blueprint) -> Model:
             }), stage.origin))
             if stage.require:
                 model.add(requirement(bp, pipeline, stage))
+            if stage.require_to_leave and stage.is_open:
+                model.add(requirement(bp, pipeline, stage, leaving=True))
     for position, status in enumerate(bp.lead_statuses):
         model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), compact_attrs({
             "label": status.label, "default": status.default, "converted": status.converted,
@@ -91,7 +98,7 @@ def compile_model(bp: Blueprint) -> Model:
     for rule in bp.rules.values():
         model.add(Resource(Address(Kind.RULE, rule.object, rule.key), compact_attrs({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
-            "message": rule.message, "description": rule.description,
+            "message": rule.message, "enforce": rule.enforce, "description": rule.description,
         }), rule.origin, exprs=_exprs(bp, rule.object, when=rule.when, require=rule.require)))
     for cadence in bp.cadences.values():
         automation = Automation(trigger_from(cadence.trigger, cadence.schedule), action_from(cadence.action),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sos.model.resources import Address, Kind, Model, Resource
+from sos.naming import EXIT_SUFFIX
 
 FIELD_KEYS = ("type", "label", "help", "description", "length", "precision", "scale", "values", "default", "to")
 
@@ -60,9 +61,12 @@ def _pipelines(model: Model) -> dict[str, Any]:
             stage = model.get(Address(Kind.STAGE, r.address.key, key))
             attrs = dict(stage.attrs) if stage else {}
             stage_data = {"key": key, **attrs}
-            requirement = model.get(Address(Kind.STAGE_REQUIREMENT, r.address.key, key))
-            if requirement is not None and requirement.attrs.get("fields"):
-                stage_data["require"] = list(requirement.attrs["fields"])
+            for name, suffix in (("require", ""), ("require_to_leave", EXIT_SUFFIX)):
+                requirement = model.get(Address(Kind.STAGE_REQUIREMENT, r.address.key, key + suffix))
+                if requirement is not None and requirement.attrs.get("fields"):
+                    stage_data[name] = list(requirement.attrs["fields"])
+                    if requirement.attrs.get("enforce"):
+                        stage_data["enforce"] = requirement.attrs["enforce"]
             stages.append(stage_data)
         pipelines[r.address.key] = {**_without(dict(r.attrs), "stages"), "object": r.address.scope, "stages": stages}
     return pipelines

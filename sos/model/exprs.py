@@ -10,7 +10,7 @@ from sos.expr.annotate import TypedExpr, annotate
 from sos.expr.ast import BoolOp, Call, Compare, Expr, In, ListExpr, Literal, Logic, Name, Op, Unary, UnaryOp, walk
 from sos.expr.parse import parse_expression
 from sos.expr.types import Kind as ValueKind
-from sos.expr.types import Scope, StageInfo, StatusInfo, scope_for, type_for_field
+from sos.expr.types import STAGE_FIELDS, Scope, StageInfo, StatusInfo, scope_for, type_for_field
 from sos.model.resources import Address, Kind, Model, Resource
 
 EXPRESSION_ATTRS = {Kind.RULE: ("when", "require"), Kind.AUTOMATION: ("when",), Kind.ASSIGNMENT: ("when",)}
@@ -41,6 +41,18 @@ def requirement_from_rule(when: str, require: str) -> tuple[list[str], list[str]
 
     return ([node.name for node in walk(parsed(require)) if isinstance(node, Name)],
             [str(node.value) for node in walk(parsed(when)) if isinstance(node, Literal)])
+
+
+def enforced_when(enforce: str, scope: Scope, where: Span) -> TypedExpr | None:
+    """When a rule or stage requirement with `enforce` blocks a save, as a condition on the record and its values
+    before the save: None for `always` (every save), `is_new() or is_changed(stage)` (a lead's status) for
+    `on_stage_change`, false for `audit` (it never blocks)."""
+    if enforce == "always":
+        return None
+    if enforce == "audit":
+        return annotate(Literal(where, False), scope)[0]
+    changed = Call(where, "is_changed", (Name(where, STAGE_FIELDS[scope.object]),), where)
+    return annotate(BoolOp(where, Logic.OR, (Call(where, "is_new", (), where), changed)), scope)[0]
 
 
 def model_scope(model: Model, obj: str) -> Scope:

@@ -344,7 +344,7 @@ def test_removing_a_stage_plans_a_dangerous_delete_that_is_skipped_without_permi
     assert [(c.action.value, str(c.address), c.danger) for c in run.plan.changes] == [
         ("update", "pipeline.opportunity.new_business", ""),
         ("update", "stage_requirement.new_business.demo", ""),
-        ("update", "stage_requirement.new_business.discovery_call", ""),
+        ("update", "stage_requirement.new_business.discovery_call__exit", ""),
         ("update", "stage_requirement.new_business.quote_sent", ""),
         ("delete", "stage_requirement.new_business.negotiation", ""),
         ("delete", "stage.new_business.negotiation",
@@ -475,8 +475,9 @@ def test_the_sandbox_guards_the_rows_sos_did_not_create_in_sql(applied: Project,
 
 def test_a_sandbox_an_earlier_sos_wrote_plans_and_applies_as_before(applied: Project) -> None:
     """Earlier versions stored a stage's `require` as the rule `rule.opportunity.PIPELINE__STAGE__required` with
-    `when`/`require` text. Such a sandbox plans no change for it, and the next apply stores it under its new
-    address, so the stage requirement is updated, not created twice or deleted."""
+    `when`/`require` text. Such a sandbox plans no change for it but its `enforce` (always, as it was then), and
+    the next apply stores it under its new address, so the stage requirement is updated, not created twice or
+    deleted."""
     with closing(sqlite3.connect(db_path(applied))) as connection, connection:
         for address, attrs in connection.execute(
                 "SELECT address, attrs FROM resources WHERE address LIKE 'stage_requirement.%'").fetchall():
@@ -488,7 +489,11 @@ def test_a_sandbox_an_earlier_sos_wrote_plans_and_applies_as_before(applied: Pro
                 f"rule.opportunity.{pipeline}__{stage}__required",
                 json.dumps({"when": when, "require": checks, "message": old["message"]}), address))
     assert not [r for r in rows(applied) if r[0].startswith("stage_requirement.")]
-    assert make_plan(applied, applied.target(None)).plan.changes == ()
+    # The old rows bit on every save; all that changes is that stage requirements now bite on a stage change.
+    changes = make_plan(applied, applied.target(None)).plan.changes
+    assert changes and {c.action for c in changes} == {Action.UPDATE}
+    assert all(c.address.kind is Kind.STAGE_REQUIREMENT and c.before == {**(c.after or {}), "enforce": "always"}
+               and (c.after or {})["enforce"] == "on_stage_change" for c in changes)
 
     write_blueprint(applied.root, extends("smb-bant", """\
         pipelines:

@@ -267,6 +267,76 @@ CASES = [
         "b.yaml:4:3: error: rule key 'stage__required' ends in '__required', which sos keeps for the rules it makes "
         "from stages' `require` [reserved-key]  fix: rename the rule",
     ], id="reserved-rule-key"),
+    pytest.param("check_stage_requirements", bp("""\
+        pipelines:
+          deals:
+            stages:
+              - {key: first__exit, label: First, probability: 10, require_to_leave: [amout]}
+              - {key: won, label: Won, probability: 100, outcome: won, require_to_leave: [amount]}
+              - {key: lost, label: Lost, probability: 0, outcome: lost}
+        """), [
+        "b.yaml:6:15: error: stage key 'first__exit' ends in '__exit', which sos keeps for stages' `require_to_leave` "
+        "[reserved-key]  fix: rename the stage",
+        "b.yaml:6:78: error: stage 'first__exit' requires unknown field 'amout' [unknown-field]  "
+        "fix: did you mean 'amount'?",
+        "b.yaml:7:82: error: stage 'won' is won: a deal does not move on from it [leave-closed]  "
+        "fix: put the fields in `require`",
+    ], id="require-to-leave"),
+    pytest.param("check_stage_requirements", bp("""\
+        pipelines:
+          deals:
+            stages:
+              - {key: first, label: First, probability: 10, enforce: always}
+              - {key: won, label: Won, probability: 100, outcome: won}
+              - {key: lost, label: Lost, probability: 0, outcome: lost}
+        """), [
+        "b.yaml:6:62: warning: stage 'first' sets enforce but requires nothing [enforce-unused]  "
+        "fix: add `require` or `require_to_leave`, or drop `enforce`",
+    ], id="enforce-unused"),
+    # --- check_rule_enforce ---
+    pytest.param("check_rule_enforce", bp("""\
+        rules:
+          account_has_industry:
+            object: account
+            require: not is_blank(industry)
+            message: m
+            enforce: on_stage_change
+          lead_has_company:
+            object: lead
+            require: not is_blank(company)
+            message: m
+            enforce: on_stage_change
+        """), [
+        "b.yaml:8:14: error: rule 'account_has_industry' is enforced on_stage_change, but accounts have no stage "
+        "[enforce-no-stage]  fix: use enforce: always, or enforce: audit",
+    ], id="enforce-no-stage"),
+    # --- check_save_functions ---
+    pytest.param("check_save_functions", bp("""\
+        rules:
+          amount_not_cut:
+            object: opportunity
+            when: is_changed(amount)
+            require: amount >= prior(amount)
+            message: m
+            enforce: audit
+          kept:
+            object: opportunity
+            when: is_changed(amount)
+            require: amount >= prior(amount)
+            message: m
+        cadences:
+          c:
+            trigger: {record_created: lead}
+            when: is_new()
+            action: {create_task: {subject: Call}}
+        """), [
+        "b.yaml:6:11: error: is_changed() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+        "b.yaml:7:24: error: prior() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+        "b.yaml:18:11: error: is_new() has no meaning here [save-only]  "
+        "fix: use it in a rule enforced always or on_stage_change",
+    ], id="save-only"),
     # --- check_cadences ---
     pytest.param("check_cadences", bp("""\
         pipelines:

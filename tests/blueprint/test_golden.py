@@ -66,7 +66,8 @@ def test_acme_golden_shows_its_changes() -> None:
         "contracting", "closed_won", "closed_lost", "disqualified"]
     negotiation = {k: v for k, v in by_key["negotiation"].items() if k != "description"}
     assert negotiation == {"key": "negotiation", "label": "Negotiation", "probability": 65, "forecast": "best_case",
-                           "outcome": "open", "max_days": 30, "require": ["contract_term_months", "signatory"]}
+                           "outcome": "open", "max_days": 30, "require": ["contract_term_months", "signatory"],
+                           "enforce": "on_stage_change"}
     assert by_key["site_pilot"]["probability"] == 45
     assert by_key["closed_won"]["forecast"] == "closed"
     assert "nurture_recycle" not in acme["cadences"]

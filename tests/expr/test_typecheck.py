@@ -44,6 +44,10 @@ def brief(diagnostic: Diagnostic) -> str:
         pytest.param(LEAD, "status == 'working' or status.is_converted", id="lead-status"),
         pytest.param(LEAD, "rating in ['Hot', 'Warm'] and employees > 50 and country != 'US'", id="lead-fields"),
         pytest.param(ACCOUNT, "annual_revenue > 1000000 and industry == 'Software'", id="account-fields"),
+        pytest.param(OPPORTUNITY, "is_new() or is_changed(stage) and prior(stage) < 'proposal'", id="save"),
+        pytest.param(OPPORTUNITY, "prior(amount) > amount or includes(prior(competitors), 'Acme')",
+                     id="prior-values"),
+        pytest.param(LEAD, "is_changed(status) and prior(status).is_converted", id="lead-save"),
     ],
 )
 def test_valid_expressions(scope: Scope, text: str) -> None:
@@ -174,6 +178,19 @@ def test_valid_expressions(scope: Scope, text: str) -> None:
                       "33-38 unknown function 'todya' [unknown-function] fix: did you mean 'today'?",
                       "45-50 unknown field 'amout' on opportunity [unknown-name] fix: did you mean 'amount'?"],
                      id="every-problem-reported"),
+        pytest.param(OPPORTUNITY, "is_changed(amount + 1)",
+                     ["21-31 is_changed() takes a field, not a computed value [type-mismatch] "
+                      "fix: write it as is_changed(stage)"], id="is-changed-of-a-computation"),
+        pytest.param(OPPORTUNITY, "prior(prior(amount)) > 1",
+                     ["16-29 prior() takes a field, not a computed value [type-mismatch] "
+                      "fix: write it as prior(amount)"],
+                     id="prior-of-prior"),
+        pytest.param(OPPORTUNITY, "is_new(stage)",
+                     ["10-23 is_new() takes no arguments, got 1 [arity] fix: write it as is_new()"], id="is-new-arity"),
+        pytest.param(OPPORTUNITY, "prior(amount) == 'x'",
+                     ["10-30 cannot compare a number with text [type-mismatch]"], id="prior-has-its-field-type"),
+        pytest.param(OPPORTUNITY, "prior(stage) == 'wonn'",
+                     ["26-32 unknown stage 'wonn' [unknown-stage] fix: did you mean 'won'?"], id="prior-stage-keys"),
         pytest.param(OPPORTUNITY, "todya() + amout > 1",
                      ["10-15 unknown function 'todya' [unknown-function] fix: did you mean 'today'?",
                       "20-25 unknown field 'amout' on opportunity [unknown-name] fix: did you mean 'amount'?"],
@@ -208,6 +225,8 @@ def test_a_value_need_not_be_a_condition() -> None:
         pytest.param("loss_reason", picklist(["Price", "Timing", "Competitor", "No decision"]), id="picklist"),
         pytest.param("len(name) / 2", NUMBER, id="len"),
         pytest.param("amout + 1", None, id="unknown-name-has-no-type"),
+        pytest.param("prior(close_date)", DATE, id="prior-of-a-date"),
+        pytest.param("is_changed(name)", BOOLEAN, id="is-changed"),
     ],
 )
 def test_infer_type(text: str, expected: ExprType | None) -> None:

@@ -154,15 +154,36 @@ def test_stage_requirements(pipeline_model: Model) -> None:
     requirements = {r.address.key: dict(r.attrs) for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)}
     assert requirements == {
         "discovery": {"fields": ["pain"], "stages": ["discovery", "evaluation", "proposal", "won"],
-                      "message": "Discovery needs: Pain."},
+                      "message": "Discovery needs: Pain.", "enforce": "on_stage_change"},
         "proposal": {"fields": ["budget_ok", "amount"], "stages": ["proposal", "won"],
-                     "message": "Proposal needs: Budget OK, Amount."},
-        "won": {"fields": ["signed_by"], "stages": ["won"], "message": "Closed Won needs: Signed by."},
-        "lost": {"fields": ["loss_reason"], "stages": ["lost"], "message": "Closed Lost needs: Loss reason."},
+                     "message": "Proposal needs: Budget OK, Amount.", "enforce": "on_stage_change"},
+        "won": {"fields": ["signed_by"], "stages": ["won"], "message": "Closed Won needs: Signed by.",
+                "enforce": "on_stage_change"},
+        "lost": {"fields": ["loss_reason"], "stages": ["lost"], "message": "Closed Lost needs: Loss reason.",
+                 "enforce": "on_stage_change"},
         "disqualified": {"fields": ["dq_reason"], "stages": ["disqualified"],
-                         "message": "Disqualified needs: DQ reason."},
+                         "message": "Disqualified needs: DQ reason.", "enforce": "on_stage_change"},
     }
     assert {r.address.scope for r in pipeline_model.of_kind(Kind.STAGE_REQUIREMENT)} == {"deals"}
+
+
+def test_exit_criteria_hold_once_a_deal_moves_on(scratch: Path) -> None:
+    """`require_to_leave` holds in the later open stages and the won stage, not in the stage itself nor a lost one:
+    a deal can be created in the first stage (as a lead conversion does) without the fields."""
+    model = compile_text(scratch, PIPELINE.replace("probability: 10, require: [pain]",
+                                                   "probability: 10, require_to_leave: [pain, amount]"))
+    assert attrs(model, "stage_requirement.deals.discovery__exit") == {
+        "fields": ["pain", "amount"], "stages": ["evaluation", "proposal", "won"],
+        "message": "Leaving Discovery needs: Pain, Amount.", "enforce": "on_stage_change"}
+    assert model.get(Address.parse("stage_requirement.deals.discovery")) is None
+    exprs = model.get(Address.parse("stage_requirement.deals.discovery__exit")).exprs  # type: ignore[union-attr]
+    scope = exprs["when"].scope
+
+    def breaks(record: dict[str, object]) -> bool:
+        return evaluate(exprs["when"].expr, record, scope, today=datetime.date(2026, 1, 1)) is True and evaluate(
+            exprs["require"].expr, record, scope, today=datetime.date(2026, 1, 1)) is not True
+    assert [breaks({"stage": stage}) for stage in ("discovery", "evaluation", "won", "lost")] == [
+        False, True, True, False]
 
 
 @pytest.mark.parametrize(("record", "holds"), [
@@ -251,7 +272,7 @@ def test_rule_expressions_are_stored_as_canonical_text(scratch: Path, when: str 
     when_line = f"    when: {json.dumps(when)}\n" if when is not None else ""
     model = compile_text(scratch, PIPELINE + "rules:\n  r:\n    object: opportunity\n" + when_line
                          + f"    require: {json.dumps(require)}\n    message: M.\n")
-    assert attrs(model, "rule.opportunity.r") == {**expected, "message": "M."}
+    assert attrs(model, "rule.opportunity.r") == {**expected, "message": "M.", "enforce": "always"}
 
 
 def test_cadence_and_route_expressions_are_canonical(scratch: Path) -> None:
@@ -283,10 +304,11 @@ def test_cadence_and_route_expressions_are_canonical(scratch: Path) -> None:
 # --- origins --------------------------------------------------------------------------------------
 
 def expected_token(resource: Resource) -> str:
-    """What the origin line must hold: the item's key, or `require` for a rule made from a stage."""
+    """What the origin line must hold: the item's key, or `require` (`require_to_leave`) for a rule made from a
+    stage."""
     address = resource.address
     if address.kind is Kind.STAGE_REQUIREMENT:
-        return "require:"
+        return "require_to_leave:" if address.key.endswith("__exit") else "require:"
     if address.kind in (Kind.STAGE, Kind.LEAD_STATUS, Kind.ASSIGNMENT):
         return f"key: {address.key}"
     return f"{address.key}:"

@@ -41,5 +41,6 @@ declare(
     Code("stage-in-use", "records are in a stage the plan removes"),
     Code("stage-value-conflict", "two stages become the same Salesforce stage value"),
     Code("default-status", "a different lead status becomes the default", Severity.WARNING),
+    Code("audit-only", "a rule is deployed inactive: it reports, never blocks", Severity.WARNING),
     Code("value-set-replaces", "a standard value set is replaced by the blueprint's values", Severity.WARNING),
 )

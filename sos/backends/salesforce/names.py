@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
 
 from sos.model.resources import Address, Kind, Resource
-from sos.naming import REQUIREMENT_RULE_SUFFIX
+from sos.naming import EXIT_SUFFIX, REQUIREMENT_RULE_SUFFIX
 
 if TYPE_CHECKING:
     from sos.backends.salesforce.read import LiveOrg
@@ -78,6 +78,8 @@ def validation_rule_name(address: Address) -> str:
 def describe(address: Address) -> str:
     """How a message names a resource: `rule close_date_not_past`, `the required fields of stage proposal (pipeline
     new_business)`."""
+    if address.kind is Kind.STAGE_REQUIREMENT and address.key.endswith(EXIT_SUFFIX):
+        return f"the fields needed to leave stage {address.key.removesuffix(EXIT_SUFFIX)} (pipeline {address.scope})"
     if address.kind is Kind.STAGE_REQUIREMENT:
         return f"the required fields of stage {address.key} (pipeline {address.scope})"
     return f"{address.kind.value.replace('_', ' ')} {address.key}"

@@ -17,6 +17,10 @@ Semantics the other dialects must match:
   to itself (`stage >= 'lost'` holds in 'lost' alone; `stage >= 'proposal'` never holds
   in a lost stage). A stage key the scope lacks has no outcome and no place in that
   order, so every test on it is false.
+- `prior` holds the record's values before the save being checked (None: the save creates it).
+  `is_new()` is true on create; `is_changed(f)` is false on create, and on update true when f's
+  value differs from its prior one (a blank and a value differ); `prior(f)` on create is f's value,
+  as CRM formulas read it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from sos.expr.ast import (
     UnaryOp,
 )
 from sos.expr.typecheck import infer_type
-from sos.expr.types import BOOLEAN, ExprType, Kind, Scope
+from sos.expr.types import BOOLEAN, STAGE_OUTCOMES, ExprType, Kind, Scope
 
 _COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
     Op.EQ: operator.eq,
@@ -55,7 +59,6 @@ _COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
     Op.GT: operator.gt,
     Op.GE: operator.ge,
 }
-_OUTCOMES = {"is_open": ("open",), "is_won": ("won",), "is_lost": ("lost",), "is_closed": ("won", "lost")}
 
 
 def evaluate(
@@ -65,22 +68,26 @@ def evaluate(
     *,
     today: datetime.date,
     now: datetime.datetime | None = None,
+    prior: Mapping[str, object] | None = None,
 ) -> object:
     """The value of `expr` (which passed check_expression) for `record`, a mapping of field key → value.
 
     Dates may be datetime.date or ISO strings; `stage` holds a stage key, `status` a
     lead status key. `today` (and `now`, default midnight of `today`, naive UTC) stand in
-    for the clock. Raises SosError (code bad-record) for a value that does not fit its field.
+    for the clock; `prior` is the record before the save (None for a new record). Raises SosError (code
+    bad-record) for a value that does not fit its field.
     """
     clock = now if now is not None else datetime.datetime.combine(today, datetime.time())
-    return _Evaluator(record, scope, today, _naive_utc(clock)).value(expr)
+    return _Evaluator(record, scope, today, _naive_utc(clock), prior).value(expr)
 
 
 class _Evaluator:
     def __init__(
-        self, record: Mapping[str, object], scope: Scope, today: datetime.date, now: datetime.datetime
+        self, record: Mapping[str, object], scope: Scope, today: datetime.date, now: datetime.datetime,
+        prior: Mapping[str, object] | None = None,
     ) -> None:
         self.record = record
+        self.prior = prior
         self.scope = scope
         self.today = today
         self.now = now
@@ -93,7 +100,7 @@ class _Evaluator:
             case Literal(value=value):
                 return value
             case Name(name=name):
-                return _field_value(name, self.record.get(name), self.scope.fields.get(name))
+                return self._field(name, self.record)
             case ListExpr(items=items):
                 return [self.value(item) for item in items]
             case Attribute():
@@ -117,11 +124,14 @@ class _Evaluator:
                 return self._call(node)
         raise TypeError(f"not an expression node: {node!r}")
 
+    def _field(self, name: str, record: Mapping[str, object]) -> object:
+        return _field_value(name, record.get(name), self.scope.fields.get(name))
+
     def _attribute(self, node: Attribute) -> bool:
         key = self.value(node.value)
         if node.attr == "is_converted":
             return any(status.key == key and status.converted for status in self.scope.statuses)
-        return any(stage.key == key and stage.outcome in _OUTCOMES[node.attr] for stage in self.scope.stages)
+        return any(stage.key == key and stage.outcome in STAGE_OUTCOMES[node.attr] for stage in self.scope.stages)
 
     def _compare(self, node: Compare) -> bool:
         left, right = self.value(node.left), self.value(node.right)
@@ -152,7 +162,20 @@ class _Evaluator:
         found = any(operator.eq(*_same_footing(operand, self.value(item))) for item in node.options.items)
         return found != node.negated
 
+    def _history(self, node: Call) -> object:
+        """is_new(), is_changed(f), prior(f): the save in progress."""
+        match node.func, node.args:
+            case "is_changed", [Name(name=name)]:
+                return self.prior is not None and self._field(name, self.prior) != self._field(name, self.record)
+            case "prior", [Name(name=name)]:
+                return self._field(name, self.record if self.prior is None else self.prior)
+            case "is_new", []:
+                return self.prior is None
+        raise TypeError(f"cannot evaluate {node.func}() of {node.args!r}")
+
     def _call(self, node: Call) -> object:
+        if node.func in ("is_new", "is_changed", "prior"):
+            return self._history(node)
         args = [self.value(arg) for arg in node.args]
         match node.func, args:
             case "today", []:

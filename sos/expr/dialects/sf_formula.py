@@ -25,7 +25,11 @@ sos.expr.dialects.evaluate means, on Salesforce's own reading of values:
   `FLOOR(NOW() - x)`, whole days elapsed, never TODAY() (the user's day) less a GMT date;
 - `status.is_converted` tests Status for the converted statuses (IsConverted is whether the
   lead record was converted, a different thing);
-- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
+- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order);
+- `is_new()`, `is_changed(f)` and `prior(f)` are ISNEW(), ISCHANGED(F) and PRIORVALUE(F), which
+  validation rules may use (Help, "PRIORVALUE"); a picklist's prior value is read as
+  ISPICKVAL(PRIORVALUE(F), v) or TEXT(PRIORVALUE(F)), a multi-select one as
+  INCLUDES(PRIORVALUE(F), v), as Help shows. A prior owner has no username to read.
 
 StageName and Status are required in Salesforce and never blank, so tests on them get
 no not-blank guard.
@@ -56,7 +60,7 @@ from sos.expr.ast import (
 )
 from sos.expr.annotate import TypedExpr
 from sos.expr.dialects.base import Generator, Naming, Rewrite, expand_stage_order, plain
-from sos.expr.types import Kind, Scope
+from sos.expr.types import STAGE_OUTCOMES, Kind, Scope
 
 # Characters of formula text, spaces and line breaks included: Salesforce Help, "Formula Field
 # Limits" (https://help.salesforce.com/s/articleView?id=platform.formula_field_limits.htm), as
@@ -164,6 +168,9 @@ class SalesforceFormula(SalesforceGenerator):
         "days_since": lambda g, n: g.days_since(n.args[0]),
         "len": lambda g, n: f"LEN({g.gen(n.args[0])})",
         "includes": lambda g, n: g.includes(n),
+        "is_new": lambda g, n: "ISNEW()",
+        "is_changed": lambda g, n: f"ISCHANGED({g.field(n.args[0])})",
+        "prior": lambda g, n: g.prior(n),
     }
 
     @property
@@ -223,7 +230,28 @@ class SalesforceFormula(SalesforceGenerator):
         kind = self.kind(node)
         if kind in _PICKLISTS:
             return True
-        return kind is Kind.TEXT and isinstance(node, Name) and self.api_names.get(node.name) in self.standard_picklists
+        field = _field_read(node)
+        return kind is Kind.TEXT and field is not None and self.api_names.get(field.name) in self.standard_picklists
+
+    def reference(self, node: Expr) -> str:
+        """What ISPICKVAL, INCLUDES and ISBLANK take for a field read: its API name, or PRIORVALUE(<API name>)."""
+        field = _field_read(node)
+        if field is None:
+            return self.unsupported(node, "a Salesforce formula needs a field here")
+        return self.field(field) if field is node else f"PRIORVALUE({self.field(field)})"
+
+    def read(self, node: Expr) -> str:
+        """A field read as a value: a percent as the number people type, a picklist through TEXT()."""
+        reference = self.reference(node)
+        if self.is_percent(node):
+            return f"{reference} * 100"
+        return f"TEXT({reference})" if self.is_picklist(node) else reference
+
+    def prior(self, node: Call) -> str:
+        if self.kind(node) in (Kind.USER, Kind.MULTI_PICKLIST):
+            what = "user" if self.kind(node) is Kind.USER else "multi-select picklist, but in includes(),"
+            return self.unsupported(node, f"a Salesforce formula cannot read the prior value of a {what} here")
+        return self.read(node)
 
     def field(self, node: Name) -> str:
         """The API name `node` reads (a picklist bare, not through TEXT())."""
@@ -239,7 +267,7 @@ class SalesforceFormula(SalesforceGenerator):
 
     def is_percent(self, node: Expr) -> bool:
         found = self.type_of(node)
-        return isinstance(node, Name) and found is not None and found.percent
+        return _field_read(node) is not None and found is not None and found.percent
 
     def nullable(self, node: Expr) -> bool:
         """Whether `node` can be null in a formula: a number, date or date and time that may be blank."""
@@ -250,7 +278,7 @@ class SalesforceFormula(SalesforceGenerator):
                 return True
             case Arith(left=left, right=right):
                 return self.nullable(left) or self.nullable(right)
-            case Unary(op=UnaryOp.NEG, operand=operand) | Call(func="days_since", args=(operand,)):
+            case Unary(op=UnaryOp.NEG, operand=operand) | Call(func="days_since" | "prior", args=(operand,)):
                 return self.nullable(operand)
         return False
 
@@ -291,16 +319,17 @@ class SalesforceFormula(SalesforceGenerator):
         return number(value)
 
     def gen_name(self, node: Name) -> str:
-        api_name = self.field(node)
-        if self.is_percent(node):
-            return f"{api_name} * 100"
-        return f"TEXT({api_name})" if self.is_picklist(node) else api_name
+        return self.read(node)
 
     def gen_attribute(self, node: Attribute) -> str:
+        assert self.scope is not None
         if node.attr == "is_converted":
-            assert self.scope is not None
             converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]
             return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(converted))))
+        if not isinstance(node.value, Name):   # prior(stage).is_open: IsClosed and IsWon are the stage now
+            outcomes = STAGE_OUTCOMES.get(node.attr, ())
+            chosen = [Literal(node.span, stage.key) for stage in self.scope.stages if stage.outcome in outcomes]
+            return self.gen(In(node.span, node.value, ListExpr(node.span, tuple(chosen))))
         text = _ATTRIBUTES.get(node.attr)
         if text is None:
             return self.unsupported(node, f"a Salesforce formula has no {node.attr}")
@@ -370,11 +399,11 @@ class SalesforceFormula(SalesforceGenerator):
         return f"{self.operand(left, 5)} {_OPS[node.op]} {self.operand(right, 5)}"
 
     def picklist_equals(self, node: Compare, keyed: Expr, literal: Literal) -> str:
-        if not isinstance(keyed, Name) or node.op not in (Op.EQ, Op.NE):
+        if _field_read(keyed) is None or node.op not in (Op.EQ, Op.NE):
             return self.unsupported(node, "a Salesforce formula can only test a picklist field for a value")
         if literal.value == "":  # ISPICKVAL(X, '') is true on a blank; in sos a blank equals nothing
             return "FALSE" if node.op is Op.EQ else self.not_blank(keyed)
-        test = f"ISPICKVAL({self.field(keyed)}, {quote(self.stored_value(keyed, literal, str(literal.value)))})"
+        test = f"ISPICKVAL({self.reference(keyed)}, {quote(self.stored_value(keyed, literal, str(literal.value)))})"
         if node.op is Op.EQ:
             return test
         if self.kind(keyed) in _REQUIRED:
@@ -408,17 +437,27 @@ class SalesforceFormula(SalesforceGenerator):
     def is_blank(self, arg: Expr) -> str:
         if self.kind(arg) is Kind.BOOLEAN:  # a checkbox is never blank; unchecked counts as blank
             return f"NOT({self.gen(arg)})"
-        if isinstance(arg, Name) and self.is_percent(arg):
-            return f"ISBLANK({self.field(arg)})"
+        if self.is_percent(arg):
+            return f"ISBLANK({self.reference(arg)})"
         return f"ISBLANK({self.gen(arg)})"
 
     def includes(self, node: Call) -> str:
         field, value = node.args
-        if not isinstance(field, Name):
+        if _field_read(field) is None:
             return self.unsupported(field, "INCLUDES needs a multi-select picklist field")
         if not (isinstance(value, Literal) and isinstance(value.value, str)):
             return self.unsupported(value, "INCLUDES needs the value written in the rule, in quotes")
-        return f"INCLUDES({self.field(field)}, {quote(value.value)})"
+        return f"INCLUDES({self.reference(field)}, {quote(value.value)})"
+
+
+def _field_read(node: Expr) -> Name | None:
+    """The field `node` reads, now (`f`) or before the save (`prior(f)`); None for anything computed."""
+    match node:
+        case Name():
+            return node
+        case Call(func="prior", args=(Name() as field,)):
+            return field
+    return None
 
 
 def _is_null(node: Expr) -> bool:

@@ -62,6 +62,8 @@ _NO_VALUE = {
     "days_since": "SOQL cannot compute days_since(); it compares a field with a value",
     "len": "SOQL cannot measure the length of text",
     "now": "SOQL has no value for the current date and time",
+    **{func: f"SOQL has no {func}(): a query reads records as they are, not a save in progress"
+       for func in ("is_new", "is_changed", "prior")},
 }
 
 
@@ -167,6 +169,8 @@ class Soql(SalesforceGenerator):
         return self.unsupported(node, "SOQL needs a condition here")
 
     def gen_attribute(self, node: Attribute) -> str:
+        if isinstance(node.value, Call):    # prior(stage).is_open: SOQL says why it cannot
+            return self.gen_call(node.value)
         if node.attr == "is_converted":
             assert self.scope is not None
             converted = [Literal(node.span, status.key) for status in self.scope.statuses if status.converted]

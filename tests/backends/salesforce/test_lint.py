@@ -207,3 +207,30 @@ def test_a_salesforce_target_holds_field_names_and_labels_to_salesforce_rules(tm
 @pytest.mark.parametrize("project", [pytest.param(LOCAL_ONLY, id="local-target"), pytest.param(None, id="no-sos-yaml")])
 def test_without_a_salesforce_target_no_salesforce_name_rules(tmp_path: Path, project: str | None) -> None:
     assert validate_names(tmp_path / "p", project) == []
+
+
+PRIOR_OWNER_RULE = """\
+rules:
+  owner_kept_in_commit:
+    object: opportunity
+    when: stage == 'won' and not is_new()
+    require: prior(owner) == 'rep@example.com'
+    message: Only the rep who built the deal can commit it.
+"""
+
+
+def test_a_prior_value_a_formula_cannot_read_fails_at_validate(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """is_new() and PRIORVALUE are fine in a validation rule, but a prior owner has no username to compare with
+    (sos names users by username): `sos validate` says so for a Salesforce target, at `prior`."""
+    text = textwrap.dedent(PIPELINE % VALID) + PRIOR_OWNER_RULE
+    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1, result.output
+    lines = text.splitlines()
+    line = next(n for n, written in enumerate(lines, 1) if "prior(owner)" in written)
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [f"blueprint.yaml:{line}:{lines[line - 1].index('prior(') + 1}: error: a Salesforce formula "
+                      "cannot read the prior value of a user here [unsupported]"]

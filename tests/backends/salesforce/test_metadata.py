@@ -317,8 +317,9 @@ def test_deletions_only_with_allow_delete(tmp_path: Path) -> None:
 def test_a_stage_rule_an_earlier_sos_made_is_read_as_its_requirement(tmp_path: Path) -> None:
     """Earlier versions marked the rule made from a stage's `require` as
     `rule opportunity.<pipeline>__<stage>__required` and kept its `when`/`require` text in the formula's comment. The
-    org's rule is read as that stage requirement, with its fields and stages: a plan shows no change, and a change
-    of the requirement rewrites the rule under its own name (nothing created beside it, nothing deleted)."""
+    org's rule is read as that stage requirement, with its fields and stages, enforced on every save as it was: the
+    plan updates its `enforce` only, rewriting the rule under its own name (nothing created beside it, nothing
+    deleted)."""
     desired = compile_text(tmp_path, SMALL)
     files = dict(full_package(desired).files)
     old = files["objects/Opportunity.object"].decode()
@@ -326,19 +327,21 @@ def test_a_stage_rule_an_earlier_sos_made_is_read_as_its_requirement(tmp_path: P
                  old)
     stages = desired.resources[Address.parse("stage_requirement.new_business.discovery")].attrs["stages"]
     when = "stage in [" + ", ".join(f"'{s}'" for s in stages) + "]"
-    old = re.sub(r'/\* sos: rule new_business\.discovery\nfields: "pain"\nstages: "[a-z_ ]+" \*/',
+    old = re.sub(r'/\* sos: rule new_business\.discovery\nfields: "pain"\nstages: "[a-z_ ]+"\nenforce: "[a-z_]+" \*/',
                  f"/* sos: rule opportunity.new_business__discovery__required\\nwhen: \"{when}\"\\n"
                  "require: \"not is_blank(pain)\" */", old)
     assert "stage_requirement new_business.discovery" not in old and "__required\nwhen:" in old
     files["objects/Opportunity.object"] = old.encode()
     live = parse_retrieved(files)
-    assert replan(desired, live) == []
-
-    relabelled = compile_text(tmp_path, SMALL.replace("label: Discovery", "label: First call"))
-    changes = replan(relabelled, live)
-    assert ("update", "stage_requirement.new_business.discovery") in {(c.action.value, str(c.address))
-                                                                      for c in changes}
-    package = build_package(relabelled, changes, live, allow_delete=False)
+    changes = replan(desired, live)
+    assert [(c.action, str(c.address)) for c in changes] == [
+        (Action.UPDATE, "stage_requirement.new_business.discovery")]
+    before, after = changes[0].before or {}, changes[0].after or {}
+    # the fields and stages read back from its `when`/`require` text are the requirement's; only `enforce` moves:
+    # an earlier sos's rule bit on every save, and the default for a stage's `require` is now on_stage_change
+    assert {k: v for k, v in before.items() if k != "enforce"} == {k: v for k, v in after.items() if k != "enforce"}
+    assert (before["enforce"], after["enforce"]) == ("always", "on_stage_change")
+    package = build_package(desired, changes, live, allow_delete=False)
     assert [(c.type, c.full_name) for c in package.components if c.type == "ValidationRule"] == [
         ("ValidationRule", "Opportunity." + rule_api_name("new_business__discovery__required"))]
 

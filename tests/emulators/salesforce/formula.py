@@ -427,12 +427,15 @@ class _Evaluator:
                 if not isinstance(text, str):
                     raise FormulaError("Incorrect parameter type for function 'DATETIMEVALUE()'. Expected Text")
                 return _moment(text.replace(" ", "T")) if text else None
-            case "ISNEW", []:
+            case "ISNEW", []:  # Help, "ISNEW": TRUE when the formula runs on a record being created
                 return self.context.prior is None
             case "ISCHANGED", [("field", name)]:
+                # Help, "ISCHANGED": FALSE on a newly created record; TRUE when the value differs from the previous
+                # one, a blank and a value included ("the field was blank and now contains any value")
                 prior = self.context.prior
                 return prior is not None and self.field(name, prior) != self.field(name, self.context.record)
-            case "PRIORVALUE", [("field", name)]:  # a new record's prior value is its value
+            case "PRIORVALUE", [("field", name)]:
+                # Help, "PRIORVALUE": on create, the value of the field rather than null
                 return self.field(name, self.context.prior or self.context.record)
         raise FormulaError(f"Incorrect number of parameters for function '{function}()'" if function in FUNCTIONS
                            else f"Unknown function {function}. Check spelling.")

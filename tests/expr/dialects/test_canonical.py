@@ -14,6 +14,8 @@ from tests.expr.helpers import locate, parse, shape
                      id="unchanged"),
         pytest.param("a = \"x\"", "a == 'x'", id="canonical-equals-and-quotes"),
         pytest.param("((a)) and (b)", "a and b", id="needless-parentheses-dropped"),
+        pytest.param("is_new( ) or (is_changed( stage ) and prior(stage)=\"won\")",
+                     "is_new() or is_changed(stage) and prior(stage) == 'won'", id="save-functions"),
         pytest.param("not (a and b) or c", "not (a and b) or c", id="needed-parentheses-kept"),
         pytest.param("a or (b or c)", "a or (b or c)", id="grouping-kept"),
         pytest.param("(a or b) and c", "(a or b) and c", id="or-inside-and"),

@@ -182,3 +182,28 @@ def test_expand_stage_order_agrees_with_the_evaluator(scope: Scope, key: str, op
     for stage in [*(s.key for s in scope.stages), None, "archived"]:
         record = {"stage": stage}
         assert evaluate(expanded, record, scope, today=TODAY) == evaluate(expr, record, scope, today=TODAY), stage
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "expected"),
+    [
+        pytest.param("is_new()", None, True, id="new-on-insert"),
+        pytest.param("is_new()", {}, False, id="not-new-on-update"),
+        pytest.param("is_changed(stage)", None, False, id="nothing-changes-on-insert"),
+        pytest.param("is_changed(stage)", {"stage": "discovery"}, True, id="stage-moved"),
+        pytest.param("is_changed(stage)", {}, False, id="stage-kept"),
+        pytest.param("is_changed(next_step)", {"next_step": "Call"}, True, id="blank-after-a-value"),
+        pytest.param("is_changed(next_step)", {"next_step": ""}, False, id="blank-both-ways"),
+        pytest.param("is_changed(amount)", {"amount": "1200"}, False, id="same-value-any-spelling"),
+        pytest.param("prior(stage) == 'discovery'", {"stage": "discovery"}, True, id="prior-stage"),
+        pytest.param("prior(stage) < stage", {"stage": "discovery"}, True, id="moved-forward"),
+        pytest.param("prior(stage).is_open", {"stage": "lost"}, False, id="prior-stage-outcome"),
+        pytest.param("prior(amount) > amount", {"amount": 200000}, True, id="amount-dropped"),
+        pytest.param("prior(amount) == amount", None, True, id="prior-on-insert-is-the-value"),
+        pytest.param("is_blank(prior(next_step))", {"next_step": None}, True, id="prior-blank"),
+    ],
+)
+def test_a_save_in_progress(text: str, before: dict[str, object] | None, expected: object) -> None:
+    """`before`: what the record held before the save, over DEAL (None: the save creates DEAL)."""
+    prior = None if before is None else {**DEAL, **before}
+    assert evaluate(parse(text), DEAL, OPPORTUNITY, today=TODAY, prior=prior) == expected

@@ -85,6 +85,17 @@ def test_soql(text: str, expected: str) -> None:
         pytest.param("2 in [1, 2]", ["b.yaml:3:10: error: SOQL's IN tests a field [unsupported]"], id="in-no-field"),
         pytest.param("amount + 1 in [1, 2]", ["b.yaml:3:10: error: SOQL cannot do arithmetic [unsupported]"],
                      id="in-arithmetic"),
+        pytest.param("is_new() or is_changed(stage) or prior(amount) > 5", [
+            "b.yaml:3:10: error: SOQL has no is_new(): a query reads records as they are, not a save in progress "
+            "[unsupported]",
+            "b.yaml:3:22: error: SOQL has no is_changed(): a query reads records as they are, not a save in "
+            "progress [unsupported]",
+            "b.yaml:3:43: error: SOQL has no prior(): a query reads records as they are, not a save in progress "
+            "[unsupported]",
+        ], id="save-in-progress"),
+        pytest.param("prior(stage).is_open", [
+            "b.yaml:3:10: error: SOQL has no prior(): a query reads records as they are, not a save in progress "
+            "[unsupported]"], id="prior-stage-outcome"),
         pytest.param("is_blank(now())",
                      ["b.yaml:3:19: error: SOQL can only test a field for a blank value [unsupported]"],
                      id="blank-of-a-value"),

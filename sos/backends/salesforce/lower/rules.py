@@ -1,5 +1,9 @@
 """RULE and STAGE_REQUIREMENT → ValidationRule, in the object file of the object the rule (or the requirement's
-pipeline) is on: the error condition is the rule's typed expressions in Salesforce's formula dialect."""
+pipeline) is on: the error condition is the rule's typed expressions in Salesforce's formula dialect.
+
+`enforce` decides when it bites: `always` is the condition itself; `on_stage_change` guards it with
+`OR(ISNEW(), ISCHANGED(StageName))` (Status for leads; reference §9, "Changes"); `audit` deploys the rule inactive,
+so it never blocks a save yet stays in the org, readable and exact for the next plan, and one switch from blocking."""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from sos.backends.salesforce.marks import formula_comment, ownership_mark, with_
 from sos.backends.salesforce.names import OBJECTS, describe, validation_rule_name
 from sos.backends.salesforce.package import Component
 from sos.backends.salesforce.standard_fields import expression_naming
-from sos.errors import Diagnostic, SosError
-from sos.model.exprs import exprs_of, pipeline_object
+from sos.errors import Diagnostic, Severity, SosError, Span
+from sos.model.exprs import enforced_when, exprs_of, pipeline_object
 from sos.model.resources import Address, Kind, Resource
 
 RULE_KINDS = (Kind.RULE, Kind.STAGE_REQUIREMENT)    # each becomes a validation rule
@@ -34,13 +38,16 @@ def delete(b: Build, address: Address) -> list[Component]:
 
 
 def drift(b: Build, found: dict[Address, list[str]]) -> None:
-    """Managed rules whose formula in the org is not the one sos deploys: edited, or switched off."""
+    """Managed rules whose formula in the org is not the one sos deploys: edited, or switched off (an audit-only
+    rule: switched on)."""
     assert b.live is not None
     for resource in to_write(b):
         name = b.live.names.get(resource.address, "")
-        switched_off = name not in b.live.formulas      # formulas holds the active rules only
+        switched = name not in b.live.formulas      # formulas holds the rules in the state sos deploys them in
+        audit = enforcement(resource) == "audit"
         found.setdefault(resource.address, []).append(
-            "rule switched off in Salesforce" if switched_off else "formula edited in Salesforce")
+            "formula edited in Salesforce" if not switched else
+            "audit-only rule switched on in Salesforce" if audit else "rule switched off in Salesforce")
 
 
 def to_write(b: Build) -> list[Resource]:
@@ -83,6 +90,8 @@ def _make(b: Build, resource: Resource) -> dict[str, str]:
         comment = {name: " ".join(attrs.get(name, ())) for name in ("fields", "stages")}
     else:
         comment = {name: str(attrs.get(name) or "") for name in ("when", "require")}
+    enforce = enforcement(resource)
+    comment["enforce"] = enforce
     if len(description) > RULE_DESCRIPTION_LIMIT:
         # The whole text travels in the formula's comment; the description shows as much as fits.
         room = RULE_DESCRIPTION_LIMIT - len(mark) - 3
@@ -93,8 +102,18 @@ def _make(b: Build, resource: Resource) -> dict[str, str]:
         b.problems.append(Diagnostic(
             resource.origin, f"{describe(address)} becomes a Salesforce formula of {len(formula)} characters; "
             f"Salesforce allows {FORMULA_LIMIT}", "salesforce-formula-length", fix="split it into smaller rules"))
+    if enforce == "audit" and address in b.writes:
+        b.notes.append(Diagnostic(
+            resource.origin, f"{describe(address)} is audit-only: Salesforce gets it as an inactive validation rule, "
+            "which never blocks a save", "audit-only", Severity.WARNING, fix="`sos audit` reports the records that "
+            "break it; set enforce: always or on_stage_change to make it block"))
     return {"name": rule_name(b, address), "description": description, "formula": formula,
-            "message": str(attrs.get("message") or "")}
+            "message": str(attrs.get("message") or ""), "active": "false" if enforce == "audit" else "true"}
+
+
+def enforcement(resource: Resource) -> str:
+    """When the rule bites; a resource without `enforce` (made by an earlier sos) bit on every save."""
+    return str(resource.attrs.get("enforce") or "always")
 
 
 def _condition(b: Build, resource: Resource) -> str:
@@ -105,9 +124,14 @@ def _condition(b: Build, resource: Resource) -> str:
     obj = rule_object(b, resource.address)
     try:
         exprs = resource.exprs or exprs_of(resource, b.desired, b.scopes)
-        generator = SalesforceFormula(exprs["require"].scope, expression_naming(
-            obj, b.field_names(obj), b.stage_names_by_key(), b.status_names_by_key()))
-        return str(generator.error_condition(exprs.get("when"), exprs["require"]))
+        scope = exprs["require"].scope
+        generator = SalesforceFormula(scope, expression_naming(obj, b.field_names(obj), b.stage_names_by_key(),
+                                                               b.status_names_by_key()))
+        condition = generator.error_condition(exprs.get("when"), exprs["require"])
+        guard = enforced_when(enforcement(resource), scope, resource.origin or Span(str(resource.address), 1, 1))
+        if guard is None or enforcement(resource) == "audit":    # audit: the plain condition, in an inactive rule
+            return condition
+        return f"AND({generator.generate(guard)}, {condition})"
     except SosError as error:
         if resource.origin is not None:
             b.problems.extend(error.diagnostics)

@@ -18,8 +18,9 @@ class LiveOrg:
     stage_values: list[dict[str, Any]]        # every OpportunityStage value as retrieved, in order
     lead_status_values: list[dict[str, Any]]  # every LeadStatus value as retrieved, in order
     names: dict[Address, str] = field(default_factory=dict)     # each live resource's API name (value name for stages)
-    formulas: dict[str, str] = field(default_factory=dict)      # "Opportunity.Sos_X" → formula, sos rules (active
-    #                                                              ones) and deal-aging fields: to notice drift
+    # "Opportunity.Sos_X" → formula of the sos rules in the state sos deploys them in (active, inactive if audit-only)
+    # and of deal-aging fields: to notice drift
+    formulas: dict[str, str] = field(default_factory=dict)
     permission_set: dict[str, Any] | None = None                # {"fields": {name: editable}, "record_types": [...]}
     left_out: list[tuple[str, str]] = field(default_factory=list)  # with org_fields: (field, why sos cannot hold it)
     offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # record type → picklist → its values

@@ -25,8 +25,9 @@ def validation_rule(r: Reader, obj: str, name: str, element: ET.Element) -> None
     entry = next((requirement_of(a) for a, _ in entries or [] if a.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT)
                   and (a.scope == obj or a.kind is Kind.STAGE_REQUIREMENT)), None)
     if entry is not None:
-        r.add(entry, _rule_attrs(entry, texts, message, description), full)
-        if child_flag(element, "active"):
+        attrs = _rule_attrs(entry, texts, message, description)
+        r.add(entry, attrs, full)
+        if child_flag(element, "active") != (attrs["enforce"] == "audit"):   # in the state sos deploys it in
             r.formulas[full] = formula
         return
     for kind in (Kind.RULE, Kind.STAGE_REQUIREMENT):
@@ -45,14 +46,17 @@ def requirement_of(address: Address) -> Address:
     return address
 
 def _rule_attrs(address: Address, texts: dict[str, str], message: str | None, description: str) -> dict[str, Any]:
+    """The attributes the formula's comment keeps; a rule an earlier sos wrote has no `enforce`: it bit on every
+    save."""
+    enforce = texts.get("enforce", "always")
     if address.kind is Kind.STAGE_REQUIREMENT and "fields" not in texts and texts.get("require"):
         try:        # a rule an earlier sos made: its comment holds the `when`/`require` text it was made from
             fields, stages = requirement_from_rule(texts.get("when", ""), texts["require"])
         except SosError:
             fields, stages = [], []     # edited past reading: the plan shows an update that rewrites it
-        return {"fields": fields, "stages": stages, "message": message}
+        return {"fields": fields, "stages": stages, "message": message, "enforce": enforce}
     if address.kind is Kind.STAGE_REQUIREMENT:
         return {"fields": texts.get("fields", "").split(), "stages": texts.get("stages", "").split(),
-                "message": message}
-    return {"when": texts.get("when"), "require": texts.get("require"), "message": message,
+                "message": message, "enforce": enforce}
+    return {"when": texts.get("when"), "require": texts.get("require"), "message": message, "enforce": enforce,
             "description": description}
