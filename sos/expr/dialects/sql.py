@@ -14,7 +14,8 @@ The store has one table per object, one column per field, named by the field key
   that holds ';' as two and needs LIKE patterns that also match '%' and '_'; JSON reads
   back exactly and `includes` is an exact json_each lookup.
 
-Every value is bound (`?1`, `?2` … and a list of parameters), never written into the SQL.
+Every value is bound (`?1`, `?2` … and a list of parameters), never written into the SQL;
+the placeholders are numbered so that a value the condition reads twice is bound once.
 
 The condition means what sos.expr.dialects.evaluate means, on every record. SQL's
 three-valued logic is not the language's: there a comparison with a blank is false, so
@@ -22,9 +23,11 @@ three-valued logic is not the language's: there a comparison with a blank is fal
 therefore two-valued (0 or 1, never NULL): a comparison is `IFNULL(l op r, 0)`, `not in`
 also requires the operand, and a checkbox reads `"x" IS 1`. Inside, values keep one form
 per type: a date is its Julian day number (julianday(), whole days apart), a date and time
-its microseconds since 0001-01-01 (integers, exact), so date arithmetic is exact and a
-result outside years 1-9999 is blank, as in the evaluator. `today()` (an ISO date) and
-`now()` (its microseconds) are bound from the clock given to the generator, never the database's.
+its microseconds since 0001-01-01 (integers), so date arithmetic is exact (a fraction of a
+day added to a date and time is rounded to the microsecond once, where Python's timedelta
+may differ by one microsecond past ~100,000 days) and a result outside years 1-9999 is
+blank, as in the evaluator. `today()` (an ISO date) and `now()` (its microseconds) are
+bound from the clock given to the generator, never the database's.
 
 What it cannot say (a stage's order against anything but a stage written in the rule,
 a list outside `in`) is reported at its span as `unsupported`.
@@ -64,11 +67,16 @@ _OPS = {Op.EQ: "=", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">=
 _OUTCOMES = {"is_open": ("open",), "is_won": ("won",), "is_lost": ("lost",), "is_closed": ("won", "lost")}
 _COLUMN_TYPES = {Kind.NUMBER: "NUMERIC", Kind.BOOLEAN: "INTEGER"}  # every other kind is TEXT
 
+
+def _micros_since_year_1(moment: datetime.datetime) -> int:
+    return (moment - datetime.datetime.min) // datetime.timedelta(microseconds=1)
+
+
 _DATES = (Kind.DATE, Kind.DATETIME)
 _DAY = 86_400_000_000  # microseconds
 _FIRST_DAY = 1_721_425.5  # julianday('0001-01-01')
 _LAST_DAY = _FIRST_DAY + (datetime.date.max - datetime.date.min).days
-_LAST_MOMENT = ((datetime.date.max - datetime.date.min).days + 1) * _DAY - 1
+_LAST_MOMENT = _micros_since_year_1(datetime.datetime.max)
 _SECONDS_BEFORE_1970 = 62_135_596_800  # from 0001-01-01 to the Unix epoch
 
 
@@ -82,9 +90,11 @@ def encode(record: Mapping[str, object], scope: Scope) -> dict[str, object]:
     """The row that holds `record` (field key → value as `evaluate` takes it), by the encoding above.
 
     Raises SosError (bad-record) for a value that does not fit its field, as `evaluate` does."""
+    fields = ListExpr(_NOWHERE, tuple(Name(_NOWHERE, key) for key in scope.fields))
+    values = evaluate(fields, record, scope, today=datetime.date.min)  # every field as rules read it, in one pass
+    assert isinstance(values, list)
     row: dict[str, object] = {}
-    for key, field_type in scope.fields.items():
-        value = evaluate(Name(_NOWHERE, key), record, scope, today=datetime.date.min)  # the value as rules read it
+    for (key, field_type), value in zip(scope.fields.items(), values, strict=True):
         if field_type.kind is Kind.BOOLEAN:
             row[key] = int(bool(value))
         elif value is None:
@@ -151,7 +161,7 @@ class Sql(Generator):
         return f"julianday({self.bind(self.today.isoformat())})"
 
     def now_value(self) -> str:
-        return self.bind((self.now - datetime.datetime.min) // datetime.timedelta(microseconds=1))
+        return self.bind(_micros_since_year_1(self.now))
 
     def kind(self, node: Expr) -> Kind | None:
         found = self.type_of(node)
@@ -185,7 +195,7 @@ class Sql(Generator):
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, datetime.datetime):  # made by rewrites, never parsed
-            return _moment(self.bind(_iso_moment(value)))
+            return self.bind(_micros_since_year_1(value))
         if isinstance(value, datetime.date):
             return f"julianday({self.bind(value.isoformat())})"
         return self.bind(value)
@@ -311,10 +321,10 @@ def _iso_moment(moment: datetime.datetime) -> str:
     return moment.isoformat(timespec="microseconds") + "Z"
 
 
-def _moment(iso: str) -> str:
+def _moment(column: str) -> str:
     """Microseconds since 0001-01-01 of a date and time held as the store's ISO text."""
-    seconds = f"CAST(strftime('%s', substr({iso}, 1, 19)) AS INTEGER)"
-    return f"(({seconds} + {_SECONDS_BEFORE_1970}) * 1000000 + CAST(substr({iso}, 21, 6) AS INTEGER))"
+    seconds = f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+    return f"(({seconds} + {_SECONDS_BEFORE_1970}) * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
 
 
 def _day_of(moment: str) -> str:

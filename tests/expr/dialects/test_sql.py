@@ -154,6 +154,16 @@ DEAL = {
         pytest.param("len(name) == 4 and len(pain) == 0", DEAL, True, id="len"),
         pytest.param("(amount > 1) == (discount > 2)", {**DEAL, "discount": 3}, True, id="conditions-compared"),
         pytest.param("budget_confirmed in [true]", DEAL, True, id="checkbox-in"),
+        pytest.param("amount not in [discount]", DEAL, True, id="a-blank-option-matches-nothing"),
+        pytest.param("amount in [discount, 500]", DEAL, True, id="a-blank-option-beside-a-match"),
+        pytest.param("-amount < -499.5 and amount * 2 == 1000", DEAL, True, id="numbers"),
+        pytest.param("probability == 25", {**DEAL, "probability": 25}, True, id="percent-as-typed"),
+        pytest.param("owner in ['rep@example.com']", {**DEAL, "owner": "rep@example.com"}, True, id="owner"),
+        pytest.param("loss_reason not in ['Price']", {**DEAL, "loss_reason": "Timing"}, True, id="picklist-not-in"),
+        pytest.param("is_blank(stage)", {"name": "no stage"}, True, id="blank-stage"),
+        pytest.param(
+            "stage.is_open or stage >= 'discovery'", {"name": "no stage"}, False, id="blank-stage-in-no-order"
+        ),
     ],
 )
 def test_each_construct(db: sqlite3.Connection, text: str, record: dict[str, object], expected: bool) -> None:
