@@ -30,17 +30,19 @@ blank, as in the evaluator. `today()` (an ISO date) and `now()` (its microsecond
 bound from the clock given to the generator, never the database's.
 
 What it cannot say (a stage's order against anything but a stage written in the rule,
-a list outside `in`) is reported at its span as `unsupported`.
+a list outside `in`, a condition nested deeper than SQLite's parser reads: each condition
+is compiled against the table before it is returned) is reported at its span as `unsupported`.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import sqlite3
 from collections.abc import Mapping
 from typing import ClassVar
 
-from sos.errors import Span
+from sos.errors import Diagnostic, SosError, Span
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import (
     Arith,
@@ -139,7 +141,19 @@ class Sql(Generator):
     def where(self, expr: Expr | TypedExpr) -> tuple[str, list[object]]:
         """A condition matching the records for which `expr` holds, and its parameters."""
         self.params = []
-        return self.generate(expr), self.params
+        condition = self.generate(expr)
+        probe = sqlite3.connect(":memory:")  # the condition must compile where the records are
+        try:
+            probe.execute(create_table(self.scope, "records"))
+            probe.execute(f"EXPLAIN SELECT 1 FROM records WHERE {condition}", self.params)
+        except sqlite3.OperationalError as error:
+            if "parser stack overflow" not in str(error):
+                raise
+            message = "SQLite cannot read a condition nested this deeply; split it into simpler conditions"
+            raise SosError(Diagnostic(plain(expr).span, message, "unsupported")) from None
+        finally:
+            probe.close()
+        return condition, self.params
 
     def violators(self, when: Expr | TypedExpr | None, require: Expr | TypedExpr) -> tuple[str, list[object]]:
         """A condition matching the records where `when` holds and `require` does not, and its parameters.
@@ -149,7 +163,7 @@ class Sql(Generator):
         broken = Unary(required.span, UnaryOp.NOT, required)
         if when is None:
             return self.where(broken)
-        return self.where(BoolOp(plain(when).span, Logic.AND, (plain(when), broken)))
+        return self.where(BoolOp(required.span, Logic.AND, (plain(when), broken)))
 
     # -- helpers ----------------------------------------------------------------------
 
