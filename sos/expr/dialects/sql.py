@@ -23,10 +23,9 @@ three-valued logic is not the language's: there a comparison with a blank is fal
 therefore two-valued (0 or 1, never NULL): a comparison is `IFNULL(l op r, 0)`, `not in`
 also requires the operand, and a checkbox reads `"x" IS 1`. Inside, values keep one form
 per type: a date is its Julian day number (julianday(), whole days apart), a date and time
-its microseconds since 0001-01-01 (integers), so date arithmetic is exact (a fraction of a
-day added to a date and time is rounded to the microsecond once, where Python's timedelta
-may differ by one microsecond past ~100,000 days) and a result outside years 1-9999 is
-blank, as in the evaluator. `today()` (an ISO date) and `now()` (its microseconds) are
+its microseconds since 0001-01-01 (integers), so date arithmetic is exact (to the
+microsecond, as Python's timedelta) and a result outside years 1-9999 is blank, as in the
+evaluator. `today()` (an ISO date) and `now()` (its microseconds) are
 bound from the clock given to the generator, never the database's.
 
 What it cannot say (a stage's order against anything but a stage written in the rule,
@@ -347,8 +346,11 @@ def _day_of(moment: str) -> str:
 
 
 def _micros(days: str) -> str:
-    """A number of days in whole microseconds."""
-    return f"CAST(ROUND({days} * {_DAY}.0) AS INTEGER)"
+    """A number of days in whole microseconds, as Python's timedelta counts them: the whole days
+    exactly, then the fraction's microseconds rounded (`days * 86400000000.0` would be off by one
+    for 47741.66 days)."""
+    whole = f"CAST({days} AS INTEGER)"
+    return f"({whole} * {_DAY} + CAST(ROUND(({days} - {whole}) * {_DAY}.0) AS INTEGER))"
 
 
 def _floor_days(micros: str) -> str:

@@ -137,6 +137,12 @@ DEAL = {
         ),
         pytest.param("now() - created_date == 3.625", DEAL, True, id="moments-differ-by-fractions"),
         pytest.param("created_date + 0.5 == now() - 3.125", DEAL, True, id="moment-keeps-fraction"),
+        pytest.param(
+            "created_date + amount == now()",
+            {**DEAL, "amount": 47741.66, "created_date": NOW - datetime.timedelta(days=47741.66)},
+            True,
+            id="moment-plus-days-to-the-microsecond",
+        ),
         pytest.param("created_date < close_date", DEAL, True, id="moment-vs-date-by-date"),
         pytest.param("created_date >= close_date - 1", DEAL, True, id="moment-on-the-day"),
         pytest.param("created_date in [today() - 3]", DEAL, True, id="moment-in-dates"),
