@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from collections import Counter
@@ -78,7 +79,7 @@ def format_diagnostic(d: Diagnostic, *, colour: bool = False,
     if d.span is not None and text is not None:
         width = len(str(d.span.line))
         length = d.span.end_col - d.span.col if d.span.end_line == d.span.line and d.span.end_col > d.span.col else 1
-        text, col, length = _window(text, d.span.col, length)
+        text, col, length = _window(_BREAKS.sub("?", text), d.span.col, length)   # one shown char for one
         caret = " " * (col - 1) + "^" * max(1, min(length, len(text) - col + 1))
         out.append(f"  {d.span.line:>{width}} | {text}")
         out.append(f"  {' ' * width} | {click.style(caret, fg=severity_colour) if colour else caret}")
@@ -90,9 +91,17 @@ def format_diagnostic(d: Diagnostic, *, colour: bool = False,
 
 
 def _shortened(d: Diagnostic) -> Diagnostic:
-    """`d` with a message of at most about MAX_LINE_WIDTH * 2 characters (it may quote a value from the file)."""
+    """`d` on one line of at most about MAX_LINE_WIDTH * 2 characters: a message may quote a value from the file,
+    and a line break or control character in it (U+2028 included) is shown escaped, never acted on."""
     half = MAX_LINE_WIDTH
-    return d if len(d.message) <= 2 * half else replace(d, message=f"{d.message[:half]}…{d.message[-half:]}")
+    message = _BREAKS.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), d.message)
+    if len(message) > 2 * half:
+        message = f"{message[:half]}…{message[-half:]}"
+    return d if message == d.message else replace(d, message=message)
+
+
+# Characters that end or control a line (str.splitlines breaks on all of them): C0, DEL, C1, U+2028, U+2029.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _bounded(diagnostics: Iterable[Diagnostic]) -> tuple[list[Diagnostic], Counter[str]]:

@@ -6,6 +6,7 @@ Explicit YAML tags, deep nesting, escapes beyond Unicode, lone surrogates and co
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -181,3 +182,18 @@ def test_a_long_line_is_shown_around_the_column() -> None:
     source, caret = result.stderr.splitlines()[1:3]
     assert len(source) < MAX_LINE_WIDTH + 10 and source.endswith("bad: {type: txt}}}")
     assert source.index("txt") == caret.index("^")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_quoted_value_with_a_line_separator_stays_on_its_line(fmt: str) -> None:
+    """A value holding U+2028 (a line break to str.splitlines, and to some terminals) is quoted escaped, so the
+    headline stays one line and still names its place."""
+    result = validate(HEAD + "lead_statuses:\n  - {key: \"new\u2028x\", label: New, default: true, converted: true}\n",
+                      "--format", fmt)
+    assert result.exit_code == 1
+    if fmt == "json":
+        messages = [d["message"] for d in json.loads(result.stdout)["diagnostics"]]
+        assert messages == ["lead_statuses[0].key: 'new\\u2028x' does not have the expected form"]
+    else:
+        assert errors(result) == ["b.yaml:4:11: error: lead_statuses[0].key: 'new\\u2028x' does not have the "
+                                  "expected form [schema-pattern]"]
