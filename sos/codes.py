@@ -109,6 +109,8 @@ declare(
          fix="use it in a rule enforced always or on_stage_change"),
     Code("enforce-unused", "a stage sets `enforce` but requires nothing", Severity.WARNING),
     Code("leave-closed", "a won or lost stage has exit criteria (`require_to_leave`)"),
+    Code("require-dropped", "a stage restates an inherited `require` list and leaves some of its fields out",
+         Severity.WARNING),
     Code("pipeline-outcomes", "a pipeline lacks a won or lost stage"),
     Code("stage-conflict", "two pipelines define a stage of the same key differently"),
     Code("stage-order", "an open stage comes after a closed stage", W),

@@ -291,6 +291,7 @@ def _merge_keyed(parents: list[Node], children: list[Node], default_place: Place
         keys = [n["key"].value for n in merged]
         if key in keys:  # an inherited item: merged in place, or moved by before/after
             index = keys.index(key)
+            _warn_dropped_requirements(merged[index], child, diagnostics)
             item = _merge_item(merged.pop(index), child)
             moved_to = _placement(child, keys[:index] + keys[index + 1:], diagnostics)
             merged.insert(index if moved_to is None else moved_to, item)
@@ -299,7 +300,46 @@ def _merge_keyed(parents: list[Node], children: list[Node], default_place: Place
         if placed is None:
             placed = default_place(merged, child) if inherited else len(merged)
         merged.insert(placed, child)
-    return merged
+    return [_with_additions(item) for item in merged]
+
+
+# A stage's lists a child may add to without restating them: `also_require: [x]` adds x to `require`.
+ADDITIONS = {"also_require": "require", "also_require_to_leave": "require_to_leave"}
+
+
+def _with_additions(item: Node) -> Node:
+    """`item` with each `also_<list>` folded into its list (the inherited one, or the item's own)."""
+    if not item.is_map or not any(name in item.value for name in ADDITIONS):
+        return item
+    values, key_spans = dict(item.value), dict(item.key_spans)
+    for addition, listed in ADDITIONS.items():
+        added = values.pop(addition, None)
+        if added is None:
+            continue
+        key_spans.pop(addition, None)
+        base = values.get(listed)
+        items = list(base.value) if base is not None and base.is_list else []
+        known = {n.value for n in items}
+        items += [n for n in added.value if n.value not in known]
+        values[listed] = Node(items, base.span if base is not None else added.span)
+        key_spans.setdefault(listed, item.key_span(addition))
+    return Node(values, item.span, key_spans=key_spans)
+
+
+def _warn_dropped_requirements(parent: Node, child: Node, diagnostics: Diagnostics) -> None:
+    """A stage that restates `require` (or `require_to_leave`) replaces the inherited list: say which inherited
+    fields that drops, unless the new list is empty (the documented way to clear it)."""
+    for listed in ADDITIONS.values():
+        mine, theirs = child.get(listed), parent.get(listed)
+        if mine is None or theirs is None or not mine.is_list or not theirs.is_list or not mine.value:
+            continue
+        kept = {n.value for n in mine.value}
+        dropped = [str(n.value) for n in theirs.value if n.value not in kept]
+        if dropped:
+            diagnostics.warning(mine.span, f"stage '{child['key'].value}' replaces the inherited `{listed}` and "
+                                f"drops {', '.join(dropped)}", "require-dropped",
+                                fix=f"add them to this list, or write `also_{listed}: [...]` to add fields to the "
+                                    "inherited list instead of replacing it")
 
 
 def _placement(item: Node, keys: list[str], diagnostics: Diagnostics) -> int | None:

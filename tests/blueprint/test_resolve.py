@@ -464,3 +464,30 @@ def test_an_open_stage_after_a_closed_one_is_a_warning(base: Files) -> None:
     assert blueprint is not None
     assert [d.headline() for d in diagnostics] == [
         "b.yaml:7:9: warning: open stage sales.proposal comes after won stage 'won' [stage-order]"]
+
+
+def test_also_require_adds_to_an_inherited_stages_criteria(base: Files) -> None:
+    base.write("b.yaml", child("pipelines:\n  sales:\n    stages:\n"
+                               "      - {key: discovery, also_require: [next_step, budget]}\n"
+                               "      - {key: proposal, also_require: [amount], also_require_to_leave: [next_step]}\n"))
+    blueprint = base.valid()
+    assert stage(blueprint, "discovery").require == ("budget", "next_step")   # the inherited first, once each
+    assert stage(blueprint, "proposal").require == ("amount",)                # nothing inherited: its own list
+    assert stage(blueprint, "proposal").require_to_leave == ("next_step",)
+
+
+def test_restating_an_inherited_require_that_drops_fields_is_a_warning(base: Files) -> None:
+    text = child("pipelines:\n  sales:\n    stages:\n      - {key: discovery, require: [next_step]}\n")
+    base.write("b.yaml", text)
+    blueprint, diagnostics = base.load()
+    assert blueprint is not None and stage(blueprint, "discovery").require == ("next_step",)   # still replaced
+    line = text.splitlines()[6]
+    assert [d.headline() for d in diagnostics] == [
+        f"b.yaml:7:{line.index('[next_step]') + 1}: warning: stage 'discovery' replaces the inherited `require` "
+        "and drops budget [require-dropped]"]
+    assert diagnostics[0].fix == ("add them to this list, or write `also_require: [...]` to add fields to the "
+                                  "inherited list instead of replacing it")
+    # keeping the inherited fields, or clearing the list on purpose, says nothing
+    for kept in ("[budget, next_step]", "[]"):
+        base.write("b.yaml", text.replace("[next_step]", kept))
+        base.valid()
