@@ -104,8 +104,10 @@ def test_without_all_or_none_the_others_run_and_dependents_are_halted(emulator: 
         create("contact", "Contact", {"LastName": "Lee", "AccountId": "@{bad.id}"}),
         create("good", "Account", {"Name": "Acme"}),
         query("later", "SELECT Id FROM Account WHERE Name = '@{nowhere.id}'"),
+        query("typo", "SELECT Id FROM Acount"),
     ])
-    assert [r["httpStatusCode"] for r in results] == [400, 400, 201, 400]
+    assert [r["httpStatusCode"] for r in results] == [400, 400, 201, 400, 400]
+    assert results[4]["body"][0]["errorCode"] == "INVALID_TYPE"
     assert results[1]["body"] == [{"errorCode": "PROCESSING_HALTED", "message": (
         "Invalid reference specified. No value for bad.id found in bad. Provided referenceId (bad) must be an "
         "earlier subrequest that succeeded.")}]
@@ -120,6 +122,10 @@ def test_without_all_or_none_the_others_run_and_dependents_are_halted(emulator: 
     pytest.param([{"method": "GET", "url": f"{DATA}/limits", "referenceId": "limits"}], "INVALID_API_INPUT",
                  f"The url of subrequest limits is not supported by composite: {DATA}/limits "
                  f"(only {DATA}/query and /sobjects resources)", id="unsupported-url"),
+    pytest.param([{"method": "GET", "url": "/services/data/v62.0/query?q=SELECT Id FROM Account",
+                   "referenceId": "old"}], "INVALID_API_INPUT",
+                 "The url of subrequest old is not supported by composite: /services/data/v62.0/query?q=SELECT Id "
+                 f"FROM Account (only {DATA}/query and /sobjects resources)", id="other-version"),
     pytest.param([{"method": "POST", "url": f"{DATA}/composite", "referenceId": "nested"}], "INVALID_API_INPUT",
                  f"The url of subrequest nested is not supported by composite: {DATA}/composite "
                  f"(only {DATA}/query and /sobjects resources)", id="nested-composite"),

@@ -9,8 +9,10 @@ request with 400) and "Composite Subrequest Result" (.../api_rest/resources_comp
 body/httpHeaders/httpStatusCode/referenceId; with allOrNone every other subrequest answers 400; referenceIds hold
 only letters, digits and underscores). The top-level answer is HTTP 200 whatever the subrequests did.
 
+The PROCESSING_HALTED message of rolled-back subrequests is the one in the guide's allOrNone example response.
 UNVERIFIED (the stricter reading is taken): the exact errorCode and message of a refused top-level request, of a
-reference that cannot be resolved, and of an unsupported subrequest URL (refused as a whole, before anything runs).
+reference that cannot be resolved, and of an unsupported subrequest URL or one of another API version than the
+composite call's (refused as a whole, before anything runs).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ROLLED_BACK = "The transaction was rolled back since another operation in the sa
 
 
 class Refused(Exception):
-    """The composite request as a whole is refused (HTTP 400), before any subrequest runs."""
+    """A refusal: of the whole request (from `_parse`, before anything runs) or of one subrequest (`_resolve`)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
