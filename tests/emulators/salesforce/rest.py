@@ -1,5 +1,5 @@
 """REST under /services/data/vNN.N/: query, queryAll, query paging, describe, limits, Tooling query,
-record create (including PermissionSetAssignment). Errors are JSON lists, as Salesforce sends them."""
+record create (including PermissionSetAssignment), composite. Errors are JSON lists, as Salesforce sends them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import TYPE_CHECKING
 
-from . import formula, soql, standard
+from . import composite, formula, soql, standard
 from .org import USER_ID, FieldInfo, Org, canonical_object
 from .schema import MetadataSchema
 from .standard import DESCRIBE_TYPES
@@ -56,8 +56,8 @@ def operation(method: str, path: str) -> str:
         return "queryMore" if len(parts) > 1 else head
     if head == "tooling" and len(parts) > 1 and parts[1] == "query":
         return "tooling_query"
-    if head == "limits":
-        return "limits"
+    if head in ("limits", "composite"):
+        return head
     if head == "sobjects":
         if len(parts) == 1:
             return "describeGlobal"
@@ -89,7 +89,7 @@ class RestApi:
         parts = [p for p in path.split("/") if p]
         if not parts:
             return json_reply(200, {name: f"/services/data/v{version}/{name}" for name in
-                                    ("sobjects", "query", "queryAll", "limits", "tooling")})
+                                    ("sobjects", "query", "queryAll", "limits", "tooling", "composite")})
         head = parts[0]
         if head in ("query", "queryAll") and method == "GET":
             if len(parts) == 2:
@@ -101,6 +101,8 @@ class RestApi:
             return self._query(params.get("q", ""), version, headers, tooling=True)
         if head == "limits" and method == "GET":
             return json_reply(200, self._limits())
+        if parts == ["composite"] and method == "POST":
+            return composite.run(self, body, headers, version)
         if head == "sobjects":
             return self._sobjects(method, parts[1:], body, version)
         return not_found()
