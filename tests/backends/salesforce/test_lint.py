@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sos.blueprint.resolve import display_path
 from sos.cli import cli
 
 PROJECT = "sos: 1\nblueprint: blueprint.yaml\ntargets:\n  prod: {type: salesforce, org: acme}\n"
@@ -126,7 +127,8 @@ def test_a_long_key_says_the_limit_and_a_name_that_fits(tmp_path: Path, section:
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == f"{path}:{where.format(key=key)} is 48 characters; keys allow at most 40 [key-too-long]"
+    assert lines[0] == (f"{display_path(path)}:{where.format(key=key)} is 48 characters; keys allow at most 40 "
+                        "[key-too-long]")
     assert lines[-3:-1] == ["  why: CRM API names are made from keys, and some CRMs allow only 40 characters",
                             "  fix: rename it to 'qualified_by_the_regional_sales_director', or another name of at "
                             "most 40 characters"]
@@ -182,7 +184,7 @@ def validate_names(folder: Path, project: str | None) -> list[str]:
         (folder / "sos.yaml").write_text(project, encoding="utf-8")
     (folder / "blueprint.yaml").write_text(textwrap.dedent(NAMES), encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate", str(folder / "blueprint.yaml")])
-    return [line.replace(f"{folder}/", "") for line in result.stderr.splitlines()
+    return [line.replace(f"{display_path(folder)}/", "") for line in result.stderr.splitlines()
             if ": error: " in line or line.startswith("  fix: ")]
 
 
