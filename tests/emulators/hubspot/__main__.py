@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
 from .limits import TIERS, wall_clock
 from .portal import DEFAULT_DEAL_STAGES
+from ..serving import serve_until_interrupted
 from .server import HubSpotEmulator
 
 
@@ -40,14 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"api_url: {emulator.api_url}")
     print(f"access_token: {emulator.access_token}")
     print(f"portal_id: {emulator.portal_id}")
-    print("Serving; press Ctrl-C to stop.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_interrupted(emulator)
 
 
 if __name__ == "__main__":

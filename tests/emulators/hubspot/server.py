@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import pipelines, properties, records
+from ..serving import Served
 from .errors import ApiError, invalid
 from .faults import Fault, Faults
 from .limits import TIERS, Clock, Limits, ManualClock, rate_limit_body
@@ -77,7 +78,7 @@ class Token:
     scopes: frozenset[str]
 
 
-class HubSpotEmulator:
+class HubSpotEmulator(Served):
     """One or more emulated portals behind an HTTP server on 127.0.0.1.
 
     Knobs: `tier` (free/starter/professional/enterprise: burst and daily limits, deal pipeline cap), `latency_ms`
@@ -99,36 +100,16 @@ class HubSpotEmulator:
         self.call_log: list[str] = []
         self.internal_errors: list[str] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.routes = _routes(self)
         self.reset()
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> HubSpotEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hubspot-emulator", daemon=True)
-        self._thread.start()
+        self.run_server(ThreadingHTTPServer((self.host, self.port), type("Handler", (_Handler,), {"emulator": self})),
+                   "hubspot-emulator")
         return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> HubSpotEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def api_url(self) -> str:

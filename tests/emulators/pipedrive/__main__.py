@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
 from .limits import BURST_LIMIT, DAILY_BUDGET, wall_clock
+from ..serving import serve_until_interrupted
 from .server import PipedriveEmulator
 
 
@@ -29,14 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"api_url: {emulator.api_url}")
     print(f"api_token: {emulator.api_token}")
     print(f"company_domain: {emulator.company_domain}")
-    print("Serving; press Ctrl-C to stop.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_interrupted(emulator)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from requests.structures import CaseInsensitiveDict
 
 from . import routes
 from .account import Account
+from ..serving import Served
 from .errors import ApiError, bad_request, gateway
 from .faults import WRITE_METHODS, Faults
 from .limits import Clock, ManualClock, RateLimits, Refusal
@@ -39,7 +40,7 @@ QUERY_TOKEN = re.compile(r"api_token=[^&\s]*")
 Answer = tuple[int, bytes, dict[str, str]]
 
 
-class PipedriveEmulator:
+class PipedriveEmulator(Served):
     """One primary company (`account`, `api_token`, `company_domain`) and any others added with `add_company`.
 
     Knobs: `limits` (daily token budget, burst window; `RateLimits`), `account.open_deals_limit` and
@@ -63,35 +64,15 @@ class PipedriveEmulator:
         self.call_log: list[str] = []
         self.internal_errors: list[str] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.reset()
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> PipedriveEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pipedrive-emulator", daemon=True)
-        self._thread.start()
+        self.run_server(ThreadingHTTPServer((self.host, self.port), type("Handler", (_Handler,), {"emulator": self})),
+                   "pipedrive-emulator")
         return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> PipedriveEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def api_url(self) -> str:

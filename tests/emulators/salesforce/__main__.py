@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
+from ..serving import serve_until_interrupted
 from .server import SalesforceEmulator
 
 
@@ -37,14 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"export REQUESTS_CA_BUNDLE={emulator.ca_file}")
     print(f"login:        {emulator.credentials.username} / password + security token, "
           "see tests/emulators/salesforce/auth.py")
-    print("Serving; press Ctrl-C to stop.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_interrupted(emulator)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from . import auth, rest
 from .faults import Faults
 from .metadata_api import MetadataApi, SoapFault, fault_body, operation_of
 from .org import USER_ID, Clock, FieldInfo, Org, SteppingClock
+from ..serving import Served
 from .schema import MetadataSchema, load_schema
 from .xmlutil import PARSER, SOAP_NS, flag, kids, local, soap_fault, text
 
@@ -52,7 +53,7 @@ RATE_LIMIT_BODIES = {
 }
 
 
-class SalesforceEmulator:
+class SalesforceEmulator(Served):
     """One emulated org behind a TLS HTTP server on 127.0.0.1.
 
     Knobs: `latency_ms` (added to every call), `deploy_polls` / `retrieve_polls` (status
@@ -93,8 +94,6 @@ class SalesforceEmulator:
         self._lock = threading.RLock()
         self.metadata = MetadataApi(self)
         self.rest = rest.RestApi(self)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
         self.ca_file = ""
 
@@ -110,31 +109,15 @@ class SalesforceEmulator:
         self._tmpdir = tempfile.mkdtemp(prefix="sf-emulator-")
         self.ca_file = os.path.join(self._tmpdir, "ca.pem")
         ca.cert_pem.write_to_path(self.ca_file)
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = _TLSServer((self.host, self.port), handler, context)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="salesforce-emulator",
-                                        daemon=True)
-        self._thread.start()
+        self.run_server(_TLSServer((self.host, self.port), type("Handler", (_Handler,), {"emulator": self}), context),
+                   "salesforce-emulator")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
-
-    def __enter__(self) -> SalesforceEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def instance_url(self) -> str:
