@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import ClassVar, Protocol
 
 from sos.errors import Diagnostic, SosError
+from sos.model.checks import Check
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Plan
 from sos.target import Target
@@ -96,6 +98,44 @@ class ApplyInterrupted(KeyboardInterrupt):
     def __init__(self, job: str) -> None:
         super().__init__(job)
         self.job = job
+
+
+@dataclass(frozen=True, slots=True)
+class Offender:
+    """One record that breaks a check, as an audit lists it: enough to find it in the CRM."""
+
+    id: str
+    name: str
+    owner: str | None          # the owner's username (or email where the CRM has no username)
+    stage: str | None          # the stage key (a lead: its status key)
+    amount: float | None
+    url: str | None = None     # the record in the CRM's own UI
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How many records break one check: in all, by owner and by stage (a lead: status); the worst offenders
+    (largest amount first, then name); or why the target cannot check it (`unsupported`, the counts then 0)."""
+
+    total: int
+    by_owner: Mapping[str, int] = field(default_factory=dict)
+    by_stage: Mapping[str, int] = field(default_factory=dict)
+    worst: tuple[Offender, ...] = ()
+    unsupported: str | None = None
+
+
+class Records(Protocol):
+    """The records side of a backend: what `sos audit` and a plan's impact counts read. A backend that reads
+    records implements it beside Backend; the CRM does the counting wherever it can, so the calls grow with the
+    number of checks, not of records."""
+
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+        """For each of `checks` (in order), the records that break it: counts, and the `top` worst offenders
+        (none for top=0: counts only). `today` stands in for the clock (days_in_stage, today()); by default the
+        date in UTC."""
+
+    def record_count(self, obj: str) -> int:
+        """How many records of `obj` the target holds (what an audit says it looked at)."""
 
 
 class Backend(Protocol):

@@ -139,6 +139,9 @@ STANDARD_FIELD_TYPES: dict[str, dict[str, str]] = {
         "created_date": "datetime",
         "next_step": "text",
         "probability": "percent",
+        "forecast_category": "text",     # pipeline, best_case, commit, closed or omitted
+        "days_in_stage": "number",       # whole days since the deal entered its current stage
+        "last_activity_date": "date",    # the last task or event logged on the deal
         "lead_source": "text",
         "account": "lookup",
         "description": "long_text",
@@ -153,6 +156,7 @@ STANDARD_FIELD_TYPES: dict[str, dict[str, str]] = {
         "phone": "phone",
         "title": "text",
         "status": "lead_status",
+        "last_activity_date": "date",
         "lead_source": "text",
         "industry": "text",
         "country": "text",

@@ -61,12 +61,12 @@ def test_unknown_field_type_is_a_bug() -> None:
 def test_standard_fields_match_the_spec() -> None:
     assert list(STANDARD_FIELDS["opportunity"]) == [
         "name", "amount", "close_date", "stage", "owner", "created_date", "next_step", "probability",
-        "lead_source", "account", "description", "type",
+        "forecast_category", "days_in_stage", "last_activity_date", "lead_source", "account", "description", "type",
     ]
     assert list(STANDARD_FIELDS["lead"]) == [
-        "first_name", "last_name", "name", "company", "email", "phone", "title", "status", "lead_source",
-        "industry", "country", "state", "city", "employees", "annual_revenue", "website", "owner", "created_date",
-        "description",
+        "first_name", "last_name", "name", "company", "email", "phone", "title", "status", "last_activity_date",
+        "lead_source", "industry", "country", "state", "city", "employees", "annual_revenue", "website", "owner",
+        "created_date", "description",
     ]
     assert list(STANDARD_FIELDS["account"]) == [
         "name", "industry", "employees", "annual_revenue", "country", "state", "type", "website", "owner",

@@ -22,6 +22,9 @@ STANDARD_API_NAMES: dict[str, dict[str, str]] = {
         "created_date": "CreatedDate",
         "next_step": "NextStep",
         "probability": "Probability",
+        "forecast_category": "ForecastCategoryName",
+        "days_in_stage": "LastStageChangeDate",    # lowered to days since it (dialects); not a field
+        "last_activity_date": "LastActivityDate",
         "lead_source": "LeadSource",
         "account": "AccountId",
         "description": "Description",
@@ -36,6 +39,7 @@ STANDARD_API_NAMES: dict[str, dict[str, str]] = {
         "phone": "Phone",
         "title": "Title",
         "status": "Status",
+        "last_activity_date": "LastActivityDate",
         "lead_source": "LeadSource",
         "industry": "Industry",
         "country": "Country",
