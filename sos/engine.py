@@ -3,6 +3,7 @@ model, plans and the backends (no other core module imports `sos.backends`)."""
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import shlex
 from contextlib import contextmanager
@@ -10,14 +11,16 @@ from dataclasses import dataclass, replace
 from collections.abc import Iterator
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live
+from sos.audit import READS_A_SAVE, report
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
 from sos.model.compile import compile_model
-from sos.model.resources import Model
-from sos.plan.change import Action, Plan, held_stages, keep_stages
+from sos.model.checks import checks_of, reads_a_save
+from sos.model.resources import Kind, Model
+from sos.plan.change import Action, Impact, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import PlanFile, saved_json
 from sos.project import Project
@@ -65,11 +68,14 @@ def open_target(project: Project, target: Target) -> Backend:
     return open_backend(target, project.root)
 
 
-def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None) -> PlanRun:
+def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None,
+              impact: bool = True) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
     `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
+    `impact`: count the open records each blocking rule or stage requirement the plan adds or tightens would block
+    (when the target reads records).
     """
     desired = desired_model(project)
     backend = backend or open_target(project, target)
@@ -80,7 +86,47 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     capabilities = backend.capabilities
     plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
                 notes=capabilities.plan_notes(), drift=live.drift, live_fingerprint=live.fingerprint, adopt=adopt)
+    if impact and isinstance(backend, Records):
+        plan = with_impact(plan, backend, desired)
     return PlanRun(plan, backend, desired, live)
+
+
+# What a stage requirement or rule checks: a change to any of these can block saves it did not block before.
+_CHECKED = ("when", "require", "fields", "stages", "enforce")
+
+
+def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
+    """`plan` with, on each change that adds or tightens a blocking rule or stage requirement, how many open records
+    break it in the target now: one tally of counts for the whole plan."""
+    tightened = {c.address for c in plan.changes
+                 if c.address.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT) and c.after is not None
+                 and (c.action is Action.CREATE or any((c.before or {}).get(k) != c.after.get(k) for k in _CHECKED))}
+    checks = [check for check in checks_of(desired, (Kind.RULE, Kind.STAGE_REQUIREMENT), only=tightened,
+                                           open_only=True) if check.blocks]
+    if not checks:
+        return plan
+    impacts = {check.address: Impact(tally.total, len(tally.by_owner), check.object, check.enforce, tally.unsupported)
+               for check, tally in zip(checks, records.tally(checks, top=0), strict=True)}
+    return replace(plan, changes=tuple(replace(c, impact=impacts.get(c.address)) for c in plan.changes))
+
+
+def audit(project: Project, target: Target, *, top: int = 10, today: datetime.date | None = None,
+          backend: Backend | None = None) -> dict[str, object]:
+    """The audit report (sos.audit) of the blueprint's rules, stage requirements and stage time limits against the
+    target's records, whatever their `enforce`. `today`: the date the audit reads as today (default: UTC's)."""
+    desired = desired_model(project)
+    backend = backend or open_target(project, target)
+    if not isinstance(backend, Records):
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose records "
+                                  "this version of sos cannot read", "records-missing"))
+    today = today or datetime.datetime.now(datetime.UTC).date()
+    checks = checks_of(desired)
+    readable = [check for check in checks if not reads_a_save(check)]
+    counted = iter(backend.tally(readable, top=top, today=today))
+    tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
+    records = {obj: backend.record_count(obj) for obj in dict.fromkeys(check.object for check in checks)}
+    return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,
+                  generated=datetime.datetime.now(datetime.UTC))
 
 
 def saved_run(project: Project, target: Target, saved: PlanFile) -> PlanRun:

@@ -32,10 +32,12 @@ Start a client repository from a starter, then check it:
   sos show                           # the blueprint with inheritance applied
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
+  sos audit                          # what the records already there break
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
-2 changes pending (plan --detailed-exitcode), 3 internal error, 130 interrupted.
+2 changes pending (plan --detailed-exitcode) or problems found (audit), 3 internal
+error, 130 interrupted.
 """
 
 
@@ -104,9 +106,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from sos.cli import apply, build, history, import_, init, plan, schema, show, starters, targets, validate
+    from sos.cli import apply, audit, build, history, import_, init, plan, schema, show, starters, targets, validate
 
-    for module in (validate, show, plan, apply, import_, targets, history, starters, init, schema, build):
+    for module in (validate, show, plan, apply, audit, import_, targets, history, starters, init, schema, build):
         cli.add_command(module.command)
 
 

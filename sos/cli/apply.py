@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sos.cli.options import adopt_option, current_project, target_option
+from sos.cli.options import adopt_option, current_project, no_impact_option, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.engine import (
     PlanRun,
@@ -42,11 +42,12 @@ Examples:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
 @adopt_option
+@no_impact_option
 @click.option("--resume", "job", metavar="ID",
               help="Wait for an apply the CRM accepted but whose outcome sos could not learn (history says "
                    "'unknown' and names the ID), and record how it ended.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
-            adopt: bool, job: str | None) -> int:
+            adopt: bool, no_impact: bool, job: str | None) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
@@ -62,7 +63,7 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         run, target = _saved_plan(project, planfile, target_name, adopt)
     else:
         target = project.target(target_name)
-        run = make_plan(project, target, adopt=adopt)
+        run = make_plan(project, target, adopt=adopt, impact=not no_impact)
     plan = run.plan
     click.echo(render_plan(plan_to_json(plan), "text", colour=use_colour(sys.stdout)), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))

@@ -54,3 +54,8 @@ def current_project() -> Project:
         raise SosError(f"no {PROJECT_FILE} here or in any parent folder; run `sos init --starter NAME` "
                        "to start a client repository", "no-project")
     return load_project(project_file)
+
+no_impact_option = click.option(
+    "--no-impact", is_flag=True,
+    help="Skip counting the open records each new or tightened rule would block (one query per 25 rules on a CRM "
+         "that reads records).")
