@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -33,6 +34,7 @@ Start a client repository from a starter, then check it:
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
   sos audit                          # what the records already there break
+  sos -C clients/acme plan           # any command, as if started in that folder
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
@@ -101,8 +103,11 @@ def _crash_log(exc: BaseException) -> Path | None:
 @click.group(cls=SosGroup, help=HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="sos")
-def cli() -> None:
-    pass
+@click.option("-C", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
+              help="Run as if sos was started in DIR (like `git -C`): `sos -C clients/acme plan`.")
+def cli(directory: Path | None) -> None:
+    if directory is not None:
+        os.chdir(directory)
 
 
 def _register() -> None:
