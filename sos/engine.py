@@ -129,6 +129,24 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
                   generated=datetime.datetime.now(datetime.UTC))
 
 
+def client_status(project: Project) -> dict[str, object]:
+    """One client's row of `sos status`: its default target, what a plan would change (deletions are held back
+    until `--allow-delete`), drift, the last apply, and how many records break a check where the target reads
+    records. Read only: nothing is changed."""
+    target = project.target(None)
+    run = make_plan(project, target, impact=False)
+    plan = run.plan
+    last = next((e for e in reversed(read_history(project.state_dir)) if e.get("target") == target.name), None)
+    found = None
+    if isinstance(run.backend, Records):
+        found = audit(project, target, top=0, backend=run.backend)["found"]
+    return {"target": target.name, "type": target.type,
+            "add": plan.count(Action.CREATE), "change": plan.count(Action.UPDATE) + plan.count(Action.ADOPT),
+            "delete": plan.count(Action.DELETE), "drift": sum(1 for c in plan.changes if c.reason),
+            "last_apply": {k: last.get(k) for k in ("at", "by", "git_commit", "outcome")} if last else None,
+            "audit": found}
+
+
 def saved_run(project: Project, target: Target, saved: PlanFile) -> PlanRun:
     """A saved plan, ready to check and apply against `target` (nothing read yet)."""
     return PlanRun(saved.plan, open_target(project, target), saved.desired)

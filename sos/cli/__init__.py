@@ -35,6 +35,7 @@ Start a client repository from a starter, then check it:
   sos apply                          # make it so, atomically
   sos audit                          # what the records already there break
   sos -C clients/acme plan           # any command, as if started in that folder
+  sos status                         # every client below this folder in one table
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
@@ -111,9 +112,11 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import apply, audit, build, history, import_, init, plan, schema, show, starters, targets, validate
+    from sos.cli import (apply, audit, build, history, import_, init, plan, schema, show, starters, status, targets,
+                         validate)
 
-    for module in (validate, show, plan, apply, audit, import_, targets, history, starters, init, schema, build):
+    for module in (validate, show, plan, apply, audit, status, import_, targets, history, starters, init, schema,
+                   build):
         cli.add_command(module.command)
 
 

@@ -55,3 +55,23 @@ def test_dash_c_runs_a_command_in_another_folder(clients: Path, monkeypatch: pyt
     monkeypatch.chdir(clients)     # -C moved this process
     result = sos("-C", "nowhere", "validate")
     assert result.exit_code == 1 and "Directory 'nowhere' does not exist" in result.stderr
+
+
+def test_status_shows_each_client_below_the_folder(clients: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sos("-C", "acme", "apply", "--auto-approve").exit_code == 0
+    monkeypatch.chdir(clients)
+    (clients / "nested" / "gamma").mkdir(parents=True)
+    assert sos("-C", "nested", "init", "gamma", "--starter", "plg-inbound", "--name", "gamma").exit_code == 0
+    monkeypatch.chdir(clients)
+    result = sos("status", "--format", "json")
+    assert result.exit_code == 1                          # beta's blueprint does not validate
+    rows = {row["client"]: row for row in json.loads(result.stdout)}
+    assert list(rows) == ["acme", "beta", "nested/gamma"]
+    acme, beta, gamma = rows["acme"], rows["beta"], rows["nested/gamma"]
+    assert (acme["add"], acme["change"], acme["delete"], acme["drift"]) == (0, 0, 0, 0)
+    assert (acme["last_apply"]["outcome"], gamma["last_apply"]) == ("applied", None)
+    assert gamma["add"] > 0 and gamma["target"] == "sandbox"
+    assert beta["error"] == "beta/blueprint.yaml:18:14: error: cannot compare a number with text [type-mismatch]"
+    text = sos("status", "acme", "nested").stdout.splitlines()
+    assert text[0].split() == ["client", "target", "add", "change", "delete", "drift", "last", "apply", "audit"]
+    assert [line.split()[0] for line in text[1:]] == ["acme", "nested/gamma"]
