@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+from typing import Any
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from sos.model.checks import checks_of, reads_a_save
 from sos.model.resources import Kind, Model
 from sos.plan.change import Action, Impact, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
-from sos.plan.planfile import PlanFile, saved_json
+from sos.plan.planfile import PlanFile, plan_to_json, saved_json
 from sos.project import Project
 from sos.target import Target
 
@@ -136,7 +137,7 @@ def client_status(project: Project) -> dict[str, object]:
     target = project.target(None)
     run = make_plan(project, target, impact=False)
     plan = run.plan
-    last = next((e for e in reversed(read_history(project.state_dir)) if e.get("target") == target.name), None)
+    last = next((e for e in reversed(history_of(project)) if e.get("target") == target.name), None)
     found = None
     if isinstance(run.backend, Records):
         found = audit(project, target, top=0, backend=run.backend)["found"]
@@ -218,19 +219,34 @@ def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -
         address, reason = next(iter(result.failed.items()))
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
         outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
-    warning = record_apply(project.state_dir, {**entry, **outcome})
+    warning = _record(project, {**entry, **outcome})
     return replace(result, notes=(warning,)) if warning else result
 
 
 def _history_entry(project: Project, plan: Plan, desired: Model) -> dict[str, object]:
     """What the history records of any apply of `plan`, whatever its outcome."""
     return {"target": plan.target, "git_commit": git_commit(project.root),
-            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action}}
+            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action},
+            "plan": plan_to_json(plan)}
+
+
+def history_of(project: Project) -> list[dict[str, Any]]:
+    """Every apply recorded for the project, oldest first: in history/ when it shares its history, and those
+    recorded on this machine before it did."""
+    entries = read_history(project.state_dir)
+    if project.shared_history:
+        entries = sorted([*entries, *read_history(project.history_dir)], key=lambda entry: str(entry["at"]))
+    return entries
+
+
+def _record(project: Project, entry: dict[str, object]) -> Diagnostic | None:
+    """Record an apply's `entry` where the project keeps its history; a warning when it cannot be written."""
+    return record_apply(project.history_dir, entry, one_file_each=project.shared_history)
 
 
 def submitted_apply(project: Project, job: str) -> dict[str, object]:
     """The history entry of the apply that submitted `job` and did not learn its outcome."""
-    entry = next((e for e in reversed(read_history(project.state_dir)) if e.get("job") == job), None)
+    entry = next((e for e in reversed(history_of(project)) if e.get("job") == job), None)
     if entry is None:
         raise SosError(f"no apply in this project's history submitted {job}; `sos history` lists "
                        "past applies and the id of each whose outcome is unknown", "unknown-job")
@@ -241,7 +257,7 @@ def unresolved_apply(project: Project, target: str) -> list[Diagnostic]:
     """A warning when the last apply to `target` was submitted but its outcome is unknown: the plan just read may
     still change under it, and `sos apply --resume` finds out."""
     try:
-        entries = read_history(project.state_dir)
+        entries = history_of(project)
     except SosError:     # a damaged history is `sos history`'s to report, not a plan's
         return []
     last = next((e for e in reversed(entries) if e.get("target") == target), None)
@@ -262,7 +278,7 @@ def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -
     resumed["job"] = job
     with _recorded(project, resumed):
         said = backend.resume(job)
-    warning = record_apply(project.state_dir, {**resumed, "outcome": "applied"})
+    warning = _record(project, {**resumed, "outcome": "applied"})
     return said, [warning] if warning else []
 
 
@@ -273,18 +289,18 @@ def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
         yield
     except SosError as exc:
         outcome = {"outcome": "unknown", "job": exc.job} if isinstance(exc, ApplyUnknown) else {"outcome": "failed"}
-        warning = record_apply(project.state_dir, {**entry, **outcome, "error": exc.diagnostics[0].message})
+        warning = _record(project, {**entry, **outcome, "error": exc.diagnostics[0].message})
         exc.diagnostics.extend([warning] if warning else [])
         raise
     except ApplyInterrupted as exc:
-        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
-                                         "error": "stopped with Ctrl-C after the CRM accepted the changes"})
+        _record(project, {**entry, "outcome": "unknown", "job": exc.job,
+                          "error": "stopped with Ctrl-C after the CRM accepted the changes"})
         raise
     except KeyboardInterrupt:   # no crash log is written for Ctrl-C, so the record names none
-        record_apply(project.state_dir, {**entry, "outcome": "interrupted",
-                                         "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
+        _record(project, {**entry, "outcome": "interrupted",
+                          "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
         raise
     except BaseException as exc:  # the type only: the text may hold secrets
-        record_apply(project.state_dir, {**entry, "outcome": "failed",
-                                         "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
+        _record(project, {**entry, "outcome": "failed",
+                          "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
         raise

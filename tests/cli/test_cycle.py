@@ -201,7 +201,7 @@ def test_history_lists_applies_and_a_failed_stale_one(project: Path) -> None:
     assert len(lines) == 2
     assert lines[0].endswith(f"{digest}  +{SMB_RESOURCES} ~0 -0    applied")
     assert lines[1].endswith(f"{digest}  +{SMB_RESOURCES} ~0 -0    failed: {STALE}")
-    assert lines[0].startswith(entries[0]["at"])
+    assert lines[0].startswith(f"  1  {entries[0]['at']}")
 
 
 def test_plan_formats(project: Path) -> None:
