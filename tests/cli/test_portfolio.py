@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,17 @@ def test_status_shows_each_client_below_the_folder(clients: Path, monkeypatch: p
     text = sos("status", "acme", "nested").stdout.splitlines()
     assert text[0].split() == ["client", "target", "add", "change", "delete", "drift", "last", "apply", "audit"]
     assert [line.split()[0] for line in text[1:]] == ["acme", "nested/gamma"]
+
+
+@pytest.mark.parametrize(("words", "cword", "expected"), [
+    pytest.param("sos plan --target ", "3", ["sandbox"], id="target-names-from-sos-yaml"),
+    pytest.param("sos init x --starter s", "4", ["services-agency", "smb-bant"], id="starter-names"),
+    pytest.param("sos aud", "1", ["audit"], id="commands"),
+])
+def test_the_shell_completes_commands_targets_and_starters(clients: Path, words: str, cword: str,
+                                                           expected: list[str]) -> None:
+    script = Path(sys.executable).parent / "sos"
+    result = subprocess.run([str(script)], cwd=clients / "acme", capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "_SOS_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                                 "COMP_CWORD": cword})
+    assert [line.split(",", 1)[1] for line in result.stdout.splitlines()] == expected
