@@ -89,6 +89,19 @@ declare(
     Code("extends-missing", "`extends` names a file that does not exist"),
     Code("extends-cycle", "blueprints extend each other in a cycle", fix="remove one of these `extends` entries"),
     Code("remove-unknown", "`remove:` names something no parent blueprint defines"),
+    Code("unknown-var", "`${name}` or a value in `vars:` names a variable no blueprint declares",
+         fix="declare it under `vars:` with its `type`"),
+    Code("var-unset", "a declared variable has no default and no blueprint sets it",
+         fix="set it in the client's blueprint under `vars:`"),
+    Code("var-type", "a variable's value is not of its declared type (a time zone, an address, a number)"),
+    Code("var-in-expression", "`${name}` in a `when` or `require` expression, where variables are not substituted",
+         fix="write the value itself in the expression"),
+    Code("placeholder-domain", "addresses at a placeholder domain (example.com, .test …) where real users or teams "
+         "are meant; `sos apply` to a CRM refuses them (`placeholder-address`)", Severity.WARNING,
+         fix="set the real addresses, usually through the starter's `vars:`"),
+    Code("placeholder-address", "`sos apply` to a CRM would write a route or cadence that sends work to a "
+         "placeholder address (example.com, .test …)", fix="set the real address, usually through the starter's "
+         "`vars:`; the local sandbox takes placeholders"),
     Code("unknown-anchor", "`before:`/`after:` names no item before it"),
     # Blueprints: meaning.
     Code("unknown-field", "a field is referenced but not defined"),

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
 from sos.audit import READS_A_SAVE, report
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
+from sos.blueprint.checks import placeholder_errors
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
@@ -210,6 +211,13 @@ def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -
 
     A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
     or beside the error."""
+    written = {kind: {c.address.key for c in plan.changes if c.address.kind is kind and c.after is not None}
+               for kind in (Kind.AUTOMATION, Kind.ASSIGNMENT)}
+    if plan.target_type != "local" and any(written.values()):    # a CRM would route leads to the placeholders
+        blueprint, _ = load_blueprint(project.blueprint_path, project.blueprint_folders)
+        refused = placeholder_errors(blueprint, written[Kind.AUTOMATION], written[Kind.ASSIGNMENT]) if blueprint else []
+        if refused:
+            raise SosError(refused)
     entry = _history_entry(project, plan, desired)
     with _recorded(project, entry):
         result = backend.apply(plan, desired)

@@ -12,6 +12,7 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from sos.blueprint.schema import validate_node
+from sos.blueprint.vars import Substitution
 from sos.blueprint.yaml import Node, load_file
 from sos.errors import Diagnostics, SosError, Span, did_you_mean
 from sos.resources import starter_names, starters_dir
@@ -77,6 +78,8 @@ class Merged:
     lists: dict[str, list[Node]] = field(default_factory=lambda: {k: [] for k in KEYED_LISTS})
     origin: Span | None = None
     files: list[str] = field(default_factory=list)
+    vars: dict[str, Node] = field(default_factory=dict)         # declarations, by name
+    var_values: dict[str, Node] = field(default_factory=dict)   # values set for declared variables
 
 
 class Resolver:
@@ -195,6 +198,9 @@ def _own(root: Node) -> Merged:
             own.maps[key] = _by_key(node)
         elif key in KEYED_LISTS:
             own.lists[key] = list(node.value)
+        elif key == "vars":
+            for name, item in node.items():
+                (own.vars if item.is_map else own.var_values)[name] = item
         elif key not in ("extends", "remove"):
             own.top[key] = node
     return own
@@ -209,6 +215,8 @@ def _by_key(items: Node) -> dict[str, Node]:
 def _merge_into(base: Merged, layer: Merged, diagnostics: Diagnostics) -> None:
     """Lay `layer` over `base`, the way a child blueprint lays over its parents."""
     base.top.update(layer.top)
+    base.vars.update(layer.vars)
+    base.var_values.update(layer.var_values)
     base.origin = layer.origin
     for file in layer.files:
         if file not in base.files:
@@ -363,9 +371,24 @@ def resolve_file(path: Path, folders: Sequence[Path] = ()) -> tuple[Merged | Non
     """
     resolver = Resolver(folders or (path.parent,))
     merged = resolver.resolve(Source(path, display_path(path)))
-    if merged is not None and len(merged.files) > 1 and not resolver.diagnostics.has_errors():
+    if merged is None or resolver.diagnostics.has_errors():
+        return merged, resolver.diagnostics
+    used = _substitute(merged, resolver.diagnostics)
+    if (len(merged.files) > 1 or used) and not resolver.diagnostics.has_errors():
         resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))
     return merged, resolver.diagnostics
+
+
+def _substitute(merged: Merged, diagnostics: Diagnostics) -> bool:
+    """Put the value of each variable where `${name}` uses it; whether any was used."""
+    substitution = Substitution(merged.vars, merged.var_values, diagnostics)
+    merged.top = {key: substitution.node(node, key) for key, node in merged.top.items()}
+    merged.fields = {obj: {key: substitution.node(node) for key, node in items.items()}
+                     for obj, items in merged.fields.items()}
+    merged.maps = {section: {key: substitution.node(node) for key, node in items.items()}
+                   for section, items in merged.maps.items()}
+    merged.lists = {section: [substitution.node(node) for node in items] for section, items in merged.lists.items()}
+    return substitution.used
 
 
 def merged_node(merged: Merged) -> Node:

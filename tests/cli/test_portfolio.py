@@ -35,7 +35,7 @@ def test_validate_checks_every_blueprint_it_is_given(clients: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout.startswith("acme/blueprint.yaml is valid: ")
     assert "beta/blueprint.yaml:" in result.stderr and "[type-mismatch]" in result.stderr
-    assert result.stderr.rstrip().endswith("beta/blueprint.yaml: 1 error, 0 warnings")
+    assert result.stderr.rstrip().endswith("beta/blueprint.yaml: 1 error, 1 warning")
 
 
 def test_validate_checks_one_blueprint_named_twice_once(clients: Path) -> None:
