@@ -136,6 +136,11 @@ declare(
     Code("no-target", "sos.yaml has several targets and no default_target", fix="pass --target or set default_target"),
     Code("unknown-target", "a target name that sos.yaml does not define"),
     Code("backend-missing", "a target type this version of sos cannot plan or apply"),
+    Code("history-number", "`sos history show N` names an apply the history does not hold (or holds only counts of)",
+         fix="run `sos history` to see the numbers"),
+    Code("records-missing", "a target whose records this version of sos cannot read (for `sos audit`)",
+         fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and audit "
+             "that target"),
     Code("plan-stale", "the CRM changed after the saved plan was made", fix=PLAN_AGAIN),
     Code("plan-version", "the saved plan was made by another version of sos", fix=PLAN_AGAIN),
     Code("plan-format", "the saved plan has a format this sos does not read", fix=PLAN_AGAIN),

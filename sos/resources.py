@@ -24,6 +24,10 @@ def starters_dir() -> Path:
     return _data_dir("starters", "blueprints")
 
 
+# Keys every target may have, whatever its type (schemas/project.schema.json, Target).
+COMMON_TARGET_KEYS = ("description", "allow_delete", "protected")
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A JSON Schema by short name: 'blueprint', 'project' or 'plan'. The project's holds each backend's target
@@ -48,7 +52,7 @@ def _add_target_type(target: dict[str, Any], name: str, options: dict[str, Any])
     properties["type"]["enum"].append(name)
     properties.update(options["properties"])
     shown = {key: {"description": properties[key]["description"], "examples": properties[key]["examples"]}
-             for key in ("type", *options["properties"], "description")}
+             for key in ("type", *options["properties"], *COMMON_TARGET_KEYS)}
     shown["type"]["examples"] = [name]
     target["allOf"].append({"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
                             "then": {"properties": shown, "additionalProperties": False}})

@@ -55,7 +55,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("packaging")
     shutil.copytree(REPO, root / "src", ignore=IGNORE)
     run([sys.executable, "-m", "pip", "wheel", str(root / "src"), "--no-deps", "--quiet", "-w", str(root / "dist")])
-    [wheel] = (root / "dist").glob("sos-*.whl")
+    [wheel] = (root / "dist").glob("sos_crm-*.whl")   # the distribution is sos-crm; the command sos
     run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(root / "site"), str(wheel)])
     return root / "site"
 

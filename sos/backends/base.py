@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
@@ -124,6 +124,7 @@ class Tally:
     unsupported: str | None = None
 
 
+@runtime_checkable
 class Records(Protocol):
     """The records side of a backend: what `sos audit` and a plan's impact counts read. A backend that reads
     records implements it beside Backend; the CRM does the counting wherever it can, so the calls grow with the

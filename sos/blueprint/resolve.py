@@ -233,13 +233,15 @@ def _merge_item(parent: Node | None, child: Node, *, replace_on: str = "",
         parent = None
     values = dict(parent.value) if parent else {}
     key_spans = dict(parent.key_spans) if parent else {}
-    if child.get("trigger") is not None or child.get("schedule") is not None:  # a cadence changes its kind
+    if child.get("trigger") is not None or child.get("schedule") is not None:  # a cadence may change its kind
         values.pop("trigger", None)
-        values.pop("schedule", None)
+        values.pop("schedule" if child.get("schedule") is None else "", None)
     for key, value in child.items():
         if key == "stages" and diagnostics is not None:
             inherited = values[key].value if key in values else []
             value = Node(_merge_keyed(inherited, value.value, _open_stage_place, diagnostics), value.span)
+        elif key == "schedule" and key in values and values[key].is_map and value.is_map:
+            value = _merge_item(values[key], value)    # a schedule's time zone alone keeps its day and time
         values[key] = value
         key_spans[key] = child.key_span(key)
     return Node(values, child.span, key_spans=key_spans)

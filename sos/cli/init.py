@@ -82,7 +82,9 @@ Examples:
   sos init . --starter smb-bant            # in the current folder, named after it
 """)
 @click.argument("directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--starter", required=True, help="The starter blueprint to extend (see `sos starters`).")
+@click.option("--starter", required=True, help="The starter blueprint to extend (see `sos starters`).",
+              shell_complete=lambda context, parameter, incomplete: [
+                  name for name in starter_names() if name.startswith(incomplete)])
 @click.option("--name", help="The client's short name, e.g. acme (default: the folder's name).")
 def command(directory: Path, starter: str, name: str | None) -> int:
     """Create a client repository: sos.yaml (local sandbox target), blueprint.yaml

@@ -43,7 +43,15 @@ adopt_option = click.option("--adopt", is_flag=True,
                             help="Take what sos did not create but the blueprint names under management "
                                  "(after `sos import`).")
 
-target_option = click.option("--target", "-t", "target_name", metavar="NAME",
+def _target_names(context: click.Context, parameter: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of --target: the targets of the sos.yaml here or above (none when it cannot be read)."""
+    try:
+        return [name for name in current_project().targets if name.startswith(incomplete)]
+    except SosError:
+        return []
+
+
+target_option = click.option("--target", "-t", "target_name", metavar="NAME", shell_complete=_target_names,
                              help="Target from sos.yaml (default: its default_target).")
 
 
@@ -54,3 +62,8 @@ def current_project() -> Project:
         raise SosError(f"no {PROJECT_FILE} here or in any parent folder; run `sos init --starter NAME` "
                        "to start a client repository", "no-project")
     return load_project(project_file)
+
+no_impact_option = click.option(
+    "--no-impact", is_flag=True,
+    help="Skip counting the open records each new or tightened rule would block (one query per 25 rules on a CRM "
+         "that reads records).")

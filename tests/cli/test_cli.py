@@ -379,5 +379,5 @@ def test_installed_script_broken_blueprint(tmp_path: Path) -> None:
 def test_installed_script_usage_error(tmp_path: Path) -> None:
     result = run_sos("validate", "--bogus", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr == ("Usage: sos validate [OPTIONS] [PATH]\nTry 'sos validate --help' for help.\n\n"
+    assert result.stderr == ("Usage: sos validate [OPTIONS] [PATHS]...\nTry 'sos validate --help' for help.\n\n"
                              "Error: No such option '--bogus'.\n")

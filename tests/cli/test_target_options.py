@@ -24,7 +24,7 @@ def test_the_project_schema_takes_salesforce_options_from_the_backend() -> None:
     target = load_schema("project")["$defs"]["Target"]
     branch = next(b["then"] for b in target["allOf"] if b["if"]["properties"]["type"]["const"] == "salesforce")
     assert list(branch["properties"]) == ["type", "org", "instance_url", "domain", "api_version", "auth",
-                                          "description"]
+                                          "description", "allow_delete", "protected"]
     assert {key: target["properties"][key] for key in SALESFORCE_OPTIONS["properties"]} == \
         SALESFORCE_OPTIONS["properties"]
 
@@ -38,14 +38,16 @@ def test_the_project_schema_takes_salesforce_options_from_the_backend() -> None:
                   "[schema-pattern]"], id="pattern"),
     pytest.param("{type: pipedrive, company_domain: acme, portal_id: 5}",
                  ["sos.yaml:3:49: error: unknown key 'portal_id' in targets.prod [unknown-key]",
-                  "  fix: allowed keys: type, company_domain, token_env, api_url, description"],
+                  "  fix: allowed keys: type, company_domain, token_env, api_url, description, allow_delete, "
+                  "protected"],
                  id="hubspot-option-on-pipedrive"),
     pytest.param("{type: hubspot, portal_id: '62515'}",
                  ["sos.yaml:3:36: error: targets.prod.portal_id must be a whole number [wrong-type]"],
                  id="hubspot-portal-id"),
     pytest.param("{type: local, org: acme}",
                  ["sos.yaml:3:23: error: unknown key 'org' in targets.prod [unknown-key]",
-                  "  fix: allowed keys: type, path, description"], id="option-of-another-type"),
+                  "  fix: allowed keys: type, path, description, allow_delete, protected"],
+                 id="option-of-another-type"),
 ])
 def test_a_target_is_checked_against_its_backends_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           target: str, expected: list[str]) -> None:
