@@ -19,6 +19,8 @@ from typing import Any
 
 import jinja2
 
+from sos.render.audit import ENFORCED, amount, stage_label
+
 _HERE = Path(__file__).parent
 
 
@@ -36,12 +38,13 @@ class Words:
 WORDS = {"opportunity": Words("deal", "deals", "stage", "stages"),
          "lead": Words("lead", "leads", "status", "statuses", amounts=False)}
 KINDS = {"stage_requirement": "Stage requirement", "rule": "Rule", "stage": "Stage time limit"}
-ENFORCE = {
-    "always": ("Blocks every save", "The CRM refuses any save while this is broken."),
-    "on_stage_change": ("Blocks {stage} changes", "The CRM refuses creating a record or changing its {stage} "
-                                                  "while this is broken; other edits still save."),
-    "audit": ("Never blocks", "Reported here only; the CRM lets every save through."),
-    "limit": ("Never blocks", "A time limit: reported here only; the CRM lets every save through."),
+# What each `enforce` (named as in the other renderings, ENFORCED) means, shown on hover.
+ENFORCE_MEANS = {
+    "always": "The CRM refuses any save while this is broken.",
+    "on_stage_change": "The CRM refuses creating a record or changing its {stage} while this is broken; "
+                       "other edits still save.",
+    "audit": "Never blocks: reported here only.",
+    "limit": "Never blocks: reported here only.",
 }
 
 # A chart shows this many bars at most; the rest are summed in one last bar.
@@ -81,7 +84,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     template = environment.from_string((_HERE / "audit.html.j2").read_text(encoding="utf-8"))
-    checks = sorted((_check_view(check, report["stages"]) for check in report["checks"]),
+    checks = sorted((_check_view(check, report) for check in report["checks"]),
                     key=lambda c: (c["unsupported"] is not None, -c["count"]))
     counted = [c for c in checks if c["unsupported"] is None]
     return template.render(
@@ -98,14 +101,14 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
 
 
-def _check_view(check: Mapping[str, Any], stages: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def _check_view(check: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, Any]:
     obj = check["object"]
     words = _words(obj)
-    enforce, enforce_means = ENFORCE.get(check["enforce"], (check["enforce"], ""))
     return {
         **check,
         "kind_label": KINDS.get(check["kind"], check["kind"]),
-        "enforce_label": enforce.format(stage=words.stage), "enforce_means": enforce_means.format(stage=words.stage),
+        "enforce_label": ENFORCED.get(check["enforce"], check["enforce"]).capitalize(),
+        "enforce_means": ENFORCE_MEANS.get(check["enforce"], "").format(stage=words.stage),
         "count_text": _number(check["count"]),
         "noun": words.one.capitalize(),
         "stage_noun": words.stage.capitalize(),
@@ -113,9 +116,9 @@ def _check_view(check: Mapping[str, Any], stages: Mapping[str, Mapping[str, str]
         "records_word": _plural(obj, check["count"]),
         "worst": [{**offender,
                    "owner": offender["owner"] or "(no owner)",
-                   "stage_label": _stage_label(stages, obj, offender["stage"]),
-                   "stage_order": f"{_stage_position(stages, obj, offender['stage']):04d}",
-                   "amount_text": "—" if offender["amount"] is None else _amount(offender["amount"]),
+                   "stage_label": _stage_label(report, obj, offender["stage"]),
+                   "stage_order": f"{_stage_position(report, obj, offender['stage']):04d}",
+                   "amount_text": amount(offender["amount"]) or "—",
                    "link": _safe_link(offender["url"])}
                   for offender in check["worst"]],
     }
@@ -129,8 +132,8 @@ def _charts(report: Mapping[str, Any]) -> list[Chart]:
         by_stage.setdefault(check["object"], Counter()).update(check["by_stage"])
     charts = [_chart("Problems by owner", sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0])), "owners")]
     for obj, counts in by_stage.items():
-        in_order = sorted(counts.items(), key=lambda kv: _stage_position(report["stages"], obj, kv[0]))
-        labelled = [(_stage_label(report["stages"], obj, key), n) for key, n in in_order]
+        in_order = sorted(counts.items(), key=lambda kv: _stage_position(report, obj, kv[0]))
+        labelled = [(_stage_label(report, obj, key), n) for key, n in in_order]
         words = _words(obj)
         charts.append(_chart(f"Problems by {words.one} {words.stage}", labelled, words.stages))
     return [chart for chart in charts if chart.bars]
@@ -147,15 +150,13 @@ def _chart(title: str, counts: Iterable[tuple[str, int]], rest_word: str) -> Cha
     return Chart(title, bars)
 
 
-def _stage_label(stages: Mapping[str, Mapping[str, str]], obj: str, key: str | None) -> str:
-    if key is None:
-        return f"(no {_words(obj).stage})"
-    return stages.get(obj, {}).get(key, key)
+def _stage_label(report: Mapping[str, Any], obj: str, key: str | None) -> str:
+    return stage_label(report, obj, key) or f"(no {_words(obj).stage})"
 
 
-def _stage_position(stages: Mapping[str, Mapping[str, str]], obj: str, key: str | None) -> int:
+def _stage_position(report: Mapping[str, Any], obj: str, key: str | None) -> int:
     """Where a stage stands in its pipeline, for sorting; a stage the blueprint lacks (or none) comes last."""
-    order = list(stages.get(obj, {}))
+    order = list(report["stages"].get(obj, {}))
     return order.index(key) if key in order else len(order)
 
 
@@ -174,10 +175,6 @@ def _cut(label: str) -> str:
 
 def _number(n: int) -> str:
     return f"{n:,}"
-
-
-def _amount(amount: float) -> str:
-    return f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.2f}"
 
 
 def _long_date(day: date) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from sos.render.audit import render_audit
 from sos.render.audit_html import render_html
 from tests.render.browser import SAMPLE_REPORT, Opened, chromium, open_html
 
@@ -93,7 +94,7 @@ def test_clicking_a_header_sorts_the_rows_and_says_so(browser: Browser) -> None:
     report["checks"][0]["worst"] = [
         {"id": "1", "name": "globex renewal", "owner": "cy@acme.com", "stage": "negotiation", "amount": 120000.0,
          "url": None},
-        {"id": "2", "name": "Initech pilot", "owner": "ana@acme.com", "stage": "proposal", "amount": 48000.5,
+        {"id": "2", "name": "Initech pilot", "owner": "ana@acme.com", "stage": "proposal", "amount": 48000.0,
          "url": None},
         {"id": "3", "name": "Hooli expansion", "owner": "bo@acme.com", "stage": "discovery", "amount": 9000.0,
          "url": None},
@@ -119,9 +120,9 @@ def test_clicking_a_header_sorts_the_rows_and_says_so(browser: Browser) -> None:
     amount = page.locator(f"{offenders} th", has_text="Amount")
     amount.click()   # largest first as rendered, so the first click turns it round
     assert (amount.get_attribute("aria-sort"), column(page, offenders, 4)) == (
-        "ascending", ["—", "9,000", "48,000.50", "120,000"])
+        "ascending", ["—", "9,000", "48,000", "120,000"])
     amount.click()
-    assert column(page, offenders, 4) == ["120,000", "48,000.50", "9,000", "—"]
+    assert column(page, offenders, 4) == ["120,000", "48,000", "9,000", "—"]
     page.locator(f"{offenders} th", has_text="Owner").click()
     assert column(page, offenders, 2) == ["ana@acme.com", "bo@acme.com", "cy@acme.com", "Dee@acme.com"]
     page.locator(f"{offenders} th", has_text="Stage").click()   # pipeline order, not A to Z
@@ -213,3 +214,23 @@ def test_one_offender_reads_as_one() -> None:
     check = report["checks"][2]
     check.update(count=1, by_owner={"ana@acme.com": 1}, by_stage={"discovery": 1}, worst=check["worst"][:1])
     assert '<strong class="count">1</strong> deal breaks it.</p>' in render_html(report)
+
+
+
+def test_the_page_shows_a_report_made_by_sos_audit(browser: Browser, audited: dict[str, Any]) -> None:
+    html = render_audit(audited, "html")
+    assert html == render_html(audited)
+    page = (dashboard := open_html(browser, html)).page
+
+    assert page.inner_text("#found") == f"{sum(c['count'] for c in audited['checks']):,}"
+    assert page.inner_text("#checks-total") == str(len(audited["checks"]))
+    rows = dict(zip(column(page, "#summary", 1), column(page, "#summary", 4), strict=True))
+    assert rows == {c["title"]: summary_cell(c) for c in audited["checks"]}
+    [broken] = [c for c in audited["checks"] if c["count"]]
+    labels = audited["stages"]["opportunity"]
+    assert chart(page, "Problems by deal stage") == {labels[key]: n for key, n in broken["by_stage"].items()}
+    assert column(page, "#check-1 table", 1) == [o["name"] for o in broken["worst"]]
+    assert column(page, "#check-1 table", 3) == [labels[o["stage"]] for o in broken["worst"]]
+    assert column(page, "#check-1 table", 4) == [f"{o['amount']:,.0f}" if o["amount"] else "—"
+                                                for o in broken["worst"]]
+    assert dashboard.troubles() == []
