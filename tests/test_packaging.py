@@ -35,6 +35,13 @@ blueprint, diagnostics = load_blueprint(Path(sys.argv[1]))
 print(json.dumps({"name": blueprint and blueprint.name, "diagnostics": [d.headline() for d in diagnostics]}))
 """
 
+DASHBOARD = """\
+import json, sys
+from sos.render.audit_html import render_html
+page = render_html(json.loads(open(sys.argv[1], encoding="utf-8").read()))
+print(json.dumps({"style": "th button" in page, "script": "table.sortable" in page, "found": '"found">57<' in page}))
+"""
+
 
 def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, capture_output=True, text=True, timeout=300, **kwargs)  # type: ignore[call-overload]
@@ -86,3 +93,10 @@ def test_installed_sos_init_makes_a_valid_project(installed: Path, tmp_path: Pat
     validate = python(installed, str(script), "validate", cwd=tmp_path / "acme")
     assert validate.returncode == 0 and "[placeholder-domain]" in validate.stderr
     assert validate.stdout.startswith("blueprint.yaml is valid: ")
+
+
+def test_installed_package_renders_the_audit_dashboard(installed: Path, tmp_path: Path) -> None:
+    report = REPO / "tests" / "render" / "audit_report.json"
+    result = python(installed, "-c", DASHBOARD, str(report), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"style": True, "script": True, "found": True}

@@ -1,5 +1,6 @@
 """Audit renderings: a terminal summary, Markdown for a pull request or a client note, CSV for a spreadsheet, JSON
-for tools. Each is made from the audit's one JSON form (sos.audit.report), never from backend objects."""
+for tools, HTML for the client's sales team (audit_html). Each is made from the audit's one JSON form
+(sos.audit.report), never from backend objects."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import click
 
 from sos.render.markdown import code
 
-AUDIT_FORMATS = ("text", "markdown", "csv", "json")
+AUDIT_FORMATS = ("text", "markdown", "csv", "json", "html")
 
 # How each `enforce` reads to a sales leader.
 ENFORCED = {"always": "blocks every save", "on_stage_change": "blocks stage moves", "audit": "audit only",
@@ -29,6 +30,10 @@ def render_audit(report: Mapping[str, Any], fmt: str, *, colour: bool = False) -
         return _csv(report)
     if fmt == "markdown":
         return _markdown(report)
+    if fmt == "html":
+        from sos.render.audit_html import render_html   # jinja2 loads only for the page
+
+        return render_html(report)
     return _text(report, colour=colour)
 
 
