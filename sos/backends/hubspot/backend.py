@@ -67,6 +67,11 @@ class HubSpotBackend:
         from sos.backends.hubspot.read import read_portal
 
         portal = read_portal(self.client, desired)
+        for what in portal.left_out:
+            self.client.progress(f"Left out {what}")
+        if not len(desired) and portal.model.of_kind(Kind.LEAD_STATUS):
+            self.client.progress("HubSpot has no default or converted lead status: the import marks new as the default "
+                                 "and open_deal as converted; check them before you apply")
         return Live(portal.model, portal.fingerprint(), portal.drift, detail=portal)
 
     def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,11 @@ from sos.backends.hubspot.names import (
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 
 REGISTRY_MARK = "sos: managed pipelines and stages "
+# HubSpot's object → the blueprint's, for `sos import` (contacts are contacts; a lead is a contact with a status).
+BLUEPRINT_OBJECTS = {"deals": "opportunity", "contacts": "contact", "companies": "account"}
+BLUEPRINT_TYPES = {kind: blueprint_type for blueprint_type, kind in reversed(list(PROPERTY_TYPES.items()))}
+# HubSpot has no default or converted lead status; an import names these (the portal's New and Open Deal).
+DEFAULT_STATUS, CONVERTED_STATUS = "new", "open_deal"
 READ_SCOPES = ("crm.schemas.deals.read", "crm.schemas.contacts.read", "crm.schemas.companies.read")
 
 
@@ -36,7 +42,8 @@ class LivePortal:
     groups: dict[str, set[str]] = field(default_factory=dict)                        # object type → group names
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)               # deal pipelines by id
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)                # address → {id, attrs}
-    ids: dict[Address, str] = field(default_factory=dict)     # pipelines and stages, look-alikes included
+    ids: dict[Address, str] = field(default_factory=dict)  # pipelines, stages, status options; look-alikes too
+    left_out: list[str] = field(default_factory=list)       # what an import could not take, a sentence each
 
     @property
     def lead_options(self) -> list[dict[str, Any]]:
@@ -59,10 +66,64 @@ def read_portal(client: HubSpotClient, desired: Model) -> LivePortal:
     registry = live.properties["deals"].get(REGISTRY)
     if registry is not None and registry.get("groupName") == GROUP:
         live.registry = registry_entries(registry.get("description"))
+    importing = not len(desired)
+    if importing:    # `sos import`: the portal's own pipelines, properties and statuses, in full
+        desired = _portal_own(live)
     _read_fields(live, desired)
     _read_lead_statuses(live, desired)
     _read_pipelines(live, desired)
+    if importing:
+        for own in desired:
+            found = live.model.get(own.address)
+            if found is not None and not found.managed:
+                live.model.add(Resource(own.address, own.attrs, managed=False))
     return live
+
+
+def key_of(text: str) -> str:
+    """A blueprint key for a HubSpot label or option value: `Decision Maker Bought-In` → decision_maker_bought_in."""
+    key = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "item"
+    return key if key[0].isalpha() else f"x_{key}"
+
+
+def _portal_own(live: LivePortal) -> Model:
+    """What an import reads from a portal, as a blueprint would ask for it: properties it can hold (HubSpot's own
+    and sos's left out), every deal pipeline with its stages, and the options of hs_lead_status."""
+    own = Model()
+    for object_type, properties in live.properties.items():
+        for prop in properties.values():
+            if prop.get("hubspotDefined") or prop["name"] == REGISTRY or split_mark(prop.get("description"))[1]:
+                continue
+            kind = BLUEPRINT_TYPES.get((str(prop.get("type")), str(prop.get("fieldType"))))
+            if kind is None:
+                live.left_out.append(f"the {object_type} property {prop['name']} ({prop.get('type')}/"
+                                     f"{prop.get('fieldType')}): a blueprint has no such field type")
+                continue
+            values = [o["value"] for o in prop.get("options") or []] if kind in ("picklist", "multi_picklist") else []
+            own.add(Resource(Address(Kind.FIELD, BLUEPRINT_OBJECTS[object_type], prop["name"]), compact_attrs({
+                "type": kind, "label": prop.get("label"), "help": prop.get("description"), "values": values,
+                "length": 255 if kind == "text" else None})))
+    registered = {entry["id"] for entry in live.registry.values()}
+    for pipeline in live.pipelines.values():
+        if pipeline["id"] in registered:
+            continue
+        key = key_of(pipeline["label"])
+        stages = sorted(pipeline["stages"], key=lambda s: (s["displayOrder"], s["label"]))
+        for stage in stages:
+            metadata = stage.get("metadata") or {}
+            closed, chance = metadata.get("isClosed") == "true", round(float(metadata.get("probability", 0)) * 100)
+            outcome = ("won" if chance == 100 else "lost") if closed else "open"
+            own.add(Resource(Address(Kind.STAGE, key, key_of(stage["label"])), {
+                "label": stage["label"], "probability": chance, "outcome": outcome}))
+        own.add(Resource(Address(Kind.PIPELINE, "opportunity", key), {
+            "label": pipeline["label"], "stages": [key_of(s["label"]) for s in stages]}))
+    options = sorted(live.lead_options, key=lambda o: o.get("displayOrder", 0))
+    for position, option in enumerate(o for o in options if split_mark(o.get("description"))[1] is None):
+        key = key_of(str(option["value"]))
+        own.add(Resource(Address(Kind.LEAD_STATUS, "lead", key), {
+            "label": option["label"], "position": position, "default": key == DEFAULT_STATUS,
+            "converted": key == CONVERTED_STATUS}))
+    return own
 
 
 def registry_entries(description: str | None) -> dict[str, dict[str, Any]]:
@@ -124,8 +185,10 @@ def _read_lead_statuses(live: LivePortal, desired: Model) -> None:
         if address is not None and address.kind is Kind.LEAD_STATUS:
             live.model.add(Resource(address, compact_attrs({**marked, "label": option.get("label")})))
     for option in live.lead_options:
-        address = Address(Kind.LEAD_STATUS, "lead", str(option["value"]))
-        if address not in live.model and address in desired:
+        address = Address(Kind.LEAD_STATUS, "lead", key_of(str(option["value"])))
+        wanted = desired.get(address)
+        if address not in live.model and wanted is not None:
+            live.ids[address] = str(option["value"])
             live.model.add(Resource(address, compact_attrs({"label": option.get("label")}), managed=False))
 
 

@@ -213,10 +213,11 @@ class Writer:
                 statuses.pop(change.address, None)
             else:
                 statuses[change.address] = dict(change.after or {})
-        taken = {a.key for a in statuses}
+        # An adopted option keeps its value: contacts hold it.
+        values = {address: self.live.ids.get(address, address.key) for address in statuses}
         own = [o for o in self.live.lead_options
-               if split_mark(o.get("description"))[1] is None and str(o["value"]) not in taken]
-        ours = [{"label": attrs["label"], "value": address.key, "hidden": False,
+               if split_mark(o.get("description"))[1] is None and str(o["value"]) not in values.values()]
+        ours = [{"label": attrs["label"], "value": values[address], "hidden": False,
                  "description": with_mark("", address, mark_attrs(Resource(address, attrs)))}
                 for address, attrs in sorted(statuses.items(), key=lambda item: item[1].get("position", 0))]
         options = [{**option, "displayOrder": order} for order, option in enumerate(ours + own)]

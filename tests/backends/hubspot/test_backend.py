@@ -6,6 +6,7 @@ clock, as the client paces itself on it; no test makes enough calls to wait. Fau
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from sos.backends.hubspot.backend import HubSpotBackend
 from sos.backends.hubspot.names import GROUP, REGISTRY
 from sos.cli import cli
 from sos.engine import apply_plan, make_plan
+from sos.plan.change import Action
 from sos.history import read_history
 from sos.project import Project, load_project
 from tests.emulators.hubspot import HubSpotEmulator
@@ -47,7 +50,7 @@ pipelines:
       - {key: won, label: Closed Won, probability: 100, outcome: won}
       - {key: lost, label: Closed Lost, probability: 0, outcome: lost}
 lead_statuses:
-  - {key: new, label: Fresh, default: true}
+  - {key: fresh, label: Fresh, default: true}
   - {key: working, label: Working}
   - {key: qualified, label: Qualified, converted: true}
 """
@@ -143,7 +146,7 @@ def test_what_the_portal_holds_after_an_apply(hub: HubSpotEmulator, make_project
     assert stages_of(deal_pipeline(hub, "New business")) == [
         ("Discovery", "0.1", "false"), ("Proposal", "0.6", "false"), ("Closed Won", "1.0", "true"),
         ("Closed Lost", "0.0", "true")]
-    assert lead_options(hub) == ["new", "working", "qualified", *OWN_LEAD_STATUSES]
+    assert lead_options(hub) == ["fresh", "working", "qualified", *OWN_LEAD_STATUSES]
     assert hub.portal.properties["deals"][REGISTRY]["hidden"] is True
 
 
@@ -185,11 +188,11 @@ def test_lead_statuses_keep_the_portals_own_options_and_leave_only_with_allow_de
     planned = sos("plan").stdout
     assert "~ lead_status.lead.qualified" in planned and "- lead_status.lead.working" in planned
     sos("apply", "--auto-approve")
-    assert lead_options(hub) == ["new", "qualified", "working", *OWN_LEAD_STATUSES, "PARTNER"]
+    assert lead_options(hub) == ["fresh", "qualified", "working", *OWN_LEAD_STATUSES, "PARTNER"]
     options = hub.portal.properties["contacts"]["hs_lead_status"]["options"]
     assert next(o["label"] for o in options if o["value"] == "qualified") == "Sales qualified"
     sos("apply", "--auto-approve", "--allow-delete")
-    assert lead_options(hub) == ["new", "qualified", *OWN_LEAD_STATUSES, "PARTNER"]
+    assert lead_options(hub) == ["fresh", "qualified", *OWN_LEAD_STATUSES, "PARTNER"]
     assert "No changes." in sos("plan").stdout
 
 
@@ -203,7 +206,7 @@ def test_an_option_sos_did_not_create_is_a_look_alike_left_alone(hub: HubSpotEmu
     sos("apply", "--auto-approve")
     options = hub.portal.properties["contacts"]["hs_lead_status"]["options"]
     assert {"label": "Working it", "value": "working", "displayOrder": 10, "hidden": False} in options
-    assert lead_options(hub) == ["new", "qualified", *OWN_LEAD_STATUSES, "working"]
+    assert lead_options(hub) == ["fresh", "qualified", *OWN_LEAD_STATUSES, "working"]
 
 
 # -- stages with deals ----------------------------------------------------------------------------------
@@ -319,3 +322,62 @@ def test_no_token_in_any_output_or_file(hub: HubSpotEmulator, make_project: Call
     assert hub.access_token not in printed + written
     assert "pat-" not in printed + written
     assert json.loads((root / "plan.json").read_text(encoding="utf-8"))
+
+
+# -- import and adopt ------------------------------------------------------------------------------------------
+
+def test_import_then_adopt_takes_a_portal_under_management(hub: HubSpotEmulator,
+                                                           make_project: Callable[..., Path]) -> None:
+    root = make_project("sos: 1\nname: placeholder\n")
+    hs = hub.client()
+    hs.crm.properties.core_api.create("deals", {"name": "budget_owner", "label": "Budget owner", "type": "string",
+                                                "fieldType": "text", "groupName": "dealinformation",
+                                                "description": "Who signs"})
+    hs.crm.properties.core_api.create("companies", {"name": "segment", "label": "Segment", "type": "enumeration",
+                                                    "fieldType": "select", "groupName": "companyinformation",
+                                                    "options": [{"label": "SMB", "value": "smb"},
+                                                                {"label": "Enterprise", "value": "ent"}]})
+    hs.crm.properties.core_api.create("deals", {"name": "score", "label": "Score", "type": "number",
+                                                "fieldType": "calculation_equation", "calculationFormula": "1",
+                                                "groupName": "dealinformation"})
+    imported = sos("import", "--target", "hs", "-o", "blueprint.yaml")
+    assert "Left out the deals property score (number/calculation_equation)" in imported.stderr
+    assert "Wrote blueprint.yaml: 18 resources from target 'hs'." in imported.stderr
+    blueprint = (root / "blueprint.yaml").read_text(encoding="utf-8")
+    assert "    budget_owner:\n      type: text\n      label: Budget owner\n      help: Who signs\n" in blueprint
+    assert "    - key: closed_won\n      label: Closed Won\n      probability: 100\n      outcome: won\n" in blueprint
+    planned = sos("plan").stdout
+    assert "No changes." in planned and "stage.sales_pipeline.closed_won" in planned
+    adopted = sos("apply", "--adopt", "--auto-approve").stdout
+    assert "Apply complete: 0 added, 0 changed, 0 deleted, 18 adopted." in adopted
+    assert "No changes." in sos("plan").stdout
+    # Adopted, not replaced: the same pipeline and stage ids, the same option values, which records hold.
+    assert [p["id"] for p in hub.portal.live_pipelines("deals")] == ["default"]
+    assert lead_options(hub) == OWN_LEAD_STATUSES
+    assert set(sos_properties(hub, "deals")) == {"budget_owner"}
+    (root / "blueprint.yaml").write_text(blueprint.replace("label: Contract Sent", "label: Contract out"),
+                                         encoding="utf-8")
+    sos("apply", "--auto-approve")
+    assert hub.portal.pipelines["deals"]["default"]["stages"]["contractsent"]["label"] == "Contract out"
+
+
+# -- size -------------------------------------------------------------------------------------------------------
+
+def test_a_thousand_fields_plan_in_constant_calls_and_apply_in_batches(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    from bench.generate import blueprint
+
+    root = make_project(yaml.safe_dump(blueprint(fields=1000, stages=8, rules=0), sort_keys=False))
+    project, backend = engine_backend(root, Waits())
+    run = make_plan(project, project.target(None), backend=backend)
+    held = [r for r in run.desired if r.address.kind in backend.capabilities.held]
+    assert [str(u.address) for u in run.plan.unmanaged] == ["lead_status.lead.new"]     # the portal's NEW
+    assert sum(hub.calls.values()) == 8 and run.plan.count(Action.CREATE) == len(run.plan.changes) == len(held) - 1
+    hub.calls.clear()
+    assert apply_plan(project, backend, run.plan, run.desired).ok
+    assert hub.calls["POST /crm/v3/properties/{objectType}/batch/create"] == 3 + 3 + 5 + 1   # + the registry
+    # ceil(fields / 100) + pipelines + 15: the read (8), groups (3), a batch more per object (2), hs_lead_status, the
+    # registry
+    assert sum(hub.calls.values()) <= math.ceil(1000 / 100) + 1 + 15
+    assert hub.limits_of().daily_used == 8 + sum(hub.calls.values())    # the plan's and every call: none refused
+    assert len(sos_properties(hub, "contacts")) == 500
