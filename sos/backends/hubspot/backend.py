@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, cast
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES
 from sos.errors import Diagnostic, SosError, Span
+from sos.model.checks import Check
 from sos.model.resources import Kind, Model
 from sos.plan.change import Action, Plan
 from sos.plan.verify import refuse_mismatches
@@ -21,6 +23,7 @@ from sos.target import Target
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 AUDIT = "`sos audit` checks the records that break them"
+RECORD_SCOPES = ("crm.objects.deals.read", "crm.objects.contacts.read")
 WRITE_SCOPES = ("crm.schemas.deals.write", "crm.schemas.contacts.write", "crm.schemas.companies.write")
 
 
@@ -119,6 +122,22 @@ class HubSpotBackend:
         raise SosError(f"target '{self.target.name}' is a HubSpot portal: an apply there makes its calls one by one "
                        f"and never leaves a submitted job ({job}) behind; run `sos plan` to see what is left",
                        "nothing-to-resume")
+
+    # -- records (Records in base.py) ---------------------------------------------------------
+
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+        from sos.backends.hubspot import records
+        from sos.backends.hubspot.read import read_portal
+
+        self.client.require_scopes(RECORD_SCOPES, "reading deals and contacts")
+        portal = read_portal(self.client, Model())
+        return records.tally(self.client, portal, checks, top=top,
+                             today=today or datetime.datetime.now(datetime.UTC).date())
+
+    def record_count(self, obj: str) -> int:
+        from sos.backends.hubspot import records
+
+        return records.record_count(self.client, obj)
 
     def status(self) -> str:
         account = self.client.whoami()
