@@ -230,6 +230,27 @@ def test_a_stage_with_deals_is_never_archived(hub: HubSpotEmulator, make_project
     assert [label for label, *_ in stages_of(pipeline)] == ["Discovery", "Proposal", "Closed Won", "Closed Lost"]
 
 
+def test_stages_reordered_renamed_and_removed_with_allow_delete(hub: HubSpotEmulator,
+                                                                make_project: Callable[..., Path]) -> None:
+    root = make_project(SMALL)
+    sos("apply", "--auto-approve")
+    changed = SMALL.replace("label: New business", "label: New logos").replace(
+        "      - {key: discovery, label: Discovery, probability: 10, max_days: 14}\n"
+        "      - {key: proposal, label: Proposal, probability: 60}\n",
+        "      - {key: demo, label: Demo, probability: 30}\n"
+        "      - {key: discovery, label: Discovery, probability: 20, max_days: 14}\n")
+    (root / "blueprint.yaml").write_text(changed, encoding="utf-8")
+    kept = sos("apply", "--auto-approve")
+    assert "Skipping 1 deletion: pass --allow-delete to apply them." in kept.stderr
+    assert stages_of(deal_pipeline(hub, "New logos")) == [
+        ("Demo", "0.3", "false"), ("Discovery", "0.2", "false"), ("Proposal", "0.6", "false"),
+        ("Closed Won", "1.0", "true"), ("Closed Lost", "0.0", "true")]
+    sos("apply", "--auto-approve", "--allow-delete")
+    assert [label for label, *_ in stages_of(deal_pipeline(hub, "New logos"))] == [
+        "Demo", "Discovery", "Closed Won", "Closed Lost"]
+    assert "No changes." in sos("plan").stdout
+
+
 # -- a saved plan from another clone -----------------------------------------------------------------------
 
 def test_a_saved_plan_applies_from_a_second_clone(hub: HubSpotEmulator, make_project: Callable[..., Path],
