@@ -174,6 +174,25 @@ def test_a_failure_half_way_then_a_plan_of_the_remainder_and_an_apply_that_finis
     assert read_history(root / ".sos")[-1]["outcome"] == "applied"
 
 
+def test_a_pipeline_made_but_not_recorded_is_found_again_as_a_look_alike(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    make_project(SMALL)
+    # The third batch create is the registry of pipelines and stages, written last.
+    hub.faults.rate_limit(policy="DAILY", times=None, after=2,
+                          operations=["POST /crm/v3/properties/{objectType}/batch/create"])
+    failed = sos("apply", "--auto-approve", code=1)
+    assert ("pipeline.opportunity.new_business: made in HubSpot, but sos could not record it as its own (the HubSpot "
+            "portal's daily API limit is used up") in failed.stderr
+    assert "`sos plan --adopt` takes it under management" in failed.stderr
+    hub.faults.clear()
+    planned = sos("plan").stdout
+    assert "No changes." in planned and "stage.new_business.proposal" in planned and "left alone" in planned
+    assert "Apply complete: 0 added, 0 changed, 0 deleted, 5 adopted." in sos("apply", "--adopt",
+                                                                             "--auto-approve").stdout
+    assert "No changes." in sos("plan").stdout
+    assert [p["label"] for p in hub.portal.live_pipelines("deals")] == ["Sales Pipeline", "New business"]
+
+
 # -- the hs_lead_status trap -------------------------------------------------------------------------
 
 def test_lead_statuses_keep_the_portals_own_options_and_leave_only_with_allow_delete(
