@@ -49,7 +49,8 @@ class HubSpotBackend:
             Kind.RULE: f"HubSpot has no validation rules across fields: {AUDIT}",
             Kind.AUTOMATION: "sos does not write cadences to HubSpot; build them as HubSpot workflows by hand "
                              "(`sos audit` does not check them either)",
-            Kind.ASSIGNMENT: "sos does not write routing to HubSpot; set up owner rotation in HubSpot by hand",
+            Kind.ASSIGNMENT: "sos does not write routing to HubSpot; set up owner rotation in HubSpot by hand "
+                             "(`sos audit` does not check it either)",
         })
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""
