@@ -66,7 +66,9 @@ class Writer:
                 try:
                     self._save_registry()
                 except SosError as error:
-                    lost = [a for a in applied if a.kind in (Kind.PIPELINE, Kind.STAGE)]
+                    # What this apply made is lost to sos; what it changed keeps its old entry (planned again).
+                    lost = [a for a in applied if a.kind in (Kind.PIPELINE, Kind.STAGE)
+                            and str(a) not in self.live.registry]
                     reason = (f"made in HubSpot, but sos could not record it as its own "
                               f"({error.diagnostics[0].message}); `sos plan --adopt` takes it under management")
                     applied = [a for a in applied if a not in lost]
