@@ -14,7 +14,7 @@ from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, 
 from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, Severity, SosError, Span
 from sos.model.checks import Check
 from sos.model.resources import Kind, Model
 from sos.plan.change import Action, Plan
@@ -112,7 +112,10 @@ class HubSpotBackend:
             raise SosError(STALE, "plan-stale")
         refuse_mismatches(plan, portal.model, desired)
         if check_only:
-            return ApplyResult()
+            return ApplyResult(notes=(Diagnostic(
+                None, "HubSpot has no dry run: sos checked this plan against the portal as it reads it now, not "
+                      "what HubSpot itself may still refuse (a pipeline over the subscription's limit, say)",
+                "hs-no-dry-run", Severity.WARNING),))
         return Writer(self.client, portal, plan, desired).apply()
 
     def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:

@@ -19,6 +19,7 @@ declare(
     Code("hs-daily-limit", "the portal's daily API limit is used up"),
     Code("hs-unavailable", "HubSpot kept answering with a server error"),
     Code("hs-api-error", "HubSpot refused a call"),
+    Code("hs-no-dry-run", "`sos plan --validate` cannot ask HubSpot whether it would accept a plan", Severity.WARNING),
 )
 declare(
     # Blueprints.

@@ -150,6 +150,17 @@ def test_what_the_portal_holds_after_an_apply(hub: HubSpotEmulator, make_project
     assert hub.portal.properties["deals"][REGISTRY]["hidden"] is True
 
 
+def test_plan_validate_writes_nothing_and_says_hubspot_has_no_dry_run(hub: HubSpotEmulator,
+                                                                       make_project: Callable[..., Path]) -> None:
+    make_project(SMALL)
+    checked = sos("plan", "--validate")
+    assert ("warning: HubSpot has no dry run: sos checked this plan against the portal as it reads it now, not what "
+            "HubSpot itself may still refuse (a pipeline over the subscription's limit, say) [hs-no-dry-run]"
+            ) in checked.stderr
+    assert "Validation passed: target 'hs' accepts all 12 changes" in checked.stderr
+    assert not [call for call in hub.calls if not call.startswith("GET") and "token-info" not in call]
+
+
 # -- no transaction: a failure half way, then the remainder --------------------------------------
 
 def test_a_failure_half_way_then_a_plan_of_the_remainder_and_an_apply_that_finishes(
