@@ -86,6 +86,14 @@ def key_of(text: str) -> str:
     return key if key[0].isalpha() else f"x_{key}"
 
 
+def field_attrs(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property sos did not create, as a blueprint field would say it (no `type` when no blueprint type fits)."""
+    kind = BLUEPRINT_TYPES.get((str(prop.get("type")), str(prop.get("fieldType"))))
+    values = [o["value"] for o in prop.get("options") or []] if kind in ("picklist", "multi_picklist") else []
+    return compact_attrs({"type": kind, "label": prop.get("label"), "help": prop.get("description"),
+                          "values": values, "length": 255 if kind == "text" else None})
+
+
 def _portal_own(live: LivePortal) -> Model:
     """What an import reads from a portal, as a blueprint would ask for it: properties it can hold (HubSpot's own
     and sos's left out), every deal pipeline with its stages, and the options of hs_lead_status."""
@@ -94,15 +102,12 @@ def _portal_own(live: LivePortal) -> Model:
         for prop in properties.values():
             if prop.get("hubspotDefined") or prop["name"] == REGISTRY or split_mark(prop.get("description"))[1]:
                 continue
-            kind = BLUEPRINT_TYPES.get((str(prop.get("type")), str(prop.get("fieldType"))))
-            if kind is None:
+            attrs = field_attrs(prop)
+            if "type" not in attrs:
                 live.left_out.append(f"the {object_type} property {prop['name']} ({prop.get('type')}/"
                                      f"{prop.get('fieldType')}): a blueprint has no such field type")
                 continue
-            values = [o["value"] for o in prop.get("options") or []] if kind in ("picklist", "multi_picklist") else []
-            own.add(Resource(Address(Kind.FIELD, BLUEPRINT_OBJECTS[object_type], prop["name"]), compact_attrs({
-                "type": kind, "label": prop.get("label"), "help": prop.get("description"), "values": values,
-                "length": 255 if kind == "text" else None})))
+            own.add(Resource(Address(Kind.FIELD, BLUEPRINT_OBJECTS[object_type], prop["name"]), attrs))
     registered = {entry["id"] for entry in live.registry.values()}
     for pipeline in live.pipelines.values():
         if pipeline["id"] in registered:
@@ -110,11 +115,7 @@ def _portal_own(live: LivePortal) -> Model:
         key = key_of(pipeline["label"])
         stages = sorted(pipeline["stages"], key=lambda s: (s["displayOrder"], s["label"]))
         for stage in stages:
-            metadata = stage.get("metadata") or {}
-            closed, chance = metadata.get("isClosed") == "true", round(float(metadata.get("probability", 0)) * 100)
-            outcome = ("won" if chance == 100 else "lost") if closed else "open"
-            own.add(Resource(Address(Kind.STAGE, key, key_of(stage["label"])), {
-                "label": stage["label"], "probability": chance, "outcome": outcome}))
+            own.add(Resource(Address(Kind.STAGE, key, key_of(stage["label"])), stage_attrs(stage)))
         own.add(Resource(Address(Kind.PIPELINE, "opportunity", key), {
             "label": pipeline["label"], "stages": [key_of(s["label"]) for s in stages]}))
     options = sorted(live.lead_options, key=lambda o: o.get("displayOrder", 0))
@@ -160,7 +161,7 @@ def _read_fields(live: LivePortal, desired: Model) -> None:
             continue
         found = live.properties[OBJECT_TYPES[want.address.scope]].get(property_name(want))
         if found is not None:
-            live.model.add(Resource(want.address, compact_attrs({"label": found.get("label")}), managed=False))
+            live.model.add(Resource(want.address, field_attrs(found), managed=False))
 
 
 def _field_drift(resource: Resource, prop: dict[str, Any]) -> str:
@@ -189,7 +190,8 @@ def _read_lead_statuses(live: LivePortal, desired: Model) -> None:
         wanted = desired.get(address)
         if address not in live.model and wanted is not None:
             live.ids[address] = str(option["value"])
-            live.model.add(Resource(address, compact_attrs({"label": option.get("label")}), managed=False))
+            # HubSpot has no default, converted or position to differ: only the label can.
+            live.model.add(Resource(address, {**wanted.attrs, "label": option.get("label")}, managed=False))
 
 
 def _read_pipelines(live: LivePortal, desired: Model) -> None:
@@ -226,25 +228,37 @@ def _stage_keys(live: LivePortal, pipeline_key: str, pipeline: dict[str, Any]) -
 
 
 def _look_alikes(live: LivePortal, desired: Model) -> None:
-    """The blueprint's pipelines and stages that HubSpot holds by the same label, which sos did not create."""
+    """The blueprint's pipelines and stages that HubSpot holds by the same label, which sos did not create; as
+    HubSpot holds them, with the blueprint's word for what HubSpot has no place for (a stage's forecast)."""
     registered = set(live.ids.values())
     for want in desired.of_kind(Kind.PIPELINE):
-        if want.address in live.model:
-            pipeline_id = live.ids[want.address]
-        else:
-            pipeline_id = next((p["id"] for p in live.pipelines.values() if p["id"] not in registered
-                                and p["label"].casefold() == str(want.attrs["label"]).casefold()), "")
-            if not pipeline_id:
-                continue
-            live.ids[want.address] = pipeline_id
-            live.model.add(Resource(want.address, compact_attrs({"label": live.pipelines[pipeline_id]["label"]}),
-                                    managed=False))
-        for stage in live.pipelines[pipeline_id]["stages"]:
+        managed = want.address in live.model
+        pipeline_id = live.ids[want.address] if managed else next(
+            (p["id"] for p in live.pipelines.values() if p["id"] not in registered
+             and p["label"].casefold() == str(want.attrs["label"]).casefold()), "")
+        if not pipeline_id:
+            continue
+        pipeline = live.pipelines[pipeline_id]
+        for stage in pipeline["stages"]:
             address = Address(Kind.STAGE, want.address.key, _stage_key(desired, want.address.key, stage["label"]))
-            if stage["id"] in registered or address not in desired or address in live.model:
+            wanted = desired.get(address)
+            if stage["id"] in registered or wanted is None or address in live.model:
                 continue
             live.ids[address] = stage["id"]
-            live.model.add(Resource(address, compact_attrs({"label": stage["label"]}), managed=False))
+            live.model.add(Resource(address, {**wanted.attrs, **stage_attrs(stage)}, managed=False))
+        if not managed:
+            live.ids[want.address] = pipeline_id
+            live.model.add(Resource(want.address, {**want.attrs, "label": pipeline["label"],
+                                                   "stages": _stage_keys(live, want.address.key, pipeline)},
+                                    managed=False))
+
+
+def stage_attrs(stage: dict[str, Any]) -> dict[str, Any]:
+    """A deal stage's label, probability (a percent) and outcome, as a blueprint says them."""
+    metadata = stage.get("metadata") or {}
+    closed, chance = metadata.get("isClosed") == "true", round(float(metadata.get("probability", 0)) * 100)
+    return {"label": stage["label"], "probability": chance,
+            "outcome": ("won" if chance == 100 else "lost") if closed else "open"}
 
 
 def _stage_key(desired: Model, pipeline_key: str, label: str) -> str:
