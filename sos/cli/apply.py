@@ -88,8 +88,10 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; nothing was changed",
-                                   "apply-failed"), *result.notes])
+        outcome = (f"Apply stopped on target '{target.name}' after {len(result.applied)} of "
+                   f"{plural(len(plan.changes), 'change')}; `sos plan` shows the rest") if result.applied \
+            else f"Apply failed on target '{target.name}'; nothing was changed"
+        raise SosError([Diagnostic(None, outcome, "apply-failed"), *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
                f"{plan.count(Action.DELETE)} deleted{adopted}.")

@@ -65,6 +65,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
         result = run.backend.apply(run.plan, run.desired, check_only=True)
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
+        print_diagnostics(result.notes)
         if not result.ok:
             raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; nothing was changed",
                            "validate-failed")

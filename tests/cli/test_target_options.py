@@ -64,10 +64,17 @@ def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: p
     assert CliRunner().invoke(cli, ["init", "zeta", "--starter", "smb-bant"]).exit_code == 0
     written = (tmp_path / "zeta/sos.yaml").read_text(encoding="utf-8")
     # each CRM sos plans and applies (no backend yet: no example), with the client's name
-    assert "  # prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
-    assert "hubspot" not in written and "pipedrive" not in written
-    uncommented = re.sub(r"^  # (prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
+    assert "  # salesforce_prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
+    assert ("  # hubspot_prod:\n  #   type: hubspot\n  #   token_env: ZETA_HUBSPOT_TOKEN\n  #   portal_id: 62515\n"
+            in written)
+    assert "pipedrive" not in written
+    uncommented = re.sub(r"^  # (\w+_prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
     (tmp_path / "zeta/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path / "zeta")
     result = CliRunner().invoke(cli, ["validate"])
-    assert result.exit_code == 0 and "error" not in result.stderr
+    # valid for both CRMs; HubSpot's lint warns of what it holds otherwise (a lookup left out, a rounded probability)
+    headlines = [line for line in result.stderr.splitlines() if not line.startswith(" ")]
+    assert result.exit_code == 0
+    assert {line.rsplit(" ", 1)[-1] for line in headlines} == {"[hs-lookup]", "[hs-probability]",
+                                                               "[placeholder-domain]"}
+    assert all(": warning: " in line for line in headlines)
