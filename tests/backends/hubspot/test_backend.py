@@ -271,7 +271,7 @@ def test_stages_reordered_renamed_and_removed_with_allow_delete(hub: HubSpotEmul
         "      - {key: discovery, label: Discovery, probability: 20, max_days: 14}\n")
     (root / "blueprint.yaml").write_text(changed, encoding="utf-8")
     kept = sos("apply", "--auto-approve")
-    assert "Skipping 1 deletion: pass --allow-delete to apply them." in kept.stderr
+    assert "Skipping 1 deletion: pass --allow-delete to apply them (or set" in kept.stderr
     assert stages_of(deal_pipeline(hub, "New logos")) == [
         ("Demo", "0.3", "false"), ("Discovery", "0.2", "false"), ("Proposal", "0.6", "false"),
         ("Closed Won", "1.0", "true"), ("Closed Lost", "0.0", "true")]
