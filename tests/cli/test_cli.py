@@ -216,7 +216,9 @@ def test_init_creates_a_project_that_validates(workdir: Path) -> None:
     project = yaml.safe_load((root / "sos.yaml").read_text(encoding="utf-8"))
     assert project["blueprint"] == "blueprint.yaml"
     assert project["targets"]["sandbox"] == {"type": "local"}
-    blueprint_data = yaml.safe_load((root / "blueprint.yaml").read_text(encoding="utf-8"))
+    written = (root / "blueprint.yaml").read_text(encoding="utf-8")
+    assert "# vars:\n#   vp_sales: vp-sales@example.com\n#   timezone: America/New_York\n" in written  # to set
+    blueprint_data = yaml.safe_load(written)
     assert blueprint_data == {"sos": 1, "name": "acme-robotics", "extends": ["starter:b2b-saas-meddicc"],
                               "description": "acme-robotics's sales process, from the b2b-saas-meddicc starter"}
     for name, file in (("blueprint", "blueprint.yaml"), ("project", "sos.yaml")):  # committed, so clones keep them
