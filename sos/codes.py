@@ -151,6 +151,9 @@ declare(
     Code("backend-missing", "a target type this version of sos cannot plan or apply"),
     Code("history-number", "`sos history show N` names an apply the history does not hold (or holds only counts of)",
          fix="run `sos history` to see the numbers"),
+    Code("starter-changed", "a starter the client extends changed since sos.lock recorded it",
+         fix="run `sos upgrade` to see what the new version changes and take it"),
+    Code("lock-corrupt", "sos.lock is not a lock file sos wrote"),
     Code("records-missing", "a target whose records this version of sos cannot read (for `sos audit`)",
          fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and audit "
              "that target"),

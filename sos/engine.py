@@ -19,6 +19,7 @@ from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
+from sos.lock import changed_starters, lock_new_starters, read_lock, write_lock
 from sos.model.compile import compile_model
 from sos.model.checks import checks_of, reads_a_save
 from sos.model.resources import Kind, Model
@@ -52,11 +53,30 @@ def target_types() -> list[str]:
     return list(BACKENDS)
 
 
-def desired_model(project: Project) -> Model:
+def desired_model(project: Project, *, locked: bool = True) -> Model:
+    """The project's blueprint compiled. `locked`: refuse a starter that changed since sos.lock recorded it (the
+    client takes it with `sos upgrade`), and record the starters it does not hold yet."""
     blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
     if blueprint is None:
         raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    if locked:
+        changed = changed_starters(project.root, blueprint.starters)
+        if changed:
+            raise SosError(changed)
+        lock_new_starters(project.root, blueprint.starters)
     return compile_model(blueprint)
+
+
+def upgrade_starters(project: Project) -> dict[str, tuple[str | None, str]]:
+    """Lock the starters the blueprint extends as they are now: for each whose digest changed, (was, now)."""
+    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
+    if blueprint is None:
+        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    locked = read_lock(project.root) or {}
+    changed = {ref: (locked.get(ref), digest) for ref, digest in blueprint.starters.items()
+               if locked.get(ref) != digest}
+    write_lock(project.root, blueprint.starters)
+    return changed
 
 
 def lint_targets(project: Project, desired: Model) -> list[Diagnostic]:
@@ -71,15 +91,15 @@ def open_target(project: Project, target: Target) -> Backend:
 
 
 def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None,
-              impact: bool = True) -> PlanRun:
+              impact: bool = True, locked: bool = True) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
     `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
     `impact`: count the open records each blocking rule or stage requirement the plan adds or tightens would block
-    (when the target reads records).
+    (when the target reads records). `locked`: see desired_model (`sos upgrade` plans with the starters as they are).
     """
-    desired = desired_model(project)
+    desired = desired_model(project, locked=locked)
     backend = backend or open_target(project, target)
     refused = [d for d in backend.lint(desired) if d.is_error]
     if refused:

@@ -6,6 +6,7 @@ that last set it, and every item's origin is the place that last touched it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from sos.blueprint.schema import validate_node
 from sos.blueprint.vars import Substitution
 from sos.blueprint.yaml import Node, load_file
 from sos.errors import Diagnostics, SosError, Span, did_you_mean
-from sos.resources import starter_names, starters_dir
+from sos.resources import starter_folders, starter_names, starter_path
 
 STARTER_PREFIX = "starter:"
 KEYED_MAPS = ("pipelines", "rules", "cadences")
@@ -43,8 +44,8 @@ def source_for(reference: str, base_dir: Path) -> Source | None:
     """The Source an `extends` entry names, or None for an unknown starter."""
     if reference.startswith(STARTER_PREFIX):
         name = reference[len(STARTER_PREFIX):]
-        path = Path(os.path.realpath(starters_dir() / f"{name}.yaml"))
-        return Source(path, f"{STARTER_PREFIX}{name}") if path.is_file() else None
+        found = starter_path(name)
+        return Source(Path(os.path.realpath(found)), f"{STARTER_PREFIX}{name}") if found else None
     path = Path(os.path.realpath(base_dir / reference))  # realpath: Path.resolve raises on a symlink loop
     return Source(path, display_path(path))
 
@@ -64,8 +65,8 @@ def reach_problem(path: Path, folders: Sequence[Path]) -> tuple[str, str, str] |
 
 
 def readable_folders(folders: Sequence[Path]) -> tuple[Path, ...]:
-    """`folders` resolved, with the starters: what blueprints may read."""
-    return tuple(Path(os.path.realpath(folder)) for folder in (*folders, starters_dir()))
+    """`folders` resolved, with the starters' folders: what blueprints may read."""
+    return tuple(Path(os.path.realpath(folder)) for folder in (*folders, *starter_folders()))
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Merged:
     lists: dict[str, list[Node]] = field(default_factory=lambda: {k: [] for k in KEYED_LISTS})
     origin: Span | None = None
     files: list[str] = field(default_factory=list)
+    starters: dict[str, str] = field(default_factory=dict)      # digest of each starter it extends, by reference
     vars: dict[str, Node] = field(default_factory=dict)         # declarations, by name
     var_values: dict[str, Node] = field(default_factory=dict)   # values set for declared variables
 
@@ -107,6 +109,8 @@ class Resolver:
         if problems or not root.is_map:
             return None
         merged = Merged(origin=root.span)
+        if source.display.startswith(STARTER_PREFIX):
+            merged.starters[source.display] = file_digest(source.path)
         chain = chain + (Path(os.path.realpath(source.path)),)
         for ref_node in _as_list(root.get("extends")):
             parent = self._parent(ref_node, source, chain)
@@ -172,6 +176,11 @@ class Resolver:
                                        fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
 
 
+def file_digest(path: Path) -> str:
+    """What a lock file records of a starter: the digest of its bytes."""
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _exists(path: Path) -> bool:
     """False only when nothing is there; a name too long or a symlink loop is for `load_file` to report."""
     try:
@@ -215,7 +224,9 @@ def _by_key(items: Node) -> dict[str, Node]:
 def _merge_into(base: Merged, layer: Merged, diagnostics: Diagnostics) -> None:
     """Lay `layer` over `base`, the way a child blueprint lays over its parents."""
     base.top.update(layer.top)
-    base.vars.update(layer.vars)
+    base.starters.update(layer.starters)
+    for name, declaration in layer.vars.items():     # a child may change a default and keep the type
+        base.vars[name] = _merge_item(base.vars.get(name), declaration)
     base.var_values.update(layer.var_values)
     base.origin = layer.origin
     for file in layer.files:

@@ -58,6 +58,10 @@ class Substitution:
                 diagnostics.error(value.span, f"no blueprint declares the variable '{name}'", "unknown-var",
                                   fix=did_you_mean(name, declared) or "declare it under `vars:` with its `type`")
         for name, declaration in declared.items():
+            if declaration.get("type") is None:
+                diagnostics.error(declaration.span, f"the variable '{name}' has no `type`", "missing-key",
+                                  fix="add `type:` (text, number, email, emails or timezone)")
+                continue
             kind = str(declaration["type"].value)
             chosen = values.get(name) or declaration.get("default")
             if chosen is None:

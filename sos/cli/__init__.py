@@ -113,10 +113,10 @@ def cli(directory: Path | None) -> None:
 
 def _register() -> None:
     from sos.cli import (apply, audit, build, history, import_, init, plan, schema, show, starters, status, targets,
-                         validate)
+                         upgrade, validate)
 
-    for module in (validate, show, plan, apply, audit, status, import_, targets, history, starters, init, schema,
-                   build):
+    for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
+                   schema, build):
         cli.add_command(module.command)
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import click
 import yaml
 
+from sos.blueprint.load import load_blueprint
 from sos.engine import target_types
+from sos.lock import lock_new_starters
 from sos.errors import Diagnostic, SosError, did_you_mean
 from sos.project import PROJECT_FILE
-from sos.resources import load_schema, starter_names, starters_dir, target_options
+from sos.resources import load_schema, starter_names, starter_path, target_options
 
 PROJECT_TEMPLATE = """\
 # yaml-language-server: $schema={schema_dir}/project.schema.json
@@ -45,7 +47,8 @@ extends: [starter:{starter}]
 
 def _vars_hint(starter: str) -> str:
     """The starter's variables with their defaults, commented out, for the client to set before applying to a CRM."""
-    declared = yaml.safe_load((starters_dir() / f"{starter}.yaml").read_text(encoding="utf-8")).get("vars") or {}
+    path = starter_path(starter)
+    declared = ((yaml.safe_load(path.read_text(encoding="utf-8")) if path else None) or {}).get("vars") or {}
     if not declared:
         return ""
     lines = ["", "# Set these to the client's own before the first apply to a CRM (the starter's are placeholders):",
@@ -121,6 +124,9 @@ def command(directory: Path, starter: str, name: str | None) -> int:
         BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter, vars_hint=_vars_hint(starter)),
         encoding="utf-8")
     write_editor_schemas(directory / SCHEMA_DIR)
+    blueprint, _ = load_blueprint(directory / "blueprint.yaml", (directory,))
+    if blueprint is not None:
+        lock_new_starters(directory, blueprint.starters)     # sos.lock: the starter as it is today
     gitignore = directory / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
     if ".sos/" not in lines:

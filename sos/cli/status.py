@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import click
 
+from sos.cli.options import client_projects
 from sos.engine import client_status
 from sos.errors import SosError
 from sos.project import PROJECT_FILE, load_project
 from sos.render.markdown import code
 
-SKIPPED = {".git", ".sos", ".venv", "node_modules", "__pycache__"}
 WORKERS = 8     # clients read at once: each waits on its CRM, not on this machine
 COLUMNS = ("client", "target", "add", "change", "delete", "drift", "last apply", "audit")
 
@@ -41,7 +40,7 @@ def command(folders: tuple[Path, ...], fmt: str) -> int:
     client repository below the current folder). Clients are read several at a
     time; nothing is changed. Exit 1 when a client could not be read.
     """
-    found = sorted({project for folder in folders or (Path("."),) for project in _projects(folder)})
+    found = sorted({project for folder in folders or (Path("."),) for project in client_projects(folder)})
     if not found:
         raise SosError(f"no client repository ({PROJECT_FILE}) below {', '.join(map(str, folders or ('.',)))}",
                        "no-project")
@@ -49,16 +48,6 @@ def command(folders: tuple[Path, ...], fmt: str) -> int:
         rows = list(pool.map(_row, found))
     click.echo(_render(rows, fmt), nl=False)
     return 1 if any(row["error"] for row in rows) else 0
-
-
-def _projects(folder: Path) -> Iterator[Path]:
-    """The sos.yaml files at and below `folder`, not looking inside a client repository once found."""
-    for root, dirs, files in os.walk(folder):
-        if PROJECT_FILE in files:
-            dirs.clear()
-            yield Path(root) / PROJECT_FILE
-        else:
-            dirs[:] = sorted(d for d in dirs if d not in SKIPPED)
 
 
 def _row(project_file: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sos.cli import output
 from sos.cli.options import locate_blueprint, output_format
 from sos.engine import lint_targets
 from sos.errors import Diagnostic, SosError
+from sos.lock import changed_starters
 from sos.model.compile import compile_model
 
 
@@ -66,8 +67,8 @@ def _validate(path: Path | None, fmt: str, strict: bool) -> tuple[bool, str]:
     else:
         blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
         if blueprint is not None and project is not None:   # each target's own limits, e.g. its CRM's names
-            diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint))],
-                                 key=Diagnostic.sort_key)
+            diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint)),
+                                  *changed_starters(project.root, blueprint.starters)], key=Diagnostic.sort_key)
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)

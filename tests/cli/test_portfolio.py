@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sos.cli import cli
+from sos.resources import starters_dir
 
 
 def sos(*args: str) -> Result:
@@ -94,3 +95,53 @@ def test_the_shell_completes_commands_targets_and_starters(clients: Path, words:
                             env={**os.environ, "_SOS_COMPLETE": "bash_complete", "COMP_WORDS": words,
                                  "COMP_CWORD": cword})
     assert [line.split(",", 1)[1] for line in result.stdout.splitlines()] == expected
+
+
+@pytest.fixture
+def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A consultant's own starter library beside the clients, named by sos-portfolio.yaml: agency (from smb-bant)
+    and agency@2 (a version with a discovery limit of 10 days)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    (tmp_path / "library").mkdir()
+    text = (starters_dir() / "smb-bant.yaml").read_text(encoding="utf-8").replace("name: smb-bant", "name: agency")
+    (tmp_path / "library" / "agency.yaml").write_text(text, encoding="utf-8")
+    assert "max_days: 7\n" in text
+    (tmp_path / "library" / "agency@2.yaml").write_text(text.replace("max_days: 7\n", "max_days: 10\n", 1),
+                                                         encoding="utf-8")
+    (tmp_path / "sos-portfolio.yaml").write_text("starters: [library]\n", encoding="utf-8")
+    for name, starter in (("one", "agency"), ("two", "agency@2"), ("three", "smb-bant")):
+        assert sos("init", name, "--starter", starter, "--name", name).exit_code == 0
+    return tmp_path
+
+
+def test_private_starters_are_listed_shown_and_extended(library: Path) -> None:
+    listed = {line.split()[0]: line for line in sos("starters").stdout.splitlines()}
+    assert listed["agency"].endswith("(library)") and listed["agency@2"].endswith("(library)")
+    assert not listed["smb-bant"].endswith(")")
+    assert sos("show", "starter:agency@2").stdout.count("max_days: 10") == 1
+    assert json.loads((library / "one" / "sos.lock").read_text(encoding="utf-8"))["starters"].keys() == {
+        "starter:agency"}
+
+
+def test_a_starter_edit_changes_a_client_only_when_it_upgrades(library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sos("-C", "one", "apply", "--auto-approve").exit_code == 0
+    monkeypatch.chdir(library)
+    starter = library / "library" / "agency.yaml"
+    starter.write_text(starter.read_text(encoding="utf-8").replace("max_days: 7\n", "max_days: 9\n", 1),
+                       encoding="utf-8")
+    impact = sos("starters", "impact", "agency").stdout.splitlines()
+    assert impact == ["one: changes on `sos upgrade`"]        # two extends agency@2, three smb-bant
+    refused = sos("-C", "one", "plan")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("sos.lock:1:1: error: starter:agency changed since this client locked it "
+                                     "[starter-changed]")
+    monkeypatch.chdir(library)
+    upgrade = sos("-C", "one", "upgrade")
+    assert upgrade.exit_code == 0
+    assert "      max_days: 7 → 9" in upgrade.stdout.splitlines()
+    assert "Locked starter:agency at " in upgrade.stderr
+    monkeypatch.chdir(library)
+    assert sos("-C", "one", "plan", "--detailed-exitcode").exit_code == 2      # the upgrade, to apply
+    monkeypatch.chdir(library)
+    assert sos("starters", "impact", "agency").stdout == "one: up to date\n"
