@@ -15,6 +15,7 @@ MODULES = (
     "bench.plan_apply",  # plan and apply on the local sandbox
     "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
     "bench.hubspot",  # plan and apply against the HubSpot emulator (100 ms a call) beside one call per property
+    "bench.portfolio",  # `sos status` over 15 clients beside one client's `sos plan`
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
 )
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from sos.blueprint.schema import validate_node
 from sos.blueprint.vars import Substitution
 from sos.blueprint.yaml import Node, load_file
-from sos.errors import Diagnostics, SosError, Span, did_you_mean
+from sos.errors import Diagnostic, Diagnostics, SosError, Span, did_you_mean
 from sos.resources import starter_folders, starter_names, starter_path
 
 STARTER_PREFIX = "starter:"
@@ -102,7 +102,7 @@ class Resolver:
             self.diagnostics.extend(replace(d, span=d.span or at or first_line) for d in exc.diagnostics)
             return None
         layered = bool(chain) or (root.is_map and root.get("extends") is not None)  # a parent, or a child
-        problems = validate_node(root, "blueprint", partial=layered)
+        problems = _validated(source, root, layered)
         if not root.is_map:  # not a blueprint: none of its lines is shown
             problems = [replace(problem, quote=False) for problem in problems]
         self.diagnostics.extend(problems)
@@ -174,6 +174,21 @@ class Resolver:
                 self.diagnostics.error(key_node.span, f"cannot remove {what}{key_node.value}: no parent blueprint "
                                        "defines it", "remove-unknown",
                                        fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
+
+
+_PARENT_PROBLEMS: dict[tuple[str, int, int, str], list[Diagnostic]] = {}
+
+
+def _validated(source: Source, root: Node, layered: bool) -> list[Diagnostic]:
+    """The schema problems of a file, kept for a starter so that `sos status` over many clients checks each starter
+    once (by path, modification time and size: an edited starter is checked again)."""
+    if not source.display.startswith(STARTER_PREFIX):
+        return validate_node(root, "blueprint", partial=layered)
+    info = source.path.stat()
+    key = (str(source.path), info.st_mtime_ns, info.st_size, str(layered))
+    if key not in _PARENT_PROBLEMS:
+        _PARENT_PROBLEMS[key] = validate_node(root, "blueprint", partial=layered)
+    return list(_PARENT_PROBLEMS[key])
 
 
 def file_digest(path: Path) -> str:
