@@ -12,7 +12,12 @@ A check SOQL cannot say (two fields compared, days_since(), len(), arithmetic), 
 would make without regard to case, and one whose groups pass what one GROUP BY answer holds (2,000 rows: SOQL and
 SOSL Reference, "Considerations When Using GROUP BY", no queryMore()), is evaluated here by
 sos.expr.dialects.evaluate on the object's records, fetched once per object with only the fields those checks
-read, 2,000 a page (a REST query and its nextRecordsUrl pages, one call each).
+read, 2,000 a page (a REST query and its nextRecordsUrl pages, one call each). That is the one cost that grows
+with the records: 50 calls for 100,000 (bench/audit_salesforce.py). A Bulk API 2.0 query job would take a few
+(create the job, poll until JobComplete, then results sets of "as many rows as can be listed" each, Sforce-Locator
+naming the next: Bulk API 2.0 Developer Guide, "Query Jobs" walkthrough and "Get Results for a Query Job"), so it
+would pay from about 8,000 records, but it runs asynchronously and the calls it saves are a small part of an org's
+daily allowance (15,000 and up); it is not used.
 """
 
 from __future__ import annotations
