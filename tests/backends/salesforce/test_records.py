@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from sos.backends.base import Tally
 from sos.backends.salesforce.backend import SalesforceBackend
@@ -32,6 +34,7 @@ from sos.model.resources import Address, Kind as ResourceKind, Model
 from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, Recorder, blueprint_text
 from tests.backends.salesforce.test_faults import oauth_env
+from tests.expr.dialects.test_sf_formula import PICKLIST_VALUES, conditions
 from tests.expr.helpers import parse
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.org import iso
@@ -136,10 +139,11 @@ def salesforce_row(record: Mapping[str, object], scope: Scope, names: Naming,
 
 
 def load(emulator: SalesforceEmulator, model: Model, checks: Sequence[Check], per_object: int,
-         seed: int = 7) -> dict[str, list[dict[str, object]]]:
+         seed: int = 7, pool: Sequence[str] = ()) -> dict[str, list[dict[str, object]]]:
+    """`per_object` generated opportunities and leads in the org; text values from `pool`, else from the checks."""
     rng = random.Random(seed)
     users = {name: emulator.org.add_user(name) for name in USERS}
-    pool = words(checks)
+    pool = pool or words(checks)
     loaded: dict[str, list[dict[str, object]]] = {}
     for obj in OBJECTS:
         scope, names = model_scope(model, obj), naming(model, obj)
@@ -359,3 +363,46 @@ def test_a_field_the_org_lacks_yet_is_said_not_counted(make_project: Callable[..
         "Salesforce refused the query: INVALID_FIELD: No such column 'Renewal_Owner__c' on entity 'Opportunity'. "
         "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. "
         "Please reference your WSDL or the describe call for the appropriate names."))
+
+
+# The scope the dialect tests generate conditions over (tests/expr/helpers.py OPPORTUNITY), as a blueprint.
+GENERATED_BLUEPRINT = """\
+sos: 1
+name: client
+fields:
+  opportunity:
+    budget_confirmed: {type: checkbox, label: Budget confirmed}
+    pain: {type: text, label: Pain}
+    discount: {type: number, label: Discount}
+    signed_on: {type: date, label: Signed on}
+    economic_buyer: {type: lookup, to: contact, label: Economic buyer}
+    loss_reason: {type: picklist, label: Loss reason, values: [Price, Timing, Competitor, No decision]}
+    competitors: {type: multi_picklist, label: Competitors, values: [Acme, Globex, Initech]}
+pipelines:
+  new_business:
+    stages:
+      - {key: discovery, label: Discovery, probability: 10}
+      - {key: evaluation, label: Evaluation, probability: 30}
+      - {key: proposal, label: Proposal, probability: 60}
+      - {key: won, label: Closed Won, probability: 100, outcome: won}
+      - {key: lost, label: Closed Lost, probability: 0, outcome: lost}
+lead_statuses:
+  - {key: new, label: New, default: true}
+  - {key: qualified, label: Qualified, converted: true}
+"""
+POOL = ("a", "A", "b", "ab", "it's", "a\\b", "Web", "Phone", "Acme", "Globex", "Initech", *PICKLIST_VALUES)
+
+
+@settings(max_examples=1, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_generated_conditions_count_what_the_evaluator_counts(
+        data: st.DataObject, make_project: Callable[..., Project], emulator: SalesforceEmulator,
+        backend_for: Callable[..., SalesforceBackend]) -> None:
+    """60 generated conditions (those SOQL says and those it cannot) over 300 generated deals."""
+    project, model = applied(make_project, GENERATED_BLUEPRINT)
+    records = load(emulator, model, [], per_object=300, pool=POOL)
+    checks = [check_on(model, data.draw(conditions(), label=f"condition {n}")) for n in range(60)]
+    tallies = backend_for(project).tally(checks, top=3, today=TODAY, desired=model)
+    assert [shape(t) for t in tallies] == [expected(c, records["opportunity"], 3) for c in checks]
+    assert sum(soql_says(c, model) for c in checks) > 10 and sum(t.total > 0 for t in tallies) > 10
