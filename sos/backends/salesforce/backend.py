@@ -179,17 +179,20 @@ class SalesforceBackend:
 
     def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
               desired: Model | None = None) -> list[Tally]:
-        """For each check, the org's records that break it (records.py says how they are counted). `desired`, the
-        Model the checks were made from, names their fields and stages as the org holds them (sos's own names for
-        them); without it, nothing can be looked up and every check is unsupported."""
+        """For each check, the org's records that break it (records.py says how they are counted). The fields and
+        stages the checks read are named as `desired`, the Model they were made from, names them in Salesforce;
+        without it, as the org holds what sos manages (read with one retrieve: two calls more)."""
         from sos.backends.salesforce.lower.context import Build
         from sos.backends.salesforce.records import RecordCounter
         from sos.backends.salesforce.standard_fields import expression_naming
 
+        if not checks:
+            return []
         if desired is None:
-            why = "the Salesforce backend needs the blueprint's model to name fields and stages in the org"
-            return [Tally(0, unsupported=why) for _ in checks]
-        build = Build(desired, (), None, False, False, frozenset())
+            org, _ = self._retrieve(Model())
+            build = Build(org.model, (), org, False, False, frozenset())
+        else:
+            build = Build(desired, (), None, False, False, frozenset())
         namings = {obj: expression_naming(obj, build.field_names(obj), build.stage_names_by_key(),
                                           build.status_names_by_key()) for obj in {c.object for c in checks}}
         clock = today or datetime.datetime.now(datetime.UTC).date()

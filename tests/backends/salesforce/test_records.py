@@ -339,15 +339,16 @@ def test_a_connection_lost_mid_tally_is_one_clear_error(make_project: Callable[.
     assert emulator.access_token not in str(problem)
 
 
-def test_without_the_model_every_check_says_why_it_is_not_counted(make_project: Callable[..., Project],
-                                                                  backend_for: Callable[..., SalesforceBackend],
-                                                                  emulator: SalesforceEmulator) -> None:
+def test_without_the_model_names_come_from_the_org(make_project: Callable[..., Project],
+                                                  backend_for: Callable[..., SalesforceBackend],
+                                                  emulator: SalesforceEmulator) -> None:
     project, model = applied(make_project, blueprint_text("smb-bant"))
+    checks = checks_of(model)
+    records = load(emulator, model, checks, per_object=100)
     emulator.calls.clear()
-    tallies = backend_for(project).tally(checks_of(model)[:2], today=TODAY)
-    assert {t.unsupported for t in tallies} == {
-        "the Salesforce backend needs the blueprint's model to name fields and stages in the org"}
-    assert dict(emulator.calls) == {}
+    tallies = backend_for(project).tally(checks, top=2, today=TODAY)
+    assert [shape(t) for t in tallies] == [expected(c, records[c.object], 2) for c in checks]
+    assert (emulator.calls["retrieve"], emulator.calls["checkRetrieveStatus"]) == (1, 1)
 
 
 def test_a_field_the_org_lacks_yet_is_said_not_counted(make_project: Callable[..., Project],
