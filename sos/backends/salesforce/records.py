@@ -154,15 +154,13 @@ class RecordCounter:
         for plan in plans:
             by_object.setdefault(plan.check.object, []).append(plan)
         for obj, group in by_object.items():
-            scope = group[0].check.breaks.scope
-            reads = sorted({n.name for p in group for n in walk(p.check.breaks.expr) if isinstance(n, Name)
-                            and n.name in scope.fields} | {k for k in (STATE_FIELD.get(obj), "owner", "name",
-                                                                       "amount") if k and k in scope.fields})
-            naming = group[0].naming
-            columns = _columns(reads, scope, naming)
+            scope, naming = group[0].check.breaks.scope, group[0].naming
+            wanted = {n.name for p in group for n in walk(p.check.breaks.expr) if isinstance(n, Name)}
+            wanted |= {STATE_FIELD.get(obj, ""), "owner", "name", "amount"}   # what an offender shows
+            reads = sorted(key for key in wanted if key in scope.fields)
+            columns = dict.fromkeys(["Id", "Name", *_columns(reads, scope, naming)])
+            soql = f"SELECT {', '.join(columns)} FROM {OBJECTS[obj]}"
             matched: dict[int, list[dict[str, Any]]] = {id(p): [] for p in group}
-            soql = f"SELECT {', '.join(['Id', 'Name', *[c for c in columns if c not in ('Id', 'Name')]])} " \
-                   f"FROM {OBJECTS[obj]}"
             for page in self.client.query_pages(soql):
                 for row in page:
                     record = _record(row, reads, scope, naming, self.today)
