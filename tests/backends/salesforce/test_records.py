@@ -407,3 +407,19 @@ def test_generated_conditions_count_what_the_evaluator_counts(
     tallies = backend_for(project).tally(checks, top=3, today=TODAY, desired=model)
     assert [shape(t) for t in tallies] == [expected(c, records["opportunity"], 3) for c in checks]
     assert sum(soql_says(c, model) for c in checks) > 10 and sum(t.total > 0 for t in tallies) > 10
+
+
+def test_last_activity_date_is_dated_by_closed_tasks(make_project: Callable[..., Project],
+                                                     emulator: SalesforceEmulator,
+                                                     backend_for: Callable[..., SalesforceBackend]) -> None:
+    project, model = applied(make_project, blueprint_text("smb-bant"))
+    stage = naming(model, "opportunity").stage_values[model_scope(model, "opportunity").stages[0].key]
+    a, b, c = (emulator.org.add_record("Opportunity", {"Name": name, "StageName": stage, "Amount": 100})
+               for name in ("A", "B", "C"))
+    emulator.org.add_task("Demo", what_id=a, activity_date=TODAY.isoformat())
+    emulator.org.add_task("Call", what_id=b, activity_date=(TODAY - datetime.timedelta(days=40)).isoformat())
+    emulator.org.add_task("Follow up", what_id=c, activity_date=TODAY.isoformat(), closed=False)
+    check = check_on(model, "is_blank(last_activity_date) or last_activity_date < today()")
+    (tally,) = backend_for(project).tally([check], top=5, today=TODAY, desired=model)
+    assert (tally.total, tally.by_owner, [o.name for o in tally.worst]) == (
+        2, {"integration@emulator.example": 2}, ["B", "C"])

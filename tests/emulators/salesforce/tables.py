@@ -66,6 +66,9 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     if lowered == "permissionsetassignment":
         return _plain("PermissionSetAssignment", list(org.records["PermissionSetAssignment"].values()),
                       standard_columns=["Id", "AssigneeId", "PermissionSetId"])
+    if lowered == "task":
+        return _plain("Task", list(org.records["Task"].values()),
+                      standard_columns=[f.name for f in standard.OBJECTS["Task"].fields])
     if lowered == "user":
         return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None
