@@ -128,7 +128,7 @@ def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
     if not checks:
         return plan
     impacts = {check.address: Impact(tally.total, len(tally.by_owner), check.object, check.enforce, tally.unsupported)
-               for check, tally in zip(checks, records.tally(checks, top=0), strict=True)}
+               for check, tally in zip(checks, records.tally(checks, top=0, desired=desired), strict=True)}
     return replace(plan, changes=tuple(replace(c, impact=impacts.get(c.address)) for c in plan.changes))
 
 
@@ -144,7 +144,7 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
     today = today or datetime.datetime.now(datetime.UTC).date()
     checks = checks_of(desired)
     readable = [check for check in checks if not reads_a_save(check)]
-    counted = iter(backend.tally(readable, top=top, today=today))
+    counted = iter(backend.tally(readable, top=top, today=today, desired=desired))
     tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
     records = {obj: backend.record_count(obj) for obj in dict.fromkeys(check.object for check in checks)}
     return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,

@@ -129,7 +129,8 @@ class HubSpotBackend:
 
     # -- records (Records in base.py) ---------------------------------------------------------
 
-    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:   # the portal's own property names need no Model
         from sos.backends.hubspot import records
         from sos.backends.hubspot.read import read_portal
 
