@@ -21,8 +21,8 @@ from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
 from sos.lock import changed_starters, lock_new_starters, read_lock, write_lock
 from sos.model.compile import compile_model
-from sos.model.checks import checks_of, reads_a_save
-from sos.model.resources import Kind, Model
+from sos.model.checks import checks_of, newly_broken, reads_a_save, with_blank_fields
+from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action, Impact, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import PlanFile, plan_to_json, saved_json
@@ -119,16 +119,33 @@ _CHECKED = ("when", "require", "fields", "stages", "enforce")
 
 def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
     """`plan` with, on each change that adds or tightens a blocking rule or stage requirement, how many open records
-    break it in the target now: one tally of counts for the whole plan."""
-    tightened = {c.address for c in plan.changes
+    it would block that the target does not block now (all that break it, for a new one): one tally for the plan.
+    A count the target cannot make is said on the change; it never stops the plan."""
+    tightened = {c.address: c for c in plan.changes
                  if c.address.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT) and c.after is not None
                  and (c.action is Action.CREATE or any((c.before or {}).get(k) != c.after.get(k) for k in _CHECKED))}
-    checks = [check for check in checks_of(desired, (Kind.RULE, Kind.STAGE_REQUIREMENT), only=tightened,
-                                           open_only=True) if check.blocks]
-    if not checks:
-        return plan
-    impacts = {check.address: Impact(tally.total, len(tally.by_owner), check.object, check.enforce, tally.unsupported)
-               for check, tally in zip(checks, records.tally(checks, top=0, desired=desired), strict=True)}
+    created = {(c.address.scope, c.address.key) for c in plan.changes
+               if c.address.kind is Kind.FIELD and c.action is Action.CREATE}
+    impacts: dict[Address, Impact] = {}
+    checks = []
+    for check in checks_of(desired, (Kind.RULE, Kind.STAGE_REQUIREMENT), only=tightened, open_only=True):
+        before = tightened[check.address].before
+        narrowed = check if before is None else newly_broken(check, before, desired)
+        countable = with_blank_fields(narrowed, {key for obj, key in created if obj == check.object})
+        if not check.blocks:
+            continue
+        if countable is None:
+            impacts[check.address] = Impact(0, 0, check.object, check.enforce,
+                                            "it compares fields this plan creates, which hold nothing yet")
+        else:
+            checks.append(countable)
+    try:
+        tallies = records.tally(checks, top=0, desired=desired) if checks else []
+    except SosError as error:
+        tallies = [Tally(0, unsupported=error.diagnostics[0].message.splitlines()[0]) for _ in checks]
+    for check, tally in zip(checks, tallies, strict=True):
+        impacts[check.address] = Impact(tally.total, len(tally.by_owner), check.object, check.enforce,
+                                        tally.unsupported, more=tightened[check.address].before is not None)
     return replace(plan, changes=tuple(replace(c, impact=impacts.get(c.address)) for c in plan.changes))
 
 

@@ -4,12 +4,13 @@ or evaluates page by page."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sos.errors import Span
+from sos.errors import SosError, Span
 from sos.expr.annotate import TypedExpr, annotate
-from sos.expr.ast import BoolOp, Call, Compare, Expr, Literal, Logic, Name, Op, Unary, UnaryOp, walk
+from sos.expr.ast import BoolOp, Call, Compare, Expr, Literal, Logic, Name, Op, Unary, UnaryOp, transform, walk
 from sos.expr.parse import parse_expression
 from sos.expr.types import Scope
 from sos.model.exprs import exprs_of, model_scope, pipeline_object
@@ -17,6 +18,9 @@ from sos.model.resources import Address, Kind, Model, Resource
 
 # The functions a check calls that read a save in progress, not a stored record: such a check cannot be audited.
 SAVE_FUNCTIONS = ("is_new", "is_changed", "prior")
+
+# The `enforce` values under which the CRM refuses a save that breaks a check.
+BLOCKING = ("always", "on_stage_change")
 
 # Which records a plan's impact counts: the ones still in play.
 OPEN_RECORDS = {"opportunity": "stage.is_open", "lead": "not status.is_converted"}
@@ -41,7 +45,7 @@ class Check:
     @property
     def blocks(self) -> bool:
         """Whether the CRM refuses a save that breaks it."""
-        return self.enforce in ("always", "on_stage_change")
+        return self.enforce in BLOCKING
 
 
 def checks_of(model: Model, kinds: Iterable[Kind] = (Kind.STAGE_REQUIREMENT, Kind.RULE, Kind.STAGE),
@@ -85,6 +89,36 @@ def _check(resource: Resource, model: Model, scopes: dict[str, Scope]) -> Check 
     title = str(attrs.get("message") or attrs.get("description") or address.key)
     return Check(address, obj, title, annotate(broken, _scope(model, obj, scopes))[0],
                  str(attrs.get("enforce", "always")), resource.origin)
+
+
+def newly_broken(check: Check, before: Mapping[str, Any], model: Model) -> Check:
+    """`check` narrowed to the records that its earlier version (attributes `before`, as the target holds them)
+    let through: what a tightened rule blocks that it did not block before. The earlier version is read in
+    `model`'s scope; when it no longer reads there (a field it named is gone), or did not block, `check` is whole."""
+    earlier = Resource(check.address, before, check.origin)
+    if str(before.get("enforce", "always")) not in BLOCKING:
+        return check
+    try:
+        old = _check(earlier, model, {})
+    except SosError:
+        return check
+    if old is None:
+        return check
+    where = check.origin or Span(str(check.address), 1, 1)
+    narrowed = BoolOp(where, Logic.AND, (check.breaks.expr, Unary(where, UnaryOp.NOT, old.breaks.expr)))
+    return replace(check, breaks=annotate(narrowed, check.breaks.scope)[0])
+
+
+def with_blank_fields(check: Check, keys: Collection[str]) -> Check | None:
+    """`check` read as the target's records stand before fields `keys` exist: each of them blank. (A CRM cannot
+    query a field it does not hold yet; its records will all start blank in it.) `check` itself when it reads none of
+    them; None when the language gives a blank no meaning there (`blank > 5`), so it cannot be counted yet."""
+    if not any(isinstance(node, Name) and node.name in keys for node in walk(check.breaks.expr)):
+        return check
+    blank = transform(check.breaks.expr,
+                      lambda node: Literal(node.span, None) if isinstance(node, Name) and node.name in keys else node)
+    typed, problems = annotate(blank, check.breaks.scope)
+    return None if problems else replace(check, breaks=typed)
 
 
 def reads_a_save(check: Check) -> bool:

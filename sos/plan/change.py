@@ -42,16 +42,18 @@ class Impact:
     object: str
     enforce: str                    # always (every save) or on_stage_change
     unsupported: str | None = None  # why the target could not count them
+    more: bool = False              # a tightened one: only the records its earlier version let through
 
     def sentence(self) -> str:
         move, one, many = _MOVES.get(self.object, ("save", f"{self.object} record", f"{self.object} records"))
+        more = "more " if self.more else ""
         if self.unsupported:
             return f"impact not counted: {self.unsupported}"
         if not self.records:
-            return f"blocks no {one} today"
+            return f"blocks no {more}{one} today"
         what = "save" if self.enforce == "always" else move
         owners = f" ({self.owners} owner{'s' if self.owners != 1 else ''})" if self.owners else ""
-        return f"would block the next {what} of {self.records} {one if self.records == 1 else many}{owners}"
+        return f"would block the next {what} of {self.records} {more}{one if self.records == 1 else many}{owners}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,13 +58,14 @@ def _impact_json(impact: Impact | None) -> dict[str, Any] | None:
     if impact is None:
         return None
     return {"records": impact.records, "owners": impact.owners, "object": impact.object, "enforce": impact.enforce,
-            "unsupported": impact.unsupported, "sentence": impact.sentence()}
+            "unsupported": impact.unsupported, "more": impact.more, "sentence": impact.sentence()}
 
 
 def _impact_from_json(data: dict[str, Any] | None) -> Impact | None:
     if not data:
         return None
-    return Impact(data["records"], data["owners"], data["object"], data["enforce"], data.get("unsupported"))
+    return Impact(data["records"], data["owners"], data["object"], data["enforce"], data.get("unsupported"),
+                  bool(data.get("more")))
 
 
 def plan_from_json(data: dict[str, Any]) -> Plan:

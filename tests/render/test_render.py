@@ -110,7 +110,7 @@ def case_updates() -> Plan:
                {**PROPOSAL_STAGE, "probability": 60, "max_days": 30,
                 "require": ["budget_confirmed", "economic_buyer"]}),
         replace(update("rule.opportunity.proposal_has_amount", at(120), rule_before, rule_after),
-                impact=Impact(1, 1, "opportunity", "on_stage_change")),
+                impact=Impact(1, 1, "opportunity", "on_stage_change", more=True)),
         update("cadence.lead.new_inbound", at(150), {"action": {"task": "Call", "due_in_days": 1}, "when": ""},
                {"action": {"task": "Call within the hour", "due_in_days": 0}, "when": "source = 'demo request'"}),
         unchanged=31,

@@ -105,11 +105,12 @@ def applied(make_project: Callable[..., Project]) -> Project:
     return project
 
 
-def plan_for(project: Project, backend: SalesforceBackend) -> Plan:
-    """What make_plan does, with a backend the test built (to give it a fake sleep or a login session)."""
+def plan_for(project: Project, backend: SalesforceBackend, *, impact: bool = False) -> Plan:
+    """What make_plan does, with a backend the test built (to give it a fake sleep or a login session); without the
+    impact counts unless asked (their calls are counted in tests/backends/salesforce/test_records.py)."""
     from sos.engine import make_plan
 
-    return make_plan(project, backend.target, backend=backend).plan
+    return make_plan(project, backend.target, backend=backend, impact=impact).plan
 
 
 class Recorder:
