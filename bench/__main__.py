@@ -14,6 +14,7 @@ MODULES = (
     "bench.validate",  # load_blueprint on a generated blueprint; `sos validate` on a starter
     "bench.plan_apply",  # plan and apply on the local sandbox
     "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
+    "bench.pipedrive",  # plan and apply against the Pipedrive emulator, calls and token cost, beside a per-item script
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
 )
 

@@ -13,6 +13,7 @@ from sos.target import Target
 BACKENDS = {
     "local": "sos.backends.local:LocalBackend",
     "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
+    "pipedrive": "sos.backends.pipedrive.backend:PipedriveBackend",
 }
 
 # The diagnostic codes each backend declares beyond sos.codes' own.
@@ -21,6 +22,7 @@ CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.hubspot.codes", "
 # Each backend's lint, for `sos validate`: importable without the backend's client (a plan calls Backend.lint).
 LINTS = {
     "salesforce": "sos.backends.salesforce.lint:lint",
+    "pipedrive": "sos.backends.pipedrive.lint:lint",
 }
 
 

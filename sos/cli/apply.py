@@ -84,8 +84,10 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; nothing was changed",
-                                   "apply-failed"), *result.notes])
+        done = (f"{plural(len(result.applied), 'change')} of {len(plan.changes)} applied before it stopped; "
+                "`sos plan` shows what is left") if result.applied else "nothing was changed"
+        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; {done}", "apply-failed"),
+                        *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
                f"{plan.count(Action.DELETE)} deleted{adopted}.")

@@ -62,10 +62,17 @@ def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: p
     assert CliRunner().invoke(cli, ["init", "zeta", "--starter", "smb-bant"]).exit_code == 0
     written = (tmp_path / "zeta/sos.yaml").read_text(encoding="utf-8")
     # each CRM sos plans and applies (no backend yet: no example), with the client's name
-    assert "  # prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
-    assert "hubspot" not in written and "pipedrive" not in written
-    uncommented = re.sub(r"^  # (prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
+    assert "  # salesforce_prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
+    assert "  # pipedrive_prod:\n  #   type: pipedrive\n  #   company_domain: zeta\n" \
+           "  #   token_env: ZETA_PIPEDRIVE_API_TOKEN\n" in written
+    assert "hubspot" not in written
+    uncommented = re.sub(r"^  # ([a-z]+_prod:|  )", r"  \1", written, flags=re.M).replace(
+        "default_target: sandbox\n", "")
     (tmp_path / "zeta/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path / "zeta")
     result = CliRunner().invoke(cli, ["validate"])
-    assert (result.exit_code, result.stderr) == (0, "")
+    # Valid; the Pipedrive target says what the starter's checkboxes become there (its warnings only).
+    assert result.exit_code == 0
+    assert {line.rsplit("[", 1)[-1] for line in result.stderr.splitlines() if ": warning: " in line or
+            ": error: " in line} == {"pd-checkbox]", "pd-standard-required]", "pd-checkbox-required]",
+                                     "pd-closed-required]"}
