@@ -44,6 +44,7 @@ class Writer:
         self.account = account
         self.registry = account.registry
         self.desired = desired
+        self.doomed: set[str] = set()      # the pipelines this plan deletes (their stages go with them)
 
     def run(self, plan: Plan) -> ApplyResult:
         """Each step in order; at the first failure, what was applied, what failed and why, and what was not."""
@@ -52,6 +53,7 @@ class Writer:
                         key=lambda c: rank.get(c.address.kind, len(rank)))
         deletions = sorted((c for c in plan.changes if c.action is Action.DELETE),
                            key=lambda c: -rank.get(c.address.kind, 0))
+        self.doomed = {c.address.key for c in deletions if c.address.kind is Kind.PIPELINE}
         processes = [c for c in writes if c.address.kind in (Kind.PIPELINE, Kind.STAGE)]
         steps = [(c.address, partial(self.write, c)) for c in processes] + self.reorders(processes)
         steps += [(c.address, partial(self.write, c)) for c in writes[len(processes):] + deletions]
@@ -198,7 +200,8 @@ class Writer:
             if deals:
                 raise Refused(f"stage {change.address} holds {deals} deal(s) in Pipedrive; sos deletes no stage "
                               "that holds deals: move them to another stage first")
-            self.client.delete(STAGES + "/{id}", id=value)
+            if change.address.scope not in self.doomed:     # Pipedrive keeps a pipeline's last stage
+                self.client.delete(STAGES + "/{id}", id=value)
         del self.registry.stages[full_key]
         self.save_registry()
 

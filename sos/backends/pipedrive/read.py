@@ -123,7 +123,9 @@ def _pipelines(account: Account, desired: Model, reading: Reading) -> None:
         ours = account.registry.stages_of(key)
         ids = {value: stage for stage, value in ours.items()}
         live_open = [ids[i] for i in account.stage_order(pipeline_id) if i in ids]
-        closed = [stage for stage, value in ours.items() if value in CLOSED]
+        order = list(want.attrs.get("stages", ())) if want else []
+        closed = sorted((stage for stage, value in ours.items() if value in CLOSED),
+                        key=lambda stage: order.index(stage) if stage in order else len(order))
         if want is not None:
             if probabilities(desired, want) != found["is_deal_probability_enabled"]:
                 state = "on" if found["is_deal_probability_enabled"] else "off"

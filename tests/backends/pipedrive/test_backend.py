@@ -288,3 +288,32 @@ def test_plan_validate_says_pipedrive_has_no_check_only_mode(repo: Repo) -> None
     assert "error: Pipedrive has no check-only mode: `sos plan --validate` cannot ask it to check a plan without " \
            "applying it [pd-check-only]" in refused
     assert len(repo.emulator.account.pipelines) == 1
+
+
+def test_stages_are_put_in_the_blueprints_order_around_the_accounts_own(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    account.add_stage(pipeline(account, "New business"), "Legal review", 70)
+    swapped = SMALL.replace("      - {key: proposal, label: Proposal, probability: 60, require: [competitor]}\n", "")
+    swapped = swapped.replace("      - {key: discovery,", "      - {key: proposal, label: Proposal, probability: 60, "
+                                                         "require: [competitor]}\n      - {key: discovery,")
+    planned = repo.write(swapped).sos("plan").output
+    assert "~ pipeline.opportunity.new_business" in planned
+    assert "stages: [discovery, proposal, won, lost] → [proposal, discovery, won, lost]" in planned
+    repo.sos("apply", "--auto-approve")
+    assert [s[0] for s in stages(account, "New business")] == ["Proposal", "Discovery", "Legal review"]
+    assert NO_CHANGES in repo.sos("plan").output
+
+
+def test_a_pipeline_the_blueprint_renames_is_made_anew_and_the_old_one_deleted_with_its_stages(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    old = pipeline(account, "New business")
+    repo.write(SMALL.replace("  new_business:\n    label: New business\n", "  sales:\n    label: Sales\n"))
+    planned = repo.sos("plan").output
+    assert "- pipeline.opportunity.new_business" in planned and "+ pipeline.opportunity.sales" in planned
+    repo.sos("apply", "--auto-approve", "--allow-delete")
+    assert account.pipelines[old].is_deleted and all(s.is_deleted for s in account.stages.values()
+                                                     if s.pipeline_id == old)
+    assert [s[0] for s in stages(account, "Sales")] == ["Discovery", "Proposal"]
+    assert NO_CHANGES in repo.sos("plan").output
