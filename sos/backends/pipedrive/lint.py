@@ -32,8 +32,8 @@ def _field(field: Resource, problems: list[Diagnostic]) -> None:
                                    "makes it a date field, and the time of day is not kept", "pd-datetime",
                                    Severity.WARNING, fix="keep it so, or make it a date"))
     if kind == "lookup" and str(field.attrs.get("to")) not in LOOKUPS:
-        problems.append(Diagnostic(where, f"field {field.address.scope}.{field.address.key} looks up a "
-                                   f"{field.attrs.get('to')}, which Pipedrive has no field type for (it links "
+        problems.append(Diagnostic(where, f"field {field.address.scope}.{field.address.key} looks up "
+                                   f"{field.attrs.get('to')} records, which Pipedrive has no field type for (it links "
                                    "users, organizations and people)", "pd-lookup",
                                    fix="look up a user, an account or a contact, or leave the field out of "
                                        "this target's blueprint"))
@@ -58,8 +58,9 @@ def _pipeline(desired: Model, pipeline: Resource, problems: list[Diagnostic]) ->
                                    f"({_labels(lost)}); Pipedrive has one lost status, so a lost deal's lost reason "
                                    "says which: sos counts a deal lost with a reason named as one of them in that "
                                    "stage, and any other lost deal in the first", "pd-lost-stages", Severity.WARNING,
-                                   fix="add each lost stage's label as a lost reason in Pipedrive (Company settings "
-                                       "→ Lost reasons), or merge the stages"))
+                                   fix="in Pipedrive, add a lost reason named after each lost stage's key "
+                                       "(Disqualified for disqualified) under Company settings → Lost reasons, or "
+                                       "merge the stages"))
 
 
 def _labels(stages: list[Resource]) -> str:

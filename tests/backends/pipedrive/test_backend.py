@@ -317,3 +317,39 @@ def test_a_pipeline_the_blueprint_renames_is_made_anew_and_the_old_one_deleted_w
                                                      if s.pipeline_id == old)
     assert [s[0] for s in stages(account, "Sales")] == ["Discovery", "Proposal"]
     assert NO_CHANGES in repo.sos("plan").output
+
+
+def test_a_plan_that_changes_a_fields_type_is_refused_before_anything_is_written(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    repo.write(SMALL.replace("competitor: {type: text,", "competitor: {type: number,"))
+    refused = repo.sos("apply", "--auto-approve", code=1).output
+    assert "blueprint.yaml:5:5: error: field field.opportunity.competitor would change type in Pipedrive (varchar → " \
+           "double), which Pipedrive cannot do [pd-field-type]" in refused
+    assert field(repo.emulator.account, "Competitor").field_type == "varchar"
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    pytest.param(("      - {key: lost, label: Closed Lost, probability: 0, outcome: lost}\n",
+                  "      - {key: lost, label: Closed Lost, probability: 0, outcome: lost}\n"
+                  "      - {key: disqualified, label: Disqualified, probability: 0, outcome: lost}\n"),
+                 "blueprint.yaml:16:9: warning: pipeline new_business has 2 lost stages (Closed Lost, Disqualified); "
+                 "Pipedrive has one lost status, so a lost deal's lost reason says which: sos counts a deal lost with "
+                 "a reason named as one of them in that stage, and any other lost deal in the first [pd-lost-stages]",
+                 id="two-lost-stages"),
+    pytest.param(("require: [competitor]", "require: [amount]"),
+                 "blueprint.yaml:13:68: warning: stage new_business.proposal requires amount, a standard deal field, "
+                 "which Pipedrive's API cannot make required per stage [pd-standard-required]", id="standard-field"),
+    pytest.param(("require: [competitor]", "require: [budget_confirmed]"),
+                 "blueprint.yaml:13:68: warning: stage new_business.proposal requires budget_confirmed, a checkbox: "
+                 "Pipedrive only requires its Yes/No dropdown to be answered, and No is an answer "
+                 "[pd-checkbox-required]", id="checkbox-required"),
+    pytest.param(("competitor: {type: text, label: Competitor}",
+                  "competitor: {type: text, label: Competitor}\n    partner_deal: {type: lookup, to: opportunity}"),
+                 "blueprint.yaml:6:26: error: field opportunity.partner_deal looks up opportunity records, which "
+                 "Pipedrive has no field type for (it links users, organizations and people) [pd-lookup]", id="lookup"),
+])
+def test_validate_says_what_pipedrive_cannot_hold_at_its_line(repo: Repo, change: tuple[str, str],
+                                                              expected: str) -> None:
+    repo.write(SMALL.replace(*change))
+    said = repo.sos("validate", code=1 if "error:" in expected else 0).output
+    assert expected in said
