@@ -12,13 +12,18 @@ from tests.backends.pipedrive.conftest import SMALL, Repo
 
 TODAY = datetime.date(2026, 12, 4)
 LEAD_FIELD = "  lead:\n    referrer: {type: text, label: Referrer}\n"
-RULES = SMALL.replace("  opportunity:\n", LEAD_FIELD + "  opportunity:\n", 1) + """\
+CONTACT_FIELD = "  contact:\n    role: {type: picklist, values: [Buyer, User]}\n"
+RULES = SMALL.replace("  opportunity:\n", LEAD_FIELD + CONTACT_FIELD + "  opportunity:\n", 1) + """\
 rules:
   close_date_not_past:
     object: opportunity
     when: stage.is_open
     require: close_date >= today()
     message: Open deals need a close date in the future.
+  contacts_have_a_role:
+    object: contact
+    require: not is_blank(role) and not is_blank(email)
+    message: Every contact has a role and an email.
   new_leads_named:
     object: lead
     when: is_new()
@@ -27,7 +32,7 @@ rules:
 """
 
 
-def test_tally_counts_what_breaks_each_check_on_the_deals(repo: Repo) -> None:
+def test_tally_counts_what_breaks_each_check_on_deals_and_persons(repo: Repo) -> None:
     repo.write(RULES).sos("apply", "--auto-approve")
     account = repo.emulator.account
     stage = {s.name: s.id for s in account.stages.values()}
@@ -50,8 +55,15 @@ def test_tally_counts_what_breaks_each_check_on_the_deals(repo: Repo) -> None:
     stale = tallies["stage.new_business.discovery"]
     assert (stale.total, [o.name for o in stale.worst]) == (1, ["Stale"])
     assert tallies["rule.opportunity.close_date_not_past"].total == 1
-    assert tallies["rule.lead.new_leads_named"].unsupported == "sos reads Pipedrive's deals only, not its lead " \
-                                                                "records yet"
+    assert tallies["rule.lead.new_leads_named"].unsupported == "sos does not read Pipedrive's leads yet (deals, " \
+                                                                "persons and organizations only)"
+    role = next(f for f in account.fields["person"] if f.name == "Role")
+    account.seed_person("Ann", email="ann@example.com", custom_fields={role.code: role.options[0].id})
+    account.seed_person("Bob", custom_fields={role.code: role.options[1].id})
+    account.seed_person("Cy", email="cy@example.com")
+    [contacts] = backend.tally([c for c in checks if c.object == "contact"], today=TODAY)
+    assert sorted(o.name for o in contacts.worst) == ["Bob", "Cy"]
+    assert contacts.worst[0].url.startswith("https://acme.pipedrive.com/person/")
     assert backend.record_count("opportunity") == 5
     assert repo.emulator.calls["GET /api/v2/deals"] == 2     # one page for every check, one for the count
 
