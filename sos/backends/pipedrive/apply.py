@@ -16,7 +16,7 @@ from sos.backends.pipedrive import registry
 from sos.backends.pipedrive.client import FIELDS, LEAD_LABELS, PIPELINES, STAGES, PipedriveClient
 from sos.backends.pipedrive.lower import ENTITIES, field_form, field_type, marked, stage_form
 from sos.backends.pipedrive.read import (CLOSED, Account, held_setting, look_alike_pipeline, open_stage_keys,
-                                         pipeline_of, probabilities, requirement_settings)
+                                         pipeline_of, probabilities, requirement_settings, status_flags)
 from sos.errors import SosError
 from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action, Change, Plan
@@ -245,29 +245,32 @@ class Writer:
     # -- lead statuses as lead labels ---------------------------------------------------------
 
     def write_label(self, change: Change) -> None:
-        label = self.desired.resources[change.address].attrs.get("label")
+        """A lead label named as the status; what a label cannot say (default, converted, position) goes in the
+        registry."""
+        attrs = self.desired.resources[change.address].attrs
+        label = attrs.get("label")
         labels = self.account.lead_labels if self.account.lead_labels is not None else {}
         key = change.address.key
         if change.action is Action.CREATE:
             made = self.client.post(LEAD_LABELS, {"name": label, "color": LABEL_COLOR})
             labels[made["id"]] = made
             self.registry.lead_labels[key] = made["id"]
-            self.save_registry()
-            return
-        if change.action is Action.ADOPT:
+        elif change.action is Action.ADOPT:
             ours = set(self.registry.lead_labels.values())
             twin = next((i for i, found in labels.items() if i not in ours and found["name"] == label), None)
             if twin is None:
                 raise Refused(f"Pipedrive no longer holds a lead label named {label!r} to adopt")
             self.registry.lead_labels[key] = twin
-            self.save_registry()
         label_id = self.registry.lead_labels[key]
         if labels[label_id]["name"] != label:
             labels[label_id] = self.client.patch(LEAD_LABELS + "/{id}", {"name": label}, id=label_id)
+        self.registry.lead_statuses[key] = status_flags(attrs)
+        self.save_registry()
 
     def delete_label(self, change: Change) -> None:
         self.client.delete(LEAD_LABELS + "/{id}", id=self.registry.lead_labels[change.address.key])
         del self.registry.lead_labels[change.address.key]
+        self.registry.lead_statuses.pop(change.address.key, None)
         self.save_registry()
 
     # -- stage requirements as required fields ------------------------------------------------

@@ -43,8 +43,11 @@ def account_rest(account: Account, reading: Reading, left_out: list[str]) -> Non
             else:
                 left_out.append(f"the {entity} field {found['field_name']!r}: its Pipedrive type "
                                 f"{found['field_type']} has no blueprint type")
-    if account.lead_labels:
-        left_out.append("the lead labels: a blueprint's lead statuses start and convert leads, which labels do not")
+    ours = set(account.registry.lead_labels.values())
+    own = [label["name"] for label_id, label in (account.lead_labels or {}).items() if label_id not in ours]
+    if own:
+        left_out.append(f"the lead labels {', '.join(own)}: a blueprint's lead statuses start and convert leads, "
+                        "which labels do not")
 
 
 def _pipeline(account: Account, found: dict[str, Any], key: str, reading: Reading) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,8 @@ class Account:
             return {k: v for k, v in item.items() if not k.endswith("_time")}
         state = [[timeless(p) for p in self.pipelines.values()], [timeless(s) for s in self.stages.values()],
                  {e: [timeless(f) for f in fs] for e, fs in self.fields.items()},
-                 sorted(self.lead_labels or {}), [timeless(label) for label in (self.lead_labels or {}).values()]]
+                 sorted(self.lead_labels or {}), [timeless(label) for label in (self.lead_labels or {}).values()],
+                 self.registry.description()]
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
     def stage_order(self, pipeline_id: int) -> list[int]:
@@ -174,8 +176,8 @@ def _closed_stage(reading: Reading, address: Address, outcome: str, want: Resour
     if want is not None and want.attrs.get("outcome") == outcome:
         add(reading, address, dict(want.attrs), want)
     else:
-        label = address.key.replace("_", " ").capitalize()
-        add(reading, address, {**(want.attrs if want else {"label": label}), "outcome": outcome}, want)
+        known = {"label": address.key.replace("_", " ").capitalize(), "probability": 100 if outcome == "won" else 0}
+        add(reading, address, {**(want.attrs if want else known), "outcome": outcome}, want)
 
 
 def stage_attrs(found: dict[str, Any]) -> dict[str, Any]:
@@ -270,6 +272,12 @@ def _held_field(found: dict[str, Any], want: Resource) -> dict[str, Any]:
     return attrs
 
 
+def status_flags(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the registry keeps of a lead status beside its label's name."""
+    return {"default": bool(attrs.get("default")), "converted": bool(attrs.get("converted")),
+            "position": int(attrs.get("position", 0))}
+
+
 def _lead_statuses(account: Account, desired: Model, reading: Reading) -> None:
     if account.lead_labels is None:
         return
@@ -279,10 +287,11 @@ def _lead_statuses(account: Account, desired: Model, reading: Reading) -> None:
             continue
         address = Address(Kind.LEAD_STATUS, "lead", key)
         want = desired.get(address)
-        if want is not None and want.attrs.get("label") == found["name"]:
+        flags = account.registry.lead_statuses.get(key, {})
+        if want is not None and want.attrs.get("label") == found["name"] and status_flags(want.attrs) == flags:
             add(reading, address, dict(want.attrs), want)
         else:
-            add(reading, address, {**(want.attrs if want else {}), "label": found["name"]}, want)
+            add(reading, address, {**(want.attrs if want else {}), "label": found["name"], **flags}, want)
     ours = set(account.registry.lead_labels.values())
     for want in desired.of_kind(Kind.LEAD_STATUS):
         if want.address in reading.model:

@@ -20,18 +20,20 @@ HIDDEN = {"add_visible_flag": False, "details_visible_flag": False}
 
 @dataclass
 class Registry:
-    """By blueprint key: pipeline ids, stage ids (`won`/`lost` for a closed stage), lead label ids, and each stage
-    requirement's fields and stages. `code`: the deal field holding it (None until the first apply writes it)."""
+    """By blueprint key: pipeline ids, stage ids (`won`/`lost` for a closed stage), lead label ids and what a label
+    cannot say of its lead status (default, converted, position), and each stage requirement's fields and stages.
+    `code`: the deal field holding it (None until the first apply writes it)."""
 
     pipelines: dict[str, int] = field(default_factory=dict)
     stages: dict[str, int | str] = field(default_factory=dict)          # "pipeline.stage" →
     lead_labels: dict[str, str] = field(default_factory=dict)
+    lead_statuses: dict[str, dict[str, Any]] = field(default_factory=dict)     # what a label cannot say
     requirements: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # "pipeline.stage" →
     code: str | None = None
 
     def description(self) -> str:
         body = {"pipelines": self.pipelines, "stages": self.stages, "lead_labels": self.lead_labels,
-                "requirements": self.requirements}
+                "lead_statuses": self.lead_statuses, "requirements": self.requirements}
         return PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     def stages_of(self, pipeline: str) -> dict[str, int | str]:
@@ -52,6 +54,7 @@ def parse(found: dict[str, Any]) -> Registry:
         return Registry({str(k): int(v) for k, v in body.get("pipelines", {}).items()},
                         {str(k): v if v in ("won", "lost") else int(v) for k, v in body.get("stages", {}).items()},
                         {str(k): str(v) for k, v in body.get("lead_labels", {}).items()},
+                        {str(k): dict(v) for k, v in body.get("lead_statuses", {}).items()},
                         {str(k): {"fields": list(v["fields"]), "stages": list(v["stages"])}
                          for k, v in body.get("requirements", {}).items()},
                         str(found["field_code"]))

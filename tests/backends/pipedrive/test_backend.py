@@ -230,6 +230,8 @@ def test_import_then_adopt_takes_the_account_under_management(repo: Repo) -> Non
     said = repo.sos("import", "--target", "pd", "-o", "blueprint.yaml").output
     assert "Left out the deal field 'Meeting window': its Pipedrive type daterange has no blueprint type; sos " \
            "cannot manage it" in said
+    assert "Left out the lead labels Hot, Warm, Cold: a blueprint's lead statuses start and convert leads, which " \
+           "labels do not; sos cannot manage it" in said
     imported = (repo.root / "blueprint.yaml").read_text(encoding="utf-8")
     assert "budget_confirmed:\n      type: checkbox\n" in imported and "  contact:\n    role:\n" in imported
     assert "    - key: contact_made\n      label: Contact Made\n      probability: 20\n" in imported
@@ -353,3 +355,14 @@ def test_validate_says_what_pipedrive_cannot_hold_at_its_line(repo: Repo, change
     repo.write(SMALL.replace(*change))
     said = repo.sos("validate", code=1 if "error:" in expected else 0).output
     assert expected in said
+
+
+def test_importing_an_account_sos_manages_gives_a_blueprint_that_plans_no_changes(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    repo.sos("import", "--target", "pd", "-o", "blueprint.yaml")
+    imported = (repo.root / "blueprint.yaml").read_text(encoding="utf-8")
+    assert "- key: new\n  label: New\n  converted: false\n  default: true\n" in imported
+    assert "- key: qualified\n  label: Qualified\n  converted: true\n  default: false\n" in imported
+    repo.sos("validate")
+    planned = repo.sos("plan").output
+    assert NO_CHANGES in planned
