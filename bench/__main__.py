@@ -16,6 +16,7 @@ MODULES = (
     "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
     "bench.hubspot",  # plan and apply against the HubSpot emulator (100 ms a call) beside one call per property
     "bench.portfolio",  # `sos status` over 15 clients beside one client's `sos plan`
+    "bench.pipedrive",  # plan and apply against the Pipedrive emulator, calls and token cost, beside a per-item script
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
     "bench.audit",  # an audit's cost: Salesforce API calls for 50 checks over 10,000 and 100,000 records
 )

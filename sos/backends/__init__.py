@@ -14,6 +14,7 @@ BACKENDS = {
     "local": "sos.backends.local:LocalBackend",
     "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
     "hubspot": "sos.backends.hubspot.backend:HubSpotBackend",
+    "pipedrive": "sos.backends.pipedrive.backend:PipedriveBackend",
 }
 
 # The diagnostic codes each backend declares beyond sos.codes' own.
@@ -23,6 +24,7 @@ CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.hubspot.codes", "
 LINTS = {
     "salesforce": "sos.backends.salesforce.lint:lint",
     "hubspot": "sos.backends.hubspot.lint:lint",
+    "pipedrive": "sos.backends.pipedrive.lint:lint",
 }
 
 

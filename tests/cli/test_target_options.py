@@ -67,14 +67,17 @@ def test_init_offers_each_backends_example_target(tmp_path: Path, monkeypatch: p
     assert "  # salesforce_prod:\n  #   type: salesforce\n  #   org: zeta-prod\n" in written
     assert ("  # hubspot_prod:\n  #   type: hubspot\n  #   token_env: ZETA_HUBSPOT_TOKEN\n  #   portal_id: 62515\n"
             in written)
-    assert "pipedrive" not in written
+    assert "  # pipedrive_prod:\n  #   type: pipedrive\n  #   company_domain: zeta\n" \
+           "  #   token_env: ZETA_PIPEDRIVE_API_TOKEN\n" in written
     uncommented = re.sub(r"^  # (\w+_prod:|  )", r"  \1", written, flags=re.M).replace("default_target: sandbox\n", "")
     (tmp_path / "zeta/sos.yaml").write_text(uncommented + "default_target: sandbox\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path / "zeta")
     result = CliRunner().invoke(cli, ["validate"])
-    # valid for both CRMs; HubSpot's lint warns of what it holds otherwise (a lookup left out, a rounded probability)
+    # valid for every CRM; each lint warns of what its CRM holds otherwise (HubSpot: a lookup left out, a rounded
+    # probability; Pipedrive: what the starter's checkboxes and required fields become there)
     headlines = [line for line in result.stderr.splitlines() if not line.startswith(" ")]
     assert result.exit_code == 0
-    assert {line.rsplit(" ", 1)[-1] for line in headlines} == {"[hs-lookup]", "[hs-probability]",
-                                                               "[placeholder-domain]"}
+    assert {line.rsplit(" ", 1)[-1] for line in headlines} == {
+        "[hs-lookup]", "[hs-probability]", "[placeholder-domain]", "[pd-checkbox]", "[pd-standard-required]",
+        "[pd-checkbox-required]", "[pd-closed-required]"}
     assert all(": warning: " in line for line in headlines)

@@ -231,6 +231,9 @@ def test_a_custom_field_gets_a_40_hex_code_and_cannot_change_type(api: Api) -> N
     code = created["field_code"]
     assert re.fullmatch(r"[0-9a-f]{40}", code) and created["is_custom_field"] is True
     assert [o["label"] for o in created["options"]] == ["Price", "Timing"]
+    assert created["description"] == "sos: managed"
+    assert api.ok("PATCH", f"/api/v2/dealFields/{code}", json={"description": "Why we lost"})["description"] == \
+        "Why we lost"
     api.refused("PATCH", f"/api/v2/dealFields/{code}", 400, "field_type cannot be changed", json={"field_type": "set"})
     api.refused("PATCH", f"/api/v2/dealFields/{code}", 400, "Invalid field(s) in the payload: options",
                 json={"options": [{"label": "X"}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sos.codes import Code, declare
+from sos.errors import Severity
 
 declare(
     # Connecting.
@@ -17,4 +18,25 @@ declare(
     Code("pd-server-error", "Pipedrive kept failing (HTTP 5xx), or failed on a create it may have made"),
     Code("pd-unreachable", "Pipedrive could not be reached"),
     Code("pd-api-error", "Pipedrive refused a call"),
+    # What a blueprint becomes in Pipedrive (lint.py), and what a plan cannot do there.
+    Code("pd-checkbox", "a checkbox field becomes a Yes/No dropdown: Pipedrive has no boolean field",
+         Severity.WARNING),
+    Code("pd-datetime", "a date and time field becomes a date field: Pipedrive has no date-and-time field",
+         Severity.WARNING),
+    Code("pd-lookup", "a lookup to an object Pipedrive has no field type for"),
+    Code("pd-object", "fields or a pipeline of an object Pipedrive does not have"),
+    Code("pd-won-stages", "several won stages: Pipedrive has one won status",
+         Severity.WARNING),
+    Code("pd-lost-stages", "several lost stages: Pipedrive has one lost status, told apart by lost reasons",
+         Severity.WARNING),
+    Code("pd-standard-required", "a stage requires a standard deal field, which Pipedrive's API cannot require",
+         Severity.WARNING),
+    Code("pd-checkbox-required", "a stage requires a checkbox: Pipedrive accepts No as an answer",
+         Severity.WARNING),
+    Code("pd-closed-required", "a field required only on won or lost deals, which Pipedrive cannot say",
+         Severity.WARNING),
+    Code("pd-stage-in-use", "deals are in a stage the plan deletes"),
+    Code("pd-not-managed", "a plan puts a stage in a pipeline sos did not create"),
+    Code("pd-field-type", "a plan changes a field's type, which Pipedrive cannot do"),
+    Code("pd-check-only", "Pipedrive has no check-only mode for `sos plan --validate`"),
 )

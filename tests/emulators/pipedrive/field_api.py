@@ -164,6 +164,10 @@ def _apply_settings(account: Account, target: Field, body: dict[str, Any], versi
             target.ui_visibility = {**target.ui_visibility,
                                     "add_visible_flag": check_flag(body["add_visible_flag"], "add_visible_flag")}
         return
+    if "description" in body:
+        if body["description"] is not None and not isinstance(body["description"], str):
+            raise bad_request("description must be a string")   # UNVERIFIED wording
+        target.description = body["description"] or ""
     active = account.active_pipelines()
     if "ui_visibility" in body:
         target.ui_visibility = check_visibility(target.entity, body["ui_visibility"], target.ui_visibility, active)

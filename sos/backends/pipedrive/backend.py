@@ -1,0 +1,172 @@
+"""PipedriveBackend: read with one list call per kind of thing, apply one call at a time in dependency order.
+
+Pipedrive has no transaction and no check-only mode: an apply stops at the first refusal and says what it
+applied (apply.py); what Pipedrive would refuse that sos can know is said before, by lint() and check().
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar, cast
+
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.pipedrive.auth import connection
+from sos.backends.pipedrive.client import PipedriveClient
+from sos.backends.pipedrive.lower import field_type
+from sos.backends.pipedrive.imported import account_rest
+from sos.backends.pipedrive.read import Account, live_model, read_account
+from sos.errors import Diagnostic, SosError
+from sos.model.checks import Check
+from sos.model.resources import Kind, Model
+from sos.plan.change import Action, Plan
+from sos.plan.verify import refuse_mismatches
+from sos.target import Target
+
+STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
+AUDIT = "`sos audit` checks them against the deals instead"
+
+CAPABILITIES = Capabilities(
+    support={Kind.FIELD: Support.PARTIAL, Kind.STAGE: Support.PARTIAL, Kind.PIPELINE: Support.NATIVE,
+             Kind.STAGE_REQUIREMENT: Support.PARTIAL, Kind.LEAD_STATUS: Support.PARTIAL, Kind.RULE: Support.AUDIT,
+             Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE},
+    notes={
+        Kind.FIELD: "they become deal, person and organization fields (a lead field is a deal field: Pipedrive leads "
+                    "share them); a checkbox becomes a Yes/No dropdown and a date and time a date, and lengths, "
+                    "decimals and defaults are not held",
+        Kind.STAGE: "won and lost stages become Pipedrive's won and lost deal statuses, max_days its rotting; "
+                    f"Pipedrive holds no forecast category per stage: {AUDIT}",
+        Kind.STAGE_REQUIREMENT: "they become the fields' required-in-stage settings, which Pipedrive documents for "
+                                "its apps (not for imports, API writes or automations), and only on custom fields: "
+                                f"{AUDIT}",
+        Kind.LEAD_STATUS: "they become lead labels: Pipedrive has no lead statuses, so a label neither starts a "
+                          "lead (default) nor marks it converted",
+        Kind.RULE: f"Pipedrive has no validation rules: {AUDIT}",
+        Kind.AUTOMATION: "Pipedrive's API creates no automations: set them up in Pipedrive (Automations); only "
+                         "stage max_days is applied, as rotting",
+        Kind.ASSIGNMENT: "Pipedrive's API has no assignment rules: set them up in Pipedrive (Automations or the "
+                         "LeadBooster settings)",
+    })
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class PipedriveBackend:
+    """A Pipedrive company account, reached with its API token (auth.py)."""
+
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    formats: ClassVar[tuple[str, ...]] = ()     # Pipedrive has no configuration files to deploy
+    build_help: ClassVar[str] = ""
+
+    def __init__(self, target: Target, project_root: Path, *, sleep: Callable[[float], None] = time.sleep,
+                 progress: Callable[[str], None] | None = None, environ: Mapping[str, str] | None = None) -> None:
+        self.target = target
+        self.client = PipedriveClient(connection(target) if environ is None else connection(target, environ),
+                                      sleep=sleep, progress=progress or stderr_progress)
+
+    def lint(self, desired: Model) -> list[Diagnostic]:
+        from sos.backends.pipedrive.lint import lint
+
+        return lint(desired)
+
+    def read(self, desired: Model) -> Live:
+        """The account as the fewest calls show it, in sos's words; the raw account travels for check(). With an
+        empty `desired` (`sos import`), the account's own pipelines, stages and fields come back too, unmanaged."""
+        importing = not len(desired)
+        account = read_account(self.client, labels=importing or bool(desired.of_kind(Kind.LEAD_STATUS)))
+        reading = live_model(account, desired)
+        if importing:
+            left_out: list[str] = []
+            account_rest(account, reading, left_out)
+            for what in left_out:
+                self.client.progress(f"Left out {what}; sos cannot manage it")
+        self.client.progress(f"Read Pipedrive: {self.client.usage}")
+        return Live(reading.model, account.fingerprint(), reading.drift, detail=account)
+
+    def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
+        """Stages the plan deletes that hold deals (counted, a call each), and fields whose type it changes."""
+        from sos.backends.pipedrive.apply import deals_in_stage
+
+        account = cast(Account, live.detail)
+        problems = []
+        pipelines = {c.address.key for c in plan.changes if c.address.kind is Kind.PIPELINE
+                     and c.action in (Action.CREATE, Action.ADOPT)}
+        pipelines |= {key for key, held in account.registry.pipelines.items() if held in account.pipelines}
+        for change in plan.changes:
+            if change.address.kind is Kind.STAGE and change.action is Action.CREATE and \
+                    change.address.scope not in pipelines:
+                problems.append(Diagnostic(change.origin, f"stage {change.address} goes in pipeline "
+                                           f"{change.address.scope}, which sos did not create", "pd-not-managed",
+                                           why="sos changes nothing it did not create",
+                                           fix="run `sos apply --adopt` to take the pipeline under management"))
+            if change.address.kind is Kind.STAGE and change.action is Action.DELETE:
+                stage_id = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
+                deals = deals_in_stage(self.client, stage_id) if isinstance(stage_id, int) else 0
+                if deals:
+                    noun = "1 deal is" if deals == 1 else f"{deals:,} deals are"
+                    problems.append(Diagnostic(change.origin, f"{noun} in stage {change.address}, which this plan "
+                                               "deletes", "pd-stage-in-use",
+                                               why="sos never deletes a Pipedrive stage that holds deals",
+                                               fix="move those deals to another stage in Pipedrive first, or keep "
+                                                   "the stage in the blueprint"))
+            if change.address.kind is Kind.FIELD and change.action is Action.UPDATE and \
+                    field_type(change.before or {}) != field_type(change.after or {}):
+                problems.append(Diagnostic(change.origin, f"field {change.address} would change type in Pipedrive "
+                                           f"({field_type(change.before or {})} → {field_type(change.after or {})}), "
+                                           "which Pipedrive cannot do", "pd-field-type",
+                                           fix="keep the type, or give the field a new key (a new field) and "
+                                               "delete the old one with --allow-delete"))
+        return problems
+
+    def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
+        """Each change in dependency order, stopping at the first failure; refused when the account moved since
+        the plan was made."""
+        from sos.backends.pipedrive.apply import Writer
+
+        if check_only:
+            raise SosError(Diagnostic(None, "Pipedrive has no check-only mode: `sos plan --validate` cannot ask it "
+                                      "to check a plan without applying it", "pd-check-only",
+                                      fix="run `sos plan` (it says what sos knows Pipedrive would refuse), then "
+                                          "`sos apply`"))
+        if not plan.changes:
+            return ApplyResult()
+        account = read_account(self.client, labels=bool(desired.of_kind(Kind.LEAD_STATUS)))
+        if account.fingerprint() != plan.live_fingerprint:
+            raise SosError(STALE, "plan-stale")
+        refuse_mismatches(plan, live_model(account, desired).model, desired)
+        result = Writer(self.client, account, desired).run(plan)
+        self.client.progress(self.client.usage)
+        return result
+
+    # -- records ------------------------------------------------------------------------------
+
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+        """For each check, the deals that break it: the deals read once, page by page, each check evaluated on
+        them (records.py says why)."""
+        from sos.backends.pipedrive.records import tally
+
+        account = read_account(self.client, labels=False)
+        return tally(self.client, account, checks, top, today or datetime.datetime.now(datetime.UTC).date())
+
+    def record_count(self, obj: str) -> int:
+        from sos.backends.pipedrive.records import record_count
+
+        return record_count(self.client, obj)
+
+    def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
+        raise SosError(f"target '{self.target.name}' is a Pipedrive account: `sos apply` writes it through its API, "
+                       "and there are no files to build for it", "build-target")
+
+    def resume(self, job: str) -> str:
+        raise SosError(f"target '{self.target.name}' is a Pipedrive account: an apply there stops at the first "
+                       f"failure and says what it applied, so there is no submitted apply {job} to resume; run "
+                       "`sos plan` to see what is left", "nothing-to-resume")
+
+    def status(self) -> str:
+        company = self.client.company()
+        return f"Pipedrive company '{company.domain}' ({company.name}) at {self.client.connection.api_url}"
