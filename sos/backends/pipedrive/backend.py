@@ -145,7 +145,8 @@ class PipedriveBackend:
 
     # -- records ------------------------------------------------------------------------------
 
-    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:
         """For each check, the deals that break it: the deals read once, page by page, each check evaluated on
         them (records.py says why)."""
         from sos.backends.pipedrive.records import tally
