@@ -176,10 +176,11 @@ class HubSpotClient:
         return self._json("POST /crm/v3/properties/{objectType}/groups", api.create, object_type=object_type,
                           property_group_create=group)
 
-    def properties(self, object_type: str) -> list[dict[str, Any]]:
-        """Every property of `object_type`, HubSpot's own included, in one call."""
+    def properties(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every property of `object_type`, HubSpot's own included, in one call (the archived ones instead)."""
         api = self.hs.crm.properties.core_api
-        return self._results("GET /crm/v3/properties/{objectType}", api.get_all, object_type=object_type)
+        return self._results("GET /crm/v3/properties/{objectType}", api.get_all, object_type=object_type,
+                             archived=archived)
 
     def property(self, object_type: str, name: str) -> dict[str, Any]:
         api = self.hs.crm.properties.core_api

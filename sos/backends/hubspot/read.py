@@ -42,6 +42,7 @@ class LivePortal:
     groups: dict[str, set[str]] = field(default_factory=dict)                        # object type → group names
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)               # deal pipelines by id
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)                # address → {id, attrs}
+    registry_name: str = ""                                 # the deal property that holds it, once there is one
     ids: dict[Address, str] = field(default_factory=dict)  # pipelines, stages, status options; look-alikes too
     left_out: list[str] = field(default_factory=list)       # what an import could not take, a sentence each
 
@@ -63,9 +64,10 @@ def read_portal(client: HubSpotClient, desired: Model) -> LivePortal:
         live.groups[object_type] = {g["name"] for g in client.groups(object_type)}
         live.properties[object_type] = {p["name"]: p for p in client.properties(object_type)}
     live.pipelines = {p["id"]: p for p in client.pipelines("deals")}
-    registry = live.properties["deals"].get(REGISTRY)
-    if registry is not None and registry.get("groupName") == GROUP:
-        live.registry = registry_entries(registry.get("description"))
+    registry = next((p for _, p in sorted(live.properties["deals"].items()) if p.get("groupName") == GROUP
+                     and str(p.get("description") or "").startswith(REGISTRY_MARK)), None)
+    if registry is not None:
+        live.registry_name, live.registry = registry["name"], registry_entries(registry["description"])
     importing = not len(desired)
     if importing:    # `sos import`: the portal's own pipelines, properties and statuses, in full
         desired = _portal_own(live)
@@ -100,7 +102,8 @@ def _portal_own(live: LivePortal) -> Model:
     own = Model()
     for object_type, properties in live.properties.items():
         for prop in properties.values():
-            if prop.get("hubspotDefined") or prop["name"] == REGISTRY or split_mark(prop.get("description"))[1]:
+            if (prop.get("hubspotDefined") or prop["name"] in (REGISTRY, live.registry_name)
+                    or split_mark(prop.get("description"))[1]):
                 continue
             attrs = field_attrs(prop)
             if "type" not in attrs:

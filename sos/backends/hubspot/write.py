@@ -197,12 +197,15 @@ class Writer:
 
     def _save_registry(self) -> None:
         text = registry_text(self.registry)
-        if REGISTRY in self.live.properties["deals"]:
-            self.client.update_property("deals", REGISTRY, {"description": text})
-        else:
-            self.client.create_properties("deals", [{
-                "name": REGISTRY, "label": "sos: managed pipelines and stages", "type": "string", "fieldType": "text",
-                "groupName": GROUP, "hidden": True, "description": text}])
+        if self.live.registry_name:
+            self.client.update_property("deals", self.live.registry_name, {"description": text})
+            return
+        # HubSpot keeps an archived property's name taken (reference §5): an archived registry is replaced by a new one.
+        taken = set(self.live.properties["deals"]) | {p["name"] for p in self.client.properties("deals", archived=True)}
+        name = next(n for n in (REGISTRY, *(f"{REGISTRY}_{i}" for i in range(2, len(taken) + 3))) if n not in taken)
+        self.client.create_properties("deals", [{
+            "name": name, "label": "sos: managed pipelines and stages", "type": "string", "fieldType": "text",
+            "groupName": GROUP, "hidden": True, "description": text}])
 
     # -- lead statuses ----------------------------------------------------------------------------
 

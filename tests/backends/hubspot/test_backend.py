@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from sos.backends.hubspot.backend import HubSpotBackend
 from sos.backends.hubspot.names import GROUP, REGISTRY
+from sos.backends.hubspot.read import registry_entries
 from sos.cli import cli
 from sos.engine import apply_plan, make_plan
 from sos.plan.change import Action
@@ -202,6 +203,21 @@ def test_a_pipeline_made_but_not_recorded_is_found_again_as_a_look_alike(
                                                                              "--auto-approve").stdout
     assert "No changes." in sos("plan").stdout
     assert [p["label"] for p in hub.portal.live_pipelines("deals")] == ["Sales Pipeline", "New business"]
+
+
+def test_an_archived_registry_is_replaced_and_adopt_takes_the_pipeline_back(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    make_project(SMALL)
+    sos("apply", "--auto-approve")
+    pipeline_id = deal_pipeline(hub, "New business")["id"]
+    hub.portal.properties["deals"][REGISTRY]["archived"] = True     # an admin deleted it; HubSpot keeps its name
+    planned = sos("plan").stdout
+    assert "No changes." in planned and "pipeline.opportunity.new_business" in planned and "left alone" in planned
+    assert "5 adopted." in sos("apply", "--adopt", "--auto-approve").stdout
+    assert "No changes. The CRM matches the blueprint." in sos("plan").stdout
+    registry = hub.portal.properties["deals"][f"{REGISTRY}_2"]
+    assert registry["groupName"] == GROUP and not registry["archived"]
+    assert registry_entries(registry["description"])["pipeline.opportunity.new_business"]["id"] == pipeline_id
 
 
 # -- the hs_lead_status trap -------------------------------------------------------------------------
