@@ -15,8 +15,6 @@ module has passed through the connection's redaction, and no library exception i
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +28,7 @@ from hubspot import HubSpot
 from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
+from hubspot.utils.requests.http_request_builder import Request
 
 from sos.backends.hubspot.auth import Connection
 from sos.backends.hubspot.limits import (
@@ -265,11 +264,12 @@ class HubSpotClient:
         return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout), path)
 
     def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        """A call the generated APIs do not cover, through the library's `api_request`; its JSON."""
-        # api_request prints a failed connection to stdout, where it would corrupt sos's output (`--format json`);
-        # the failure itself still raises, and becomes hs-unreachable.
-        with contextlib.redirect_stdout(io.StringIO()):
-            response = self.hs.api_request({"method": method, "path": path, "body": body})
+        """A call the generated APIs do not cover, built by the library's `api_request` builder; its JSON."""
+        # Sent here rather than by api_request, which sends without a timeout (a stalled call would hang CI) and
+        # prints a failed connection to stdout, where it would corrupt sos's output (`--format json`).
+        request = Request(self.hs.config, {"method": method, "path": path, "body": body})
+        response = requests.request(request.get_method(), request.get_url(), timeout=self.timeout,
+                                    **request.get_options_for_sending())
         if response.status_code >= 400:
             raise Refused(response.status_code, response.text, response.headers)
         return response.json()

@@ -328,6 +328,20 @@ def test_a_call_hubspot_does_not_answer_in_time_is_given_up() -> None:
                                    "(ReadTimeoutError) [hs-unreachable]")
 
 
+
+def test_a_token_check_hubspot_does_not_answer_in_time_is_given_up() -> None:
+    with HubSpotEmulator() as slow:
+        client = HubSpotClient(connection(hubspot_target(api_url=slow.api_url),
+                                          {"HUBSPOT_ACCESS_TOKEN": slow.access_token}), timeout=(1.0, 0.05))
+        slow.latency_ms = 500
+        serving = set(threading.enumerate())
+        with pytest.raises(SosError) as stalled:
+            client.whoami()
+        for late in set(threading.enumerate()) - serving:
+            late.join(timeout=5)
+    assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to {TOKEN_INFO} "
+                                   "(ReadTimeout) [hs-unreachable]")
+
 # -- counts and secrets -----------------------------------------------------------------------------------
 
 
