@@ -142,9 +142,10 @@ class HubSpotClient:
                           pipeline_id=pipeline_id, pipeline_patch_input=changes)
 
     def archive_pipeline(self, object_type: str, pipeline_id: str) -> None:
+        """Refused while deals are in its stages (v3 archives them anyway unless asked to check)."""
         api = self.hs.crm.pipelines.pipelines_api
         self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}", api.archive, object_type=object_type,
-                   pipeline_id=pipeline_id)
+                   pipeline_id=pipeline_id, validate_deal_stage_usages_before_delete=True)
 
     def create_stage(self, object_type: str, pipeline_id: str, stage: dict[str, Any]) -> dict[str, Any]:
         api = self.hs.crm.pipelines.pipeline_stages_api
@@ -159,9 +160,11 @@ class HubSpotClient:
                           pipeline_stage_patch_input=changes)
 
     def archive_stage(self, object_type: str, pipeline_id: str, stage_id: str) -> None:
-        api = self.hs.crm.pipelines.pipeline_stages_api
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api.archive,
-                   object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id)
+        """Refused while deals are in it. The generated API has no argument for that check, so api_request sends it."""
+        self.whoami()
+        path = f"/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}"
+        self._call("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", lambda: self._api_request(
+            "DELETE", path, query={"validateDealStageUsagesBeforeDelete": "true"}), f"DELETE {path}")
 
     # -- property groups and properties ----------------------------------------------------
 
@@ -263,16 +266,18 @@ class HubSpotClient:
         path = operation.format(**{name: arguments.get(argument) for name, argument in PATH_ARGUMENTS.items()})
         return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout), path)
 
-    def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        """A call the generated APIs do not cover, built by the library's `api_request` builder; its JSON."""
+    def _api_request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                     query: dict[str, str] | None = None) -> Any:
+        """A call the generated APIs do not cover, built by the library's `api_request` builder; its JSON, if any."""
         # Sent here rather than by api_request, which sends without a timeout (a stalled call would hang CI) and
         # prints a failed connection to stdout, where it would corrupt sos's output (`--format json`).
-        request = Request(self.hs.config, {"method": method, "path": path, "body": body})
+        request = Request(self.hs.config, {"method": method, "path": path, "qs": query or {},
+                                           **({"body": body} if body is not None else {})})
         response = requests.request(request.get_method(), request.get_url(), timeout=self.timeout,
                                     **request.get_options_for_sending())
         if response.status_code >= 400:
             raise Refused(response.status_code, response.text, response.headers)
-        return response.json()
+        return response.json() if response.content else None
 
     def _call(self, operation: str, request: Callable[[], T], path: str) -> T:
         """One call: paced, counted per `operation`, retried when HubSpot asks; every failure a redacted SosError
