@@ -255,7 +255,7 @@ def test_a_propertys_type_changes_only_while_no_record_holds_a_value(hub: HubSpo
     assert core.get_by_name(object_type="deals", property_name="sos_budget").type == "number"
 
 
-def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub: HubSpotEmulator,
+def test_batch_create_fails_a_taken_name_alone_and_batch_read_reports_missing_names(hub: HubSpotEmulator,
                                                                              hs: Client) -> None:
     batch = hs.crm.properties.batch_api
 
@@ -267,6 +267,13 @@ def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub
             inputs=[text("sos_a"), text("Bad Name")]))
     assert refused.value.status == 400
     assert "sos_a" not in hub.portal.properties["deals"]
+    hub.portal.properties["deals"]["sos_taken"] = {**hub.portal.properties["deals"]["dealname"], "name": "sos_taken",
+                                                   "archived": True}
+    partly = batch.create(object_type="deals", batch_input_property_create=BatchInputPropertyCreate(
+        inputs=[text("sos_a"), text("sos_taken")]))
+    assert [p.name for p in partly.results] == ["sos_a"] and partly.num_errors == 1
+    assert (partly.errors[0].category, partly.errors[0].context) == ("OBJECT_ALREADY_EXISTS", {"name": ["sos_taken"]})
+    assert "sos_a" in hub.portal.properties["deals"]
     created = batch.create(object_type="deals", batch_input_property_create=BatchInputPropertyCreate(
         inputs=[text(f"sos_f{i}") for i in range(100)]))
     assert created.status == "COMPLETE" and len(created.results) == 100
@@ -285,7 +292,7 @@ def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub
     batch.archive(object_type="deals", batch_input_property_name=BatchInputPropertyName(
         inputs=[PropertyName(name="sos_f1"), PropertyName(name="sos_f2")]))
     archived = hs.crm.properties.core_api.get_all(object_type="deals", archived=True).results
-    assert sorted(p.name for p in archived) == ["sos_f1", "sos_f2"]
+    assert sorted(p.name for p in archived) == ["sos_f1", "sos_f2", "sos_taken"]
 
 
 def test_a_group_that_holds_properties_cannot_be_archived(hs: Client) -> None:

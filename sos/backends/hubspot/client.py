@@ -194,8 +194,16 @@ class HubSpotClient:
         api = self.hs.crm.properties.batch_api
         created: list[dict[str, Any]] = []
         for batch in _batches(properties):
-            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", api.create,
-                                     object_type=object_type, batch_input_property_create={"inputs": batch})
+            answer = self._json("POST /crm/v3/properties/{objectType}/batch/create", api.create,
+                                object_type=object_type, batch_input_property_create={"inputs": batch})
+            created += answer["results"]
+            if answer.get("errors"):    # 207: HubSpot made the others
+                refused = "; ".join(f"{', '.join((e.get('context') or {}).get('name') or ['?'])}: {e.get('message')}"
+                                    for e in answer["errors"])
+                raise PartlyMade(Diagnostic(None, self.connection.redact(
+                    f"HubSpot refused {len(answer['errors'])} of the {len(batch)} properties of POST "
+                    f"/crm/v3/properties/{object_type}/batch/create ({refused})"), "hs-api-error"),
+                    [p["name"] for p in created])
         return created
 
     def update_property(self, object_type: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -366,6 +374,14 @@ class HubSpotApiError(SosError):
     def __init__(self, diagnostic: Diagnostic, status: int, category: str) -> None:
         super().__init__(diagnostic)
         self.status, self.category = status, category
+
+
+class PartlyMade(SosError):
+    """HubSpot made some of a batch and refused the rest; `made` names what it made."""
+
+    def __init__(self, diagnostic: Diagnostic, made: list[str]) -> None:
+        super().__init__(diagnostic)
+        self.made = made
 
 
 def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosError:

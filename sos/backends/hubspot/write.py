@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from sos.backends.base import ApplyResult
-from sos.backends.hubspot.client import BATCH_SIZE, HubSpotClient
+from sos.backends.hubspot.client import BATCH_SIZE, HubSpotClient, PartlyMade
 from sos.backends.hubspot.names import (
     GROUP,
     GROUP_LABEL,
@@ -57,7 +57,10 @@ class Writer:
                     step.run()
                 except SosError as error:
                     reason = self.client.connection.redact(error.diagnostics[0].message)
-                    rest = [a for s in steps[position:] for a in s.addresses]
+                    if isinstance(error, PartlyMade):
+                        applied += [a for a in step.addresses
+                                    if property_name(_resource(self.changes[a])) in error.made]
+                    rest = [a for s in steps[position:] for a in s.addresses if a not in applied]
                     failed = {a: reason if a in step.addresses or not step.addresses else NOT_REACHED for a in rest}
                     break
                 applied += step.addresses

@@ -186,6 +186,22 @@ def test_a_failure_half_way_then_a_plan_of_the_remainder_and_an_apply_that_finis
     assert read_history(root / ".sos")[-1]["outcome"] == "applied"
 
 
+def test_a_batch_hubspot_makes_in_part_reports_each_property_as_it_went(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    root = make_project(SMALL)
+    # An archived property keeps its name taken: HubSpot makes the rest of the batch and refuses that one (207).
+    hub.portal.properties["deals"]["budget"] = {**hub.portal.properties["deals"]["amount"], "name": "budget",
+                                                "hubspotDefined": False, "archived": True}
+    failed = sos("apply", "--auto-approve", code=1)
+    assert ("field.opportunity.budget: HubSpot refused 1 of the 3 properties of POST /crm/v3/properties/deals/batch/"
+            "create (budget: Property named 'budget' already exists.)") in failed.stderr
+    assert "field.opportunity.competitor:" not in failed.stderr
+    assert "error: Apply stopped on target 'hs' after 3 of 12 changes; `sos plan` shows the rest" in failed.stderr
+    assert sorted(sos_properties(hub, "deals")) == ["competitor", "tier"]
+    assert read_history(root / ".sos")[-1]["outcome"] == "failed"
+    remainder = sos("plan").stdout
+    assert "Plan: 9 to add, 0 to change, 0 to delete." in remainder and "+ field.opportunity.budget" in remainder
+
 def test_a_pipeline_made_but_not_recorded_is_found_again_as_a_look_alike(
         hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
     make_project(SMALL)
