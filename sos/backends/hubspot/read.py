@@ -4,6 +4,7 @@ contacts and companies (one call each) and the deal pipelines with their stages 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -121,12 +122,19 @@ def _portal_own(live: LivePortal) -> Model:
             own.add(Resource(Address(Kind.STAGE, key, key_of(stage["label"])), stage_attrs(stage)))
         own.add(Resource(Address(Kind.PIPELINE, "opportunity", key), {
             "label": pipeline["label"], "stages": [key_of(s["label"]) for s in stages]}))
+    # sos's own statuses keep the positions their marks hold; the portal's fill the others, in HubSpot's order, so
+    # the imported blueprint lists every status where the plan expects it.
     options = sorted(live.lead_options, key=lambda o: o.get("displayOrder", 0))
-    for position, option in enumerate(o for o in options if split_mark(o.get("description"))[1] is None):
+    marked = [split_mark(o.get("description")) for o in options]
+    ours = [attrs for _, address, attrs in marked if address is not None]
+    taken = {attrs.get("position") for attrs in ours}
+    free = (position for position in itertools.count() if position not in taken)
+    for position, option in zip(free, (o for o, (_, address, _) in zip(options, marked) if address is None)):
         key = key_of(str(option["value"]))
         own.add(Resource(Address(Kind.LEAD_STATUS, "lead", key), {
-            "label": option["label"], "position": position, "default": key == DEFAULT_STATUS,
-            "converted": key == CONVERTED_STATUS}))
+            "label": option["label"], "position": position,
+            "default": key == DEFAULT_STATUS and not any(attrs.get("default") for attrs in ours),
+            "converted": key == CONVERTED_STATUS and not any(attrs.get("converted") for attrs in ours)}))
     return own
 
 

@@ -444,6 +444,17 @@ def test_import_then_adopt_takes_a_portal_under_management(hub: HubSpotEmulator,
     assert hub.portal.pipelines["deals"]["default"]["stages"]["contractsent"]["label"] == "Contract out"
 
 
+def test_an_import_of_a_portal_sos_applied_to_plans_no_changes(hub: HubSpotEmulator,
+                                                                make_project: Callable[..., Path]) -> None:
+    root = make_project(SMALL)
+    sos("apply", "--auto-approve")
+    sos("import", "--target", "hs", "-o", "imported.yaml")
+    (root / "sos.yaml").write_text((root / "sos.yaml").read_text(encoding="utf-8").replace(
+        "blueprint: blueprint.yaml", "blueprint: imported.yaml"), encoding="utf-8")
+    assert "No changes. The CRM matches the blueprint." in sos("plan").stdout
+    statuses = yaml.safe_load((root / "imported.yaml").read_text(encoding="utf-8"))["lead_statuses"]
+    assert [s["key"] for s in statuses] == ["fresh", "working", "qualified", *(s.lower() for s in OWN_LEAD_STATUSES)]
+
 # -- size -------------------------------------------------------------------------------------------------------
 
 def test_a_thousand_fields_plan_in_constant_calls_and_apply_in_batches(
