@@ -129,7 +129,10 @@ def _portal_own(live: LivePortal) -> Model:
     ours = [attrs for _, address, attrs in marked if address is not None]
     taken = {attrs.get("position") for attrs in ours}
     free = (position for position in itertools.count() if position not in taken)
-    for position, option in zip(free, (o for o, (_, address, _) in zip(options, marked) if address is None)):
+    for option, (_, address, _) in zip(options, marked, strict=True):
+        if address is not None:
+            continue
+        position = next(free)
         key = key_of(str(option["value"]))
         own.add(Resource(Address(Kind.LEAD_STATUS, "lead", key), {
             "label": option["label"], "position": position,

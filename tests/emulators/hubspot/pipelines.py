@@ -174,7 +174,7 @@ def replace_stage(req: Request) -> Reply:
 
 
 def archive_stage(req: Request) -> Reply:
-    portal, object_type = req.portal, req.params["objectType"]
+    portal = req.portal
     pipeline = _pipeline(req)
     stage = _stage(req, pipeline)
     if len(live_stages(pipeline)) == 1:
