@@ -255,7 +255,7 @@ def test_a_propertys_type_changes_only_while_no_record_holds_a_value(hub: HubSpo
     assert core.get_by_name(object_type="deals", property_name="sos_budget").type == "number"
 
 
-def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub: HubSpotEmulator,
+def test_batch_create_fails_a_taken_name_alone_and_batch_read_reports_missing_names(hub: HubSpotEmulator,
                                                                              hs: Client) -> None:
     batch = hs.crm.properties.batch_api
 
@@ -267,6 +267,13 @@ def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub
             inputs=[text("sos_a"), text("Bad Name")]))
     assert refused.value.status == 400
     assert "sos_a" not in hub.portal.properties["deals"]
+    hub.portal.properties["deals"]["sos_taken"] = {**hub.portal.properties["deals"]["dealname"], "name": "sos_taken",
+                                                   "archived": True}
+    partly = batch.create(object_type="deals", batch_input_property_create=BatchInputPropertyCreate(
+        inputs=[text("sos_a"), text("sos_taken")]))
+    assert [p.name for p in partly.results] == ["sos_a"] and partly.num_errors == 1
+    assert (partly.errors[0].category, partly.errors[0].context) == ("OBJECT_ALREADY_EXISTS", {"name": ["sos_taken"]})
+    assert "sos_a" in hub.portal.properties["deals"]
     created = batch.create(object_type="deals", batch_input_property_create=BatchInputPropertyCreate(
         inputs=[text(f"sos_f{i}") for i in range(100)]))
     assert created.status == "COMPLETE" and len(created.results) == 100
@@ -285,7 +292,7 @@ def test_batch_create_is_all_or_nothing_and_batch_read_reports_missing_names(hub
     batch.archive(object_type="deals", batch_input_property_name=BatchInputPropertyName(
         inputs=[PropertyName(name="sos_f1"), PropertyName(name="sos_f2")]))
     archived = hs.crm.properties.core_api.get_all(object_type="deals", archived=True).results
-    assert sorted(p.name for p in archived) == ["sos_f1", "sos_f2"]
+    assert sorted(p.name for p in archived) == ["sos_f1", "sos_f2", "sos_taken"]
 
 
 def test_a_group_that_holds_properties_cannot_be_archived(hs: Client) -> None:
@@ -413,23 +420,33 @@ def test_stages_are_added_patched_and_archived_one_by_one(hs: Client) -> None:
 
 
 def test_a_stage_that_deals_are_in_cannot_be_deleted_until_they_move(hub: HubSpotEmulator, hs: Client) -> None:
-    stages = hs.crm.pipelines.pipeline_stages_api
     created = new_pipeline(hs)
     discovery = created.stages[0].id
+    path = f"/crm/v3/pipelines/deals/{created.id}/stages/{discovery}"
     hub.seed("deals", [{"dealname": f"Deal {i}", "pipeline": created.id, "dealstage": discovery} for i in range(2)])
-    with pytest.raises(PipelineError) as refused:
-        stages.archive(object_type="deals", pipeline_id=created.id, stage_id=discovery)
-    assert refused.value.status == 409
-    assert error(refused.value)["message"] == (f"Cannot delete stage {discovery}: 2 deal(s) are in stage "
-                                               f"{discovery}. Move them to another stage first.")
+    # hubspot-api-client 12.0.0 has no argument for the flag on a stage's archive: api_request sends it.
+    refused = hs.api_request({"method": "DELETE", "path": path, "qs": {"validateDealStageUsagesBeforeDelete": True}})
+    assert refused.status_code == 409
+    assert refused.json()["message"] == (f"Cannot delete stage {discovery}: 2 deal(s) are in stage {discovery}. "
+                                         "Move them to another stage first.")
     assert not hub.portal.pipelines["deals"][created.id]["stages"][discovery]["archived"]
     with pytest.raises(PipelineError) as whole:
-        hs.crm.pipelines.pipelines_api.archive(object_type="deals", pipeline_id=created.id)
+        hs.crm.pipelines.pipelines_api.archive(object_type="deals", pipeline_id=created.id,
+                                               validate_deal_stage_usages_before_delete=True)
     assert whole.value.status == 409
     for deal_id in hub.portal.records["deals"]:
         hs.crm.deals.basic_api.update(deal_id=deal_id, simple_public_object_input=SimplePublicObjectInput(
             properties={"dealstage": created.stages[1].id}))
-    stages.archive(object_type="deals", pipeline_id=created.id, stage_id=discovery)
+    assert hs.api_request({"method": "DELETE", "path": path,
+                           "qs": {"validateDealStageUsagesBeforeDelete": True}}).status_code == 204
+    assert hub.portal.pipelines["deals"][created.id]["stages"][discovery]["archived"]
+
+
+def test_without_validation_v3_deletes_a_stage_that_deals_are_in(hub: HubSpotEmulator, hs: Client) -> None:
+    created = new_pipeline(hs)
+    discovery = created.stages[0].id
+    hub.seed("deals", [{"dealname": "Held", "pipeline": created.id, "dealstage": discovery}])
+    hs.crm.pipelines.pipeline_stages_api.archive(object_type="deals", pipeline_id=created.id, stage_id=discovery)
     assert hub.portal.pipelines["deals"][created.id]["stages"][discovery]["archived"]
 
 
@@ -460,8 +477,9 @@ def test_a_put_replaces_the_stages_keeping_the_ids_it_names_unless_deals_hold_a_
     assert hub.portal.pipelines["deals"][created.id]["stages"][proposal]["archived"]
     hub.seed("deals", [{"dealname": "Held", "pipeline": created.id, "dealstage": discovery}])
     with pytest.raises(PipelineError) as refused:
-        api.replace(object_type="deals", pipeline_id=created.id, pipeline_input=PipelineInput(
-            label="New Business", display_order=1, stages=[stage("Fresh", 0, "0.5")]))
+        api.replace(object_type="deals", pipeline_id=created.id, validate_deal_stage_usages_before_delete=True,
+                    pipeline_input=PipelineInput(label="New Business", display_order=1,
+                                                 stages=[stage("Fresh", 0, "0.5")]))
     assert refused.value.status == 409
     assert error(refused.value)["message"] == (f"Cannot delete stages of pipeline {created.id}: 1 deal(s) are in "
                                                f"stage {discovery}. Move them to another stage first.")

@@ -15,8 +15,6 @@ module has passed through the connection's redaction, and no library exception i
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +28,7 @@ from hubspot import HubSpot
 from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
+from hubspot.utils.requests.http_request_builder import Request
 
 from sos.backends.hubspot.auth import Connection
 from sos.backends.hubspot.limits import (
@@ -143,9 +142,10 @@ class HubSpotClient:
                           pipeline_id=pipeline_id, pipeline_patch_input=changes)
 
     def archive_pipeline(self, object_type: str, pipeline_id: str) -> None:
+        """Refused while deals are in its stages (v3 archives them anyway unless asked to check)."""
         api = self.hs.crm.pipelines.pipelines_api
         self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}", api.archive, object_type=object_type,
-                   pipeline_id=pipeline_id)
+                   pipeline_id=pipeline_id, validate_deal_stage_usages_before_delete=True)
 
     def create_stage(self, object_type: str, pipeline_id: str, stage: dict[str, Any]) -> dict[str, Any]:
         api = self.hs.crm.pipelines.pipeline_stages_api
@@ -160,9 +160,11 @@ class HubSpotClient:
                           pipeline_stage_patch_input=changes)
 
     def archive_stage(self, object_type: str, pipeline_id: str, stage_id: str) -> None:
-        api = self.hs.crm.pipelines.pipeline_stages_api
-        self._send("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", api.archive,
-                   object_type=object_type, pipeline_id=pipeline_id, stage_id=stage_id)
+        """Refused while deals are in it. The generated API has no argument for that check, so api_request sends it."""
+        self.whoami()
+        path = f"/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}"
+        self._call("DELETE /crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", lambda: self._api_request(
+            "DELETE", path, query={"validateDealStageUsagesBeforeDelete": "true"}), f"DELETE {path}")
 
     # -- property groups and properties ----------------------------------------------------
 
@@ -176,10 +178,11 @@ class HubSpotClient:
         return self._json("POST /crm/v3/properties/{objectType}/groups", api.create, object_type=object_type,
                           property_group_create=group)
 
-    def properties(self, object_type: str) -> list[dict[str, Any]]:
-        """Every property of `object_type`, HubSpot's own included, in one call."""
+    def properties(self, object_type: str, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every property of `object_type`, HubSpot's own included, in one call (the archived ones instead)."""
         api = self.hs.crm.properties.core_api
-        return self._results("GET /crm/v3/properties/{objectType}", api.get_all, object_type=object_type)
+        return self._results("GET /crm/v3/properties/{objectType}", api.get_all, object_type=object_type,
+                             archived=archived)
 
     def property(self, object_type: str, name: str) -> dict[str, Any]:
         api = self.hs.crm.properties.core_api
@@ -191,8 +194,16 @@ class HubSpotClient:
         api = self.hs.crm.properties.batch_api
         created: list[dict[str, Any]] = []
         for batch in _batches(properties):
-            created += self._results("POST /crm/v3/properties/{objectType}/batch/create", api.create,
-                                     object_type=object_type, batch_input_property_create={"inputs": batch})
+            answer = self._json("POST /crm/v3/properties/{objectType}/batch/create", api.create,
+                                object_type=object_type, batch_input_property_create={"inputs": batch})
+            created += answer["results"]
+            if answer.get("errors"):    # 207: HubSpot made the others
+                refused = "; ".join(f"{', '.join((e.get('context') or {}).get('name') or ['?'])}: {e.get('message')}"
+                                    for e in answer["errors"])
+                raise PartlyMade(Diagnostic(None, self.connection.redact(
+                    f"HubSpot refused {len(answer['errors'])} of the {len(batch)} properties of POST "
+                    f"/crm/v3/properties/{object_type}/batch/create ({refused})"), "hs-api-error"),
+                    [p["name"] for p in created])
         return created
 
     def update_property(self, object_type: str, name: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -263,15 +274,18 @@ class HubSpotClient:
         path = operation.format(**{name: arguments.get(argument) for name, argument in PATH_ARGUMENTS.items()})
         return self._call(operation, partial(method, **arguments, _request_timeout=self.timeout), path)
 
-    def _api_request(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        """A call the generated APIs do not cover, through the library's `api_request`; its JSON."""
-        # api_request prints a failed connection to stdout, where it would corrupt sos's output (`--format json`);
-        # the failure itself still raises, and becomes hs-unreachable.
-        with contextlib.redirect_stdout(io.StringIO()):
-            response = self.hs.api_request({"method": method, "path": path, "body": body})
+    def _api_request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                     query: dict[str, str] | None = None) -> Any:
+        """A call the generated APIs do not cover, built by the library's `api_request` builder; its JSON, if any."""
+        # Sent here rather than by api_request, which sends without a timeout (a stalled call would hang CI) and
+        # prints a failed connection to stdout, where it would corrupt sos's output (`--format json`).
+        request = Request(self.hs.config, {"method": method, "path": path, "qs": query or {},
+                                           **({"body": body} if body is not None else {})})
+        response = requests.request(request.get_method(), request.get_url(), timeout=self.timeout,
+                                    **request.get_options_for_sending())
         if response.status_code >= 400:
             raise Refused(response.status_code, response.text, response.headers)
-        return response.json()
+        return response.json() if response.content else None
 
     def _call(self, operation: str, request: Callable[[], T], path: str) -> T:
         """One call: paced, counted per `operation`, retried when HubSpot asks; every failure a redacted SosError
@@ -360,6 +374,14 @@ class HubSpotApiError(SosError):
     def __init__(self, diagnostic: Diagnostic, status: int, category: str) -> None:
         super().__init__(diagnostic)
         self.status, self.category = status, category
+
+
+class PartlyMade(SosError):
+    """HubSpot made some of a batch and refused the rest; `made` names what it made."""
+
+    def __init__(self, diagnostic: Diagnostic, made: list[str]) -> None:
+        super().__init__(diagnostic)
+        self.made = made
 
 
 def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosError:

@@ -4,6 +4,7 @@ contacts and companies (one call each) and the deal pipelines with their stages 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class LivePortal:
     groups: dict[str, set[str]] = field(default_factory=dict)                        # object type → group names
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)               # deal pipelines by id
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)                # address → {id, attrs}
+    registry_name: str = ""                                 # the deal property that holds it, once there is one
     ids: dict[Address, str] = field(default_factory=dict)  # pipelines, stages, status options; look-alikes too
     left_out: list[str] = field(default_factory=list)       # what an import could not take, a sentence each
 
@@ -63,9 +65,10 @@ def read_portal(client: HubSpotClient, desired: Model) -> LivePortal:
         live.groups[object_type] = {g["name"] for g in client.groups(object_type)}
         live.properties[object_type] = {p["name"]: p for p in client.properties(object_type)}
     live.pipelines = {p["id"]: p for p in client.pipelines("deals")}
-    registry = live.properties["deals"].get(REGISTRY)
-    if registry is not None and registry.get("groupName") == GROUP:
-        live.registry = registry_entries(registry.get("description"))
+    registry = next((p for _, p in sorted(live.properties["deals"].items()) if p.get("groupName") == GROUP
+                     and str(p.get("description") or "").startswith(REGISTRY_MARK)), None)
+    if registry is not None:
+        live.registry_name, live.registry = registry["name"], registry_entries(registry["description"])
     importing = not len(desired)
     if importing:    # `sos import`: the portal's own pipelines, properties and statuses, in full
         desired = _portal_own(live)
@@ -100,7 +103,8 @@ def _portal_own(live: LivePortal) -> Model:
     own = Model()
     for object_type, properties in live.properties.items():
         for prop in properties.values():
-            if prop.get("hubspotDefined") or prop["name"] == REGISTRY or split_mark(prop.get("description"))[1]:
+            if (prop.get("hubspotDefined") or prop["name"] in (REGISTRY, live.registry_name)
+                    or split_mark(prop.get("description"))[1]):
                 continue
             attrs = field_attrs(prop)
             if "type" not in attrs:
@@ -118,12 +122,22 @@ def _portal_own(live: LivePortal) -> Model:
             own.add(Resource(Address(Kind.STAGE, key, key_of(stage["label"])), stage_attrs(stage)))
         own.add(Resource(Address(Kind.PIPELINE, "opportunity", key), {
             "label": pipeline["label"], "stages": [key_of(s["label"]) for s in stages]}))
+    # sos's own statuses keep the positions their marks hold; the portal's fill the others, in HubSpot's order, so
+    # the imported blueprint lists every status where the plan expects it.
     options = sorted(live.lead_options, key=lambda o: o.get("displayOrder", 0))
-    for position, option in enumerate(o for o in options if split_mark(o.get("description"))[1] is None):
+    marked = [split_mark(o.get("description")) for o in options]
+    ours = [attrs for _, address, attrs in marked if address is not None]
+    taken = {attrs.get("position") for attrs in ours}
+    free = (position for position in itertools.count() if position not in taken)
+    for option, (_, address, _) in zip(options, marked, strict=True):
+        if address is not None:
+            continue
+        position = next(free)
         key = key_of(str(option["value"]))
         own.add(Resource(Address(Kind.LEAD_STATUS, "lead", key), {
-            "label": option["label"], "position": position, "default": key == DEFAULT_STATUS,
-            "converted": key == CONVERTED_STATUS}))
+            "label": option["label"], "position": position,
+            "default": key == DEFAULT_STATUS and not any(attrs.get("default") for attrs in ours),
+            "converted": key == CONVERTED_STATUS and not any(attrs.get("converted") for attrs in ours)}))
     return own
 
 

@@ -73,16 +73,21 @@ def tally(client: HubSpotClient, portal: LivePortal, checks: Sequence[Check], *,
             results[position] = Tally(0, unsupported=why)
         else:
             by_object.setdefault(check.object, []).append((position, check))
+    # A stage's time limit or requirement holds in its own pipeline: another pipeline's stage of the same key is not it.
+    pipeline_ids = {a.key: hubspot_id for a, hubspot_id in portal.ids.items() if a.kind is Kind.PIPELINE}
+    pipeline_of = {position: pipeline_ids.get(check.address.scope) for group in by_object.values()
+                   for position, check in group if check.address.kind in (Kind.STAGE, Kind.STAGE_REQUIREMENT)}
     for obj, group in by_object.items():
         reads = sorted({n for _, c in group for n in _names_read(c)} | {"name", "owner", "stage", "amount", "status"})
         properties = sorted({names.fields[obj][n] for n in reads if n in names.fields[obj]}
-                            | ({"firstname", "lastname"} if obj == "lead" else set()))
+                            | ({"firstname", "lastname"} if obj == "lead" else {"pipeline"}))
         history = ["dealstage"] if any(DAYS_IN_STAGE in _names_read(c) for _, c in group) else None
         offenders: dict[int, list[tuple[Offender, dict[str, Any]]]] = {p: [] for p, _ in group}
         for found in client.records(OBJECT_TYPES[obj], properties, history):
             record = _record(obj, found, names, group[0][1].breaks.scope.fields, today)
             for position, check in group:
-                if evaluate(check.breaks.expr, record, check.breaks.scope, today=today) is True:
+                elsewhere = pipeline_of.get(position) not in (None, (found.get("properties") or {}).get("pipeline"))
+                if not elsewhere and evaluate(check.breaks.expr, record, check.breaks.scope, today=today) is True:
                     offenders[position].append((_offender(obj, found, record, client), record))
         for position, _ in group:
             hits = offenders[position]

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from sos.backends.base import ApplyResult
-from sos.backends.hubspot.client import BATCH_SIZE, HubSpotClient
+from sos.backends.hubspot.client import BATCH_SIZE, HubSpotClient, PartlyMade
 from sos.backends.hubspot.names import (
     GROUP,
     GROUP_LABEL,
@@ -57,7 +57,10 @@ class Writer:
                     step.run()
                 except SosError as error:
                     reason = self.client.connection.redact(error.diagnostics[0].message)
-                    rest = [a for s in steps[position:] for a in s.addresses]
+                    if isinstance(error, PartlyMade):
+                        applied += [a for a in step.addresses
+                                    if property_name(_resource(self.changes[a])) in error.made]
+                    rest = [a for s in steps[position:] for a in s.addresses if a not in applied]
                     failed = {a: reason if a in step.addresses or not step.addresses else NOT_REACHED for a in rest}
                     break
                 applied += step.addresses
@@ -197,12 +200,15 @@ class Writer:
 
     def _save_registry(self) -> None:
         text = registry_text(self.registry)
-        if REGISTRY in self.live.properties["deals"]:
-            self.client.update_property("deals", REGISTRY, {"description": text})
-        else:
-            self.client.create_properties("deals", [{
-                "name": REGISTRY, "label": "sos: managed pipelines and stages", "type": "string", "fieldType": "text",
-                "groupName": GROUP, "hidden": True, "description": text}])
+        if self.live.registry_name:
+            self.client.update_property("deals", self.live.registry_name, {"description": text})
+            return
+        # HubSpot keeps an archived property's name taken (reference §5): an archived registry is replaced by a new one.
+        taken = set(self.live.properties["deals"]) | {p["name"] for p in self.client.properties("deals", archived=True)}
+        name = next(n for n in (REGISTRY, *(f"{REGISTRY}_{i}" for i in range(2, len(taken) + 3))) if n not in taken)
+        self.client.create_properties("deals", [{
+            "name": name, "label": "sos: managed pipelines and stages", "type": "string", "fieldType": "text",
+            "groupName": GROUP, "hidden": True, "description": text}])
 
     # -- lead statuses ----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from sos.backends.hubspot.backend import HubSpotBackend
 from sos.backends.hubspot.names import GROUP, REGISTRY
+from sos.backends.hubspot.read import registry_entries
 from sos.cli import cli
 from sos.engine import apply_plan, make_plan
 from sos.plan.change import Action
@@ -185,6 +186,22 @@ def test_a_failure_half_way_then_a_plan_of_the_remainder_and_an_apply_that_finis
     assert read_history(root / ".sos")[-1]["outcome"] == "applied"
 
 
+def test_a_batch_hubspot_makes_in_part_reports_each_property_as_it_went(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    root = make_project(SMALL)
+    # An archived property keeps its name taken: HubSpot makes the rest of the batch and refuses that one (207).
+    hub.portal.properties["deals"]["budget"] = {**hub.portal.properties["deals"]["amount"], "name": "budget",
+                                                "hubspotDefined": False, "archived": True}
+    failed = sos("apply", "--auto-approve", code=1)
+    assert ("field.opportunity.budget: HubSpot refused 1 of the 3 properties of POST /crm/v3/properties/deals/batch/"
+            "create (budget: Property named 'budget' already exists.)") in failed.stderr
+    assert "field.opportunity.competitor:" not in failed.stderr
+    assert "error: Apply stopped on target 'hs' after 3 of 12 changes; `sos plan` shows the rest" in failed.stderr
+    assert sorted(sos_properties(hub, "deals")) == ["competitor", "tier"]
+    assert read_history(root / ".sos")[-1]["outcome"] == "failed"
+    remainder = sos("plan").stdout
+    assert "Plan: 9 to add, 0 to change, 0 to delete." in remainder and "+ field.opportunity.budget" in remainder
+
 def test_a_pipeline_made_but_not_recorded_is_found_again_as_a_look_alike(
         hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
     make_project(SMALL)
@@ -202,6 +219,21 @@ def test_a_pipeline_made_but_not_recorded_is_found_again_as_a_look_alike(
                                                                              "--auto-approve").stdout
     assert "No changes." in sos("plan").stdout
     assert [p["label"] for p in hub.portal.live_pipelines("deals")] == ["Sales Pipeline", "New business"]
+
+
+def test_an_archived_registry_is_replaced_and_adopt_takes_the_pipeline_back(
+        hub: HubSpotEmulator, make_project: Callable[..., Path]) -> None:
+    make_project(SMALL)
+    sos("apply", "--auto-approve")
+    pipeline_id = deal_pipeline(hub, "New business")["id"]
+    hub.portal.properties["deals"][REGISTRY]["archived"] = True     # an admin deleted it; HubSpot keeps its name
+    planned = sos("plan").stdout
+    assert "No changes." in planned and "pipeline.opportunity.new_business" in planned and "left alone" in planned
+    assert "5 adopted." in sos("apply", "--adopt", "--auto-approve").stdout
+    assert "No changes. The CRM matches the blueprint." in sos("plan").stdout
+    registry = hub.portal.properties["deals"][f"{REGISTRY}_2"]
+    assert registry["groupName"] == GROUP and not registry["archived"]
+    assert registry_entries(registry["description"])["pipeline.opportunity.new_business"]["id"] == pipeline_id
 
 
 # -- the hs_lead_status trap -------------------------------------------------------------------------
@@ -411,6 +443,17 @@ def test_import_then_adopt_takes_a_portal_under_management(hub: HubSpotEmulator,
     sos("apply", "--auto-approve")
     assert hub.portal.pipelines["deals"]["default"]["stages"]["contractsent"]["label"] == "Contract out"
 
+
+def test_an_import_of_a_portal_sos_applied_to_plans_no_changes(hub: HubSpotEmulator,
+                                                                make_project: Callable[..., Path]) -> None:
+    root = make_project(SMALL)
+    sos("apply", "--auto-approve")
+    sos("import", "--target", "hs", "-o", "imported.yaml")
+    (root / "sos.yaml").write_text((root / "sos.yaml").read_text(encoding="utf-8").replace(
+        "blueprint: blueprint.yaml", "blueprint: imported.yaml"), encoding="utf-8")
+    assert "No changes. The CRM matches the blueprint." in sos("plan").stdout
+    statuses = yaml.safe_load((root / "imported.yaml").read_text(encoding="utf-8"))["lead_statuses"]
+    assert [s["key"] for s in statuses] == ["fresh", "working", "qualified", *(s.lower() for s in OWN_LEAD_STATUSES)]
 
 # -- size -------------------------------------------------------------------------------------------------------
 

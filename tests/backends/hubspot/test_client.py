@@ -143,6 +143,21 @@ def test_pipelines_and_stages_are_read_created_changed_and_archived(hub: HubSpot
     assert [p["id"] for p in client.pipelines("deals")] == ["default"]
 
 
+def test_a_stage_or_pipeline_that_deals_are_in_is_never_archived(hub: HubSpotEmulator, client: HubSpotClient) -> None:
+    # v3 archives them anyway unless the call asks HubSpot to check (its default): deals between plan and apply.
+    created = client.create_pipeline("deals", NEW_BUSINESS)
+    pipeline_id, discovery = created["id"], created["stages"][0]["id"]
+    hub.seed("deals", [{"dealname": "Held", "pipeline": pipeline_id, "dealstage": discovery}])
+    with pytest.raises(HubSpotApiError) as stage:
+        client.archive_stage("deals", pipeline_id, discovery)
+    assert failure(stage)[0].startswith(f"error: HubSpot refused DELETE /crm/v3/pipelines/deals/{pipeline_id}/stages/"
+                                        f"{discovery}: 409 ")
+    with pytest.raises(HubSpotApiError) as pipeline:
+        client.archive_pipeline("deals", pipeline_id)
+    assert pipeline.value.status == 409
+    stored = hub.portal.pipelines["deals"][pipeline_id]
+    assert not stored["archived"] and not stored["stages"][discovery]["archived"]
+
 def test_groups_and_properties_are_read_created_in_batches_of_100_changed_and_archived(
         hub: HubSpotEmulator, client: HubSpotClient) -> None:
     client.create_group("deals", {"name": "sos", "label": "sos", "displayOrder": -1})
@@ -327,6 +342,20 @@ def test_a_call_hubspot_does_not_answer_in_time_is_given_up() -> None:
     assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to GET /crm/v3/pipelines/deals "
                                    "(ReadTimeoutError) [hs-unreachable]")
 
+
+
+def test_a_token_check_hubspot_does_not_answer_in_time_is_given_up() -> None:
+    with HubSpotEmulator() as slow:
+        client = HubSpotClient(connection(hubspot_target(api_url=slow.api_url),
+                                          {"HUBSPOT_ACCESS_TOKEN": slow.access_token}), timeout=(1.0, 0.05))
+        slow.latency_ms = 500
+        serving = set(threading.enumerate())
+        with pytest.raises(SosError) as stalled:
+            client.whoami()
+        for late in set(threading.enumerate()) - serving:
+            late.join(timeout=5)
+    assert failure(stalled)[0] == (f"error: no answer from HubSpot at {slow.api_url} to {TOKEN_INFO} "
+                                   "(ReadTimeout) [hs-unreachable]")
 
 # -- counts and secrets -----------------------------------------------------------------------------------
 

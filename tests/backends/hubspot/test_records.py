@@ -103,3 +103,23 @@ lead_statuses:"""))
     (found,) = backend.tally([check], today=datetime.date(2026, 12, 4))
     assert (found.total, found.by_stage) == (1, {"qualified": 1})
     assert found.worst[0].name == "Ada Lovelace"
+
+
+def test_a_stage_limit_counts_only_the_deals_of_its_own_pipeline(hub: HubSpotEmulator,
+                                                                 make_project: Callable[..., Path]) -> None:
+    # The portal's own Sales Pipeline has a "Contract Sent" stage too, which `sos import` would key contract_sent.
+    root = make_project(AUDITED.replace("{key: discovery, label: Discovery, probability: 10, max_days: 14}",
+                                        "{key: contract_sent, label: Contract out, probability: 10, max_days: 14}"))
+    sos("apply", "--auto-approve")
+    pipeline = deal_pipeline(hub, "New business")
+    contract_out = next(s["id"] for s in pipeline["stages"].values() if s["label"] == "Contract out")
+    hub.seed("deals", [
+        {"dealname": "Ours", "dealstage": contract_out, "pipeline": pipeline["id"]},
+        {"dealname": "Sales pipeline deal", "dealstage": "contractsent", "pipeline": "default"},
+    ])
+    _, backend = engine_backend(root, Waits())
+    aging = next(c for c in checks_of(desired_model(load_project(root / "sos.yaml")))
+                 if str(c.address) == "stage.new_business.contract_sent")
+    later = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=20)
+    (found,) = backend.tally([aging], today=later)
+    assert (found.total, [o.name for o in found.worst]) == (1, ["Ours"])

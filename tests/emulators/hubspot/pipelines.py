@@ -88,8 +88,6 @@ def replace_pipeline(req: Request) -> Reply:
     for name in ("label", "displayOrder", "stages"):
         if name not in body:
             raise required(name)
-    for name in ("validateReferencesBeforeDelete", "validateDealStageUsagesBeforeDelete"):
-        req.flag(name)
     _check_pipeline_label(portal, object_type, body["label"], pipeline["id"])
     _check_stage_count(body["stages"])
     old = pipeline["stages"]
@@ -102,7 +100,7 @@ def replace_pipeline(req: Request) -> Reply:
         replacement["stages"][stage["id"]] = stage
         taken.add(stage["id"])
     removed = {sid for sid, s in old.items() if not s["archived"] and sid not in replacement["stages"]}
-    _refuse_if_used(portal, object_type, removed, f"stages of pipeline {pipeline['id']}")
+    _refuse_if_used(req, removed, f"stages of pipeline {pipeline['id']}")
     now = portal.now()
     for sid in removed:
         old[sid].update(archived=True, archivedAt=now)
@@ -117,7 +115,7 @@ def archive_pipeline(req: Request) -> Reply:
     if len(portal.live_pipelines(object_type)) == 1:
         # Legacy docs: an account keeps at least one pipeline per object (error shape UNVERIFIED).
         raise invalid("An account needs at least one pipeline; this is the last one")
-    _refuse_if_used(portal, object_type, {s["id"] for s in live_stages(pipeline)}, f"pipeline {pipeline['id']}")
+    _refuse_if_used(req, {s["id"] for s in live_stages(pipeline)}, f"pipeline {pipeline['id']}")
     pipeline["archived"] = True
     pipeline["archivedAt"] = portal.now()
     return 204, None
@@ -176,22 +174,26 @@ def replace_stage(req: Request) -> Reply:
 
 
 def archive_stage(req: Request) -> Reply:
-    portal, object_type = req.portal, req.params["objectType"]
+    portal = req.portal
     pipeline = _pipeline(req)
     stage = _stage(req, pipeline)
     if len(live_stages(pipeline)) == 1:
         raise invalid("A pipeline needs at least one stage; this is the last one")
-    _refuse_if_used(portal, object_type, {stage["id"]}, f"stage {stage['id']}")
+    _refuse_if_used(req, {stage["id"]}, f"stage {stage['id']}")
     stage["archived"] = True
     stage["archivedAt"] = portal.now()
     return 204, None
 
 
-def _refuse_if_used(portal: Portal, object_type: str, stage_ids: set[str], what: str) -> None:
-    """A stage that deals are in is never deleted. HubSpot refuses it when validateReferencesBeforeDelete /
-    validateDealStageUsagesBeforeDelete is true (v3 defaults: false; 2026-09: true). UNVERIFIED what v3 does
-    without them: refused whatever the flags say (stricter). The 409 shape is UNVERIFIED too."""
-    if object_type != "deals":
+def _refuse_if_used(req: Request, stage_ids: set[str], what: str) -> None:
+    """A stage that deals are in is deleted only when the call does not ask to validate its usages:
+    validateDealStageUsagesBeforeDelete / validateReferencesBeforeDelete default to false in v3 ("default: false",
+    developers.hubspot.com/docs/api-reference/crm-pipelines-v3/pipelines/delete-crm-v3-pipelines-objectType-
+    pipelineId; the changelog "pipeline-stage-validation-true" makes them true from 2026-09 only, "It does not
+    change the behavior of the current GA API version"). The 409 shape is UNVERIFIED."""
+    portal, object_type = req.portal, req.params["objectType"]
+    validate = [req.flag(name) for name in ("validateReferencesBeforeDelete", "validateDealStageUsagesBeforeDelete")]
+    if object_type != "deals" or not any(validate):
         return
     used = sorted(sid for sid in stage_ids if portal.deals_in({sid}))
     if used:

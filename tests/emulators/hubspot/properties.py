@@ -152,13 +152,28 @@ def archive_property(req: Request) -> Reply:
 def batch_create(req: Request) -> Reply:
     object_type = req.params["objectType"]
     inputs = _inputs(req)
-    created = [_new_property(req.portal, object_type, item, names=[i.get("name") for i in inputs]) for item in inputs]
-    # All or nothing: every input was checked above before any is stored. UNVERIFIED whether HubSpot creates the
-    # valid inputs of a batch with invalid ones (a 207); refusing the whole batch is the stricter reading.
+    # An invalid input refuses the whole batch (400). A name already taken (archived properties keep theirs) fails
+    # that input alone: the spec answers batch create with 201 or 207 BatchResponsePropertyWithErrors
+    # (hubspot-api-client's batch_api.create), so the others are created; when none is, the refusal is the answer.
+    # Which failures are per input: UNVERIFIED.
+    created, errors, conflicts = [], [], []
+    for item in inputs:
+        try:
+            created.append(_new_property(req.portal, object_type, item, names=[i.get("name") for i in inputs]))
+        except ApiError as refused:
+            if refused.status != 409:
+                raise
+            conflicts.append(refused)
+            errors.append({**refused.body(), "context": {"name": [str(item.get("name"))]}})
+    if conflicts and not created:
+        raise conflicts[0]
     started = req.portal.now()
     for prop in created:
         req.portal.properties[object_type][prop["name"]] = prop
-    return 201, _batch_reply(req.portal, object_type, created, started)
+    reply = _batch_reply(req.portal, object_type, created, started)
+    if not errors:
+        return 201, reply
+    return 207, {**reply, "numErrors": len(errors), "errors": errors}
 
 
 def batch_read(req: Request) -> Reply:
