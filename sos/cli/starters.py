@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -30,8 +31,10 @@ Examples:
   SOS_STARTERS_PATH=~/starters sos starters     # your own library first
   sos starters impact agency                    # which clients an edit to starter agency changes
 """)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools (name, description, folder).")
 @click.pass_context
-def command(context: click.Context) -> int:
+def command(context: click.Context, fmt: str) -> int:
     """List the starter blueprints, each with the sales motion it fits.
 
     Your own starters come first: the folders in SOS_STARTERS_PATH (separated
@@ -43,10 +46,15 @@ def command(context: click.Context) -> int:
     if context.invoked_subcommand is not None:
         return 0
     names = starter_names()
+    folders = {name: path.parent for name in names if (path := starter_path(name)) is not None}
+    if fmt == "json":
+        click.echo(json.dumps([{"name": name, "description": starter_description(name),
+                                "folder": None if folders[name] == starters_dir() else str(folders[name])}
+                               for name in names], indent=2))
+        return 0
     width = max(map(len, names), default=0)
     for name in names:
-        path = starter_path(name)
-        where = "" if path is None or path.parent == starters_dir() else f"  ({os.path.relpath(path.parent)})"
+        where = "" if folders[name] == starters_dir() else f"  ({os.path.relpath(folders[name])})"
         click.echo(f"{name:<{width}}  {starter_description(name)}{where}")
     return 0
 

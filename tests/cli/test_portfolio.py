@@ -145,3 +145,17 @@ def test_a_starter_edit_changes_a_client_only_when_it_upgrades(library: Path, mo
     assert sos("-C", "one", "plan", "--detailed-exitcode").exit_code == 2      # the upgrade, to apply
     monkeypatch.chdir(library)
     assert sos("starters", "impact", "agency").stdout == "one: up to date\n"
+
+
+def test_targets_and_starters_speak_json(library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starters = {s["name"]: s for s in json.loads(sos("starters", "--format", "json").stdout)}
+    assert starters["agency@2"]["folder"] == str((library / "library").resolve())
+    assert starters["smb-bant"]["folder"] is None and starters["smb-bant"]["description"].startswith("Transactional")
+    monkeypatch.chdir(library / "one")
+    (library / "one" / ".sos").mkdir()
+    (library / "one" / ".sos" / "sandbox.db").write_bytes(b"not a database\n" * 200)
+    result = sos("targets", "--format", "json")
+    [target] = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert (target["name"], target["type"], target["default"], target["ok"], target["code"]) == (
+        "sandbox", "local", True, False, "sandbox-corrupt")
