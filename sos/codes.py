@@ -172,7 +172,7 @@ declare(
     Code("unknown-job", "no apply in the history submitted that job"),
     Code("build-out", "the output folder holds files sos build did not write"),
     Code("build-target", "`sos build` was given a target whose type it writes no metadata for"),
-    Code("build-format", "`sos build --format` names a format the target's type is not written in"),
+    Code("build-format", "`sos build --layout` names a layout the target's type is not written in"),
     Code("history-corrupt", "an apply history record is damaged"),
     Code("history-unreadable", "the apply history cannot be read"),
     Code("history-unwritable", "the outcome of an apply could not be recorded", W),

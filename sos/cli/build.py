@@ -29,8 +29,9 @@ class BuildCommand(click.Command):
 
 @click.command("build", cls=BuildCommand)
 @target_option
-@click.option("--format", "fmt", metavar="FORMAT",
-              help="The files' format; each target type has its own (below). Default: the type's first.")
+@click.option("--layout", "fmt", metavar="LAYOUT",
+              help="How the files are laid out; each target type has its own (below). Default: the type's first. "
+                   "(--format means output for people or tools in every other command.)")
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder to write; a new or empty one, or one an earlier `sos build` wrote (it is replaced).")
 @click.option("--include-value-sets", is_flag=True,

@@ -21,8 +21,8 @@ LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, Le
             "org's values), or pass --include-value-sets to write the blueprint's values only.")
 # The Salesforce part of `sos build --help`.
 HELP = """\
-Salesforce targets: --format mdapi (the default) writes package.xml and
-folders (`sf project deploy start --metadata-dir`); --format source writes an
+Salesforce targets: --layout mdapi (the default) writes package.xml and
+folders (`sf project deploy start --metadata-dir`); --layout source writes an
 SFDX project (`sf project deploy start --manifest manifest/package.xml`).
 Custom fields, validation rules, sales processes and record types, deal-aging
 formulas and a permission set. Review the files, deploy them with the
@@ -32,7 +32,7 @@ Salesforce CLI or your release tool, or let `sos apply` do both.
 Examples:
   sos build --target prod --out build/                  # mdapi
   sf project deploy start --metadata-dir build/ --dry-run
-  sos build --target prod --format source --out sfdx/   # force-app/main/default/...
+  sos build --target prod --layout source --out sfdx/   # force-app/main/default/...
   sos build --target prod --out build/ --include-value-sets
   sos build --target prod --plan plan.json --allow-delete --out build/
 

@@ -126,7 +126,7 @@ def test_build_mdapi(project: Path) -> None:
 
 
 def test_build_source_with_value_sets(project: Path) -> None:
-    result = sos("build", "--target", "prod", "--format", "source", "--out", "sfdx", "--include-value-sets")
+    result = sos("build", "--target", "prod", "--layout", "source", "--out", "sfdx", "--include-value-sets")
     assert result.exit_code == 0, result.output
     assert tree(project / "sfdx") == SOURCE_FILES | {
         "force-app/main/default/objects/Opportunity/validationRules/" + name
@@ -167,7 +167,7 @@ def test_build_needs_a_target_whose_backend_writes_files(project: Path) -> None:
 
 
 def test_build_names_the_formats_of_the_targets_type(project: Path) -> None:
-    result = sos("build", "-t", "prod", "--format", "sources", "--out", "build")
+    result = sos("build", "-t", "prod", "--layout", "sources", "--out", "build")
     assert result.exit_code == 1
     assert result.stderr == ("error: salesforce targets are built as mdapi or source, not 'sources' [build-format]\n"
                              "  fix: did you mean 'source'?\n")
@@ -185,7 +185,7 @@ def test_build_help_explains_the_value_set_trap() -> None:
     result = sos("build", "--help")
     assert result.exit_code == 0
     assert "a deployed value set DEACTIVATES every value it does not list" in " ".join(result.output.split())
-    assert "sos build --target prod --format source --out sfdx/" in result.output
+    assert "sos build --target prod --layout source --out sfdx/" in result.output
 
 
 def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Path) -> None:
@@ -224,6 +224,6 @@ def test_build_from_a_saved_plan_writes_deletions_only_when_allowed(project: Pat
     ("source", "cd 'my build' && sf project deploy start --manifest manifest/package.xml"),
 ])
 def test_the_deploy_command_is_quoted_for_the_shell(project: Path, fmt: str, command: str) -> None:
-    result = sos("build", "--target", "prod", "--format", fmt, "--out", "my build")
+    result = sos("build", "--target", "prod", "--layout", fmt, "--out", "my build")
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith(f"Deploy with: {command}\n")
