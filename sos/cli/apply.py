@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ Examples:
   sos apply --auto-approve        # in CI (required when not on a terminal)
   sos apply --allow-delete        # also delete what sos manages and the blueprint dropped
   sos apply --resume 0Af…         # follow an apply whose outcome was unknown to its end
+  sos apply --auto-approve --format json   # the plan and what was applied, for a pipeline's next step
 """)
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @target_option
@@ -46,8 +48,11 @@ Examples:
 @click.option("--resume", "job", metavar="ID",
               help="Wait for an apply the CRM accepted but whose outcome sos could not learn (history says "
                    "'unknown' and names the ID), and record how it ended.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json (with --auto-approve) prints one object: the plan, what was applied, "
+                   "what failed and why, the deletions held back.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
-            adopt: bool, no_impact: bool, job: str | None) -> int:
+            adopt: bool, no_impact: bool, job: str | None, fmt: str) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
@@ -57,6 +62,9 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     is recorded in `sos history`.
     """
     project = current_project()
+    if fmt == "json" and not auto_approve:
+        raise SosError("--format json prints one JSON object and cannot ask for confirmation: add --auto-approve",
+                       "no-approval")
     if job is not None:
         if planfile is not None:
             raise SosError("--resume follows an apply already submitted; it takes no plan file", "usage")
@@ -66,15 +74,26 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     else:
         target = project.target(target_name)
         run = make_plan(project, target, adopt=adopt, impact=not no_impact)
+    return _apply(project, run, target, fmt=fmt, auto_approve=auto_approve, allow_delete=allow_delete)
+
+
+def _apply(project: Project, run: PlanRun, target: Target, *, fmt: str, auto_approve: bool,
+           allow_delete: bool) -> int:
+    """Show `run`'s plan, hold back its deletions unless allowed, ask, check and apply it; the exit code."""
     plan = run.plan
-    click.echo(render_plan(plan_to_json(plan), "text", colour=use_colour(sys.stdout)), nl=False)
+    planned = plan_to_json(plan)
+    shown: dict[str, object] = {"plan": planned, "applied": [], "failed": {}, "held_back": 0}
+    if fmt == "text":
+        click.echo(render_plan(planned, "text", colour=use_colour(sys.stdout)), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))
     deletions = plan.count(Action.DELETE)
     if deletions and not (allow_delete or target.options.get("allow_delete")):
         plan = without_deletions(plan)
+        shown["held_back"] = deletions
         click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to apply them (or set "
                    f"`allow_delete: true` on target '{target.name}' in sos.yaml).", err=True)
     if not plan.has_changes:
+        _json(fmt, shown, "no-changes")
         return 0
     if not auto_approve and not _confirmed(target.name, protected=bool(target.options.get("protected"))):
         click.echo("Apply cancelled; nothing was changed.", err=True)
@@ -85,6 +104,8 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         raise SosError(f"Apply refused: target '{target.name}' would refuse this plan; nothing was changed",
                        "plan-refused")
     result = apply_plan(project, run.backend, plan, run.desired)
+    shown.update(applied=[str(a) for a in result.applied], failed={str(a): r for a, r in result.failed.items()})
+    _json(fmt, shown, "applied" if result.ok else "failed")
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
@@ -94,9 +115,15 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         raise SosError([Diagnostic(None, outcome, "apply-failed"), *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
-               f"{plan.count(Action.DELETE)} deleted{adopted}.")
+               f"{plan.count(Action.DELETE)} deleted{adopted}.", err=fmt == "json")
     print_diagnostics(result.notes)
     return 0
+
+
+def _json(fmt: str, shown: dict[str, object], outcome: str) -> None:
+    """With --format json, the one object the apply prints: its plan, outcome, what was applied and failed."""
+    if fmt == "json":
+        click.echo(json.dumps({"outcome": outcome, **shown}, indent=2))
 
 
 def _resume(project: Project, job: str, target_name: str | None) -> int:

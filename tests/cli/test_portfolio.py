@@ -159,3 +159,16 @@ def test_targets_and_starters_speak_json(library: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 1
     assert (target["name"], target["type"], target["default"], target["ok"], target["code"]) == (
         "sandbox", "local", True, False, "sandbox-corrupt")
+
+
+def test_apply_speaks_json_for_a_pipeline(clients: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(clients / "acme")
+    refused = sos("apply", "--format", "json")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    first = json.loads(sos("apply", "--auto-approve", "--format", "json").stdout)
+    assert first["outcome"] == "applied"
+    assert first["applied"] == [c["address"] for c in first["plan"]["changes"]] and first["failed"] == {}
+    with (clients / "acme" / "blueprint.yaml").open("a", encoding="utf-8") as out:
+        out.write("remove:\n  cadences: [friday_forecast]\n")
+    held = json.loads(sos("apply", "--auto-approve", "--format", "json").stdout)
+    assert (held["outcome"], held["held_back"], held["applied"]) == ("no-changes", 1, [])
