@@ -15,6 +15,7 @@ MODULES = (
     "bench.plan_apply",  # plan and apply on the local sandbox
     "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
+    "bench.audit",  # an audit of 100,000 seeded deals in the sandbox: time and peak memory
 )
 
 

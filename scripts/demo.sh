@@ -38,4 +38,7 @@ set -e
 step sos apply --auto-approve
 step sos plan --detailed-exitcode
 step sos history
+
+printf '\n\033[1m# Records to audit: deals through the funnel, with the dirty data a client has in week one.\033[0m\n'
+step sos sandbox seed --deals 2000
 printf '\nDemo finished: the sandbox in %s matches the blueprint.\n' "$work/acme"

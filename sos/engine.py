@@ -3,13 +3,17 @@ model, plans and the backends (no other core module imports `sos.backends`)."""
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
+from sos.backends.local import LocalBackend
+from sos.backends.local.store import RECORD_OBJECTS
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
@@ -224,3 +228,32 @@ def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
         record_apply(project.state_dir, {**entry, "outcome": "failed",
                                          "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
         raise
+
+
+def sandbox_objects() -> tuple[str, ...]:
+    """The objects whose records a local sandbox holds."""
+    return RECORD_OBJECTS
+
+
+def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date,
+                 progress: Callable[[str], None]) -> dict[str, int]:
+    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint; how many
+    rows of each kind were written."""
+    return _sandbox(project, target).seed_records(deals=deals, seed_value=seed, today=today, progress=progress)
+
+
+def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrides: Mapping[str, str], *,
+                 today: datetime.date, progress: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none: how many, and the
+    columns no field took."""
+    return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
+
+
+def _sandbox(project: Project, target: Target) -> LocalBackend:
+    if target.type != "local":
+        local = [t.name for t in project.targets.values() if t.type == "local"]
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}': `sos sandbox` "
+                                  "seeds and loads local sandboxes only", "sandbox-only",
+                                  fix=f"pass --target {local[0]}" if local else "add a target of type local to "
+                                                                                 "sos.yaml"))
+    return LocalBackend(target, project.root)

@@ -104,9 +104,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from sos.cli import apply, build, history, import_, init, plan, schema, show, starters, targets, validate
+    from sos.cli import apply, build, history, import_, init, plan, sandbox, schema, show, starters, targets, validate
 
-    for module in (validate, show, plan, apply, import_, targets, history, starters, init, schema, build):
+    for module in (validate, show, plan, apply, import_, targets, history, starters, init, schema, build, sandbox):
         cli.add_command(module.command)
 
 
