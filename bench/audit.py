@@ -54,5 +54,5 @@ def run_sandbox() -> list[tuple[str, str]]:
             (f"sandbox seed ({DEALS:,} deals and their leads, accounts, contacts, tasks)", f"{seeded - started:.1f} s"),
             (f"sandbox audit: tally of {len(checks)} checks, top 10 each ({found:,} breaches)",
              f"{audited - audit_started:.2f} s"),
-            ("sandbox audit peak memory (tracemalloc)", f"{peak / 1e6:.1f} MB"),
+            ("sandbox audit peak memory (tracemalloc: Python's, not SQLite's page cache)", f"{peak / 1e6:.1f} MB"),
         ]

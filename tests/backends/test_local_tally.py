@@ -148,3 +148,28 @@ def test_record_count_counts_each_object(loaded: tuple[Project, LocalBackend, li
     (tmp_path / "empty").mkdir()
     empty = make_project(tmp_path / "empty", extends("smb-bant"))
     assert LocalBackend(empty.target(None), empty.root).record_count("opportunity") == 0
+
+
+def test_a_lead_offender_is_named_by_its_first_and_last_name_when_it_has_no_name(tmp_path: Path) -> None:
+    project = make_project(tmp_path, extends("smb-bant"))
+    apply_blueprint(project)
+    backend = LocalBackend(project.target(None), project.root)
+    backend.import_records("lead", [
+        {"first_name": "Jo", "last_name": "Doe", "status": "disqualified", "owner": "ana@example.com"},
+        {"name": "Bo Lee", "last_name": "Lee", "status": "disqualified"},
+        {"last_name": "Roe", "status": "disqualified", "disqualification_reason": "Spam"},
+    ], today=TODAY)
+    [check] = [c for c in checks_of(desired_model(project)) if c.address.key == "lead_disqualification_reason"]
+    assert backend.tally([check], today=TODAY) == [Tally(
+        2, {"(no owner)": 1, "ana@example.com": 1}, {"disqualified": 2},
+        (Offender("2", "Bo Lee", None, "disqualified", None), Offender("1", "Jo Doe", "ana@example.com",
+                                                                       "disqualified", None)))]
+
+
+def test_records_reads_back_what_was_imported(loaded: tuple[Project, LocalBackend, list]) -> None:
+    _, backend, records = loaded
+    read = backend.records("opportunity", today=TODAY)
+    assert [r["_id"] for r in read] == list(range(1, len(records) + 1))
+    keys = ("name", "owner", "stage", "amount", "days_in_stage", "budget_confirmed", "seats_quoted")
+    assert [{k: r[k] for k in keys} for r in read] == [{k: r[k] for k in keys} for r in records]
+    assert read[0]["close_date"] == str(records[0]["close_date"])

@@ -124,10 +124,11 @@ def test_sandbox_refuses_a_target_that_is_not_local(project: Path) -> None:
 
 
 DEALS_CSV = """\
-Opportunity Name,Stage,Amount,Close Date,Opportunity Owner,Budget confirmed,Next Step,Probability (%),Created By
-Acme - New,Quote sent,"$12,500.00",3/31/2026,ana@example.com,Yes,Send the quote,50,Jo
-Globex - Pilot,discovery_call,800,2026-04-15,bo@example.com,,,10,Jo
-"Initech, Inc - New",Closed Won,4000,2/27/2026,ana@example.com,true,,100,Jo
+Opportunity Name,Stage,Amount,Close Date,Opportunity Owner,Budget confirmed,Next Step,Probability (%),\
+Stage Duration,Created By
+Acme - New,Quote sent,"$12,500.00",3/31/2026,ana@example.com,Yes,Send the quote,50,12,Jo
+Globex - Pilot,discovery_call,800,2026-04-15,bo@example.com,,,10,0,Jo
+"Initech, Inc - New",Closed Won,4000,2/27/2026,ana@example.com,true,,100,,Jo
 """
 
 
@@ -143,11 +144,11 @@ def test_load_maps_columns_by_label_or_key_and_reads_values_by_type(applied: Pat
     assert result.exit_code == 0, result.output
     assert result.stdout == "Loaded 3 opportunity records from deals.csv into target 'sandbox'.\n"
     assert result.stderr == "left out the columns no opportunity field takes: Created By (map them with --map)\n"
-    assert query(applied, "SELECT name, stage, amount, close_date, owner, budget_confirmed, next_step, probability "
-                          "FROM opportunity ORDER BY _id") == [
-        ("Acme - New", "quote_sent", 12500, "2026-03-31", "ana@example.com", 1, "Send the quote", 50),
-        ("Globex - Pilot", "discovery_call", 800, "2026-04-15", "bo@example.com", 0, None, 10),
-        ("Initech, Inc - New", "closed_won", 4000, "2026-02-27", "ana@example.com", 1, None, 100),
+    assert query(applied, "SELECT name, stage, amount, close_date, owner, budget_confirmed, next_step, probability, "
+                          "_stage_entered FROM opportunity ORDER BY _id") == [
+        ("Acme - New", "quote_sent", 12500, "2026-03-31", "ana@example.com", 1, "Send the quote", 50, "2026-02-18"),
+        ("Globex - Pilot", "discovery_call", 800, "2026-04-15", "bo@example.com", 0, None, 10, TODAY),
+        ("Initech, Inc - New", "closed_won", 4000, "2026-02-27", "ana@example.com", 1, None, 100, None),
     ]
 
 
@@ -171,6 +172,7 @@ def test_a_csv_with_bad_rows_is_reported_by_line_and_nothing_is_loaded(applied: 
         Initech - New,demo,400,31/12/2026,maybe
 
         Hooli - New,demo,400,2026-12-31,no
+        Vandelay, Inc - New,demo,400,2026-12-31,no
         """)
     result = sos("sandbox", "load", "deals.csv", "--object", "opportunity")
     assert result.exit_code == 1
@@ -183,7 +185,8 @@ def test_a_csv_with_bad_rows_is_reported_by_line_and_nothing_is_loaded(applied: 
         "[csv-bad-row]",
         f"{path.name}:4:35: error: Budget confirmed: 'maybe' is not a checkbox value (true or false, yes or no, 1 "
         "or 0) [csv-bad-row]",
-        "error: 2 bad rows in deals.csv: nothing was loaded [csv-bad-row]",
+        f"{path.name}:7:1: error: 6 cells where the header has 5 columns [csv-bad-row]",
+        "error: 3 bad rows in deals.csv: nothing was loaded [csv-bad-row]",
     ]
     assert query(applied, "SELECT count(*) FROM opportunity") == [(0,)]
 

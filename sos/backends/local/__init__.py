@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.local.csvload import read_csv
 from sos.backends.local.seed import seed
-from sos.backends.local.store import TABLES, insert_rows, read_row, sync_tables, table_columns, write
+from sos.backends.local.store import ID, TABLES, decode, insert_rows, read_row, sync_tables, table_columns, write
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.dialects.sql import encode, quote_name
 from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
-from sos.model.exprs import requirement_from_rule
+from sos.model.exprs import model_scope, requirement_from_rule
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.plan.change import Action, Change, Plan
@@ -208,6 +208,20 @@ class LocalBackend:
         return SosError(Diagnostic(self.target.origin, f"nothing is applied to target '{self.target.name}' yet, so "
                                    "the sandbox has no stages or fields for records", "sandbox-empty",
                                    fix=f"run `sos apply --target {self.target.name}` first"))
+
+    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]:
+        """Every record of `obj` in id order, as `evaluate` takes it, its id under `_id` (to load the same records
+        into another CRM, or check an audit against the evaluator)."""
+        if not self.path.exists():
+            return []
+        with self._connect() as connection:
+            if not table_columns(connection, obj):
+                return []
+            scope = model_scope(_read_all(connection, self.path), obj)
+            cursor = connection.execute(f"SELECT * FROM {quote_name(obj)} ORDER BY {ID}")
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, values, strict=True)) for values in cursor]
+            return [{ID: row[ID], **decode(row, scope, today)} for row in rows]
 
     def stored_row(self, obj: str, record_id: int) -> dict[str, Any] | None:
         """A record as its row holds it (None: no such record)."""

@@ -8,7 +8,7 @@ import csv
 import datetime
 import re
 from dataclasses import replace
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
@@ -49,43 +49,60 @@ def read_csv(path: Path, model: Model, scope: Scope, overrides: Mapping[str, str
                                   fix="save the export as CSV in UTF-8")) from None
     lines = text.splitlines(keepends=True)
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if not header:
-        raise SosError(Diagnostic(Span(str(path), 1, 1), f"{path.name} is empty: no header row", "csv-bad-row"))
-    fields = _columns(path, header, model, scope, overrides)
-    readers = {key: _reader(key, scope.fields[key], model, scope) for key in fields.values() if key}
-    rows, problems = [], []
-    start = reader.line_num + 1
-    for read, cells in enumerate(reader, 1):
-        line, start = start, reader.line_num + 1
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = _record(Span(str(path), line, 1), lines[line - 1], cells, header, fields, readers)
-        try:
-            if isinstance(record, dict):
-                rows.append(encode(record, scope, today=today))
-            else:
-                problems.extend(record)
-        except SosError as exc:
-            problems.extend(Diagnostic(Span(str(path), line, 1), d.message, "csv-bad-row") for d in exc.diagnostics)
-        if read % PROGRESS_EVERY == 0:
-            progress(f"read {read:,} rows")
+    try:
+        header = next(reader, None)
+        if not header:
+            raise SosError(Diagnostic(Span(str(path), 1, 1), f"{path.name} is empty: no header row", "csv-bad-row"))
+        fields = _columns(path, header, model, scope, overrides)
+        rows, problems = _rows(path, lines, reader, header, fields, _readers(fields, model, scope), scope, today,
+                               progress)
+    except csv.Error as exc:
+        raise SosError(Diagnostic(Span(str(path), reader.line_num or 1, 1), f"{path.name} is not CSV: {exc}",
+                                  "csv-unreadable", fix="export the records as CSV again")) from None
     if problems:
         rows_bad = len({d.span.line for d in problems if d.span})
         problems.append(Diagnostic(None, f"{rows_bad} bad row{'s' * (rows_bad != 1)} in {path.name}: nothing was "
                                          "loaded", "csv-bad-row",
                                    fix="correct the rows above (or map their columns with --map), then load again"))
         raise SosError(problems)
-    return rows, [column for column, key in fields.items() if not key]
+    return rows, [column for column, key in zip(header, fields, strict=True) if not key]
 
 
-def _record(where: Span, text: str, cells: list[str], header: list[str], fields: dict[str, str],
+def _rows(path: Path, lines: list[str], reader: Iterator[list[str]], header: list[str], fields: list[str],
+          readers: Mapping[str, Callable[[str], object]], scope: Scope, today: datetime.date,
+          progress: Callable[[str], None]) -> tuple[list[dict[str, object]], list[Diagnostic]]:
+    """The rows the reader's records make, and what is wrong with the bad ones, each at its line."""
+    rows, problems = [], []
+    start = reader.line_num + 1     # type: ignore[attr-defined]
+    for read, cells in enumerate(reader, 1):
+        line, start = start, reader.line_num + 1    # type: ignore[attr-defined]
+        if not any(cell.strip() for cell in cells):
+            continue
+        where = Span(str(path), line, 1)
+        if len(cells) > len(header):
+            problems.append(Diagnostic(where, f"{len(cells)} cells where the header has {len(header)} columns",
+                                       "csv-bad-row", fix="quote the values that hold a comma"))
+            continue
+        record = _record(where, lines[line - 1], cells, header, fields, readers)
+        try:
+            if isinstance(record, dict):
+                rows.append(encode(record, scope, today=today))
+            else:
+                problems.extend(record)
+        except SosError as exc:
+            problems.extend(Diagnostic(where, d.message, "csv-bad-row") for d in exc.diagnostics)
+        if read % PROGRESS_EVERY == 0:
+            progress(f"read {read:,} rows")
+    return rows, problems
+
+
+def _record(where: Span, text: str, cells: list[str], header: list[str], fields: list[str],
             readers: Mapping[str, Callable[[str], object]]) -> dict[str, object] | list[Diagnostic]:
     """The record a row holds (field key → value), or what is wrong with its cells, each at its column."""
     record: dict[str, object] = {}
     bad = []
     columns = _cell_columns(text)
-    for index, (cell, key) in enumerate(zip(cells, fields.values(), strict=False)):
+    for index, (cell, key) in enumerate(zip(cells, fields, strict=False)):
         if not key:
             continue
         try:
@@ -96,8 +113,8 @@ def _record(where: Span, text: str, cells: list[str], header: list[str], fields:
     return bad or record
 
 
-def _columns(path: Path, header: list[str], model: Model, scope: Scope, overrides: Mapping[str, str]) -> dict[str, str]:
-    """Column → field key ('' for a column no field takes), by --map first, then by label or key."""
+def _columns(path: Path, header: list[str], model: Model, scope: Scope, overrides: Mapping[str, str]) -> list[str]:
+    """The field key of each column ('' for a column no field takes), by --map first, then by label or key."""
     by_name = {**{normal(key): key for key in scope.fields}, **EXPORT_NAMES.get(scope.object, {})}
     for field in model.of_kind(ResourceKind.FIELD):
         if field.address.scope == scope.object and field.attrs.get("label"):
@@ -113,9 +130,9 @@ def _columns(path: Path, header: list[str], model: Model, scope: Scope, override
             problems.append(Diagnostic(None, f"--map maps '{column}' to '{key}', which is not a field of "
                                              f"{scope.object}", "csv-column",
                                        fix=did_you_mean(key, scope.fields) or "map it to a field key"))
-    fields = {column: mapped.get(normal(column), by_name.get(normal(column), "")) for column in header}
+    fields = [mapped.get(normal(column), by_name.get(normal(column), "")) for column in header]
     taken: dict[str, str] = {}
-    for column, key in fields.items():
+    for column, key in zip(header, fields, strict=True):
         if key and key in taken:
             problems.append(Diagnostic(Span(str(path), 1, 1), f"the columns '{taken[key]}' and '{column}' both map "
                                        f"to {key}", "csv-column", fix=f'choose one with --map "{column}=OTHER_FIELD"'
@@ -124,6 +141,10 @@ def _columns(path: Path, header: list[str], model: Model, scope: Scope, override
     if problems:
         raise SosError(problems)
     return fields
+
+
+def _readers(fields: list[str], model: Model, scope: Scope) -> dict[str, Callable[[str], object]]:
+    return {key: _reader(key, scope.fields[key], model, scope) for key in fields if key}
 
 
 def _reader(key: str, field_type: ExprType, model: Model, scope: Scope) -> Callable[[str], object]:

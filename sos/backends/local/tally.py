@@ -48,6 +48,9 @@ def _tally(connection: sqlite3.Connection, check: Check, index: int, top: int, t
     except SosError:
         where, params = _row_by_row(connection, check, index, [*have, *dict.fromkeys(missing)], today, now)
     stage = quote_name(STAGE_FIELDS[check.object]) if check.object in STAGE_FIELDS else "NULL"
+    name = "name"
+    if "last_name" in have:     # a person loaded from an export may have its name in two parts only
+        name = "IFNULL(name, TRIM(IFNULL(first_name || ' ', '') || IFNULL(last_name, '')))"
     counts = connection.execute(f"SELECT owner, {stage}, count(*) FROM {source} WHERE {where} GROUP BY 1, 2",
                                 params).fetchall()
     by_owner: Counter[str] = Counter()
@@ -59,11 +62,11 @@ def _tally(connection: sqlite3.Connection, check: Check, index: int, top: int, t
     worst: tuple[Offender, ...] = ()
     if top:
         rows = connection.execute(
-            f"SELECT {ID}, name, owner, {stage}, amount FROM {source} WHERE {where} "
-            f"ORDER BY amount IS NULL, amount DESC, name, {ID} LIMIT ?{len(params) + 1}", [*params, top]).fetchall()
-        worst = tuple(Offender(str(record_id), name or "", owner, stage_key,
+            f"SELECT {ID}, {name} AS shown, owner, {stage}, amount FROM {source} WHERE {where} "
+            f"ORDER BY amount IS NULL, amount DESC, shown, {ID} LIMIT ?{len(params) + 1}", [*params, top]).fetchall()
+        worst = tuple(Offender(str(record_id), shown or "", owner, stage_key,
                                None if amount is None else float(amount))
-                      for record_id, name, owner, stage_key, amount in rows)
+                      for record_id, shown, owner, stage_key, amount in rows)
     return Tally(sum(by_owner.values()), dict(sorted(by_owner.items())), dict(sorted(by_stage.items())), worst)
 
 
