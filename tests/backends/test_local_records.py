@@ -88,6 +88,14 @@ def test_a_version_1_sandbox_is_upgraded_and_keeps_its_resources(bant: Project) 
     assert table(bant, "SELECT value FROM meta WHERE name = 'schema_version'") == [(str(SCHEMA_VERSION),)]
 
 
+def test_status_says_how_many_records_the_sandbox_holds(bant: Project) -> None:
+    backend = sandbox(bant)
+    backend.create_record("opportunity", DEAL, now=NOW)
+    backend.create_record("opportunity", DEAL, now=NOW)
+    backend.create_record("lead", {"last_name": "Doe", "company": "Doe Plumbing", "status": "new"}, now=NOW)
+    assert backend.status() == f"local sandbox {db_path(bant)} ({len(rows(bant))} resources, 1 lead, 2 deals)"
+
+
 def test_a_sandbox_from_a_newer_sos_is_refused(bant: Project) -> None:
     with closing(sqlite3.connect(db_path(bant))) as connection:
         connection.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime
 import random
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,16 @@ def test_records_reads_back_what_was_imported(loaded: tuple[Project, LocalBacken
     keys = ("name", "owner", "stage", "amount", "days_in_stage", "budget_confirmed", "seats_quoted")
     assert [{k: r[k] for k in keys} for r in read] == [{k: r[k] for k in keys} for r in records]
     assert read[0]["close_date"] == str(records[0]["close_date"])
+
+
+def test_a_value_that_no_longer_fits_its_field_makes_a_row_by_row_check_unsupported(
+        loaded: tuple[Project, LocalBackend, list]) -> None:
+    project, backend, _ = loaded
+    with closing(sqlite3.connect(project.root / ".sos" / "sandbox.db")) as connection:     # edited by hand
+        connection.execute("UPDATE opportunity SET amount = 'lots' WHERE _id = 3")
+        connection.commit()
+    scope = model_scope(desired_model(project), "opportunity")
+    expr = parse_expression("stage > stage or amount > 1000", lambda start, end: Span("b.yaml", 3, 10))
+    check = Check(Address(Kind.RULE, "opportunity", "odd"), "opportunity", "Odd", annotate(expr, scope)[0], "audit")
+    assert backend.tally([check], today=TODAY) == [Tally(0, unsupported=(
+        "a record holds a value its field cannot (opportunity 3: field 'amount' holds 'lots', which is not a number)"))]

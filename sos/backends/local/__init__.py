@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.local.csvload import read_csv
 from sos.backends.local.seed import seed
-from sos.backends.local.store import ID, TABLES, decode, insert_rows, read_row, sync_tables, table_columns, write
+from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
+                                      table_columns, write)
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.dialects.sql import encode, quote_name
@@ -31,6 +32,8 @@ from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
+
+RECORD_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "deal"}
 
 # 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
 SCHEMA_VERSION = 2
@@ -137,7 +140,10 @@ class LocalBackend:
             return f"local sandbox {self.path} (empty: nothing applied yet)"
         with self._connect() as connection:
             count = len(_read_all(connection, self.path))     # every row read: a damaged one is reported here too
-        return f"local sandbox {self.path} ({count} resources)"
+            held = [f"{records:,} {RECORD_NAMES[obj]}{'s' * (records != 1)}" for obj in RECORD_OBJECTS
+                    if table_columns(connection, obj)
+                    and (records := connection.execute(f"SELECT count(*) FROM {quote_name(obj)}").fetchone()[0])]
+        return f"local sandbox {self.path} ({', '.join([f'{count} resources', *held])})"
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

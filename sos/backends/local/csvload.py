@@ -8,14 +8,18 @@ import csv
 import datetime
 import re
 from dataclasses import replace
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.expr.dialects.sql import encode
 from sos.expr.types import ExprType, Kind, Scope
 from sos.model.resources import Kind as ResourceKind
 from sos.model.resources import Model
+
+if TYPE_CHECKING:
+    import _csv
 
 # What CRMs' exports call a standard field where neither its key nor its label says it.
 EXPORT_NAMES = {
@@ -68,14 +72,14 @@ def read_csv(path: Path, model: Model, scope: Scope, overrides: Mapping[str, str
     return rows, [column for column, key in zip(header, fields, strict=True) if not key]
 
 
-def _rows(path: Path, lines: list[str], reader: Iterator[list[str]], header: list[str], fields: list[str],
+def _rows(path: Path, lines: list[str], reader: _csv.Reader, header: list[str], fields: list[str],
           readers: Mapping[str, Callable[[str], object]], scope: Scope, today: datetime.date,
           progress: Callable[[str], None]) -> tuple[list[dict[str, object]], list[Diagnostic]]:
     """The rows the reader's records make, and what is wrong with the bad ones, each at its line."""
     rows, problems = [], []
-    start = reader.line_num + 1     # type: ignore[attr-defined]
+    start = reader.line_num + 1
     for read, cells in enumerate(reader, 1):
-        line, start = start, reader.line_num + 1    # type: ignore[attr-defined]
+        line, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue
         where = Span(str(path), line, 1)

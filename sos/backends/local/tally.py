@@ -43,16 +43,19 @@ def _tally(connection: sqlite3.Connection, check: Check, index: int, top: int, t
     if missing:
         blanks = ", ".join(f"NULL AS {quote_name(name)}" for name in dict.fromkeys(missing))
         source = f"(SELECT *, {blanks} FROM {quote_name(check.object)})"
+    misfits: list[str] = []
     try:
         where, params = Sql(scope, today=today, now=now).where(check.breaks)
     except SosError:
-        where, params = _row_by_row(connection, check, index, [*have, *dict.fromkeys(missing)], today, now)
+        where, params = _row_by_row(connection, check, index, [*have, *dict.fromkeys(missing)], today, now, misfits)
     stage = quote_name(STAGE_FIELDS[check.object]) if check.object in STAGE_FIELDS else "NULL"
     name = "name"
     if "last_name" in have:     # a person loaded from an export may have its name in two parts only
         name = "IFNULL(name, TRIM(IFNULL(first_name || ' ', '') || IFNULL(last_name, '')))"
     counts = connection.execute(f"SELECT owner, {stage}, count(*) FROM {source} WHERE {where} GROUP BY 1, 2",
                                 params).fetchall()
+    if misfits:
+        return Tally(0, unsupported=f"a record holds a value its field cannot ({misfits[0]})")
     by_owner: Counter[str] = Counter()
     by_stage: Counter[str] = Counter()
     for owner, stage_key, count in counts:
@@ -71,13 +74,18 @@ def _tally(connection: sqlite3.Connection, check: Check, index: int, top: int, t
 
 
 def _row_by_row(connection: sqlite3.Connection, check: Check, index: int, names: list[str], today: datetime.date,
-                now: datetime.datetime | None) -> tuple[str, list[object]]:
-    """A condition that asks the evaluator about each row: what SQL cannot say is still counted, more slowly."""
+                now: datetime.datetime | None, misfits: list[str]) -> tuple[str, list[object]]:
+    """A condition that asks the evaluator about each row: what SQL cannot say is still counted, more slowly. A row
+    the evaluator cannot read (a value that no longer fits its field's type) is added to `misfits`."""
     scope = check.breaks.scope
 
     def breaks(*values: object) -> int:
-        record = decode(dict(zip(names, values, strict=True)), scope, today)
-        return int(evaluate(check.breaks.expr, record, scope, today=today, now=now) is True)
+        row = dict(zip(names, values, strict=True))
+        try:
+            return int(evaluate(check.breaks.expr, decode(row, scope, today), scope, today=today, now=now) is True)
+        except SosError as error:
+            misfits.append(f"{check.object} {row[ID]}: {error.diagnostics[0].message}")
+            return 0
 
     function = f"sos_breaks_{index}"
     connection.create_function(function, len(names), breaks, deterministic=True)
