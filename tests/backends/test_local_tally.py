@@ -12,19 +12,29 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sos.backends.base import Offender, Tally
 from sos.backends.local import LocalBackend
+from sos.backends.local.store import insert_rows
+from sos.backends.local.tally import tally
 from sos.engine import desired_model
-from sos.errors import Span
+from sos.errors import SosError, Span
 from sos.expr.annotate import annotate
 from sos.expr.dialects.evaluate import evaluate
+from sos.expr.dialects.sql import columns, encode, quote_name
 from sos.expr.parse import parse_expression
 from sos.model.checks import Check, checks_of
 from sos.model.exprs import model_scope
 from sos.model.resources import Address, Kind
 from sos.project import Project
 from tests.backends.test_local import apply_blueprint, extends, make_project, write_blueprint
+from tests.expr.dialects.test_sf_formula import NOW, conditions, records
+from tests.expr.dialects.test_sf_formula import TODAY as FORMULA_TODAY
+from tests.expr.dialects.test_sql import TOO_DEEP
+from tests.expr.helpers import OPPORTUNITY as GENERATED
+from tests.expr.helpers import parse
 
 TODAY = datetime.date(2026, 3, 2)
 OWNERS = ["ana@example.com", "bo@example.com", "cy@example.com", None]
@@ -188,3 +198,29 @@ def test_a_value_that_no_longer_fits_its_field_makes_a_row_by_row_check_unsuppor
     check = Check(Address(Kind.RULE, "opportunity", "odd"), "opportunity", "Odd", annotate(expr, scope)[0], "audit")
     assert backend.tally([check], today=TODAY) == [Tally(0, unsupported=(
         "a record holds a value its field cannot (opportunity 3: field 'amount' holds 'lots', which is not a number)"))]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions(), st.lists(records(), max_size=8))
+def test_tally_equals_the_evaluator_on_generated_conditions_and_records(text: str, generated: list[dict]) -> None:
+    with closing(sqlite3.connect(":memory:")) as connection:
+        defined = ", ".join(f"{quote_name(name)} {sql_type}" for name, sql_type in columns(GENERATED).items())
+        connection.execute(f"CREATE TABLE opportunity (_id INTEGER PRIMARY KEY, {defined})")
+        insert_rows(connection, "opportunity", [encode(r, GENERATED, today=FORMULA_TODAY) for r in generated])
+        check = Check(Address(Kind.RULE, "opportunity", "generated"), "opportunity", "Generated",
+                      annotate(parse(text), GENERATED)[0], "audit")
+        try:
+            [found] = tally(connection, [check], top=3, today=FORMULA_TODAY, now=NOW)
+        except SosError as error:  # hypothesis nests far deeper than rules do
+            assert [d.message for d in error.diagnostics] == [TOO_DEEP]
+            return
+    scope = check.breaks.scope
+    broken = [(number + 1, r) for number, r in enumerate(generated)
+              if evaluate(check.breaks.expr, r, scope, today=FORMULA_TODAY, now=NOW) is True]
+    worst = sorted(broken, key=lambda pair: (pair[1].get("amount") is None, -(pair[1].get("amount") or 0),
+                                              pair[1].get("name") or "", pair[0]))[:3]
+    assert found == Tally(
+        len(broken), dict(sorted(Counter(str(r.get("owner") or "(no owner)") for _, r in broken).items())),
+        dict(sorted(Counter(str(r["stage"]) for _, r in broken).items())),
+        tuple(Offender(str(n), str(r.get("name") or ""), r.get("owner") or None, r["stage"],
+                       None if r.get("amount") is None else float(r["amount"])) for n, r in worst))

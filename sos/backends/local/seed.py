@@ -57,22 +57,23 @@ def seed(connection: sqlite3.Connection, model: Model, *, deals: int, seed_value
     for table in (*RECORD_OBJECTS, "task", "user", "queue", "field_history"):
         connection.execute(f"DELETE FROM {quote_name(table)}")
     chance = random.Random(seed_value)
-    world = _World(chance, today, scopes, _team(model), _requirements(model), _stages(model))
+    accounts = max(1, deals // 4)
+    sizes = {"account": accounts, "contact": accounts * 2, "lead": deals, "opportunity": deals}
+    world = _World(chance, today, scopes, _team(model), _requirements(model), _stages(model), sizes)
     counts: dict[str, int] = {}
     counts["user"] = _insert(connection, "user", ["username", "name", "email"],
                              ([u, _person(u), u] for u in world.team))
     counts["queue"] = _insert(connection, "queue", ["name", "members"],
                               ([q, json.dumps(world.team[:2])] for q in _queues(model)))
-    accounts = max(1, deals // 4)
     counts["account"] = _insert_records(connection, scopes["account"], (world.account(n) for n in range(accounts)))
     counts["contact"] = _insert_records(connection, scopes["contact"],
-                                        (world.contact(n, accounts) for n in range(accounts * 2)))
+                                        (world.contact(n) for n in range(accounts * 2)))
     counts["lead"] = _insert_records(connection, scopes["lead"], (world.lead(n) for n in range(deals)))
     progress(f"seeded {accounts:,} accounts, {accounts * 2:,} contacts, {deals:,} leads; writing {deals:,} deals")
     history: list[list[object]] = []
     tasks: list[list[object]] = []
     counts["opportunity"] = _insert_records(
-        connection, scopes["opportunity"], (world.deal(n + 1, accounts, history, tasks) for n in range(deals)))
+        connection, scopes["opportunity"], (world.deal(n + 1, history, tasks) for n in range(deals)))
     counts["field_history"] = _insert(connection, "field_history",
                                       ["object", "record", "field", "old", "new", "who", "at"], history)
     counts["task"] = _insert(connection, "task", ["subject", "status", "due_date", "owner", "what_object",
@@ -135,9 +136,10 @@ class _World:
     """Draws every record from one random stream, in one order: the same seed gives the same rows."""
 
     def __init__(self, chance: random.Random, today: datetime.date, scopes: dict[str, Scope], team: list[str],
-                 requirements: dict[str, set[str]], stages: dict[str, Mapping[str, Any]]) -> None:
+                 requirements: dict[str, set[str]], stages: dict[str, Mapping[str, Any]],
+                 sizes: dict[str, int]) -> None:
         self.chance, self.today, self.scopes, self.team = chance, today, scopes, team
-        self.requirements, self.stages = requirements, stages
+        self.requirements, self.stages, self.sizes = requirements, stages, sizes
         self.custom_fields = {obj: [(key, t) for key, t in scope.fields.items() if key not in STANDARD_FIELDS[obj]]
                               for obj, scope in scopes.items()}
         deal_scope = scopes["opportunity"]
@@ -180,7 +182,7 @@ class _World:
             case Kind.USER:
                 return chance.choice(self.team)
             case Kind.REFERENCE:
-                return f"{field_type.to or 'record'}-{chance.randint(1, 9999)}"
+                return str(chance.randint(1, self.sizes.get(field_type.to, 1)))     # the id of a seeded record
         return chance.choice(["Confirmed on the call", "See the notes", "Spreadsheets today", "Budget from Q3"])
 
     def account(self, number: int) -> dict[str, object]:
@@ -192,13 +194,13 @@ class _World:
         self.custom("account", row, lambda key: chance.random() < OTHER_FIELD_FILLED)
         return row
 
-    def contact(self, number: int, accounts: int) -> dict[str, object]:
+    def contact(self, number: int) -> dict[str, object]:
         chance = self.chance
         first, last = chance.choice(FIRST), chance.choice(LAST)
         row: dict[str, object] = {
             "first_name": first, "last_name": last, "name": f"{first} {last}",
             "email": f"{first.lower()}.{last.lower()}{number}@example.org",
-            "account": f"account-{number % accounts + 1}", "owner": chance.choice(self.team),
+            "account": str(number % self.sizes["account"] + 1), "owner": chance.choice(self.team),
             "created_date": _moment(self.day(-700, -30), chance)}
         self.custom("contact", row, lambda key: chance.random() < OTHER_FIELD_FILLED)
         return row
@@ -226,18 +228,19 @@ class _World:
         rest = [s for s in self.statuses if s not in self.converted] or self.statuses
         return self.chance.choices(rest, weights=[len(rest) - i for i in range(len(rest))])[0]
 
-    def deal(self, number: int, accounts: int, history: list[list[object]],
+    def deal(self, number: int, history: list[list[object]],
              tasks: list[list[object]]) -> dict[str, object]:
         chance = self.chance
         owner = chance.choice(self.team)
+        account = chance.randint(1, self.sizes["account"])
         path = self._path()
         stage = path[-1] if path else None
         is_open = stage in self.open
         entered_ago = self._days_in_stage(stage)
         created = self.today - datetime.timedelta(days=entered_ago + 6 * max(0, len(path) - 1) + chance.randint(0, 5))
         row: dict[str, object] = {
-            "name": f"{self.company(chance.randrange(accounts))} - {chance.choice(['New', 'Expansion', 'Pilot'])}",
-            "owner": owner, "stage": stage, "account": f"account-{chance.randint(1, accounts)}",
+            "name": f"{self.company(account - 1)} - {chance.choice(['New', 'Expansion', 'Pilot'])}",
+            "owner": owner, "stage": stage, "account": str(account),
             "amount": round(chance.lognormvariate(8.6, 0.7), -2) if chance.random() < 0.92 else None,
             "lead_source": chance.choice(SOURCES), "created_date": _moment(created, chance),
             "probability": self.stages.get(str(stage), {}).get("probability"),
