@@ -14,8 +14,11 @@ MODULES = (
     "bench.validate",  # load_blueprint on a generated blueprint; `sos validate` on a starter
     "bench.plan_apply",  # plan and apply on the local sandbox
     "bench.salesforce",  # plan and apply against the Salesforce emulator (100 ms a call) beside a CRUD script
+    "bench.hubspot",  # plan and apply against the HubSpot emulator (100 ms a call) beside one call per property
+    "bench.portfolio",  # `sos status` over 15 clients beside one client's `sos plan`
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
-    "bench.audit",  # an audit of 100,000 seeded deals in the sandbox: time and peak memory
+    "bench.audit",  # an audit's cost: 100,000 seeded deals in the sandbox (time, peak memory); Salesforce API
+    #                 calls for 50 checks over 10,000 and 100,000 records
 )
 
 

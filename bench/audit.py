@@ -2,8 +2,8 @@
 records that break every rule, stage requirement and stage limit (`tally(checks_of(model), top=10)`), with the
 audit's wall time (time.perf_counter) and peak memory (tracemalloc). Figures only; nothing is asserted.
 
-The Salesforce part (audit calls for 50 checks over 10,000 and 100,000 emulated records) is written in
-bench/audit_salesforce.py; `run` joins its rows to `run_sandbox`'s when the two branches merge.
+The Salesforce part (audit calls for 50 checks over 10,000 and 100,000 emulated records) is
+bench/audit_salesforce.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench import audit_salesforce
 from sos.backends.local import LocalBackend
 from sos.engine import apply_plan, make_plan, seed_sandbox
 from sos.model.checks import checks_of
@@ -25,7 +26,7 @@ PROJECT = "sos: 1\nblueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}
 
 
 def run() -> list[tuple[str, str]]:
-    return run_sandbox()
+    return run_sandbox() + audit_salesforce.run()
 
 
 def run_sandbox() -> list[tuple[str, str]]:

@@ -89,6 +89,19 @@ declare(
     Code("extends-missing", "`extends` names a file that does not exist"),
     Code("extends-cycle", "blueprints extend each other in a cycle", fix="remove one of these `extends` entries"),
     Code("remove-unknown", "`remove:` names something no parent blueprint defines"),
+    Code("unknown-var", "`${name}` or a value in `vars:` names a variable no blueprint declares",
+         fix="declare it under `vars:` with its `type`"),
+    Code("var-unset", "a declared variable has no default and no blueprint sets it",
+         fix="set it in the client's blueprint under `vars:`"),
+    Code("var-type", "a variable's value is not of its declared type (a time zone, an address, a number)"),
+    Code("var-in-expression", "`${name}` in a `when` or `require` expression, where variables are not substituted",
+         fix="write the value itself in the expression"),
+    Code("placeholder-domain", "addresses at a placeholder domain (example.com, .test …) where real users or teams "
+         "are meant; `sos apply` to a CRM refuses them (`placeholder-address`)", Severity.WARNING,
+         fix="set the real addresses, usually through the starter's `vars:`"),
+    Code("placeholder-address", "`sos apply` to a CRM would write a route or cadence that sends work to a "
+         "placeholder address (example.com, .test …)", fix="set the real address, usually through the starter's "
+         "`vars:`; the local sandbox takes placeholders"),
     Code("unknown-anchor", "`before:`/`after:` names no item before it"),
     # Blueprints: meaning.
     Code("unknown-field", "a field is referenced but not defined"),
@@ -136,6 +149,14 @@ declare(
     Code("no-target", "sos.yaml has several targets and no default_target", fix="pass --target or set default_target"),
     Code("unknown-target", "a target name that sos.yaml does not define"),
     Code("backend-missing", "a target type this version of sos cannot plan or apply"),
+    Code("history-number", "`sos history show N` names an apply the history does not hold (or holds only counts of)",
+         fix="run `sos history` to see the numbers"),
+    Code("starter-changed", "a starter the client extends changed since sos.lock recorded it",
+         fix="run `sos upgrade` to see what the new version changes and take it"),
+    Code("lock-corrupt", "sos.lock is not a lock file sos wrote"),
+    Code("records-missing", "a target whose records this version of sos cannot read (for `sos audit`)",
+         fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and audit "
+             "that target"),
     Code("plan-stale", "the CRM changed after the saved plan was made", fix=PLAN_AGAIN),
     Code("plan-version", "the saved plan was made by another version of sos", fix=PLAN_AGAIN),
     Code("plan-format", "the saved plan has a format this sos does not read", fix=PLAN_AGAIN),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+from typing import Any
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -12,18 +13,22 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
+from sos.audit import READS_A_SAVE, report
+from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
 from sos.backends.local import LocalBackend
 from sos.backends.local.store import RECORD_OBJECTS
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live
+from sos.blueprint.checks import placeholder_errors
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.history import git_commit, read_history, record_apply
+from sos.lock import changed_starters, lock_new_starters, read_lock, write_lock
 from sos.model.compile import compile_model
-from sos.model.resources import Model
-from sos.plan.change import Action, Plan, held_stages, keep_stages
+from sos.model.checks import checks_of, reads_a_save
+from sos.model.resources import Kind, Model
+from sos.plan.change import Action, Impact, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
-from sos.plan.planfile import PlanFile, saved_json
+from sos.plan.planfile import PlanFile, plan_to_json, saved_json
 from sos.project import Project
 from sos.target import Target
 
@@ -51,11 +56,30 @@ def target_types() -> list[str]:
     return list(BACKENDS)
 
 
-def desired_model(project: Project) -> Model:
+def desired_model(project: Project, *, locked: bool = True) -> Model:
+    """The project's blueprint compiled. `locked`: refuse a starter that changed since sos.lock recorded it (the
+    client takes it with `sos upgrade`), and record the starters it does not hold yet."""
     blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
     if blueprint is None:
         raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    if locked:
+        changed = changed_starters(project.root, blueprint.starters)
+        if changed:
+            raise SosError(changed)
+        lock_new_starters(project.root, blueprint.starters)
     return compile_model(blueprint)
+
+
+def upgrade_starters(project: Project) -> dict[str, tuple[str | None, str]]:
+    """Lock the starters the blueprint extends as they are now: for each whose digest changed, (was, now)."""
+    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
+    if blueprint is None:
+        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    locked = read_lock(project.root) or {}
+    changed = {ref: (locked.get(ref), digest) for ref, digest in blueprint.starters.items()
+               if locked.get(ref) != digest}
+    write_lock(project.root, blueprint.starters)
+    return changed
 
 
 def lint_targets(project: Project, desired: Model) -> list[Diagnostic]:
@@ -69,13 +93,16 @@ def open_target(project: Project, target: Target) -> Backend:
     return open_backend(target, project.root)
 
 
-def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None) -> PlanRun:
+def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None,
+              impact: bool = True, locked: bool = True) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
     `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
+    `impact`: count the open records each blocking rule or stage requirement the plan adds or tightens would block
+    (when the target reads records). `locked`: see desired_model (`sos upgrade` plans with the starters as they are).
     """
-    desired = desired_model(project)
+    desired = desired_model(project, locked=locked)
     backend = backend or open_target(project, target)
     refused = [d for d in backend.lint(desired) if d.is_error]
     if refused:
@@ -84,7 +111,65 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     capabilities = backend.capabilities
     plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
                 notes=capabilities.plan_notes(), drift=live.drift, live_fingerprint=live.fingerprint, adopt=adopt)
+    if impact and isinstance(backend, Records):
+        plan = with_impact(plan, backend, desired)
     return PlanRun(plan, backend, desired, live)
+
+
+# What a stage requirement or rule checks: a change to any of these can block saves it did not block before.
+_CHECKED = ("when", "require", "fields", "stages", "enforce")
+
+
+def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
+    """`plan` with, on each change that adds or tightens a blocking rule or stage requirement, how many open records
+    break it in the target now: one tally of counts for the whole plan."""
+    tightened = {c.address for c in plan.changes
+                 if c.address.kind in (Kind.RULE, Kind.STAGE_REQUIREMENT) and c.after is not None
+                 and (c.action is Action.CREATE or any((c.before or {}).get(k) != c.after.get(k) for k in _CHECKED))}
+    checks = [check for check in checks_of(desired, (Kind.RULE, Kind.STAGE_REQUIREMENT), only=tightened,
+                                           open_only=True) if check.blocks]
+    if not checks:
+        return plan
+    impacts = {check.address: Impact(tally.total, len(tally.by_owner), check.object, check.enforce, tally.unsupported)
+               for check, tally in zip(checks, records.tally(checks, top=0, desired=desired), strict=True)}
+    return replace(plan, changes=tuple(replace(c, impact=impacts.get(c.address)) for c in plan.changes))
+
+
+def audit(project: Project, target: Target, *, top: int = 10, today: datetime.date | None = None,
+          backend: Backend | None = None) -> dict[str, object]:
+    """The audit report (sos.audit) of the blueprint's rules, stage requirements and stage time limits against the
+    target's records, whatever their `enforce`. `today`: the date the audit reads as today (default: UTC's)."""
+    desired = desired_model(project)
+    backend = backend or open_target(project, target)
+    if not isinstance(backend, Records):
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose records "
+                                  "this version of sos cannot read", "records-missing"))
+    today = today or datetime.datetime.now(datetime.UTC).date()
+    checks = checks_of(desired)
+    readable = [check for check in checks if not reads_a_save(check)]
+    counted = iter(backend.tally(readable, top=top, today=today, desired=desired))
+    tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
+    records = {obj: backend.record_count(obj) for obj in dict.fromkeys(check.object for check in checks)}
+    return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,
+                  generated=datetime.datetime.now(datetime.UTC))
+
+
+def client_status(project: Project) -> dict[str, object]:
+    """One client's row of `sos status`: its default target, what a plan would change (deletions are held back
+    until `--allow-delete`), drift, the last apply, and how many records break a check where the target reads
+    records. Read only: nothing is changed."""
+    target = project.target(None)
+    run = make_plan(project, target, impact=False)
+    plan = run.plan
+    last = next((e for e in reversed(history_of(project)) if e.get("target") == target.name), None)
+    found = None
+    if isinstance(run.backend, Records):
+        found = audit(project, target, top=0, backend=run.backend)["found"]
+    return {"target": target.name, "type": target.type,
+            "add": plan.count(Action.CREATE), "change": plan.count(Action.UPDATE) + plan.count(Action.ADOPT),
+            "delete": plan.count(Action.DELETE), "drift": sum(1 for c in plan.changes if c.reason),
+            "last_apply": {k: last.get(k) for k in ("at", "by", "git_commit", "outcome")} if last else None,
+            "audit": found}
 
 
 def saved_run(project: Project, target: Target, saved: PlanFile) -> PlanRun:
@@ -149,6 +234,13 @@ def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -
 
     A history that cannot be written does not undo the outcome: it becomes a warning, in the result's `notes`
     or beside the error."""
+    written = {kind: {c.address.key for c in plan.changes if c.address.kind is kind and c.after is not None}
+               for kind in (Kind.AUTOMATION, Kind.ASSIGNMENT)}
+    if plan.target_type != "local" and any(written.values()):    # a CRM would route leads to the placeholders
+        blueprint, _ = load_blueprint(project.blueprint_path, project.blueprint_folders)
+        refused = placeholder_errors(blueprint, written[Kind.AUTOMATION], written[Kind.ASSIGNMENT]) if blueprint else []
+        if refused:
+            raise SosError(refused)
     entry = _history_entry(project, plan, desired)
     with _recorded(project, entry):
         result = backend.apply(plan, desired)
@@ -158,19 +250,34 @@ def apply_plan(project: Project, backend: Backend, plan: Plan, desired: Model) -
         address, reason = next(iter(result.failed.items()))
         more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
         outcome = {"outcome": "failed", "error": f"{address}: {reason}{more}"}
-    warning = record_apply(project.state_dir, {**entry, **outcome})
+    warning = _record(project, {**entry, **outcome})
     return replace(result, notes=(warning,)) if warning else result
 
 
 def _history_entry(project: Project, plan: Plan, desired: Model) -> dict[str, object]:
     """What the history records of any apply of `plan`, whatever its outcome."""
     return {"target": plan.target, "git_commit": git_commit(project.root),
-            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action}}
+            "plan_digest": plan_digest(saved_json(plan, desired)), "summary": {a.value: plan.count(a) for a in Action},
+            "plan": plan_to_json(plan)}
+
+
+def history_of(project: Project) -> list[dict[str, Any]]:
+    """Every apply recorded for the project, oldest first: in history/ when it shares its history, and those
+    recorded on this machine before it did."""
+    entries = read_history(project.state_dir)
+    if project.shared_history:
+        entries = sorted([*entries, *read_history(project.history_dir)], key=lambda entry: str(entry["at"]))
+    return entries
+
+
+def _record(project: Project, entry: dict[str, object]) -> Diagnostic | None:
+    """Record an apply's `entry` where the project keeps its history; a warning when it cannot be written."""
+    return record_apply(project.history_dir, entry, one_file_each=project.shared_history)
 
 
 def submitted_apply(project: Project, job: str) -> dict[str, object]:
     """The history entry of the apply that submitted `job` and did not learn its outcome."""
-    entry = next((e for e in reversed(read_history(project.state_dir)) if e.get("job") == job), None)
+    entry = next((e for e in reversed(history_of(project)) if e.get("job") == job), None)
     if entry is None:
         raise SosError(f"no apply in this project's history submitted {job}; `sos history` lists "
                        "past applies and the id of each whose outcome is unknown", "unknown-job")
@@ -181,7 +288,7 @@ def unresolved_apply(project: Project, target: str) -> list[Diagnostic]:
     """A warning when the last apply to `target` was submitted but its outcome is unknown: the plan just read may
     still change under it, and `sos apply --resume` finds out."""
     try:
-        entries = read_history(project.state_dir)
+        entries = history_of(project)
     except SosError:     # a damaged history is `sos history`'s to report, not a plan's
         return []
     last = next((e for e in reversed(entries) if e.get("target") == target), None)
@@ -202,7 +309,7 @@ def resume_apply(project: Project, backend: Backend, entry: dict[str, object]) -
     resumed["job"] = job
     with _recorded(project, resumed):
         said = backend.resume(job)
-    warning = record_apply(project.state_dir, {**resumed, "outcome": "applied"})
+    warning = _record(project, {**resumed, "outcome": "applied"})
     return said, [warning] if warning else []
 
 
@@ -213,20 +320,20 @@ def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
         yield
     except SosError as exc:
         outcome = {"outcome": "unknown", "job": exc.job} if isinstance(exc, ApplyUnknown) else {"outcome": "failed"}
-        warning = record_apply(project.state_dir, {**entry, **outcome, "error": exc.diagnostics[0].message})
+        warning = _record(project, {**entry, **outcome, "error": exc.diagnostics[0].message})
         exc.diagnostics.extend([warning] if warning else [])
         raise
     except ApplyInterrupted as exc:
-        record_apply(project.state_dir, {**entry, "outcome": "unknown", "job": exc.job,
-                                         "error": "stopped with Ctrl-C after the CRM accepted the changes"})
+        _record(project, {**entry, "outcome": "unknown", "job": exc.job,
+                          "error": "stopped with Ctrl-C after the CRM accepted the changes"})
         raise
     except KeyboardInterrupt:   # no crash log is written for Ctrl-C, so the record names none
-        record_apply(project.state_dir, {**entry, "outcome": "interrupted",
-                                         "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
+        _record(project, {**entry, "outcome": "interrupted",
+                          "error": "stopped with Ctrl-C; `sos plan` shows what the CRM holds now"})
         raise
     except BaseException as exc:  # the type only: the text may hold secrets
-        record_apply(project.state_dir, {**entry, "outcome": "failed",
-                                         "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
+        _record(project, {**entry, "outcome": "failed",
+                          "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
         raise
 
 

@@ -1,4 +1,6 @@
-"""The record of past applies, one JSON line each, in the project's .sos/history.jsonl."""
+"""The record of past applies: one JSON line each in the project's .sos/history.jsonl, or, for a project that
+shares its history (`history: repository`), one JSON file each in history/, committed, so that applies from
+several machines merge in git without conflicts."""
 
 from __future__ import annotations
 
@@ -35,15 +37,22 @@ def who() -> str:
         return "unknown"
 
 
-def record_apply(state_dir: Path, entry: dict[str, Any]) -> Diagnostic | None:
-    """Append `entry` to the history; a warning, never an exception, when it cannot be written: the apply's
-    outcome stands whatever happens to its record."""
-    stamped = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "by": who(), **entry}
-    path = state_dir / "history.jsonl"
+def record_apply(folder: Path, entry: dict[str, Any], *, one_file_each: bool = False) -> Diagnostic | None:
+    """Record `entry` in the history in `folder` (appended to history.jsonl, or `one_file_each` as a new file); a
+    warning, never an exception, when it cannot be written: the apply's outcome stands whatever happens to its
+    record."""
+    moment = datetime.now(UTC)
+    stamped = {"at": moment.isoformat(timespec="seconds"), "by": who(), **entry}
+    text = json.dumps(stamped, sort_keys=True)
+    path = folder / "history.jsonl"
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(stamped, sort_keys=True) + "\n")
+        folder.mkdir(parents=True, exist_ok=True)
+        if one_file_each:
+            path = _new_file(folder, f"{moment:%Y%m%dT%H%M%S%fZ}-{entry['target']}")   # names sort as applies ran
+            path.write_text(json.dumps(stamped, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+        else:
+            with path.open("a", encoding="utf-8") as out:
+                out.write(text + "\n")
     except OSError as exc:
         return Diagnostic(None, f"the outcome of this apply ({entry['outcome']}) could not be recorded: cannot write "
                                 f"{path}: {exc.strerror}", "history-unwritable", Severity.WARNING,
@@ -52,10 +61,38 @@ def record_apply(state_dir: Path, entry: dict[str, Any]) -> Diagnostic | None:
     return None
 
 
-def read_history(state_dir: Path) -> list[dict[str, Any]]:
-    path = state_dir / "history.jsonl"
-    if not path.exists():
-        return []
+def _new_file(folder: Path, stem: str) -> Path:
+    """A path in `folder` named after `stem` that no other apply has taken (two in one second get -2, -3 …)."""
+    for number in range(1, 1000):
+        path = folder / (f"{stem}.json" if number == 1 else f"{stem}-{number}.json")
+        try:
+            path.touch(exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(17, "too many applies recorded in one second", str(folder))
+
+
+def read_history(folder: Path) -> list[dict[str, Any]]:
+    """Every apply recorded in `folder` (its history.jsonl and its one-file-each records), oldest first."""
+    entries = _read_lines(folder / "history.jsonl") if (folder / "history.jsonl").exists() else []
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T*.json")):
+        entries.append(_read_record(path))
+    return sorted(entries, key=lambda entry: str(entry["at"]))
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        entry = None
+    if not isinstance(entry, dict) or not set(entry) >= HISTORY_KEYS:
+        raise SosError(Diagnostic(Span(str(path), 1, 1), "not an apply record", "history-corrupt",
+                                  fix="restore it from git (`git checkout -- FILE`) or remove it"))
+    return entry
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

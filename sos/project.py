@@ -25,6 +25,12 @@ class Project:
     origin: Span | None = None
     state_dir: Path = field(default=Path(".sos"))
     blueprint_folders: tuple[Path, ...] = ()  # where blueprints may read files: the project and its opt-ins
+    shared_history: bool = False   # `history: repository`: applies are recorded in history/, committed
+
+    @property
+    def history_dir(self) -> Path:
+        """Where past applies are recorded: history/ in the repository, or the local state folder."""
+        return self.root / "history" if self.shared_history else self.state_dir
 
     def target(self, name: str | None) -> Target:
         """The named target, or the default one; a clear error otherwise."""
@@ -83,7 +89,8 @@ def load_project(path: Path) -> Project:
     if (node := root.get("blueprint")) is not None:
         _check_blueprint_path(node, blueprint_path, folders)
     return Project(root=folder, blueprint_path=blueprint_path, targets=targets, default_target=default,
-                   origin=root.span, state_dir=folder / ".sos", blueprint_folders=folders)
+                   origin=root.span, state_dir=folder / ".sos", blueprint_folders=folders,
+                   shared_history=data.get("history") == "repository")
 
 
 def _check_blueprint_path(node: Node, path: Path, folders: tuple[Path, ...]) -> None:

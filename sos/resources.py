@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 _PACKAGE = Path(__file__).parent
 _CHECKOUT = _PACKAGE.parent
@@ -22,6 +25,10 @@ def schemas_dir() -> Path:
 
 def starters_dir() -> Path:
     return _data_dir("starters", "blueprints")
+
+
+# Keys every target may have, whatever its type (schemas/project.schema.json, Target).
+COMMON_TARGET_KEYS = ("description", "allow_delete", "protected")
 
 
 @cache
@@ -48,12 +55,39 @@ def _add_target_type(target: dict[str, Any], name: str, options: dict[str, Any])
     properties["type"]["enum"].append(name)
     properties.update(options["properties"])
     shown = {key: {"description": properties[key]["description"], "examples": properties[key]["examples"]}
-             for key in ("type", *options["properties"], "description")}
+             for key in ("type", *options["properties"], *COMMON_TARGET_KEYS)}
     shown["type"]["examples"] = [name]
     target["allOf"].append({"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
                             "then": {"properties": shown, "additionalProperties": False}})
     target["examples"].extend(options.get("examples", ()))
 
 
+STARTERS_PATH_ENV = "SOS_STARTERS_PATH"
+PORTFOLIO_FILE = "sos-portfolio.yaml"
+
+
+def starter_folders() -> list[Path]:
+    """Where starters are found, first match winning: the folders in SOS_STARTERS_PATH (os.pathsep between
+    them), those the nearest sos-portfolio.yaml lists under `starters:` (relative to it), then sos's own."""
+    folders = [Path(part) for part in os.environ.get(STARTERS_PATH_ENV, "").split(os.pathsep) if part]
+    here = Path.cwd()
+    portfolio = next((folder / PORTFOLIO_FILE for folder in (here, *here.parents)
+                      if (folder / PORTFOLIO_FILE).is_file()), None)
+    if portfolio is not None:
+        try:
+            listed = (yaml.safe_load(portfolio.read_text(encoding="utf-8")) or {}).get("starters") or []
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+            listed = []      # `sos starters` names the portfolio file it could not read
+        folders += [portfolio.parent / str(entry) for entry in listed if isinstance(entry, str)]
+    return [Path(os.path.realpath(folder)) for folder in folders if folder.is_dir()] + [starters_dir()]
+
+
+def starter_path(name: str) -> Path | None:
+    """The file of starter `name` (`smb-bant`, or `smb-bant@2` for that version), or None."""
+    return next((folder / f"{name}.yaml" for folder in starter_folders() if (folder / f"{name}.yaml").is_file()),
+                None)
+
+
 def starter_names() -> list[str]:
-    return sorted(p.stem for p in starters_dir().glob("*.yaml"))
+    """Every starter name, versions included (`agency@2`), once (the first folder's wins)."""
+    return sorted({p.stem for folder in starter_folders() for p in folder.glob("*.yaml")})

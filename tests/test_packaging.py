@@ -35,6 +35,13 @@ blueprint, diagnostics = load_blueprint(Path(sys.argv[1]))
 print(json.dumps({"name": blueprint and blueprint.name, "diagnostics": [d.headline() for d in diagnostics]}))
 """
 
+DASHBOARD = """\
+import json, sys
+from sos.render.audit_html import render_html
+page = render_html(json.loads(open(sys.argv[1], encoding="utf-8").read()))
+print(json.dumps({"style": "th button" in page, "script": "table.sortable" in page, "found": '"found">57<' in page}))
+"""
+
 
 def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(args, capture_output=True, text=True, timeout=300, **kwargs)  # type: ignore[call-overload]
@@ -48,7 +55,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("packaging")
     shutil.copytree(REPO, root / "src", ignore=IGNORE)
     run([sys.executable, "-m", "pip", "wheel", str(root / "src"), "--no-deps", "--quiet", "-w", str(root / "dist")])
-    [wheel] = (root / "dist").glob("sos-*.whl")
+    [wheel] = (root / "dist").glob("sos_crm-*.whl")   # the distribution is sos-crm; the command sos
     run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(root / "site"), str(wheel)])
     return root / "site"
 
@@ -80,7 +87,16 @@ def test_installed_sos_init_makes_a_valid_project(installed: Path, tmp_path: Pat
     assert (tmp_path / "acme" / "blueprint.yaml").is_file()
     loaded = python(installed, "-c", LOAD, "acme/blueprint.yaml", cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
-    assert json.loads(loaded.stdout) == {"name": "acme", "diagnostics": []}
+    found = json.loads(loaded.stdout)
+    assert found["name"] == "acme"
+    assert [d.rsplit(" ", 1)[1] for d in found["diagnostics"]] == ["[placeholder-domain]"]   # the starter's team
     validate = python(installed, str(script), "validate", cwd=tmp_path / "acme")
-    assert (validate.returncode, validate.stderr) == (0, "")
+    assert validate.returncode == 0 and "[placeholder-domain]" in validate.stderr
     assert validate.stdout.startswith("blueprint.yaml is valid: ")
+
+
+def test_installed_package_renders_the_audit_dashboard(installed: Path, tmp_path: Path) -> None:
+    report = REPO / "tests" / "render" / "audit_report.json"
+    result = python(installed, "-c", DASHBOARD, str(report), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"style": True, "script": True, "found": True}

@@ -13,6 +13,7 @@ from sos.target import Target
 BACKENDS = {
     "local": "sos.backends.local:LocalBackend",
     "salesforce": "sos.backends.salesforce.backend:SalesforceBackend",
+    "hubspot": "sos.backends.hubspot.backend:HubSpotBackend",
 }
 
 # The diagnostic codes each backend declares beyond sos.codes' own.
@@ -21,6 +22,7 @@ CODE_MODULES = ("sos.backends.salesforce.codes", "sos.backends.hubspot.codes", "
 # Each backend's lint, for `sos validate`: importable without the backend's client (a plan calls Backend.lint).
 LINTS = {
     "salesforce": "sos.backends.salesforce.lint:lint",
+    "hubspot": "sos.backends.hubspot.lint:lint",
 }
 
 

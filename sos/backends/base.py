@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
@@ -124,15 +124,18 @@ class Tally:
     unsupported: str | None = None
 
 
+@runtime_checkable
 class Records(Protocol):
     """The records side of a backend: what `sos audit` and a plan's impact counts read. A backend that reads
     records implements it beside Backend; the CRM does the counting wherever it can, so the calls grow with the
     number of checks, not of records."""
 
-    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:
         """For each of `checks` (in order), the records that break it: counts, and the `top` worst offenders
         (none for top=0: counts only). `today` stands in for the clock (days_in_stage, today()); by default the
-        date in UTC."""
+        date in UTC. `desired`: the Model the checks were made from, which names their fields and stages in the
+        CRM (a backend that needs it reads what it manages otherwise)."""
 
     def record_count(self, obj: str) -> int:
         """How many records of `obj` the target holds (what an audit says it looked at)."""

@@ -178,7 +178,7 @@ def build_blueprint(merged: Merged, diagnostics: Diagnostics) -> Blueprint:
         lead_statuses=tuple(builder.lead_status(n) for n in merged.lists["lead_statuses"]),
         cadences={key: builder.cadence(key, node) for key, node in merged.maps["cadences"].items()},
         routing=tuple(builder.route(n) for n in merged.lists["routing"]),
-        files=tuple(merged.files),
+        files=tuple(merged.files), starters=dict(merged.starters),
     )
 
 

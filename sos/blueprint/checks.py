@@ -6,12 +6,12 @@ problem at once, after the schema has vouched for the shapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
-from sos.errors import Diagnostics, Span, did_you_mean
+from sos.errors import Diagnostic, Diagnostics, Span, did_you_mean
 from sos.expr.ast import Call, walk
 from sos.expr.typecheck import SAVE_FUNCTIONS
 from sos.expr.types import STAGE_FIELDS
@@ -287,6 +287,49 @@ def check_rule_enforce(bp: Blueprint, diags: Diagnostics) -> None:
 
 Check = Callable[[Blueprint, Diagnostics], None]
 
+# RFC 2606 and RFC 6761: domains reserved for examples and tests, never a real mailbox.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+PLACEHOLDER_TLDS = (".example", ".test", ".invalid", ".localhost")
+
+
+def is_placeholder_address(text: str) -> bool:
+    domain = text.rpartition("@")[2].lower()
+    return "@" in text and (domain in PLACEHOLDER_DOMAINS or domain.endswith(PLACEHOLDER_TLDS)
+                            or any(domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS))
+
+
+def placeholder_addresses(nodes: Iterable[Node]) -> Iterable[Node]:
+    """The scalars under `nodes` that are addresses at a placeholder domain."""
+    for node in nodes:
+        if node.is_map or node.is_list:
+            yield from placeholder_addresses(node.value.values() if node.is_map else node.value)
+        elif isinstance(node.value, str) and is_placeholder_address(node.value):
+            yield node
+
+
+def placeholder_errors(bp: Blueprint, cadences: Collection[str], routes: Collection[str]) -> list[Diagnostic]:
+    """Each placeholder address in the named cadences and routes as an error: what `sos apply` to a CRM
+    refuses when it would write them."""
+    places = [c.node for c in bp.cadences.values() if c.node and c.key in cadences] + [
+        r.node for r in bp.routing if r.node and r.key in routes]
+    return [Diagnostic(node.span, f"{node.value} is a placeholder address, not a user or team of the client",
+                       "placeholder-address") for node in placeholder_addresses(places)]
+
+
+def check_placeholder_addresses(bp: Blueprint, diags: Diagnostics) -> None:
+    """Users, queues and notifications at example.com are a starter's stand-ins: fine in the sandbox, refused by
+    `sos apply` to a CRM (sos.engine), where they would assign leads to nobody. One warning for them all."""
+    places = [c.node for c in bp.cadences.values() if c.node] + [r.node for r in bp.routing if r.node]
+    found = list(placeholder_addresses(places))
+    if found:
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        diags.warning(found[0].span, f"{found[0].value}{more} are placeholder addresses" if more else
+                      f"{found[0].value} is a placeholder address", "placeholder-domain",
+                      why="they stand in for real users and teams: leads routed or tasks sent there reach nobody",
+                      fix="set the real addresses, usually in the starter's `vars:` (`sos show` lists them); "
+                          "`sos apply` to a CRM refuses placeholders")
+
+
 CHECKS: tuple[Check, ...] = (
     check_field_options,
     check_standard_names,
@@ -301,6 +344,7 @@ CHECKS: tuple[Check, ...] = (
     check_save_functions,
     check_cadences,
     check_routing,
+    check_placeholder_addresses,
 )
 
 

@@ -6,15 +6,17 @@ that last set it, and every item's origin is the place that last touched it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from sos.blueprint.schema import validate_node
+from sos.blueprint.vars import Substitution
 from sos.blueprint.yaml import Node, load_file
-from sos.errors import Diagnostics, SosError, Span, did_you_mean
-from sos.resources import starter_names, starters_dir
+from sos.errors import Diagnostic, Diagnostics, SosError, Span, did_you_mean
+from sos.resources import starter_folders, starter_names, starter_path
 
 STARTER_PREFIX = "starter:"
 KEYED_MAPS = ("pipelines", "rules", "cadences")
@@ -42,8 +44,8 @@ def source_for(reference: str, base_dir: Path) -> Source | None:
     """The Source an `extends` entry names, or None for an unknown starter."""
     if reference.startswith(STARTER_PREFIX):
         name = reference[len(STARTER_PREFIX):]
-        path = Path(os.path.realpath(starters_dir() / f"{name}.yaml"))
-        return Source(path, f"{STARTER_PREFIX}{name}") if path.is_file() else None
+        found = starter_path(name)
+        return Source(Path(os.path.realpath(found)), f"{STARTER_PREFIX}{name}") if found else None
     path = Path(os.path.realpath(base_dir / reference))  # realpath: Path.resolve raises on a symlink loop
     return Source(path, display_path(path))
 
@@ -63,8 +65,8 @@ def reach_problem(path: Path, folders: Sequence[Path]) -> tuple[str, str, str] |
 
 
 def readable_folders(folders: Sequence[Path]) -> tuple[Path, ...]:
-    """`folders` resolved, with the starters: what blueprints may read."""
-    return tuple(Path(os.path.realpath(folder)) for folder in (*folders, starters_dir()))
+    """`folders` resolved, with the starters' folders: what blueprints may read."""
+    return tuple(Path(os.path.realpath(folder)) for folder in (*folders, *starter_folders()))
 
 
 @dataclass
@@ -77,6 +79,9 @@ class Merged:
     lists: dict[str, list[Node]] = field(default_factory=lambda: {k: [] for k in KEYED_LISTS})
     origin: Span | None = None
     files: list[str] = field(default_factory=list)
+    starters: dict[str, str] = field(default_factory=dict)      # digest of each starter it extends, by reference
+    vars: dict[str, Node] = field(default_factory=dict)         # declarations, by name
+    var_values: dict[str, Node] = field(default_factory=dict)   # values set for declared variables
 
 
 class Resolver:
@@ -97,13 +102,15 @@ class Resolver:
             self.diagnostics.extend(replace(d, span=d.span or at or first_line) for d in exc.diagnostics)
             return None
         layered = bool(chain) or (root.is_map and root.get("extends") is not None)  # a parent, or a child
-        problems = validate_node(root, "blueprint", partial=layered)
+        problems = _validated(source, root, layered)
         if not root.is_map:  # not a blueprint: none of its lines is shown
             problems = [replace(problem, quote=False) for problem in problems]
         self.diagnostics.extend(problems)
         if problems or not root.is_map:
             return None
         merged = Merged(origin=root.span)
+        if source.display.startswith(STARTER_PREFIX):
+            merged.starters[source.display] = file_digest(source.path)
         chain = chain + (Path(os.path.realpath(source.path)),)
         for ref_node in _as_list(root.get("extends")):
             parent = self._parent(ref_node, source, chain)
@@ -169,6 +176,26 @@ class Resolver:
                                        fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
 
 
+_PARENT_PROBLEMS: dict[tuple[str, int, int, str], list[Diagnostic]] = {}
+
+
+def _validated(source: Source, root: Node, layered: bool) -> list[Diagnostic]:
+    """The schema problems of a file, kept for a starter so that `sos status` over many clients checks each starter
+    once (by path, modification time and size: an edited starter is checked again)."""
+    if not source.display.startswith(STARTER_PREFIX):
+        return validate_node(root, "blueprint", partial=layered)
+    info = source.path.stat()
+    key = (str(source.path), info.st_mtime_ns, info.st_size, str(layered))
+    if key not in _PARENT_PROBLEMS:
+        _PARENT_PROBLEMS[key] = validate_node(root, "blueprint", partial=layered)
+    return list(_PARENT_PROBLEMS[key])
+
+
+def file_digest(path: Path) -> str:
+    """What a lock file records of a starter: the digest of its bytes."""
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _exists(path: Path) -> bool:
     """False only when nothing is there; a name too long or a symlink loop is for `load_file` to report."""
     try:
@@ -195,6 +222,9 @@ def _own(root: Node) -> Merged:
             own.maps[key] = _by_key(node)
         elif key in KEYED_LISTS:
             own.lists[key] = list(node.value)
+        elif key == "vars":
+            for name, item in node.items():
+                (own.vars if item.is_map else own.var_values)[name] = item
         elif key not in ("extends", "remove"):
             own.top[key] = node
     return own
@@ -209,6 +239,10 @@ def _by_key(items: Node) -> dict[str, Node]:
 def _merge_into(base: Merged, layer: Merged, diagnostics: Diagnostics) -> None:
     """Lay `layer` over `base`, the way a child blueprint lays over its parents."""
     base.top.update(layer.top)
+    base.starters.update(layer.starters)
+    for name, declaration in layer.vars.items():     # a child may change a default and keep the type
+        base.vars[name] = _merge_item(base.vars.get(name), declaration)
+    base.var_values.update(layer.var_values)
     base.origin = layer.origin
     for file in layer.files:
         if file not in base.files:
@@ -233,13 +267,15 @@ def _merge_item(parent: Node | None, child: Node, *, replace_on: str = "",
         parent = None
     values = dict(parent.value) if parent else {}
     key_spans = dict(parent.key_spans) if parent else {}
-    if child.get("trigger") is not None or child.get("schedule") is not None:  # a cadence changes its kind
+    if child.get("trigger") is not None or child.get("schedule") is not None:  # a cadence may change its kind
         values.pop("trigger", None)
-        values.pop("schedule", None)
+        values.pop("schedule" if child.get("schedule") is None else "", None)
     for key, value in child.items():
         if key == "stages" and diagnostics is not None:
             inherited = values[key].value if key in values else []
             value = Node(_merge_keyed(inherited, value.value, _open_stage_place, diagnostics), value.span)
+        elif key == "schedule" and key in values and values[key].is_map and value.is_map:
+            value = _merge_item(values[key], value)    # a schedule's time zone alone keeps its day and time
         values[key] = value
         key_spans[key] = child.key_span(key)
     return Node(values, child.span, key_spans=key_spans)
@@ -361,9 +397,24 @@ def resolve_file(path: Path, folders: Sequence[Path] = ()) -> tuple[Merged | Non
     """
     resolver = Resolver(folders or (path.parent,))
     merged = resolver.resolve(Source(path, display_path(path)))
-    if merged is not None and len(merged.files) > 1 and not resolver.diagnostics.has_errors():
+    if merged is None or resolver.diagnostics.has_errors():
+        return merged, resolver.diagnostics
+    used = _substitute(merged, resolver.diagnostics)
+    if (len(merged.files) > 1 or used) and not resolver.diagnostics.has_errors():
         resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))
     return merged, resolver.diagnostics
+
+
+def _substitute(merged: Merged, diagnostics: Diagnostics) -> bool:
+    """Put the value of each variable where `${name}` uses it; whether any was used."""
+    substitution = Substitution(merged.vars, merged.var_values, diagnostics)
+    merged.top = {key: substitution.node(node, key) for key, node in merged.top.items()}
+    merged.fields = {obj: {key: substitution.node(node) for key, node in items.items()}
+                     for obj, items in merged.fields.items()}
+    merged.maps = {section: {key: substitution.node(node) for key, node in items.items()}
+                   for section, items in merged.maps.items()}
+    merged.lists = {section: [substitution.node(node) for node in items] for section, items in merged.lists.items()}
+    return substitution.used
 
 
 def merged_node(merged: Merged) -> Node:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from sos.blueprint.vars import WHOLE_REFERENCE
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostic, Severity, Span, did_you_mean
 from sos.resources import load_schema
@@ -59,6 +60,8 @@ def validate_node(root: Node, schema_name: str, *, partial: bool = False) -> lis
     errors = _validator(schema_name, partial).iter_errors(root.to_data())
     found: dict[tuple[object, ...], Diagnostic] = {}
     for error in _leaves(errors):
+        if isinstance(error.instance, str) and WHOLE_REFERENCE.match(error.instance):
+            continue    # a variable's value, checked where it is put in (sos.blueprint.vars)
         if len(found) >= MAX_PROBLEMS:
             stop = Diagnostic(root.span, f"stopped after {MAX_PROBLEMS} problems; more may follow", "too-many-problems",
                               Severity.WARNING, fix="fix these, then validate again", quote=False)

@@ -139,6 +139,7 @@ class Blueprint:
     cadences: Mapping[str, Cadence]
     routing: tuple[Route, ...]
     files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
+    starters: Mapping[str, str] = field(default_factory=dict)   # the digest of each starter it extends
     # Each expression type-checked once per object it is read on (scope.typed_expr fills it), for the model.
     typed: dict[tuple[str, Expr], TypedExpr] = field(default_factory=dict, compare=False, repr=False)
     scopes: dict[str, Scope] = field(default_factory=dict, compare=False, repr=False)  # scope.scope_for's, by object

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -32,10 +33,14 @@ Start a client repository from a starter, then check it:
   sos show                           # the blueprint with inheritance applied
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
+  sos audit                          # what the records already there break
+  sos -C clients/acme plan           # any command, as if started in that folder
+  sos status                         # every client below this folder in one table
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
-2 changes pending (plan --detailed-exitcode), 3 internal error, 130 interrupted.
+2 changes pending (plan --detailed-exitcode) or problems found (audit), 3 internal
+error, 130 interrupted.
 """
 
 
@@ -99,14 +104,19 @@ def _crash_log(exc: BaseException) -> Path | None:
 @click.group(cls=SosGroup, help=HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="sos")
-def cli() -> None:
-    pass
+@click.option("-C", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
+              help="Run as if sos was started in DIR (like `git -C`): `sos -C clients/acme plan`.")
+def cli(directory: Path | None) -> None:
+    if directory is not None:
+        os.chdir(directory)
 
 
 def _register() -> None:
-    from sos.cli import apply, build, history, import_, init, plan, sandbox, schema, show, starters, targets, validate
+    from sos.cli import (apply, audit, build, history, import_, init, plan, sandbox, schema, show, starters, status,
+                         targets, upgrade, validate)
 
-    for module in (validate, show, plan, apply, import_, targets, history, starters, init, schema, build, sandbox):
+    for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
+                   schema, build, sandbox):
         cli.add_command(module.command)
 
 

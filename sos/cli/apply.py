@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sos.cli.options import adopt_option, current_project, target_option
+from sos.cli.options import adopt_option, current_project, no_impact_option, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.engine import (
     PlanRun,
@@ -42,16 +42,19 @@ Examples:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--allow-delete", is_flag=True, help="Apply deletions too (only ever of what sos created).")
 @adopt_option
+@no_impact_option
 @click.option("--resume", "job", metavar="ID",
               help="Wait for an apply the CRM accepted but whose outcome sos could not learn (history says "
                    "'unknown' and names the ID), and record how it ended.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
-            adopt: bool, job: str | None) -> int:
+            adopt: bool, no_impact: bool, job: str | None) -> int:
     """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
-    terminal; elsewhere requires --auto-approve. Deletions are skipped unless
-    --allow-delete is given. Each apply is recorded in `sos history`.
+    terminal (a `protected: true` target asks for its name to be typed);
+    elsewhere requires --auto-approve. Deletions are skipped unless
+    --allow-delete is given or the target sets `allow_delete: true`. Each apply
+    is recorded in `sos history`.
     """
     project = current_project()
     if job is not None:
@@ -62,17 +65,18 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
         run, target = _saved_plan(project, planfile, target_name, adopt)
     else:
         target = project.target(target_name)
-        run = make_plan(project, target, adopt=adopt)
+        run = make_plan(project, target, adopt=adopt, impact=not no_impact)
     plan = run.plan
     click.echo(render_plan(plan_to_json(plan), "text", colour=use_colour(sys.stdout)), nl=False)
     print_diagnostics(unresolved_apply(project, target.name))
     deletions = plan.count(Action.DELETE)
-    if deletions and not allow_delete:
+    if deletions and not (allow_delete or target.options.get("allow_delete")):
         plan = without_deletions(plan)
-        click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to apply them.", err=True)
+        click.echo(f"Skipping {plural(deletions, 'deletion')}: pass --allow-delete to apply them (or set "
+                   f"`allow_delete: true` on target '{target.name}' in sos.yaml).", err=True)
     if not plan.has_changes:
         return 0
-    if not auto_approve and not _confirmed(target.name):
+    if not auto_approve and not _confirmed(target.name, protected=bool(target.options.get("protected"))):
         click.echo("Apply cancelled; nothing was changed.", err=True)
         return 1
     problems = check_plan(project, run, plan)
@@ -84,8 +88,10 @@ def command(planfile: Path | None, target_name: str | None, auto_approve: bool, 
     if not result.ok:
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
-        raise SosError([Diagnostic(None, f"Apply failed on target '{target.name}'; nothing was changed",
-                                   "apply-failed"), *result.notes])
+        outcome = (f"Apply stopped on target '{target.name}' after {len(result.applied)} of "
+                   f"{plural(len(plan.changes), 'change')}; `sos plan` shows the rest") if result.applied \
+            else f"Apply failed on target '{target.name}'; nothing was changed"
+        raise SosError([Diagnostic(None, outcome, "apply-failed"), *result.notes])
     adopted = f", {plan.count(Action.ADOPT)} adopted" if plan.count(Action.ADOPT) else ""
     click.echo(f"Apply complete: {plan.count(Action.CREATE)} added, {plan.count(Action.UPDATE)} changed, "
                f"{plan.count(Action.DELETE)} deleted{adopted}.")
@@ -117,7 +123,11 @@ def _saved_plan(project: Project, planfile: Path, target_name: str | None, adopt
     return saved_run(project, target, saved), target
 
 
-def _confirmed(target_name: str) -> bool:
+def _confirmed(target_name: str, *, protected: bool) -> bool:
     if not sys.stdin.isatty():
         raise SosError("not on a terminal, so nobody can confirm: pass --auto-approve to apply", "no-approval")
+    if protected:
+        typed = click.prompt(f"Target '{target_name}' is protected. Type its name to apply these changes",
+                             default="", show_default=False)
+        return bool(typed == target_name)
     return click.confirm(f"Apply these changes to target '{target_name}'?")

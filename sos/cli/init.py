@@ -8,11 +8,14 @@ import shlex
 from pathlib import Path
 
 import click
+import yaml
 
+from sos.blueprint.load import load_blueprint
 from sos.engine import target_types
+from sos.lock import lock_new_starters
 from sos.errors import Diagnostic, SosError, did_you_mean
 from sos.project import PROJECT_FILE
-from sos.resources import load_schema, starter_names, target_options
+from sos.resources import load_schema, starter_names, starter_path, target_options
 
 PROJECT_TEMPLATE = """\
 # yaml-language-server: $schema={schema_dir}/project.schema.json
@@ -34,13 +37,28 @@ sos: 1
 name: {name}
 description: {name}'s sales process, from the {starter} starter
 extends: [starter:{starter}]
-
+{vars_hint}
 # fields:
 #   opportunity:
 #     implementation_partner: {{type: text, label: Implementation partner}}
 # remove:
 #   cadences: [friday_forecast]
 """
+
+def _vars_hint(starter: str) -> str:
+    """The starter's variables with their defaults, commented out, for the client to set before applying to a CRM."""
+    path = starter_path(starter)
+    declared = ((yaml.safe_load(path.read_text(encoding="utf-8")) if path else None) or {}).get("vars") or {}
+    if not declared:
+        return ""
+    lines = ["", "# Set these to the client's own before the first apply to a CRM (the starter's are placeholders):",
+             "# vars:"]
+    for name, declaration in declared.items():
+        default = declaration.get("default")
+        shown = f"[{', '.join(default)}]" if isinstance(default, list) else default
+        lines.append(f"#   {name}: {shown}")
+    return "\n".join(lines) + "\n"
+
 
 # Written by init for editors and committed with the blueprint, so every clone keeps completion (.sos/ is ignored).
 SCHEMA_DIR = "schemas"
@@ -82,7 +100,9 @@ Examples:
   sos init . --starter smb-bant            # in the current folder, named after it
 """)
 @click.argument("directory", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--starter", required=True, help="The starter blueprint to extend (see `sos starters`).")
+@click.option("--starter", required=True, help="The starter blueprint to extend (see `sos starters`).",
+              shell_complete=lambda context, parameter, incomplete: [
+                  name for name in starter_names() if name.startswith(incomplete)])
 @click.option("--name", help="The client's short name, e.g. acme (default: the folder's name).")
 def command(directory: Path, starter: str, name: str | None) -> int:
     """Create a client repository: sos.yaml (local sandbox target), blueprint.yaml
@@ -101,8 +121,12 @@ def command(directory: Path, starter: str, name: str | None) -> int:
     (directory / PROJECT_FILE).write_text(PROJECT_TEMPLATE.format(schema_dir=SCHEMA_DIR, crm_targets=crm_targets(name)),
                                           encoding="utf-8")
     (directory / "blueprint.yaml").write_text(
-        BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter), encoding="utf-8")
+        BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter, vars_hint=_vars_hint(starter)),
+        encoding="utf-8")
     write_editor_schemas(directory / SCHEMA_DIR)
+    blueprint, _ = load_blueprint(directory / "blueprint.yaml", (directory,))
+    if blueprint is not None:
+        lock_new_starters(directory, blueprint.starters)     # sos.lock: the starter as it is today
     gitignore = directory / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
     if ".sos/" not in lines:

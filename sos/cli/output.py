@@ -17,7 +17,7 @@ import click
 
 from sos.blueprint.yaml import MAX_FILE_BYTES
 from sos.errors import Diagnostic
-from sos.resources import starters_dir
+from sos.resources import starter_path
 
 MAX_PER_FILE = 50  # diagnostics shown for one file; the rest are counted (one mistake repeated can make thousands)
 MAX_LINE_WIDTH = 160  # characters of a source line shown, around the column pointed at
@@ -39,7 +39,7 @@ def _source_line(file: str, line: int, cache: dict[str, list[str] | None]) -> st
 
 def _source_lines(file: str) -> list[str] | None:
     """The lines of a blueprint a diagnostic points into; None for anything not a small regular file."""
-    path = starters_dir() / f"{file.split(':', 1)[1]}.yaml" if file.startswith("starter:") else Path(file)
+    path = (starter_path(file.split(":", 1)[1]) or Path(file)) if file.startswith("starter:") else Path(file)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:

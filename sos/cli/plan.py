@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sos.cli.options import adopt_option, current_project, target_option
+from sos.cli.options import adopt_option, current_project, no_impact_option, target_option
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.engine import check_plan, make_plan, unresolved_apply
 from sos.errors import SosError
@@ -35,17 +35,20 @@ Examples:
 @adopt_option
 @click.option("--validate", is_flag=True,
               help="Have the CRM check the changes without making them (a check-only deploy, where the CRM has one).")
+@no_impact_option
 def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitcode: bool, adopt: bool,
-            validate: bool) -> int:
+            validate: bool, no_impact: bool) -> int:
     """Compare the blueprint with the target's live state and show the changes an apply would make.
 
     Nothing is changed. Changes are listed in the order they would be applied
     (fields before the rules that read them); dangerous ones (a stage removed or
     renamed, a field deleted) are flagged; what sos did not create is left alone.
+    A rule or stage requirement that would block saves says how many open records
+    break it today, where the target reads records.
     """
     project = current_project()
     target = project.target(target_name)
-    run = make_plan(project, target, adopt=adopt)
+    run = make_plan(project, target, adopt=adopt, impact=not no_impact)
     problems = check_plan(project, run) if run.plan.has_changes else []
     click.echo(render_plan({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt,
                        colour=use_colour(sys.stdout)), nl=False)
@@ -62,6 +65,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
         result = run.backend.apply(run.plan, run.desired, check_only=True)
         for address, reason in result.failed.items():
             click.echo(f"{address}: {reason}", err=True)
+        print_diagnostics(result.notes)
         if not result.ok:
             raise SosError(f"Validation failed: target '{target.name}' would refuse this plan; nothing was changed",
                            "validate-failed")

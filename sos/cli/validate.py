@@ -13,6 +13,7 @@ from sos.cli import output
 from sos.cli.options import locate_blueprint, output_format
 from sos.engine import lint_targets
 from sos.errors import Diagnostic, SosError
+from sos.lock import changed_starters
 from sos.model.compile import compile_model
 
 
@@ -20,19 +21,45 @@ from sos.model.compile import compile_model
 Examples:
   sos validate                        # the project's blueprint (sos.yaml found here or above)
   sos validate blueprints/acme.yaml   # one file
+  sos validate clients/*/             # several client repositories (or the files a pre-commit hook passes)
   sos validate --format json          # for editors and CI annotations
   sos validate --strict               # fail on warnings too
 """)
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @output_format
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 when there are any).")
-def command(path: Path | None, fmt: str, strict: bool) -> int:
+def command(paths: tuple[Path, ...], fmt: str, strict: bool) -> int:
     """Check a blueprint and everything it extends; report every problem at once.
 
     Each problem is one line `file:line:col: severity: message [code]`, followed by
     the offending source line, why it is a problem and how to fix it. Exit 0 when
-    the blueprint is valid, 1 when it has errors (or warnings, with --strict).
+    every blueprint is valid, 1 when any has errors (or warnings, with --strict).
+    PATHS are blueprint files or folders holding sos.yaml; each is checked on its
+    own, and the same blueprint named twice is checked once. With --format json
+    and several paths, the output is a list with one object per blueprint.
     """
+    results = [_validate(path, fmt, strict) for path in _distinct(paths or (None,))]
+    if fmt == "json":
+        reports = [report for _, report in results]
+        click.echo(reports[0] if len(reports) == 1 else "[\n" + ",\n".join(reports) + "\n]")
+    return 1 if any(failed for failed, _ in results) else 0
+
+
+def _distinct(paths: tuple[Path | None, ...]) -> list[Path | None]:
+    """`paths` without two that name one blueprint (a client folder, its sos.yaml and its blueprint.yaml)."""
+    seen: dict[object, Path | None] = {}
+    for path in paths:
+        try:
+            key: object = locate_blueprint(path)[0].resolve()
+        except SosError:
+            key = path
+        seen.setdefault(key, path)
+    return list(seen.values())
+
+
+def _validate(path: Path | None, fmt: str, strict: bool) -> tuple[bool, str]:
+    """Check the blueprint at `path`: whether it failed, and its JSON report (printed by the caller) or, in text,
+    its problems and summary printed here."""
     try:
         blueprint_path, project = locate_blueprint(path)
     except SosError as exc:
@@ -40,15 +67,14 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
     else:
         blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
         if blueprint is not None and project is not None:   # each target's own limits, e.g. its CRM's names
-            diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint))],
-                                 key=Diagnostic.sort_key)
+            diagnostics = sorted([*diagnostics, *lint_targets(project, compile_model(blueprint)),
+                                  *changed_starters(project.root, blueprint.starters)], key=Diagnostic.sort_key)
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     failed = errors > 0 or (strict and warnings > 0)
     name = display_path(blueprint_path)
     if fmt == "json":
-        click.echo(output.diagnostics_json(diagnostics, file=name, valid=not failed))
-        return 1 if failed else 0
+        return failed, output.diagnostics_json(diagnostics, file=name, valid=not failed)
     output.print_diagnostics(diagnostics)
     if failed:
         strict_note = " (--strict: warnings fail)" if not errors else ""
@@ -62,4 +88,4 @@ def command(path: Path | None, fmt: str, strict: bool) -> int:
     else:
         summary = f"{name}: {output.plural(warnings, 'warning')}"
     click.echo(summary, file=sys.stderr if failed else sys.stdout)
-    return 1 if failed else 0
+    return failed, ""

@@ -4,7 +4,7 @@ or evaluates page by page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sos.errors import Span
@@ -45,14 +45,17 @@ class Check:
 
 
 def checks_of(model: Model, kinds: Iterable[Kind] = (Kind.STAGE_REQUIREMENT, Kind.RULE, Kind.STAGE),
-              *, open_only: bool = False) -> list[Check]:
-    """The checks of every rule, stage requirement and stage `max_days` in `model` (of `kinds`), in model order.
-    `open_only`: only the records still in play (open deals, unconverted leads), as a plan's impact counts them."""
+              *, only: Collection[Address] | None = None, open_only: bool = False) -> list[Check]:
+    """The checks of every rule, stage requirement and stage `max_days` in `model` (of `kinds`; `only` those at
+    these addresses), in model order. `open_only`: only the records still in play (open deals, unconverted leads),
+    as a plan's impact counts them."""
     scopes: dict[str, Scope] = {}
     found: list[Check] = []
     wanted = set(kinds)
     for resource in model:
         if resource.address.kind not in wanted or not resource.managed:
+            continue
+        if only is not None and resource.address not in only:
             continue
         check = _check(resource, model, scopes)
         if check is not None:

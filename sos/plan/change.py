@@ -27,6 +27,33 @@ class AttrChange:
     after: Any
 
 
+# What a blocked save is, by the object's records, in words a plan shows.
+_MOVES = {"opportunity": ("stage move", "open deal", "open deals"),
+          "lead": ("status change", "open lead", "open leads")}
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """How many records still in play (open deals, unconverted leads) break a rule or stage requirement that a plan
+    adds or tightens, counted in the target before the plan is applied: the saves it would block."""
+
+    records: int
+    owners: int
+    object: str
+    enforce: str                    # always (every save) or on_stage_change
+    unsupported: str | None = None  # why the target could not count them
+
+    def sentence(self) -> str:
+        move, one, many = _MOVES.get(self.object, ("save", f"{self.object} record", f"{self.object} records"))
+        if self.unsupported:
+            return f"impact not counted: {self.unsupported}"
+        if not self.records:
+            return f"blocks no {one} today"
+        what = "save" if self.enforce == "always" else move
+        owners = f" ({self.owners} owner{'s' if self.owners != 1 else ''})" if self.owners else ""
+        return f"would block the next {what} of {self.records} {one if self.records == 1 else many}{owners}"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """What one resource will undergo. `before`/`after` are its whole attributes (None when absent)."""
@@ -38,6 +65,7 @@ class Change:
     origin: Span | None = None  # the blueprint line that asked for it
     danger: str = ""  # why a reviewer should look twice (a stage renamed or removed); shown, never read by apply
     reason: str | None = None  # why an update is planned where no attribute says it (changed outside sos); shown only
+    impact: Impact | None = None  # the open records it would block, when the target reads records; shown only
 
     @property
     def attr_changes(self) -> list[AttrChange]:

@@ -15,7 +15,7 @@ from typing import Any
 from sos import __version__
 from sos.errors import SosError, Span
 from sos.model.resources import Address, Model, Resource
-from sos.plan.change import PLAN_FORMAT_VERSION, Action, Change, Plan, Unmanaged
+from sos.plan.change import PLAN_FORMAT_VERSION, Action, Change, Impact, Plan, Unmanaged
 
 
 def _span_text(span: Span | None) -> str | None:
@@ -44,6 +44,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                                for a in c.attr_changes] if c.action in (Action.UPDATE, Action.ADOPT) else [],
                 "danger": c.danger or None,
                 "reason": c.reason,
+                "impact": _impact_json(c.impact),
             }
             for c in plan.changes
         ],
@@ -51,6 +52,19 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                       for u in plan.unmanaged],
         "cannot_enforce": list(plan.cannot_enforce),
     }
+
+
+def _impact_json(impact: Impact | None) -> dict[str, Any] | None:
+    if impact is None:
+        return None
+    return {"records": impact.records, "owners": impact.owners, "object": impact.object, "enforce": impact.enforce,
+            "unsupported": impact.unsupported, "sentence": impact.sentence()}
+
+
+def _impact_from_json(data: dict[str, Any] | None) -> Impact | None:
+    if not data:
+        return None
+    return Impact(data["records"], data["owners"], data["object"], data["enforce"], data.get("unsupported"))
 
 
 def plan_from_json(data: dict[str, Any]) -> Plan:
@@ -65,7 +79,8 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
     return Plan(
         target=data["target"]["name"], target_type=data["target"]["type"],
         changes=tuple(Change(Address.parse(c["address"]), Action(c["action"]), c["before"], c["after"],
-                             Span.from_origin(c["origin"]), c.get("danger") or "", c.get("reason"))
+                             Span.from_origin(c["origin"]), c.get("danger") or "", c.get("reason"),
+                             _impact_from_json(c.get("impact")))
                       for c in data["changes"]),
         blueprint_digest=data["blueprint_digest"], live_fingerprint=data["live_fingerprint"],
         unchanged=data["summary"]["unchanged"],

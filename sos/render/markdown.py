@@ -6,7 +6,7 @@ import re
 from typing import Any
 from collections.abc import Mapping
 
-from sos.render.text import NO_CHANGES, SYMBOLS, UNMANAGED_HEADING, closing_line, format_value, is_shown
+from sos.render.text import NO_CHANGES, SYMBOLS, UNMANAGED_HEADING, closing_line, format_value, is_shown, notes_of
 
 # A create with more attributes than this folds them into a <details> block, so the table stays scannable.
 FOLD_AFTER = 4
@@ -38,17 +38,18 @@ def _what(change: Mapping[str, Any]) -> str:
     action = change["action"]
     if action == "adopt" and not change["attributes"]:
         return "adopted: sos manages it from now on"
+    notes = [f"<em>{_prose(note)}</em>" for note in notes_of(change)]
     if action in ("update", "adopt"):
-        reason = [f"<em>{_prose(change['reason'])}</em>"] if change.get("reason") else []
         return "<br>".join([f"{code(a['name'])}: {code(format_value(a['before']))} → {code(format_value(a['after']))}"
-                            for a in change["attributes"]] + reason)
+                            for a in change["attributes"]] + notes)
     if action == "delete":
         return "deleted"
     shown = [_attribute(name, format_value(value)) for name, value in (change["after"] or {}).items()
              if is_shown(value)]
     if len(shown) > FOLD_AFTER:
-        return f"<details><summary>created, {len(shown)} attributes</summary>{'<br>'.join(shown)}</details>"
-    return "<br>".join(["created", *shown])
+        return "<br>".join([f"<details><summary>created, {len(shown)} attributes</summary>{'<br>'.join(shown)}"
+                            "</details>", *notes])
+    return "<br>".join(["created", *shown, *notes])
 
 
 def _checks(checks: list[Mapping[str, Any]]) -> list[str]:

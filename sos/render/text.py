@@ -64,6 +64,12 @@ def _attribute_lines(pairs: list[tuple[str, str]]) -> list[str]:
     return [f"{_INDENT}{name + ':':<{width}} {text}" for name, text in pairs]
 
 
+def notes_of(change: Mapping[str, Any]) -> list[str]:
+    """What a plan says of a change beyond its attributes: why it is planned, and the records it would block."""
+    return ([change["reason"]] if change.get("reason") else []) + (
+        [change["impact"]["sentence"]] if change.get("impact") else [])
+
+
 def _change_body(change: Mapping[str, Any]) -> list[str]:
     if change["action"] == "create":
         pairs = [(name, format_value(value)) for name, value in (change["after"] or {}).items() if is_shown(value)]
@@ -72,8 +78,7 @@ def _change_body(change: Mapping[str, Any]) -> list[str]:
                  for a in change["attributes"]]
     else:
         pairs = []  # the address says it all; `before` is in the JSON form for whoever wants it
-    reason = [f"{_INDENT}# {change['reason']}"] if change.get("reason") else []
-    return (_attribute_lines(pairs) if pairs else []) + reason
+    return (_attribute_lines(pairs) if pairs else []) + [f"{_INDENT}# {note}" for note in notes_of(change)]
 
 
 def _headline(symbol: str, address: str, origin: str | None, width: int, *, colour: bool,

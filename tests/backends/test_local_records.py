@@ -121,8 +121,11 @@ def test_days_in_stage_counts_from_the_day_the_deal_entered_its_stage(bant: Proj
 def test_an_always_rule_refuses_the_write_with_its_message_and_nothing_is_written(bant: Project) -> None:
     with pytest.raises(SosError) as caught:
         sandbox(bant).create_record("opportunity", {**DEAL, "close_date": "2026-03-01"}, now=NOW)
+    starter = (Path(__file__).parents[2] / "blueprints" / "smb-bant.yaml").read_text(encoding="utf-8").splitlines()
+    line = starter.index("  close_date_not_past:") + 1
     assert refusal(caught) == [
-        f"starter:smb-bant:186:1: the sandbox refused to save a new opportunity: {CLOSE_DATE_MESSAGE} [record-refused]"]
+        f"starter:smb-bant:{line}:1: the sandbox refused to save a new opportunity: {CLOSE_DATE_MESSAGE} "
+        "[record-refused]"]
     assert caught.value.diagnostics[0].why == "rule.opportunity.close_date_not_past (enforce: always) blocks this save"
     assert sandbox(bant).record_count("opportunity") == 0
     assert table(bant, "SELECT count(*) FROM field_history") == [(0,)]

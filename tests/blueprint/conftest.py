@@ -35,9 +35,9 @@ class Files:
         return [d.headline() for d in self.load(name)[1]]
 
     def valid(self, name: str = "b.yaml") -> Blueprint:
-        """The blueprint, asserting it loads with no diagnostics at all."""
+        """The blueprint, asserting it loads with no diagnostics but a starter's placeholder team addresses."""
         blueprint, diagnostics = self.load(name)
-        assert [d.headline() for d in diagnostics] == []
+        assert [d.headline() for d in diagnostics if d.code != "placeholder-domain"] == []
         assert blueprint is not None
         return blueprint
 

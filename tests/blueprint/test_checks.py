@@ -407,6 +407,16 @@ CASES = [
         "b.yaml:4:5: warning: no catch-all route: leads that match no route stay unassigned [no-catch-all]"
         "  fix: end routing with a route that has no `when`",
     ], id="no-catch-all"),
+    # --- check_placeholder_addresses: RFC 2606 / RFC 6761 reserved domains, one warning for them all ---
+    pytest.param("check_placeholder_addresses", bp("""\
+        routing:
+          - {key: big, when: employees > 500, assign_to: {round_robin: [ae@acme.com, ae2@example.com]}}
+          - {key: rest, assign_to: {user: sdr@team.test}}
+        """), [
+        "b.yaml:4:78: warning: ae2@example.com and 1 more are placeholder addresses [placeholder-domain]"
+        "  fix: set the real addresses, usually in the starter's `vars:` (`sos show` lists them); `sos apply` to a "
+        "CRM refuses placeholders",
+    ], id="placeholder-domain"),
 ]
 
 
@@ -469,7 +479,7 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
                   "  fix: paths are relative to the file that extends them"], id="missing-parent"),
     pytest.param({"b.yaml": bp("extends: [base.yaml]\n"), "base.yaml": "sos: 1\nname: base\nfoo: 1\n"},
                  ["base.yaml:3:1: error: unknown key 'foo' in the top level [unknown-key]"
-                  "  fix: allowed keys: sos, name, description, extends, remove, fields, pipelines, rules, "
+                  "  fix: allowed keys: sos, name, description, extends, remove, vars, fields, pipelines, rules, "
                   "lead_statuses, cadences, routing"], id="error-in-parent-names-parent"),
     pytest.param({"b.yaml": bp("""\
         extends: starter:smb-bant

@@ -134,6 +134,23 @@ cadences:
     assert (cadence.trigger, cadence.schedule) == (None, {"every": "day", "at": "08:00", "timezone": "UTC"})
 
 
+def test_a_schedule_override_keeps_what_it_does_not_say(base: Files) -> None:
+    base.write("b.yaml", child("cadences:\n  weekly_review:\n    schedule: {timezone: Europe/Berlin}\n"))
+    cadence = base.valid().cadences["weekly_review"]
+    assert cadence.schedule == {"every": "monday", "at": "09:00", "timezone": "Europe/Berlin"}
+
+
+def test_a_schedule_replaces_a_trigger_and_a_trigger_a_schedule(base: Files) -> None:
+    base.write("b.yaml", child("""\
+cadences:
+  weekly_review:
+    trigger: {record_created: lead}
+    action: {create_task: {subject: Call, due_in_hours: 4}}
+"""))
+    cadence = base.valid().cadences["weekly_review"]
+    assert (cadence.trigger, cadence.schedule) == ({"record_created": "lead"}, None)
+
+
 @pytest.mark.parametrize(("new_stage", "order"), [
     pytest.param("{key: negotiation, label: Negotiation, probability: 70}",
                  ["discovery", "proposal", "negotiation", "won", "lost"], id="open-before-closed-by-default"),

@@ -94,6 +94,39 @@ def test_apply_refuses_without_approval_off_a_terminal(project: Path, saved: boo
     assert read_history(project / ".sos") == []
 
 
+SKIPPING = ("Skipping 2 deletions: pass --allow-delete to apply them (or set `allow_delete: true` on target "
+            "'sandbox' in sos.yaml).\n")
+
+
+def set_target_option(root: Path, line: str) -> None:
+    """Add `line` to the sandbox target in sos.yaml."""
+    path = root / "sos.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    type: local ", f"    {line}\n    type: local ", 1), encoding="utf-8")
+
+
+def test_a_target_may_allow_deletions(project: Path) -> None:
+    assert sos("apply", "--auto-approve").exit_code == 0
+    add_to_blueprint(project, "remove:\n  cadences: [friday_forecast]\n")
+    set_target_option(project, "allow_delete: true")
+    result = sos("apply", "--auto-approve")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert last_line(result.stdout) == "Apply complete: 0 added, 0 changed, 1 deleted."
+    assert "cadence.schedule.friday_forecast" not in sandbox_addresses(project)
+
+
+@pytest.mark.parametrize(("answer", "code", "applied"), [
+    pytest.param("y\n", 1, False, id="yes-is-not-the-name"),
+    pytest.param("sandbox\n", 0, True, id="the-name"),
+])
+def test_a_protected_target_asks_for_its_name(project: Path, answer: str, code: int, applied: bool) -> None:
+    set_target_option(project, "protected: true")
+    returncode, output = on_a_terminal(project, answer, "apply")
+    assert returncode == code, output
+    assert "Target 'sandbox' is protected. Type its name to apply these changes: " in output
+    assert bool(sandbox_addresses(project)) == applied
+
+
 def test_deletions_need_allow_delete(project: Path) -> None:
     assert sos("apply", "--auto-approve").exit_code == 0
     add_to_blueprint(project, "remove:\n  cadences: [friday_forecast, daily_stale_deals]\n"
@@ -101,7 +134,7 @@ def test_deletions_need_allow_delete(project: Path) -> None:
 
     result = sos("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert result.stderr == "Skipping 2 deletions: pass --allow-delete to apply them.\n"
+    assert result.stderr == SKIPPING
     assert last_line(result.stdout) == "Apply complete: 1 added, 0 changed, 0 deleted."
     live = sandbox_addresses(project)
     assert {"cadence.schedule.friday_forecast", "cadence.schedule.daily_stale_deals",
@@ -109,7 +142,7 @@ def test_deletions_need_allow_delete(project: Path) -> None:
 
     only_deletions = sos("apply", "--auto-approve")
     assert (only_deletions.exit_code, only_deletions.stderr) == (
-        0, "Skipping 2 deletions: pass --allow-delete to apply them.\n")
+        0, SKIPPING)
     assert "Apply complete" not in only_deletions.stdout
 
     result = sos("apply", "--auto-approve", "--allow-delete")
@@ -168,7 +201,7 @@ def test_history_lists_applies_and_a_failed_stale_one(project: Path) -> None:
     assert len(lines) == 2
     assert lines[0].endswith(f"{digest}  +{SMB_RESOURCES} ~0 -0    applied")
     assert lines[1].endswith(f"{digest}  +{SMB_RESOURCES} ~0 -0    failed: {STALE}")
-    assert lines[0].startswith(entries[0]["at"])
+    assert lines[0].startswith(f"  1  {entries[0]['at']}")
 
 
 def test_plan_formats(project: Path) -> None:

@@ -52,7 +52,8 @@ def test_counts_of_several_queries_in_one_call_equal_the_separate_queries(emulat
 
 def test_a_composite_call_counts_as_one_api_call(emulator: SalesforceEmulator, sf: Client) -> None:
     # "The entire series of requests counts as a single call toward your API limits" (Composite resource docs)
-    composite(sf, [query(f"q{i}", COUNTS["open"]) for i in range(25)])
+    composite(sf, [query(f"q{i}", COUNTS["open"]) for i in range(5)]
+              + [create(f"a{i}", "Account", {"Name": f"Account {i}"}) for i in range(20)])
     assert emulator.api_usage == 1
     assert sf.api_usage["api-usage"].used == 1   # what the Sforce-Limit-Info header told the client
 
@@ -119,6 +120,9 @@ def test_without_all_or_none_the_others_run_and_dependents_are_halted(emulator: 
 @pytest.mark.parametrize(("subrequests", "code", "message"), [
     pytest.param([query(f"q{i}", COUNTS["open"]) for i in range(25)], "LIMIT_EXCEEDED",
                  "Limit Exceeded: a composite request can hold at most 25 subrequests, not 26", id="too-many"),
+    pytest.param([query(f"q{i}", COUNTS["open"]) for i in range(6)], "LIMIT_EXCEEDED",
+                 "Limit Exceeded: a composite request can hold at most 5 query subrequests, not 6",
+                 id="too-many-queries"),
     pytest.param([{"method": "GET", "url": f"{DATA}/limits", "referenceId": "limits"}], "INVALID_API_INPUT",
                  f"The url of subrequest limits is not supported by composite: {DATA}/limits "
                  f"(only {DATA}/query and /sobjects resources)", id="unsupported-url"),
@@ -163,3 +167,16 @@ def test_faults_apply_to_the_composite_call_as_a_whole(emulator: SalesforceEmula
     results = composite(sf, [create("acme", "Account", {"Name": "Acme"})])
     assert results[0]["httpStatusCode"] == 201
     assert emulator.call_log == ["composite", "composite", "composite"]
+
+
+def test_a_group_by_answer_past_one_batch_is_refused_and_one_within_it_answered(emulator: SalesforceEmulator,
+                                                                               sf: Client) -> None:
+    # SOQL and SOSL Reference, "Considerations When Using GROUP BY": no queryMore() for GROUP BY
+    for index in range(2001):
+        emulator.org.add_record("Opportunity", {"StageName": "Prospecting", "Name": f"Deal {index}"})
+    grouped = "SELECT Name, COUNT(Id) n FROM Opportunity GROUP BY Name"
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.query(grouped)
+    assert refused.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    answer = sf.query(f"{grouped} LIMIT 2000")
+    assert (answer["totalSize"], answer["done"], answer["records"][0]["n"]) == (2000, True, 1)

@@ -35,3 +35,17 @@ def test_and_and_or_mixed_without_parentheses_are_refused() -> None:
         found("Amount > 1 AND Amount < 3 OR Amount = 5")
     assert refused.value.code == "MALFORMED_QUERY"
     assert refused.value.message.endswith("unexpected token: 'OR'")
+
+
+MOMENTS = [{"Id": "006Em0000000001AAA", "LastStageChangeDate": "2024-05-31T00:00:00.000+0000"},
+           {"Id": "006Em0000000002AAA", "LastStageChangeDate": "2024-05-30T23:59:59.000Z"}]
+
+
+@pytest.mark.parametrize(("where", "ids"), [
+    pytest.param("LastStageChangeDate >= 2024-05-31T00:00:00Z", ["1AAA"], id="at-the-moment"),
+    pytest.param("LastStageChangeDate < 2024-05-31T00:00:00Z", ["2AAA"], id="before-the-moment"),
+    pytest.param("LastStageChangeDate = 2024-05-31T02:00:00+02:00", ["1AAA"], id="same-moment-other-offset"),
+])
+def test_dates_and_times_compare_as_moments_whatever_their_spelling(where: str, ids: list[str]) -> None:
+    query = soql.parse(f"SELECT Id FROM Opportunity WHERE {where}")
+    assert [str(r["Id"])[-4:] for r in soql.run(query, MOMENTS, _getter, datetime(2024, 6, 1, tzinfo=UTC))] == ids

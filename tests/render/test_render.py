@@ -6,6 +6,7 @@ Refresh the golden files with `pytest tests/render --update-golden` and review t
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import json
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from sos.errors import Diagnostic, Severity, Span
 from sos.model.resources import Address, Kind
-from sos.plan.change import Action, Change, Plan, Unmanaged
+from sos.plan.change import Action, Change, Impact, Plan, Unmanaged
 from sos.plan.planfile import plan_to_json
 from sos.render import render_plan
 from sos.render.json import render_json
@@ -82,9 +83,10 @@ def case_creates() -> Plan:
                stages=["discovery", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"]),
         create("stage.new_business.pilot", at(96), label="Pilot", probability=40, forecast="pipeline",
                outcome="open", max_days=45, require=["pilot_site", "pilot_success_criteria"]),
-        create("rule.opportunity.pilot_has_end_date", at(140),
-               when="stage >= 'pilot'", require="not is_blank(pilot_end_date)",
-               message="Set the pilot's end date: open-ended pilots tie up demo robots."),
+        replace(create("rule.opportunity.pilot_has_end_date", at(140),
+                       when="stage >= 'pilot'", require="not is_blank(pilot_end_date)",
+                       message="Set the pilot's end date: open-ended pilots tie up demo robots."),
+                impact=Impact(37, 12, "opportunity", "always")),
         create("route.lead.west_mid_market", at(171, "starter:b2b-saas-meddicc"),
                when="state in ['CA', 'OR', 'WA'] and employees >= 200",
                assign_to={"queue": "West | Mid-market", "strategy": "round_robin"}),
@@ -107,7 +109,8 @@ def case_updates() -> Plan:
         update("stage.new_business.proposal", at(21), PROPOSAL_STAGE,
                {**PROPOSAL_STAGE, "probability": 60, "max_days": 30,
                 "require": ["budget_confirmed", "economic_buyer"]}),
-        update("rule.opportunity.proposal_has_amount", at(120), rule_before, rule_after),
+        replace(update("rule.opportunity.proposal_has_amount", at(120), rule_before, rule_after),
+                impact=Impact(1, 1, "opportunity", "on_stage_change")),
         update("cadence.lead.new_inbound", at(150), {"action": {"task": "Call", "due_in_days": 1}, "when": ""},
                {"action": {"task": "Call within the hour", "due_in_days": 0}, "when": "source = 'demo request'"}),
         unchanged=31,

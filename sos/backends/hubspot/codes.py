@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sos.codes import Code, declare
+from sos.errors import Severity
 
 declare(
     # Connecting.
@@ -18,4 +19,13 @@ declare(
     Code("hs-daily-limit", "the portal's daily API limit is used up"),
     Code("hs-unavailable", "HubSpot kept answering with a server error"),
     Code("hs-api-error", "HubSpot refused a call"),
+    Code("hs-no-dry-run", "`sos plan --validate` cannot ask HubSpot whether it would accept a plan", Severity.WARNING),
+)
+declare(
+    # Blueprints.
+    Code("hs-lookup", "a lookup field has no HubSpot property; sos leaves it out of HubSpot", Severity.WARNING),
+    Code("hs-property-name", "a field's HubSpot property name is not one HubSpot allows, or two fields share it"),
+    Code("hs-stage-in-use", "deals are in a stage the plan removes; HubSpot refuses to archive it"),
+    Code("hs-probability", "HubSpot holds a stage's probability in tenths; the blueprint's is rounded",
+         Severity.WARNING),
 )

@@ -240,7 +240,9 @@ class LocalBackend:
             return connection.execute("SELECT field, old, new, who, at FROM field_history WHERE object = ? AND "
                                       "record = ? ORDER BY _id", (obj, record_id)).fetchall()
 
-    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None) -> list[Tally]:
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:
+        """See Records.tally. `desired` is not needed: the sandbox names fields and stages by their keys."""
         if not self.path.exists():
             return [Tally(0) for _ in checks]
         with self._connect() as connection:

@@ -246,15 +246,16 @@ class _World:
             "probability": self.stages.get(str(stage), {}).get("probability"),
             "forecast_category": self.stages.get(str(stage), {}).get("forecast"),
             STAGE_ENTERED: (self.today - datetime.timedelta(days=entered_ago)).isoformat()}
+        required = self.requirements.get(str(stage), set())
         if is_open:
             dated = chance.random()
             row["close_date"] = (self.day(-40, -1) if dated < PAST_CLOSE_DATE else self.day(61, 150)
                                  if dated < PAST_CLOSE_DATE + FAR_CLOSE_DATE else self.day(0, 55)).isoformat()
-            if chance.random() >= MISSING_NEXT_STEP:
-                row["next_step"] = chance.choice(NEXT_STEPS)
         else:
             row["close_date"] = (self.today - datetime.timedelta(days=entered_ago)).isoformat()
-        required = self.requirements.get(str(stage), set())
+        if is_open or "next_step" in required:      # a closed deal keeps the next step its stages required
+            unmet = REQUIREMENT_UNMET if "next_step" in required else MISSING_NEXT_STEP
+            row["next_step"] = chance.choice(NEXT_STEPS) if chance.random() >= unmet else None
         self.custom("opportunity", row, lambda key: chance.random() < (
             1 - REQUIREMENT_UNMET if key in required else OTHER_FIELD_FILLED))
         moments = [created + datetime.timedelta(days=6 * step) for step in range(len(path) - 1)]

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import PERMISSION_SET, STAGE_SET, STATUS_SET, describe
+from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET, describe
 from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError
+from sos.model.checks import Check
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
@@ -172,6 +174,34 @@ class SalesforceBackend:
             f"deploy {job} {outcome.status.lower()}, so none of it was applied: "
             f"{problems or outcome.error or 'no reason given'}"), "sf-deploy-failed",
             fix="run `sos plan` to see what the org holds, then `sos apply`"))
+
+    # -- records (backends.base.Records; records.py) ------------------------------------------
+
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:
+        """For each check, the org's records that break it (records.py says how they are counted). The fields and
+        stages the checks read are named as `desired`, the Model they were made from, names them in Salesforce;
+        without it, as the org holds what sos manages (read with one retrieve: two calls more)."""
+        from sos.backends.salesforce.lower.context import Build
+        from sos.backends.salesforce.records import RecordCounter
+        from sos.backends.salesforce.standard_fields import expression_naming
+
+        if not checks:
+            return []
+        if desired is None:
+            org, _ = self._retrieve(Model())
+            build = Build(org.model, (), org, False, False, frozenset())
+        else:
+            build = Build(desired, (), None, False, False, frozenset())
+        namings = {obj: expression_naming(obj, build.field_names(obj), build.stage_names_by_key(),
+                                          build.status_names_by_key()) for obj in {c.object for c in checks}}
+        clock = today or datetime.datetime.now(datetime.UTC).date()
+        return RecordCounter(self.client, namings, top=top, today=clock).tally(checks)
+
+    def record_count(self, obj: str) -> int:
+        """How many records of `obj` the org holds (one COUNT() query)."""
+        answer = self.client.call("query", lambda sf: sf.query(f"SELECT COUNT() FROM {OBJECTS[obj]}"))
+        return int(answer["totalSize"])
 
     # -- status -----------------------------------------------------------------------------
 

@@ -16,9 +16,11 @@ import shlex
 import sys
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from sos.errors import SosError
@@ -103,6 +105,7 @@ class SalesforceClient:
         self.wait = wait or poll_waits()
         self.rate_limit_retries = rate_limit_retries
         self._sf: Salesforce | None = None
+        self.calls: Counter[str] = Counter()   # API calls made (retries too), by operation
 
     # -- connection ----------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class SalesforceClient:
         limited = 0
         while True:
             sf = self.sf
+            self.calls[operation] += 1
             try:
                 result = function(sf)
             except SosError:
@@ -186,6 +190,42 @@ class SalesforceClient:
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record `soql` selects (following nextRecordsUrl pages)."""
         return list(self.call("query", lambda sf: sf.query_all(soql))["records"])
+
+    def query_pages(self, soql: str) -> Iterator[list[dict[str, Any]]]:
+        """The records `soql` selects, a page (up to 2,000 records) at a time: one call per page."""
+        answer = self.call("query", lambda sf: sf.query(soql))
+        yield list(answer["records"])
+        while not answer["done"]:
+            answer = self._next_page(answer["nextRecordsUrl"])
+            yield list(answer["records"])
+
+    def _next_page(self, url: str) -> dict[str, Any]:
+        """The next page of a query's records, at its nextRecordsUrl."""
+        return dict(self.call("query", lambda sf: sf.query_more(url, identifier_is_url=True)))
+
+    def composite_queries(self, queries: Sequence[str]) -> list[list[dict[str, Any]] | str]:
+        """Up to five SOQL queries in one Composite call (records.py says why five): for each, its records (later
+        pages followed, a call each) or the message of Salesforce's refusal."""
+        version = self.sf.sf_version
+        body = {"allOrNone": False, "compositeRequest": [
+            {"method": "GET", "url": f"/services/data/v{version}/query?q={quote(soql, safe='')}",
+             "referenceId": f"q{index}"} for index, soql in enumerate(queries)]}
+        answer: dict[str, Any] = self.call(
+            "composite", lambda sf: sf.restful("composite", method="POST", data=json.dumps(body)) or {})
+        found: list[list[dict[str, Any]] | str] = []
+        for result in answer["compositeResponse"]:
+            reply = result["body"]
+            if result["httpStatusCode"] >= 300:
+                # a SOQL error's message quotes the query over several lines; its last line says what is wrong
+                said = [f"{e.get('errorCode')}: {str(e.get('message')).strip().splitlines()[-1]}" for e in reply]
+                found.append(self.redact("; ".join(said)))
+                continue
+            records = list(reply["records"])
+            while not reply["done"]:
+                reply = self._next_page(reply["nextRecordsUrl"])
+                records += reply["records"]
+            found.append(records)
+        return found
 
     def limits(self) -> dict[str, Any]:
         return dict(self.call("limits", lambda sf: sf.limits()))

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 from sos.expr.dialects.base import Naming
 
-# object → sos field key → Salesforce API name; one entry per key of STANDARD_FIELD_TYPES.
+# object → sos field key → Salesforce API name; one entry per key of STANDARD_FIELD_TYPES but days_in_stage, which
+# Salesforce does not hold: the dialects count it from LastStageChangeDate (sf_formula.STAGE_ENTERED).
 STANDARD_API_NAMES: dict[str, dict[str, str]] = {
     "opportunity": {
         "name": "Name",
@@ -23,7 +24,6 @@ STANDARD_API_NAMES: dict[str, dict[str, str]] = {
         "next_step": "NextStep",
         "probability": "Probability",
         "forecast_category": "ForecastCategoryName",
-        "days_in_stage": "LastStageChangeDate",    # lowered to days since it (dialects); not a field
         "last_activity_date": "LastActivityDate",
         "lead_source": "LeadSource",
         "account": "AccountId",
@@ -84,7 +84,7 @@ STANDARD_API_NAMES: dict[str, dict[str, str]] = {
 # Status, which sos types as stage and lead_status): a formula reads them through ISPICKVAL or
 # TEXT(), never with `=` ("StageName = 'Proposal'" does not compile; reference §9).
 STANDARD_PICKLISTS: dict[str, frozenset[str]] = {
-    "opportunity": frozenset({"LeadSource", "Type"}),
+    "opportunity": frozenset({"LeadSource", "Type", "ForecastCategoryName"}),
     "lead": frozenset({"LeadSource", "Industry"}),
     "account": frozenset({"Industry", "Type"}),
     "contact": frozenset({"LeadSource"}),
@@ -98,6 +98,13 @@ FORMULA_COMPOUND_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+# The values Salesforce stores for sos's forecast category keys: ForecastCategoryName holds the category's name
+# ("Best Case", "Commit"; reference §6: the UI's "Commit" is the API's `Forecast`), which SOQL and formulas compare.
+FORECAST_CATEGORY_NAMES = {"pipeline": "Pipeline", "best_case": "Best Case", "commit": "Commit", "closed": "Closed",
+                           "omitted": "Omitted"}
+TEXT_VALUES: dict[str, dict[str, dict[str, str]]] = {"opportunity": {"forecast_category": FORECAST_CATEGORY_NAMES}}
+
+
 def api_names_for(object: str, custom: Mapping[str, str]) -> dict[str, str]:
     """Field key → API name for `object`: its standard fields, then `custom` (which wins on a clash)."""
     return {**STANDARD_API_NAMES[object], **custom}
@@ -108,4 +115,5 @@ def expression_naming(object: str, custom: Mapping[str, str], stage_values: Mapp
     """The Naming of `object` for the Salesforce dialects: API names of its standard fields and of `custom` (field
     key → API name), and the values Salesforce stores for stage and lead status keys."""
     return Naming(api_names_for(object, custom), stage_values, status_values,
-                  STANDARD_PICKLISTS.get(object, frozenset()), FORMULA_COMPOUND_FIELDS.get(object, frozenset()))
+                  STANDARD_PICKLISTS.get(object, frozenset()), FORMULA_COMPOUND_FIELDS.get(object, frozenset()),
+                  TEXT_VALUES.get(object, {}))

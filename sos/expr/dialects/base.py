@@ -32,6 +32,7 @@ class Naming:
     status_values: Mapping[str, str] = field(default_factory=dict)   # lead status key → the value the CRM stores
     picklists: frozenset[str] = frozenset()   # CRM names of standard fields sos reads as text and the CRM as picklists
     compound: frozenset[str] = frozenset()    # CRM names of compound fields (a full name), which formulas cannot read
+    text_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # text field key → sos value → CRM's
 
 
 class Generator:

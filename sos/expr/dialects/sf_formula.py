@@ -26,6 +26,12 @@ sos.expr.dialects.evaluate means, on Salesforce's own reading of values:
 - `status.is_converted` tests Status for the converted statuses (IsConverted is whether the
   lead record was converted, a different thing);
 - stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order);
+- `days_in_stage` is not a Salesforce field: it is the calendar days (GMT) from the day the deal entered its stage
+  to today, `DATEVALUE(NOW()) - DATEVALUE(<entered>)` with <entered> = STAGE_ENTERED. Not `TODAY() - ...`:
+  TODAY() is the running user's day, DATEVALUE() the GMT one, so the difference would be a day off for part of
+  the day west or east of GMT, where an audit (and SOQL, soql.py) counts GMT days;
+- text fields whose values Salesforce stores under other names (forecast_category `commit` is ForecastCategoryName
+  'Commit') are compared by the stored value (Naming.text_values);
 - `is_new()`, `is_changed(f)` and `prior(f)` are ISNEW(), ISCHANGED(F) and PRIORVALUE(F), which
   validation rules may use (Help, "PRIORVALUE"); a picklist's prior value is read as
   ISPICKVAL(PRIORVALUE(F), v) or TEXT(PRIORVALUE(F)), a multi-select one as
@@ -80,6 +86,12 @@ _ATTRIBUTES = {
 }
 _ATOM = 8
 
+# When the deal entered its stage. LastStageChangeDate (Opportunity, API 52.0+; reference, "Facts checked" #5) is
+# read through BLANKVALUE with CreatedDate, as the deal-aging field (backends/salesforce/aging.py) reads it: a deal
+# whose stage never changed has been in it since it was created.
+STAGE_ENTERED = ("LastStageChangeDate", "CreatedDate")
+DAYS_IN_STAGE = "days_in_stage"
+
 
 def quote(text: str) -> str:
     """A string literal as formulas and SOQL both write it: single quotes, backslash escapes."""
@@ -122,12 +134,26 @@ class SalesforceGenerator(Generator):
         self.standard_picklists = naming.picklists
         self.compound = naming.compound
 
+        self.text_values = naming.text_values
+
     def kind(self, node: Expr) -> Kind | None:
         found = self.type_of(node)
         return found.kind if found else None
 
+    def is_days_in_stage(self, node: Expr) -> bool:
+        """Whether `node` reads days_in_stage, which Salesforce counts from STAGE_ENTERED rather than holds."""
+        assert self.scope is not None
+        return (isinstance(node, Name) and node.name == DAYS_IN_STAGE and self.scope.object == "opportunity"
+                and node.name not in self.api_names)
+
     def stored_value(self, field: Expr, literal: Literal, value: str) -> str:
-        """The value Salesforce stores for a stage or status key (other text as written)."""
+        """The value Salesforce stores for a stage or status key, or a text field's value (other text as written)."""
+        if isinstance(field, Name) and field.name in self.text_values:
+            stored = self.text_values[field.name]
+            if value not in stored:
+                return self.unsupported(literal, f"Salesforce has no {field.name} '{value}'; it has "
+                                                 f"{', '.join(repr(v) for v in stored)}")
+            return stored[value]
         kind = self.kind(field)
         if kind is Kind.STAGE:
             if value not in self.stage_values:
@@ -255,6 +281,9 @@ class SalesforceFormula(SalesforceGenerator):
 
     def field(self, node: Name) -> str:
         """The API name `node` reads (a picklist bare, not through TEXT())."""
+        if self.is_days_in_stage(node):
+            return self.unsupported(node, "days_in_stage is counted from LastStageChangeDate, not a field "
+                                          "a Salesforce formula can name here")
         api_name = self.api_names.get(node.name)
         if api_name is None:
             return self.unsupported(node, f"no Salesforce API name is known for field '{node.name}'")
@@ -273,7 +302,7 @@ class SalesforceFormula(SalesforceGenerator):
         """Whether `node` can be null in a formula: a number, date or date and time that may be blank."""
         match node:
             case Name():
-                return self.kind(node) in (Kind.NUMBER, Kind.DATE, Kind.DATETIME)
+                return self.kind(node) in (Kind.NUMBER, Kind.DATE, Kind.DATETIME) and not self.is_days_in_stage(node)
             case Arith(op=ArithOp.DIV):
                 return True
             case Arith(left=left, right=right):
@@ -319,6 +348,8 @@ class SalesforceFormula(SalesforceGenerator):
         return number(value)
 
     def gen_name(self, node: Name) -> str:
+        if self.is_days_in_stage(node):
+            return f"(DATEVALUE(NOW()) - DATEVALUE(BLANKVALUE({', '.join(STAGE_ENTERED)})))"
         return self.read(node)
 
     def gen_attribute(self, node: Attribute) -> str:

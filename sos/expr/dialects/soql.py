@@ -11,7 +11,15 @@ means, on SOQL's own reading of nulls (blank fields are null in SOQL):
 - a checkbox is never null: `is_blank(checkbox)` and `checkbox == null` are `X = false`;
 - a percent is the number people type, as SOQL reads it (25 for 25 %);
 - `status.is_converted` is `Status IN (<the converted statuses>)`;
-- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order).
+- stage order (`stage >= 'proposal'`) is expanded first (expand_stage_order);
+- `days_in_stage` (the GMT calendar days from the day the deal entered its stage, sf_formula.STAGE_ENTERED, to
+  `today`) compared with a number N becomes a comparison of the moment it entered with midnight GMT of a day.
+  Days are whole, so with D = days_in_stage and k a whole number, `D >= k` holds exactly when the deal entered
+  its stage on day today - k or earlier, that is before midnight GMT that starts day today - k + 1; then
+  `D > N` is `D >= floor(N) + 1`, `D >= N` is `D >= ceil(N)`, `D < N` is `not D >= ceil(N)`, `D <= N` is
+  `not D >= floor(N) + 1`, and `D == N` for a whole N is `D >= N and not D >= N + 1` (never, for a fraction).
+  It needs the clock: `Soql(..., today=...)`; given it, today() is that date too, not SOQL's TODAY (the running
+  user's day), so that the clause means what the evaluator means with the same `today`.
 
 Two differences remain, documented rather than refused: SOQL compares text without regard
 to case (`Name = 'acme'` matches 'ACME'), so a caller that must be exact re-checks the
@@ -23,6 +31,7 @@ TODAY in the running user's time zone, where sos compares dates in UTC.
 from __future__ import annotations
 
 import datetime
+import math
 from typing import ClassVar, TypeGuard
 
 from sos.errors import Diagnostic, SosError
@@ -41,10 +50,10 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Rewrite, expand_stage_order
+from sos.expr.dialects.base import Naming, Rewrite, expand_stage_order
 from sos.expr.annotate import TypedExpr
-from sos.expr.dialects.sf_formula import SalesforceGenerator, number, quote, username_reference
-from sos.expr.types import Kind
+from sos.expr.dialects.sf_formula import STAGE_ENTERED, SalesforceGenerator, number, quote, username_reference
+from sos.expr.types import Kind, Scope
 
 ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has an Id
 NEVER = "Id = null"
@@ -73,6 +82,10 @@ class Soql(SalesforceGenerator):
     DIALECT = "SOQL"
     PREPROCESS: ClassVar[tuple[Rewrite, ...]] = (expand_stage_order,)
 
+    def __init__(self, scope: Scope, naming: Naming, *, today: datetime.date | None = None) -> None:
+        super().__init__(scope, naming)
+        self.today = today   # the day today() and days_in_stage read; None: SOQL's TODAY, and no days_in_stage
+
     def violators(self, when: Expr | TypedExpr | None, require: Expr | TypedExpr) -> str:
         """A WHERE clause matching the records where `when` holds and `require` does not.
 
@@ -96,6 +109,8 @@ class Soql(SalesforceGenerator):
     # -- helpers ----------------------------------------------------------------------
 
     def field(self, node: Name) -> str:
+        if self.is_days_in_stage(node):
+            return self.unsupported(node, "SOQL compares days_in_stage only with a number")
         api_name = self.api_names.get(node.name)
         if api_name is None:
             return self.unsupported(node, f"no Salesforce API name is known for field '{node.name}'")
@@ -126,7 +141,7 @@ class Soql(SalesforceGenerator):
                     return self.unsupported(
                         node, "SOQL compares a date and time with TODAY in the user's time zone, not in UTC"
                     )
-                return "TODAY"
+                return "TODAY" if self.today is None else self.literal(Literal(node.span, self.today))
             case Call(func=func) if func in _NO_VALUE:
                 return self.unsupported(node, _NO_VALUE[func])
             case Arith() | Unary(op=UnaryOp.NEG):
@@ -207,11 +222,44 @@ class Soql(SalesforceGenerator):
             return self.no_field(node)
         if isinstance(right, Name):
             return self.unsupported(node, "SOQL cannot compare two fields")
+        if self.is_days_in_stage(left):
+            return self.days_in_stage(node, op, right)
         field = self.compared_field(left, right)
         comparison = f"{field} {_OPS[op]} {self.value(right, left)}"
         if op is Op.NE and self.nullable(left):
             return f"({comparison} AND {field} != null)"
         return comparison
+
+    def days_in_stage(self, node: Compare, op: Op, value: Expr) -> str:
+        """`days_in_stage <op> N` as the moment the deal entered its stage against a midnight (module docstring)."""
+        match value:
+            case Literal(value=int() | float() as n) if not isinstance(n, bool):
+                pass
+            case Unary(op=UnaryOp.NEG, operand=Literal(value=int() | float() as n)) if not isinstance(n, bool):
+                n = -n
+            case _:
+                return self.unsupported(node, "SOQL compares days_in_stage only with a number")
+        if self.today is None:
+            return self.unsupported(node, "SOQL needs today's date to count days in stage")
+        if op is Op.EQ or op is Op.NE:
+            if n != int(n):
+                return NEVER if op is Op.EQ else ALWAYS
+            on_day = f"{self.entered_before(int(n), node)} AND NOT ({self.entered_before(int(n) + 1, node)})"
+            return f"({on_day})" if op is Op.EQ else f"NOT ({on_day})"
+        at_least = math.floor(n) + 1 if op in (Op.GT, Op.LE) else math.ceil(n)
+        found = self.entered_before(at_least, node)
+        return found if op in (Op.GT, Op.GE) else f"NOT ({found})"
+
+    def entered_before(self, days: int, node: Expr) -> str:
+        """`days_in_stage >= days`: the deal entered its stage before midnight GMT starting day today - days + 1."""
+        assert self.today is not None
+        try:
+            midnight = datetime.datetime.combine(self.today - datetime.timedelta(days=days - 1), datetime.time())
+        except OverflowError:
+            return self.unsupported(node, "this many days in stage is past the calendar SOQL reads")
+        moment = self.literal(Literal(node.span, midnight))
+        changed, created = STAGE_ENTERED
+        return f"({changed} < {moment} OR ({changed} = null AND {created} < {moment}))"
 
     def compare_with_null(self, node: Compare, other: Expr) -> str:
         holds = node.op is Op.EQ

@@ -97,7 +97,7 @@ def test_without_allow_delete_the_stage_stays_and_the_rest_applies(proposal_in_u
         assert (proposal_in_use.root / "plan.json").is_file()
     result = CliRunner().invoke(cli, ["apply", *saved, "--auto-approve"])
     assert result.exit_code == 0, result.stderr
-    assert "Skipping 2 deletions: pass --allow-delete to apply them." in result.stderr  # the stage and its rule
+    assert "Skipping 2 deletions: pass --allow-delete to apply them (or set" in result.stderr  # the stage and its rule
     assert "stage-in-use" not in result.stderr
     assert process_stages(emulator) == before              # reps can still choose Proposal
     assert stage_active(emulator, "Proposal")

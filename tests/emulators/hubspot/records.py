@@ -264,7 +264,7 @@ def _filter_groups(portal: Portal, object_type: str, groups: Any) -> list[list[M
 def _matcher(portal: Portal, object_type: str, spec: Any, where: str) -> Matcher:
     if not isinstance(spec, dict):
         raise invalid("A filter must be an object", field=where)
-    name, operator = spec.get("propertyName"), spec.get("operator")
+    name, operator = str(spec.get("propertyName")), spec.get("operator")
     if operator not in OPERATORS:
         raise invalid(f"Unknown operator {operator}; use one of {', '.join(sorted(OPERATORS))}",
                       field=f"{where}.operator")
@@ -361,7 +361,7 @@ def _sorted(portal: Portal, object_type: str, records: list[dict[str, Any]], sor
         if isinstance(rule, str):
             rule = {"propertyName": rule.removeprefix("-"),
                     "direction": "DESCENDING" if rule.startswith("-") else "ASCENDING"}
-        name = rule.get("propertyName") if isinstance(rule, dict) else None
+        name = str(rule.get("propertyName")) if isinstance(rule, dict) else ""
         direction = rule.get("direction", "ASCENDING") if isinstance(rule, dict) else None
         _known(portal, object_type, [name], "sorts.propertyName")
         if direction not in ("ASCENDING", "DESCENDING"):

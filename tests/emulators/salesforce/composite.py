@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from .rest import Reply, RestApi
 
 MAX_SUBREQUESTS = 25
+# "You can have up to 25 subrequests in a single call. Up to 5 of these subrequests can be query operations,
+# including Query and QueryAll requests" (and "Query More" requests for the next batch): REST API Developer Guide,
+# "Composite" (api_rest/resources_composite_composite.htm, as of API 38.0–50.0). UNVERIFIED: the code and message
+# of the refusal; the stricter reading is taken (the whole request refused before anything runs).
+MAX_QUERIES = 5
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 INHERITED_HEADERS = ("accept", "authorization", "content-type")
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")
@@ -111,6 +116,10 @@ def _parse(body: bytes, version: str) -> tuple[bool, list[dict]]:
     seen: set[str] = set()
     for sub in subrequests:
         _check(sub, seen, version)
+    queries = sum(urlsplit(sub["url"]).path.startswith(f"/services/data/v{version}/query") for sub in subrequests)
+    if queries > MAX_QUERIES:
+        raise Refused("LIMIT_EXCEEDED", f"Limit Exceeded: a composite request can hold at most {MAX_QUERIES} query "
+                                        f"subrequests, not {queries}")
     return bool(request.get("allOrNone", False)), subrequests
 
 

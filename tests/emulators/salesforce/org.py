@@ -41,6 +41,9 @@ CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
                "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
 USER_ID = "005Em0000000001AAA"
 USER_NAME = "Integration User"
+INTEGRATION_USER = {"Id": USER_ID, "Username": "integration@emulator.example", "Name": USER_NAME,
+                    "FirstName": "Integration", "LastName": "User", "Email": "integration@emulator.example",
+                    "IsActive": True, "ProfileId": None, "UserRoleId": None, "ManagerId": None}
 ORG_ID = "00DEm0000000001EAA"
 
 
@@ -135,7 +138,8 @@ class Org:
         self._infos: dict[str, tuple[Component, FieldInfo]] = {}  # lower-case fullName → field_info() of it
         self._values: dict[str, tuple[Component, tuple[StageValue, ...]]] = {}  # lower-case name → value_set()
         self.records: dict[str, dict[str, dict[str, object]]] = {
-            name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment")}
+            name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment", "Task")}
+        self.records["User"] = {USER_ID: dict(INTEGRATION_USER)}
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -285,6 +289,34 @@ class Org:
         self.records[obj][str(record["Id"])] = record
         return str(record["Id"])
 
+    def add_user(self, username: str, first_name: str = "", last_name: str = "Rep") -> str:
+        """A user the org's records can be owned by (Owner.Username reads it); returns its id."""
+        self._ids["User"] += 1
+        user_id = f"005Em{self._ids['User'] + 1:010d}AAA"   # 005Em0000000001AAA is the integration user
+        name = f"{first_name} {last_name}".strip()
+        self.records["User"][user_id] = {"Id": user_id, "Username": username, "Name": name,
+                                         "FirstName": first_name or None, "LastName": last_name, "Email": username,
+                                         "IsActive": True, "ProfileId": None, "UserRoleId": None, "ManagerId": None}
+        return user_id
+
+    def add_task(self, subject: str, *, what_id: str | None = None, who_id: str | None = None,
+                 activity_date: str | None = None, closed: bool = True, owner_id: str = USER_ID) -> str:
+        """A task logged on a record (loading, without validation); returns its id. A closed one dates the record it
+        is about: LastActivityDate is "the due date of the most recently closed task associated with the record"
+        or of the most recent event (Object Reference, Opportunity and Lead, LastActivityDate; the emulator holds
+        no events)."""
+        self._ids["Task"] += 1
+        task_id = f"00TEm{self._ids['Task']:010d}AAA"
+        self.records["Task"][task_id] = {
+            "Id": task_id, "Subject": subject, "ActivityDate": activity_date, "IsClosed": closed,
+            "Status": "Completed" if closed else "Not Started", "WhatId": what_id, "WhoId": who_id,
+            "OwnerId": owner_id, "CreatedDate": iso(self.clock())}
+        for record_id in filter(None, (what_id, who_id)):
+            record = next((recs[record_id] for recs in self.records.values() if record_id in recs), None)
+            if record is not None and closed and activity_date is not None:
+                record["LastActivityDate"] = max(activity_date, str(record.get("LastActivityDate") or ""))
+        return task_id
+
     def new_record(self, obj: str, values: Mapping[str, object]) -> dict[str, object]:
         """A record as a create would store it (system and derived fields set), not stored yet."""
         info = standard.OBJECTS[obj]
@@ -303,6 +335,9 @@ class Org:
         """A stored record with `values` written over it, as an update would store it, not stored yet."""
         now = iso(self.clock())
         record = {**self.records[obj][record_id], **values, "LastModifiedDate": now, "SystemModstamp": now}
+        before = str(self.records[obj][record_id].get("StageName", "")).lower()
+        if obj == "Opportunity" and "StageName" in values and str(values["StageName"]).lower() != before:
+            record["LastStageChangeDate"] = now   # set by Salesforce when the stage changes (read-only)
         if obj == "Opportunity" and "StageName" in values:
             for derived in ("IsClosed", "IsWon", "ForecastCategory", "ForecastCategoryName"):
                 record.pop(derived, None)

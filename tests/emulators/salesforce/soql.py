@@ -35,6 +35,7 @@ TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><>|!=|<=|>=|=|<|>|\(|\)|,)
 """, re.VERBOSE)
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
 CLAUSE_WORDS = {"FROM", "WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "NOT", "IN", "LIKE",
                 "ASC", "DESC", "NULLS", "FIRST", "LAST", "BY", "WITH", "HAVING", "FOR", "USING"}
@@ -468,6 +469,8 @@ def _compare(actual: object, node: Compare, now: datetime) -> bool:
     if actual is None or node.value is None:
         return False
     left, right = _sortable(actual), _sortable(node.value)
+    if _is_moment(node.value):   # a date and time literal: compared as the moment, whatever the stored spelling
+        left, right = (0, _moment(str(actual))), (0, _moment(str(node.value)))
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[node.operator]
 
 
@@ -497,9 +500,20 @@ def field_names(node: Condition | None) -> list[str]:
     return [node.field]
 
 
+def _is_moment(value: object) -> bool:
+    return isinstance(value, str) and MOMENT.fullmatch(value) is not None
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _equal(actual: object, expected: object) -> bool:
     if actual is None or expected is None:
         return actual is None and expected is None
+    if isinstance(expected, str) and _is_moment(expected) and isinstance(actual, str):
+        return _moment(actual) == _moment(expected)
     if isinstance(expected, str) and isinstance(actual, str):
         return actual.lower() == expected.lower()
     if isinstance(expected, bool) or isinstance(actual, bool):

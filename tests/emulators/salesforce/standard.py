@@ -146,6 +146,20 @@ OBJECTS: dict[str, StandardObject] = {o.name: o for o in (
         StandardField("UserRoleId", "Role ID", "Lookup", reference_to="UserRole", relationship="UserRole"),
         StandardField("ManagerId", "Manager ID", "Lookup", reference_to="User", relationship="Manager"),
     ), deployable=False),
+    # Object Reference, "Task": WhatId is an account, opportunity ...; WhoId a lead or contact (both polymorphic,
+    # so no single related object is read through them here).
+    StandardObject("Task", "Task", "Tasks", "00T", (
+        StandardField("Id", "Activity ID", "Id", updateable=False, nillable=False),
+        StandardField("Subject", "Subject", "Text"),
+        StandardField("ActivityDate", "Due Date Only", "Date"),
+        StandardField("Status", "Status", "Picklist", picklist="TaskStatus", nillable=False),
+        StandardField("IsClosed", "Closed", "Checkbox", updateable=False, nillable=False),
+        StandardField("WhatId", "Related To ID", "Lookup"),
+        StandardField("WhoId", "Name ID", "Lookup"),
+        StandardField("OwnerId", "Assigned To ID", "Lookup", reference_to="User", relationship="Owner",
+                      nillable=False),
+        StandardField("CreatedDate", "Created Date", "DateTime", updateable=False, nillable=False),
+    ), deployable=False),
     StandardObject("RecordType", "Record Type", "Record Types", "012", (
         StandardField("Id", "Record Type ID", "Id", updateable=False, nillable=False),
         StandardField("Name", "Record Type Name", "Text"),

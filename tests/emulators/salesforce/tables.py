@@ -13,13 +13,10 @@ from collections.abc import Callable
 from lxml import etree
 
 from . import standard
-from .org import USER_ID, USER_NAME, Component, FieldInfo, Org, canonical_object, field_info
+from .org import Component, FieldInfo, Org, canonical_object, field_info
 from .schema import MetadataSchema
 from .xmlutil import flag, kids, text
 
-USER_ROW = {"Id": USER_ID, "Username": "integration@emulator.example", "Name": USER_NAME, "FirstName": "Integration",
-            "LastName": "User", "Email": "integration@emulator.example", "IsActive": True, "ProfileId": None,
-            "UserRoleId": None, "ManagerId": None}
 MASTER_RECORD_TYPE_ID = "012000000000000AAA"
 
 
@@ -69,8 +66,11 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     if lowered == "permissionsetassignment":
         return _plain("PermissionSetAssignment", list(org.records["PermissionSetAssignment"].values()),
                       standard_columns=["Id", "AssigneeId", "PermissionSetId"])
+    if lowered == "task":
+        return _plain("Task", list(org.records["Task"].values()),
+                      standard_columns=[f.name for f in standard.OBJECTS["Task"].fields])
     if lowered == "user":
-        return _plain("User", [dict(USER_ROW)])
+        return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None
 
 
@@ -124,13 +124,17 @@ def _records(org: Org, obj: str, visible: FieldFilter) -> Table:
     fields = {k: f for k, f in org.object_fields(obj).items() if not f.custom or visible(obj, f)}
     columns = {k: f.name for k, f in fields.items()}
     rows = []
+    names = [f.name for f in fields.values()]
+    lookups = [(f.name, f.relationship, f.reference_to) for f in fields.values() if f.relationship and f.reference_to]
+    related: dict[tuple[str, object], dict[str, object] | None] = {}   # each related record read once per query
     for record in org.records[obj].values():
-        row = {f.name: record.get(f.name) for f in fields.values()}
-        for info in fields.values():
-            if info.relationship and info.reference_to:
-                target = _related(org, info.reference_to, record.get(info.name))
-                if target is not None:
-                    row[info.relationship] = target
+        row = {name: record.get(name) for name in names}
+        for name, relationship, target_object in lookups:
+            key = (target_object, record.get(name))
+            if key not in related:
+                related[key] = _related(org, target_object, key[1])
+            if related[key] is not None:
+                row[relationship] = related[key]
         rows.append(row)
     for info in fields.values():
         if info.relationship and info.reference_to:
@@ -152,7 +156,8 @@ def _related(org: Org, obj: str, record_id: object) -> dict[str, object] | None:
     if record_id is None:
         return None
     if obj == "User":
-        return dict(USER_ROW) if record_id == USER_ID else None
+        user = org.records["User"].get(str(record_id))
+        return dict(user) if user is not None else None
     if obj == "RecordType":
         found = [c for c in org.of_type("RecordType") if c.id == record_id]
         return _record_type_row(org, found[0]) if found else None

@@ -582,8 +582,11 @@ FIELD_TYPES = {
 def emulator_fields(scope: Scope) -> dict[str, FieldInfo]:
     names = api_names_for(scope.object, API_NAMES)
     fields = {"isclosed": FieldInfo("IsClosed", "Closed", "Checkbox", False),
-              "iswon": FieldInfo("IsWon", "Won", "Checkbox", False)}
+              "iswon": FieldInfo("IsWon", "Won", "Checkbox", False),
+              "laststagechangedate": FieldInfo("LastStageChangeDate", "Last Stage Change Date", "DateTime", False)}
     for key, field_type in scope.fields.items():
+        if key not in names:   # days_in_stage: counted from LastStageChangeDate
+            continue
         kind = "Percent" if field_type.percent else FIELD_TYPES[field_type.kind]
         if names[key] in STANDARD_PICKLISTS[scope.object]:
             kind = "Picklist"
@@ -613,6 +616,8 @@ def salesforce_record(record: Mapping[str, object]) -> dict[str, object]:
     names = api_names_for("opportunity", API_NAMES)
     held: dict[str, object] = {}
     for key, field_type in OPPORTUNITY.fields.items():
+        if key not in names:   # days_in_stage: counted from LastStageChangeDate
+            continue
         raw = record.get(key)
         if field_type.kind is Kind.BOOLEAN:
             raw = bool(raw)  # a checkbox is never null

@@ -304,6 +304,8 @@ def soql_record(record: Mapping[str, object]) -> dict[str, object]:
     held: dict[str, object] = {"Id": "006000000000001AAA"}
     for key, field_type in OPPORTUNITY.fields.items():
         raw = record.get(key)
+        if key not in names:   # days_in_stage: counted from LastStageChangeDate
+            continue
         if field_type.kind is Kind.BOOLEAN:
             held[names[key]] = bool(raw)
         elif raw in (None, "", []):

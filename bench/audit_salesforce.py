@@ -1,0 +1,128 @@
+"""Salesforce audit calls: 50 checks over 10,000 and 100,000 emulated opportunities.
+
+The smb-bant starter is applied to the emulator, then its checks and written ones (thresholds on amount, days in
+stage, close date, forecast category, and a few SOQL cannot say: two fields compared, days_since()) make 50
+checks. For each size the org is loaded with that many opportunities (generated, deterministic) and
+SalesforceBackend.tally runs twice: counts only (top=0, a plan's impact counts) and with the 10 worst offenders
+(an audit). The rows give the API calls the emulator counted and the wall time (client and emulator share this
+process; no latency is added). The calls differ between sizes only in the pages of records fetched for the checks
+SOQL cannot say (2,000 records a page); the Composite calls (5 queries each) do not depend on the records.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+CHECKS = 50
+SIZES = (10_000, 100_000)
+TODAY = datetime.date(2026, 12, 4)
+USERS = tuple(f"rep{n}@acme.example" for n in range(12))
+# Written checks beside the starter's: ones SOQL says (cycled, with thresholds k = 1, 2, ...), and two it cannot.
+WRITTEN = (
+    "amount > {k}000", "days_in_stage > {k}", "close_date < today() and amount >= {k}00",
+    "forecast_category == 'commit' and days_in_stage >= {k}", "is_blank(next_step) and amount > {k}0",
+)
+EVALUATED = ("close_date < created_date", "days_since(close_date) > 30")
+
+
+def described(calls: Counter[str]) -> str:
+    return f"{sum(calls.values()):,} calls ({', '.join(f'{n} {op}' for op, n in sorted(calls.items()))})"
+
+
+def load(org: object, count: int, stages: list[str], seed: int = 5) -> None:
+    """`count` opportunities over the stages, owners, amounts and dates an audit looks at."""
+    from tests.emulators.salesforce.org import iso
+
+    rng = random.Random(seed)
+    users = [org.add_user(name) for name in USERS]   # type: ignore[attr-defined]
+    midnight = datetime.datetime.combine(TODAY, datetime.time(), datetime.UTC)
+    records = org.records["Opportunity"]   # type: ignore[attr-defined]
+    for index in range(count):
+        created = midnight - datetime.timedelta(hours=rng.randint(24, 9000))
+        record_id = f"006Bm{index:010d}AAA"
+        records[record_id] = {
+            "Id": record_id, "Name": f"Deal {index}", "OwnerId": rng.choice(users), "StageName": rng.choice(stages),
+            "Amount": rng.choice([None, 500, 5000, 25000, 120000]), "CreatedDate": iso(created),
+            "CloseDate": (TODAY + datetime.timedelta(days=rng.randint(-90, 120))).isoformat(),
+            "LastStageChangeDate": iso(created + datetime.timedelta(hours=rng.randint(0, 2000))),
+            "NextStep": rng.choice([None, "Demo", "Send quote"]), "IsClosed": False, "IsWon": False,
+            "ForecastCategoryName": rng.choice(["Pipeline", "Best Case", "Commit"]),
+        }
+
+
+def checks(model: object) -> list[object]:
+    from sos.expr.annotate import annotate
+    from sos.expr.parse import parse_expression
+    from sos.errors import Span
+    from sos.model.checks import Check, checks_of
+    from sos.model.exprs import model_scope
+    from sos.model.resources import Address, Kind
+
+    found: list[object] = list(checks_of(model))   # type: ignore[arg-type]
+    scope = model_scope(model, "opportunity")   # type: ignore[arg-type]
+    where = Span("bench", 1, 1)
+    texts = list(EVALUATED)
+    while len(found) + len(texts) < CHECKS:
+        texts.append(WRITTEN[len(texts) % len(WRITTEN)].format(k=len(texts)))
+    for text in texts:
+        typed = annotate(parse_expression(text, lambda start, end: where), scope)[0]
+        found.append(Check(Address(Kind.RULE, "opportunity", f"bench_{len(found)}"), "opportunity", text, typed,
+                           "audit"))
+    return found
+
+
+def run() -> list[tuple[str, str]]:
+    from sos.backends.salesforce.backend import SalesforceBackend
+    from sos.engine import apply_plan, make_plan
+    from sos.project import load_project
+    from tests.emulators.salesforce import SalesforceEmulator
+
+    rows: list[tuple[str, str]] = []
+    old_token = os.environ.get("SF_ACCESS_TOKEN")
+    with SalesforceEmulator(daily_api_max=10**9) as emulator, emulator.ca_env(), \
+            tempfile.TemporaryDirectory() as folder:
+        os.environ["SF_ACCESS_TOKEN"] = emulator.access_token
+        try:
+            (Path(folder) / "blueprint.yaml").write_text("sos: 1\nname: bench\nextends: [starter:smb-bant]\n",
+                                                         encoding="utf-8")
+            (Path(folder) / "sos.yaml").write_text(
+                f'sos: 1\ntargets:\n  org: {{type: salesforce, instance_url: "{emulator.instance_url}", '
+                'api_version: "63.0"}\n', encoding="utf-8")
+            project = load_project(Path(folder) / "sos.yaml")
+            run = make_plan(project, project.target(None))
+            if not apply_plan(project, run.backend, run.plan, run.desired).ok:
+                raise RuntimeError("the emulator refused the starter")
+            model = run.desired
+            audited = checks(model)
+            stages = [v.full_name for v in emulator.org.value_set("OpportunityStage") if not v.closed]
+            for size in SIZES:
+                emulator.org.records["Opportunity"].clear()
+                load(emulator.org, size, stages)
+                for top in (0, 10):
+                    backend = SalesforceBackend(project.target(None), project.root, sleep=lambda _: None,
+                                                progress=lambda _: None)
+                    emulator.calls.clear()
+                    started = time.perf_counter()
+                    tallies = backend.tally(audited, top=top, today=TODAY, desired=model)   # type: ignore[arg-type]
+                    seconds = time.perf_counter() - started
+                    found = sum(t.total for t in tallies)
+                    what = "counts only (top=0)" if top == 0 else f"with the {top} worst offenders"
+                    rows.append((f"{size:,} records, {len(audited)} checks, {what}",
+                                 f"{described(Counter(emulator.calls))}, {seconds:.1f} s, {found:,} breaches"))
+        finally:
+            if old_token is None:
+                os.environ.pop("SF_ACCESS_TOKEN", None)
+            else:
+                os.environ["SF_ACCESS_TOKEN"] = old_token
+    return rows
+
+
+if __name__ == "__main__":
+    for label, figure in run():
+        print(f"{label}: {figure}")

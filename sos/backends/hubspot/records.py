@@ -1,0 +1,159 @@
+"""The records side of a HubSpot portal, for `sos audit` and a plan's impact counts: deals (opportunities) and
+contacts (leads) are read page by page, 100 a call with every property the checks read (50 a call when a check
+reads `days_in_stage`, which comes from the history of `dealstage`), and every check is evaluated on every record.
+So the calls grow with the records, once for all checks of an object, and any check the language can say is
+counted: HubSpot's search filters cannot say most of them (no OR inside a group, no field against field)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sos.backends.base import Offender, Tally
+from sos.backends.hubspot.client import HubSpotClient
+from sos.backends.hubspot.names import OBJECT_TYPES, property_name
+from sos.backends.hubspot.read import LivePortal, key_of
+from sos.expr.ast import Name, walk
+from sos.expr.dialects.evaluate import evaluate
+from sos.expr.types import ExprType
+from sos.expr.types import Kind as TypeKind
+from sos.model.checks import Check, reads_a_save
+from sos.model.resources import Kind
+
+# The standard fields as HubSpot's default deal and contact properties hold them (HubSpot's knowledge base, "HubSpot's
+# default deal properties" and "… contact properties"; hs_next_step, hs_forecast_category and notes_last_updated
+# UNVERIFIED). A property the portal lacks reads as blank.
+STANDARD = {
+    "opportunity": {"name": "dealname", "amount": "amount", "close_date": "closedate", "stage": "dealstage",
+                    "owner": "hubspot_owner_id", "created_date": "createdate", "next_step": "hs_next_step",
+                    "forecast_category": "hs_forecast_category", "last_activity_date": "notes_last_updated",
+                    "type": "dealtype", "description": "description"},
+    "lead": {"first_name": "firstname", "last_name": "lastname", "email": "email", "phone": "phone",
+             "company": "company", "title": "jobtitle", "status": "hs_lead_status", "owner": "hubspot_owner_id",
+             "created_date": "createdate", "last_activity_date": "notes_last_updated", "website": "website",
+             "industry": "industry", "city": "city", "state": "state", "country": "country"},
+}
+DAYS_IN_STAGE = "days_in_stage"
+# The deal's own page in HubSpot (0-3: deals, 0-1: contacts).
+RECORD_URL = {"opportunity": "https://app.hubspot.com/contacts/{portal}/record/0-3/{id}",
+              "lead": "https://app.hubspot.com/contacts/{portal}/record/0-1/{id}"}
+
+
+@dataclass
+class Names:
+    """How the portal names what a check reads: fields by key, and stage ids by stage key."""
+
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)   # object → field key → property
+    stages: dict[str, str] = field(default_factory=dict)              # stage id → stage key
+
+    @classmethod
+    def of(cls, portal: LivePortal) -> Names:
+        names = cls({obj: dict(STANDARD.get(obj, {})) for obj in OBJECT_TYPES})
+        for resource in portal.model.of_kind(Kind.FIELD):
+            names.fields[resource.address.scope][resource.address.key] = property_name(resource)
+        # The portal's own stages as `sos import` names them, then the stages sos manages by their keys.
+        for pipeline in portal.pipelines.values():
+            for stage in pipeline["stages"]:
+                names.stages[stage["id"]] = key_of(stage["label"])
+        names.stages.update({hubspot_id: a.key for a, hubspot_id in portal.ids.items() if a.kind is Kind.STAGE})
+        return names
+
+
+def tally(client: HubSpotClient, portal: LivePortal, checks: Sequence[Check], *, top: int,
+          today: datetime.date) -> list[Tally]:
+    names = Names.of(portal)
+    results: dict[int, Tally] = {}
+    by_object: dict[str, list[tuple[int, Check]]] = {}
+    for position, check in enumerate(checks):
+        why = _unsupported(check, names)
+        if why:
+            results[position] = Tally(0, unsupported=why)
+        else:
+            by_object.setdefault(check.object, []).append((position, check))
+    for obj, group in by_object.items():
+        reads = sorted({n for _, c in group for n in _names_read(c)} | {"name", "owner", "stage", "amount", "status"})
+        properties = sorted({names.fields[obj][n] for n in reads if n in names.fields[obj]}
+                            | ({"firstname", "lastname"} if obj == "lead" else set()))
+        history = ["dealstage"] if any(DAYS_IN_STAGE in _names_read(c) for _, c in group) else None
+        offenders: dict[int, list[tuple[Offender, dict[str, Any]]]] = {p: [] for p, _ in group}
+        for found in client.records(OBJECT_TYPES[obj], properties, history):
+            record = _record(obj, found, names, group[0][1].breaks.scope.fields, today)
+            for position, check in group:
+                if evaluate(check.breaks.expr, record, check.breaks.scope, today=today) is True:
+                    offenders[position].append((_offender(obj, found, record, client), record))
+        for position, _ in group:
+            hits = offenders[position]
+            worst = sorted((o for o, _ in hits), key=lambda o: (-(o.amount or 0), o.name))[:top]
+            results[position] = Tally(
+                len(hits), dict(Counter(o.owner or "(no owner)" for o, _ in hits)),
+                dict(Counter(str(r.get("status" if obj == "lead" else "stage") or "(none)") for _, r in hits)),
+                tuple(worst))
+    return [results[position] for position in range(len(checks))]
+
+
+def record_count(client: HubSpotClient, obj: str) -> int:
+    return client.count(OBJECT_TYPES[obj], [])
+
+
+def _names_read(check: Check) -> set[str]:
+    return {node.name for node in walk(check.breaks.expr) if isinstance(node, Name)}
+
+
+def _unsupported(check: Check, names: Names) -> str:
+    if reads_a_save(check):
+        return "it reads a save in progress (is_new, is_changed, prior), which stored records cannot say"
+    if check.object not in ("opportunity", "lead"):
+        return f"sos reads only deals and contacts from HubSpot, not {check.object} records"
+    missing = sorted(n for n in _names_read(check) if n not in names.fields[check.object] and n != DAYS_IN_STAGE)
+    if missing:
+        return f"HubSpot holds no property for {', '.join(missing)}"
+    return ""
+
+
+def _record(obj: str, found: dict[str, Any], names: Names, types: Any, today: datetime.date) -> dict[str, Any]:
+    props = found.get("properties") or {}
+    record = {key: _value(props.get(name), types.get(key), names) for key, name in names.fields[obj].items()}
+    if obj == "lead":
+        record["name"] = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p) or None
+    history = (found.get("propertiesWithHistory") or {}).get("dealstage")
+    if history:
+        entered = max(str(version["timestamp"]) for version in history)
+        record[DAYS_IN_STAGE] = (today - datetime.date.fromisoformat(entered[:10])).days
+    return record
+
+
+def _value(raw: Any, kind: ExprType | None, names: Names) -> Any:
+    if raw in (None, "") or kind is None:
+        return None if raw in (None, "") else raw
+    match kind.kind:
+        case TypeKind.NUMBER:
+            return float(raw)
+        case TypeKind.BOOLEAN:
+            return str(raw).lower() == "true"
+        case TypeKind.DATE:
+            return str(raw)[:10]
+        case TypeKind.DATETIME:
+            return str(raw).replace("Z", "+00:00")
+        case TypeKind.MULTI_PICKLIST:
+            return str(raw).split(";")
+        case TypeKind.STAGE:
+            return names.stages.get(str(raw), str(raw))
+        case TypeKind.LEAD_STATUS:     # an option sos made has its key as value; an adopted one, key_of(value)
+            return key_of(str(raw))
+    return str(raw)
+
+
+def _offender(obj: str, found: dict[str, Any], record: dict[str, Any], client: HubSpotClient) -> Offender:
+    amount = record.get("amount")
+    portal = client.whoami().portal_id
+    return Offender(str(found["id"]), str(record.get("name") or found["id"]), _text(record.get("owner")),
+                    _text(record.get("status" if obj == "lead" else "stage")),
+                    float(amount) if isinstance(amount, (int, float)) else None,
+                    RECORD_URL[obj].format(portal=portal, id=found["id"]))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
