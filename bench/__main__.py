@@ -18,7 +18,8 @@ MODULES = (
     "bench.portfolio",  # `sos status` over 15 clients beside one client's `sos plan`
     "bench.pipedrive",  # plan and apply against the Pipedrive emulator, calls and token cost, beside a per-item script
     "bench.fuzz",  # 10,000 hostile blueprints through `sos validate`: exits, hangs, unlocated errors
-    "bench.audit",  # an audit's cost: Salesforce API calls for 50 checks over 10,000 and 100,000 records
+    "bench.audit",  # an audit's cost: 100,000 seeded deals in the sandbox (time, peak memory); Salesforce API
+    #                 calls for 50 checks over 10,000 and 100,000 records
 )
 
 

@@ -38,4 +38,13 @@ set -e
 step sos apply --auto-approve
 step sos plan --detailed-exitcode
 step sos history
-printf '\nDemo finished: the sandbox in %s matches the blueprint.\n' "$work/acme"
+
+printf '\n\033[1m# Records to audit: deals through the funnel, with the dirty data a client has in week one.\033[0m\n'
+step sos sandbox seed --deals 2000
+set +e
+step sos audit --format html --out audit.html
+code=$?
+set -e
+[ "$code" -eq 2 ] || { echo "expected the audit to find dirty data (exit 2), got $code" >&2; exit 1; }
+printf '\nDemo finished: the sandbox in %s matches the blueprint; the audit dashboard is %s.\n' "$work/acme" \
+  "$work/acme/audit.html"

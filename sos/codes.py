@@ -179,7 +179,13 @@ declare(
     # The local sandbox.
     Code("locked", "another apply is running on the target"),
     Code("nothing-to-resume", "--resume on a target whose applies never stay pending"),
+    Code("csv-bad-row", "a row of a CSV export does not fit the fields it is loaded into (nothing was loaded)"),
+    Code("csv-column", "a CSV export's columns cannot be mapped to fields as asked"),
+    Code("csv-unreadable", "a CSV export cannot be read as UTF-8 text"),
+    Code("record-refused", "a rule or stage requirement applied to the sandbox refused a record's save"),
     Code("sandbox-corrupt", "the sandbox file is damaged"),
+    Code("sandbox-empty", "records need a blueprint applied to the sandbox first", fix="run `sos apply`"),
+    Code("sandbox-only", "`sos sandbox` names a target that is not a local sandbox"),
     Code("sandbox-refused", "the sandbox refused a change"),
     Code("sandbox-unusable", "the sandbox file cannot be opened"),
     Code("sandbox-version", "the sandbox file has a schema version this sos does not read"),

@@ -9,11 +9,14 @@ from typing import Any
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
 from sos.audit import READS_A_SAVE, report
 from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
+from sos.backends.local import LocalBackend
+from sos.backends.local.store import RECORD_OBJECTS
 from sos.blueprint.checks import placeholder_errors
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
@@ -349,3 +352,32 @@ def _recorded(project: Project, entry: dict[str, object]) -> Iterator[None]:
         _record(project, {**entry, "outcome": "failed",
                           "error": f"internal error ({type(exc).__name__}); see .sos/crash.log"})
         raise
+
+
+def sandbox_objects() -> tuple[str, ...]:
+    """The objects whose records a local sandbox holds."""
+    return RECORD_OBJECTS
+
+
+def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date,
+                 progress: Callable[[str], None]) -> dict[str, int]:
+    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint; how many
+    rows of each kind were written."""
+    return _sandbox(project, target).seed_records(deals=deals, seed_value=seed, today=today, progress=progress)
+
+
+def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrides: Mapping[str, str], *,
+                 today: datetime.date, progress: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none: how many, and the
+    columns no field took."""
+    return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
+
+
+def _sandbox(project: Project, target: Target) -> LocalBackend:
+    if target.type != "local":
+        local = [t.name for t in project.targets.values() if t.type == "local"]
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}': `sos sandbox` "
+                                  "seeds and loads local sandboxes only", "sandbox-only",
+                                  fix=f"pass --target {local[0]}" if local else "add a target of type local to "
+                                                                                 "sos.yaml"))
+    return LocalBackend(target, project.root)

@@ -112,11 +112,11 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import (apply, audit, build, history, import_, init, plan, schema, show, starters, status, targets,
-                         upgrade, validate)
+    from sos.cli import (apply, audit, build, history, import_, init, plan, sandbox, schema, show, starters, status,
+                         targets, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
-                   schema, build):
+                   schema, build, sandbox):
         cli.add_command(module.command)
 
 

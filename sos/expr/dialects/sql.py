@@ -12,7 +12,9 @@ The store has one table per object, one column per field, named by the field key
   so text order is time order and no precision is lost;
 - a multi-select picklist: a JSON array of its values. A ';'-joined text would read a value
   that holds ';' as two and needs LIKE patterns that also match '%' and '_'; JSON reads
-  back exactly and `includes` is an exact json_each lookup.
+  back exactly and `includes` is an exact json_each lookup;
+- `days_in_stage` is not stored (it grows every day): the column `_stage_entered` holds the
+  date the deal entered its stage, and days_in_stage is the whole days from it to today().
 
 Every value is bound (`?1`, `?2` … and a list of parameters), never written into the SQL;
 the placeholders are numbered so that a value the condition reads twice is bound once.
@@ -81,14 +83,27 @@ _LAST_MOMENT = _micros_since_year_1(datetime.datetime.max)
 _SECONDS_BEFORE_1970 = 62_135_596_800  # from 0001-01-01 to the Unix epoch
 
 
+# A field the clock computes, and the column it is computed from (a field key never starts with '_').
+STAGE_ENTERED = "_stage_entered"
+_COMPUTED_COLUMNS = {"days_in_stage": STAGE_ENTERED}
+
+
+def columns(scope: Scope) -> dict[str, str]:
+    """Column name → SQL type of the records of `scope.object`: one column per field key (a computed field: the
+    column it is computed from)."""
+    return {_COMPUTED_COLUMNS.get(key, key): "TEXT" if key in _COMPUTED_COLUMNS else _COLUMN_TYPES.get(t.kind, "TEXT")
+            for key, t in scope.fields.items()}
+
+
 def create_table(scope: Scope, table: str | None = None) -> str:
     """`CREATE TABLE` for the records of `scope.object`: one column per field key."""
-    columns = ", ".join(f"{quote_name(key)} {_COLUMN_TYPES.get(t.kind, 'TEXT')}" for key, t in scope.fields.items())
-    return f"CREATE TABLE {quote_name(table or scope.object)} ({columns})"
+    defined = ", ".join(f"{quote_name(name)} {sql_type}" for name, sql_type in columns(scope).items())
+    return f"CREATE TABLE {quote_name(table or scope.object)} ({defined})"
 
 
-def encode(record: Mapping[str, object], scope: Scope) -> dict[str, object]:
-    """The row that holds `record` (field key → value as `evaluate` takes it), by the encoding above.
+def encode(record: Mapping[str, object], scope: Scope, *, today: datetime.date | None = None) -> dict[str, object]:
+    """The row that holds `record` (field key → value as `evaluate` takes it), by the encoding above; a record's
+    `days_in_stage` is held as the day it entered its stage, counted back from `today`.
 
     Raises SosError (bad-record) for a value that does not fit its field, as `evaluate` does."""
     fields = ListExpr(_NOWHERE, tuple(Name(_NOWHERE, key) for key in scope.fields))
@@ -96,7 +111,9 @@ def encode(record: Mapping[str, object], scope: Scope) -> dict[str, object]:
     assert isinstance(values, list)
     row: dict[str, object] = {}
     for (key, field_type), value in zip(scope.fields.items(), values, strict=True):
-        if field_type.kind is Kind.BOOLEAN:
+        if key in _COMPUTED_COLUMNS:
+            row[_COMPUTED_COLUMNS[key]] = _entered(value, today)
+        elif field_type.kind is Kind.BOOLEAN:
             row[key] = int(bool(value))
         elif value is None:
             row[key] = None
@@ -114,6 +131,20 @@ def encode(record: Mapping[str, object], scope: Scope) -> dict[str, object]:
 
 
 _NOWHERE = Span("<record>", 1, 1)
+
+
+def _entered(days_in_stage: object, today: datetime.date | None) -> str | None:
+    """The day a deal `days_in_stage` whole days in its stage on `today` entered it."""
+    if days_in_stage is None:
+        return None
+    if today is None:
+        raise SosError(Diagnostic(None, "days_in_stage counts days to today, and no date was given to count from",
+                                  "bad-record"))
+    try:
+        return (today - datetime.timedelta(days=int(days_in_stage))).isoformat()  # type: ignore[call-overload]
+    except OverflowError:
+        raise SosError(Diagnostic(None, f"field 'days_in_stage' holds {days_in_stage!r}, more days than a calendar "
+                                        "holds", "bad-record")) from None
 
 
 def quote_name(name: str) -> str:
@@ -218,6 +249,8 @@ class Sql(Generator):
         match self.kind(node):
             case None:
                 return self.unsupported(node, f"SQL knows no field '{node.name}'")
+            case _ if node.name in _COMPUTED_COLUMNS:   # days_in_stage: whole days from the day entered to today
+                return f"({self.today_value()} - julianday({quote_name(_COMPUTED_COLUMNS[node.name])}))"
             case Kind.BOOLEAN:
                 return f"({column} IS 1)"
             case Kind.DATE:

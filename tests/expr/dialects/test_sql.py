@@ -43,7 +43,7 @@ def selects(
 ) -> bool:
     """Whether the condition selects `record`, alone in its table."""
     table = scope.object
-    row = encode(record, scope)
+    row = encode(record, scope, today=TODAY)
     db.execute(f"DELETE FROM {table}")
     db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     where, params = condition
@@ -177,6 +177,12 @@ DEAL = {
         pytest.param("probability == 25", {**DEAL, "probability": 25}, True, id="percent-as-typed"),
         pytest.param("owner in ['rep@example.com']", {**DEAL, "owner": "rep@example.com"}, True, id="owner"),
         pytest.param("loss_reason not in ['Price']", {**DEAL, "loss_reason": "Timing"}, True, id="picklist-not-in"),
+        pytest.param("days_in_stage > 30", {**DEAL, "days_in_stage": 31}, True, id="days-in-stage-over"),
+        pytest.param("days_in_stage > 30", {**DEAL, "days_in_stage": 30}, False, id="days-in-stage-at-limit"),
+        pytest.param("days_in_stage == 0", {**DEAL, "days_in_stage": 0}, True, id="entered-today"),
+        pytest.param("not (days_in_stage > 30)", DEAL, True, id="days-in-stage-blank"),
+        pytest.param("days_in_stage - days_since(close_date) == 28", {**DEAL, "days_in_stage": 30}, True,
+                     id="days-in-stage-arithmetic"),
         pytest.param("is_blank(stage)", {"name": "no stage"}, True, id="blank-stage"),
         pytest.param(
             "stage.is_open or stage >= 'discovery'", {"name": "no stage"}, False, id="blank-stage-in-no-order"
@@ -192,6 +198,16 @@ def test_each_construct(db: sqlite3.Connection, text: str, record: dict[str, obj
 def test_converted_status(db: sqlite3.Connection, status: str | None, expected: bool) -> None:
     record = {"last_name": "Doe", "status": status}
     assert selects(db, sql(LEAD).where(parse("status.is_converted")), record, LEAD) is expected
+
+
+def test_days_in_stage_is_held_as_the_day_the_deal_entered_its_stage() -> None:
+    assert encode({**DEAL, "days_in_stage": 12}, OPPORTUNITY, today=TODAY)["_stage_entered"] == "2024-05-20"
+    assert sql().where(parse("days_in_stage > 10")) == (
+        'IFNULL((julianday(?1) - julianday("_stage_entered")) > ?2, 0)', [TODAY.isoformat(), 10])
+    with pytest.raises(SosError) as info:
+        encode({**DEAL, "days_in_stage": 12}, OPPORTUNITY)
+    assert [d.message for d in info.value.diagnostics] == [
+        "days_in_stage counts days to today, and no date was given to count from"]
 
 
 def test_values_are_bound_never_written() -> None:

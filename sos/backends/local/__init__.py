@@ -2,29 +2,42 @@
 
 A second apply at the same time fails at once (SQLite's write lock, taken with
 BEGIN IMMEDIATE and no wait) instead of interleaving; a failed apply rolls back.
+The file also holds records (store.py), which writes, seeding and CSV loads fill
+and audits count (tally.py).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support
+from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.local.csvload import read_csv
+from sos.backends.local.seed import seed
+from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
+                                      table_columns, write)
+from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
+from sos.expr.dialects.sql import encode, quote_name
 from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
-from sos.model.exprs import requirement_from_rule
+from sos.model.checks import Check
+from sos.model.exprs import model_scope, requirement_from_rule
 from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import REQUIREMENT_RULE_SUFFIX
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
-SCHEMA_VERSION = 1
-SCHEMA = """
+RECORD_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "deal"}
+
+# 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
+SCHEMA_VERSION = 2
+SCHEMA = TABLES + """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resources (
     address TEXT PRIMARY KEY,
@@ -72,6 +85,8 @@ class LocalBackend:
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif not str(version[0]).isdigit():
             raise _corrupt(self.path, f"its schema version {version[0]!r} (table meta) is not a number")
+        elif int(version[0]) < SCHEMA_VERSION:   # SCHEMA added what it lacks; record tables follow the model
+            connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
         elif int(version[0]) != SCHEMA_VERSION:
             raise SosError(f"{self.path} has sandbox schema version {version[0]}; this sos reads version "
                            f"{SCHEMA_VERSION}", "sandbox-version")
@@ -105,6 +120,7 @@ class LocalBackend:
                     if self.fault is not None:
                         self.fault(change)
                     _apply_change(connection, change)
+                sync_tables(connection, _read_all(connection, self.path))
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -124,13 +140,132 @@ class LocalBackend:
             return f"local sandbox {self.path} (empty: nothing applied yet)"
         with self._connect() as connection:
             count = len(_read_all(connection, self.path))     # every row read: a damaged one is reported here too
-        return f"local sandbox {self.path} ({count} resources)"
+            held = [f"{records:,} {RECORD_NAMES[obj]}{'s' * (records != 1)}" for obj in RECORD_OBJECTS
+                    if table_columns(connection, obj)
+                    and (records := connection.execute(f"SELECT count(*) FROM {quote_name(obj)}").fetchone()[0])]
+        return f"local sandbox {self.path} ({', '.join([f'{count} resources', *held])})"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one write transaction: committed when the block ends, rolled back when it raises."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def create_record(self, obj: str, values: Mapping[str, object], *, who: str = "sos",
+                      now: datetime.datetime | None = None) -> int:
+        """Create a record of `obj` through the sandbox's API, as a user of the CRM would: the applied rules are
+        enforced (SosError `record-refused`, nothing written) and the history records it. Its id."""
+        with self._transaction() as connection:
+            return write(connection, _read_all(connection, self.path), obj, values, record_id=None, who=who,
+                         now=now or _utc_now())
+
+    def update_record(self, obj: str, record_id: int, values: Mapping[str, object], *, who: str = "sos",
+                      now: datetime.datetime | None = None) -> None:
+        """Change fields of a record through the sandbox's API, enforced and recorded as create_record."""
+        with self._transaction() as connection:
+            write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
+                  now=now or _utc_now())
+
+    def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
+        """Add records of `obj` (field key → value as `evaluate` takes it; days_in_stage counted back from `today`)
+        as a data import does: in one transaction, no rule enforced, no history. SosError (bad-record) naming
+        the first record that does not fit its fields; then nothing is added."""
+        with self._transaction() as connection:
+            scope = sync_tables(connection, _read_all(connection, self.path))[obj]
+            insert_rows(connection, obj, [encode(record, scope, today=today) for record in records])
+
+    def seed_records(self, *, deals: int, seed_value: int, today: datetime.date,
+                     progress: Callable[[str], None]) -> dict[str, int]:
+        """Replace the sandbox's records with realistic ones for the applied blueprint (seed.py); how many rows of
+        each kind were written."""
+        if not self.path.exists():
+            raise self._nothing_applied()
+        with self._transaction() as connection:
+            model = self._applied(connection)
+            return seed(connection, model, deals=deals, seed_value=seed_value, today=today, progress=progress)
+
+    def load_csv(self, path: Path, obj: str, overrides: Mapping[str, str], *, today: datetime.date,
+                 progress: Callable[[str], None]) -> tuple[int, list[str]]:
+        """Add the records of a CSV export to the sandbox (csvload.py), all or none: how many, and the columns no
+        field took."""
+        if not self.path.exists():
+            raise self._nothing_applied()
+        with self._transaction() as connection:
+            model = self._applied(connection)
+            scope = sync_tables(connection, model)[obj]
+            rows, ignored = read_csv(path, model, scope, overrides, today=today, progress=progress)
+            insert_rows(connection, obj, rows)
+        return len(rows), ignored
+
+    def _applied(self, connection: sqlite3.Connection) -> Model:
+        """The blueprint applied to the sandbox; SosError when nothing is, as records follow its stages and fields."""
+        model = _read_all(connection, self.path)
+        if not any(model.of_kind(Kind.PIPELINE)):
+            raise self._nothing_applied()
+        return model
+
+    def _nothing_applied(self) -> SosError:
+        return SosError(Diagnostic(self.target.origin, f"nothing is applied to target '{self.target.name}' yet, so "
+                                   "the sandbox has no stages or fields for records", "sandbox-empty",
+                                   fix=f"run `sos apply --target {self.target.name}` first"))
+
+    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]:
+        """Every record of `obj` in id order, as `evaluate` takes it, its id under `_id` (to load the same records
+        into another CRM, or check an audit against the evaluator)."""
+        if not self.path.exists():
+            return []
+        with self._connect() as connection:
+            if not table_columns(connection, obj):
+                return []
+            scope = model_scope(_read_all(connection, self.path), obj)
+            cursor = connection.execute(f"SELECT * FROM {quote_name(obj)} ORDER BY {ID}")
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, values, strict=True)) for values in cursor]
+            return [{ID: row[ID], **decode(row, scope, today)} for row in rows]
+
+    def stored_row(self, obj: str, record_id: int) -> dict[str, Any] | None:
+        """A record as its row holds it (None: no such record)."""
+        with self._connect() as connection:
+            return read_row(connection, obj, record_id) if table_columns(connection, obj) else None
+
+    def field_history(self, obj: str, record_id: int) -> list[tuple[Any, ...]]:
+        """The history of a record, oldest first: (field, old, new, who, at), values as its row holds them."""
+        with self._connect() as connection:
+            return connection.execute("SELECT field, old, new, who, at FROM field_history WHERE object = ? AND "
+                                      "record = ? ORDER BY _id", (obj, record_id)).fetchall()
+
+    def tally(self, checks: Sequence[Check], *, top: int = 10, today: datetime.date | None = None,
+              desired: Model | None = None) -> list[Tally]:
+        """See Records.tally. `desired` is not needed: the sandbox names fields and stages by their keys."""
+        if not self.path.exists():
+            return [Tally(0) for _ in checks]
+        with self._connect() as connection:
+            now = None if today else _utc_now()
+            return tally(connection, checks, top=top, today=today or _utc_now().date(), now=now)
+
+    def record_count(self, obj: str) -> int:
+        if not self.path.exists():
+            return 0
+        with self._connect() as connection:
+            if not table_columns(connection, obj):
+                return 0
+            return int(connection.execute(f"SELECT count(*) FROM {quote_name(obj)}").fetchone()[0])
 
     def seed_unmanaged(self, resource: Resource) -> None:
         """Put a resource sos did not create into the sandbox, as a CRM admin might by hand."""
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def _read_all(connection: sqlite3.Connection, path: Path) -> Model:

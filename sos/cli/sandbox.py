@@ -1,0 +1,112 @@
+"""sos sandbox: put records in the local sandbox, seeded or loaded from a CRM's CSV export."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+
+import click
+
+from sos.cli.options import current_project, target_option
+from sos.engine import load_sandbox, sandbox_objects, seed_sandbox
+from sos.errors import Diagnostic, SosError
+
+
+# How the summary of a seed names each kind of row.
+SEEDED = {"user": "users", "queue": "queues", "account": "accounts", "contact": "contacts", "lead": "leads",
+          "opportunity": "deals", "field_history": "history entries", "task": "tasks"}
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _today(day: datetime.datetime | None) -> datetime.date:
+    return day.date() if day else datetime.datetime.now(datetime.UTC).date()
+
+
+today_option = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                            help="The day the records are as of: close dates, aging and days_in_stage count from it "
+                                 "(default: today, UTC).")
+
+
+@click.group("sandbox", epilog="""\b
+Examples:
+  sos apply && sos sandbox seed --deals 2000     # a pipeline to audit, from the blueprint
+  sos sandbox load deals.csv --object opportunity  # a client's export, before API access
+""")
+def command() -> None:
+    """Fill the local sandbox with records: realistic seeded data, or a CRM's CSV export.
+
+    The sandbox holds accounts, contacts, leads, deals (opportunity), tasks, users and queues beside the applied
+    blueprint, so `sos audit` and a plan's impact counts have records to read. Apply the blueprint first: records
+    follow its stages and fields.
+    """
+
+
+@command.command("seed", epilog="""\b
+Examples:
+  sos sandbox seed                                # 500 deals, seed 1
+  sos sandbox seed --deals 100000 --seed 7        # a big pipeline, the same rows every run
+  sos sandbox seed --today 2026-03-02             # as of a fixed day: byte-for-byte repeatable
+""")
+@click.option("--deals", type=click.IntRange(1, 1_000_000), default=500, show_default=True,
+              help="How many deals (opportunities); a lead per deal, an account per four, two contacts per account.")
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True,
+              help="The random seed: the same seed, --deals and --today give the same records, byte for byte.")
+@today_option
+@target_option
+def seed_command(deals: int, seed_value: int, today: datetime.datetime | None, target_name: str | None) -> None:
+    """Replace the sandbox's records with realistic data for the applied blueprint.
+
+    Users and queues from the blueprint's routes, accounts, contacts, leads through the lead statuses, and deals
+    through the stage funnel with amounts, close dates, aging, stage history and tasks, with the dirty data a
+    client's CRM has in week one: open deals without a next step or with a close date past, deals past their
+    stage's max_days, stage requirements unmet. Seeding writes the rows directly, like a data import: the
+    blueprint's rules are not enforced on them (that is how dirty data gets in).
+    """
+    project = current_project()
+    target = project.target(target_name)
+    started = time.perf_counter()
+    _progress(f"seeding {deals:,} deals into target '{target.name}' (seed {seed_value})")
+    counts = seed_sandbox(project, target, deals=deals, seed=seed_value, today=_today(today), progress=_progress)
+    written = ", ".join(f"{count:,} {SEEDED[name]}" for name, count in counts.items())
+    click.echo(f"Seeded target '{target.name}' in {time.perf_counter() - started:.1f} s: {written}.")
+
+
+@command.command("load", epilog="""\b
+Examples:
+  sos sandbox load deals.csv --object opportunity
+  sos sandbox load leads.csv --object lead --map "Lead Stage=status" --map "Rep=owner"
+""")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--object", "obj", type=click.Choice(sandbox_objects()), required=True,
+              help="The object the export holds.")
+@click.option("--map", "mappings", multiple=True, metavar='"COLUMN=FIELD"',
+              help="Read COLUMN as the field key FIELD (repeatable); wins over the mapping by label or key.")
+@today_option
+@target_option
+def load_command(file: Path, obj: str, mappings: tuple[str, ...], today: datetime.datetime | None,
+                 target_name: str | None) -> None:
+    """Add the records of a CSV export from any CRM to the sandbox, all or none.
+
+    Each column is read as the field whose label or key it names, case, spaces and punctuation aside ("Close
+    Date" is close_date, "Stage" is stage); --map says it for the others. Values are read by the field's type:
+    numbers may carry currency signs and thousands separators, dates are 2026-03-31 or 3/31/2026, stages and lead
+    statuses their key or label. Every bad row is reported by line, and then nothing is loaded. Columns no field
+    takes are listed and left out.
+    """
+    overrides = {}
+    for mapping in mappings:
+        column, equals, field = mapping.partition("=")
+        if not equals or not column.strip() or not field.strip():
+            raise SosError(Diagnostic(None, f"--map takes COLUMN=FIELD, not '{mapping}'", "usage",
+                                      fix='for example --map "Deal Stage=stage"'))
+        overrides[column.strip()] = field.strip()
+    project = current_project()
+    target = project.target(target_name)
+    count, ignored = load_sandbox(project, target, file, obj, overrides, today=_today(today), progress=_progress)
+    if ignored:
+        _progress(f"left out the columns no {obj} field takes: {', '.join(ignored)} (map them with --map)")
+    click.echo(f"Loaded {count:,} {obj} record{'s' * (count != 1)} from {file} into target '{target.name}'.")
