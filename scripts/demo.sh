@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The main job end to end on the embedded local sandbox, in a fresh temporary folder:
-# init from a starter → validate → plan → apply → plan ("No changes") → change → plan → apply.
+# The main job end to end on the embedded local sandbox, in a new temporary folder that is kept (its path is
+# printed at the end): init from a starter → validate → plan → apply → plan ("No changes") → seed the sandbox
+# with realistic deals → audit the dirty data → tighten a stage (the plan counts the deals it would block) →
+# apply → audit again, with the HTML dashboard.
 set -euo pipefail
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+work="$(mktemp -d "${TMPDIR:-/tmp}/sos-demo.XXXXXX")"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# A command whose exit code says something (2: changes pending, records found): show it, stop on anything else.
+expect() { local want=$1; shift; set +e; step "$@"; local code=$?; set -e
+           [ "$code" -eq "$want" ] || { echo "expected exit $want from '$*', got $code" >&2; exit 1; }; }
 
 cd "$work"
 step sos starters
@@ -14,6 +18,10 @@ step sos validate
 step sos plan
 step sos apply --auto-approve
 step sos plan --detailed-exitcode
+
+printf '\n\033[1m# The client'"'"'s CRM holds deals: seed the sandbox with 400 realistic ones (dirty data included).\033[0m\n'
+step sos sandbox seed --deals 400 --seed 7
+expect 2 sos audit --top 3
 
 printf '\n\033[1m# The client adds a security review stage after negotiation, and lowers proposal to 50%%.\033[0m\n'
 cat >> blueprint.yaml <<'YAML'
@@ -26,25 +34,14 @@ fields:
 pipelines:
   new_business:
     stages:
-      - {key: proposal, label: Proposal, probability: 50}
+      - {key: proposal, label: Proposal, probability: 50, also_require: [next_step]}
       - {key: security_review, label: Security review, probability: 75, max_days: 14, after: negotiation, require: [security_review_passed]}
 YAML
 step sos validate
-set +e
-step sos plan --detailed-exitcode
-code=$?
-set -e
-[ "$code" -eq 2 ] || { echo "expected plan to report changes (exit 2), got $code" >&2; exit 1; }
+expect 2 sos plan --detailed-exitcode
 step sos apply --auto-approve
 step sos plan --detailed-exitcode
 step sos history
-
-printf '\n\033[1m# Records to audit: deals through the funnel, with the dirty data a client has in week one.\033[0m\n'
-step sos sandbox seed --deals 2000
-set +e
-step sos audit --format html --out audit.html
-code=$?
-set -e
-[ "$code" -eq 2 ] || { echo "expected the audit to find dirty data (exit 2), got $code" >&2; exit 1; }
-printf '\nDemo finished: the sandbox in %s matches the blueprint; the audit dashboard is %s.\n' "$work/acme" \
-  "$work/acme/audit.html"
+expect 2 sos audit --format html --out audit.html
+printf '\nDemo finished in %s: the sandbox matches the blueprint, and the audit dashboard is %s\n' \
+       "$work/acme" "$work/acme/audit.html"

@@ -149,7 +149,11 @@ def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
     for check, tally in zip(checks, tallies, strict=True):
         impacts[check.address] = Impact(tally.total, len(tally.by_owner), check.object, check.enforce,
                                         tally.unsupported, more=tightened[check.address].before is not None)
-    return replace(plan, changes=tuple(replace(c, impact=impacts.get(c.address)) for c in plan.changes))
+    # A target with no records of an object (a new sandbox) has no impact to tell: asked only when nothing was found.
+    quiet = {i.object for i in impacts.values()} - {i.object for i in impacts.values() if i.records}
+    empty = {obj for obj in quiet if not records.record_count(obj)}
+    return replace(plan, changes=tuple(replace(c, impact=None if (i := impacts.get(c.address)) is None
+                                               or i.object in empty else i) for c in plan.changes))
 
 
 def audit(project: Project, target: Target, *, top: int = 10, today: datetime.date | None = None,

@@ -206,3 +206,30 @@ def test_a_mapping_that_cannot_be_followed_is_refused(applied: Path, mapping: st
     assert result.exit_code == 1
     assert expected in result.stderr.splitlines()
     assert query(applied, "SELECT count(*) FROM opportunity") == [(0,)]
+
+
+def test_a_plan_counts_the_open_deals_a_tightened_stage_would_newly_block(applied: Path) -> None:
+    # docs/language.md: a stage's `require` holds in it, every later open stage and the won stages; the plan's
+    # impact counts open deals only, and for a tightened requirement only those its current version lets through.
+    fresh = sos("plan").stdout
+    assert "would block" not in fresh and "blocks no" not in fresh          # no records yet: nothing to tell
+    assert sos("sandbox", "seed", "--deals", "400", "--seed", "3", "--today", TODAY).exit_code == 0
+    blueprint = applied / "blueprint.yaml"
+    blueprint.write_text(blueprint.read_text(encoding="utf-8") + textwrap.dedent("""\
+        pipelines:
+          new_business:
+            stages:
+              - {key: demo, also_require: [next_step]}
+        """), encoding="utf-8")
+    deals = LocalBackend(load_project(applied / "sos.yaml").target(None), applied).records(
+        "opportunity", today=datetime.date.fromisoformat(TODAY))
+    newly = [d for d in deals if d["stage"] in OPEN[1:] and d["demo_date"] is not None
+             and d["decision_maker"] is not None and d["next_step"] is None]
+    assert newly, "the seeded deals should include some the tightened stage blocks"
+    plan = sos("plan")
+    assert plan.exit_code == 0
+    lines = plan.stdout.splitlines()
+    at = lines.index(next(line for line in lines if "~ stage_requirement.new_business.demo " in line))
+    owners = len({d["owner"] for d in newly})
+    expected = f"      # would block the next stage move of {len(newly)} more open deals ({owners} owners)"
+    assert expected in lines[at:at + 6]
