@@ -377,6 +377,12 @@ def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrid
     return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
 
 
+def tick_sandbox(project: Project, target: Target, days: int) -> tuple[datetime.date, int]:
+    """Move the local sandbox `target`'s clock `days` forward, firing the cadences on time in a stage: its new day
+    and how many fired."""
+    return _sandbox(project, target).tick(days)
+
+
 def _sandbox(project: Project, target: Target) -> LocalBackend:
     if target.type != "local":
         local = [t.name for t in project.targets.values() if t.type == "local"]

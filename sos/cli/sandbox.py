@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sos.cli.options import current_project, target_option
-from sos.engine import load_sandbox, sandbox_objects, seed_sandbox
+from sos.engine import load_sandbox, sandbox_objects, seed_sandbox, tick_sandbox
 from sos.errors import Diagnostic, SosError
 
 
@@ -110,3 +110,25 @@ def load_command(file: Path, obj: str, mappings: tuple[str, ...], today: datetim
     if ignored:
         _progress(f"left out the columns no {obj} field takes: {', '.join(ignored)} (map them with --map)")
     click.echo(f"Loaded {count:,} {obj} record{'s' * (count != 1)} from {file} into target '{target.name}'.")
+
+
+@command.command("tick", epilog="""\b
+Example:
+  sos sandbox tick --days 8     # a week and a day later: deals past their stage's max_days get their task
+""")
+@click.option("--days", type=click.IntRange(1, 3650), default=1, show_default=True,
+              help="How many days to move the sandbox's clock forward.")
+@target_option
+def tick_command(days: int, target_name: str | None) -> None:
+    """Move the sandbox's clock forward and fire the cadences on a deal's time in its stage.
+
+    The sandbox runs the blueprint's automation as a CRM would: a lead created through its API is routed (the
+    first route whose `when` holds; a round robin keeps its turn) and the cadences on a record created, a stage
+    or a lead status entered fire at once (tasks with owner, subject, due date and priority; notifications).
+    `stage_age_over` cadences fire as time passes, once per deal and stage: this command is the passing time.
+    """
+    project = current_project()
+    target = project.target(target_name)
+    today, fired = tick_sandbox(project, target, days)
+    click.echo(f"Target '{target.name}' is now at {today.isoformat()}: {fired:,} time-in-stage "
+               f"cadence{'s' * (fired != 1)} fired.")

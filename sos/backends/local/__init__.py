@@ -17,13 +17,15 @@ from typing import Any, ClassVar
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.local.automation import TABLES as AUTOMATION_TABLES
+from sos.backends.local.automation import tick as fire_stage_age
 from sos.backends.local.csvload import read_csv
 from sos.backends.local.seed import seed
 from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
                                       table_columns, write)
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
-from sos.expr.dialects.sql import encode, quote_name
+from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
 from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
 from sos.model.exprs import model_scope, requirement_from_rule
@@ -37,7 +39,7 @@ RECORD_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opp
 
 # 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
 SCHEMA_VERSION = 2
-SCHEMA = TABLES + """
+SCHEMA = TABLES + AUTOMATION_TABLES + """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resources (
     address TEXT PRIMARY KEY,
@@ -163,14 +165,14 @@ class LocalBackend:
         enforced (SosError `record-refused`, nothing written) and the history records it. Its id."""
         with self._transaction() as connection:
             return write(connection, _read_all(connection, self.path), obj, values, record_id=None, who=who,
-                         now=now or _utc_now())
+                         now=now or _sandbox_now(connection))
 
     def update_record(self, obj: str, record_id: int, values: Mapping[str, object], *, who: str = "sos",
                       now: datetime.datetime | None = None) -> None:
         """Change fields of a record through the sandbox's API, enforced and recorded as create_record."""
         with self._transaction() as connection:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
-                  now=now or _utc_now())
+                  now=now or _sandbox_now(connection))
 
     def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
         """Add records of `obj` (field key → value as `evaluate` takes it; days_in_stage counted back from `today`)
@@ -246,8 +248,26 @@ class LocalBackend:
         if not self.path.exists():
             return [Tally(0) for _ in checks]
         with self._connect() as connection:
-            now = None if today else _utc_now()
-            return tally(connection, checks, top=top, today=today or _utc_now().date(), now=now)
+            now = None if today else _sandbox_now(connection)
+            return tally(connection, checks, top=top, today=today or _sandbox_now(connection).date(), now=now)
+
+    def tick(self, days: int) -> tuple[datetime.date, int]:
+        """Move the sandbox's clock `days` forward and fire the cadences on deals' time in their stage: the
+        sandbox's new day, and how many fired."""
+        if not self.path.exists():
+            raise self._nothing_applied()
+        with self._transaction() as connection:
+            model = self._applied(connection)
+            moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
+            connection.execute("INSERT OR REPLACE INTO meta VALUES ('clock_days', ?)",
+                               (str((int(moved[0]) if moved else 0) + days),))
+            now = _sandbox_now(connection)
+            scope = sync_tables(connection, model)["opportunity"]
+            cursor = connection.execute(f"SELECT * FROM opportunity WHERE {quote_name(STAGE_ENTERED)} IS NOT NULL")
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            deals = [(int(row[ID]), decode(row, scope, now.date()), str(row[STAGE_ENTERED])) for row in rows]
+            return now.date(), fire_stage_age(connection, model, deals, now)
 
     def record_count(self, obj: str) -> int:
         if not self.path.exists():
@@ -262,6 +282,12 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
+
+
+def _sandbox_now(connection: sqlite3.Connection) -> datetime.datetime:
+    """The sandbox's clock: now in UTC, moved on by the days `sos sandbox tick` added."""
+    moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
+    return _utc_now() + datetime.timedelta(days=int(moved[0]) if moved else 0)
 
 
 def _utc_now() -> datetime.datetime:

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from sos.backends.local.automation import after_save
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.dialects.sql import STAGE_ENTERED, columns, encode, quote_name
@@ -60,7 +61,9 @@ CREATE TABLE IF NOT EXISTS task (
     what_object    TEXT,                -- the record it is about: its object and id
     what_id        INTEGER,
     created_date   TEXT NOT NULL,
-    completed_date TEXT
+    completed_date TEXT,
+    priority       TEXT,                -- low, normal or high (a cadence's task)
+    cadence        TEXT                 -- the cadence that made it
 );
 """
 
@@ -152,6 +155,7 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
         "INSERT INTO field_history (object, record, field, old, new, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(obj, record_id, key, old.get(key), value, who, at) for key, value in row.items()
          if key != STAGE_ENTERED and old.get(key) != value])
+    after_save(connection, model, obj, record_id, decode(row, scope, today), prior, now)
     return record_id
 
 
