@@ -15,6 +15,7 @@ step sos starters
 step sos init acme --starter b2b-saas-meddicc --name acme
 cd acme
 step sos validate
+step sos test
 step sos plan
 step sos apply --auto-approve
 step sos plan --detailed-exitcode

@@ -154,6 +154,9 @@ declare(
     Code("starter-changed", "a starter the client extends changed since sos.lock recorded it",
          fix="run `sos upgrade` to see what the new version changes and take it"),
     Code("lock-corrupt", "sos.lock is not a lock file sos wrote"),
+    Code("test-file", "a process test file (tests/*.yaml) that `sos test` cannot read", fix="see `sos test --help`"),
+    Code("test-failed", "a process test step whose outcome is not what the test expects"),
+    Code("no-tests", "`sos test` found no tests/*.yaml"),
     Code("records-missing", "a target whose records this version of sos cannot read (for `sos audit`)",
          fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and audit "
              "that target"),

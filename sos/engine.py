@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import tempfile
 from typing import Any
 import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
@@ -29,6 +30,7 @@ from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action, Impact, Plan, held_stages, keep_stages
 from sos.plan.diff import diff, plan_digest
 from sos.plan.planfile import PlanFile, plan_to_json, saved_json
+from sos.process_tests import Outcome, ProcessTest, run_test
 from sos.project import Project
 from sos.target import Target
 
@@ -375,6 +377,22 @@ def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrid
     """Add the records of the CSV export at `path` to the local sandbox `target`, all or none: how many, and the
     columns no field took."""
     return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
+
+
+def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]) -> list[tuple[str, Outcome]]:
+    """Run each of `tests` (with the file it is in) on a sandbox of its own, in a temporary folder, with the
+    project's blueprint applied: what each found."""
+    desired = desired_model(project)
+    plan = diff(desired, Model(), target="test", target_type="local")
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    outcomes = []
+    for file, test in tests:
+        with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
+            sandbox = LocalBackend(Target("test", "local", {"path": str(Path(folder) / "sandbox.db")}),
+                                   Path(folder))
+            sandbox.apply(plan, desired)
+            outcomes.append((file, run_test(test, sandbox, now)))
+    return outcomes
 
 
 def tick_sandbox(project: Project, target: Target, days: int) -> tuple[datetime.date, int]:

@@ -113,10 +113,10 @@ def cli(directory: Path | None) -> None:
 
 def _register() -> None:
     from sos.cli import (apply, audit, build, history, import_, init, plan, sandbox, schema, show, starters, status,
-                         targets, upgrade, validate)
+                         targets, test, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
-                   schema, build, sandbox):
+                   schema, build, sandbox, test):
         cli.add_command(module.command)
 
 

@@ -124,6 +124,11 @@ def command(directory: Path, starter: str, name: str | None) -> int:
         BLUEPRINT_TEMPLATE.format(schema_dir=SCHEMA_DIR, name=name, starter=starter, vars_hint=_vars_hint(starter)),
         encoding="utf-8")
     write_editor_schemas(directory / SCHEMA_DIR)
+    starter_file = starter_path(starter)
+    shipped = starter_file.parent / "tests" / f"{starter}.yaml" if starter_file else None
+    if shipped is not None and shipped.is_file() and not (directory / "tests" / shipped.name).exists():
+        (directory / "tests").mkdir(exist_ok=True)          # the starter's process tests, for `sos test`
+        (directory / "tests" / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
     blueprint, _ = load_blueprint(directory / "blueprint.yaml", (directory,))
     if blueprint is not None:
         lock_new_starters(directory, blueprint.starters)     # sos.lock: the starter as it is today
@@ -134,5 +139,5 @@ def command(directory: Path, starter: str, name: str | None) -> int:
                              encoding="utf-8")
     click.echo(f"Created a client repository for {name} in {directory} from starter {starter}.")
     cd = f"cd {shlex.quote(str(directory))} && " if str(directory) != "." else ""
-    click.echo(f"Next: {cd}sos validate && sos show")
+    click.echo(f"Next: {cd}sos validate && sos show && sos test")
     return 0

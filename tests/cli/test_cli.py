@@ -209,9 +209,10 @@ def test_init_creates_a_project_that_validates(workdir: Path) -> None:
     result = sos("init", "acme", "--starter", "b2b-saas-meddicc", "--name", "Acme Robotics")
     assert result.exit_code == 0
     assert result.stdout == ("Created a client repository for acme-robotics in acme from starter b2b-saas-meddicc.\n"
-                             "Next: cd acme && sos validate && sos show\n")
+                             "Next: cd acme && sos validate && sos show && sos test\n")
     root = workdir / "acme"
-    assert sorted(p.name for p in root.iterdir()) == [".gitignore", "blueprint.yaml", "schemas", "sos.lock", "sos.yaml"]
+    assert sorted(p.name for p in root.iterdir()) == [".gitignore", "blueprint.yaml", "schemas", "sos.lock", "sos.yaml",
+                                                      "tests"]
     assert ".sos/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     project = yaml.safe_load((root / "sos.yaml").read_text(encoding="utf-8"))
     assert project["blueprint"] == "blueprint.yaml"

@@ -41,6 +41,6 @@ def test_init_suggests_a_quoted_cd(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     result = sos("init", "acme corp's", "--starter", "smb-bant", "--name", "acme")
     assert result.exit_code == 0, result.output
     next_step = result.stdout.splitlines()[-1]
-    assert next_step == "Next: cd 'acme corp'\"'\"'s' && sos validate && sos show"
+    assert next_step == "Next: cd 'acme corp'\"'\"'s' && sos validate && sos show && sos test"
     pasted = run_in_shell(next_step.removeprefix("Next: "), tmp_path)
     assert pasted.returncode == 0, pasted.stderr

@@ -251,6 +251,17 @@ class LocalBackend:
             now = None if today else _sandbox_now(connection)
             return tally(connection, checks, top=top, today=today or _sandbox_now(connection).date(), now=now)
 
+    def work(self, obj: str, record_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The tasks and the notifications about a record, oldest first."""
+        with self._connect() as connection:
+            found = []
+            for table in ("task", "notification"):
+                cursor = connection.execute(f"SELECT * FROM {table} WHERE what_object = ? AND what_id = ? "
+                                            f"ORDER BY {ID}", (obj, record_id))
+                names = [d[0] for d in cursor.description]
+                found.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+            return found[0], found[1]
+
     def tick(self, days: int) -> tuple[datetime.date, int]:
         """Move the sandbox's clock `days` forward and fire the cadences on deals' time in their stage: the
         sandbox's new day, and how many fired."""

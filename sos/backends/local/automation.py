@@ -63,9 +63,13 @@ def after_save(connection: sqlite3.Connection, model: Model, obj: str, record_id
     scope = model_scope(model, obj)
     record = dict(record)
     if obj == ROUTED and prior is None and record.get("owner") is None:
-        owner = _route(connection, model, scope, record, now)
-        if owner is not None:
+        routed = _route(connection, model, scope, record, now)
+        if routed is not None:
+            owner, route = routed
             connection.execute(f"UPDATE {quote_name(obj)} SET owner = ? WHERE {ID} = ?", (owner, record_id))
+            connection.execute("INSERT INTO field_history (object, record, field, old, new, who, at) VALUES "
+                               "(?, ?, 'owner', NULL, ?, ?, ?)",       # the route is who set the owner
+                               (obj, record_id, owner, route, now.isoformat(timespec="seconds") + "Z"))
             record["owner"] = owner
     state = STAGE_FIELDS.get(obj)
     moved = state is not None and (prior is None or prior.get(state) != record.get(state))
@@ -113,12 +117,13 @@ def _holds(resource: Resource, model: Model, scope: Scope, record: Mapping[str, 
 
 
 def _route(connection: sqlite3.Connection, model: Model, scope: Scope, record: Mapping[str, object],
-           now: datetime.datetime) -> str | None:
-    """The owner the first matching route gives a new lead (None: no route matches)."""
+           now: datetime.datetime) -> tuple[str, str] | None:
+    """The owner the first matching route gives a new lead, and that route's address (None: no route matches)."""
     routes = sorted(model.of_kind(Kind.ASSIGNMENT), key=lambda r: int(r.attrs.get("position", 0)))
     for resource in routes:
         if resource.address.scope == ROUTED and _holds(resource, model, scope, record, now):
-            return _assignee(connection, assignment_of(resource).assignee, str(resource.address), record)
+            owner = _assignee(connection, assignment_of(resource).assignee, str(resource.address), record)
+            return None if owner is None else (owner, str(resource.address))
     return None
 
 

@@ -1,0 +1,77 @@
+"""sos test: the client's process tests (tests/*.yaml), run offline on the sandbox engine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sos.blueprint.resolve import display_path
+from sos.cli.options import current_project
+from sos.cli.output import print_diagnostics
+from sos.engine import run_process_tests
+from sos.errors import Diagnostic, SosError
+from sos.process_tests import ProcessTest, junit_xml, load_tests
+
+
+@click.command("test", epilog="""\b
+Examples:
+  sos test                          # every tests/*.yaml of the client repository
+  sos test tests/routing.yaml
+  sos test --junit report.xml       # for CI
+
+\b
+A test file:
+  sos: 1
+  tests:
+    german_leads_go_to_emea:
+      steps:
+        - create: lead
+          as: hans
+          with: {last_name: Brandt, company: Hansa, country: Germany}
+        - expect: {record: hans, owner: emea.sdr1@example.com, route: emea_territory}
+        - expect: {record: hans, task: Call the new lead, due_in_hours: 4}
+    proposal_needs_an_amount:
+      steps:
+        - create: opportunity
+          as: deal
+          with: {name: Acme, stage: discovery, close_date: 2027-01-31, owner: ana@acme.com}
+        - update: deal
+          with: {stage: proposal}
+          refused: "Proposal needs"
+\b
+Steps: create: OBJECT (as, with, refused), update: NAME (with, refused), tick: DAYS, expect: {record, owner,
+route, values: {...}, task (due_in_days, due_in_hours, priority, owner), notification (to)}.
+""")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
+def command(paths: tuple[Path, ...], junit: Path | None) -> int:
+    """Run the client's process tests: records created and changed step by step on a
+    sandbox with the blueprint applied (routes assign, cadences fire, rules refuse),
+    and what must follow. Offline; nothing outside the temporary sandboxes changes.
+    Exit 0 when every test passes, 1 when one fails."""
+    project = current_project()
+    files = list(paths) or sorted((project.root / "tests").glob("*.yaml"))
+    if not files:
+        raise SosError(Diagnostic(None, f"no process tests in {project.root / 'tests'}", "no-tests",
+                                  fix="write tests/*.yaml (see `sos test --help`), or name the files"))
+    tests: list[tuple[str, ProcessTest]] = []
+    problems: list[Diagnostic] = []
+    for file in files:
+        try:
+            tests += [(display_path(file), test) for test in load_tests(file)]
+        except SosError as error:
+            problems += error.diagnostics
+    if problems:
+        raise SosError(problems)
+    outcomes = run_process_tests(project, tests)
+    for _, outcome in outcomes:
+        click.echo(f"{'ok  ' if outcome.passed else 'FAIL'}  {outcome.test.name}"
+                   + (f"  ({outcome.test.description})" if outcome.test.description else ""))
+        print_diagnostics(outcome.failures)
+    failed = sum(not outcome.passed for _, outcome in outcomes)
+    if junit is not None:
+        junit.write_text(junit_xml(outcomes), encoding="utf-8")
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed.", file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0

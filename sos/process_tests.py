@@ -1,0 +1,282 @@
+"""Tests of a client's sales process, kept in the client repository (`tests/*.yaml`) and run offline on the sandbox
+engine by `sos test`: records created and changed step by step, and what must follow (who owns a lead, which route
+matched, the task a cadence made, a save refused with a rule's message).
+
+    sos: 1
+    tests:
+      german_leads_go_to_emea:
+        description: A lead from Germany goes to the EMEA team, who call within four hours.
+        steps:
+          - create: lead
+            as: hans
+            with: {last_name: Brandt, company: Hansa, country: Germany}
+          - expect: {record: hans, owner: emea.sdr1@example.com, route: emea_territory}
+          - expect: {record: hans, task: Call the new lead, due_in_hours: 4}
+      proposal_needs_an_amount:
+        steps:
+          - create: opportunity
+            as: deal
+            with: {name: Acme, stage: discovery, close_date: 2027-01-31, owner: ana@acme.com}
+          - update: deal
+            with: {stage: proposal}
+            refused: "Proposal needs"
+
+A step is one of `create: OBJECT` (with `as: NAME`, `with: VALUES`), `update: NAME` (`with: VALUES`), `tick: DAYS`
+(the sandbox's clock moves on) and `expect: {...}`; a create or update may say `refused: TEXT` (the save must be
+refused with a message holding TEXT). A value `today`, `today+N` or `today-N` is a date that many days from the day
+the tests run, so that rules on close dates hold on any day. Each test runs on a sandbox of its own with the
+blueprint applied.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sos.blueprint.resolve import display_path
+from sos.blueprint.yaml import Node, load_file
+from sos.errors import Diagnostic, SosError, Span, did_you_mean
+
+STEP_KINDS = ("create", "update", "tick", "expect")
+STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update", "with", "refused"},
+             "tick": {"tick"}, "expect": {"expect"}}
+TODAY = re.compile(r"today([+-]\d+)?")
+EXPECT_KEYS = {"record", "owner", "route", "values", "task", "due_in_days", "due_in_hours", "priority", "notification",
+               "to"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: str
+    span: Span
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTest:
+    name: str
+    description: str
+    span: Span
+    steps: tuple[Step, ...]
+
+
+@dataclass(slots=True)
+class Outcome:
+    test: ProcessTest
+    failures: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+class Sandbox(Protocol):
+    """What a test runs on: a sandbox with the blueprint applied (sos.backends.local.LocalBackend)."""
+
+    def create_record(self, obj: str, values: Mapping[str, object], *, who: str = ...,
+                      now: datetime.datetime | None = ...) -> int: ...
+
+    def update_record(self, obj: str, record_id: int, values: Mapping[str, object], *, who: str = ...,
+                      now: datetime.datetime | None = ...) -> None: ...
+
+    def stored_row(self, obj: str, record_id: int) -> dict[str, Any] | None: ...
+
+    def field_history(self, obj: str, record_id: int) -> list[tuple[Any, ...]]: ...
+
+    def work(self, obj: str, record_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+    def tick(self, days: int) -> tuple[datetime.date, int]: ...
+
+
+def load_tests(path: Path) -> list[ProcessTest]:
+    """The tests in one file; SosError with every problem in it, each at its line."""
+    shown = display_path(path)
+    root = load_file(path, shown)
+    problems: list[Diagnostic] = []
+    tests_node = root.get("tests") if root.is_map else None
+    if root.get("sos") is None or tests_node is None or not tests_node.is_map:
+        raise SosError(Diagnostic(root.span, "a process test file needs `sos: 1` and a map of `tests:`",
+                                  "test-file", fix="see `sos test --help` for the layout"))
+    found = []
+    for name, node in tests_node.items():
+        steps_node = node.get("steps")
+        if steps_node is None or not steps_node.is_list or not steps_node.value:
+            problems.append(Diagnostic(tests_node.key_span(name), f"test '{name}' has no `steps:` list",
+                                       "test-file"))
+            continue
+        steps = []
+        for item in steps_node.value:
+            step = _step(item, problems)
+            if step is not None:
+                steps.append(step)
+        about = node.get("description")
+        found.append(ProcessTest(name, str(about.value) if about is not None else "", tests_node.key_span(name),
+                                 tuple(steps)))
+    if problems:
+        raise SosError(problems)
+    return found
+
+
+def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
+    kinds = [k for k in STEP_KINDS if item.get(k) is not None] if item.is_map else []
+    if len(kinds) != 1:
+        problems.append(Diagnostic(item.span, "a step is one of create, update, tick or expect", "test-file",
+                                   fix="start the step with `- create: lead`, `- update: NAME`, `- tick: DAYS` "
+                                       "or `- expect: {...}`"))
+        return None
+    kind = kinds[0]
+    unknown = [key for key, _ in item.items() if key not in STEP_KEYS[kind]]
+    for key in unknown:
+        problems.append(Diagnostic(item.key_span(key), f"a {kind} step has no `{key}`", "test-file",
+                                   fix=did_you_mean(key, STEP_KEYS[kind]) or f"it takes {', '.join(STEP_KEYS[kind])}"))
+    data = item.to_data()
+    if kind == "expect":
+        expected = item["expect"]
+        for key, _ in expected.items() if expected.is_map else ():
+            if key not in EXPECT_KEYS:
+                problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
+                                           fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
+    return None if unknown else Step(kind, item.span, data)
+
+
+def run_test(test: ProcessTest, sandbox: Sandbox, now: datetime.datetime) -> Outcome:
+    """Run `test`'s steps on `sandbox` (the blueprint applied, no records), the clock at `now`."""
+    outcome = Outcome(test)
+    named: dict[str, tuple[str, int]] = {}
+    for step in test.steps:
+        try:
+            _run_step(step, sandbox, named, now, outcome.failures.append)
+        except SosError as error:    # a value the record cannot hold, an unknown field: the test is wrong
+            outcome.failures.append(Diagnostic(step.span, error.diagnostics[0].message, "test-failed"))
+        if outcome.failures:
+            break
+        if step.kind == "tick":
+            now += datetime.timedelta(days=int(step.data["tick"]))
+    return outcome
+
+
+def _dated(values: Mapping[str, Any], today: datetime.date) -> dict[str, Any]:
+    """`values` with `today`, `today+N` and `today-N` as the dates they name."""
+    def value(raw: Any) -> Any:
+        found = TODAY.fullmatch(raw) if isinstance(raw, str) else None
+        return raw if found is None else (today + datetime.timedelta(days=int(found.group(1) or 0))).isoformat()
+    return {key: value(raw) for key, raw in values.items()}
+
+
+def _run_step(step: Step, sandbox: Sandbox, named: dict[str, tuple[str, int]], now: datetime.datetime,
+              fail: Callable[[Diagnostic], None]) -> None:
+    data = step.data
+    if step.kind == "tick":
+        sandbox.tick(int(data["tick"]))
+        return
+    if step.kind == "expect":
+        _check(step, dict(data["expect"]), sandbox, named, now, fail)
+        return
+    if step.kind == "create":
+        obj = str(data["create"])
+        save: Callable[[], object] = lambda: named.__setitem__(  # noqa: E731 - the save to try, refused or not
+            str(data.get("as") or f"{obj}{len(named) + 1}"),
+            (obj, sandbox.create_record(obj, _dated(data.get("with") or {}, now.date()), who="sos test", now=now)))
+    else:
+        target = named.get(str(data["update"]))
+        if target is None:
+            fail(Diagnostic(step.span, f"no record is named '{data['update']}' before this step", "test-failed",
+                            fix=did_you_mean(str(data["update"]), named) or "name it with `as:` when you create it"))
+            return
+        save = lambda: sandbox.update_record(target[0], target[1],  # noqa: E731
+                                             _dated(data.get("with") or {}, now.date()), who="sos test", now=now)
+    expected = data.get("refused")
+    try:
+        save()
+    except SosError as error:
+        said = "; ".join(d.message for d in error.diagnostics)
+        if error.diagnostics[0].code != "record-refused":
+            raise
+        if expected is None:
+            fail(Diagnostic(step.span, f"the save was refused: {said}", "test-failed"))
+        elif str(expected) not in said:
+            fail(Diagnostic(step.span, f"the save was refused, but not with {expected!r}: {said}", "test-failed"))
+        return
+    if expected is not None:
+        fail(Diagnostic(step.span, f"the save was not refused (expected a refusal with {expected!r})", "test-failed"))
+
+
+def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, tuple[str, int]],
+           now: datetime.datetime, fail: Callable[[Diagnostic], None]) -> None:
+    name = want.get("record")
+    record = named.get(str(name)) if name is not None else (next(reversed(named.values())) if named else None)
+    if record is None:
+        fail(Diagnostic(step.span, f"no record is named '{name}' before this step" if name else
+                        "no record was created before this expectation", "test-failed"))
+        return
+    obj, record_id = record
+    row = sandbox.stored_row(obj, record_id) or {}
+    problems = []
+    if "owner" in want and row.get("owner") != want["owner"]:
+        problems.append(f"owner is {row.get('owner')!r}, not {want['owner']!r}")
+    for key, value in dict(want.get("values") or {}).items():
+        if row.get(key) != value:
+            problems.append(f"{key} is {row.get(key)!r}, not {value!r}")
+    if "route" in want:
+        routes = [str(who).split(".")[-1] for _, _, _, who, _ in sandbox.field_history(obj, record_id)
+                  if str(who).startswith("route.")]
+        if routes != [str(want["route"])]:
+            problems.append(f"route {want['route']!r} did not match (matched: {', '.join(routes) or 'none'})")
+    tasks, notifications = sandbox.work(obj, record_id)
+    if "task" in want:
+        problems += _task_problems(want, tasks, now)
+    if "notification" in want:
+        problems += _notification_problems(want, notifications)
+    for problem in problems:
+        fail(Diagnostic(step.span, problem, "test-failed"))
+
+
+def _notification_problems(want: Mapping[str, Any], notifications: Sequence[Mapping[str, Any]]) -> list[str]:
+    sent = [n for n in notifications if str(want["notification"]) in n["message"]
+            and ("to" not in want or n["recipient"] == want["to"])]
+    if sent:
+        return []
+    return [f"no notification {want['notification']!r}" + (f" to {want['to']}" if "to" in want else "")
+            + f" (sent: {[n['message'] for n in notifications] or 'none'})"]
+
+
+def _task_problems(want: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]], now: datetime.datetime) -> list[str]:
+    subject = str(want["task"])
+    matching = [t for t in tasks if t["subject"] == subject]
+    if not matching:
+        return [f"no task {subject!r} (tasks: {[t['subject'] for t in tasks] or 'none'})"]
+    task, problems = matching[0], []
+    if "due_in_days" in want:
+        due = (now.date() + datetime.timedelta(days=int(want["due_in_days"]))).isoformat()
+        if task["due_date"] != due:
+            problems.append(f"task {subject!r} is due {task['due_date']}, not {due}")
+    if "due_in_hours" in want:
+        due = (now + datetime.timedelta(hours=int(want["due_in_hours"]))).isoformat(timespec="minutes") + "Z"
+        if task["due_date"] != due:
+            problems.append(f"task {subject!r} is due {task['due_date']}, not {due}")
+    for key in ("owner", "priority"):
+        if key in want and task[key] != want[key]:
+            problems.append(f"task {subject!r} has {key} {task[key]!r}, not {want[key]!r}")
+    return problems
+
+
+def junit_xml(outcomes: Sequence[tuple[str, Outcome]]) -> str:
+    """The outcomes as JUnit XML (one testsuite per file), for CI."""
+    from xml.etree import ElementTree as ET
+
+    suites = ET.Element("testsuites")
+    by_file: dict[str, list[Outcome]] = {}
+    for file, outcome in outcomes:
+        by_file.setdefault(file, []).append(outcome)
+    for file, found in by_file.items():
+        suite = ET.SubElement(suites, "testsuite", name=file, tests=str(len(found)),
+                              failures=str(sum(not o.passed for o in found)))
+        for outcome in found:
+            case = ET.SubElement(suite, "testcase", name=outcome.test.name, classname=file)
+            for failure in outcome.failures:
+                ET.SubElement(case, "failure", message=failure.message).text = f"{failure.span}: {failure.message}"
+    return ET.tostring(suites, encoding="unicode") + "\n"
