@@ -2,30 +2,11 @@
 engine by `sos test`: records created and changed step by step, and what must follow (who owns a lead, which route
 matched, the task a cadence made, a save refused with a rule's message).
 
-    sos: 1
-    tests:
-      german_leads_go_to_emea:
-        description: A lead from Germany goes to the EMEA team, who call within four hours.
-        steps:
-          - create: lead
-            as: hans
-            with: {last_name: Brandt, company: Hansa, country: Germany}
-          - expect: {record: hans, owner: emea.sdr1@example.com, route: emea_territory}
-          - expect: {record: hans, task: Call the new lead, due_in_hours: 4}
-      proposal_needs_an_amount:
-        steps:
-          - create: opportunity
-            as: deal
-            with: {name: Acme, stage: discovery, close_date: 2027-01-31, owner: ana@acme.com}
-          - update: deal
-            with: {stage: proposal}
-            refused: "Proposal needs"
-
-A step is one of `create: OBJECT` (with `as: NAME`, `with: VALUES`), `update: NAME` (`with: VALUES`), `tick: DAYS`
-(the sandbox's clock moves on) and `expect: {...}`; a create or update may say `refused: TEXT` (the save must be
-refused with a message holding TEXT). A value `today`, `today+N` or `today-N` is a date that many days from the day
-the tests run, so that rules on close dates hold on any day. Each test runs on a sandbox of its own with the
-blueprint applied.
+A file looks like EXAMPLE (below). A step is one of `create: OBJECT` (with `as: NAME`, `with: VALUES`),
+`update: NAME` (`with: VALUES`), `tick: DAYS` (the sandbox's clock moves on) and `expect: {...}`; a create or update
+may say `refused: TEXT` (the save must be refused with a message holding TEXT). A value `today`, `today+N` or
+`today-N` is the date that many days from the day the tests run, so that rules on close dates hold on any day. Each
+test runs on a sandbox of its own with the blueprint applied.
 """
 
 from __future__ import annotations
@@ -40,6 +21,27 @@ from typing import Any, Protocol
 from sos.blueprint.resolve import display_path
 from sos.blueprint.yaml import Node, load_file
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
+
+EXAMPLE = """\
+sos: 1
+tests:
+  german_leads_go_to_emea:
+    description: A lead from Germany goes to the EMEA team, who call within four hours.
+    steps:
+      - create: lead
+        as: hans
+        with: {last_name: Brandt, company: Hansa, country: Germany}
+      - expect: {record: hans, owner: emea.sdr1@example.com, route: emea_territory}
+      - expect: {record: hans, task: Call the new lead, due_in_hours: 4}
+  proposal_needs_an_amount:
+    steps:
+      - create: opportunity
+        as: deal
+        with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com}
+      - update: deal
+        with: {stage: proposal}
+        refused: "Proposal needs"
+"""
 
 STEP_KINDS = ("create", "update", "tick", "expect")
 STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update", "with", "refused"},

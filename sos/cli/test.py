@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -12,10 +13,9 @@ from sos.cli.options import current_project
 from sos.cli.output import print_diagnostics
 from sos.engine import run_process_tests
 from sos.errors import Diagnostic, SosError
-from sos.process_tests import ProcessTest, junit_xml, load_tests
+from sos.process_tests import EXAMPLE, ProcessTest, junit_xml, load_tests
 
-
-@click.command("test", epilog="""\b
+EPILOG = """\b
 Examples:
   sos test                          # every tests/*.yaml of the client repository
   sos test tests/routing.yaml
@@ -23,27 +23,14 @@ Examples:
 
 \b
 A test file:
-  sos: 1
-  tests:
-    german_leads_go_to_emea:
-      steps:
-        - create: lead
-          as: hans
-          with: {last_name: Brandt, company: Hansa, country: Germany}
-        - expect: {record: hans, owner: emea.sdr1@example.com, route: emea_territory}
-        - expect: {record: hans, task: Call the new lead, due_in_hours: 4}
-    proposal_needs_an_amount:
-      steps:
-        - create: opportunity
-          as: deal
-          with: {name: Acme, stage: discovery, close_date: 2027-01-31, owner: ana@acme.com}
-        - update: deal
-          with: {stage: proposal}
-          refused: "Proposal needs"
+""" + textwrap.indent(EXAMPLE, "  ") + """
 \b
 Steps: create: OBJECT (as, with, refused), update: NAME (with, refused), tick: DAYS, expect: {record, owner,
-route, values: {...}, task (due_in_days, due_in_hours, priority, owner), notification (to)}.
-""")
+route, values: {...}, task (due_in_days, due_in_hours, priority, owner), notification (to)}. Dates: today, today+N.
+"""
+
+
+@click.command("test", epilog=EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 def command(paths: tuple[Path, ...], junit: Path | None) -> int:
