@@ -348,12 +348,23 @@ def _requirements(account: Account, desired: Model, reading: Reading) -> None:
                    if f.key in spec["fields"] and (found := account.field_by_mark(f)) is not None)
         missing = [f for f in spec["fields"] if Address(Kind.FIELD, "opportunity", f) in wanted
                    and account.field_by_mark(Address(Kind.FIELD, "opportunity", f)) is None]
+        stages_held = _stages_held(account, pipeline, spec["stages"])
         stored = {"fields": spec["fields"], "stages": spec["stages"]}
-        if want is not None and fine and not missing and stored == {"fields": list(want.attrs.get("fields", ())),
-                                                                    "stages": list(want.attrs.get("stages", ()))}:
+        if want is not None and fine and not missing and stages_held and \
+                stored == {"fields": list(want.attrs.get("fields", ())), "stages": list(want.attrs.get("stages", ()))}:
             add(reading, address, dict(want.attrs), want)
             continue
-        if want is not None and not (fine and not missing):
+        if want is not None and not stages_held:
+            reading.drift[address] = "a stage it names was deleted in Pipedrive (changed outside sos)"
+        elif want is not None and not (fine and not missing):
             reading.drift[address] = "its fields are required otherwise in Pipedrive (changed outside sos)"
         add(reading, address, {**(want.attrs if want else {}), **stored}, want)
 
+
+
+def _stages_held(account: Account, pipeline: str, stages: list[str]) -> bool:
+    """Whether Pipedrive still holds every stage of `pipeline` these keys name, as the registry records them (a
+    pipeline or stage deleted in Pipedrive leaves the fields required in stages that are gone)."""
+    ours = account.registry.stages_of(pipeline)
+    return account.registry.pipelines.get(pipeline) in account.pipelines and \
+        all(ours.get(stage) in CLOSED or ours.get(stage) in account.stages for stage in stages)

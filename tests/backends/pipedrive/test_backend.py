@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import requests
 
 from tests.backends.pipedrive.conftest import SMALL, STARTERS, Repo, blueprint_text
 from tests.emulators.pipedrive import Account, PipedriveEmulator
@@ -366,3 +367,19 @@ def test_importing_an_account_sos_manages_gives_a_blueprint_that_plans_no_change
     repo.sos("validate")
     planned = repo.sos("plan").output
     assert NO_CHANGES in planned
+
+
+def test_a_pipeline_deleted_in_pipedrive_is_made_again_with_its_stage_requirements(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    deleted = requests.delete(f"{repo.emulator.api_url}/api/v2/pipelines/{pipeline(account, 'New business')}",
+                              headers={"x-api-token": repo.emulator.api_token}, timeout=10)   # an admin did
+    assert deleted.json()["success"] is True
+    planned = repo.sos("plan").output
+    assert "+ pipeline.opportunity.new_business" in planned
+    assert "~ stage_requirement.new_business.proposal" in planned
+    assert "a stage it names was deleted in Pipedrive (changed outside sos)" in planned
+    repo.sos("apply", "--auto-approve")
+    proposal = next(s.id for s in account.stages.values() if s.name == "Proposal" and not s.is_deleted)
+    assert field(account, "Competitor").required_fields["stage_ids"] == [proposal]
+    assert NO_CHANGES in repo.sos("plan").output
