@@ -89,7 +89,8 @@ class PipedriveBackend:
         return Live(reading.model, account.fingerprint(), reading.drift, detail=account)
 
     def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
-        """Stages the plan deletes that hold deals (counted, a call each), and fields whose type it changes."""
+        """Stages the plan deletes that hold deals (counted, a call each), fields whose type it changes, and stages
+        and stage requirements it writes in pipelines sos did not create."""
         from sos.backends.pipedrive.apply import deals_in_stage
 
         account = cast(Account, live.detail)
@@ -98,10 +99,14 @@ class PipedriveBackend:
                      and c.action in (Action.CREATE, Action.ADOPT)}
         pipelines |= {key for key, held in account.registry.pipelines.items() if held in account.pipelines}
         for change in plan.changes:
-            if change.address.kind is Kind.STAGE and change.action is Action.CREATE and \
-                    change.address.scope not in pipelines:
-                problems.append(Diagnostic(change.origin, f"stage {change.address} goes in pipeline "
-                                           f"{change.address.scope}, which sos did not create", "pd-not-managed",
+            # A requirement there would be written on stages sos does not know: it would switch the fields off.
+            if change.address.scope not in pipelines and (
+                    (change.address.kind is Kind.STAGE and change.action is Action.CREATE) or
+                    (change.address.kind is Kind.STAGE_REQUIREMENT and change.action is not Action.DELETE)):
+                what = change.address.kind.value.replace("_", " ")
+                problems.append(Diagnostic(change.origin, f"{what} {change.address} goes in pipeline "
+                                           f"{change.address.scope}, which sos did not create",
+                                           "pd-not-managed",
                                            why="sos changes nothing it did not create",
                                            fix="run `sos apply --adopt` to take the pipeline under management"))
             if change.address.kind is Kind.STAGE and change.action is Action.DELETE:

@@ -383,3 +383,23 @@ def test_a_pipeline_deleted_in_pipedrive_is_made_again_with_its_stage_requiremen
     proposal = next(s.id for s in account.stages.values() if s.name == "Proposal" and not s.is_deleted)
     assert field(account, "Competitor").required_fields["stage_ids"] == [proposal]
     assert NO_CHANGES in repo.sos("plan").output
+
+
+def test_with_its_registry_field_deleted_an_apply_refuses_to_touch_the_required_fields_until_adopt(
+        repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    registry_code = next(f.code for f in account.fields["deal"] if f.name == "sos")
+    deleted = requests.delete(f"{repo.emulator.api_url}/api/v2/dealFields/{registry_code}",
+                              headers={"x-api-token": repo.emulator.api_token}, timeout=10)   # a user did
+    assert deleted.json()["success"] is True
+    required = dict(field(account, "Competitor").required_fields)
+    assert required["enabled"] is True
+    refused = repo.sos("apply", "--auto-approve", code=1).output
+    assert "blueprint.yaml:13:68: error: stage requirement stage_requirement.new_business.proposal goes in pipeline " \
+           "new_business, which sos did not create [pd-not-managed]" in refused
+    assert field(account, "Competitor").required_fields == required
+    repo.sos("apply", "--auto-approve", "--adopt")
+    proposal = next(s.id for s in account.stages.values() if s.name == "Proposal" and not s.is_deleted)
+    assert field(account, "Competitor").required_fields["stage_ids"] == [proposal]
+    assert NO_CHANGES in repo.sos("plan").output
