@@ -18,7 +18,7 @@ from sos.backends.pipedrive.auth import connection
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.lower import field_type
 from sos.backends.pipedrive.imported import account_rest
-from sos.backends.pipedrive.read import Account, live_model, read_account
+from sos.backends.pipedrive.read import CLOSED, Account, live_model, read_account
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
 from sos.model.resources import Kind, Model
@@ -89,8 +89,8 @@ class PipedriveBackend:
         return Live(reading.model, account.fingerprint(), reading.drift, detail=account)
 
     def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
-        """Stages the plan deletes that hold deals (counted, a call each), fields whose type it changes, and stages
-        and stage requirements it writes in pipelines sos did not create."""
+        """Stages the plan deletes that hold deals (counted, a call each), stages and fields whose outcome or type
+        it changes, and stages and stage requirements it writes in pipelines sos did not create."""
         from sos.backends.pipedrive.apply import deals_in_stage
 
         account = cast(Account, live.detail)
@@ -119,6 +119,14 @@ class PipedriveBackend:
                                                why="sos never deletes a Pipedrive stage that holds deals",
                                                fix="move those deals to another stage in Pipedrive first, or keep "
                                                    "the stage in the blueprint"))
+            held = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
+            if change.address.kind is Kind.STAGE and change.action is Action.UPDATE and held is not None and \
+                    (held in CLOSED) != ((change.after or {}).get("outcome") in CLOSED):
+                problems.append(Diagnostic(change.origin, f"stage {change.address} would change between open and "
+                                           "won or lost, which Pipedrive cannot do: an open stage is a Pipedrive "
+                                           "stage, won and lost are deal statuses", "pd-stage-outcome",
+                                           fix="keep its outcome, or give the stage a new key (a new stage) and "
+                                               "delete the old one with --allow-delete"))
             if change.address.kind is Kind.FIELD and change.action is Action.UPDATE and \
                     field_type(change.before or {}) != field_type(change.after or {}):
                 problems.append(Diagnostic(change.origin, f"field {change.address} would change type in Pipedrive "

@@ -189,10 +189,10 @@ def _open_stage(reading: Reading, address: Address, found: dict[str, Any], want:
     live = {"name": found["name"], "deal_probability": found["deal_probability"],
             "is_deal_rot_enabled": bool(found["is_deal_rot_enabled"]),
             "days_to_rotten": found["days_to_rotten"] if found["is_deal_rot_enabled"] else None}
-    if want is not None and stage_form(want.attrs) == live:
+    if want is not None and want.attrs.get("outcome") not in CLOSED and stage_form(want.attrs) == live:
         add(reading, address, dict(want.attrs), want)
     else:
-        add(reading, address, {**(want.attrs if want else {}), **stage_attrs(found)}, want)
+        add(reading, address, {**(want.attrs if want else {}), **stage_attrs(found), "outcome": "open"}, want)
 
 
 def _stage_look_alike(account: Account, desired: Model, want: Resource, reading: Reading) -> None:
