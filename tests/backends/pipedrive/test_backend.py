@@ -423,3 +423,19 @@ def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: 
            "[pd-stage-outcome]" in refused
     assert "nothing was changed" in refused
     assert stages(repo.emulator.account, "New business") == stages_before
+
+
+def test_a_pipeline_that_holds_deals_in_a_stage_of_the_accounts_own_is_never_deleted(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    hand_made = account.add_stage(pipeline(account, "New business"), "Legal review", 70)
+    account.seed_deal("Big deal", hand_made.id)
+    registry_before = next(f.description for f in account.fields["deal"] if f.name == "sos")
+    repo.write(SMALL.split("pipelines:")[0])
+    planned = repo.sos("plan", code=1).output
+    assert "error: 1 deal is in pipeline pipeline.opportunity.new_business, which this plan deletes " \
+           "[pd-pipeline-in-use]" in planned
+    refused = repo.sos("apply", "--auto-approve", "--allow-delete", code=1).output
+    assert "Apply refused: target 'pd' would refuse this plan; nothing was changed" in refused
+    assert [s[0] for s in stages(account, "New business")] == ["Discovery", "Proposal", "Legal review"]
+    assert next(f.description for f in account.fields["deal"] if f.name == "sos") == registry_before
