@@ -112,8 +112,9 @@ class PipedriveBackend:
                 if deals:
                     what = change.address.kind.value
                     noun = "1 deal is" if deals == 1 else f"{deals:,} deals are"
+                    code = "pd-stage-in-use" if change.address.kind is Kind.STAGE else "pd-pipeline-in-use"
                     problems.append(Diagnostic(change.origin, f"{noun} in {what} {change.address}, which this plan "
-                                               "deletes", f"pd-{what}-in-use",
+                                               "deletes", code,
                                                why=f"sos never deletes a Pipedrive {what} that holds deals",
                                                fix=f"move those deals to another {what} in Pipedrive first, or keep "
                                                    f"the {what} in the blueprint"))

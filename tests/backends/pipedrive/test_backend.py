@@ -407,7 +407,8 @@ def test_with_its_registry_field_deleted_an_apply_refuses_to_touch_the_required_
 
 @pytest.mark.parametrize(("before", "after"), [
     ("{key: won, label: Closed Won, probability: 100, outcome: won}",
-     "{key: won, label: Closed Won, probability: 100}\n      - {key: signed, label: Signed, probability: 100, outcome: won}"),
+     "{key: won, label: Closed Won, probability: 100}\n"
+     "      - {key: signed, label: Signed, probability: 100, outcome: won}"),
     ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",
      "{key: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
 ])
