@@ -18,7 +18,7 @@ from sos.backends.pipedrive.auth import connection
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.lower import field_type
 from sos.backends.pipedrive.imported import account_rest
-from sos.backends.pipedrive.read import CLOSED, Account, live_model, read_account
+from sos.backends.pipedrive.read import CLOSED, Account, kept_options, live_model, read_account
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
 from sos.model.resources import Kind, Model
@@ -85,6 +85,9 @@ class PipedriveBackend:
             account_rest(account, reading, left_out)
             for what in left_out:
                 self.client.progress(f"Left out {what}; sos cannot manage it")
+        else:
+            for line in kept_options(account, desired):
+                self.client.progress(line)
         self.client.progress(f"Read Pipedrive: {self.client.usage}")
         return Live(reading.model, account.fingerprint(), reading.drift, detail=account)
 

@@ -272,6 +272,20 @@ def _held_field(found: dict[str, Any], want: Resource) -> dict[str, Any]:
     return attrs
 
 
+def kept_options(account: Account, desired: Model) -> list[str]:
+    """What no change can show: the options of sos's dropdowns that the blueprint does not list, which sos keeps
+    (an option the account added is its own, and sos cannot tell them from the ones it added)."""
+    kept = []
+    for want in desired.of_kind(Kind.FIELD):
+        wanted = field_form(want)["options"] if want.address.scope in ENTITIES else None
+        found = account.field_by_mark(want.address) if wanted is not None else None
+        extra = [o["label"] for o in (found or {}).get("options") or [] if o["label"] not in (wanted or ())]
+        if extra:
+            kept.append(f"{want.address} keeps {', '.join(extra)} in Pipedrive, which the blueprint does not "
+                        "list: sos never removes a dropdown's options (remove them in Pipedrive if they should go)")
+    return kept
+
+
 def status_flags(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """What the registry keeps of a lead status beside its label's name."""
     return {"default": bool(attrs.get("default")), "converted": bool(attrs.get("converted")),

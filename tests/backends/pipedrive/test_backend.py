@@ -264,6 +264,18 @@ def test_new_options_are_added_and_the_accounts_own_are_kept(repo: Repo) -> None
     assert NO_CHANGES in repo.sos("plan").output
 
 
+def test_a_plan_names_the_options_pipedrive_keeps_that_the_blueprint_no_longer_lists(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    loss_reason = field(repo.emulator.account, "Loss reason")
+    loss_reason.options.append(Option(999, "Other", None, "2026-12-04T15:00:00Z", "2026-12-04T15:00:00Z"))
+    planned = repo.write(SMALL.replace("values: [Price, Timing]", "values: [Price]")).sos("plan").output
+    assert "field.opportunity.loss_reason keeps Timing, Other in Pipedrive, which the blueprint does not list: " \
+           "sos never removes a dropdown's options (remove them in Pipedrive if they should go)" in planned
+    assert NO_CHANGES in planned
+    repo.sos("apply", "--auto-approve", "--allow-delete")
+    assert [o.label for o in loss_reason.options] == ["Price", "Timing", "Other"]
+
+
 def test_deletions_remove_only_what_sos_made_and_only_with_allow_delete(repo: Repo) -> None:
     repo.write(SMALL).sos("apply", "--auto-approve")
     account = repo.emulator.account
