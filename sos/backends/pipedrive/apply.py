@@ -31,9 +31,9 @@ class Refused(Exception):
     """A change sos will not make (found at apply time); its message says why."""
 
 
-def deals_in_stage(client: PipedriveClient, stage_id: int) -> int:
-    """How many deals (open, won or lost) are in a stage: Pipedrive's v2 deals list, filtered on the stage."""
-    return sum(1 for _ in client.paged(DEALS, {"stage_id": stage_id}))
+def deals_in(client: PipedriveClient, **where: int) -> int:
+    """How many deals (open, won or lost) are in a stage or pipeline: Pipedrive's v2 deals list, filtered on it."""
+    return sum(1 for _ in client.paged(DEALS, where))
 
 
 class Writer:
@@ -196,7 +196,7 @@ class Writer:
         full_key = f"{change.address.scope}.{change.address.key}"
         value = self.registry.stages[full_key]
         if isinstance(value, int):
-            deals = deals_in_stage(self.client, value)
+            deals = deals_in(self.client, stage_id=value)
             if deals:
                 raise Refused(f"stage {change.address} holds {deals} deal(s) in Pipedrive; sos deletes no stage "
                               "that holds deals: move them to another stage first")

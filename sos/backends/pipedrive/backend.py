@@ -18,11 +18,11 @@ from sos.backends.pipedrive.auth import connection
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.lower import field_type
 from sos.backends.pipedrive.imported import account_rest
-from sos.backends.pipedrive.read import Account, live_model, read_account
+from sos.backends.pipedrive.read import CLOSED, Account, kept_options, live_model, read_account
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
 from sos.model.resources import Kind, Model
-from sos.plan.change import Action, Plan
+from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
@@ -85,35 +85,50 @@ class PipedriveBackend:
             account_rest(account, reading, left_out)
             for what in left_out:
                 self.client.progress(f"Left out {what}; sos cannot manage it")
+        else:
+            for line in kept_options(account, desired):
+                self.client.progress(line)
         self.client.progress(f"Read Pipedrive: {self.client.usage}")
         return Live(reading.model, account.fingerprint(), reading.drift, detail=account)
 
     def check(self, plan: Plan, desired: Model, live: Live) -> list[Diagnostic]:
-        """Stages the plan deletes that hold deals (counted, a call each), and fields whose type it changes."""
-        from sos.backends.pipedrive.apply import deals_in_stage
-
+        """Stages and pipelines the plan deletes that hold deals (counted, a call each), stages and fields whose
+        outcome or type it changes, and stages and stage requirements it writes in pipelines sos did not create."""
         account = cast(Account, live.detail)
         problems = []
         pipelines = {c.address.key for c in plan.changes if c.address.kind is Kind.PIPELINE
                      and c.action in (Action.CREATE, Action.ADOPT)}
         pipelines |= {key for key, held in account.registry.pipelines.items() if held in account.pipelines}
         for change in plan.changes:
-            if change.address.kind is Kind.STAGE and change.action is Action.CREATE and \
-                    change.address.scope not in pipelines:
-                problems.append(Diagnostic(change.origin, f"stage {change.address} goes in pipeline "
-                                           f"{change.address.scope}, which sos did not create", "pd-not-managed",
+            # A requirement there would be written on stages sos does not know: it would switch the fields off.
+            if change.address.scope not in pipelines and (
+                    (change.address.kind is Kind.STAGE and change.action is Action.CREATE) or
+                    (change.address.kind is Kind.STAGE_REQUIREMENT and change.action is not Action.DELETE)):
+                what = change.address.kind.value.replace("_", " ")
+                problems.append(Diagnostic(change.origin, f"{what} {change.address} goes in pipeline "
+                                           f"{change.address.scope}, which sos did not create",
+                                           "pd-not-managed",
                                            why="sos changes nothing it did not create",
                                            fix="run `sos apply --adopt` to take the pipeline under management"))
-            if change.address.kind is Kind.STAGE and change.action is Action.DELETE:
-                stage_id = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
-                deals = deals_in_stage(self.client, stage_id) if isinstance(stage_id, int) else 0
+            if change.action is Action.DELETE and change.address.kind in (Kind.STAGE, Kind.PIPELINE):
+                deals = self._deals_held(account, change)
                 if deals:
+                    what = change.address.kind.value
                     noun = "1 deal is" if deals == 1 else f"{deals:,} deals are"
-                    problems.append(Diagnostic(change.origin, f"{noun} in stage {change.address}, which this plan "
-                                               "deletes", "pd-stage-in-use",
-                                               why="sos never deletes a Pipedrive stage that holds deals",
-                                               fix="move those deals to another stage in Pipedrive first, or keep "
-                                                   "the stage in the blueprint"))
+                    code = "pd-stage-in-use" if change.address.kind is Kind.STAGE else "pd-pipeline-in-use"
+                    problems.append(Diagnostic(change.origin, f"{noun} in {what} {change.address}, which this plan "
+                                               "deletes", code,
+                                               why=f"sos never deletes a Pipedrive {what} that holds deals",
+                                               fix=f"move those deals to another {what} in Pipedrive first, or keep "
+                                                   f"the {what} in the blueprint"))
+            held = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
+            if change.address.kind is Kind.STAGE and change.action is Action.UPDATE and held is not None and \
+                    (held in CLOSED) != ((change.after or {}).get("outcome") in CLOSED):
+                problems.append(Diagnostic(change.origin, f"stage {change.address} would change between open and "
+                                           "won or lost, which Pipedrive cannot do: an open stage is a Pipedrive "
+                                           "stage, won and lost are deal statuses", "pd-stage-outcome",
+                                           fix="keep its outcome, or give the stage a new key (a new stage) and "
+                                               "delete the old one with --allow-delete"))
             if change.address.kind is Kind.FIELD and change.action is Action.UPDATE and \
                     field_type(change.before or {}) != field_type(change.after or {}):
                 problems.append(Diagnostic(change.origin, f"field {change.address} would change type in Pipedrive "
@@ -122,6 +137,17 @@ class PipedriveBackend:
                                            fix="keep the type, or give the field a new key (a new field) and "
                                                "delete the old one with --allow-delete"))
         return problems
+
+    def _deals_held(self, account: Account, change: Change) -> int:
+        """The deals in a stage or pipeline sos made that the plan deletes; deleting a pipeline deletes every stage
+        in it, the account's own too, so all of its deals count."""
+        from sos.backends.pipedrive.apply import deals_in
+
+        if change.address.kind is Kind.STAGE:
+            stage_id = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
+            return deals_in(self.client, stage_id=stage_id) if isinstance(stage_id, int) else 0
+        pipeline_id = account.registry.pipelines.get(change.address.key)
+        return deals_in(self.client, pipeline_id=pipeline_id) if pipeline_id in account.pipelines else 0
 
     def apply(self, plan: Plan, desired: Model, *, check_only: bool = False) -> ApplyResult:
         """Each change in dependency order, stopping at the first failure; refused when the account moved since

@@ -36,7 +36,9 @@ declare(
     Code("pd-closed-required", "a field required only on won or lost deals, which Pipedrive cannot say",
          Severity.WARNING),
     Code("pd-stage-in-use", "deals are in a stage the plan deletes"),
-    Code("pd-not-managed", "a plan puts a stage in a pipeline sos did not create"),
+    Code("pd-pipeline-in-use", "deals are in a pipeline the plan deletes (in any of its stages)"),
+    Code("pd-not-managed", "a plan puts a stage or a stage requirement in a pipeline sos did not create"),
+    Code("pd-stage-outcome", "a plan changes a stage between open and won or lost, which Pipedrive cannot do"),
     Code("pd-field-type", "a plan changes a field's type, which Pipedrive cannot do"),
     Code("pd-check-only", "Pipedrive has no check-only mode for `sos plan --validate`"),
 )

@@ -189,10 +189,10 @@ def _open_stage(reading: Reading, address: Address, found: dict[str, Any], want:
     live = {"name": found["name"], "deal_probability": found["deal_probability"],
             "is_deal_rot_enabled": bool(found["is_deal_rot_enabled"]),
             "days_to_rotten": found["days_to_rotten"] if found["is_deal_rot_enabled"] else None}
-    if want is not None and stage_form(want.attrs) == live:
+    if want is not None and want.attrs.get("outcome") not in CLOSED and stage_form(want.attrs) == live:
         add(reading, address, dict(want.attrs), want)
     else:
-        add(reading, address, {**(want.attrs if want else {}), **stage_attrs(found)}, want)
+        add(reading, address, {**(want.attrs if want else {}), **stage_attrs(found), "outcome": "open"}, want)
 
 
 def _stage_look_alike(account: Account, desired: Model, want: Resource, reading: Reading) -> None:
@@ -272,6 +272,20 @@ def _held_field(found: dict[str, Any], want: Resource) -> dict[str, Any]:
     return attrs
 
 
+def kept_options(account: Account, desired: Model) -> list[str]:
+    """What no change can show: the options of sos's dropdowns that the blueprint does not list, which sos keeps
+    (an option the account added is its own, and sos cannot tell them from the ones it added)."""
+    kept = []
+    for want in desired.of_kind(Kind.FIELD):
+        wanted = field_form(want)["options"] if want.address.scope in ENTITIES else None
+        found = account.field_by_mark(want.address) if wanted is not None else None
+        extra = [o["label"] for o in (found or {}).get("options") or [] if o["label"] not in (wanted or ())]
+        if extra:
+            kept.append(f"{want.address} keeps {', '.join(extra)} in Pipedrive, which the blueprint does not "
+                        "list: sos never removes a dropdown's options (remove them in Pipedrive if they should go)")
+    return kept
+
+
 def status_flags(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """What the registry keeps of a lead status beside its label's name."""
     return {"default": bool(attrs.get("default")), "converted": bool(attrs.get("converted")),
@@ -348,12 +362,23 @@ def _requirements(account: Account, desired: Model, reading: Reading) -> None:
                    if f.key in spec["fields"] and (found := account.field_by_mark(f)) is not None)
         missing = [f for f in spec["fields"] if Address(Kind.FIELD, "opportunity", f) in wanted
                    and account.field_by_mark(Address(Kind.FIELD, "opportunity", f)) is None]
+        stages_held = _stages_held(account, pipeline, spec["stages"])
         stored = {"fields": spec["fields"], "stages": spec["stages"]}
-        if want is not None and fine and not missing and stored == {"fields": list(want.attrs.get("fields", ())),
-                                                                    "stages": list(want.attrs.get("stages", ()))}:
+        if want is not None and fine and not missing and stages_held and \
+                stored == {"fields": list(want.attrs.get("fields", ())), "stages": list(want.attrs.get("stages", ()))}:
             add(reading, address, dict(want.attrs), want)
             continue
-        if want is not None and not (fine and not missing):
+        if want is not None and not stages_held:
+            reading.drift[address] = "a stage it names was deleted in Pipedrive (changed outside sos)"
+        elif want is not None and not (fine and not missing):
             reading.drift[address] = "its fields are required otherwise in Pipedrive (changed outside sos)"
         add(reading, address, {**(want.attrs if want else {}), **stored}, want)
 
+
+
+def _stages_held(account: Account, pipeline: str, stages: list[str]) -> bool:
+    """Whether Pipedrive still holds every stage of `pipeline` these keys name, as the registry records them (a
+    pipeline or stage deleted in Pipedrive leaves the fields required in stages that are gone)."""
+    ours = account.registry.stages_of(pipeline)
+    return account.registry.pipelines.get(pipeline) in account.pipelines and \
+        all(ours.get(stage) in CLOSED or ours.get(stage) in account.stages for stage in stages)

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import requests
 
 from tests.backends.pipedrive.conftest import SMALL, STARTERS, Repo, blueprint_text
 from tests.emulators.pipedrive import Account, PipedriveEmulator
@@ -263,6 +264,18 @@ def test_new_options_are_added_and_the_accounts_own_are_kept(repo: Repo) -> None
     assert NO_CHANGES in repo.sos("plan").output
 
 
+def test_a_plan_names_the_options_pipedrive_keeps_that_the_blueprint_no_longer_lists(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    loss_reason = field(repo.emulator.account, "Loss reason")
+    loss_reason.options.append(Option(999, "Other", None, "2026-12-04T15:00:00Z", "2026-12-04T15:00:00Z"))
+    planned = repo.write(SMALL.replace("values: [Price, Timing]", "values: [Price]")).sos("plan").output
+    assert "field.opportunity.loss_reason keeps Timing, Other in Pipedrive, which the blueprint does not list: " \
+           "sos never removes a dropdown's options (remove them in Pipedrive if they should go)" in planned
+    assert NO_CHANGES in planned
+    repo.sos("apply", "--auto-approve", "--allow-delete")
+    assert [o.label for o in loss_reason.options] == ["Price", "Timing", "Other"]
+
+
 def test_deletions_remove_only_what_sos_made_and_only_with_allow_delete(repo: Repo) -> None:
     repo.write(SMALL).sos("apply", "--auto-approve")
     account = repo.emulator.account
@@ -366,3 +379,76 @@ def test_importing_an_account_sos_manages_gives_a_blueprint_that_plans_no_change
     repo.sos("validate")
     planned = repo.sos("plan").output
     assert NO_CHANGES in planned
+
+
+def test_a_pipeline_deleted_in_pipedrive_is_made_again_with_its_stage_requirements(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    deleted = requests.delete(f"{repo.emulator.api_url}/api/v2/pipelines/{pipeline(account, 'New business')}",
+                              headers={"x-api-token": repo.emulator.api_token}, timeout=10)   # an admin did
+    assert deleted.json()["success"] is True
+    planned = repo.sos("plan").output
+    assert "+ pipeline.opportunity.new_business" in planned
+    assert "~ stage_requirement.new_business.proposal" in planned
+    assert "a stage it names was deleted in Pipedrive (changed outside sos)" in planned
+    repo.sos("apply", "--auto-approve")
+    proposal = next(s.id for s in account.stages.values() if s.name == "Proposal" and not s.is_deleted)
+    assert field(account, "Competitor").required_fields["stage_ids"] == [proposal]
+    assert NO_CHANGES in repo.sos("plan").output
+
+
+def test_with_its_registry_field_deleted_an_apply_refuses_to_touch_the_required_fields_until_adopt(
+        repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    registry_code = next(f.code for f in account.fields["deal"] if f.name == "sos")
+    deleted = requests.delete(f"{repo.emulator.api_url}/api/v2/dealFields/{registry_code}",
+                              headers={"x-api-token": repo.emulator.api_token}, timeout=10)   # a user did
+    assert deleted.json()["success"] is True
+    required = dict(field(account, "Competitor").required_fields)
+    assert required["enabled"] is True
+    refused = repo.sos("apply", "--auto-approve", code=1).output
+    assert "blueprint.yaml:13:68: error: stage requirement stage_requirement.new_business.proposal goes in pipeline " \
+           "new_business, which sos did not create [pd-not-managed]" in refused
+    assert field(account, "Competitor").required_fields == required
+    repo.sos("apply", "--auto-approve", "--adopt")
+    proposal = next(s.id for s in account.stages.values() if s.name == "Proposal" and not s.is_deleted)
+    assert field(account, "Competitor").required_fields["stage_ids"] == [proposal]
+    assert NO_CHANGES in repo.sos("plan").output
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("{key: won, label: Closed Won, probability: 100, outcome: won}",
+     "{key: won, label: Closed Won, probability: 100}\n"
+     "      - {key: signed, label: Signed, probability: 100, outcome: won}"),
+    ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",
+     "{key: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
+])
+def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: Repo, before: str,
+                                                                          after: str) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    stages_before = stages(repo.emulator.account, "New business")
+    line = 1 + SMALL.splitlines().index(f"      - {before}")
+    refused = repo.write(SMALL.replace(before, after)).sos("apply", "--auto-approve", code=1).output
+    key = before.split(",")[0].removeprefix("{key: ")
+    assert f"blueprint.yaml:{line}:9: error: stage stage.new_business.{key} would change between open and won or " \
+           "lost, which Pipedrive cannot do: an open stage is a Pipedrive stage, won and lost are deal statuses " \
+           "[pd-stage-outcome]" in refused
+    assert "nothing was changed" in refused
+    assert stages(repo.emulator.account, "New business") == stages_before
+
+
+def test_a_pipeline_that_holds_deals_in_a_stage_of_the_accounts_own_is_never_deleted(repo: Repo) -> None:
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    hand_made = account.add_stage(pipeline(account, "New business"), "Legal review", 70)
+    account.seed_deal("Big deal", hand_made.id)
+    registry_before = next(f.description for f in account.fields["deal"] if f.name == "sos")
+    repo.write(SMALL.split("pipelines:")[0])
+    planned = repo.sos("plan", code=1).output
+    assert "error: 1 deal is in pipeline pipeline.opportunity.new_business, which this plan deletes " \
+           "[pd-pipeline-in-use]" in planned
+    refused = repo.sos("apply", "--auto-approve", "--allow-delete", code=1).output
+    assert "Apply refused: target 'pd' would refuse this plan; nothing was changed" in refused
+    assert [s[0] for s in stages(account, "New business")] == ["Discovery", "Proposal", "Legal review"]
+    assert next(f.description for f in account.fields["deal"] if f.name == "sos") == registry_before
