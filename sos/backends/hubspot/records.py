@@ -1,8 +1,12 @@
-"""The records side of a HubSpot portal, for `sos audit` and a plan's impact counts: deals (opportunities) and
-contacts (leads) are read page by page, 100 a call with every property the checks read (50 a call when a check
-reads `days_in_stage`, which comes from the history of `dealstage`), and every check is evaluated on every record.
-So the calls grow with the records, once for all checks of an object, and any check the language can say is
-counted: HubSpot's search filters cannot say most of them (no OR inside a group, no field against field)."""
+"""The records side of a HubSpot portal, for `sos audit` and a plan's impact counts.
+
+A check whose condition HubSpot's CRM search can say (sos.expr.dialects.hubspot_filter) is counted by a search for
+its violators alone, 200 a call, with the properties the tally needs; what comes back is evaluated again, as HubSpot
+matches text without regard to case. So such a check costs ceil(violators / 200) calls (at least one), however many
+clean records the portal holds. The others (days_in_stage, days_since(), two fields compared, arithmetic, text
+ordered or compared with `!=`, more alternatives than a search takes, or more than the 10,000 matches a search pages
+through) are read page by page, 100 deals or contacts a call (50 with the history of `dealstage` that
+`days_in_stage` comes from), once for all of them, and evaluated on every record."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sos.backends.base import Offender, Tally
-from sos.backends.hubspot.client import HubSpotClient
+from sos.backends.hubspot.client import HubSpotClient, TooManyToSearch
 from sos.backends.hubspot.names import OBJECT_TYPES, property_name
 from sos.backends.hubspot.read import LivePortal, key_of
 from sos.expr.ast import Name, walk
@@ -110,8 +114,10 @@ def tally(client: HubSpotClient, portal: LivePortal, checks: Sequence[Check], *,
             # HubSpot matches text without regard to case: what it finds is evaluated again, as read_all would.
             found = () if filter_groups is None else \
                 client.search(OBJECT_TYPES[obj], {"filterGroups": filter_groups, "properties": properties})
-            results[position] = _tallied(obj, [(position, check)], found, names, pipeline_of, client, today,
-                                         top)[position]
+            try:
+                results.update(_tallied(obj, [(position, check)], found, names, pipeline_of, client, today, top))
+            except TooManyToSearch:
+                read_all.append((position, check))
         if read_all:
             history = ["dealstage"] if any(DAYS_IN_STAGE in _names_read(c) for _, c in read_all) else None
             results.update(_tallied(obj, read_all, client.records(OBJECT_TYPES[obj], properties, history), names,

@@ -92,7 +92,7 @@ class HubSpotFilter:
                                    f"{MAX_FILTERS} in all")
         for group in groups:
             for name, operator, _ in group:
-                if self.kinds.get(name, Kind.NUMBER) not in _EXACT and operator not in ("EQ", "IN", "HAS_PROPERTY",
+                if self.kinds.get(name, Kind.TEXT) not in _EXACT and operator not in ("EQ", "IN", "HAS_PROPERTY",
                                                                                         "NOT_HAS_PROPERTY"):
                     self.unsupported(span, f"HubSpot compares text without regard to case, so its {operator} on "
                                            f"{name} would miss records the check counts")
@@ -170,21 +170,14 @@ class HubSpotFilter:
             left, right, op = right, left, _MIRRORED[op]
         if not isinstance(left, Name):
             return self.unsupported(node.span, _not_a_property(left))
-        if isinstance(right, Literal) and right.value is None:    # `x == null` is is_blank(x)
-            blank = self.dnf(Call(node.span, "is_blank", (left,), node.span))
-            return blank if op is Op.EQ else self.negated(blank) if op is Op.NE else []
+        if isinstance(right, Literal) and right.value is None:
+            return self.blank(node, left, op)
         if self.kind(left) is Kind.BOOLEAN:
-            if not (isinstance(right, Literal) and isinstance(right.value, bool) and op in (Op.EQ, Op.NE)):
-                return self.unsupported(node.span, "HubSpot's search compares a checkbox only with true or false")
-            holds = self.dnf(left)
-            return holds if (op is Op.EQ) == right.value else self.negated(holds)
+            return self.checkbox(node, left, op, right)
         if isinstance(right, Name):
             return self.unsupported(node.span, "HubSpot's search cannot compare two properties")
-        if self.kind(left) is Kind.STAGE and op not in (Op.EQ, Op.NE):
-            return []    # expand_stage_order left it: no stage of the scope, so never before or after one
         if self.kind(left) in (Kind.STAGE, Kind.LEAD_STATUS):
-            found = self.within(In(node.span, left, ListExpr(node.span, (right,))))
-            return found if op is Op.EQ else self.conjunction([self.negated(found), self.has(left)], node)
+            return self.keyed(node, left, op, right)
         if self.kind(left) in (Kind.DATE, Kind.DATETIME):
             return self.on_days(node, left, op, right)
         value = self.value(right, left)
@@ -194,6 +187,24 @@ class HubSpotFilter:
         if op is Op.NE:
             return [frozenset({(name, "NEQ", (value,)), (name, "HAS_PROPERTY", ())})]
         return [frozenset({(name, _OPS[op], (value,))})]
+
+    def blank(self, node: Compare, field: Name, op: Op) -> Dnf:
+        """`x == null` is is_blank(x), `x != null` its negation; ordering against null never holds."""
+        found = self.dnf(Call(node.span, "is_blank", (field,), node.span))
+        return found if op is Op.EQ else self.negated(found) if op is Op.NE else []
+
+    def checkbox(self, node: Compare, field: Name, op: Op, value: Expr) -> Dnf:
+        if not (isinstance(value, Literal) and isinstance(value.value, bool) and op in (Op.EQ, Op.NE)):
+            return self.unsupported(node.span, "HubSpot's search compares a checkbox only with true or false")
+        holds = self.dnf(field)
+        return holds if (op is Op.EQ) == value.value else self.negated(holds)
+
+    def keyed(self, node: Compare, field: Name, op: Op, value: Expr) -> Dnf:
+        """A stage or lead status against a key: any of the stored values the key stands for."""
+        if op not in (Op.EQ, Op.NE):   # a stage (lead statuses are not ordered) that expand_stage_order left:
+            return []                   # no stage of the scope, so never before or after one
+        found = self.within(In(node.span, field, ListExpr(node.span, (value,))))
+        return found if op is Op.EQ else self.conjunction([self.negated(found), self.has(field)], node)
 
     def has(self, field: Name) -> Dnf:
         return [frozenset({(self.property(field), "HAS_PROPERTY", ())})]
@@ -206,12 +217,15 @@ class HubSpotFilter:
         if found is None:
             return []
         name = self.property(field)
+        if found == datetime.date.max:
+            return self.unsupported(day.span, "this day is past the calendar HubSpot's search reads")
         start, end = (_millis(found), _millis(found + datetime.timedelta(days=1)))
         on_day = frozenset({(name, "GTE", (start,)), (name, "LT", (end,))})
-        return {Op.LT: [frozenset({(name, "LT", (start,))})], Op.LE: [frozenset({(name, "LT", (end,))})],
-                Op.GT: [frozenset({(name, "GTE", (end,))})], Op.GE: [frozenset({(name, "GTE", (start,))})],
-                Op.EQ: [on_day],
-                Op.NE: [frozenset({(name, "LT", (start,))}), frozenset({(name, "GTE", (end,))})]}[op]
+        by_op: dict[Op, Dnf] = {
+            Op.LT: [frozenset({(name, "LT", (start,))})], Op.LE: [frozenset({(name, "LT", (end,))})],
+            Op.GT: [frozenset({(name, "GTE", (end,))})], Op.GE: [frozenset({(name, "GTE", (start,))})],
+            Op.EQ: [on_day], Op.NE: [frozenset({(name, "LT", (start,))}), frozenset({(name, "GTE", (end,))})]}
+        return by_op[op]
 
     def within(self, node: In) -> Dnf:
         if not isinstance(node.operand, Name):
@@ -220,7 +234,7 @@ class HubSpotFilter:
         if self.kind(operand) is Kind.BOOLEAN:
             return self.unsupported(node.span, "HubSpot's search compares a checkbox only with true or false")
         values = tuple(dict.fromkeys(v for item in node.options.items for v in self.values(item, operand)))
-        if len(self.problems):
+        if self.problems:
             return []
         name = self.property(operand)
         found: Dnf = [frozenset({(name, "IN", values)})] if values else []

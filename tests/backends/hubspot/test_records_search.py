@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sos.backends.base import Tally
+from sos.backends.hubspot import client as client_module
 from sos.backends.hubspot.backend import HubSpotBackend
 from sos.backends.hubspot.names import OBJECT_TYPES
 from sos.backends.hubspot.read import key_of
@@ -28,6 +29,7 @@ from sos.model.resources import Kind, Model
 from sos.project import Project, load_project
 from tests.backends.hubspot.test_backend import REPO, blueprint_of, deal_pipeline, make_project
 from tests.emulators.hubspot import HubSpotEmulator
+from tests.emulators.hubspot import records as emulated_records
 
 __all__ = ["make_project"]
 
@@ -154,7 +156,8 @@ def test_every_starter_check_counts_what_an_independent_evaluation_counts(
     checks = checks_of(model)
     hub.calls.clear()
     tallies = backend.tally(checks, top=5, today=today)
-    assert [shape(t) for t in tallies] == [expected(c, seeded[c.object], pipelines, today, hub.portal.properties[OBJECT_TYPES[c.object]])
+    held = {obj: hub.portal.properties[OBJECT_TYPES[obj]] for obj in seeded}
+    assert [shape(t) for t in tallies] == [expected(c, seeded[c.object], pipelines, today, held[c.object])
                                             for c in checks]
     assert sum(t.total for t in tallies) > 0
     searched = hub.calls["POST /crm/v3/objects/{objectType}/search"]
@@ -215,3 +218,21 @@ def test_calls_grow_with_violators_and_checks_not_with_clean_records(hub: HubSpo
     assert tallied() == few                        # 1,200 clean deals more cost nothing
     deals(250, dealstage=stage["Discovery"], amount="30000")
     assert tallied() == ([253, 2], 3, few[2] + 1)  # 253 violators: two pages of 200
+
+
+def test_a_check_past_the_search_ceiling_is_read_page_by_page(hub: HubSpotEmulator, make_project: Callable[..., Path],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # HubSpot pages no further than 10,000 matches of a query; scaled down to 250 on both sides to stay quick.
+    monkeypatch.setattr(emulated_records, "SEARCH_CEILING", 250)
+    monkeypatch.setattr(client_module, "SEARCH_CEILING", 250)
+    _, model, backend = applied(hub, make_project, CHECKED)
+    pipeline = deal_pipeline(hub, "New business")
+    discovery = next(s["id"] for s in pipeline["stages"].values() if s["label"] == "Discovery")
+    hub.seed("deals", [{"dealname": f"Deal {i}", "pipeline": pipeline["id"], "dealstage": discovery,
+                        "amount": "20000"} for i in range(300)])
+    hub.calls.clear()
+    budget, wins = backend.tally(checks_of(model), top=1, today=hub.clock().date())
+    assert (budget.total, wins.total) == (300, 0)
+    # The budget check's search finds 300 and reads none; all 300 deals are read in 3 pages instead.
+    assert hub.calls["POST /crm/v3/objects/{objectType}/search"] == 2
+    assert hub.calls["GET /crm/v3/objects/{objectType}"] == 3
