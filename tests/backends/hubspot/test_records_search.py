@@ -20,15 +20,17 @@ from sos.backends.hubspot.names import OBJECT_TYPES
 from sos.backends.hubspot.read import key_of
 from sos.backends.hubspot.records import STANDARD
 from sos.engine import apply_plan, desired_model, make_plan
+from sos.expr.annotate import annotate
 from sos.expr.ast import Name, walk
 from sos.expr.dialects.evaluate import evaluate
 from sos.expr.types import Kind as TypeKind
 from sos.model.checks import Check, checks_of, reads_a_save
 from sos.model.exprs import model_scope
-from sos.model.resources import Kind, Model
+from sos.model.resources import Address, Kind, Model
 from sos.project import Project, load_project
 from tests.backends.hubspot.test_backend import REPO, blueprint_of, deal_pipeline, make_project
 from tests.emulators.hubspot import HubSpotEmulator
+from tests.expr.helpers import parse
 from tests.emulators.hubspot import records as emulated_records
 
 __all__ = ["make_project"]
@@ -236,3 +238,48 @@ def test_a_check_past_the_search_ceiling_is_read_page_by_page(hub: HubSpotEmulat
     # The budget check's search finds 300 and reads none; all 300 deals are read in 3 pages instead.
     assert hub.calls["POST /crm/v3/objects/{objectType}/search"] == 2
     assert hub.calls["GET /crm/v3/objects/{objectType}"] == 3
+
+
+# Over the CHECKED blueprint's deals: what the search says, and what it cannot (days_in_stage, days_since, text !=,
+# arithmetic, hs_next_step, which the emulated portal lacks).
+GENERATED_ATOMS = [
+    "amount > 1000", "amount <= 15", "amount != 50", "amount == null", "amount not in [0, 5]", "budget_confirmed",
+    "budget_confirmed == false", "stage == 'won'", "stage != 'lost'", "stage.is_open", "stage >= 'won'",
+    "close_date < today()", "close_date >= today() - 10", "created_date <= today() - 30", "name == 'Deal 007'",
+    "owner in ['101', '103']", "is_blank(next_step)", "days_in_stage > 5", "days_since(close_date) > 3",
+    "type != 'newbusiness'", "amount * 2 > 3000"]
+
+
+def random_condition(rng: random.Random, depth: int = 2) -> str:
+    """One of GENERATED_ATOMS, or `not`, `and` and `or` of smaller random conditions."""
+    roll = rng.random()
+    if depth == 0 or roll < 0.3:
+        return rng.choice(GENERATED_ATOMS)
+    if roll < 0.4:
+        return f"not ({random_condition(rng, depth - 1)})"
+    joint = rng.choice(["and", "or"])
+    return f"({random_condition(rng, depth - 1)}) {joint} ({random_condition(rng, depth - 1)})"
+
+
+def test_random_conditions_count_what_the_evaluator_counts(hub: HubSpotEmulator,
+                                                           make_project: Callable[..., Path]) -> None:
+    """60 random conditions (those the search says and those it cannot) over 150 random deals."""
+    _, model, backend = applied(hub, make_project, CHECKED)
+    today = hub.clock().date() + datetime.timedelta(days=LATER)
+    rng = random.Random(11)
+    made = [generated("opportunity", model, hub, rng, index, today) for index in range(150)]
+    hub.seed("deals", [stored for stored, _ in made])
+    scope = model_scope(model, "opportunity")
+    checks = []
+    for n in range(60):
+        typed, problems = annotate(parse(random_condition(rng)), scope)
+        assert problems == []
+        checks.append(Check(Address(Kind.RULE, "opportunity", f"random_{n}"), "opportunity", "", typed, "audit"))
+    hub.calls.clear()
+    tallies = backend.tally(checks, top=5, today=today)
+    held = hub.portal.properties["deals"]
+    assert [shape(t) for t in tallies] == [expected(c, [r for _, r in made], {}, today, held) for c in checks]
+    searched = hub.calls["POST /crm/v3/objects/{objectType}/search"]
+    # Some are searched; the others share one read of the 150 deals, 50 a page with the history of dealstage.
+    assert 15 < searched < 60 and hub.calls["GET /crm/v3/objects/{objectType}"] == 3
+    assert sum(t.total > 0 for t in tallies) > 20
