@@ -60,6 +60,7 @@ LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 # single request" (the objects' OpenAPI spec); 50, the number the objects guides give (UNVERIFIED).
 HISTORY_PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
+SEARCH_CEILING = 10_000  # "limited to 10,000 total results for any given query" (the CRM search guide)
 DAILY_WHY = ("HubSpot counts every app's calls to the portal per day and refuses all of them once the "
              "portal's daily limit is reached; the count resets at midnight in the portal's time zone")
 DAILY_FIX = ("run the command again after midnight in the portal's time zone; the call logs of the portal's apps in "
@@ -240,11 +241,14 @@ class HubSpotClient:
     def search(self, object_type: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, 200 a call.
 
-        HubSpot reads no further than the first 10,000 matches of a query: narrow the filters to go past them."""
+        HubSpot reads no further than the first 10,000 matches of a query ("Attempting to page beyond 10,000 will
+        result in a 400 error", the search guide): a query matching more raises TooManyToSearch before any page."""
         after: str | None = None
         while True:
             cursor = {"after": after} if after else {}
             page = self._search_page(object_type, {**query, "limit": SEARCH_PAGE_SIZE, **cursor})
+            if int(page.get("total") or 0) > SEARCH_CEILING:
+                raise TooManyToSearch(int(page["total"]))
             yield from page["results"]
             after = _next_page(page)
             if after is None:
@@ -366,6 +370,10 @@ class HubSpotClient:
     def _fail(self, message: str, code: str, fix: str = "", why: str = "") -> SosError:
         redact = self.connection.redact
         return SosError(Diagnostic(None, redact(message), code, why=redact(why), fix=redact(fix)))
+
+
+class TooManyToSearch(Exception):
+    """A search matches more records than HubSpot lets a query page through."""
 
 
 class HubSpotApiError(SosError):

@@ -1,23 +1,29 @@
-"""The records side of a HubSpot portal, for `sos audit` and a plan's impact counts: deals (opportunities) and
-contacts (leads) are read page by page, 100 a call with every property the checks read (50 a call when a check
-reads `days_in_stage`, which comes from the history of `dealstage`), and every check is evaluated on every record.
-So the calls grow with the records, once for all checks of an object, and any check the language can say is
-counted: HubSpot's search filters cannot say most of them (no OR inside a group, no field against field)."""
+"""The records side of a HubSpot portal, for `sos audit` and a plan's impact counts.
+
+A check whose condition HubSpot's CRM search can say (sos.expr.dialects.hubspot_filter) is counted by a search for
+its violators alone, 200 a call, with the properties the tally needs; what comes back is evaluated again, as HubSpot
+matches text without regard to case. So such a check costs ceil(violators / 200) calls (at least one), however many
+clean records the portal holds. The others (days_in_stage, days_since(), two fields compared, arithmetic, text
+ordered or compared with `!=`, more alternatives than a search takes, or more than the 10,000 matches a search pages
+through) are read page by page, 100 deals or contacts a call (50 with the history of `dealstage` that
+`days_in_stage` comes from), once for all of them, and evaluated on every record."""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sos.backends.base import Offender, Tally
-from sos.backends.hubspot.client import HubSpotClient
+from sos.backends.hubspot.client import HubSpotClient, TooManyToSearch
 from sos.backends.hubspot.names import OBJECT_TYPES, property_name
 from sos.backends.hubspot.read import LivePortal, key_of
 from sos.expr.ast import Name, walk
+from sos.errors import SosError
 from sos.expr.dialects.evaluate import evaluate
+from sos.expr.dialects.hubspot_filter import FilterNaming, HubSpotFilter
 from sos.expr.types import ExprType
 from sos.expr.types import Kind as TypeKind
 from sos.model.checks import Check, reads_a_save
@@ -61,6 +67,20 @@ class Names:
         names.stages.update({hubspot_id: a.key for a, hubspot_id in portal.ids.items() if a.kind is Kind.STAGE})
         return names
 
+    def naming(self, obj: str, portal: LivePortal) -> FilterNaming:
+        """The search's names for `obj`: every stored value a stage key or lead status key reads from (`_value`)."""
+        stage_ids: dict[str, tuple[str, ...]] = {}
+        for stage_id, key in self.stages.items():
+            stage_ids[key] = (*stage_ids.get(key, ()), stage_id)
+        status_values: dict[str, tuple[str, ...]] = {}
+        for option in portal.lead_options:
+            key = key_of(str(option["value"]))
+            status_values[key] = (*status_values.get(key, ()), str(option["value"]))
+        # A property the portal lacks reads as blank here, but a search naming it is refused: it is left out.
+        held = portal.properties.get(OBJECT_TYPES[obj], {})
+        return FilterNaming({key: name for key, name in self.fields[obj].items() if name in held}, stage_ids,
+                            status_values)
+
 
 def tally(client: HubSpotClient, portal: LivePortal, checks: Sequence[Check], *, top: int,
           today: datetime.date) -> list[Tally]:
@@ -81,22 +101,50 @@ def tally(client: HubSpotClient, portal: LivePortal, checks: Sequence[Check], *,
         reads = sorted({n for _, c in group for n in _names_read(c)} | {"name", "owner", "stage", "amount", "status"})
         properties = sorted({names.fields[obj][n] for n in reads if n in names.fields[obj]}
                             | ({"firstname", "lastname"} if obj == "lead" else {"pipeline"}))
-        history = ["dealstage"] if any(DAYS_IN_STAGE in _names_read(c) for _, c in group) else None
-        offenders: dict[int, list[tuple[Offender, dict[str, Any]]]] = {p: [] for p, _ in group}
-        for found in client.records(OBJECT_TYPES[obj], properties, history):
-            record = _record(obj, found, names, group[0][1].breaks.scope.fields, today)
-            for position, check in group:
-                elsewhere = pipeline_of.get(position) not in (None, (found.get("properties") or {}).get("pipeline"))
-                if not elsewhere and evaluate(check.breaks.expr, record, check.breaks.scope, today=today) is True:
-                    offenders[position].append((_offender(obj, found, record, client), record))
-        for position, _ in group:
-            hits = offenders[position]
-            worst = sorted((o for o, _ in hits), key=lambda o: (-(o.amount or 0), o.name))[:top]
-            results[position] = Tally(
-                len(hits), dict(Counter(o.owner or "(no owner)" for o, _ in hits)),
-                dict(Counter(str(r.get("status" if obj == "lead" else "stage") or "(none)") for _, r in hits)),
-                tuple(worst))
+        naming = names.naming(obj, portal)
+        read_all: list[tuple[int, Check]] = []
+        for position, check in group:
+            pipeline = pipeline_of.get(position)
+            try:
+                filter_groups = HubSpotFilter(check.breaks.scope, naming, today=today).filter_groups(
+                    check.breaks, within=(("pipeline", "EQ", (pipeline,)),) if pipeline else ())
+            except SosError:
+                read_all.append((position, check))
+                continue
+            # HubSpot matches text without regard to case: what it finds is evaluated again, as read_all would.
+            found = () if filter_groups is None else \
+                client.search(OBJECT_TYPES[obj], {"filterGroups": filter_groups, "properties": properties})
+            try:
+                results.update(_tallied(obj, [(position, check)], found, names, pipeline_of, client, today, top))
+            except TooManyToSearch:
+                read_all.append((position, check))
+        if read_all:
+            history = ["dealstage"] if any(DAYS_IN_STAGE in _names_read(c) for _, c in read_all) else None
+            results.update(_tallied(obj, read_all, client.records(OBJECT_TYPES[obj], properties, history), names,
+                                    pipeline_of, client, today, top))
     return [results[position] for position in range(len(checks))]
+
+
+def _tallied(obj: str, group: list[tuple[int, Check]], found_records: Iterable[dict[str, Any]], names: Names,
+             pipeline_of: dict[int, str | None], client: HubSpotClient, today: datetime.date,
+             top: int) -> dict[int, Tally]:
+    """Each check of `group` evaluated on the records found, tallied by owner and stage with the worst by amount."""
+    offenders: dict[int, list[tuple[Offender, dict[str, Any]]]] = {p: [] for p, _ in group}
+    for found in found_records:
+        record = _record(obj, found, names, group[0][1].breaks.scope.fields, today)
+        for position, check in group:
+            elsewhere = pipeline_of.get(position) not in (None, (found.get("properties") or {}).get("pipeline"))
+            if not elsewhere and evaluate(check.breaks.expr, record, check.breaks.scope, today=today) is True:
+                offenders[position].append((_offender(obj, found, record, client), record))
+    results = {}
+    for position, _ in group:
+        hits = offenders[position]
+        worst = sorted((o for o, _ in hits), key=lambda o: (-(o.amount or 0), o.name))[:top]
+        results[position] = Tally(
+            len(hits), dict(Counter(o.owner or "(no owner)" for o, _ in hits)),
+            dict(Counter(str(r.get("status" if obj == "lead" else "stage") or "(none)") for _, r in hits)),
+            tuple(worst))
+    return results
 
 
 def record_count(client: HubSpotClient, obj: str) -> int:

@@ -78,8 +78,10 @@ def test_tally_counts_the_deals_that_break_each_check(hub: HubSpotEmulator, make
     assert budget.worst == (Offender(budget.worst[0].id, "Acme", "101", "proposal", 50000.0,
                                      f"https://app.hubspot.com/contacts/62515/record/0-3/{budget.worst[0].id}"),)
     assert changed.unsupported and "is_changed" in changed.unsupported and changed.total == 0
-    # The portal read (8 calls), then one page of deals with the history of dealstage, for all checks at once.
-    assert hub.calls["GET /crm/v3/objects/{objectType}"] == 1 and sum(hub.calls.values()) == 9
+    # The portal read (8 calls), one search for each check the search can say (the requirement, the budget rule),
+    # and one page of deals with the history of dealstage for the time limit, which it cannot.
+    assert hub.calls["POST /crm/v3/objects/{objectType}/search"] == 2
+    assert hub.calls["GET /crm/v3/objects/{objectType}"] == 1 and sum(hub.calls.values()) == 11
     today = datetime.datetime.now(datetime.UTC).date()
     assert backend.tally(checks[:1], today=today)[0].total == 0        # entered Discovery today: within 14 days
     assert backend.record_count("opportunity") == 4
@@ -123,3 +125,4 @@ def test_a_stage_limit_counts_only_the_deals_of_its_own_pipeline(hub: HubSpotEmu
     later = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=20)
     (found,) = backend.tally([aging], today=later)
     assert (found.total, [o.name for o in found.worst]) == (1, ["Ours"])
+
