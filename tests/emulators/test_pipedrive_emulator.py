@@ -557,7 +557,7 @@ def test_run_alone_it_prints_what_a_target_needs_and_serves_seeded_deals() -> No
         assert [d["title"] for d in response.json()["data"]] == ["Deal 1", "Deal 2", "Deal 3"]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)
 
 
 def test_verbose_logs_never_show_the_token() -> None:
@@ -571,6 +571,6 @@ def test_verbose_logs_never_show_the_token() -> None:
         assert response.json()["data"]["company_domain"] == "acme"
     finally:
         process.terminate()
-        _, log = process.communicate(timeout=10)
+        _, log = process.communicate(timeout=60)
     assert "GET /v1/users/me?api_token=*** " in log
     assert lines["api_token"] not in log

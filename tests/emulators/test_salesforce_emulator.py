@@ -759,4 +759,4 @@ def test_started_from_the_command_line() -> None:
         assert response.json()["totalSize"] == 2
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=60) == 0   # shutting down may be slow on a loaded machine

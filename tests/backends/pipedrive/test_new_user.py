@@ -42,4 +42,4 @@ def test_a_new_user_cycles_every_starter_from_the_printed_lines(tmp_path: Path, 
         assert "No changes. The CRM matches the blueprint." in sos("plan", "--target", "pipedrive_prod")
     finally:
         emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.wait(timeout=60)
