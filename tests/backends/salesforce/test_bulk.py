@@ -86,6 +86,17 @@ def test_the_threshold_decides_between_paged_and_bulk_reads(make_project: Callab
     assert BULK_THRESHOLD > 120
 
 
+def test_past_the_threshold_an_audit_reads_with_one_job(make_project: Callable[..., Project],
+                                                       emulator: SalesforceEmulator,
+                                                       backend_for: Callable[..., SalesforceBackend]) -> None:
+    project, model, check, records = one_check(make_project, emulator, "close_date < created_date",
+                                               BULK_THRESHOLD + 1)
+    emulator.calls.clear()
+    (tally,) = backend_for(project).tally([check], top=3, today=TODAY, desired=model)
+    assert shape(tally) == expected(check, records, 3)
+    assert dict(emulator.calls) == {"query": 1, "bulkQueryCreate": 1, "bulkQueryJob": 1, "bulkQueryResults": 1}
+
+
 def test_a_job_polled_until_it_is_done_waits_with_bounded_backoff(
         make_project: Callable[..., Project], emulator: SalesforceEmulator,
         backend_for: Callable[..., SalesforceBackend], recorder: Recorder) -> None:
