@@ -1,12 +1,19 @@
-"""Salesforce audit calls: 50 checks over 10,000 and 100,000 emulated opportunities.
+"""Salesforce audit calls: 50 checks over 10,000 and 100,000 emulated opportunities, and where reading records with
+a Bulk API 2.0 query job starts to pay.
 
 The smb-bant starter is applied to the emulator, then its checks and written ones (thresholds on amount, days in
 stage, close date, forecast category, and a few SOQL cannot say: two fields compared, days_since()) make 50
 checks. For each size the org is loaded with that many opportunities (generated, deterministic) and
 SalesforceBackend.tally runs twice: counts only (top=0, a plan's impact counts) and with the 10 worst offenders
 (an audit). The rows give the API calls the emulator counted and the wall time (client and emulator share this
-process; no latency is added). The calls differ between sizes only in the pages of records fetched for the checks
-SOQL cannot say (2,000 records a page); the Composite calls (5 queries each) do not depend on the records.
+process; no latency is added). Both sizes are past records.BULK_THRESHOLD, so the records the checks SOQL cannot
+say read come from one Bulk API query job (create, poll, results) and the calls do not depend on the records.
+
+The threshold rows read the opportunities those checks read, at each of READ_SIZES, both ways: REST pages of 2,000
+(query and queryMore) and one Bulk API query job, the emulator adding LATENCY_MS to every call and taking
+BULK_POLLS status checks to finish a job, the client really waiting between them (1 s before the second check,
+client.poll_waits), as it would for a real org's job, which is rarely done at once. Each read runs READS times and
+the fastest is shown.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 CHECKS = 50
 SIZES = (10_000, 100_000)
@@ -29,6 +37,11 @@ WRITTEN = (
     "forecast_category == 'commit' and days_in_stage >= {k}", "is_blank(next_step) and amount > {k}0",
 )
 EVALUATED = ("close_date < created_date", "days_since(close_date) > 30")
+READ_SIZES = (2_000, 4_000, 6_000, 8_000, 10_000, 14_000, 20_000)
+READ = "SELECT Id, Name, Owner.Username, StageName, Amount, CloseDate, CreatedDate FROM Opportunity"
+LATENCY_MS = 100
+BULK_POLLS = 2
+READS = 3           # each read is timed this many times; the fastest is shown (the machine is shared)
 
 
 def described(calls: Counter[str]) -> str:
@@ -77,6 +90,31 @@ def checks(model: object) -> list[object]:
     return found
 
 
+def read_times(emulator: Any, client: Any, stages: list[str]) -> list[tuple[str, str]]:
+    """The opportunities of each of READ_SIZES read by REST pages and by a Bulk API query job: calls and seconds."""
+    rows = []
+    emulator.latency_ms, emulator.bulk_polls = LATENCY_MS, BULK_POLLS
+    try:
+        for size in READ_SIZES:
+            emulator.org.records["Opportunity"].clear()
+            load(emulator.org, size, stages)
+            figures = []
+            for way, read in (("REST pages", lambda: client.query_pages(READ)),
+                              ("Bulk API job", lambda: client.bulk_query(READ, what="opportunities"))):
+                seconds = []
+                for _ in range(READS):
+                    emulator.calls.clear()
+                    started = time.perf_counter()
+                    if sum(len(page) for page in read()) != size:
+                        raise RuntimeError(f"{way} did not read {size} records")
+                    seconds.append(time.perf_counter() - started)
+                figures.append(f"{way} {sum(emulator.calls.values())} calls {min(seconds):.1f} s")
+            rows.append((f"read {size:,} records at {LATENCY_MS} ms a call", ", ".join(figures)))
+    finally:
+        emulator.latency_ms, emulator.bulk_polls = 0, 1
+    return rows
+
+
 def run() -> list[tuple[str, str]]:
     from sos.backends.salesforce.backend import SalesforceBackend
     from sos.engine import apply_plan, make_plan
@@ -101,6 +139,8 @@ def run() -> list[tuple[str, str]]:
             model = run.desired
             audited = checks(model)
             stages = [v.full_name for v in emulator.org.value_set("OpportunityStage") if not v.closed]
+            rows += read_times(emulator, SalesforceBackend(project.target(None), project.root,
+                                                           progress=lambda _: None).client, stages)
             for size in SIZES:
                 emulator.org.records["Opportunity"].clear()
                 load(emulator.org, size, stages)

@@ -16,7 +16,7 @@ Client = Any  # simple_salesforce.Salesforce; its __getattr__ typing does not mo
 def emulator(running: tuple[SalesforceEmulator, Client]) -> Iterator[SalesforceEmulator]:
     emulator = running[0]
     emulator.reset()
-    emulator.deploy_polls = emulator.retrieve_polls = 1
+    emulator.deploy_polls = emulator.retrieve_polls = emulator.bulk_polls = 1
     emulator.latency_ms = 0
     yield emulator
     assert emulator.internal_errors == []

@@ -200,8 +200,7 @@ class SalesforceBackend:
 
     def record_count(self, obj: str) -> int:
         """How many records of `obj` the org holds (one COUNT() query)."""
-        answer = self.client.call("query", lambda sf: sf.query(f"SELECT COUNT() FROM {OBJECTS[obj]}"))
-        return int(answer["totalSize"])
+        return self.client.count(OBJECTS[obj])
 
     # -- status -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ module has passed through the authenticator's `Redactor`.
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import shlex
@@ -28,6 +29,7 @@ from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.mdxml import MD_NS
 
 if TYPE_CHECKING:
+    import requests
     from simple_salesforce import Salesforce
 
 NS = {"mt": MD_NS}
@@ -191,6 +193,10 @@ class SalesforceClient:
         """Every record `soql` selects (following nextRecordsUrl pages)."""
         return list(self.call("query", lambda sf: sf.query_all(soql))["records"])
 
+    def count(self, soql_object: str) -> int:
+        """How many records of `soql_object` the org holds (one COUNT() query)."""
+        return int(self.call("query", lambda sf: sf.query(f"SELECT COUNT() FROM {soql_object}"))["totalSize"])
+
     def query_pages(self, soql: str) -> Iterator[list[dict[str, Any]]]:
         """The records `soql` selects, a page (up to 2,000 records) at a time: one call per page."""
         answer = self.call("query", lambda sf: sf.query(soql))
@@ -202,6 +208,44 @@ class SalesforceClient:
     def _next_page(self, url: str) -> dict[str, Any]:
         """The next page of a query's records, at its nextRecordsUrl."""
         return dict(self.call("query", lambda sf: sf.query_more(url, identifier_is_url=True)))
+
+    def bulk_query(self, soql: str, *, what: str) -> Iterator[list[dict[str, Any]]]:
+        """The records `soql` selects, read by one Bulk API 2.0 query job: created, polled until JobComplete, then
+        its results a set at a time (CSV; a set as large as Salesforce lists, Sforce-Locator naming the next).
+        Each record is shaped as a REST query's (`Owner.Username` as row["Owner"]["Username"]) with every value
+        text as the CSV has it, None for an empty field."""
+        job = self.call("bulkQueryCreate", lambda sf: sf.restful("jobs/query", method="POST",
+                                                                 json={"operation": "query", "query": soql})) or {}
+        job_id = str(job["id"])
+        for poll in range(self.max_polls):
+            if self.wait(poll):
+                self.sleep(self.wait(poll))
+            job = self.call("bulkQueryJob", lambda sf: sf.restful(f"jobs/query/{job_id}")) or {}
+            state = job.get("state")
+            self.progress(f"Reading {what} with Bulk API query job {job_id}… {state}")
+            if state in ("Failed", "Aborted"):
+                raise self._fail(f"Salesforce's Bulk API query job {job_id} ended {state}: "
+                                 f"{job.get('errorMessage') or 'no reason given'}", "sf-bulk-query-failed",
+                                 why=f"sos reads {what} this way to count the checks SOQL cannot say",
+                                 fix="run the command again; if it fails again, see the job in Setup → Bulk Data "
+                                     "Load Jobs")
+            if state == "JobComplete":
+                break
+        else:
+            raise self._fail(f"Salesforce has not finished Bulk API query job {job_id} after {self.max_polls} "
+                             "status checks", "sf-bulk-query-stalled", fix="try again later; Salesforce may be busy")
+        locator = ""
+        while locator != "null":
+            answer = self._results_set(job_id, locator)
+            locator = answer.headers.get("Sforce-Locator") or "null"
+            yield [_nested(row) for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8")))]
+
+    def _results_set(self, job_id: str, locator: str) -> requests.Response:
+        """One set of a query job's results: the first, or the one `locator` names. Through simple-salesforce's
+        request method, which `restful` wraps: `restful` reads only JSON and hides the Sforce-Locator header."""
+        params = {"locator": locator} if locator else {}
+        return self.call("bulkQueryResults", lambda sf: sf._call_salesforce(
+            "GET", f"{sf.base_url}jobs/query/{job_id}/results", params=params, headers={"Accept": "text/csv"}))
 
     def composite_queries(self, queries: Sequence[str]) -> list[list[dict[str, Any]] | str]:
         """Up to five SOQL queries in one Composite call (records.py says why five): for each, its records (later
@@ -383,6 +427,18 @@ def _error_code(content: Any) -> tuple[str, str]:
         return _error_code(json.loads(text))
     except (json.JSONDecodeError, RecursionError):
         return "", text[:200]
+
+
+def _nested(row: dict[str, str]) -> dict[str, Any]:
+    """A Bulk API CSV row shaped as a REST query's record: `Owner.Username` nested, an empty field None."""
+    record: dict[str, Any] = {}
+    for column, value in row.items():
+        *parents, name = column.split(".")
+        target = record
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = value if value != "" else None
+    return record
 
 
 def plural(count: int, word: str) -> str:

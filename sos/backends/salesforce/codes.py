@@ -24,6 +24,8 @@ declare(
     Code("sf-daily-limit", "the org's daily API allowance is used up"),
     Code("sf-retrieve-failed", "Salesforce could not retrieve the org's configuration"),
     Code("sf-retrieve-stalled", "a retrieve did not finish within the status checks"),
+    Code("sf-bulk-query-failed", "a Bulk API query job reading records failed"),
+    Code("sf-bulk-query-stalled", "a Bulk API query job did not finish within the status checks"),
     Code("sf-deploy-failed", "a deploy failed, so none of it was applied"),
     Code("sf-deploy-unknown", "a deploy was submitted but its outcome is not known"),
     # What Salesforce would refuse, or what it would change beyond the blueprint.

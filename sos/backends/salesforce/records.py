@@ -12,24 +12,24 @@ A check SOQL cannot say (two fields compared, days_since(), len(), arithmetic), 
 would make without regard to case, and one whose groups pass what one GROUP BY answer holds (2,000 rows: SOQL and
 SOSL Reference, "Considerations When Using GROUP BY", no queryMore()), is evaluated here by
 sos.expr.dialects.evaluate on the object's records, fetched once per object with only the fields those checks
-read, 2,000 a page (a REST query and its nextRecordsUrl pages, one call each). That is the one cost that grows
-with the records: 50 calls for 100,000 (bench/audit_salesforce.py). A Bulk API 2.0 query job would take a few
-(create the job, poll until JobComplete, then results sets of "as many rows as can be listed" each, Sforce-Locator
-naming the next: Bulk API 2.0 Developer Guide, "Query Jobs" walkthrough and "Get Results for a Query Job"), so it
-would pay from about 8,000 records, but it runs asynchronously and the calls it saves are a small part of an org's
-daily allowance (15,000 and up); it is not used.
+read. A COUNT() query says how many records that is. Up to BULK_THRESHOLD they are read 2,000 a page (a REST
+query and its nextRecordsUrl pages, one call each); past it by one Bulk API 2.0 query job (create it, poll it until
+JobComplete, then read its results as CSV, a set as large as Salesforce lists at a time: Bulk API 2.0 Developer
+Guide, "Query Jobs" walkthrough and "Get Results for a Query Job"), a handful of calls however many records there
+are. The threshold is where the job's fixed cost (its calls, and the wait before the second status check: a job
+is rarely done at once) is repaid by the pages it saves; bench/audit_salesforce.py measures it (docs/salesforce.md).
 """
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sos.backends.base import Offender, Tally
-from sos.backends.salesforce.client import SalesforceClient
+from sos.backends.salesforce.client import SalesforceClient, plural
 from sos.backends.salesforce.names import OBJECTS
 from sos.errors import SosError
 from sos.expr.ast import Compare, In, Literal, Name, walk
@@ -42,6 +42,7 @@ from sos.model.checks import Check, reads_a_save
 
 COMPOSITE_QUERIES = 5    # query subrequests one Composite call may hold (module docstring)
 GROUP_ROWS = 2000        # rows one GROUP BY answer may hold (module docstring)
+BULK_THRESHOLD = 8000    # more records than this are read by a Bulk API query job (measured: module docstring)
 STATE_FIELD = {"opportunity": "stage", "lead": "status"}   # what an audit groups records by, besides the owner
 NO_OWNER = "(none)"      # the owner key of records whose owner has no username (a lead owned by a queue)
 SAVE_ONLY = ("it reads a save in progress (is_new(), is_changed(), prior()), which stored records cannot answer")
@@ -63,11 +64,12 @@ class RecordCounter:
     """One tally: the checks, the names they are read through, the clock and how many offenders to list."""
 
     def __init__(self, client: SalesforceClient, namings: Mapping[str, Naming], *, top: int,
-                 today: datetime.date) -> None:
+                 today: datetime.date, bulk_threshold: int = BULK_THRESHOLD) -> None:
         self.client = client
         self.namings = namings
         self.top = top
         self.today = today
+        self.bulk_threshold = bulk_threshold
 
     def tally(self, checks: Sequence[Check]) -> list[Tally]:
         plans = [self._plan(check) for check in checks]
@@ -161,16 +163,27 @@ class RecordCounter:
             columns = dict.fromkeys(["Id", "Name", *_columns(reads, scope, naming)])
             soql = f"SELECT {', '.join(columns)} FROM {OBJECTS[obj]}"
             matched: dict[int, list[dict[str, Any]]] = {id(p): [] for p in group}
-            for page in self.client.query_pages(soql):
-                for row in page:
-                    record = _record(row, reads, scope, naming, self.today)
-                    for plan in group:
-                        if evaluate(plan.check.breaks.expr, record, scope, today=self.today) is True:
-                            matched[id(plan)].append(row)
+            for row in self._rows(obj, soql, reads, scope, naming):
+                record = _record(row, reads, scope, naming, self.today)
+                for plan in group:
+                    if evaluate(plan.check.breaks.expr, record, scope, today=self.today) is True:
+                        matched[id(plan)].append(row)
             for plan in group:
                 rows = matched[id(plan)]
                 plan.rows = _grouped(rows, self._owner(plan), self._state(plan))
                 plan.worst = sorted(rows, key=self._worst_first(plan))[:self.top]
+
+    def _rows(self, obj: str, soql: str, reads: Sequence[str], scope: Scope,
+              naming: Naming) -> Iterator[dict[str, Any]]:
+        """The records `soql` reads: by a Bulk API query job past the threshold, else page by page."""
+        count = self.client.count(OBJECTS[obj])
+        if count <= self.bulk_threshold:
+            for page in self.client.query_pages(soql):
+                yield from page
+            return
+        for page in self.client.bulk_query(soql, what=plural(count, f"{OBJECTS[obj]} record")):
+            for row in page:
+                yield _typed(row, reads, scope, naming)
 
     def _worst_first(self, plan: _Plan) -> Any:
         amount = self._amount(plan)
@@ -233,6 +246,18 @@ def _columns(reads: Iterable[str], scope: Scope, naming: Naming) -> list[str]:
         else:
             columns.append(naming.fields[key])
     return list(dict.fromkeys(columns))
+
+
+def _typed(row: dict[str, Any], reads: Iterable[str], scope: Scope, naming: Naming) -> dict[str, Any]:
+    """A Bulk API row, all text, with the numbers and checkboxes of `reads` typed as a REST query's answer has them."""
+    for key in reads:
+        column = naming.fields.get(key, "")
+        value = row.get(column)
+        if isinstance(value, str) and scope.fields[key].kind is Kind.NUMBER:
+            row[column] = float(value)
+        elif isinstance(value, str) and scope.fields[key].kind is Kind.BOOLEAN:
+            row[column] = value == "true"
+    return row
 
 
 def _record(row: Mapping[str, Any], reads: Iterable[str], scope: Scope, naming: Naming,

@@ -32,7 +32,7 @@ def running() -> Iterator[SalesforceEmulator]:
 def emulator(running: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceEmulator]:
     """A fresh org, no faults, no counted calls; the environment holds no Salesforce settings but the CA."""
     running.reset()
-    running.deploy_polls = running.retrieve_polls = 1
+    running.deploy_polls = running.retrieve_polls = running.bulk_polls = 1
     running.latency_ms = 0
     for name in list(os.environ):
         if name.startswith("SF_"):

@@ -5,6 +5,7 @@
     emulator.faults.fail_component("Opportunity.Budget__c") # that component fails in the next deploy
     emulator.faults.stall_deploys()                         # the next deploy stays InProgress forever
     emulator.faults.drop_connection(times=1, operations={"checkDeployStatus"})  # closed without an answer
+    emulator.faults.fail_bulk_queries()                     # the next Bulk API 2.0 query job ends Failed
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Faults:
         self._drops: list[_Scheduled] = []
         self._components: dict[str, _Scheduled] = {}
         self._stalls: _Scheduled | None = None
+        self._bulk_failures: list[_Scheduled] = []
 
     def expire_session(self, times: int = 1, operations: Iterable[str] | None = None) -> None:
         """The next `times` authenticated calls (optionally only these operations) get INVALID_SESSION_ID."""
@@ -74,6 +76,12 @@ class Faults:
         with self._lock:
             self._stalls = _Scheduled(times, None)
 
+    def fail_bulk_queries(self, times: int = 1, problem: str = "InternalServerError : An unexpected error occurred "
+                          "while processing the query job") -> None:
+        """The next `times` Bulk API 2.0 query jobs end in the state Failed with `problem` as their errorMessage."""
+        with self._lock:
+            self._bulk_failures.append(_Scheduled(times, None, problem=problem))
+
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
@@ -81,6 +89,7 @@ class Faults:
             self._drops.clear()
             self._components.clear()
             self._stalls = None
+            self._bulk_failures.clear()
 
     # -- consulted by the emulator -----------------------------------------------------
 
@@ -89,6 +98,10 @@ class Faults:
 
     def take_drop(self, operation: str) -> bool:
         return self._take(self._drops, operation) is not None
+
+    def take_bulk_failure(self) -> str | None:
+        found = self._take(self._bulk_failures, "bulk")
+        return found.problem if found is not None else None
 
     def take_rate_limit(self, operation: str) -> int | None:
         found = self._take(self._limits, operation)

@@ -34,7 +34,7 @@ Clock = Callable[[], datetime]
 ID_PREFIXES = {
     "CustomField": "00N", "ValidationRule": "03d", "RecordType": "012", "BusinessProcess": "019",
     "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
-    "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g",
+    "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g", "bulkQuery": "750",
     "User": "005", "Organization": "00D",
 }
 CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",

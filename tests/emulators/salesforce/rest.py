@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import TYPE_CHECKING
 
-from . import composite, formula, soql, standard
+from . import bulk, composite, formula, soql, standard
 from .org import USER_ID, FieldInfo, Org, canonical_object
 from .schema import MetadataSchema
 from .standard import DESCRIBE_TYPES
@@ -58,6 +58,8 @@ def operation(method: str, path: str) -> str:
         return "tooling_query"
     if head in ("limits", "composite"):
         return head
+    if parts[:2] == ["jobs", "query"]:
+        return bulk.operation(method, parts[2:])
     if head == "sobjects":
         if len(parts) == 1:
             return "describeGlobal"
@@ -75,6 +77,7 @@ class RestApi:
     def __init__(self, emulator: SalesforceEmulator) -> None:
         self.emulator = emulator
         self.cursors: dict[str, list[dict[str, object]]] = {}
+        self.bulk = bulk.BulkQueries(self)
 
     @property
     def org(self) -> Org:
@@ -105,23 +108,15 @@ class RestApi:
             return composite.run(self, body, headers, version)
         if head == "sobjects":
             return self._sobjects(method, parts[1:], body, version)
+        if parts[:2] == ["jobs", "query"]:
+            return self.bulk.handle(method, parts[2:], params, body, version)
         return not_found()
 
     # -- query --------------------------------------------------------------------------
 
     def _query(self, text_: str, version: str, headers: Mapping[str, str], *, tooling: bool) -> Reply:
         try:
-            query = soql.parse(text_)
-            table = (tooling_table(self.org, query.object, self.schema) if tooling
-                     else rest_table(self.org, query.object, self.emulator.field_visible))
-            if table is None:
-                raise soql.SoqlError("INVALID_TYPE", _pointer_at(query, query.object, (
-                    f"sObject type '{query.object}' is not supported. If you are attempting to use a custom "
-                    "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
-                    "the describe call for the appropriate names.")))
-            self._check_columns(query, table)
-            user_now = self.org.clock().astimezone(timezone(self.emulator.user_offset))  # date literals: their day
-            rows = soql.run(query, table.rows, _getter, user_now)
+            query, table, rows = self.select(text_, tooling=tooling)
         except soql.SoqlError as error:
             return error_reply(400, error.code, error.message)
         one_row = {(item.field or "").lower() for item in query.items} & table.one_row_columns
@@ -150,6 +145,20 @@ class RestApi:
             payload = {"size": len(records), "totalSize": len(records), "done": payload["done"],
                        "queryLocator": None, "entityTypeName": table.name, **payload}
         return json_reply(200, payload)
+
+    def select(self, text_: str, *, tooling: bool = False) -> tuple[soql.Query, Table, list[dict[str, object]]]:
+        """The query `text_`, the table it reads and the rows it selects (raises soql.SoqlError)."""
+        query = soql.parse(text_)
+        table = (tooling_table(self.org, query.object, self.schema) if tooling
+                 else rest_table(self.org, query.object, self.emulator.field_visible))
+        if table is None:
+            raise soql.SoqlError("INVALID_TYPE", _pointer_at(query, query.object, (
+                f"sObject type '{query.object}' is not supported. If you are attempting to use a custom "
+                "object, be sure to append the '__c' after the entity name. Please reference your WSDL or "
+                "the describe call for the appropriate names.")))
+        self._check_columns(query, table)
+        user_now = self.org.clock().astimezone(timezone(self.emulator.user_offset))  # date literals: their day
+        return query, table, soql.run(query, table.rows, _getter, user_now)
 
     def _more(self, cursor: str, version: str) -> Reply:
         locator, _, offset_text = cursor.rpartition("-")

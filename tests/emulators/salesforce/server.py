@@ -56,7 +56,7 @@ RATE_LIMIT_BODIES = {
 class SalesforceEmulator(Served):
     """One emulated org behind a TLS HTTP server on 127.0.0.1.
 
-    Knobs: `latency_ms` (added to every call), `deploy_polls` / `retrieve_polls` (status
+    Knobs: `latency_ms` (added to every call), `deploy_polls` / `retrieve_polls` / `bulk_polls` (status
     polls until an async job is done), `strict_order` (reject component XML not in WSDL
     order), `field_security` (on, as in a real org: a custom field is visible to REST and SOQL,
     and writable, only through a permission set assigned to the API user; reference §8), `daily_api_max`.
@@ -64,7 +64,7 @@ class SalesforceEmulator(Served):
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0,
-                 deploy_polls: int = 1, retrieve_polls: int = 1, access_token: str | None = None,
+                 deploy_polls: int = 1, retrieve_polls: int = 1, bulk_polls: int = 1, access_token: str | None = None,
                  credentials: auth.Credentials | None = None, clock: Clock | None = None,
                  strict_order: bool = False, field_security: bool = True, daily_api_max: int = 15000,
                  quiet: bool = True) -> None:
@@ -73,6 +73,7 @@ class SalesforceEmulator(Served):
         self.latency_ms = latency_ms
         self.deploy_polls = deploy_polls
         self.retrieve_polls = retrieve_polls
+        self.bulk_polls = bulk_polls
         self.strict_order = strict_order
         self.field_security = self._field_security = field_security
         self.daily_api_max = daily_api_max
