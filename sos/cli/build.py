@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from collections.abc import Mapping
@@ -40,8 +41,10 @@ class BuildCommand(click.Command):
               help="Build only the changes of a saved plan (`sos plan -o`), instead of the whole blueprint.")
 @click.option("--allow-delete", is_flag=True,
               help="With --plan: also write its deletions (stages and statuses deactivated).")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What it says it wrote: text for people, json (folder, layout, counts, files, deploy) for tools.")
 def command(target_name: str | None, fmt: str | None, out: Path, include_value_sets: bool, planfile: Path | None,
-            allow_delete: bool) -> int:
+            allow_delete: bool, output: str) -> int:
     """Write the files that make the target match the blueprint, for the CRM's own deploy tools.
 
     Offline: no credentials and no CRM are needed, and nothing is deployed. Review
@@ -65,10 +68,16 @@ def command(target_name: str | None, fmt: str | None, out: Path, include_value_s
     print_diagnostics(list(export.notes))
     for message in export.messages:
         click.echo(message, err=True)
-    click.echo(f"Wrote {plural(export.written, 'component')} to {out} ({fmt} format):")
+    deploy = export.deploy.format(out=shlex.quote(str(out)))
+    if output == "json":
+        counts = {what: int(n) if n.isdigit() else n for what, n in export.rows}
+        click.echo(json.dumps({"out": str(out), "layout": fmt, "components": export.written, "counts": counts,
+                               "files": sorted(export.files), "deploy": deploy}, indent=2))
+        return 0
+    click.echo(f"Wrote {plural(export.written, 'component')} to {out} ({fmt} layout):")
     for what, count in export.rows:
         click.echo(f"  {what:<18} {count}")
-    click.echo("Deploy with: " + export.deploy.format(out=shlex.quote(str(out))))
+    click.echo("Deploy with: " + deploy)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -22,13 +23,16 @@ Examples:
 @target_option
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
 @click.option("--name", help="The blueprint's name (default: the target's name).")
-def command(target_name: str | None, out: Path | None, name: str | None) -> int:
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="yaml for a blueprint to edit; json, the same blueprint as data for tools.")
+def command(target_name: str | None, out: Path | None, name: str | None, fmt: str) -> int:
     """Write a blueprint holding everything the target has; planning it right after shows no changes."""
     project = current_project()
     target = project.target(target_name)
     live = open_target(project, target).read(Model()).model
-    text = f"# Imported by `sos import` from target '{target.name}'.\n" + dump_yaml(
-        model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}"))
+    imported = model_to_blueprint(live, name or target.name.replace("_", "-"), f"Imported from target {target.name}")
+    text = json.dumps(imported, indent=2) + "\n" if fmt == "json" else (
+        f"# Imported by `sos import` from target '{target.name}'.\n" + dump_yaml(imported))
     if out is None:
         click.echo(text, nl=False)
     else:

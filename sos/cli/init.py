@@ -104,7 +104,9 @@ Examples:
               shell_complete=lambda context, parameter, incomplete: [
                   name for name in starter_names() if name.startswith(incomplete)])
 @click.option("--name", help="The client's short name, e.g. acme (default: the folder's name).")
-def command(directory: Path, starter: str, name: str | None) -> int:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What it says it made: text for people, json (folder, name, starter, files) for tools.")
+def command(directory: Path, starter: str, name: str | None, fmt: str) -> int:
     """Create a client repository: sos.yaml (local sandbox target), blueprint.yaml
     extending a starter, the JSON Schemas editors complete them from (schemas/, to
     commit; `sos schema` prints the current ones), and a .gitignore for sos's state folder .sos/.
@@ -137,6 +139,11 @@ def command(directory: Path, starter: str, name: str | None) -> int:
     if ".sos/" not in lines:
         gitignore.write_text("\n".join([*lines, "# sos state: sandbox databases, locks, crash logs", ".sos/"]) + "\n",
                              encoding="utf-8")
+    if fmt == "json":
+        made = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+        click.echo(json.dumps({"directory": str(directory), "name": name, "starter": starter, "files": made},
+                              indent=2))
+        return 0
     click.echo(f"Created a client repository for {name} in {directory} from starter {starter}.")
     cd = f"cd {shlex.quote(str(directory))} && " if str(directory) != "." else ""
     click.echo(f"Next: {cd}sos validate && sos show && sos test")

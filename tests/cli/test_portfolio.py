@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from sos.cli import cli
@@ -172,3 +173,15 @@ def test_apply_speaks_json_for_a_pipeline(clients: Path, monkeypatch: pytest.Mon
         out.write("remove:\n  cadences: [friday_forecast]\n")
     held = json.loads(sos("apply", "--auto-approve", "--format", "json").stdout)
     assert (held["outcome"], held["held_back"], held["applied"]) == ("no-changes", 1, [])
+
+
+def test_init_and_import_speak_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    made = json.loads(sos("init", "zeta", "--starter", "smb-bant", "--format", "json").stdout)
+    assert (made["name"], made["starter"]) == ("zeta", "smb-bant")
+    assert made["files"] == sorted(str(p.relative_to(tmp_path / "zeta")) for p in (tmp_path / "zeta").rglob("*")
+                                   if p.is_file())
+    monkeypatch.chdir(tmp_path / "zeta")
+    assert sos("apply", "--auto-approve").exit_code == 0
+    as_json = json.loads(sos("import", "--format", "json").stdout)
+    assert as_json == yaml.safe_load(sos("import").stdout)

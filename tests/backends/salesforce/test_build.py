@@ -7,6 +7,8 @@ Refresh with `pytest --update-golden` and review the result as a git diff.
 
 from __future__ import annotations
 
+import json
+
 import shutil
 import textwrap
 from pathlib import Path
@@ -113,7 +115,7 @@ def test_build_mdapi(project: Path) -> None:
                                        "permissionsets/Sos_Managed_Fields.permissionset"}
     assert "<version>62.0</version>" in (project / "build" / "package.xml").read_text()   # the target's api_version
     assert result.stdout == textwrap.dedent("""\
-        Wrote 10 components to build (mdapi format):
+        Wrote 10 components to build (mdapi layout):
           BusinessProcess    1
           CustomField        4
           PermissionSet      1
@@ -123,6 +125,15 @@ def test_build_mdapi(project: Path) -> None:
         """)
     assert result.stderr.startswith("Left out the stage and lead status value sets (OpportunityStage, LeadStatus): "
                                     "a deployed value set deactivates every value it does not list")
+
+
+def test_build_says_what_it_wrote_in_json(project: Path) -> None:
+    result = sos("build", "--target", "prod", "--out", "build", "--format", "json")
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.stdout)
+    assert said["files"] == sorted(tree(project / "build")) and said["layout"] == "mdapi"
+    assert (said["components"], said["counts"]["ValidationRule"]) == (10, 3)
+    assert said["deploy"] == "sf project deploy start --metadata-dir build"
 
 
 def test_build_source_with_value_sets(project: Path) -> None:
