@@ -53,7 +53,9 @@ Examples:
                    "what failed and why, the deletions held back.")
 def command(planfile: Path | None, target_name: str | None, auto_approve: bool, allow_delete: bool,
             adopt: bool, no_impact: bool, job: str | None, fmt: str) -> int:
-    """Apply the changes `sos plan` shows, in one atomic step: all or nothing.
+    """Apply the changes `sos plan` shows: all or nothing where the CRM has a
+    transaction (the sandbox, a deploy); elsewhere in order, stopping at the first
+    change the CRM refuses, with `sos plan` then showing exactly the rest.
 
     Without PLANFILE, plans first and shows the plan. Asks for confirmation on a
     terminal (a `protected: true` target asks for its name to be typed);
