@@ -159,10 +159,11 @@ def with_impact(plan: Plan, records: Records, desired: Model) -> Plan:
 
 
 def audit(project: Project, target: Target, *, top: int = 10, today: datetime.date | None = None,
-          backend: Backend | None = None) -> dict[str, object]:
+          backend: Backend | None = None, desired: Model | None = None) -> dict[str, object]:
     """The audit report (sos.audit) of the blueprint's rules, stage requirements and stage time limits against the
-    target's records, whatever their `enforce`. `today`: the date the audit reads as today (default: UTC's)."""
-    desired = desired_model(project)
+    target's records, whatever their `enforce`. `today`: the date the audit reads as today (default: UTC's).
+    `backend`, `desired`: already open and compiled (sos status has them from its plan)."""
+    desired = desired or desired_model(project)
     backend = backend or open_target(project, target)
     if not isinstance(backend, Records):
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose records "
@@ -187,7 +188,9 @@ def client_status(project: Project) -> dict[str, object]:
     last = next((e for e in reversed(history_of(project)) if e.get("target") == target.name), None)
     found = None
     if isinstance(run.backend, Records):
-        found = audit(project, target, top=0, backend=run.backend)["found"]
+        objects = dict.fromkeys(check.object for check in checks_of(run.desired))
+        held = any(run.backend.record_count(obj) for obj in objects)       # no records: nothing to count
+        found = audit(project, target, top=0, backend=run.backend, desired=run.desired)["found"] if held else 0
     return {"target": target.name, "type": target.type,
             "add": plan.count(Action.CREATE), "change": plan.count(Action.UPDATE) + plan.count(Action.ADOPT),
             "delete": plan.count(Action.DELETE), "drift": sum(1 for c in plan.changes if c.reason),

@@ -79,6 +79,12 @@ def test_status_shows_each_client_below_the_folder(clients: Path, monkeypatch: p
     lines = (clients / "beta" / "blueprint.yaml").read_text(encoding="utf-8").splitlines()
     line = lines.index("    require: amount > 'ten'") + 1
     assert beta["error"] == f"beta/blueprint.yaml:{line}:14: error: cannot compare a number with text [type-mismatch]"
+    assert (acme["audit"], gamma["audit"]) == (0, 0)                 # no records yet
+    assert sos("-C", "acme", "sandbox", "seed", "--deals", "60").exit_code == 0
+    monkeypatch.chdir(clients)
+    found = json.loads(sos("-C", "acme", "audit", "--format", "json").stdout)["found"]
+    monkeypatch.chdir(clients)
+    assert found > 0 and json.loads(sos("status", "acme", "--format", "json").stdout)[0]["audit"] == found
     text = sos("status", "acme", "nested").stdout.splitlines()
     assert text[0].split() == ["client", "target", "add", "change", "delete", "drift", "last", "apply", "audit"]
     assert [line.split()[0] for line in text[1:]] == ["acme", "nested/gamma"]
