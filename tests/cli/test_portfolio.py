@@ -84,6 +84,14 @@ def test_status_shows_each_client_below_the_folder(clients: Path, monkeypatch: p
     assert [line.split()[0] for line in text[1:]] == ["acme", "nested/gamma"]
 
 
+def test_status_text_names_a_client_it_cannot_read_with_its_located_error(clients: Path) -> None:
+    result = sos("status", "beta")
+    lines = (clients / "beta" / "blueprint.yaml").read_text(encoding="utf-8").splitlines()
+    line = lines.index("    require: amount > 'ten'") + 1
+    assert (result.exit_code, result.stdout.splitlines()[1]) == (
+        1, f"beta    beta/blueprint.yaml:{line}:14: error: cannot compare a number with text [type-mismatch]")
+
+
 @pytest.mark.parametrize(("words", "cword", "expected"), [
     pytest.param("sos plan --target ", "3", ["sandbox"], id="target-names-from-sos-yaml"),
     pytest.param("sos init x --starter s", "4", ["services-agency", "smb-bant"], id="starter-names"),
