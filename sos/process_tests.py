@@ -46,6 +46,7 @@ tests:
 STEP_KINDS = ("create", "update", "tick", "expect")
 STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update", "with", "refused"},
              "tick": {"tick"}, "expect": {"expect"}}
+MAX_TICK = 3650     # as `sos sandbox tick --days` takes
 TODAY = re.compile(r"today([+-]\d+)?")
 EXPECT_KEYS = {"record", "owner", "route", "values", "task", "due_in_days", "due_in_hours", "priority", "notification",
                "to"}
@@ -136,13 +137,24 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
         problems.append(Diagnostic(item.key_span(key), f"a {kind} step has no `{key}`", "test-file",
                                    fix=did_you_mean(key, STEP_KEYS[kind]) or f"it takes {', '.join(STEP_KEYS[kind])}"))
     data = item.to_data()
+    if kind == "tick" and not _whole_number(item["tick"], least=1, most=MAX_TICK):
+        problems.append(Diagnostic(item["tick"].span, f"`tick` must be a whole number of days from 1 to {MAX_TICK}",
+                                   "test-file"))
     if kind == "expect":
         expected = item["expect"]
-        for key, _ in expected.items() if expected.is_map else ():
+        for key, value in expected.items() if expected.is_map else ():
             if key not in EXPECT_KEYS:
                 problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
                                            fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
+            elif key in ("due_in_days", "due_in_hours") and not _whole_number(value):
+                problems.append(Diagnostic(value.span, f"`{key}` must be a whole number", "test-file"))
     return None if unknown else Step(kind, item.span, data)
+
+
+def _whole_number(node: Node, least: int | None = None, most: int | None = None) -> bool:
+    value = node.value
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (least is None or value >= least) and (most is None or value <= most))
 
 
 def run_test(test: ProcessTest, sandbox: Sandbox, now: datetime.datetime) -> Outcome:

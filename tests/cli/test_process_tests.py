@@ -107,6 +107,19 @@ def test_a_bad_test_file_is_located(client: Path) -> None:
         result.stderr
 
 
+def test_days_and_hours_that_are_not_whole_numbers_are_located(client: Path) -> None:
+    (client / "tests" / "process.yaml").write_text(
+        "sos: 1\ntests:\n  t:\n    steps:\n      - tick: abc\n      - tick: -5\n"
+        "      - expect: {task: Call, due_in_hours: 1.5, due_in_days: x}\n", encoding="utf-8")
+    result = sos("test")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[::3] == [
+        "tests/process.yaml:5:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:6:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:7:44: error: `due_in_hours` must be a whole number [test-file]",
+        "tests/process.yaml:7:62: error: `due_in_days` must be a whole number [test-file]"]
+
+
 @pytest.mark.parametrize("starter", starter_names())
 def test_every_starter_ships_process_tests_that_pass(starter: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
