@@ -154,6 +154,7 @@ declare(
     Code("starter-changed", "a starter the client extends changed since sos.lock recorded it",
          fix="run `sos upgrade` to see what the new version changes and take it"),
     Code("lock-corrupt", "sos.lock is not a lock file sos wrote"),
+    Code("portfolio-file", "sos-portfolio.yaml does not list folders of starters that exist"),
     Code("test-file", "a process test file (tests/*.yaml) that `sos test` cannot read", fix="see `sos test --help`"),
     Code("test-failed", "a process test step whose outcome is not what the test expects"),
     Code("no-tests", "`sos test` found no tests/*.yaml"),

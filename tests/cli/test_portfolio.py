@@ -133,6 +133,22 @@ def test_private_starters_are_listed_shown_and_extended(library: Path) -> None:
         "starter:agency"}
 
 
+@pytest.mark.parametrize(("portfolio", "expected"), [
+    pytest.param("starters: library\n", "sos-portfolio.yaml:1:11: error: `starters:` must list the folders of "
+                 "your starters [portfolio-file]", id="not-a-list"),
+    pytest.param("starters: [library, librray]\n", "sos-portfolio.yaml:1:21: error: no folder librray beside "
+                 "sos-portfolio.yaml [portfolio-file]", id="missing-folder"),
+    pytest.param("starters: [library\n", "sos-portfolio.yaml:2:1: error: invalid YAML: expected ',' or ']', "
+                 "but got '<stream end>' [yaml-syntax]", id="broken-yaml"),
+])
+def test_a_portfolio_file_sos_cannot_follow_is_located(library: Path, portfolio: str, expected: str) -> None:
+    (library / "sos-portfolio.yaml").write_text(portfolio, encoding="utf-8")
+    for args in (("starters",), ("-C", "one", "validate")):
+        result = sos(*args)
+        assert (result.exit_code, result.stderr.splitlines()[0]) == (1, expected.replace(
+            "sos-portfolio.yaml:", ("../" if args[0] == "-C" else "") + "sos-portfolio.yaml:", 1))
+
+
 def test_a_starter_edit_changes_a_client_only_when_it_upgrades(library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert sos("-C", "one", "apply", "--auto-approve").exit_code == 0
     monkeypatch.chdir(library)
