@@ -96,6 +96,7 @@ declare(
     Code("var-type", "a variable's value is not of its declared type (a time zone, an address, a number)"),
     Code("var-in-expression", "`${name}` in a `when` or `require` expression, where variables are not substituted",
          fix="write the value itself in the expression"),
+    Code("var-syntax", "`${` in a value that does not start a reference `${name}` (a space, a capital, no `}`)"),
     Code("placeholder-domain", "addresses at a placeholder domain (example.com, .test …) where real users or teams "
          "are meant; `sos apply` to a CRM refuses them (`placeholder-address`)", Severity.WARNING,
          fix="set the real addresses, usually through the starter's `vars:`"),
