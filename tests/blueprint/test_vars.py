@@ -76,6 +76,8 @@ def test_values_are_put_in_with_their_types(parent: Files) -> None:
                  "    require: amount > 0\n    message: \"Hi ${ vp }, ${Vp} and ${vp}\"\n",
                  ["b.yaml:10:14: error: '${ vp }' is not a variable: write `${name}`, the name in lowercase letters, "
                   "digits and _ [var-syntax]"], id="not-a-reference"),
+    pytest.param("vars:\n  vp: dana@acme.com\nfields:\n  opportunity:\n    ${timezone}: {type: text, label: Zone}\n",
+                 ["b.yaml:8:5: error: '${timezone}' is not a valid key [bad-key]"], id="in-a-key"),
 ])
 def test_bad_variables_are_located(parent: Files, body: str, expected: list[str]) -> None:
     parent.write("b.yaml", client(body))
