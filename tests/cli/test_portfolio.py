@@ -92,6 +92,14 @@ def test_status_text_names_a_client_it_cannot_read_with_its_located_error(client
         1, f"beta    beta/blueprint.yaml:{line}:14: error: cannot compare a number with text [type-mismatch]")
 
 
+def test_an_audit_report_to_a_missing_folder_is_a_clear_error(clients: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(clients / "acme")
+    assert sos("apply", "--auto-approve").exit_code == 0
+    result = sos("audit", "--out", "reports/audit.md", "--format", "markdown")
+    assert (result.exit_code, result.stderr) == (
+        1, "error: cannot write reports/audit.md: No such file or directory [file-unwritable]\n")
+
+
 @pytest.mark.parametrize(("words", "cword", "expected"), [
     pytest.param("sos plan --target ", "3", ["sandbox"], id="target-names-from-sos-yaml"),
     pytest.param("sos init x --starter s", "4", ["services-agency", "smb-bant"], id="starter-names"),

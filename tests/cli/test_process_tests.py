@@ -107,6 +107,12 @@ def test_a_bad_test_file_is_located(client: Path) -> None:
         result.stderr
 
 
+def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:
+    result = sos("test", "tests/process.yaml", "--junit", "reports/junit.xml")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        1, "error: cannot write reports/junit.xml: No such file or directory [file-unwritable]")
+
+
 def test_days_and_hours_that_are_not_whole_numbers_are_located(client: Path) -> None:
     (client / "tests" / "process.yaml").write_text(
         "sos: 1\ntests:\n  t:\n    steps:\n      - tick: abc\n      - tick: -5\n"
