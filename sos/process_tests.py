@@ -46,6 +46,7 @@ tests:
 STEP_KINDS = ("create", "update", "tick", "expect")
 STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update", "with", "refused"},
              "tick": {"tick"}, "expect": {"expect"}}
+MAP_ITEMS = {"with": "field: value", "values": "field: value", "expect": "what is expected ({record: NAME, …})"}
 MAX_TICK = 3650     # as `sos sandbox tick --days` takes
 TODAY = re.compile(r"today([+-]\d+)?")
 EXPECT_KEYS = {"record", "owner", "route", "values", "task", "due_in_days", "due_in_hours", "priority", "notification",
@@ -137,6 +138,8 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
         problems.append(Diagnostic(item.key_span(key), f"a {kind} step has no `{key}`", "test-file",
                                    fix=did_you_mean(key, STEP_KEYS[kind]) or f"it takes {', '.join(STEP_KEYS[kind])}"))
     data = item.to_data()
+    for key in ("with", "expect"):
+        _must_be_map(item.get(key), key, problems)
     if kind == "tick" and not _whole_number(item["tick"], least=1, most=MAX_TICK):
         problems.append(Diagnostic(item["tick"].span, f"`tick` must be a whole number of days from 1 to {MAX_TICK}",
                                    "test-file"))
@@ -146,9 +149,16 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
             if key not in EXPECT_KEYS:
                 problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
                                            fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
+            elif key == "values":
+                _must_be_map(value, key, problems)
             elif key in ("due_in_days", "due_in_hours") and not _whole_number(value):
                 problems.append(Diagnostic(value.span, f"`{key}` must be a whole number", "test-file"))
     return None if unknown else Step(kind, item.span, data)
+
+
+def _must_be_map(node: Node | None, key: str, problems: list[Diagnostic]) -> None:
+    if node is not None and not node.is_map:
+        problems.append(Diagnostic(node.span, f"`{key}` must be a map of {MAP_ITEMS[key]}", "test-file"))
 
 
 def _whole_number(node: Node, least: int | None = None, most: int | None = None) -> bool:

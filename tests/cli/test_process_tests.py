@@ -107,23 +107,29 @@ def test_a_bad_test_file_is_located(client: Path) -> None:
         result.stderr
 
 
+@pytest.mark.parametrize(("steps", "expected"), [
+    pytest.param("      - create: lead\n        with: [1]\n      - expect: 5\n"
+                 "      - expect: {record: t, values: [1]}\n", [
+        "tests/process.yaml:6:15: error: `with` must be a map of field: value [test-file]",
+        "tests/process.yaml:7:17: error: `expect` must be a map of what is expected ({record: NAME, …}) [test-file]",
+        "tests/process.yaml:8:37: error: `values` must be a map of field: value [test-file]"], id="not-maps"),
+    pytest.param("      - tick: abc\n      - tick: -5\n"
+                 "      - expect: {task: Call, due_in_hours: 1.5, due_in_days: x}\n", [
+        "tests/process.yaml:5:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:6:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:7:44: error: `due_in_hours` must be a whole number [test-file]",
+        "tests/process.yaml:7:62: error: `due_in_days` must be a whole number [test-file]"], id="not-whole-numbers"),
+])
+def test_step_values_of_the_wrong_shape_are_located(client: Path, steps: str, expected: list[str]) -> None:
+    (client / "tests" / "process.yaml").write_text("sos: 1\ntests:\n  t:\n    steps:\n" + steps, encoding="utf-8")
+    result = sos("test")
+    assert (result.exit_code, result.stderr.splitlines()[::3]) == (1, expected)
+
+
 def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:
     result = sos("test", "tests/process.yaml", "--junit", "reports/junit.xml")
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
         1, "error: cannot write reports/junit.xml: No such file or directory [file-unwritable]")
-
-
-def test_days_and_hours_that_are_not_whole_numbers_are_located(client: Path) -> None:
-    (client / "tests" / "process.yaml").write_text(
-        "sos: 1\ntests:\n  t:\n    steps:\n      - tick: abc\n      - tick: -5\n"
-        "      - expect: {task: Call, due_in_hours: 1.5, due_in_days: x}\n", encoding="utf-8")
-    result = sos("test")
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[::3] == [
-        "tests/process.yaml:5:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
-        "tests/process.yaml:6:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
-        "tests/process.yaml:7:44: error: `due_in_hours` must be a whole number [test-file]",
-        "tests/process.yaml:7:62: error: `due_in_days` must be a whole number [test-file]"]
 
 
 @pytest.mark.parametrize("starter", starter_names())
