@@ -242,9 +242,7 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
     problems = []
     if "owner" in want and row.get("owner") != want["owner"]:
         problems.append(f"owner is {row.get('owner')!r}, not {want['owner']!r}")
-    for key, value in dict(want.get("values") or {}).items():
-        if row.get(key) != value:
-            problems.append(f"{key} is {row.get(key)!r}, not {value!r}")
+    problems += _value_problems(obj, dict(want.get("values") or {}), row)
     if "route" in want:
         routes = [str(who).split(".")[-1] for _, _, _, who, _ in sandbox.field_history(obj, record_id)
                   if str(who).startswith("route.")]
@@ -257,6 +255,11 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
         problems += _notification_problems(want, notifications)
     for problem in problems:
         fail(Diagnostic(step.span, problem, "test-failed"))
+
+
+def _value_problems(obj: str, values: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:
+    return [f"the {obj} has no field '{key}'" if key not in row else f"{key} is {row[key]!r}, not {value!r}"
+            for key, value in values.items() if key not in row or row[key] != value]
 
 
 def _notification_problems(want: Mapping[str, Any], notifications: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -107,6 +107,15 @@ def test_a_bad_test_file_is_located(client: Path) -> None:
         result.stderr
 
 
+def test_an_expected_value_of_a_field_the_record_does_not_have_says_so(client: Path) -> None:
+    (client / "tests" / "process.yaml").write_text(
+        "sos: 1\ntests:\n  t:\n    steps:\n      - create: lead\n        with: {last_name: Li, company: Li}\n"
+        "      - expect: {values: {compnay: Li, last_name: Li}}\n", encoding="utf-8")
+    result = sos("test")
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1, "tests/process.yaml:7:9: error: the lead has no field 'compnay' [test-failed]")
+
+
 @pytest.mark.parametrize(("steps", "expected"), [
     pytest.param("      - create: lead\n        with: [1]\n      - expect: 5\n"
                  "      - expect: {record: t, values: [1]}\n", [
