@@ -92,6 +92,15 @@ def test_status_text_names_a_client_it_cannot_read_with_its_located_error(client
         1, f"beta    beta/blueprint.yaml:{line}:14: error: cannot compare a number with text [type-mismatch]")
 
 
+def test_status_audit_and_test_leave_a_client_without_a_lock_as_it_was(clients: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (clients / "acme" / "sos.lock").unlink()
+    assert sos("status", "acme").exit_code == 0
+    monkeypatch.chdir(clients / "acme")
+    assert sos("audit").exit_code == 0 and sos("test").exit_code == 0
+    assert not (clients / "acme" / "sos.lock").exists()
+
+
 def test_an_audit_report_to_a_missing_folder_is_a_clear_error(clients: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(clients / "acme")
     assert sos("apply", "--auto-approve").exit_code == 0
