@@ -96,6 +96,7 @@ declare(
     Code("var-type", "a variable's value is not of its declared type (a time zone, an address, a number)"),
     Code("var-in-expression", "`${name}` in a `when` or `require` expression, where variables are not substituted",
          fix="write the value itself in the expression"),
+    Code("var-syntax", "`${` in a value that does not start a reference `${name}` (a space, a capital, no `}`)"),
     Code("placeholder-domain", "addresses at a placeholder domain (example.com, .test …) where real users or teams "
          "are meant; `sos apply` to a CRM refuses them (`placeholder-address`)", Severity.WARNING,
          fix="set the real addresses, usually through the starter's `vars:`"),
@@ -155,6 +156,7 @@ declare(
          fix="run `sos upgrade` to see what the new version changes and take it"),
     Code("lock-corrupt", "sos.lock is not a lock file sos wrote"),
     Code("fmt-yaml", "`sos fmt` was given a file that is not YAML", fix="`sos validate` says more"),
+    Code("portfolio-file", "sos-portfolio.yaml does not list folders of starters that exist"),
     Code("test-file", "a process test file (tests/*.yaml) that `sos test` cannot read", fix="see `sos test --help`"),
     Code("test-failed", "a process test step whose outcome is not what the test expects"),
     Code("no-tests", "`sos test` found no tests/*.yaml"),

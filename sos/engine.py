@@ -58,9 +58,10 @@ def target_types() -> list[str]:
     return list(BACKENDS)
 
 
-def desired_model(project: Project, *, locked: bool = True) -> Model:
+def desired_model(project: Project, *, locked: bool = True, record: bool = True) -> Model:
     """The project's blueprint compiled. `locked`: refuse a starter that changed since sos.lock recorded it (the
-    client takes it with `sos upgrade`), and record the starters it does not hold yet."""
+    client takes it with `sos upgrade`), and (`record`: not for a command that changes nothing) record the starters
+    it does not hold yet."""
     blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
     if blueprint is None:
         raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
@@ -68,7 +69,8 @@ def desired_model(project: Project, *, locked: bool = True) -> Model:
         changed = changed_starters(project.root, blueprint.starters)
         if changed:
             raise SosError(changed)
-        lock_new_starters(project.root, blueprint.starters)
+        if record:
+            lock_new_starters(project.root, blueprint.starters)
     return compile_model(blueprint)
 
 
@@ -96,15 +98,16 @@ def open_target(project: Project, target: Target) -> Backend:
 
 
 def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None,
-              impact: bool = True, locked: bool = True) -> PlanRun:
+              impact: bool = True, locked: bool = True, record: bool = True) -> PlanRun:
     """Read the target's live state and diff it against the project's blueprint.
 
     `adopt`: plan to take look-alikes sos did not create under management (after `sos import`).
     `backend`: one already open (tests pass one with a fake clock); by default the target's.
     `impact`: count the open records each blocking rule or stage requirement the plan adds or tightens would block
-    (when the target reads records). `locked`: see desired_model (`sos upgrade` plans with the starters as they are).
+    (when the target reads records). `locked`, `record`: see desired_model (`sos upgrade` plans with the starters as
+    they are).
     """
-    desired = desired_model(project, locked=locked)
+    desired = desired_model(project, locked=locked, record=record)
     backend = backend or open_target(project, target)
     refused = [d for d in backend.lint(desired) if d.is_error]
     if refused:
@@ -163,7 +166,7 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
     """The audit report (sos.audit) of the blueprint's rules, stage requirements and stage time limits against the
     target's records, whatever their `enforce`. `today`: the date the audit reads as today (default: UTC's).
     `backend`, `desired`: already open and compiled (sos status has them from its plan)."""
-    desired = desired or desired_model(project)
+    desired = desired or desired_model(project, record=False)
     backend = backend or open_target(project, target)
     if not isinstance(backend, Records):
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose records "
@@ -183,7 +186,7 @@ def client_status(project: Project) -> dict[str, object]:
     until `--allow-delete`), drift, the last apply, and how many records break a check where the target reads
     records. Read only: nothing is changed."""
     target = project.target(None)
-    run = make_plan(project, target, impact=False)
+    run = make_plan(project, target, impact=False, record=False)
     plan = run.plan
     last = next((e for e in reversed(history_of(project)) if e.get("target") == target.name), None)
     found = None
@@ -385,7 +388,7 @@ def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrid
 def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]) -> list[tuple[str, Outcome]]:
     """Run each of `tests` (with the file it is in) on a sandbox of its own, in a temporary folder, with the
     project's blueprint applied: what each found."""
-    desired = desired_model(project)
+    desired = desired_model(project, record=False)
     plan = diff(desired, Model(), target="test", target_type="local")
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
     outcomes = []

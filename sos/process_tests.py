@@ -46,6 +46,8 @@ tests:
 STEP_KINDS = ("create", "update", "tick", "expect")
 STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update", "with", "refused"},
              "tick": {"tick"}, "expect": {"expect"}}
+MAP_ITEMS = {"with": "field: value", "values": "field: value", "expect": "what is expected ({record: NAME, …})"}
+MAX_TICK = 3650     # as `sos sandbox tick --days` takes
 TODAY = re.compile(r"today([+-]\d+)?")
 EXPECT_KEYS = {"record", "owner", "route", "values", "task", "due_in_days", "due_in_hours", "priority", "notification",
                "to"}
@@ -136,13 +138,33 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
         problems.append(Diagnostic(item.key_span(key), f"a {kind} step has no `{key}`", "test-file",
                                    fix=did_you_mean(key, STEP_KEYS[kind]) or f"it takes {', '.join(STEP_KEYS[kind])}"))
     data = item.to_data()
+    for key in ("with", "expect"):
+        _must_be_map(item.get(key), key, problems)
+    if kind == "tick" and not _whole_number(item["tick"], least=1, most=MAX_TICK):
+        problems.append(Diagnostic(item["tick"].span, f"`tick` must be a whole number of days from 1 to {MAX_TICK}",
+                                   "test-file"))
     if kind == "expect":
         expected = item["expect"]
-        for key, _ in expected.items() if expected.is_map else ():
+        for key, value in expected.items() if expected.is_map else ():
             if key not in EXPECT_KEYS:
                 problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
                                            fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
+            elif key == "values":
+                _must_be_map(value, key, problems)
+            elif key in ("due_in_days", "due_in_hours") and not _whole_number(value):
+                problems.append(Diagnostic(value.span, f"`{key}` must be a whole number", "test-file"))
     return None if unknown else Step(kind, item.span, data)
+
+
+def _must_be_map(node: Node | None, key: str, problems: list[Diagnostic]) -> None:
+    if node is not None and not node.is_map:
+        problems.append(Diagnostic(node.span, f"`{key}` must be a map of {MAP_ITEMS[key]}", "test-file"))
+
+
+def _whole_number(node: Node, least: int | None = None, most: int | None = None) -> bool:
+    value = node.value
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (least is None or value >= least) and (most is None or value <= most))
 
 
 def run_test(test: ProcessTest, sandbox: Sandbox, now: datetime.datetime) -> Outcome:
@@ -220,9 +242,7 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
     problems = []
     if "owner" in want and row.get("owner") != want["owner"]:
         problems.append(f"owner is {row.get('owner')!r}, not {want['owner']!r}")
-    for key, value in dict(want.get("values") or {}).items():
-        if row.get(key) != value:
-            problems.append(f"{key} is {row.get(key)!r}, not {value!r}")
+    problems += _value_problems(obj, dict(want.get("values") or {}), row)
     if "route" in want:
         routes = [str(who).split(".")[-1] for _, _, _, who, _ in sandbox.field_history(obj, record_id)
                   if str(who).startswith("route.")]
@@ -235,6 +255,11 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
         problems += _notification_problems(want, notifications)
     for problem in problems:
         fail(Diagnostic(step.span, problem, "test-failed"))
+
+
+def _value_problems(obj: str, values: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:
+    return [f"the {obj} has no field '{key}'" if key not in row else f"{key} is {row[key]!r}, not {value!r}"
+            for key, value in values.items() if key not in row or row[key] != value]
 
 
 def _notification_problems(want: Mapping[str, Any], notifications: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from sos.errors import Diagnostic, SosError, Span
+
 _PACKAGE = Path(__file__).parent
 _CHECKOUT = _PACKAGE.parent
 
@@ -74,12 +76,36 @@ def starter_folders() -> list[Path]:
     portfolio = next((folder / PORTFOLIO_FILE for folder in (here, *here.parents)
                       if (folder / PORTFOLIO_FILE).is_file()), None)
     if portfolio is not None:
-        try:
-            listed = (yaml.safe_load(portfolio.read_text(encoding="utf-8")) or {}).get("starters") or []
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
-            listed = []      # `sos starters` names the portfolio file it could not read
-        folders += [portfolio.parent / str(entry) for entry in listed if isinstance(entry, str)]
+        folders += _portfolio_folders(portfolio)
     return [Path(os.path.realpath(folder)) for folder in folders if folder.is_dir()] + [starters_dir()]
+
+
+def _portfolio_folders(portfolio: Path) -> list[Path]:
+    """The starter folders a sos-portfolio.yaml lists; SosError at the line of what it cannot follow."""
+    shown = os.path.relpath(portfolio)
+
+    def at(mark: Any) -> Span:
+        return Span(shown, mark.line + 1, mark.column + 1)
+
+    try:
+        root = yaml.compose(portfolio.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError) as error:
+        raise SosError(Diagnostic(Span(shown, 1, 1), f"cannot read {PORTFOLIO_FILE}: {error}", "portfolio-file",
+                                  quote=False)) from None
+    except yaml.MarkedYAMLError as error:
+        raise SosError(Diagnostic(at(error.problem_mark), f"invalid YAML: {error.problem}", "yaml-syntax")) from None
+    listed = next((value for key, value in root.value if key.value == "starters"), None) \
+        if isinstance(root, yaml.MappingNode) else None
+    if not isinstance(listed, yaml.SequenceNode) or not all(isinstance(e, yaml.ScalarNode) for e in listed.value):
+        node = listed or root
+        raise SosError(Diagnostic(Span(shown, 1, 1) if node is None else at(node.start_mark),
+                                  "`starters:` must list the folders of your starters", "portfolio-file",
+                                  fix="starters: [library]   # folders beside sos-portfolio.yaml"))
+    for entry in listed.value:
+        if not (portfolio.parent / entry.value).is_dir():
+            raise SosError(Diagnostic(at(entry.start_mark), f"no folder {entry.value} beside {PORTFOLIO_FILE}",
+                                      "portfolio-file"))
+    return [portfolio.parent / entry.value for entry in listed.value]
 
 
 def starter_path(name: str) -> Path | None:

@@ -60,8 +60,9 @@ def validate_node(root: Node, schema_name: str, *, partial: bool = False) -> lis
     errors = _validator(schema_name, partial).iter_errors(root.to_data())
     found: dict[tuple[object, ...], Diagnostic] = {}
     for error in _leaves(errors):
-        if isinstance(error.instance, str) and WHOLE_REFERENCE.match(error.instance):
-            continue    # a variable's value, checked where it is put in (sos.blueprint.vars)
+        if (isinstance(error.instance, str) and WHOLE_REFERENCE.match(error.instance)
+                and "propertyNames" not in error.relative_schema_path):
+            continue    # a variable's value, checked where it is put in (sos.blueprint.vars); a key is not one
         if len(found) >= MAX_PROBLEMS:
             stop = Diagnostic(root.span, f"stopped after {MAX_PROBLEMS} problems; more may follow", "too-many-problems",
                               Severity.WARNING, fix="fix these, then validate again", quote=False)

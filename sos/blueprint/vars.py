@@ -20,6 +20,7 @@ from sos.errors import Diagnostics, did_you_mean
 
 REFERENCE = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 WHOLE_REFERENCE = re.compile(r"^\$\{([a-z][a-z0-9_]*)\}$")
+NOT_A_REFERENCE = re.compile(r"\$\{(?![a-z][a-z0-9_]*\})[^}]*\}?")     # `${ name }`, `${Name}`, `${name`
 EXPRESSION_KEYS = ("when", "require")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -85,6 +86,10 @@ class Substitution:
         if key in EXPRESSION_KEYS:
             self.diagnostics.error(node.span, "variables are not substituted in expressions", "var-in-expression",
                                    fix="write the value itself in the expression")
+            return node
+        if (wrong := NOT_A_REFERENCE.search(node.value)) is not None:
+            self.diagnostics.error(node.span, f"'{wrong.group()}' is not a variable: write `${{name}}`, the name in "
+                                   "lowercase letters, digits and _", "var-syntax")
             return node
         self.used = True
         whole = WHOLE_REFERENCE.match(node.value)

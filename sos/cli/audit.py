@@ -11,6 +11,7 @@ import click
 from sos.cli.options import current_project, target_option
 from sos.cli.output import use_colour
 from sos.engine import audit
+from sos.plan.planfile import write_output
 from sos.render.audit import AUDIT_FORMATS, closing, render_audit
 
 
@@ -50,6 +51,6 @@ def command(target_name: str | None, fmt: str, out: Path | None, top: int, today
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         click.echo(f"{closing(report)} Wrote the {fmt} report to {out}.", err=True)
     return 2 if report["found"] else 0

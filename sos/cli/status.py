@@ -60,7 +60,7 @@ def _row(project_file: Path) -> dict[str, Any]:
 
 def _cells(row: dict[str, Any]) -> list[str]:
     if row["error"]:
-        return [row["client"], "error: " + row["error"]]
+        return [row["client"], row["error"]]     # its headline says error: already
     last = row["last_apply"]
     applied = "never" if last is None else " ".join(
         str(part) for part in (last["at"], last["by"], (last["git_commit"] or "")[:7],

@@ -13,6 +13,7 @@ from sos.cli.options import current_project
 from sos.cli.output import print_diagnostics
 from sos.engine import run_process_tests
 from sos.errors import Diagnostic, SosError
+from sos.plan.planfile import write_output
 from sos.process_tests import EXAMPLE, ProcessTest, junit_xml, load_tests
 
 EPILOG = """\b
@@ -59,6 +60,6 @@ def command(paths: tuple[Path, ...], junit: Path | None) -> int:
         print_diagnostics(outcome.failures)
     failed = sum(not outcome.passed for _, outcome in outcomes)
     if junit is not None:
-        junit.write_text(junit_xml(outcomes), encoding="utf-8")
+        write_output(junit, junit_xml(outcomes))
     click.echo(f"{len(outcomes) - failed} passed, {failed} failed.", file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0

@@ -55,6 +55,8 @@ def records_line(report: Mapping[str, Any]) -> str:
 def closing(report: Mapping[str, Any]) -> str:
     checks = report["checks"]
     broken = sum(1 for c in checks if c["count"])
+    if not any(report["records"].values()):
+        return f"Nothing to audit: the target holds no records for the {len(checks)} checks."
     if not broken:
         return f"Clean: no record breaks any of the {len(checks)} checks."
     return f"Found {report['found']:,} problems: {broken} of {len(checks)} checks are broken."

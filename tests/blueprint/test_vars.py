@@ -72,6 +72,12 @@ def test_values_are_put_in_with_their_types(parent: Files) -> None:
                  ["b.yaml:9:14: error: variables are not substituted in expressions [var-in-expression]",
                   "b.yaml:10:14: error: the variable 'sdrs' is a list: use it alone, as `${sdrs}` [var-type]",
                   "b.yaml:10:14: error: unknown variable 'nobody' [unknown-var]"], id="misused"),
+    pytest.param("vars:\n  vp: dana@acme.com\nrules:\n  r:\n    object: opportunity\n"
+                 "    require: amount > 0\n    message: \"Hi ${ vp }, ${Vp} and ${vp}\"\n",
+                 ["b.yaml:10:14: error: '${ vp }' is not a variable: write `${name}`, the name in lowercase letters, "
+                  "digits and _ [var-syntax]"], id="not-a-reference"),
+    pytest.param("vars:\n  vp: dana@acme.com\nfields:\n  opportunity:\n    ${timezone}: {type: text, label: Zone}\n",
+                 ["b.yaml:8:5: error: '${timezone}' is not a valid key [bad-key]"], id="in-a-key"),
 ])
 def test_bad_variables_are_located(parent: Files, body: str, expected: list[str]) -> None:
     parent.write("b.yaml", client(body))

@@ -90,6 +90,31 @@ def test_status_shows_each_client_below_the_folder(clients: Path, monkeypatch: p
     assert [line.split()[0] for line in text[1:]] == ["acme", "nested/gamma"]
 
 
+def test_status_text_names_a_client_it_cannot_read_with_its_located_error(clients: Path) -> None:
+    result = sos("status", "beta")
+    lines = (clients / "beta" / "blueprint.yaml").read_text(encoding="utf-8").splitlines()
+    line = lines.index("    require: amount > 'ten'") + 1
+    assert (result.exit_code, result.stdout.splitlines()[1]) == (
+        1, f"beta    beta/blueprint.yaml:{line}:14: error: cannot compare a number with text [type-mismatch]")
+
+
+def test_status_audit_and_test_leave_a_client_without_a_lock_as_it_was(clients: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (clients / "acme" / "sos.lock").unlink()
+    assert sos("status", "acme").exit_code == 0
+    monkeypatch.chdir(clients / "acme")
+    assert sos("audit").exit_code == 0 and sos("test").exit_code == 0
+    assert not (clients / "acme" / "sos.lock").exists()
+
+
+def test_an_audit_report_to_a_missing_folder_is_a_clear_error(clients: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(clients / "acme")
+    assert sos("apply", "--auto-approve").exit_code == 0
+    result = sos("audit", "--out", "reports/audit.md", "--format", "markdown")
+    assert (result.exit_code, result.stderr) == (
+        1, "error: cannot write reports/audit.md: No such file or directory [file-unwritable]\n")
+
+
 @pytest.mark.parametrize(("words", "cword", "expected"), [
     pytest.param("sos plan --target ", "3", ["sandbox"], id="target-names-from-sos-yaml"),
     pytest.param("sos init x --starter s", "4", ["services-agency", "smb-bant"], id="starter-names"),
@@ -129,6 +154,22 @@ def test_private_starters_are_listed_shown_and_extended(library: Path) -> None:
     assert sos("show", "starter:agency@2").stdout.count("max_days: 10") == 1
     assert json.loads((library / "one" / "sos.lock").read_text(encoding="utf-8"))["starters"].keys() == {
         "starter:agency"}
+
+
+@pytest.mark.parametrize(("portfolio", "expected"), [
+    pytest.param("starters: library\n", "sos-portfolio.yaml:1:11: error: `starters:` must list the folders of "
+                 "your starters [portfolio-file]", id="not-a-list"),
+    pytest.param("starters: [library, librray]\n", "sos-portfolio.yaml:1:21: error: no folder librray beside "
+                 "sos-portfolio.yaml [portfolio-file]", id="missing-folder"),
+    pytest.param("starters: [library\n", "sos-portfolio.yaml:2:1: error: invalid YAML: expected ',' or ']', "
+                 "but got '<stream end>' [yaml-syntax]", id="broken-yaml"),
+])
+def test_a_portfolio_file_sos_cannot_follow_is_located(library: Path, portfolio: str, expected: str) -> None:
+    (library / "sos-portfolio.yaml").write_text(portfolio, encoding="utf-8")
+    for args in (("starters",), ("-C", "one", "validate")):
+        result = sos(*args)
+        assert (result.exit_code, result.stderr.splitlines()[0]) == (1, expected.replace(
+            "sos-portfolio.yaml:", ("../" if args[0] == "-C" else "") + "sos-portfolio.yaml:", 1))
 
 
 def test_a_starter_edit_changes_a_client_only_when_it_upgrades(library: Path, monkeypatch: pytest.MonkeyPatch) -> None:

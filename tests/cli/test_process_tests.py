@@ -107,6 +107,40 @@ def test_a_bad_test_file_is_located(client: Path) -> None:
         result.stderr
 
 
+def test_an_expected_value_of_a_field_the_record_does_not_have_says_so(client: Path) -> None:
+    (client / "tests" / "process.yaml").write_text(
+        "sos: 1\ntests:\n  t:\n    steps:\n      - create: lead\n        with: {last_name: Li, company: Li}\n"
+        "      - expect: {values: {compnay: Li, last_name: Li}}\n", encoding="utf-8")
+    result = sos("test")
+    assert (result.exit_code, result.stderr.splitlines()[0]) == (
+        1, "tests/process.yaml:7:9: error: the lead has no field 'compnay' [test-failed]")
+
+
+@pytest.mark.parametrize(("steps", "expected"), [
+    pytest.param("      - create: lead\n        with: [1]\n      - expect: 5\n"
+                 "      - expect: {record: t, values: [1]}\n", [
+        "tests/process.yaml:6:15: error: `with` must be a map of field: value [test-file]",
+        "tests/process.yaml:7:17: error: `expect` must be a map of what is expected ({record: NAME, …}) [test-file]",
+        "tests/process.yaml:8:37: error: `values` must be a map of field: value [test-file]"], id="not-maps"),
+    pytest.param("      - tick: abc\n      - tick: -5\n"
+                 "      - expect: {task: Call, due_in_hours: 1.5, due_in_days: x}\n", [
+        "tests/process.yaml:5:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:6:15: error: `tick` must be a whole number of days from 1 to 3650 [test-file]",
+        "tests/process.yaml:7:44: error: `due_in_hours` must be a whole number [test-file]",
+        "tests/process.yaml:7:62: error: `due_in_days` must be a whole number [test-file]"], id="not-whole-numbers"),
+])
+def test_step_values_of_the_wrong_shape_are_located(client: Path, steps: str, expected: list[str]) -> None:
+    (client / "tests" / "process.yaml").write_text("sos: 1\ntests:\n  t:\n    steps:\n" + steps, encoding="utf-8")
+    result = sos("test")
+    assert (result.exit_code, result.stderr.splitlines()[::3]) == (1, expected)
+
+
+def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:
+    result = sos("test", "tests/process.yaml", "--junit", "reports/junit.xml")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        1, "error: cannot write reports/junit.xml: No such file or directory [file-unwritable]")
+
+
 @pytest.mark.parametrize("starter", starter_names())
 def test_every_starter_ships_process_tests_that_pass(starter: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:

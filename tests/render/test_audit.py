@@ -43,3 +43,10 @@ def test_markdown_keeps_table_cells_whole(audited: dict) -> None:
     markdown = render_audit(audited, "markdown")
     assert "| Globex \\| renewal | ana@acme.com | Proposal | 48,000 |" in markdown
     assert "| [@SUM(1+1)](https://crm.example/D2) |" in markdown
+
+
+def test_a_target_without_records_is_not_called_clean(audited: dict) -> None:
+    empty = {**audited, "found": 0, "records": {"opportunity": 0, "lead": 0},
+             "checks": [{**check, "count": 0} for check in audited["checks"]]}
+    assert render_audit(empty, "text").rstrip().splitlines()[-1] == (
+        f"Nothing to audit: the target holds no records for the {len(audited['checks'])} checks.")
