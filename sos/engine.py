@@ -173,10 +173,12 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
                                   "this version of sos cannot read", "records-missing"))
     today = today or datetime.datetime.now(datetime.UTC).date()
     checks = checks_of(desired)
-    readable = [check for check in checks if not reads_a_save(check)]
-    counted = iter(backend.tally(readable, top=top, today=today, desired=desired))
-    tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
     records = {obj: backend.record_count(obj) for obj in dict.fromkeys(check.object for check in checks)}
+    readable = [check for check in checks if not reads_a_save(check)]
+    held = any(records.values())            # a target without records costs no count
+    counted = iter(backend.tally(readable, top=top, today=today, desired=desired) if held else
+                   [Tally(0) for _ in readable])
+    tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
     return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,
                   generated=datetime.datetime.now(datetime.UTC))
 
@@ -191,9 +193,7 @@ def client_status(project: Project) -> dict[str, object]:
     last = next((e for e in reversed(history_of(project)) if e.get("target") == target.name), None)
     found = None
     if isinstance(run.backend, Records):
-        objects = dict.fromkeys(check.object for check in checks_of(run.desired))
-        held = any(run.backend.record_count(obj) for obj in objects)       # no records: nothing to count
-        found = audit(project, target, top=0, backend=run.backend, desired=run.desired)["found"] if held else 0
+        found = audit(project, target, top=0, backend=run.backend, desired=run.desired)["found"]
     return {"target": target.name, "type": target.type,
             "add": plan.count(Action.CREATE), "change": plan.count(Action.UPDATE) + plan.count(Action.ADOPT),
             "delete": plan.count(Action.DELETE), "drift": sum(1 for c in plan.changes if c.reason),
