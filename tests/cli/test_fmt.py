@@ -61,10 +61,11 @@ def test_the_starters_are_in_the_layout(name: str) -> None:
     assert sos("fmt", "--check", str(starters_dir() / f"{name}.yaml")).exit_code == 0
 
 
-def test_yaml_that_does_not_parse_is_a_located_error(tmp_path: Path) -> None:
+def test_yaml_that_does_not_parse_is_a_located_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)           # messages name files relative to the working folder
     (tmp_path / "b.yaml").write_text("sos: 1\nname: [acme\n", encoding="utf-8")
-    result = sos("fmt", str(tmp_path / "b.yaml"))
-    assert result.exit_code == 1 and f"{tmp_path / 'b.yaml'}:3:1: error: not YAML sos can format" in result.stderr
+    result = sos("fmt", "b.yaml")
+    assert result.exit_code == 1 and "b.yaml:3:1: error: not YAML sos can format" in result.stderr
 
 
 def test_the_pre_commit_hooks_validate_and_format_a_client_repository(tmp_path: Path) -> None:
