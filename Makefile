@@ -26,9 +26,9 @@ install: $(STAMP) $(CHROMIUM)
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-## The whole test suite.
+## The whole test suite, one worker per core (pytest-xdist).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 ## docs/codes.md from the registry of diagnostic codes (sos/codes.py).
 docs: $(STAMP)
