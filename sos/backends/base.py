@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -139,6 +139,61 @@ class Records(Protocol):
 
     def record_count(self, obj: str) -> int:
         """How many records of `obj` the target holds (what an audit says it looked at)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One change to one field of one record, as the CRM's history holds it."""
+
+    record: str                  # the record's id
+    field: str                   # the sos field key: stage, amount, close_date, forecast_category, owner, status…
+    old: object                  # decoded as History.rows decodes values; None: blank (or, on creation, before it)
+    new: object
+    at: datetime.datetime        # when, timezone-aware UTC
+    who: str | None              # the username that made it, where the CRM says
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The changes History.changes found, oldest first, and the fields whose history the CRM cannot give (with
+    why: field history not enabled, …), so a report says so instead of guessing."""
+
+    changes: tuple[FieldChange, ...]
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A task logged on a record (a cadence's or a rep's)."""
+
+    id: str
+    record: str                  # the id of the record it is about
+    subject: str
+    owner: str | None            # a username
+    created: datetime.datetime   # timezone-aware UTC
+    due: datetime.date | None
+    completed: datetime.datetime | None
+    cadence: str | None = None   # the cadence key that made it, where the CRM records it
+
+
+@runtime_checkable
+class History(Protocol):
+    """The records as they are and as they changed: what the weekly reports (sos review, forecast, trace) and
+    the handoff read. A backend that can read records implements it beside Records."""
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        """Every record of `obj`, as a dict with "id", "url" (its page in the CRM's UI, or None) and each of
+        `fields` (sos field keys) decoded: a stage or lead status as its key, an owner as a username, a date as
+        datetime.date, a datetime timezone-aware UTC, a number as float, blank as None. A lead also answers
+        "converted_deal" (the id of the deal it became, or None)."""
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        """The changes to `fields` of every record of `obj` at or after `since`, oldest first. A record's
+        creation counts as a change from None for the fields it was created with."""
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        """The tasks on records of `obj` created at or after `since`, oldest first."""
 
 
 class Backend(Protocol):
