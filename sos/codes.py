@@ -83,6 +83,8 @@ declare(
     Code("schema-not", "keys that cannot go together"),
     Code("too-many-problems", "validation stopped after the first problems", W, fix="fix these, then validate again"),
     # Blueprints: extends, remove, anchors.
+    Code("template-error", "a playbook template (`sos docs --templates`) does not parse or names a value the "
+         "playbook lacks"),
     Code("unknown-starter", "`starter:` names no starter", fix="run `sos starters` to list them"),
     Code("extends-outside", "`extends` names a file outside the project folder"),
     Code("extends-not-yaml", "`extends` names a file that is not .yaml or .yml"),

@@ -100,3 +100,12 @@ def test_installed_package_renders_the_audit_dashboard(installed: Path, tmp_path
     result = python(installed, "-c", DASHBOARD, str(report), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"style": True, "script": True, "found": True}
+
+
+def test_installed_sos_docs_finds_its_templates(installed: Path, tmp_path: Path) -> None:
+    script = installed / "bin" / "sos"
+    for fmt, page in (("markdown", "pipeline-new_business.md"), ("html", "playbook.html")):
+        result = python(installed, str(script), "docs", "starter:smb-bant", "--format", fmt, "--out", "out",
+                        cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Quote sent" in (tmp_path / "out" / page).read_text(encoding="utf-8")

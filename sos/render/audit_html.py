@@ -89,7 +89,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     counted = [c for c in checks if c["unsupported"] is None]
     return template.render(
         report=report, checks=checks, script=script, style=style,
-        script_hash=_csp_hash(script), style_hash=_csp_hash(style),
+        script_hash=csp_hash(script), style_hash=csp_hash(style),
         today=_long_date(date.fromisoformat(report["today"])),
         generated=datetime.fromisoformat(report["generated"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         records_total=_number(sum(report["records"].values())),
@@ -165,7 +165,7 @@ def _safe_link(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
-def _csp_hash(text: str) -> str:
+def csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 

@@ -103,7 +103,8 @@ def node_kind(node: Expr) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(node).__name__).lower()
 
 
-_MIRRORED = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
+# A comparison with its sides swapped: `0 < amount` is `amount > 0`.
+MIRRORED = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
 
 
 def expand_stage_order(expr: Expr, scope: Scope) -> Expr:
@@ -163,7 +164,7 @@ def _stage_comparison(node: Compare, scope: Scope, keys: list[str]) -> tuple[Exp
     """(stage, key, op) for `stage op 'key'` or `'key' op stage` (op mirrored) with op one of < <= > >=."""
     if node.op not in ORDERING:
         return None
-    for stage, key, op in ((node.left, node.right, node.op), (node.right, node.left, _MIRRORED[node.op])):
+    for stage, key, op in ((node.left, node.right, node.op), (node.right, node.left, MIRRORED[node.op])):
         if isinstance(key, Literal) and key.value in keys and _is_stage(stage, scope):
             return stage, key, op
     return None

@@ -31,7 +31,7 @@ from sos.errors import Diagnostic, SosError
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Arith, ArithOp, Attribute, BoolOp, Call, Compare, Expr, In, ListExpr, Literal, Logic, \
     Name, Op, Unary, UnaryOp
-from sos.expr.dialects.base import expand_stage_order, plain
+from sos.expr.dialects.base import MIRRORED, expand_stage_order, plain
 from sos.expr.typecheck import infer_type
 from sos.expr.types import STAGE_OUTCOMES, Kind, Scope
 
@@ -42,7 +42,6 @@ Group = frozenset[Filter]                    # filters that all hold
 Dnf = list[Group]                            # groups any of which holds; [] never holds, [frozenset()] always
 
 _OPS = {Op.EQ: "EQ", Op.NE: "NEQ", Op.LT: "LT", Op.LE: "LTE", Op.GT: "GT", Op.GE: "GTE"}
-_MIRRORED = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
 _COMPLEMENT = {"EQ": "NEQ", "NEQ": "EQ", "IN": "NOT_IN", "NOT_IN": "IN", "LT": "GTE", "GTE": "LT", "LTE": "GT",
                "GT": "LTE"}
 # Kinds whose stored values HubSpot compares exactly as the evaluator does (numbers, instants, ids, option values).
@@ -167,7 +166,7 @@ class HubSpotFilter:
     def compare(self, node: Compare) -> Dnf:
         left, right, op = node.left, node.right, node.op
         if not isinstance(left, Name) and isinstance(right, Name):
-            left, right, op = right, left, _MIRRORED[op]
+            left, right, op = right, left, MIRRORED[op]
         if not isinstance(left, Name):
             return self.unsupported(node.span, _not_a_property(left))
         if isinstance(right, Literal) and right.value is None:

@@ -50,7 +50,7 @@ from sos.expr.ast import (
     Unary,
     UnaryOp,
 )
-from sos.expr.dialects.base import Naming, Rewrite, expand_stage_order
+from sos.expr.dialects.base import MIRRORED, Naming, Rewrite, expand_stage_order
 from sos.expr.annotate import TypedExpr
 from sos.expr.dialects.sf_formula import STAGE_ENTERED, SalesforceGenerator, number, quote, username_reference
 from sos.expr.types import Kind, Scope
@@ -59,7 +59,6 @@ ALWAYS = "Id != null"  # SOQL has no TRUE or FALSE condition; every record has a
 NEVER = "Id = null"
 
 _OPS = {Op.EQ: "=", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">="}
-_MIRRORED = {Op.EQ: Op.EQ, Op.NE: Op.NE, Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}
 _REQUIRED = frozenset({Kind.STAGE, Kind.LEAD_STATUS})  # StageName and Status are never null
 _ATTRIBUTES = {
     "is_open": "IsClosed = false",
@@ -213,7 +212,7 @@ class Soql(SalesforceGenerator):
     def gen_compare(self, node: Compare) -> str:
         left, right, op = node.left, node.right, node.op
         if not isinstance(left, Name) and isinstance(right, Name):
-            left, right, op = right, left, _MIRRORED[op]  # SOQL writes the field first
+            left, right, op = right, left, MIRRORED[op]  # SOQL writes the field first
         if _is_null(left) or _is_null(right):
             return self.compare_with_null(node, right if _is_null(left) else left)
         if Kind.BOOLEAN in (self.kind(left), self.kind(right)):

@@ -1,0 +1,65 @@
+"""The playbook (its one JSON form, sos/playbook.py) as a Markdown tree for a wiki, or one HTML page.
+
+Both come from jinja2 templates in sos/render/playbook/. A consultant overrides any of them for a client by
+putting a file of the same name in a templates folder (`sos docs --templates DIR`); the others stay sos's own.
+The HTML page loads nothing: its style is inline and pinned by a Content-Security-Policy, and everything the
+blueprint says is escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from sos.render.audit_html import csp_hash
+
+TEMPLATES = Path(__file__).parent / "playbook"
+# The Markdown tree: the index, then one page per pipeline; the other pages only when they have something to say.
+INDEX = "README.md"
+PAGES = {"rules": "rules", "leads": "lead_statuses routes", "automation": "cadences"}
+
+
+def environment(overrides: Path | None) -> jinja2.Environment:
+    """Templates from `overrides` first, then sos's own; HTML escaped, a missing value an error."""
+    folders = [overrides, TEMPLATES] if overrides is not None else [TEMPLATES]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters.update(page=page_name, anchor=anchor, cell=cell)
+    return env
+
+
+def render_markdown(view: Mapping[str, Any], env: jinja2.Environment) -> dict[str, str]:
+    """The playbook as Markdown pages, by file name; every link between them is relative."""
+    pages = {INDEX: env.get_template("README.md.j2").render(playbook=view)}
+    for pipeline in view["pipelines"]:
+        pages[page_name(pipeline)] = env.get_template("pipeline.md.j2").render(playbook=view, pipeline=pipeline)
+    for name, keys in PAGES.items():
+        if any(view[key] for key in keys.split()):
+            pages[page_name(name)] = env.get_template(f"{name}.md.j2").render(playbook=view)
+    return pages
+
+
+def render_html(view: Mapping[str, Any], env: jinja2.Environment) -> str:
+    """The playbook as one HTML page that loads nothing."""
+    style = (TEMPLATES / "playbook.css").read_text(encoding="utf-8")
+    return env.get_template("playbook.html.j2").render(playbook=view, style=style, style_hash=csp_hash(style))
+
+
+def page_name(item: Mapping[str, Any] | str) -> str:
+    """The Markdown file of a pipeline (its view) or of another page (its name)."""
+    return f"pipeline-{item['key']}.md" if not isinstance(item, str) else f"{item}.md"
+
+
+def anchor(heading: str) -> str:
+    """The fragment GitHub and most wikis give a Markdown heading: lower case, punctuation dropped, spaces → -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def cell(text: str) -> str:
+    """`text` safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,150 @@
+"""sos docs: the playbook a new rep reads, from the resolved blueprint."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from sos.cli import cli
+from sos.resources import starters_dir
+
+STARTERS = sorted(p.stem for p in starters_dir().glob("*.yaml"))
+
+
+def sos(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def expected_labels(starter: str) -> tuple[set[str], set[str]]:
+    """Every stage label and every required field's label, read straight from the starter's YAML (the starters
+    extend nothing, so the file is the resolved blueprint). A standard field has no label in the blueprint: the
+    playbook writes its key in words."""
+    data = yaml.safe_load((starters_dir() / f"{starter}.yaml").read_text(encoding="utf-8"))
+    assert "extends" not in data
+    stages, fields = set(), set()
+    for pipeline in data["pipelines"].values():
+        custom = data["fields"].get(pipeline["object"], {})
+        for stage in pipeline["stages"]:
+            stages.add(stage["label"])
+            for key in stage.get("require", []) + stage.get("require_to_leave", []):
+                fields.add(custom[key]["label"] if key in custom else key.replace("_", " ").capitalize())
+    return stages, fields
+
+
+class Page(HTMLParser):
+    """An HTML page's text, and every address it would load or link to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.addresses: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.addresses += [value or "" for name, value in attrs if name in ("href", "src", "action", "srcset")]
+        self.ids |= {value or "" for name, value in attrs if name == "id"}
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("starter", STARTERS)
+def test_the_playbook_names_every_stage_and_required_field(starter: str, tmp_path: Path) -> None:
+    stages, fields = expected_labels(starter)
+    assert stages and fields
+
+    result = sos("docs", f"starter:{starter}", "--out", str(tmp_path / "md"))
+    assert result.exit_code == 0, result.output
+    markdown = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "md").glob("*.md"))
+    assert {label for label in stages | fields if f"{label}" not in markdown} == set()
+    assert {label for label in fields if f"**{label}**" not in markdown} == set()
+
+    result = sos("docs", f"starter:{starter}", "--format", "html", "--out", str(tmp_path / "html"))
+    assert result.exit_code == 0, result.output
+    page = Page()
+    page.feed((tmp_path / "html" / "playbook.html").read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert {label for label in stages | fields if label not in text} == set()
+    # Nothing loads from anywhere: every address is a fragment of the page itself (or the empty data: icon).
+    assert {a for a in page.addresses if a != "data:," and not (a.startswith("#") and a[1:] in page.ids)} == set()
+
+
+def test_every_link_of_the_markdown_tree_resolves(tmp_path: Path) -> None:
+    assert sos("docs", "starter:b2b-saas-meddicc", "--out", str(tmp_path)).exit_code == 0
+    pages = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.md")}
+    assert "README.md" in pages and len(pages) >= 4
+    links = [(name, target) for name, text in pages.items() for target in re.findall(r"\]\(([^)]+)\)", text)]
+    assert links
+    for name, target in links:
+        file, _, fragment = target.partition("#")
+        page = pages.get(file or name)
+        assert page is not None, f"{name} links to {target}, which is not a page"
+        if fragment:   # a heading of that page, as GitHub makes anchors
+            headings = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                        for h in re.findall(r"^#+ (.+)$", page, re.M)}
+            assert fragment in headings, f"{name} links to #{fragment}, no such heading in {file or name}"
+
+
+def test_conditions_read_as_sentences_with_labels(tmp_path: Path) -> None:
+    assert sos("docs", "starter:smb-bant", "--out", str(tmp_path)).exit_code == 0
+    rules = (tmp_path / "rules.md").read_text(encoding="utf-8")
+    # discount_needs_approval: when discount_percent > 15, require discount_approved.
+    assert "When Discount % is more than 15: Discount approved is ticked." in rules
+    leads = (tmp_path / "leads.md").read_text(encoding="utf-8")
+    assert "When Request type is “Demo request”: ae1@example.com, ae2@example.com and ae3@example.com in turn." \
+        in leads
+    automation = (tmp_path / "automation.md").read_text(encoding="utf-8")
+    assert "When a deal enters Quote sent, its owner gets a task “Quote follow-up" in automation
+    assert "due in 2 days (high priority)" in automation
+    assert "discount_percent" not in rules and "quote_sent" not in automation
+
+
+def test_a_client_template_overrides_sos_own(project: Path) -> None:
+    folder = project / "templates" / "playbook"
+    folder.mkdir(parents=True)
+    (folder / "rules.md.j2").write_text("# House rules of {{ playbook.name }}\n{% for rule in playbook.rules %}"
+                                        "- {{ rule.message }}\n{% endfor %}", encoding="utf-8")
+    result = sos("docs")
+    assert result.exit_code == 0, result.output
+    rules = (project / "playbook" / "rules.md").read_text(encoding="utf-8")
+    assert rules.startswith("# House rules of beta\n- Open deals need a close date")
+    assert "[Rules](rules.md)" in (project / "playbook" / "README.md").read_text(encoding="utf-8")  # sos's own
+
+
+@pytest.mark.parametrize(("template", "where", "says"), [
+    ("# {{ playbook.name }\n", "rules.md.j2:1:1", "unexpected '}'"),
+    ("# Rules\n\n{{ playbook.no_such_thing }}\n", "rules.md.j2:3:1", "no_such_thing"),
+])
+def test_a_broken_template_is_a_located_error(project: Path, template: str, where: str, says: str) -> None:
+    folder = project / "my-templates"
+    folder.mkdir()
+    (folder / "rules.md.j2").write_text(template, encoding="utf-8")
+    result = sos("docs", "--templates", "my-templates")
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert where in first and "[template-error]" in first and says in first
+    assert "Traceback" not in result.output
+    assert not (project / "playbook").exists()     # nothing half-written
+
+
+def test_a_missing_templates_folder_is_an_error(project: Path) -> None:
+    result = sos("docs", "--templates", "nowhere")
+    assert result.exit_code == 1 and "'nowhere' does not exist" in result.output
+
+
+def test_the_html_page_escapes_what_the_blueprint_says(project: Path) -> None:
+    blueprint = project / "blueprint.yaml"
+    text = blueprint.read_text(encoding="utf-8")
+    blueprint.write_text(re.sub(r"(?m)^description: .*$", 'description: "Acme <img src=x onerror=alert(1)> & co"',
+                                text), encoding="utf-8")
+    assert sos("docs", "--format", "html").exit_code == 0
+    html = (project / "playbook" / "playbook.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(html)
+    assert "Acme <img src=x onerror=alert(1)> & co" in " ".join(page.text)   # shown as text
+    assert "x" not in page.addresses and "<img" not in html
