@@ -85,6 +85,7 @@ declare(
     # Blueprints: extends, remove, anchors.
     Code("template-error", "a playbook template (`sos docs --templates`) does not parse or names a value the "
          "playbook lacks"),
+    Code("starters-path", "SOS_STARTERS_PATH names something that is not a folder"),
     Code("unknown-starter", "`starter:` names no starter", fix="run `sos starters` to list them"),
     Code("extends-outside", "`extends` names a file outside the project folder"),
     Code("extends-not-yaml", "`extends` names a file that is not .yaml or .yml"),

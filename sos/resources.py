@@ -72,12 +72,17 @@ def starter_folders() -> list[Path]:
     """Where starters are found, first match winning: the folders in SOS_STARTERS_PATH (os.pathsep between
     them), those the nearest sos-portfolio.yaml lists under `starters:` (relative to it), then sos's own."""
     folders = [Path(part) for part in os.environ.get(STARTERS_PATH_ENV, "").split(os.pathsep) if part]
+    for folder in folders:
+        if not folder.is_dir():     # a typo would otherwise fall back, silently, to a starter of the same name
+            raise SosError(Diagnostic(None, f"{STARTERS_PATH_ENV} names {folder}, which is not a folder",
+                                      "starters-path", fix=f"correct {STARTERS_PATH_ENV} (folders separated by "
+                                                           f"'{os.pathsep}'), or unset it"))
     here = Path.cwd()
     portfolio = next((folder / PORTFOLIO_FILE for folder in (here, *here.parents)
                       if (folder / PORTFOLIO_FILE).is_file()), None)
     if portfolio is not None:
         folders += _portfolio_folders(portfolio)
-    return [Path(os.path.realpath(folder)) for folder in folders if folder.is_dir()] + [starters_dir()]
+    return [Path(os.path.realpath(folder)) for folder in folders] + [starters_dir()]
 
 
 def _portfolio_folders(portfolio: Path) -> list[Path]:

@@ -172,6 +172,23 @@ def test_a_portfolio_file_sos_cannot_follow_is_located(library: Path, portfolio:
             "sos-portfolio.yaml:", ("../" if args[0] == "-C" else "") + "sos-portfolio.yaml:", 1))
 
 
+def test_starters_path_puts_a_library_first_and_refuses_a_folder_that_is_not_there(
+        library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (library / "sos-portfolio.yaml").unlink()
+    other = library / "other"
+    other.mkdir()
+    (other / "smb-bant.yaml").write_text((library / "library" / "agency.yaml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    monkeypatch.setenv("SOS_STARTERS_PATH", os.pathsep.join([str(library / "library"), str(other)]))
+    listed = {line.split()[0]: line for line in sos("starters").stdout.splitlines()}
+    assert listed["agency"].endswith("(library)") and listed["smb-bant"].endswith("(other)")   # the library wins
+    monkeypatch.setenv("SOS_STARTERS_PATH", os.pathsep.join([str(library / "library"), str(library / "librray")]))
+    for args in (("starters",), ("-C", "one", "validate")):
+        result = sos(*args)
+        assert (result.exit_code, result.stderr.splitlines()[0]) == (
+            1, f"error: SOS_STARTERS_PATH names {library / 'librray'}, which is not a folder [starters-path]")
+
+
 def test_a_starter_edit_changes_a_client_only_when_it_upgrades(library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert sos("-C", "one", "apply", "--auto-approve").exit_code == 0
     monkeypatch.chdir(library)
