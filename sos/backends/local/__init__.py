@@ -26,7 +26,7 @@ from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
-from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
+from sos.model.automation import RoundRobin, assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
 from sos.model.exprs import model_scope, requirement_from_rule
 from sos.model.resources import Address, Kind, Model, Resource
@@ -279,6 +279,14 @@ class LocalBackend:
             rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
             deals = [(int(row[ID]), decode(row, scope, now.date()), str(row[STAGE_ENTERED])) for row in rows]
             return now.date(), fire_stage_age(connection, model, deals, now)
+
+    def round_robin(self, route: str) -> tuple[str, ...]:
+        """The users the applied route `route` (its address) takes turns among, in turn order; () when it is not a
+        round robin."""
+        with self._connect() as connection:
+            resource = _read_all(connection, self.path).get(Address.parse(route))
+        assignee = assignment_of(resource).assignee if resource is not None else None
+        return assignee.users if isinstance(assignee, RoundRobin) else ()
 
     def record_count(self, obj: str) -> int:
         if not self.path.exists():
