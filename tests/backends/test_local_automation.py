@@ -143,3 +143,16 @@ def test_a_closed_deal_is_never_stale(tmp_path: Path) -> None:
     assert sandbox.tick(11)[1] == 1
     assert table(sandbox, "SELECT subject, what_id FROM task WHERE subject = 'Follow up'") == [
         ("Follow up", deals["proposal"])]
+
+
+def test_a_new_lead_without_a_status_starts_in_the_default_one_and_fires_its_cadences(tmp_path: Path) -> None:
+    # A lead status marked `default: true` is the one a new lead starts in (docs/language.md, "lead_statuses"), as a
+    # CRM puts a picklist's default value on a record created without one: the sandbox's leads start there too, and
+    # a cadence on entering that status fires when the lead is created.
+    project = make_project(tmp_path, BLUEPRINT.replace("routing:\n", "  welcome:\n    trigger: {status_entered: new}\n"
+                                                       "    action: {create_task: {subject: Say hello}}\nrouting:\n"))
+    apply_blueprint(project)
+    sandbox = LocalBackend(project.target(None), project.root)
+    fresh, nurtured = lead(sandbox, country="Peru"), lead(sandbox, country="Peru", status="nurture")
+    assert table(sandbox, "SELECT _id, status FROM lead ORDER BY _id") == [(fresh, "new"), (nurtured, "nurture")]
+    assert table(sandbox, "SELECT what_id FROM task WHERE subject = 'Say hello'") == [(fresh,)]
