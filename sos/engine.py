@@ -8,6 +8,7 @@ import importlib
 import tempfile
 from typing import Any
 import shlex
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -392,12 +393,14 @@ def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]
     plan = diff(desired, Model(), target="test", target_type="local")
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
     outcomes = []
-    for file, test in tests:
-        with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
-            sandbox = LocalBackend(Target("test", "local", {"path": str(Path(folder) / "sandbox.db")}),
-                                   Path(folder))
-            sandbox.apply(plan, desired)
-            outcomes.append((file, run_test(test, sandbox, now)))
+    with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
+        applied = Path(folder) / "applied.db"     # the blueprint applied once; each test runs on a copy of it
+        LocalBackend(Target("test", "local", {"path": str(applied)}), Path(folder)).apply(plan, desired)
+        for file, test in tests:
+            sandbox = Path(folder) / "sandbox.db"
+            shutil.copyfile(applied, sandbox)
+            outcomes.append((file, run_test(test, LocalBackend(Target("test", "local", {"path": str(sandbox)}),
+                                                               Path(folder)), now)))
     return outcomes
 
 

@@ -89,7 +89,7 @@ def test_an_unexpected_refusal_and_a_missing_one_fail(client: Path) -> None:
                 with: {name: Acme, stage: discovery, close_date: 2027-01-31, owner: ana@acme.com}
                 refused: "needs"
         """), encoding="utf-8")
-    result = sos("test")
+    result = sos("test", "tests/process.yaml")
     assert result.exit_code == 1
     assert ("tests/process.yaml:8:9: error: the save was refused: the sandbox refused to save opportunity 1: "
             "Leaving Discovery needs: Identified pain.; the sandbox refused to save opportunity 1: Qualification "
@@ -114,7 +114,7 @@ def test_an_expected_value_of_a_field_the_record_does_not_have_says_so(client: P
     (client / "tests" / "process.yaml").write_text(
         "sos: 1\ntests:\n  t:\n    steps:\n      - create: lead\n        with: {last_name: Li, company: Li}\n"
         "      - expect: {values: {compnay: Li, last_name: Li}}\n", encoding="utf-8")
-    result = sos("test")
+    result = sos("test", "tests/process.yaml")
     assert (result.exit_code, result.stderr.splitlines()[0]) == (
         1, "tests/process.yaml:7:9: error: the lead has no field 'compnay' [test-failed]")
 
