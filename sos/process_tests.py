@@ -49,6 +49,7 @@ STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update",
 MAP_ITEMS = {"with": "field: value", "values": "field: value", "expect": "what is expected ({record: NAME, …})"}
 MAX_TICK = 3650     # as `sos sandbox tick --days` takes
 TODAY = re.compile(r"today([+-]\d+)?")
+FIELD_NAMED = re.compile(r"field '([^']+)'")     # how the sandbox names the field a save's problem is with
 EXPECT_KEYS = {"record", "owner", "route", "turn", "values", "task", "tasks", "due_in_days", "due_in_hours",
                "priority", "notification", "to"}
 
@@ -58,6 +59,7 @@ class Step:
     kind: str
     span: Span
     data: Mapping[str, Any]
+    fields: Mapping[str, tuple[Span, Span]] = field(default_factory=dict)  # each `with:` key: its span, its value's
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,10 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
                                    "test-file"))
     if kind == "expect" and item["expect"].is_map:
         _check_expectation(item["expect"], problems)
-    return None if unknown else Step(kind, item.span, data)
+    values = item.get("with")
+    fields = {key: (values.key_span(key), value.span) for key, value in values.items()} \
+        if values is not None and values.is_map else {}
+    return None if unknown else Step(kind, item.span, data, fields)
 
 
 def _check_expectation(expected: Node, problems: list[Diagnostic]) -> None:
@@ -184,12 +189,21 @@ def run_test(test: ProcessTest, sandbox: Sandbox, now: datetime.datetime) -> Out
         try:
             _run_step(step, sandbox, named, now, outcome.failures.append)
         except SosError as error:    # a value the record cannot hold, an unknown field: the test is wrong
-            outcome.failures.append(Diagnostic(step.span, error.diagnostics[0].message, "test-failed"))
+            outcome.failures += [_located(problem, step) for problem in error.diagnostics]
         if outcome.failures:
             break
         if step.kind == "tick":
             now += datetime.timedelta(days=int(step.data["tick"]))
     return outcome
+
+
+def _located(problem: Diagnostic, step: Step) -> Diagnostic:
+    """A save's problem with one of the step's fields, at that field in the test file: an unknown field at its key,
+    a value the field cannot hold at the value; any other at the step."""
+    named = FIELD_NAMED.search(problem.message)
+    key, value = step.fields.get(named.group(1), (step.span, step.span)) if named else (step.span, step.span)
+    return Diagnostic(key if "has no field" in problem.message else value, problem.message, "test-failed",
+                      fix=problem.fix)
 
 
 def _dated(values: Mapping[str, Any], today: datetime.date) -> dict[str, Any]:

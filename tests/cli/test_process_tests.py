@@ -195,6 +195,30 @@ def test_a_turn_that_is_not_a_turn_is_located(client: Path) -> None:
         "tests/process.yaml:7:34: error: `tasks` must be a whole number [test-file]"])
 
 
+def test_a_value_a_field_cannot_hold_and_an_unknown_field_are_located_in_the_step(client: Path) -> None:
+    (client / "tests" / "process.yaml").write_text(textwrap.dedent("""\
+        sos: 1
+        tests:
+          t:
+            steps:
+              - create: opportunity
+                with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com,
+                       amount: lots}
+          u:
+            steps:
+              - create: lead
+                with: {last_name: Li, company: Li, countri: Spain, employes: 5}
+        """), encoding="utf-8")
+    result = sos("test", "tests/process.yaml")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if ": error: " in line or "fix: " in line] == [
+        "tests/process.yaml:7:24: error: field 'amount' holds 'lots', which is not a number [test-failed]",
+        "tests/process.yaml:11:44: error: lead has no field 'countri' [test-failed]",
+        "  fix: did you mean 'country'?",
+        "tests/process.yaml:11:60: error: lead has no field 'employes' [test-failed]",
+        "  fix: did you mean 'employees'?"]
+
+
 def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:
     result = sos("test", "tests/process.yaml", "--junit", "reports/junit.xml")
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
