@@ -386,12 +386,14 @@ def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrid
     return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
 
 
-def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]) -> list[tuple[str, Outcome]]:
+def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]], *,
+                      now: datetime.datetime | None = None) -> list[tuple[str, Outcome]]:
     """Run each of `tests` (with the file it is in) on a sandbox of its own, in a temporary folder, with the
-    project's blueprint applied: what each found."""
+    project's blueprint applied: what each found. Every sandbox's clock starts at `now` (UTC; by default the
+    minute the run started) and moves only by the tests' ticks, so a run across midnight counts days as any other."""
     desired = desired_model(project, record=False)
     plan = diff(desired, Model(), target="test", target_type="local")
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    now = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
         applied = Path(folder) / "applied.db"     # the blueprint applied once; each test runs on a copy of it
@@ -400,7 +402,7 @@ def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]
             sandbox = Path(folder) / "sandbox.db"
             shutil.copyfile(applied, sandbox)
             outcomes.append((file, run_test(test, LocalBackend(Target("test", "local", {"path": str(sandbox)}),
-                                                               Path(folder)), now)))
+                                                               Path(folder), clock=lambda: now), now)))
     return outcomes
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from click.testing import CliRunner, Result
 from junitparser import JUnitXml
 
 from sos.cli import cli
+from sos.engine import run_process_tests
 from sos.process_tests import ProcessTest, load_tests
+from sos.project import load_project
 from sos.resources import starter_names, starters_dir
 
 TESTS = """\
@@ -217,6 +220,27 @@ def test_a_value_a_field_cannot_hold_and_an_unknown_field_are_located_in_the_ste
         "  fix: did you mean 'country'?",
         "tests/process.yaml:11:60: error: lead has no field 'employes' [test-failed]",
         "  fix: did you mean 'employees'?"]
+
+
+def test_days_are_counted_on_the_tests_own_clock_even_across_midnight(client: Path) -> None:
+    # Discovery allows 21 days (b2b-saas-meddicc): a deal created a minute before midnight has been there 21 days
+    # after a tick of 21, however long the run takes, and 22 after one more.
+    (client / "tests" / "process.yaml").write_text(textwrap.dedent("""\
+        sos: 1
+        tests:
+          t:
+            steps:
+              - create: opportunity
+                with: {name: Acme, stage: discovery, close_date: today+60, owner: ana@acme.com}
+              - tick: 21
+              - expect: {tasks: 0}
+              - tick: 1
+              - expect: {task: "Stale deal: update the next step, the close date or the stage", due_in_days: 1}
+        """), encoding="utf-8")
+    tests = [("tests/process.yaml", test) for test in load_tests(client / "tests" / "process.yaml")]
+    before_midnight = datetime.datetime(2026, 3, 2, 23, 59)
+    ((_, outcome),) = run_process_tests(load_project(client / "sos.yaml"), tests, now=before_midnight)
+    assert [f.message for f in outcome.failures] == []
 
 
 def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:

@@ -56,11 +56,13 @@ class LocalBackend:
     build_help: ClassVar[str] = ""
 
     def __init__(self, target: Target, project_root: Path,
-                 fault: Callable[[Change], None] | None = None) -> None:
+                 fault: Callable[[Change], None] | None = None,
+                 clock: Callable[[], datetime.datetime] | None = None) -> None:
         self.target = target
         path = Path(str(target.options.get("path", f".sos/{target.name}.db")))
         self.path = path if path.is_absolute() else project_root / path
         self.fault = fault  # tests: called before each change, inside the transaction
+        self.clock = clock or _utc_now    # now in UTC (naive), before the days `tick` added
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -165,14 +167,14 @@ class LocalBackend:
         enforced (SosError `record-refused`, nothing written) and the history records it. Its id."""
         with self._transaction() as connection:
             return write(connection, _read_all(connection, self.path), obj, values, record_id=None, who=who,
-                         now=now or _sandbox_now(connection))
+                         now=now or self._now(connection))
 
     def update_record(self, obj: str, record_id: int, values: Mapping[str, object], *, who: str = "sos",
                       now: datetime.datetime | None = None) -> None:
         """Change fields of a record through the sandbox's API, enforced and recorded as create_record."""
         with self._transaction() as connection:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
-                  now=now or _sandbox_now(connection))
+                  now=now or self._now(connection))
 
     def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
         """Add records of `obj` (field key → value as `evaluate` takes it; days_in_stage counted back from `today`)
@@ -248,8 +250,8 @@ class LocalBackend:
         if not self.path.exists():
             return [Tally(0) for _ in checks]
         with self._connect() as connection:
-            now = None if today else _sandbox_now(connection)
-            return tally(connection, checks, top=top, today=today or _sandbox_now(connection).date(), now=now)
+            now = None if today else self._now(connection)
+            return tally(connection, checks, top=top, today=today or self._now(connection).date(), now=now)
 
     def work(self, obj: str, record_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The tasks and the notifications about a record, oldest first."""
@@ -272,7 +274,7 @@ class LocalBackend:
             moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('clock_days', ?)",
                                (str((int(moved[0]) if moved else 0) + days),))
-            now = _sandbox_now(connection)
+            now = self._now(connection)
             scope = sync_tables(connection, model)["opportunity"]
             cursor = connection.execute(f"SELECT * FROM opportunity WHERE {quote_name(STAGE_ENTERED)} IS NOT NULL")
             names = [d[0] for d in cursor.description]
@@ -288,6 +290,11 @@ class LocalBackend:
         assignee = assignment_of(resource).assignee if resource is not None else None
         return assignee.users if isinstance(assignee, RoundRobin) else ()
 
+    def _now(self, connection: sqlite3.Connection) -> datetime.datetime:
+        """The sandbox's clock: its clock's now, moved on by the days `sos sandbox tick` added."""
+        moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
+        return self.clock() + datetime.timedelta(days=int(moved[0]) if moved else 0)
+
     def record_count(self, obj: str) -> int:
         if not self.path.exists():
             return 0
@@ -301,12 +308,6 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
-
-
-def _sandbox_now(connection: sqlite3.Connection) -> datetime.datetime:
-    """The sandbox's clock: now in UTC, moved on by the days `sos sandbox tick` added."""
-    moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
-    return _utc_now() + datetime.timedelta(days=int(moved[0]) if moved else 0)
 
 
 def _utc_now() -> datetime.datetime:
