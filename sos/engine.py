@@ -372,17 +372,17 @@ def sandbox_objects() -> tuple[str, ...]:
     return RECORD_OBJECTS
 
 
-def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date,
+def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date | None,
                  progress: Callable[[str], None]) -> dict[str, int]:
-    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint; how many
-    rows of each kind were written."""
+    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint, as of `today`
+    (None: the sandbox's day); how many rows of each kind were written."""
     return _sandbox(project, target).seed_records(deals=deals, seed_value=seed, today=today, progress=progress)
 
 
 def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrides: Mapping[str, str], *,
-                 today: datetime.date, progress: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none: how many, and the
-    columns no field took."""
+                 today: datetime.date | None, progress: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none, as of `today` (None:
+    the sandbox's day): how many, and the columns no field took."""
     return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
 
 

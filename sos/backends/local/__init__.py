@@ -184,17 +184,18 @@ class LocalBackend:
             scope = sync_tables(connection, _read_all(connection, self.path))[obj]
             insert_rows(connection, obj, [encode(record, scope, today=today) for record in records])
 
-    def seed_records(self, *, deals: int, seed_value: int, today: datetime.date,
+    def seed_records(self, *, deals: int, seed_value: int, today: datetime.date | None,
                      progress: Callable[[str], None]) -> dict[str, int]:
-        """Replace the sandbox's records with realistic ones for the applied blueprint (seed.py); how many rows of
-        each kind were written."""
+        """Replace the sandbox's records with realistic ones for the applied blueprint (seed.py), as of `today` (by
+        default the sandbox's day, which `tick` moves on); how many rows of each kind were written."""
         if not self.path.exists():
             raise self._nothing_applied()
         with self._transaction() as connection:
             model = self._applied(connection)
-            return seed(connection, model, deals=deals, seed_value=seed_value, today=today, progress=progress)
+            return seed(connection, model, deals=deals, seed_value=seed_value,
+                        today=today or self._now(connection).date(), progress=progress)
 
-    def load_csv(self, path: Path, obj: str, overrides: Mapping[str, str], *, today: datetime.date,
+    def load_csv(self, path: Path, obj: str, overrides: Mapping[str, str], *, today: datetime.date | None,
                  progress: Callable[[str], None]) -> tuple[int, list[str]]:
         """Add the records of a CSV export to the sandbox (csvload.py), all or none: how many, and the columns no
         field took."""
@@ -203,7 +204,8 @@ class LocalBackend:
         with self._transaction() as connection:
             model = self._applied(connection)
             scope = sync_tables(connection, model)[obj]
-            rows, ignored = read_csv(path, model, scope, overrides, today=today, progress=progress)
+            rows, ignored = read_csv(path, model, scope, overrides, today=today or self._now(connection).date(),
+                                     progress=progress)
             insert_rows(connection, obj, rows)
         return len(rows), ignored
 
