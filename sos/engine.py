@@ -8,6 +8,7 @@ import importlib
 import tempfile
 from typing import Any
 import shlex
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -371,33 +372,37 @@ def sandbox_objects() -> tuple[str, ...]:
     return RECORD_OBJECTS
 
 
-def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date,
+def seed_sandbox(project: Project, target: Target, *, deals: int, seed: int, today: datetime.date | None,
                  progress: Callable[[str], None]) -> dict[str, int]:
-    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint; how many
-    rows of each kind were written."""
+    """Replace the records of the local sandbox `target` with realistic ones for its applied blueprint, as of `today`
+    (None: the sandbox's day); how many rows of each kind were written."""
     return _sandbox(project, target).seed_records(deals=deals, seed_value=seed, today=today, progress=progress)
 
 
 def load_sandbox(project: Project, target: Target, path: Path, obj: str, overrides: Mapping[str, str], *,
-                 today: datetime.date, progress: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none: how many, and the
-    columns no field took."""
+                 today: datetime.date | None, progress: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Add the records of the CSV export at `path` to the local sandbox `target`, all or none, as of `today` (None:
+    the sandbox's day): how many, and the columns no field took."""
     return _sandbox(project, target).load_csv(path, obj, overrides, today=today, progress=progress)
 
 
-def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]) -> list[tuple[str, Outcome]]:
+def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]], *,
+                      now: datetime.datetime | None = None) -> list[tuple[str, Outcome]]:
     """Run each of `tests` (with the file it is in) on a sandbox of its own, in a temporary folder, with the
-    project's blueprint applied: what each found."""
+    project's blueprint applied: what each found. Every sandbox's clock starts at `now` (UTC; by default the
+    minute the run started) and moves only by the tests' ticks, so a run across midnight counts days as any other."""
     desired = desired_model(project, record=False)
     plan = diff(desired, Model(), target="test", target_type="local")
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    now = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None, second=0, microsecond=0)
     outcomes = []
-    for file, test in tests:
-        with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
-            sandbox = LocalBackend(Target("test", "local", {"path": str(Path(folder) / "sandbox.db")}),
-                                   Path(folder))
-            sandbox.apply(plan, desired)
-            outcomes.append((file, run_test(test, sandbox, now)))
+    with tempfile.TemporaryDirectory(prefix="sos-test-") as folder:
+        applied = Path(folder) / "applied.db"     # the blueprint applied once; each test runs on a copy of it
+        LocalBackend(Target("test", "local", {"path": str(applied)}), Path(folder)).apply(plan, desired)
+        for file, test in tests:
+            sandbox = Path(folder) / "sandbox.db"
+            shutil.copyfile(applied, sandbox)
+            outcomes.append((file, run_test(test, LocalBackend(Target("test", "local", {"path": str(sandbox)}),
+                                                               Path(folder), clock=lambda: now), now)))
     return outcomes
 
 

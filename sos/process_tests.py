@@ -49,8 +49,9 @@ STEP_KEYS = {"create": {"create", "as", "with", "refused"}, "update": {"update",
 MAP_ITEMS = {"with": "field: value", "values": "field: value", "expect": "what is expected ({record: NAME, …})"}
 MAX_TICK = 3650     # as `sos sandbox tick --days` takes
 TODAY = re.compile(r"today([+-]\d+)?")
-EXPECT_KEYS = {"record", "owner", "route", "values", "task", "due_in_days", "due_in_hours", "priority", "notification",
-               "to"}
+FIELD_NAMED = re.compile(r"field '([^']+)'")     # how the sandbox names the field a save's problem is with
+EXPECT_KEYS = {"record", "owner", "route", "turn", "values", "task", "tasks", "due_in_days", "due_in_hours",
+               "priority", "notification", "to"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class Step:
     kind: str
     span: Span
     data: Mapping[str, Any]
+    fields: Mapping[str, tuple[Span, Span]] = field(default_factory=dict)  # each `with:` key: its span, its value's
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class Sandbox(Protocol):
     def work(self, obj: str, record_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
 
     def tick(self, days: int) -> tuple[datetime.date, int]: ...
+
+    def round_robin(self, route: str) -> tuple[str, ...]: ...
 
 
 def load_tests(path: Path) -> list[ProcessTest]:
@@ -143,17 +147,27 @@ def _step(item: Node, problems: list[Diagnostic]) -> Step | None:
     if kind == "tick" and not _whole_number(item["tick"], least=1, most=MAX_TICK):
         problems.append(Diagnostic(item["tick"].span, f"`tick` must be a whole number of days from 1 to {MAX_TICK}",
                                    "test-file"))
-    if kind == "expect":
-        expected = item["expect"]
-        for key, value in expected.items() if expected.is_map else ():
-            if key not in EXPECT_KEYS:
-                problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
-                                           fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
-            elif key == "values":
-                _must_be_map(value, key, problems)
-            elif key in ("due_in_days", "due_in_hours") and not _whole_number(value):
-                problems.append(Diagnostic(value.span, f"`{key}` must be a whole number", "test-file"))
-    return None if unknown else Step(kind, item.span, data)
+    if kind == "expect" and item["expect"].is_map:
+        _check_expectation(item["expect"], problems)
+    values = item.get("with")
+    fields = {key: (values.key_span(key), value.span) for key, value in values.items()} \
+        if values is not None and values.is_map else {}
+    return None if unknown else Step(kind, item.span, data, fields)
+
+
+def _check_expectation(expected: Node, problems: list[Diagnostic]) -> None:
+    for key, value in expected.items():
+        if key not in EXPECT_KEYS:
+            problems.append(Diagnostic(expected.key_span(key), f"an expectation has no `{key}`", "test-file",
+                                       fix=did_you_mean(key, EXPECT_KEYS) or ", ".join(sorted(EXPECT_KEYS))))
+        elif key == "values":
+            _must_be_map(value, key, problems)
+        elif key in ("due_in_days", "due_in_hours", "tasks") and not _whole_number(value, least=0 if key == "tasks"
+                                                                                  else None):
+            problems.append(Diagnostic(value.span, f"`{key}` must be a whole number", "test-file"))
+        elif key == "turn" and not _whole_number(value, least=1):
+            problems.append(Diagnostic(value.span, "`turn` must be a whole number from 1 (the round robin's first "
+                                                   "user)", "test-file"))
 
 
 def _must_be_map(node: Node | None, key: str, problems: list[Diagnostic]) -> None:
@@ -175,12 +189,21 @@ def run_test(test: ProcessTest, sandbox: Sandbox, now: datetime.datetime) -> Out
         try:
             _run_step(step, sandbox, named, now, outcome.failures.append)
         except SosError as error:    # a value the record cannot hold, an unknown field: the test is wrong
-            outcome.failures.append(Diagnostic(step.span, error.diagnostics[0].message, "test-failed"))
+            outcome.failures += [_located(problem, step) for problem in error.diagnostics]
         if outcome.failures:
             break
         if step.kind == "tick":
             now += datetime.timedelta(days=int(step.data["tick"]))
     return outcome
+
+
+def _located(problem: Diagnostic, step: Step) -> Diagnostic:
+    """A save's problem with one of the step's fields, at that field in the test file: an unknown field at its key,
+    a value the field cannot hold at the value; any other at the step."""
+    named = FIELD_NAMED.search(problem.message)
+    key, value = step.fields.get(named.group(1), (step.span, step.span)) if named else (step.span, step.span)
+    return Diagnostic(key if "has no field" in problem.message else value, problem.message, "test-failed",
+                      fix=problem.fix)
 
 
 def _dated(values: Mapping[str, Any], today: datetime.date) -> dict[str, Any]:
@@ -243,18 +266,37 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
     if "owner" in want and row.get("owner") != want["owner"]:
         problems.append(f"owner is {row.get('owner')!r}, not {want['owner']!r}")
     problems += _value_problems(obj, dict(want.get("values") or {}), row)
-    if "route" in want:
-        routes = [str(who).split(".")[-1] for _, _, _, who, _ in sandbox.field_history(obj, record_id)
-                  if str(who).startswith("route.")]
-        if routes != [str(want["route"])]:
-            problems.append(f"route {want['route']!r} did not match (matched: {', '.join(routes) or 'none'})")
+    routes = [str(who) for _, _, _, who, _ in sandbox.field_history(obj, record_id) if str(who).startswith("route.")]
+    if "route" in want and [r.split(".")[-1] for r in routes] != [str(want["route"])]:
+        matched = ", ".join(r.split(".")[-1] for r in routes) or "none"
+        problems.append(f"route {want['route']!r} did not match (matched: {matched})")
+    if "turn" in want:
+        problems += _turn_problems(int(want["turn"]), routes, row.get("owner"), sandbox)
     tasks, notifications = sandbox.work(obj, record_id)
     if "task" in want:
         problems += _task_problems(want, tasks, now)
+    if "tasks" in want and len(tasks) != int(want["tasks"]):
+        subjects = ", ".join(repr(t["subject"]) for t in tasks)
+        problems.append(f"{len(tasks)} task{'' if len(tasks) == 1 else 's'}{f' ({subjects})' if tasks else ''}, "
+                        f"not {want['tasks']}")
     if "notification" in want:
         problems += _notification_problems(want, notifications)
     for problem in problems:
         fail(Diagnostic(step.span, problem, "test-failed"))
+
+
+def _turn_problems(turn: int, routes: Sequence[str], owner: object, sandbox: Sandbox) -> list[str]:
+    """Whether the record went to the user whose `turn` it was in the round robin of the route that assigned it
+    (turns wrap round: in a round robin of two, turn 3 is the first user's again)."""
+    if not routes:
+        return [f"no route assigned it, so it had no turn {turn}"]
+    users = sandbox.round_robin(routes[0])
+    if not users:
+        return [f"route {routes[0].split('.')[-1]!r} is not a round robin, so it had no turn {turn}"]
+    due = users[(turn - 1) % len(users)]
+    if owner == due:
+        return []
+    return [f"owner is {owner!r}, not {due!r} (turn {turn} of route {routes[0].split('.')[-1]!r}: {', '.join(users)})"]
 
 
 def _value_problems(obj: str, values: Mapping[str, Any], row: Mapping[str, Any]) -> list[str]:

@@ -22,13 +22,13 @@ def _progress(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _today(day: datetime.datetime | None) -> datetime.date:
-    return day.date() if day else datetime.datetime.now(datetime.UTC).date()
+def _today(day: datetime.datetime | None) -> datetime.date | None:
+    return day.date() if day else None
 
 
 today_option = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
                             help="The day the records are as of: close dates, aging and days_in_stage count from it "
-                                 "(default: today, UTC).")
+                                 "(default: the sandbox's day: today, UTC, moved on by `sos sandbox tick`).")
 
 
 @click.group("sandbox", epilog="""\b

@@ -27,7 +27,9 @@ A test file:
 """ + textwrap.indent(EXAMPLE, "  ") + """
 \b
 Steps: create: OBJECT (as, with, refused), update: NAME (with, refused), tick: DAYS, expect: {record, owner,
-route, values: {...}, task (due_in_days, due_in_hours, priority, owner), notification (to)}. Dates: today, today+N.
+route, turn, values: {...}, task (due_in_days, due_in_hours, priority, owner), tasks, notification (to)}.
+turn: N: the owner is the Nth user of the round robin of the route that assigned it (turns wrap round), so a
+test holds whoever the client puts in the team. tasks: N: the record has that many tasks. Dates: today, today+N.
 """
 
 

@@ -126,3 +126,33 @@ def test_time_in_a_stage_fires_once_per_deal_and_stage_as_the_clock_moves(sandbo
     assert table(sandbox, "SELECT subject, owner, what_id FROM task WHERE subject = 'Stale deal'") == [
         ("Stale deal", "bo@acme.com", young)]
     assert sandbox.tick(5)[1] == 0                                                   # once per deal and stage
+
+
+def test_a_closed_deal_is_never_stale(tmp_path: Path) -> None:
+    # A stage's time limit is the days a deal may sit in it "before someone must act" (shared DOMAIN.md, "Deal aging
+    # / stage SLA"; Pipedrive rots open deals only): a won or lost deal has nothing left to act on, so a cadence on
+    # `stage_age_over: N days` (which applies to every stage, docs/language.md) leaves closed deals alone.
+    project = make_project(tmp_path, BLUEPRINT.replace("routing:\n", "  follow_up:\n    trigger: {stage_age_over: 10}\n"
+                                                       "    action: {create_task: {subject: Follow up}}\nrouting:\n"))
+    apply_blueprint(project)
+    sandbox = LocalBackend(project.target(None), project.root)
+    today = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    deals = {stage: sandbox.create_record("opportunity", {"name": stage, "owner": "bo@acme.com", "stage": stage,
+                                                          "close_date": "2030-01-01"}, now=today)
+             for stage in ("proposal", "won", "lost")}
+    assert sandbox.tick(11)[1] == 1
+    assert table(sandbox, "SELECT subject, what_id FROM task WHERE subject = 'Follow up'") == [
+        ("Follow up", deals["proposal"])]
+
+
+def test_a_new_lead_without_a_status_starts_in_the_default_one_and_fires_its_cadences(tmp_path: Path) -> None:
+    # A lead status marked `default: true` is the one a new lead starts in (docs/language.md, "lead_statuses"), as a
+    # CRM puts a picklist's default value on a record created without one: the sandbox's leads start there too, and
+    # a cadence on entering that status fires when the lead is created.
+    project = make_project(tmp_path, BLUEPRINT.replace("routing:\n", "  welcome:\n    trigger: {status_entered: new}\n"
+                                                       "    action: {create_task: {subject: Say hello}}\nrouting:\n"))
+    apply_blueprint(project)
+    sandbox = LocalBackend(project.target(None), project.root)
+    fresh, nurtured = lead(sandbox, country="Peru"), lead(sandbox, country="Peru", status="nurture")
+    assert table(sandbox, "SELECT _id, status FROM lead ORDER BY _id") == [(fresh, "new"), (nurtured, "nurture")]
+    assert table(sandbox, "SELECT what_id FROM task WHERE subject = 'Say hello'") == [(fresh,)]

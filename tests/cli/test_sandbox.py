@@ -233,3 +233,14 @@ def test_a_plan_counts_the_open_deals_a_tightened_stage_would_newly_block(applie
     owners = len({d["owner"] for d in newly})
     expected = f"      # would block the next stage move of {len(newly)} more open deals ({owners} owners)"
     assert expected in lines[at:at + 6]
+
+
+def test_seeded_records_are_as_of_the_sandboxs_day_after_a_tick(applied: Path) -> None:
+    # `sos sandbox tick` moves the sandbox's clock, which audits and cadences read: records seeded afterwards are as
+    # of that day, the same records as seeding with --today set to it.
+    ticked = sos("sandbox", "tick", "--days", "10")
+    day = ticked.stdout.split(" is now at ")[1][:10]
+    assert sos("sandbox", "seed", "--deals", "40", "--seed", "3").exit_code == 0
+    as_of_the_sandbox = records_dump(applied)
+    assert sos("sandbox", "seed", "--deals", "40", "--seed", "3", "--today", day).exit_code == 0
+    assert records_dump(applied) == as_of_the_sandbox

@@ -47,10 +47,16 @@ class HubSpotBackend:
             Kind.LEAD_STATUS: "they become options of the contact property hs_lead_status; HubSpot has no "
                               "converted or default status",
             Kind.RULE: f"HubSpot has no validation rules across fields: {AUDIT}",
-            Kind.AUTOMATION: "sos does not write cadences to HubSpot; build them as HubSpot workflows by hand "
-                             "(`sos audit` does not check them either)",
-            Kind.ASSIGNMENT: "sos does not write routing to HubSpot; set up owner rotation in HubSpot by hand "
-                             "(`sos audit` does not check it either)",
+            # HubSpot's OpenAPI spec (HubSpot-public-api-spec-collection, Automation V4, rollout 144908) types
+            # actionTypeId as any string and fields as an open map; docs/hubspot.md "Cadences and routing" says
+            # what else was checked.
+            Kind.AUTOMATION: "sos does not write HubSpot workflows: their API (automation v4) is in beta, and "
+                             "HubSpot's published spec leaves each action's type id and fields open, so its "
+                             "create-task and notification steps cannot be written from it with confidence; build the "
+                             "task and notification cadences as HubSpot workflows by hand; "
+                             "scheduled reports are not a CRM automation and are never written to HubSpot",
+            Kind.ASSIGNMENT: "HubSpot has no lead assignment rules that sos could own through its API (owner "
+                             "rotation is a step inside a workflow): set up the routing in HubSpot by hand",
         })
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""

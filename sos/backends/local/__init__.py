@@ -26,7 +26,7 @@ from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
-from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
+from sos.model.automation import RoundRobin, assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
 from sos.model.exprs import model_scope, requirement_from_rule
 from sos.model.resources import Address, Kind, Model, Resource
@@ -56,11 +56,13 @@ class LocalBackend:
     build_help: ClassVar[str] = ""
 
     def __init__(self, target: Target, project_root: Path,
-                 fault: Callable[[Change], None] | None = None) -> None:
+                 fault: Callable[[Change], None] | None = None,
+                 clock: Callable[[], datetime.datetime] | None = None) -> None:
         self.target = target
         path = Path(str(target.options.get("path", f".sos/{target.name}.db")))
         self.path = path if path.is_absolute() else project_root / path
         self.fault = fault  # tests: called before each change, inside the transaction
+        self.clock = clock or _utc_now    # now in UTC (naive), before the days `tick` added
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -165,14 +167,14 @@ class LocalBackend:
         enforced (SosError `record-refused`, nothing written) and the history records it. Its id."""
         with self._transaction() as connection:
             return write(connection, _read_all(connection, self.path), obj, values, record_id=None, who=who,
-                         now=now or _sandbox_now(connection))
+                         now=now or self._now(connection))
 
     def update_record(self, obj: str, record_id: int, values: Mapping[str, object], *, who: str = "sos",
                       now: datetime.datetime | None = None) -> None:
         """Change fields of a record through the sandbox's API, enforced and recorded as create_record."""
         with self._transaction() as connection:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
-                  now=now or _sandbox_now(connection))
+                  now=now or self._now(connection))
 
     def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
         """Add records of `obj` (field key → value as `evaluate` takes it; days_in_stage counted back from `today`)
@@ -182,17 +184,18 @@ class LocalBackend:
             scope = sync_tables(connection, _read_all(connection, self.path))[obj]
             insert_rows(connection, obj, [encode(record, scope, today=today) for record in records])
 
-    def seed_records(self, *, deals: int, seed_value: int, today: datetime.date,
+    def seed_records(self, *, deals: int, seed_value: int, today: datetime.date | None,
                      progress: Callable[[str], None]) -> dict[str, int]:
-        """Replace the sandbox's records with realistic ones for the applied blueprint (seed.py); how many rows of
-        each kind were written."""
+        """Replace the sandbox's records with realistic ones for the applied blueprint (seed.py), as of `today` (by
+        default the sandbox's day, which `tick` moves on); how many rows of each kind were written."""
         if not self.path.exists():
             raise self._nothing_applied()
         with self._transaction() as connection:
             model = self._applied(connection)
-            return seed(connection, model, deals=deals, seed_value=seed_value, today=today, progress=progress)
+            return seed(connection, model, deals=deals, seed_value=seed_value,
+                        today=today or self._now(connection).date(), progress=progress)
 
-    def load_csv(self, path: Path, obj: str, overrides: Mapping[str, str], *, today: datetime.date,
+    def load_csv(self, path: Path, obj: str, overrides: Mapping[str, str], *, today: datetime.date | None,
                  progress: Callable[[str], None]) -> tuple[int, list[str]]:
         """Add the records of a CSV export to the sandbox (csvload.py), all or none: how many, and the columns no
         field took."""
@@ -201,7 +204,8 @@ class LocalBackend:
         with self._transaction() as connection:
             model = self._applied(connection)
             scope = sync_tables(connection, model)[obj]
-            rows, ignored = read_csv(path, model, scope, overrides, today=today, progress=progress)
+            rows, ignored = read_csv(path, model, scope, overrides, today=today or self._now(connection).date(),
+                                     progress=progress)
             insert_rows(connection, obj, rows)
         return len(rows), ignored
 
@@ -248,8 +252,8 @@ class LocalBackend:
         if not self.path.exists():
             return [Tally(0) for _ in checks]
         with self._connect() as connection:
-            now = None if today else _sandbox_now(connection)
-            return tally(connection, checks, top=top, today=today or _sandbox_now(connection).date(), now=now)
+            now = None if today else self._now(connection)
+            return tally(connection, checks, top=top, today=today or self._now(connection).date(), now=now)
 
     def work(self, obj: str, record_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The tasks and the notifications about a record, oldest first."""
@@ -272,13 +276,26 @@ class LocalBackend:
             moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('clock_days', ?)",
                                (str((int(moved[0]) if moved else 0) + days),))
-            now = _sandbox_now(connection)
+            now = self._now(connection)
             scope = sync_tables(connection, model)["opportunity"]
             cursor = connection.execute(f"SELECT * FROM opportunity WHERE {quote_name(STAGE_ENTERED)} IS NOT NULL")
             names = [d[0] for d in cursor.description]
             rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
             deals = [(int(row[ID]), decode(row, scope, now.date()), str(row[STAGE_ENTERED])) for row in rows]
             return now.date(), fire_stage_age(connection, model, deals, now)
+
+    def round_robin(self, route: str) -> tuple[str, ...]:
+        """The users the applied route `route` (its address) takes turns among, in turn order; () when it is not a
+        round robin."""
+        with self._connect() as connection:
+            resource = _read_all(connection, self.path).get(Address.parse(route))
+        assignee = assignment_of(resource).assignee if resource is not None else None
+        return assignee.users if isinstance(assignee, RoundRobin) else ()
+
+    def _now(self, connection: sqlite3.Connection) -> datetime.datetime:
+        """The sandbox's clock: its clock's now, moved on by the days `sos sandbox tick` added."""
+        moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
+        return self.clock() + datetime.timedelta(days=int(moved[0]) if moved else 0)
 
     def record_count(self, obj: str) -> int:
         if not self.path.exists():
@@ -293,12 +310,6 @@ class LocalBackend:
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, 0, NULL)",
                                (str(resource.address), json.dumps(dict(resource.attrs), sort_keys=True)))
-
-
-def _sandbox_now(connection: sqlite3.Connection) -> datetime.datetime:
-    """The sandbox's clock: now in UTC, moved on by the days `sos sandbox tick` added."""
-    moved = connection.execute("SELECT value FROM meta WHERE name = 'clock_days'").fetchone()
-    return _utc_now() + datetime.timedelta(days=int(moved[0]) if moved else 0)
 
 
 def _utc_now() -> datetime.datetime:

@@ -1,7 +1,7 @@
 """What the sandbox does after a record is saved through its API, as a CRM's automation would: routes assign new
 leads that come in without an owner (the first route whose `when` holds; a round robin keeps its turn), and cadences
 fire on a record created, a stage entered or a lead status entered (tasks with owner, subject, due date and
-priority; notifications recorded). `tick` moves the sandbox's clock forward and fires the cadences on a deal's
+priority; notifications recorded). `tick` moves the sandbox's clock forward and fires the cadences on an open deal's
 time in its stage (`stage_age_over`), once per deal and stage."""
 
 from __future__ import annotations
@@ -87,15 +87,19 @@ def after_save(connection: sqlite3.Connection, model: Model, obj: str, record_id
 
 def tick(connection: sqlite3.Connection, model: Model, deals: Iterable[tuple[int, Mapping[str, object], str]],
          now: datetime.datetime) -> int:
-    """Fire every `stage_age_over` cadence for the `deals` (id, record as `evaluate` takes it with its days_in_stage
-    as of `now`, the day it entered its stage) that have been in their stage longer than its limit (the cadence's
-    days, or the stage's max_days), once per deal and stage; how many fired."""
+    """Fire every `stage_age_over` cadence for the open `deals` (id, record as `evaluate` takes it with its
+    days_in_stage as of `now`, the day it entered its stage) that have been in their stage longer than its limit (the
+    cadence's days, or the stage's max_days), once per deal and stage; how many fired. A won or lost deal is never
+    stale: nothing is left to act on."""
     limits = {stage.address.key: int(stage.attrs["max_days"]) for stage in model.of_kind(Kind.STAGE)
               if stage.attrs.get("max_days")}
+    closed = {stage.address.key for stage in model.of_kind(Kind.STAGE) if stage.attrs.get("outcome") in ("won", "lost")}
     cadences = [r for r in model.of_kind(Kind.AUTOMATION) if isinstance(automation_of(r).trigger, StageAgeOver)]
     scope = model_scope(model, "opportunity")
     fired = 0
     for record_id, record, entered in deals:
+        if record.get("stage") in closed:
+            continue
         for resource in cadences:
             trigger = automation_of(resource).trigger
             assert isinstance(trigger, StageAgeOver)

@@ -45,10 +45,12 @@ CAPABILITIES = Capabilities(
         Kind.LEAD_STATUS: "they become lead labels: Pipedrive has no lead statuses, so a label neither starts a "
                           "lead (default) nor marks it converted",
         Kind.RULE: f"Pipedrive has no validation rules: {AUDIT}",
-        Kind.AUTOMATION: "Pipedrive's API creates no automations: set them up in Pipedrive (Automations); only "
-                         "stage max_days is applied, as rotting",
-        Kind.ASSIGNMENT: "Pipedrive's API has no assignment rules: set them up in Pipedrive (Automations or the "
-                         "LeadBooster settings)",
+        Kind.AUTOMATION: "Pipedrive's API creates no automations, so the task and notification cadences are not "
+                         "written: build them in Pipedrive (Automations) by hand; a stage's max_days is applied as "
+                         "rotting, which marks a deal rotten but makes no task; scheduled reports are not a CRM "
+                         "automation and are never written to Pipedrive",
+        Kind.ASSIGNMENT: "Pipedrive's API has no assignment rules: set up the routing in Pipedrive by hand "
+                         "(Automations, or the LeadBooster settings)",
     })
 
 
