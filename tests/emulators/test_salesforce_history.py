@@ -69,3 +69,26 @@ def test_the_history_objects_are_read_only(sf: Any, table: str) -> None:
         getattr(sf, table).create({"Field": "StageName"})
     assert refused.value.content[0]["errorCode"] == "INVALID_TYPE_FOR_OPERATION"
     assert "entity type cannot be inserted" in refused.value.content[0]["message"]
+
+
+def test_a_deployed_object_file_turns_history_on_for_the_custom_fields_it_tracks(
+        running: SalesforceEmulator, sf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.emulators.salesforce.deploy import DeployOptions, run
+    from tests.emulators.salesforce.schema import load_schema
+    from tests.emulators.test_salesforce_emulator import component, package, zipped
+
+    tracked = ("<fields><fullName>Competitor__c</fullName><label>Competitor</label><length>120</length>"
+               "<trackHistory>true</trackHistory><type>Text</type></fields>")
+    untracked = ("<fields><fullName>Region__c</fullName><label>Region</label><length>40</length><type>Text</type>"
+                 "</fields>")
+    files = {"package.xml": package({"CustomObject": ["Opportunity"]}),
+             "objects/Opportunity.object": component("CustomObject", "<enableHistory>true</enableHistory>", tracked,
+                                                     untracked)}
+    outcome = run(running.org, zipped(files).getvalue(), DeployOptions(), load_schema(), inject=lambda *_: None)
+    assert outcome.success, outcome.failures
+    monkeypatch.setattr(running, "field_security", False)     # field access is not what this test is about
+    made = sf.Opportunity.create({"Name": "Acme", "StageName": "Prospecting", "CloseDate": "2026-12-31"})["id"]
+    sf.Opportunity.update(made, {"Competitor__c": "Globex", "Region__c": "EMEA"})
+    rows = sf.query(f"SELECT Field, OldValue, NewValue FROM OpportunityFieldHistory WHERE OpportunityId = '{made}'")
+    assert sorted((r["Field"], r["OldValue"], r["NewValue"]) for r in rows["records"]) == [
+        ("Competitor__c", None, "Globex"), ("created", None, None)]

@@ -11,9 +11,10 @@ LeadHistory, Task, FieldDefinition):
   (the owner) is written twice, its ids (DataType 'EntityId') and its names; sos reads the ids and names each owner
   by username. Nothing is tracked until someone turns field history on for the object and picks its fields (Setup →
   Object Manager → Fields & Relationships → Set History Tracking; at most 20 fields an object): FieldDefinition's
-  IsFieldHistoryTracked says which are. A field that is not tracked is listed in Timeline.unavailable, with the fix.
-  sos does not turn tracking on itself: the 20 fields an object may track are the client's to spend (compliance and
-  support reports use them too), and tracking starts only from the moment it is on, so a report must say so anyway.
+  IsFieldHistoryTracked says which are (Tooling API; UNVERIFIED beyond the object's field list). A field that is
+  not tracked is listed in Timeline.unavailable, with the fix. sos does not turn tracking on itself: the 20 fields
+  an object may track are the client's to spend (compliance and support reports use them too), and tracking starts
+  only from the moment it is on, so a report must say so anyway.
 - **Task**: a deal's tasks by WhatId, a lead's by WhoId, told apart by their ids' key prefixes (006 opportunity,
   00Q lead); CompletedDateTime says when one was closed. The flows sos deploys do not mark the tasks they create with
   their cadence, so Activity.cadence is None.
@@ -47,7 +48,10 @@ STAGE_HISTORY = {"stage": "StageName", "amount": "Amount", "close_date": "CloseD
 FORECAST_CATEGORY_KEYS = {"Omitted": "omitted", "Pipeline": "pipeline", "BestCase": "best_case", "Forecast": "commit",
                           "MostLikely": "most_likely", "Closed": "closed"}
 FIELD_HISTORY = {"opportunity": ("OpportunityFieldHistory", "OpportunityId"), "lead": ("LeadHistory", "LeadId")}
-TASK_PARENT = {"opportunity": ("WhatId", "006"), "lead": ("WhoId", "00Q")}
+# the Task field that points at a record of each object, and that object's key prefix (WhatId and WhoId are
+# polymorphic: an account's tasks share WhatId with a deal's)
+TASK_PARENT = {"opportunity": ("WhatId", "006"), "account": ("WhatId", "001"), "lead": ("WhoId", "00Q"),
+               "contact": ("WhoId", "003")}
 CREATED = "created"
 
 
@@ -137,7 +141,7 @@ class OrgHistory:
             if readable:
                 found += self._field_history(obj, readable, since)
         else:
-            unavailable.update({key: f"Salesforce keeps no field history for {OBJECTS[obj]}" for key in others})
+            unavailable.update({key: f"sos reads no field history of {OBJECTS[obj]} records" for key in others})
         found.sort(key=lambda c: (c.at, c.record, c.field))
         return Timeline(tuple(found), unavailable)
 

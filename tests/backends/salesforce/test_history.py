@@ -57,6 +57,9 @@ def story(applied: Project, emulator: SalesforceEmulator) -> dict[str, str]:
     ids["lead"] = load_record(org, "Lead", {
         "LastName": "Ng", "Company": "Acme", "Status": "New", "OwnerId": ana}, created=iso(at(34)), by=ana, updates=[
         (iso(at(36, 9)), ana, {"Status": "Working"})])
+    ids["converted"] = load_record(org, "Lead", {
+        "LastName": "Ito", "Company": "Initech", "Status": "Qualified", "OwnerId": bo, "IsConverted": True,
+        "ConvertedOpportunityId": ids["new"]}, created=iso(at(2)), by=bo)
     org.add_task("Call", what_id=ids["new"], activity_date="2026-11-08", owner_id=bo, created=iso(at(36, 11)),
                  completed=iso(at(38, 15)))
     org.add_task("Old call", what_id=ids["old"], owner_id=ana, created=iso(at(10)), closed=False)
@@ -84,9 +87,13 @@ def test_rows_are_the_records_as_they_are_now_in_sos_terms(history: tuple[Salesf
         "forecast_category": "closed", "competitor": None, "days_in_stage": None}
     assert deals[story["new"]]["competitor"] == "Globex"
     assert deals[story["new"]]["close_date"] == datetime.date(2027, 1, 15)
-    [lead] = backend.rows("lead", ["status", "owner", "created_date"], desired=desired)
-    assert lead == {"id": story["lead"], "url": lead["url"], "status": "working", "owner": "ana@acme.example",
-                    "created_date": at(34), "converted_deal": None}
+    leads = {r["id"]: r for r in backend.rows("lead", ["status", "owner", "created_date"], desired=desired)}
+    assert leads == {
+        story["lead"]: {"id": story["lead"], "url": leads[story["lead"]]["url"], "status": "working",
+                        "owner": "ana@acme.example", "created_date": at(34), "converted_deal": None},
+        story["converted"]: {"id": story["converted"], "url": leads[story["converted"]]["url"],
+                             "status": "qualified", "owner": "bo@acme.example", "created_date": at(2),
+                             "converted_deal": story["new"]}}
 
 
 def test_changes_replay_the_stage_history_and_the_tracked_fields_since_a_date(

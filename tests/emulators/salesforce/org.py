@@ -223,7 +223,7 @@ class Org:
                         for key, (component, values) in self._values.items()
                         if self.components.get(("StandardValueSet", key)) is component}
         twin.records = {obj: {rid: dict(rec) for rid, rec in recs.items()} for obj, recs in self.records.items()}
-        twin.history_enabled, twin.tracked_standard = self.history_enabled, self.tracked_standard
+        twin.history_enabled, twin.tracked_standard = set(self.history_enabled), self.tracked_standard
         twin._ids = Counter(self._ids)
         return twin
 
@@ -235,6 +235,7 @@ class Org:
         self._infos = other._infos
         self._values = other._values
         self.records = other.records
+        self.history_enabled = other.history_enabled
         self._ids = other._ids
 
     # -- derived views --------------------------------------------------------------
