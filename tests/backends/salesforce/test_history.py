@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import pytest
 
-from sos.backends.base import Activity, FieldChange
+from sos.backends.base import Activity, FieldChange, History
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.backends.salesforce.history import OrgHistory
 from sos.engine import desired_model
@@ -25,8 +25,8 @@ SINCE = datetime.datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def at(day: int, hour: int = 10) -> datetime.datetime:
-    return datetime.datetime(2026, 10 + day // 31, day % 31 or 1, hour, tzinfo=UTC) if day < 31 else \
-        datetime.datetime(2026, 11, day - 30, hour, tzinfo=UTC)
+    """The story's moments: `day` days after 30 September 2026 (day 32 is SINCE's day), at `hour` UTC."""
+    return datetime.datetime(2026, 9, 30, hour, tzinfo=UTC) + datetime.timedelta(days=day)
 
 
 def iso(moment: datetime.datetime) -> str:
@@ -77,6 +77,7 @@ def history(applied: Project, recorder: Recorder) -> tuple[SalesforceBackend, Pr
 def test_rows_are_the_records_as_they_are_now_in_sos_terms(history: tuple[SalesforceBackend, Project],
                                                           story: dict[str, str]) -> None:
     backend, project = history
+    assert isinstance(backend, History)       # what the reports check before reading
     desired = desired_model(project)
     deals = {r["id"]: r for r in backend.rows("opportunity", ["stage", "amount", "close_date", "owner",
                                                                "forecast_category", "competitor", "days_in_stage"],
@@ -132,15 +133,16 @@ def test_lead_status_changes_and_tasks_by_record(history: tuple[SalesforceBacken
         FieldChange(story["lead"], "status", "new", "working", at(36, 9), "ana@acme.example")}
     assert "OwnerId" in timeline.unavailable["owner"]          # Lead owner is not tracked in this org
     assert list(backend.activities("opportunity", SINCE)) == [   # the old deal's task is from before SINCE
-        Activity(list(emulator_tasks(backend, "Call"))[0], story["new"], "Call", "bo@acme.example", at(36, 11),
+        Activity(task_id(backend, "Call"), story["new"], "Call", "bo@acme.example", at(36, 11),
                  datetime.date(2026, 11, 8), at(38, 15))]
     [intro] = backend.activities("lead", SINCE)
     assert (intro.record, intro.subject, intro.owner, intro.due, intro.completed, intro.cadence) == (
         story["lead"], "Intro", "ana@acme.example", datetime.date(2026, 11, 5), None, None)
 
 
-def emulator_tasks(backend: SalesforceBackend, subject: str) -> list[str]:
-    return [str(r["Id"]) for r in backend.client.query(f"SELECT Id FROM Task WHERE Subject = '{subject}'")]
+def task_id(backend: SalesforceBackend, subject: str) -> str:
+    [task] = backend.client.query(f"SELECT Id FROM Task WHERE Subject = '{subject}'")
+    return str(task["Id"])
 
 
 def test_a_bulk_read_gives_the_same_answers_as_pages(history: tuple[SalesforceBackend, Project],
