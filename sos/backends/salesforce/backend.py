@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from sos.backends.salesforce.history import OrgHistory
     from sos.backends.salesforce.package import Package
-    from sos.expr.dialects.base import Naming
     from sos.backends.salesforce.read import LiveOrg
+    from sos.expr.dialects.base import Naming
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 # Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.

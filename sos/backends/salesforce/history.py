@@ -64,6 +64,11 @@ class OrgHistory:
         self.scopes = scopes
         self.namings = namings
         self.bulk_threshold = bulk_threshold
+        # the stage and lead status keys by the value Salesforce stores (lower case: picklists ignore case)
+        self.state_keys = {(obj, kind): {stored.lower(): key for key, stored in values.items()}
+                           for obj, naming in namings.items()
+                           for kind, values in ((Kind.STAGE, naming.stage_values),
+                                                (Kind.LEAD_STATUS, naming.status_values))}
 
     # -- rows --------------------------------------------------------------------------------------------------
 
@@ -99,10 +104,8 @@ class OrgHistory:
             return None
         naming, kind = self.namings[obj], self.scopes[obj].fields[key].kind
         text = str(value)
-        if kind is Kind.STAGE:
-            return {v.lower(): k for k, v in naming.stage_values.items()}.get(text.lower(), text)
-        if kind is Kind.LEAD_STATUS:
-            return {v.lower(): k for k, v in naming.status_values.items()}.get(text.lower(), text)
+        if kind in (Kind.STAGE, Kind.LEAD_STATUS):
+            return self.state_keys[obj, kind].get(text.lower(), text)
         if kind is Kind.DATE:
             return datetime.date.fromisoformat(text[:10])
         if kind is Kind.DATETIME:
