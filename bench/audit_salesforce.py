@@ -24,8 +24,11 @@ import random
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 CHECKS = 50
 SIZES = (10_000, 100_000)
@@ -41,11 +44,20 @@ READ_SIZES = (2_000, 4_000, 6_000, 8_000, 10_000, 14_000, 20_000)
 READ = "SELECT Id, Name, Owner.Username, StageName, Amount, CloseDate, CreatedDate FROM Opportunity"
 LATENCY_MS = 100
 BULK_POLLS = 2
+T = TypeVar("T")
 READS = 3           # each read is timed this many times; the fastest is shown (the machine is shared)
 
 
 def described(calls: Counter[str]) -> str:
     return f"{sum(calls.values()):,} calls ({', '.join(f'{n} {op}' for op, n in sorted(calls.items()))})"
+
+
+def counted(emulator: Any, read: Callable[[], T]) -> tuple[T, Counter[str], float]:
+    """What `read` returns, the calls the emulator counted for it and the seconds it took."""
+    emulator.calls.clear()
+    started = time.perf_counter()
+    found = read()
+    return found, Counter(emulator.calls), time.perf_counter() - started
 
 
 def load(org: object, count: int, stages: list[str], seed: int = 5) -> None:
@@ -115,13 +127,14 @@ def read_times(emulator: Any, client: Any, stages: list[str]) -> list[tuple[str,
     return rows
 
 
-def run() -> list[tuple[str, str]]:
-    from sos.backends.salesforce.backend import SalesforceBackend
+@contextmanager
+def starter_org() -> Iterator[tuple[Any, Any, Any]]:
+    """A running emulator with the smb-bant starter applied: (the emulator, the project, the applied Model), the
+    emulator's token in SF_ACCESS_TOKEN meanwhile."""
     from sos.engine import apply_plan, make_plan
     from sos.project import load_project
     from tests.emulators.salesforce import SalesforceEmulator
 
-    rows: list[tuple[str, str]] = []
     old_token = os.environ.get("SF_ACCESS_TOKEN")
     with SalesforceEmulator(daily_api_max=10**9) as emulator, emulator.ca_env(), \
             tempfile.TemporaryDirectory() as folder:
@@ -136,30 +149,35 @@ def run() -> list[tuple[str, str]]:
             run = make_plan(project, project.target(None))
             if not apply_plan(project, run.backend, run.plan, run.desired).ok:
                 raise RuntimeError("the emulator refused the starter")
-            model = run.desired
-            audited = checks(model)
-            stages = [v.full_name for v in emulator.org.value_set("OpportunityStage") if not v.closed]
-            rows += read_times(emulator, SalesforceBackend(project.target(None), project.root,
-                                                           progress=lambda _: None).client, stages)
-            for size in SIZES:
-                emulator.org.records["Opportunity"].clear()
-                load(emulator.org, size, stages)
-                for top in (0, 10):
-                    backend = SalesforceBackend(project.target(None), project.root, sleep=lambda _: None,
-                                                progress=lambda _: None)
-                    emulator.calls.clear()
-                    started = time.perf_counter()
-                    tallies = backend.tally(audited, top=top, today=TODAY, desired=model)   # type: ignore[arg-type]
-                    seconds = time.perf_counter() - started
-                    found = sum(t.total for t in tallies)
-                    what = "counts only (top=0)" if top == 0 else f"with the {top} worst offenders"
-                    rows.append((f"{size:,} records, {len(audited)} checks, {what}",
-                                 f"{described(Counter(emulator.calls))}, {seconds:.1f} s, {found:,} breaches"))
+            yield emulator, project, run.desired
         finally:
             if old_token is None:
                 os.environ.pop("SF_ACCESS_TOKEN", None)
             else:
                 os.environ["SF_ACCESS_TOKEN"] = old_token
+
+
+def run() -> list[tuple[str, str]]:
+    from sos.backends.salesforce.backend import SalesforceBackend
+
+    rows: list[tuple[str, str]] = []
+    with starter_org() as (emulator, project, model):
+        audited = checks(model)
+        stages = [v.full_name for v in emulator.org.value_set("OpportunityStage") if not v.closed]
+        rows += read_times(emulator, SalesforceBackend(project.target(None), project.root,
+                                                       progress=lambda _: None).client, stages)
+        for size in SIZES:
+            emulator.org.records["Opportunity"].clear()
+            load(emulator.org, size, stages)
+            for top in (0, 10):
+                backend = SalesforceBackend(project.target(None), project.root, sleep=lambda _: None,
+                                            progress=lambda _: None)
+                tallies, calls, seconds = counted(emulator, partial(
+                    backend.tally, audited, top=top, today=TODAY, desired=model))   # type: ignore[arg-type]
+                found = sum(t.total for t in tallies)
+                what = "counts only (top=0)" if top == 0 else f"with the {top} worst offenders"
+                rows.append((f"{size:,} records, {len(audited)} checks, {what}",
+                             f"{described(calls)}, {seconds:.1f} s, {found:,} breaches"))
     return rows
 
 

@@ -8,9 +8,9 @@ import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
@@ -28,8 +28,10 @@ from sos.target import Target
 if TYPE_CHECKING:
     import requests
 
+    from sos.backends.salesforce.history import OrgHistory
     from sos.backends.salesforce.package import Package
     from sos.backends.salesforce.read import LiveOrg
+    from sos.expr.dialects.base import Naming
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 # Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.
@@ -182,21 +184,46 @@ class SalesforceBackend:
         """For each check, the org's records that break it (records.py says how they are counted). The fields and
         stages the checks read are named as `desired`, the Model they were made from, names them in Salesforce;
         without it, as the org holds what sos manages (read with one retrieve: two calls more)."""
-        from sos.backends.salesforce.lower.context import Build
         from sos.backends.salesforce.records import RecordCounter
-        from sos.backends.salesforce.standard_fields import expression_naming
 
         if not checks:
             return []
+        _, namings = self._named(desired, {c.object for c in checks})
+        clock = today or datetime.datetime.now(datetime.UTC).date()
+        return RecordCounter(self.client, namings, top=top, today=clock).tally(checks)
+
+    def _named(self, desired: Model | None, objects: Iterable[str]) -> tuple[Model, dict[str, Naming]]:
+        """The Model that names fields and stages (`desired`, or what the org holds of sos's, read with one
+        retrieve), and the Naming of each of `objects` through it."""
+        from sos.backends.salesforce.lower.context import Build
+        from sos.backends.salesforce.standard_fields import expression_naming
+
         if desired is None:
             org, _ = self._retrieve(Model())
             build = Build(org.model, (), org, False, False, frozenset())
         else:
             build = Build(desired, (), None, False, False, frozenset())
-        namings = {obj: expression_naming(obj, build.field_names(obj), build.stage_names_by_key(),
-                                          build.status_names_by_key()) for obj in {c.object for c in checks}}
-        clock = today or datetime.datetime.now(datetime.UTC).date()
-        return RecordCounter(self.client, namings, top=top, today=clock).tally(checks)
+        return build.desired, {obj: expression_naming(obj, build.field_names(obj), build.stage_names_by_key(),
+                                                      build.status_names_by_key()) for obj in objects}
+
+    # -- history (backends.base.History; history.py) ----------------------------------------------
+
+    def _history(self, obj: str, desired: Model | None) -> OrgHistory:
+        from sos.backends.salesforce.history import OrgHistory
+        from sos.model.exprs import model_scope
+
+        model, namings = self._named(desired, [obj])
+        return OrgHistory(self.client, {obj: model_scope(model, obj)}, namings)
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        return self._history(obj, desired).rows(obj, fields)
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        return self._history(obj, desired).changes(obj, fields, since)
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        return self._history(obj, Model()).activities(obj, since)
 
     def record_count(self, obj: str) -> int:
         """How many records of `obj` the org holds (one COUNT() query)."""

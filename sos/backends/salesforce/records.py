@@ -175,15 +175,8 @@ class RecordCounter:
 
     def _rows(self, obj: str, soql: str, reads: Sequence[str], scope: Scope,
               naming: Naming) -> Iterator[dict[str, Any]]:
-        """The records `soql` reads: by a Bulk API query job past the threshold, else page by page."""
-        count = self.client.count(OBJECTS[obj])
-        if count <= self.bulk_threshold:
-            for page in self.client.query_pages(soql):
-                yield from page
-            return
-        for page in self.client.bulk_query(soql, what=plural(count, f"{OBJECTS[obj]} record")):
-            for row in page:
-                yield _typed(row, reads, scope, naming)
+        for row in fetch(self.client, OBJECTS[obj], soql, bulk_threshold=self.bulk_threshold):
+            yield _typed(row, reads, scope, naming)
 
     def _worst_first(self, plan: _Plan) -> Any:
         amount = self._amount(plan)
@@ -209,6 +202,19 @@ class RecordCounter:
                 by_state[str(self._state_key(plan, row.get(state)))] += count
         return Tally(sum(by_owner.values()), dict(by_owner), dict(by_state),
                      tuple(self._offender(plan, row) for row in plan.worst[:self.top]))
+
+
+def fetch(client: SalesforceClient, soql_object: str, soql: str, *,
+          bulk_threshold: int = BULK_THRESHOLD) -> Iterator[dict[str, Any]]:
+    """The records `soql` reads from `soql_object`: by a Bulk API query job when the object holds more than
+    `bulk_threshold` records (every value then text, as the CSV has it), else page by page."""
+    count = client.count(soql_object)
+    if count <= bulk_threshold:
+        for page in client.query_pages(soql):
+            yield from page
+        return
+    for page in client.bulk_query(soql, what=plural(count, f"{soql_object} record")):
+        yield from page
 
 
 def _compares_cased_text(check: Check, naming: Naming) -> bool:

@@ -289,6 +289,9 @@ def check_custom_object(org: Org, candidate: Candidate) -> list[Problem]:
             return [Problem(f"Not supported by the emulator: custom object {candidate.full_name}", "INVALID_TYPE")]
         return [Problem(f"Cannot find object {candidate.full_name}", "INVALID_CROSS_REFERENCE_KEY")]
     candidate.full_name = obj
+    enable = child(candidate.body, "enableHistory")
+    if enable is not None:     # the object's "Track Field History" (history.py), as the file says it
+        (org.history_enabled.add if flag(candidate.body, "enableHistory") else org.history_enabled.discard)(obj)
     return []
 
 

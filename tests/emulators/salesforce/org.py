@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from lxml import etree
 
 from . import standard
+from .history import HISTORY_OBJECTS
 from .schema import MD_NS, load_schema
 from .xmlutil import child, flag, kids, md, number, rebuild, sub, text
 
@@ -35,7 +36,8 @@ ID_PREFIXES = {
     "CustomField": "00N", "ValidationRule": "03d", "RecordType": "012", "BusinessProcess": "019",
     "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
     "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g", "bulkQuery": "750",
-    "User": "005", "Organization": "00D",
+    "User": "005", "Organization": "00D", "OpportunityHistory": "008", "OpportunityFieldHistory": "017",
+    "LeadHistory": "017",
 }
 CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
                "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
@@ -45,6 +47,7 @@ INTEGRATION_USER = {"Id": USER_ID, "Username": "integration@emulator.example", "
                     "FirstName": "Integration", "LastName": "User", "Email": "integration@emulator.example",
                     "IsActive": True, "ProfileId": None, "UserRoleId": None, "ManagerId": None}
 ORG_ID = "00DEm0000000001EAA"
+FORECAST_CATEGORIES = {name: category for category, name in standard.FORECAST_CATEGORY_NAMES.items()}
 
 
 class SteppingClock:
@@ -138,8 +141,12 @@ class Org:
         self._infos: dict[str, tuple[Component, FieldInfo]] = {}  # lower-case fullName → field_info() of it
         self._values: dict[str, tuple[Component, tuple[StageValue, ...]]] = {}  # lower-case name → value_set()
         self.records: dict[str, dict[str, dict[str, object]]] = {
-            name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment", "Task")}
+            name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment", "Task", *HISTORY_OBJECTS)}
         self.records["User"] = {USER_ID: dict(INTEGRATION_USER)}
+        # Setup → Set History Tracking (history.py): the objects whose field history is on, and their standard
+        # fields it tracks (custom fields say it with trackHistory).
+        self.history_enabled: set[str] = set()
+        self.tracked_standard: dict[str, set[str]] = {}
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -216,6 +223,7 @@ class Org:
                         for key, (component, values) in self._values.items()
                         if self.components.get(("StandardValueSet", key)) is component}
         twin.records = {obj: {rid: dict(rec) for rid, rec in recs.items()} for obj, recs in self.records.items()}
+        twin.history_enabled, twin.tracked_standard = set(self.history_enabled), self.tracked_standard
         twin._ids = Counter(self._ids)
         return twin
 
@@ -227,6 +235,7 @@ class Org:
         self._infos = other._infos
         self._values = other._values
         self.records = other.records
+        self.history_enabled = other.history_enabled
         self._ids = other._ids
 
     # -- derived views --------------------------------------------------------------
@@ -300,7 +309,8 @@ class Org:
         return user_id
 
     def add_task(self, subject: str, *, what_id: str | None = None, who_id: str | None = None,
-                 activity_date: str | None = None, closed: bool = True, owner_id: str = USER_ID) -> str:
+                 activity_date: str | None = None, closed: bool = True, owner_id: str = USER_ID,
+                 created: str | None = None, completed: str | None = None, description: str | None = None) -> str:
         """A task logged on a record (loading, without validation); returns its id. A closed one dates the record it
         is about: LastActivityDate is "the due date of the most recently closed task associated with the record"
         or of the most recent event (Object Reference, Opportunity and Lead, LastActivityDate; the emulator holds
@@ -310,7 +320,8 @@ class Org:
         self.records["Task"][task_id] = {
             "Id": task_id, "Subject": subject, "ActivityDate": activity_date, "IsClosed": closed,
             "Status": "Completed" if closed else "Not Started", "WhatId": what_id, "WhoId": who_id,
-            "OwnerId": owner_id, "CreatedDate": iso(self.clock())}
+            "OwnerId": owner_id, "CreatedDate": created or iso(self.clock()), "CreatedById": owner_id,
+            "Description": description, "CompletedDateTime": completed if closed else None}
         for record_id in filter(None, (what_id, who_id)):
             record = next((recs[record_id] for recs in self.records.values() if record_id in recs), None)
             if record is not None and closed and activity_date is not None:
@@ -340,8 +351,11 @@ class Org:
             record["LastStageChangeDate"] = now   # set by Salesforce when the stage changes (read-only)
         if obj == "Opportunity" and "StageName" in values:
             for derived in ("IsClosed", "IsWon", "ForecastCategory", "ForecastCategoryName"):
-                record.pop(derived, None)
+                if derived not in values:
+                    record.pop(derived, None)
             self._derive_opportunity(record)
+        if obj == "Opportunity" and "ForecastCategoryName" in values:   # the category follows its name
+            record["ForecastCategory"] = FORECAST_CATEGORIES.get(str(values["ForecastCategoryName"]))
         return record
 
     def _derive_opportunity(self, record: dict[str, object]) -> None:
@@ -349,6 +363,8 @@ class Org:
         record.setdefault("CloseDate", "2025-06-30")
         stage = next((v for v in self.value_set("OpportunityStage")
                       if v.full_name.lower() == str(record.get("StageName", "")).lower()), None)
+        if record.get("ForecastCategoryName") is not None:
+            record.setdefault("ForecastCategory", FORECAST_CATEGORIES.get(str(record["ForecastCategoryName"])))
         if stage is not None:
             record.setdefault("IsClosed", stage.closed)
             record.setdefault("IsWon", stage.won)

@@ -10,6 +10,7 @@ from datetime import timezone
 from typing import TYPE_CHECKING
 
 from . import bulk, composite, formula, soql, standard
+from .history import HISTORY_OBJECTS, record_history
 from .org import USER_ID, FieldInfo, Org, canonical_object
 from .schema import MetadataSchema
 from .standard import DESCRIBE_TYPES
@@ -237,6 +238,11 @@ class RestApi:
                                     "sobjects": [self._summary(o, version) for o in standard.OBJECTS]})
         if parts[0] == "PermissionSetAssignment" and method == "POST" and len(parts) == 1:
             return self._assign(body)
+        history = next((name for name in HISTORY_OBJECTS if name.lower() == parts[0].lower()), None)
+        if history is not None and method in ("POST", "PATCH", "DELETE"):
+            verb = {"POST": "inserted", "PATCH": "updated", "DELETE": "deleted"}[method]
+            return error_reply(400, "INVALID_TYPE_FOR_OPERATION",
+                               f"entity type cannot be {verb}: {HISTORY_OBJECTS[history]}")
         obj = canonical_object(parts[0])
         if obj is None:
             return not_found()
@@ -338,6 +344,7 @@ class RestApi:
         if refused is not None:
             return refused
         self.org.records[obj][str(record["Id"])] = record
+        record_history(self.org, obj, None, record)
         return json_reply(201, {"id": record["Id"], "success": True, "errors": []})
 
     def _update(self, obj: str, record_id: str, body: bytes) -> Reply:
@@ -355,6 +362,7 @@ class RestApi:
         if refused is not None:
             return refused
         self.org.records[obj][record_id] = record
+        record_history(self.org, obj, prior, record)
         return Reply(204, b"", content_type="")
 
     def _validation_rules(self, obj: str, record: Mapping[str, object],

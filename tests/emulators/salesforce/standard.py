@@ -159,6 +159,12 @@ OBJECTS: dict[str, StandardObject] = {o.name: o for o in (
         StandardField("OwnerId", "Assigned To ID", "Lookup", reference_to="User", relationship="Owner",
                       nillable=False),
         StandardField("CreatedDate", "Created Date", "DateTime", updateable=False, nillable=False),
+        StandardField("CreatedById", "Created By ID", "Lookup", reference_to="User", relationship="CreatedBy",
+                      updateable=False, nillable=False),
+        StandardField("Description", "Comments", "LongTextArea"),
+        # Object Reference, "Task": CompletedDateTime, when the task was closed (UNVERIFIED: the API version it came
+        # in, 46.0 as remembered; sos calls 63.0).
+        StandardField("CompletedDateTime", "Completed Date/Time", "DateTime", updateable=False),
     ), deployable=False),
     StandardObject("RecordType", "Record Type", "Record Types", "012", (
         StandardField("Id", "Record Type ID", "Id", updateable=False, nillable=False),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from . import standard
+from .history import HISTORY_COLUMNS, history_rows, tracked_fields
 from .org import Component, FieldInfo, Org, canonical_object, field_info
 from .schema import MetadataSchema
 from .xmlutil import flag, kids, text
@@ -67,8 +68,14 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
         return _plain("PermissionSetAssignment", list(org.records["PermissionSetAssignment"].values()),
                       standard_columns=["Id", "AssigneeId", "PermissionSetId"])
     if lowered == "task":
-        return _plain("Task", list(org.records["Task"].values()),
-                      standard_columns=[f.name for f in standard.OBJECTS["Task"].fields])
+        users = org.records["User"]
+        rows = [{**task, "Owner": dict(users[str(task["OwnerId"])]) if str(task["OwnerId"]) in users else None}
+                for task in org.records["Task"].values()]
+        return _plain("Task", rows, standard_columns=[f.name for f in standard.OBJECTS["Task"].fields]
+                      + ["Owner.Username"])
+    history = next((table for table in HISTORY_COLUMNS if table.lower() == lowered), None)
+    if history is not None:
+        return _plain(history, history_rows(org, history), standard_columns=list(HISTORY_COLUMNS[history]))
     if lowered == "user":
         return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None
@@ -111,11 +118,13 @@ def tooling_table(org: Org, name: str, schema: MetadataSchema) -> Table | None:
     if lowered == "fielddefinition":
         rows = []
         for obj in standard.DEPLOYABLE_OBJECTS:
+            tracked = tracked_fields(org, obj)
             for info in org.object_fields(obj).values():
                 rows.append({"DurableId": f"{obj}.{info.name}", "QualifiedApiName": info.name,
                              "DeveloperName": info.name[:-3] if info.custom else info.name,
                              "DataType": _data_type(info), "Label": info.label, "EntityDefinitionId": obj,
-                             "EntityDefinition": _entity(obj), "IsNillable": info.nillable})
+                             "EntityDefinition": _entity(obj), "IsNillable": info.nillable,
+                             "IsFieldHistoryTracked": info.name in tracked})
         return _plain("FieldDefinition", rows, url_base="tooling/sobjects")
     return None
 
