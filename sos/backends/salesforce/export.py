@@ -12,7 +12,8 @@ from sos.plan.change import Action, Plan
 
 FORMATS = ("mdapi", "source")
 # Every top-level name a build writes in either format: a folder holding only these was written by a build.
-ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "objects", "standardValueSets", "permissionsets",
+ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "destructiveChangesPost.xml", "objects", "flows",
+                     "standardValueSets", "permissionsets",
                      "sfdx-project.json", "force-app", "manifest"})
 VALUE_SET_KINDS = {Kind.STAGE, Kind.LEAD_STATUS, Kind.PIPELINE}
 LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, LeadStatus): a deployed value set "
@@ -56,12 +57,13 @@ def export_package(plan: Plan, desired: Model, *, fmt: str, value_sets: bool, ap
     left_out = not value_sets and any(c.address.kind in VALUE_SET_KINDS for c in plan.changes)
     counts = Counter(c.type for c in package.components if not c.deleted)
     deleted = sum(c.deleted for c in package.components)
-    rows = [*sorted(counts.items()), *([("deleted", f"{deleted} (destructiveChanges.xml)")] if deleted else [])]
+    destructive = next((name for name in package.files if name.startswith("destructiveChanges")), "")
+    rows = [*sorted(counts.items()), *([("deleted", f"{deleted} ({destructive})")] if deleted else [])]
     if fmt == "mdapi":
         deploy = "sf project deploy start --metadata-dir {out}"
     else:
         deploy = "cd {out} && sf project deploy start --manifest manifest/package.xml" + (
-            " --post-destructive-changes manifest/destructiveChanges.xml" if deleted else "")
+            f" --post-destructive-changes manifest/{destructive}" if deleted else "")
     return Export(files=files, written=sum(counts.values()), rows=tuple((k, str(v)) for k, v in rows),
                   notes=package.notes if value_sets else (), messages=(LEFT_OUT,) if left_out else (),
                   deploy=deploy, entries=ENTRIES)

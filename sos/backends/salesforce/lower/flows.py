@@ -63,13 +63,15 @@ def delete(b: Build, address: Address) -> list[Component]:
 
 
 def deactivated(b: Build) -> dict[str, bytes]:
-    """The flows of deleted cadences as the org holds them, switched off (status Obsolete) in the same deploy that
-    deletes them: Salesforce refuses to delete an active flow (Metadata API, Flow: "You can delete a flow version
-    as long as it isn't active")."""
+    """The flows of deleted cadences switched off (status Obsolete), in the same deploy that deletes them after its
+    saves: Salesforce deletes no active flow (Metadata API, Flow: "You can delete a flow version as long as it
+    isn't active"). The org's own flow where it was read; offline, the flow the cadence the plan deletes made."""
     files = {}
-    for address in sorted(a for a in b.deletes if a.kind is Kind.AUTOMATION):
+    for address, change in sorted((a, c) for a, c in b.deletes.items() if a.kind is Kind.AUTOMATION):
         name = _name(b, address)
         body = b.live.flows.get(name) if b.live is not None else None
+        if body is None and b.live is None and held(before := Resource(address, dict(change.before or {}))):
+            body = flow_file(b, before)
         if body is not None:
             files[f"flows/{name}.flow"] = re.sub(rb"<status>[^<]*</status>", b"<status>Obsolete</status>", body)
     return files
