@@ -26,10 +26,13 @@ class FlowFormula(SalesforceFormula):
 
     DIALECT = "a Salesforce Flow formula"
 
-    def field(self, node: Name) -> str:
+    def gen_name(self, node: Name) -> str:
         if self.is_days_in_stage(node):
             return self.unsupported(node, "a Flow entry condition cannot read days_in_stage; use a "
                                           "stage_age_over trigger for time in a stage")
+        return super().gen_name(node)
+
+    def field(self, node: Name) -> str:
         return merge_field(super().field(node))
 
     def as_text(self, node: Expr) -> str:

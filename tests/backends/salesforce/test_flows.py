@@ -196,3 +196,39 @@ def test_a_dropped_cadence_flow_is_switched_off_then_deleted_only_with_allow_del
     assert {c.full_name for c in emulator.org.of_type("Flow")} == {
         "Client_Own_Flow", "Sos_Lead_First_Touch", "Sos_Opportunity_Proposal_Plan"}
     assert Address(Kind.AUTOMATION, "lead", "working_call") not in make_plan(project, project.target(None)).live.model
+
+
+def test_an_offline_build_switches_the_flow_off_then_deletes_it(emulator: SalesforceEmulator,
+                                                                make_project: MakeProject) -> None:
+    from sos.backends.salesforce.lower import build_package
+    from sos.plan.change import Change
+    from tests.backends.salesforce.test_metadata import deploy, schema_errors
+
+    run = applied(make_project(SMALL))
+    address = Address(Kind.AUTOMATION, "lead", "working_call")
+    dropped = run.desired.get(address)
+    assert dropped is not None
+    package = build_package(run.desired, [Change(address, Action.DELETE, dict(dropped.attrs), None)], None,
+                            allow_delete=True)
+    assert sorted(n for n in package.files if n.startswith(("flows/", "destructive"))) == [
+        "destructiveChangesPost.xml", "flows/Sos_Lead_Working_Call.flow"]
+    assert b"<status>Obsolete</status>" in package.files["flows/Sos_Lead_Working_Call.flow"]
+    assert schema_errors(package.files["flows/Sos_Lead_Working_Call.flow"], "Flow") == []
+    assert deploy(emulator.client(), package) == ("Succeeded", [])
+    assert emulator.org.get("Flow", "Sos_Lead_Working_Call") is None
+
+
+def test_a_when_no_flow_formula_can_say_is_a_located_error(make_project: MakeProject,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from sos.cli import cli
+
+    project = make_project(SMALL.replace("when: amount >= 10000", "when: days_in_stage > 3"))
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["plan"])
+    line = SMALL.splitlines().index("  proposal_plan:") + 1
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"blueprint.yaml:{line}:3: error: a Flow entry condition cannot read days_in_stage; use a stage_age_over "
+        "trigger for time in a stage [unsupported]")

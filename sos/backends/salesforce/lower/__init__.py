@@ -94,11 +94,13 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
 
 
 def formula_problems(desired: Model) -> list[Diagnostic]:
-    """What Salesforce could not hold in the validation rules `desired` makes, offline (stage values by label):
-    each at the span of the expression part it is about."""
+    """What Salesforce could not hold in the validation rules and the flows' entry formulas `desired` makes,
+    offline (stage values by label): each at the span of the expression part it is about (a flow's: the cadence)."""
     b = Build(desired, (), None, False, True, HELD_KINDS)
     for resource in (r for kind in rules.RULE_KINDS for r in desired.of_kind(kind)):
         rules.rule(b, resource)
+    for cadence in filter(flows.held, desired.of_kind(Kind.AUTOMATION)):
+        flows.entry_condition(b, cadence)
     return b.problems
 
 
