@@ -232,3 +232,17 @@ def test_a_when_no_flow_formula_can_say_is_a_located_error(make_project: MakePro
     assert result.output.splitlines()[0] == (
         f"blueprint.yaml:{line}:3: error: a Flow entry condition cannot read days_in_stage; use a stage_age_over "
         "trigger for time in a stage [unsupported]")
+
+
+def test_a_cadence_turned_into_one_no_flow_runs_loses_its_flow(emulator: SalesforceEmulator,
+                                                               make_project: MakeProject) -> None:
+    project = make_project(SMALL)
+    applied(project)
+    notify = SMALL.replace("      create_task: {subject: Second attempt, priority: low}\n",
+                           "      notify: {message: A lead is being worked}\n")
+    (project.root / "blueprint.yaml").write_text(notify, encoding="utf-8")
+    plan = make_plan(project, project.target(None)).plan
+    assert [(c.action, str(c.address)) for c in plan.changes] == [(Action.UPDATE, "cadence.lead.working_call")]
+    applied(project)
+    assert emulator.org.get("Flow", "Sos_Lead_Working_Call") is None      # it would still create the old task
+    assert make_plan(project, project.target(None)).plan.changes == ()

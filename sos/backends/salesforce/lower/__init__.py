@@ -79,8 +79,9 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
             record_types=permission["record_types"])
         components.append(Component("PermissionSet", PERMISSION_SET, None))
     deleted = [c for address in sorted(b.deletes) for c in LOWERERS[address.kind].delete(b, address)]
+    deleted += flows.retired(b)
     components += deleted
-    deactivated = flows.deactivated(b)     # in package.xml too: deployed switched off, then deleted
+    deactivated = flows.deactivated(b, deleted)     # in package.xml too: deployed switched off, then deleted
     files.update(deactivated)
     components += [Component(c.type, c.full_name, c.address) for c in deleted
                    if f"flows/{c.full_name}.flow" in deactivated]

@@ -62,18 +62,26 @@ def delete(b: Build, address: Address) -> list[Component]:
     return [Component("Flow", _name(b, address), address, deleted=True)]
 
 
-def deactivated(b: Build) -> dict[str, bytes]:
-    """The flows of deleted cadences switched off (status Obsolete), in the same deploy that deletes them after its
-    saves: Salesforce deletes no active flow (Metadata API, Flow: "You can delete a flow version as long as it
-    isn't active"). The org's own flow where it was read; offline, the flow the cadence the plan deletes made."""
+def retired(b: Build) -> list[Component]:
+    """The flows of cadences changed into ones no flow runs (a notify, a schedule): deleted, as their flows would
+    otherwise go on doing what the blueprint no longer says."""
+    return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
+            and not held(b.resource(address)) for c in delete(b, address)]
+
+
+def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
+    """The `deleted` flows switched off (status Obsolete), in the same deploy that deletes them after its saves:
+    Salesforce deletes no active flow (Metadata API, Flow: "You can delete a flow version as long as it isn't
+    active"). The org's own flow where it was read; offline, the flow the cadence the plan deletes made."""
     files = {}
-    for address, change in sorted((a, c) for a, c in b.deletes.items() if a.kind is Kind.AUTOMATION):
-        name = _name(b, address)
-        body = b.live.flows.get(name) if b.live is not None else None
-        if body is None and b.live is None and held(before := Resource(address, dict(change.before or {}))):
+    for component in (c for c in deleted if c.type == "Flow"):
+        body = b.live.flows.get(component.full_name) if b.live is not None else None
+        change = b.deletes.get(component.address) if component.address is not None else None
+        if body is None and change is not None and held(before := Resource(change.address, dict(change.before or {}))):
             body = flow_file(b, before)
         if body is not None:
-            files[f"flows/{name}.flow"] = re.sub(rb"<status>[^<]*</status>", b"<status>Obsolete</status>", body)
+            files[f"flows/{component.full_name}.flow"] = re.sub(rb"<status>[^<]*</status>",
+                                                                b"<status>Obsolete</status>", body)
     return files
 
 
