@@ -36,9 +36,10 @@ from sos.model.resources import Address, Kind, Resource
 
 PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priority's standard values
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
-HELD_NOTE = ("cadences on record_created, stage_entered or status_entered that create a task for the record's "
-             "owner become record-triggered Flows; schedule and report cadences run from CI (`sos ci github`), "
-             "not in Salesforce; notify cadences, tasks for another assignee and stage_age_over are not applied")
+HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
+             "record's owner become record-triggered Flows; schedule and report cadences run from CI (`sos ci "
+             "github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over and "
+             "cadences on other objects are not applied")
 
 
 def held(resource: Resource) -> bool:
