@@ -246,3 +246,24 @@ def test_a_cadence_turned_into_one_no_flow_runs_loses_its_flow(emulator: Salesfo
     applied(project)
     assert emulator.org.get("Flow", "Sos_Lead_Working_Call") is None      # it would still create the old task
     assert make_plan(project, project.target(None)).plan.changes == ()
+
+
+def test_a_flow_whose_cadence_was_edited_past_reading_is_rewritten(emulator: SalesforceEmulator,
+                                                                   make_project: MakeProject) -> None:
+    project = make_project(SMALL)
+    applied(project)
+    name = "Sos_Lead_First_Touch"
+    deployed = emulator.org.get("Flow", name)
+    assert deployed is not None
+    before = text(deployed.body.find(".//{*}processMetadataValues/{*}value"), "stringValue")
+
+    def garble(body: Any) -> None:
+        set_text(body.find(".//{*}processMetadataValues/{*}value"), "stringValue", '{"trigger": 3}')
+
+    edit_in_setup(emulator, "Flow", name, garble)
+    plan = make_plan(project, project.target(None)).plan
+    assert [(c.action, str(c.address)) for c in plan.changes] == [(Action.UPDATE, "cadence.lead.first_touch")]
+    applied(project)
+    restored = emulator.org.get("Flow", name)
+    assert restored is not None
+    assert text(restored.body.find(".//{*}processMetadataValues/{*}value"), "stringValue") == before

@@ -43,7 +43,9 @@ HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status enter
 
 
 def held(resource: Resource) -> bool:
-    """Whether Salesforce runs this cadence as a Flow sos deploys."""
+    """Whether Salesforce runs this cadence as a Flow sos deploys (not one whose flow was edited past reading)."""
+    if not resource.attrs:
+        return False
     automation = automation_of(resource)
     return (isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered))
             and isinstance(automation.action, CreateTask) and automation.action.assign_to == Owner()
@@ -54,7 +56,7 @@ def write(b: Build) -> list[Part]:
     """Each changed cadence's flow, and each managed one's whose flow in the org drifted."""
     parts: list[Part] = []
     for resource in to_write(b):
-        name = flow_name(resource.address)
+        name = _name(b, resource.address)
         parts.append((f"flows/{name}.flow", "file", flow_file(b, resource), Component("Flow", name, resource.address)))
     return parts
 

@@ -11,7 +11,8 @@ from sos.backends.salesforce.marks import split_description
 from sos.backends.salesforce.mdxml import child_text, children
 from sos.backends.salesforce.names import flow_name
 from sos.backends.salesforce.read.reader import Reader
-from sos.model.resources import Kind
+from sos.model.automation import automation_of
+from sos.model.resources import Address, Kind, Resource
 
 
 def flow(r: Reader, name: str, body: bytes) -> None:
@@ -34,7 +35,9 @@ def _cadence(root: ET.Element) -> dict[str, object]:
         if child_text(value, "name") == "sos_cadence":
             text = next((child_text(v, "stringValue") for v in children(value, "value")), None)
             try:
-                return dict(json.loads(text or ""))
-            except ValueError:
+                attrs = dict(json.loads(text or ""))
+                automation_of(Resource(Address(Kind.AUTOMATION, "", ""), attrs))
+            except (ValueError, TypeError, KeyError, AttributeError):
                 return {}
+            return attrs
     return {}
