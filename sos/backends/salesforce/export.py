@@ -26,7 +26,10 @@ Salesforce targets: --layout mdapi (the default) writes package.xml and
 folders (`sf project deploy start --metadata-dir`); --layout source writes an
 SFDX project (`sf project deploy start --manifest manifest/package.xml`).
 Custom fields, validation rules, sales processes and record types, deal-aging
-formulas and a permission set. Review the files, deploy them with the
+formulas, a permission set, and a record-triggered Flow (flows/) for each
+cadence that creates a task when a lead or deal is created or enters a stage
+or status. A dropped cadence's flow is switched off, then deleted by
+destructiveChangesPost.xml (with --allow-delete). Review the files, deploy them with the
 Salesforce CLI or your release tool, or let `sos apply` do both.
 
 \b

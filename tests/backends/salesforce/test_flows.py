@@ -267,3 +267,16 @@ def test_a_flow_whose_cadence_was_edited_past_reading_is_rewritten(emulator: Sal
     restored = emulator.org.get("Flow", name)
     assert restored is not None
     assert text(restored.body.find(".//{*}processMetadataValues/{*}value"), "stringValue") == before
+
+
+def test_a_lead_owned_by_a_queue_is_saved_without_a_task(emulator: SalesforceEmulator,
+                                                         make_project: MakeProject) -> None:
+    """A Task's owner is a user (Object Reference, Task: OwnerId refers to User), and a failing after-save flow
+    rolls back the save that started it: a queue's lead must still save, with no task."""
+    applied(make_project(SMALL))
+    sf = emulator.client()
+    queued = sf.Lead.create({"LastName": "Queued", "Company": "Acme", "LeadSource": "Partner Referral",
+                             "OwnerId": "00GEm0000000001AAA"})["id"]
+    assert tasks(sf, queued) == []
+    owned = sf.Lead.create({"LastName": "Owned", "Company": "Acme", "LeadSource": "Partner Referral"})["id"]
+    assert len(tasks(sf, owned)) == 1

@@ -28,6 +28,7 @@ from sos.backends.salesforce.package import API_VERSION, Component, render
 from sos.backends.salesforce.standard_fields import expression_naming
 from sos.errors import Diagnostic, SosError, Span
 from sos.expr.annotate import annotate
+from sos.expr.dialects.flow_formula import FlowFormula, merge_field
 from sos.expr.parse import parse_expression
 from sos.expr.types import STAGE_FIELDS
 from sos.model.automation import CreateTask, Owner, RecordCreated, StageEntered, StatusEntered, automation_of
@@ -157,7 +158,8 @@ def flow_file(b: Build, resource: Resource) -> bytes:
 
 
 def entry_condition(b: Build, resource: Resource) -> str:
-    """The flow's entry formula: the trigger (a stage or status entered) and the cadence's `when`; '' for none."""
+    """The flow's entry formula: the trigger (a stage or status entered), the cadence's `when`, and for a lead that
+    its owner is a user; '' for none."""
     automation = automation_of(resource)
     obj = resource.address.scope
     parts = []
@@ -167,10 +169,11 @@ def entry_condition(b: Build, resource: Resource) -> str:
             parts.append(f"{field} == '{value}' and (is_new() or is_changed({field}))")
     if automation.when:
         parts.append(f"({automation.when})")
+    # A lead may be owned by a queue, and a Task cannot be: its create would fail, and a failing after-save flow
+    # rolls back the save that started it. Users' ids begin 005 (Object Reference, "Object IDs").
+    guard = f"BEGINS({merge_field('OwnerId')}, '005')" if obj == "lead" else ""
     if not parts:
-        return ""
-    from sos.expr.dialects.flow_formula import FlowFormula
-
+        return guard
     where = resource.origin or Span(str(resource.address), 1, 1)
     try:
         expr = parse_expression(" and ".join(parts), lambda start, end: where)
@@ -179,7 +182,8 @@ def entry_condition(b: Build, resource: Resource) -> str:
         if problems:
             raise SosError(problems)
         naming = expression_naming(obj, b.field_names(obj), b.stage_names_by_key(), b.status_names_by_key())
-        return FlowFormula(scope, naming).generate(typed)
+        condition = FlowFormula(scope, naming).generate(typed)
+        return f"AND({guard}, {condition})" if guard else condition
     except SosError as error:
         b.problems.extend(d if resource.origin is not None else Diagnostic(
             None, f"cadence {resource.address.key}, which sos made in the org and the blueprint no longer has, "
