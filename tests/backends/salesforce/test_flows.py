@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from sos.engine import apply_plan, make_plan
 from sos.model.resources import Address, Kind
@@ -25,6 +26,7 @@ from sos.project import Project
 from tests.backends.salesforce.conftest import STARTERS, blueprint_text
 from tests.backends.salesforce.test_drift import edit_in_setup
 from tests.emulators.salesforce import SalesforceEmulator
+from tests.emulators.salesforce.xmlutil import child as child_of
 from tests.emulators.salesforce.xmlutil import set_text, text
 
 MakeProject = Callable[..., Project]
@@ -280,3 +282,22 @@ def test_a_lead_owned_by_a_queue_is_saved_without_a_task(emulator: SalesforceEmu
     assert tasks(sf, queued) == []
     owned = sf.Lead.create({"LastName": "Owned", "Company": "Acme", "LeadSource": "Partner Referral"})["id"]
     assert len(tasks(sf, owned)) == 1
+
+
+def test_a_flow_sos_did_not_make_is_left_alone_even_under_a_cadences_name(emulator: SalesforceEmulator,
+                                                                          make_project: MakeProject) -> None:
+    project = make_project(SMALL)
+    applied(project)
+    theirs = copy.deepcopy(emulator.org.get("Flow", "Sos_Lead_Working_Call").body)
+    set_text(theirs, "description", "Built by the client's admin")       # no sos mark
+    set_text(child_of(theirs, "recordCreates"), "label", "Their own task")
+    emulator.org.put("Flow", "Sos_Lead_Working_Call", theirs)
+    before = etree.tostring(theirs)
+    run = make_plan(project, project.target(None))
+    assert "cadence.lead.working_call" in [str(u.address) for u in run.plan.unmanaged]
+    assert run.plan.changes == ()
+    project_with_more = SMALL + "  quick_call:\n    trigger: {status_entered: new}\n    action:\n" \
+                                "      create_task: {subject: Call}\n"
+    (project.root / "blueprint.yaml").write_text(project_with_more, encoding="utf-8")
+    applied(project)
+    assert etree.tostring(emulator.org.get("Flow", "Sos_Lead_Working_Call").body) == before
