@@ -120,7 +120,8 @@ def test_a_backend_loads_no_blueprint_code(backend: str) -> None:
 
 
 # Where a CRM's name may appear: its backend folder and its dialects (ARCHITECTURE, "Layering").
-CRM_HOMES = {"salesforce": ("backends/salesforce/", "expr/dialects/sf_formula.py", "expr/dialects/soql.py")}
+CRM_HOMES = {"salesforce": ("backends/salesforce/", "expr/dialects/sf_formula.py", "expr/dialects/flow_formula.py",
+                            "expr/dialects/soql.py")}
 # The two narrow exceptions: the backend registry (one line per CRM, naming its modules), and a comment citing the
 # CRM documentation a CRM-neutral rule follows (as every CRM fact notes its source).
 REGISTRY = ("backends/__init__.py", r'"sos\.backends\.{crm}[.:\w]*"')

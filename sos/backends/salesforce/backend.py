@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from sos.backends.base import Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
 from sos.backends.salesforce.auth import Authenticator
-from sos.backends.salesforce.lower import HELD_KINDS
+from sos.backends.salesforce.lower import HELD_KINDS, flows
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
@@ -42,9 +42,11 @@ class SalesforceBackend:
     """A Salesforce org, reached with simple-salesforce; see auth.py for how it logs in."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        support={kind: Support.NATIVE if kind in HELD_KINDS else Support.NONE for kind in Kind},
-        notes={kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
-                     "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
+        support={kind: Support.PARTIAL if kind is Kind.AUTOMATION else Support.NATIVE if kind in HELD_KINDS
+                 else Support.NONE for kind in Kind},
+        notes={Kind.AUTOMATION: flows.HELD_NOTE} | {
+            kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
+                  "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
     formats: ClassVar[tuple[str, ...]] = FORMATS
     build_help: ClassVar[str] = HELP
 
@@ -79,7 +81,13 @@ class SalesforceBackend:
         if importing:
             for name, why in org.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
-        return Live(org.model, fingerprint, {} if importing else org_drift(org), detail=org)
+        model = Model()
+        for resource in org.model:
+            model.add(resource)
+        for cadence in desired.of_kind(Kind.AUTOMATION):    # what no flow runs is the plan's note, never a change
+            if not flows.held(cadence) and cadence.address not in model:
+                model.add(cadence)
+        return Live(model, fingerprint, {} if importing else org_drift(org), detail=org)
 
     def _retrieve(self, desired: Model, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
@@ -244,7 +252,7 @@ def org_fingerprint(live: LiveOrg) -> str:
     """A digest of what sos manages in the org and of everything an apply writes back (the value sets, the
     permission set): equal digests, and a plan made against one still applies to the other."""
     state = [live.model.fingerprint(), live.stage_values, live.lead_status_values, live.permission_set,
-             sorted(live.formulas.items())]
+             sorted(live.formulas.items()), sorted((name, body.decode()) for name, body in live.flows.items())]
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -12,7 +12,8 @@ from sos.plan.change import Action, Plan
 
 FORMATS = ("mdapi", "source")
 # Every top-level name a build writes in either format: a folder holding only these was written by a build.
-ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "objects", "standardValueSets", "permissionsets",
+ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "destructiveChangesPost.xml", "objects", "flows",
+                     "standardValueSets", "permissionsets",
                      "sfdx-project.json", "force-app", "manifest"})
 VALUE_SET_KINDS = {Kind.STAGE, Kind.LEAD_STATUS, Kind.PIPELINE}
 LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, LeadStatus): a deployed value set "
@@ -25,7 +26,10 @@ Salesforce targets: --layout mdapi (the default) writes package.xml and
 folders (`sf project deploy start --metadata-dir`); --layout source writes an
 SFDX project (`sf project deploy start --manifest manifest/package.xml`).
 Custom fields, validation rules, sales processes and record types, deal-aging
-formulas and a permission set. Review the files, deploy them with the
+formulas, a permission set, and a record-triggered Flow (flows/) for each
+cadence that creates a task when a lead or deal is created or enters a stage
+or status. A dropped cadence's flow is switched off, then deleted by
+destructiveChangesPost.xml (with --allow-delete). Review the files, deploy them with the
 Salesforce CLI or your release tool, or let `sos apply` do both.
 
 \b
@@ -56,12 +60,13 @@ def export_package(plan: Plan, desired: Model, *, fmt: str, value_sets: bool, ap
     left_out = not value_sets and any(c.address.kind in VALUE_SET_KINDS for c in plan.changes)
     counts = Counter(c.type for c in package.components if not c.deleted)
     deleted = sum(c.deleted for c in package.components)
-    rows = [*sorted(counts.items()), *([("deleted", f"{deleted} (destructiveChanges.xml)")] if deleted else [])]
+    destructive = next((name for name in package.files if name.startswith("destructiveChanges")), "")
+    rows = [*sorted(counts.items()), *([("deleted", f"{deleted} ({destructive})")] if deleted else [])]
     if fmt == "mdapi":
         deploy = "sf project deploy start --metadata-dir {out}"
     else:
         deploy = "cd {out} && sf project deploy start --manifest manifest/package.xml" + (
-            " --post-destructive-changes manifest/destructiveChanges.xml" if deleted else "")
+            f" --post-destructive-changes manifest/{destructive}" if deleted else "")
     return Export(files=files, written=sum(counts.values()), rows=tuple((k, str(v)) for k, v in rows),
                   notes=package.notes if value_sets else (), messages=(LEFT_OUT,) if left_out else (),
                   deploy=deploy, entries=ENTRIES)

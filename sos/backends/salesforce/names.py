@@ -67,6 +67,15 @@ def rule_api_name(key: str) -> str:
     return developer_name(["Sos", *_words(base)], f"rule {key}", exact=exact)
 
 
+FLOW_NAME_LIMIT = 80   # characters of a Flow's API name (Metadata API, Flow: fullName)
+
+
+def flow_name(address: Address) -> str:
+    """The Flow a cadence becomes: `opportunity.mutual_action_plan` → `Sos_Opportunity_Mutual_Action_Plan`."""
+    return developer_name(["Sos", *_words(address.scope), *_words(address.key)], f"cadence {address}",
+                          exact="__" not in address.key and not address.key.endswith("_"), limit=FLOW_NAME_LIMIT)
+
+
 def validation_rule_name(address: Address) -> str:
     """The ValidationRule name of a rule or a stage requirement (`new_business.proposal` →
     `Sos_New_Business_Proposal_<hash>`, the name the rules sos made from stages' `require` always had)."""

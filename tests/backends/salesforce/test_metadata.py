@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 
-from sos.backends.salesforce.lower import HELD_KINDS, build_package
+from sos.backends.salesforce.lower import HELD_KINDS, build_package, flows
 from sos.backends.salesforce.marks import ownership_mark, split_description, with_mark
 from sos.backends.salesforce.names import developer_name, process_api_name, rule_api_name
 from sos.backends.salesforce.package import Package
@@ -37,10 +37,11 @@ from tests.emulators.salesforce.schema import load_schema
 CASES = [*STARTERS, "acme"]
 MD = "http://soap.sforce.com/2006/04/metadata"
 NS = {"mt": MD}
-FILE_TYPES = {"objects": "CustomObject", "standardValueSets": "StandardValueSet", "permissionsets": "PermissionSet"}
+FILE_TYPES = {"objects": "CustomObject", "standardValueSets": "StandardValueSet", "permissionsets": "PermissionSet",
+              "flows": "Flow"}
 SOURCE_TYPES = {"fields": "CustomField", "validationRules": "ValidationRule", "businessProcesses": "BusinessProcess",
                 "recordTypes": "RecordType", "standardValueSets": "StandardValueSet",
-                "permissionsets": "PermissionSet"}
+                "permissionsets": "PermissionSet", "flows": "Flow"}
 DEVELOPER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$")
 
 
@@ -95,7 +96,8 @@ def full_package(desired: Model, **options: Any) -> Package:
 
 
 def held(model: Model) -> dict[str, tuple[dict[str, Any], bool]]:
-    return {str(r.address): (dict(r.attrs), r.managed) for r in model if r.address.kind in HELD_KINDS}
+    return {str(r.address): (dict(r.attrs), r.managed) for r in model
+            if r.address.kind in HELD_KINDS and (r.address.kind is not Kind.AUTOMATION or flows.held(r))}
 
 
 def schema_errors(body: bytes, type_name: str) -> list[str]:
@@ -150,7 +152,12 @@ def stage_rows(sf: Any) -> dict[str, bool]:
 
 
 def replan(desired: Model, live: LiveOrg) -> list[Change]:
-    return list(diff(desired, live.model, target="prod", target_type="salesforce", supported=HELD_KINDS).changes)
+    """The plan against `live` of what a deploy holds (the cadences no flow runs are the backend's read's to hide)."""
+    wanted = Model()
+    for resource in desired:
+        if resource.address.kind is not Kind.AUTOMATION or flows.held(resource):
+            wanted.add(resource)
+    return list(diff(wanted, live.model, target="prod", target_type="salesforce", supported=HELD_KINDS).changes)
 
 
 # -- names and marks --------------------------------------------------------------------

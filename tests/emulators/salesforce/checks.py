@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from . import formula, standard
+from . import flows, formula, standard
 from .fields import add_field_defaults, check_custom_field
 from .formula_types import check_condition
 from .naming import Candidate, Problem, developer_name_problem, split_child, too_long
@@ -245,7 +245,7 @@ def _record_type_picklist_problems(org: Org, obj: str, body: etree._Element) -> 
     return problems
 
 
-# -- PermissionSet, Flow --------------------------------------------------------------
+# -- PermissionSet --------------------------------------------------------------
 
 
 def check_permission_set(org: Org, candidate: Candidate) -> list[Problem]:
@@ -277,11 +277,6 @@ def check_permission_set(org: Org, candidate: Candidate) -> list[Problem]:
     return problems
 
 
-def check_flow(org: Org, candidate: Candidate) -> list[Problem]:
-    message = developer_name_problem(candidate.full_name, "Flow API Name", 80)
-    return [Problem(message)] if message else []
-
-
 def check_custom_object(org: Org, candidate: Candidate) -> list[Problem]:
     obj = canonical_object(candidate.full_name)
     if obj is None or not standard.OBJECTS[obj].deployable:
@@ -302,7 +297,7 @@ SAVE_CHECKS = {
     "BusinessProcess": check_business_process,
     "RecordType": check_record_type,
     "PermissionSet": check_permission_set,
-    "Flow": check_flow,
+    "Flow": flows.check_flow,
 }
 
 
@@ -363,6 +358,7 @@ def _permission_set_assigned(org: Org, component: Component) -> list[Problem]:
 
 
 DELETE_CHECKS = {
+    "Flow": flows.delete_problems,
     "CustomField": _field_in_use,
     "BusinessProcess": _process_in_use,
     "PermissionSet": _permission_set_assigned,

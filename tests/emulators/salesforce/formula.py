@@ -390,6 +390,8 @@ class _Evaluator:
                 return found.value == text
             case "TEXT", [arg]:
                 return _text(self.value(arg))
+            case "BEGINS", [whole, start]:   # Help, "BEGINS": TRUE when the text begins with the other (case-sensitive)
+                return _text(self.value(whole)).startswith(_text(self.value(start)))
             case "ISBLANK" | "ISNULL", [arg]:
                 found = self.value(arg)
                 if isinstance(found, (bool, Picklist)):  # reference §9: checkboxes never blank; picklists via TEXT()

@@ -153,6 +153,7 @@ OBJECTS: dict[str, StandardObject] = {o.name: o for o in (
         StandardField("Subject", "Subject", "Text"),
         StandardField("ActivityDate", "Due Date Only", "Date"),
         StandardField("Status", "Status", "Picklist", picklist="TaskStatus", nillable=False),
+        StandardField("Priority", "Priority", "Picklist", picklist="TaskPriority"),
         StandardField("IsClosed", "Closed", "Checkbox", updateable=False, nillable=False),
         StandardField("WhatId", "Related To ID", "Lookup"),
         StandardField("WhoId", "Name ID", "Lookup"),
@@ -212,6 +213,7 @@ LEAD_STATUSES: tuple[tuple[str, bool, bool], ...] = (
 
 # Picklists the emulator serves in describe but does not let you deploy.
 STATIC_PICKLISTS: dict[str, tuple[str, ...]] = {
+    "TaskPriority": ("High", "Normal", "Low"),     # Task.Priority's values in a new org (Object Reference, Task)
     "OpportunityType": ("Existing Customer - Upgrade", "Existing Customer - Replacement",
                         "Existing Customer - Downgrade", "New Customer"),
     "AccountType": ("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",

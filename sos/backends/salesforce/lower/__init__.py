@@ -16,7 +16,7 @@ from typing import Any
 from collections.abc import Sequence
 
 from sos.backends.salesforce.lint import lint
-from sos.backends.salesforce.lower import derived, fields, pipelines, rules, values
+from sos.backends.salesforce.lower import derived, fields, flows, pipelines, rules, values
 from sos.backends.salesforce.lower.context import Build
 from sos.backends.salesforce.names import PERMISSION_SET
 from sos.backends.salesforce.package import API_VERSION, Component, Package, manifest, render
@@ -30,7 +30,7 @@ from sos.plan.change import Action, Change, Plan
 # delete(build, address) → components to destroy, drift(build, found) → what the org changed.
 LOWERERS: dict[Kind, ModuleType] = {
     Kind.FIELD: fields, Kind.STAGE: values, Kind.PIPELINE: pipelines, Kind.STAGE_REQUIREMENT: rules,
-    Kind.LEAD_STATUS: values, Kind.RULE: rules,
+    Kind.LEAD_STATUS: values, Kind.RULE: rules, Kind.AUTOMATION: flows,
 }
 HELD_KINDS = frozenset(LOWERERS)
 
@@ -52,16 +52,20 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
     b.problems += lint(desired, formulas=False)
     objects: dict[str, dict[str, list[Any]]] = {}
     components: list[Component] = []
+    files: dict[str, bytes] = {}
     parts = [part for lowerer in _lowerers() for part in lowerer.write(b)]
     aging = derived.aging(b)
     parts += [("Opportunity", "fields", spec, Component("CustomField", f"Opportunity.{spec.name}", None))
               for spec in aging]
     for obj, section, spec, component in parts:
+        components.append(component)
+        if section == "file":     # a component that is a file of its own (a flow): `obj` is its path
+            files[obj] = spec
+            continue
         objects.setdefault(obj, {"business_processes": [], "fields": [], "record_types": [], "rules": []})
         objects[obj][section].append(spec)
-        components.append(component)
 
-    files = {f"objects/{obj}.object": _object_file(sections) for obj, sections in sorted(objects.items())}
+    files.update({f"objects/{obj}.object": _object_file(sections) for obj, sections in sorted(objects.items())})
     for set_name, listed in (b.values.lists() if b.value_sets else {}).items():
         files[f"standardValueSets/{set_name}.standardValueSet"] = render(
             "standard_value_set.xml.j2", values=listed, keys=STANDARD_VALUE_KEYS)
@@ -75,22 +79,29 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
             record_types=permission["record_types"])
         components.append(Component("PermissionSet", PERMISSION_SET, None))
     deleted = [c for address in sorted(b.deletes) for c in LOWERERS[address.kind].delete(b, address)]
+    deleted += flows.retired(b)
     components += deleted
+    deactivated = flows.deactivated(b, deleted)     # in package.xml too: deployed switched off, then deleted
+    files.update(deactivated)
+    components += [Component(c.type, c.full_name, c.address) for c in deleted
+                   if f"flows/{c.full_name}.flow" in deactivated]
     if b.problems:
         raise SosError(sorted(dict.fromkeys(b.problems), key=Diagnostic.sort_key))
     files["package.xml"] = manifest([c for c in components if not c.deleted], api_version)
-    if deleted:
-        files["destructiveChanges.xml"] = manifest(deleted, None)
+    if deleted:     # after the saves when a flow must first be switched off
+        files["destructiveChangesPost.xml" if deactivated else "destructiveChanges.xml"] = manifest(deleted, None)
     ordered = tuple(sorted(components, key=lambda c: (c.deleted, c.type, c.full_name.lower())))
     return Package(files, ordered, tuple(b.notes), api_version)
 
 
 def formula_problems(desired: Model) -> list[Diagnostic]:
-    """What Salesforce could not hold in the validation rules `desired` makes, offline (stage values by label):
-    each at the span of the expression part it is about."""
+    """What Salesforce could not hold in the validation rules and the flows' entry formulas `desired` makes,
+    offline (stage values by label): each at the span of the expression part it is about (a flow's: the cadence)."""
     b = Build(desired, (), None, False, True, HELD_KINDS)
     for resource in (r for kind in rules.RULE_KINDS for r in desired.of_kind(kind)):
         rules.rule(b, resource)
+    for cadence in filter(flows.held, desired.of_kind(Kind.AUTOMATION)):
+        flows.entry_condition(b, cadence)
     return b.problems
 
 

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.mdxml import child_text, local_name
 from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET
-from sos.backends.salesforce.read import derived, fields, pipelines, rules, values
+from sos.backends.salesforce.read import derived, fields, flows, pipelines, rules, values
 from sos.backends.salesforce.read.fields import org_field_key
 from sos.backends.salesforce.read.reader import LiveOrg, Reader
 from sos.backends.salesforce.read.values import listed_org_stages
@@ -28,11 +28,12 @@ def retrieve_members(desired: Model) -> dict[str, list[str]]:
     """Types → members for ONE retrieve that reads everything a plan and a build need.
 
     Whole objects (their custom fields, validation rules, business processes and record
-    types: sos-made ones the blueprint dropped must be found too), both value sets, and the
-    sos permission set. `desired` does not narrow it: deletions are found among what it lacks.
+    types: sos-made ones the blueprint dropped must be found too), both value sets, the
+    sos permission set, and every flow (sos's are found by their mark). `desired` does not
+    narrow it: deletions are found among what it lacks.
     """
     return {"CustomObject": sorted(OBJECTS.values()), "PermissionSet": [PERMISSION_SET],
-            "StandardValueSet": [STATUS_SET, STAGE_SET]}
+            "StandardValueSet": [STATUS_SET, STAGE_SET], "Flow": ["*"]}
 
 
 def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
@@ -62,6 +63,8 @@ def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
             reader.status_values = values.standard_values(ET.fromstring(files[name]))
         elif name == f"permissionsets/{PERMISSION_SET}.permissionset":
             derived.permission_set(reader, ET.fromstring(files[name]))
+        elif folder == "flows" and rest.endswith(".flow"):
+            flows.flow(reader, rest.removesuffix(".flow"), files[name])
     stages = values.values(reader, Kind.STAGE, reader.stage_values)
     values.values(reader, Kind.LEAD_STATUS, reader.status_values)
     pipelines.pipelines(reader, stages)     # after the stages: a business process lists their values

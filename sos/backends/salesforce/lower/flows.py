@@ -1,0 +1,192 @@
+"""AUTOMATION (cadences) → one record-triggered, after-save Flow per cadence, in flows/<Name>.flow.
+
+A cadence fired by `record_created`, `stage_entered` or `status_entered` that creates a task for the record's
+owner becomes a Flow whose start element is the trigger (Create for a new record, CreateAndUpdate for a stage or
+status entered) with an entry formula in the Flow formula dialect (sos.expr.dialects.flow_formula): entering a
+stage is `stage == 'x' and (is_new() or is_changed(stage))`, and the cadence's `when`, if any, is ANDed to it.
+Its one element creates the Task (reference §13): owner `$Record.OwnerId`, the subject, the priority, the due
+date from a formula resource (`TODAY() + N` days; `DATEVALUE(NOW() + H / 24)` for hours: a Task is due on a
+date, the GMT one), related to the record (WhatId for a deal, WhoId for a lead).
+
+The cadence's attributes travel in the flow as JSON (processMetadataValues `sos_cadence`), the mark in its
+description, so a retrieve reads the cadence back exactly. Drift is any value sos writes that the org's flow
+holds otherwise (a flow edited in Setup, or deactivated). A deleted cadence's flow is deployed deactivated
+(status Obsolete) and deleted after the saves (destructiveChangesPost.xml): Salesforce deletes no active flow.
+Cadences Salesforce does not run from a Flow (see `held`) are stated in the plan, never deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from xml.etree import ElementTree as ET
+
+from sos.backends.salesforce.lower.context import Build, Part
+from sos.backends.salesforce.marks import ownership_mark, with_mark
+from sos.backends.salesforce.names import OBJECTS, flow_name
+from sos.backends.salesforce.package import API_VERSION, Component, render
+from sos.backends.salesforce.standard_fields import expression_naming
+from sos.errors import Diagnostic, SosError, Span
+from sos.expr.annotate import annotate
+from sos.expr.dialects.flow_formula import FlowFormula, merge_field
+from sos.expr.parse import parse_expression
+from sos.expr.types import STAGE_FIELDS
+from sos.model.automation import CreateTask, Owner, RecordCreated, StageEntered, StatusEntered, automation_of
+from sos.model.exprs import model_scope
+from sos.model.resources import Address, Kind, Resource
+
+PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priority's standard values
+RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
+HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
+             "record's owner become record-triggered Flows; schedule and report cadences run from CI (`sos ci "
+             "github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over and "
+             "cadences on other objects are not applied")
+
+
+def held(resource: Resource) -> bool:
+    """Whether Salesforce runs this cadence as a Flow sos deploys (not one whose flow was edited past reading)."""
+    if not resource.attrs:
+        return False
+    automation = automation_of(resource)
+    return (isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered))
+            and isinstance(automation.action, CreateTask) and automation.action.assign_to == Owner()
+            and resource.address.scope in RELATED)
+
+
+def write(b: Build) -> list[Part]:
+    """Each changed cadence's flow, and each managed one's whose flow in the org drifted."""
+    parts: list[Part] = []
+    for resource in to_write(b):
+        name = _name(b, resource.address)
+        parts.append((f"flows/{name}.flow", "file", flow_file(b, resource), Component("Flow", name, resource.address)))
+    return parts
+
+
+def delete(b: Build, address: Address) -> list[Component]:
+    return [Component("Flow", _name(b, address), address, deleted=True)]
+
+
+def retired(b: Build) -> list[Component]:
+    """The flows of cadences changed into ones no flow runs (a notify, a schedule): deleted, as their flows would
+    otherwise go on doing what the blueprint no longer says."""
+    return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
+            and not held(b.resource(address)) for c in delete(b, address)]
+
+
+def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
+    """The `deleted` flows switched off (status Obsolete), in the same deploy that deletes them after its saves:
+    Salesforce deletes no active flow (Metadata API, Flow: "You can delete a flow version as long as it isn't
+    active"). The org's own flow where it was read; offline, the flow the cadence the plan deletes made."""
+    files = {}
+    for component in (c for c in deleted if c.type == "Flow"):
+        body = b.live.flows.get(component.full_name) if b.live is not None else None
+        change = b.deletes.get(component.address) if component.address is not None else None
+        if body is None and change is not None and held(before := Resource(change.address, dict(change.before or {}))):
+            body = flow_file(b, before)
+        if body is not None:
+            files[f"flows/{component.full_name}.flow"] = re.sub(rb"<status>[^<]*</status>",
+                                                                b"<status>Obsolete</status>", body)
+    return files
+
+
+def drift(b: Build, found: dict[Address, list[str]]) -> None:
+    assert b.live is not None
+    for resource in to_write(b):
+        found.setdefault(resource.address, []).append("flow edited or deactivated in Salesforce")
+
+
+def to_write(b: Build) -> list[Resource]:
+    """Changed cadences Salesforce runs as flows, and managed ones whose flow in the org is not sos's."""
+    chosen = [r for r in (b.resource(a) for a in sorted(b.writes) if a.kind is Kind.AUTOMATION) if held(r)]
+    if b.live is not None:
+        for resource in b.desired.of_kind(Kind.AUTOMATION):
+            if resource.address in b.writes or not b.managed_live(resource.address) or not held(resource):
+                continue
+            live = b.live.flows.get(_name(b, resource.address))
+            if live is None or not same_flow(live, flow_file(b, resource)):
+                chosen.append(resource)
+    return chosen
+
+
+def same_flow(live: bytes, generated: bytes) -> bool:
+    """Whether the org's flow holds every value sos writes (whitespace aside); what Salesforce adds is left out."""
+    wanted = _leaves(ET.fromstring(generated))
+    have = [leaf for leaf in _leaves(ET.fromstring(live)) if leaf[0] in {path for path, _ in wanted}]
+    return sorted(have) == sorted(wanted)
+
+
+def _leaves(root: ET.Element) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+
+    def walk(element: ET.Element, path: str) -> None:
+        children = list(element)
+        if not children:
+            found.append((path, " ".join((element.text or "").split())))
+        for child in children:
+            walk(child, f"{path}/{child.tag.rsplit('}', 1)[-1]}")
+
+    walk(root, "")
+    return found
+
+
+def _name(b: Build, address: Address) -> str:
+    return b.live_name(address) or flow_name(address)
+
+
+def flow_file(b: Build, resource: Resource) -> bytes:
+    """The flow of one cadence, as flows/<Name>.flow holds it."""
+    automation = automation_of(resource)
+    action = automation.action
+    assert isinstance(action, CreateTask)
+    address, obj = resource.address, resource.address.scope
+    due = (f"TODAY() + {action.due_in_days}" if action.due_in_days is not None else
+           f"DATEVALUE(NOW() + {action.due_in_hours} / 24)" if action.due_in_hours is not None else "")
+    assignments = [("OwnerId", "elementReference", "$Record.OwnerId"),
+                   ("Priority", "stringValue", PRIORITIES[action.priority]),
+                   (RELATED[obj], "elementReference", "$Record.Id"),
+                   ("Subject", "stringValue", action.subject)]
+    if due:
+        assignments.insert(0, ("ActivityDate", "elementReference", "Due_Date"))
+    human = automation.description
+    flow = {"api_version": API_VERSION, "description": with_mark(human, ownership_mark([(address, {})])),
+            "label": f"sos: {address.key.replace('_', ' ')}"[:80], "due": due,
+            "cadence": json.dumps(dict(resource.attrs), sort_keys=True, ensure_ascii=False),
+            "assignments": assignments, "condition": entry_condition(b, resource), "object": OBJECTS[obj],
+            "trigger_type": "Create" if isinstance(automation.trigger, RecordCreated) else "CreateAndUpdate",
+            "status": "Active"}
+    return render("flow.xml.j2", flow=flow)
+
+
+def entry_condition(b: Build, resource: Resource) -> str:
+    """The flow's entry formula: the trigger (a stage or status entered), the cadence's `when`, and for a lead that
+    its owner is a user; '' for none."""
+    automation = automation_of(resource)
+    obj = resource.address.scope
+    parts = []
+    match automation.trigger:
+        case StageEntered(stage=value) | StatusEntered(status=value):
+            field = STAGE_FIELDS[obj]
+            parts.append(f"{field} == '{value}' and (is_new() or is_changed({field}))")
+    if automation.when:
+        parts.append(f"({automation.when})")
+    # A lead may be owned by a queue, and a Task cannot be: its create would fail, and a failing after-save flow
+    # rolls back the save that started it. Users' ids begin 005 (Object Reference, "Object IDs").
+    guard = f"BEGINS({merge_field('OwnerId')}, '005')" if obj == "lead" else ""
+    if not parts:
+        return guard
+    where = resource.origin or Span(str(resource.address), 1, 1)
+    try:
+        expr = parse_expression(" and ".join(parts), lambda start, end: where)
+        scope = b.scopes.setdefault(obj, model_scope(b.desired, obj))
+        typed, problems = annotate(expr, scope)
+        if problems:
+            raise SosError(problems)
+        naming = expression_naming(obj, b.field_names(obj), b.stage_names_by_key(), b.status_names_by_key())
+        condition = FlowFormula(scope, naming).generate(typed)
+        return f"AND({guard}, {condition})" if guard else condition
+    except SosError as error:
+        b.problems.extend(d if resource.origin is not None else Diagnostic(
+            None, f"cadence {resource.address.key}, which sos made in the org and the blueprint no longer has, "
+                  f"cannot be deployed again: {d.message}", d.code) for d in error.diagnostics)
+        return "FALSE"
+

@@ -1,0 +1,43 @@
+"""Flow → AUTOMATION, by the mark sos gave it: the cadence comes back from the JSON the flow carries
+(processMetadataValues `sos_cadence`, lower/flows.py). A flow without sos's mark is left alone, unless it has the
+name a desired cadence's flow would have: then it is a look-alike (managed=False), never touched."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+from sos.backends.salesforce.marks import split_description
+from sos.backends.salesforce.mdxml import child_text, children
+from sos.backends.salesforce.names import flow_name
+from sos.backends.salesforce.read.reader import Reader
+from sos.model.automation import automation_of
+from sos.model.resources import Address, Kind, Resource
+
+
+def flow(r: Reader, name: str, body: bytes) -> None:
+    root = ET.fromstring(body)
+    _, entries, _ = split_description(child_text(root, "description"))
+    address = next((a for a, _ in entries or [] if a.kind is Kind.AUTOMATION), None)
+    if address is not None:
+        r.add(address, _cadence(root), name)
+        r.flows[name] = body
+        return
+    wanted = r.desired.of_kind(Kind.AUTOMATION) if r.desired is not None else []
+    look_alike = next((c.address for c in wanted if flow_name(c.address).lower() == name.lower()), None)
+    if look_alike is not None:
+        r.add(look_alike, {}, name, managed=False)
+
+
+def _cadence(root: ET.Element) -> dict[str, object]:
+    """The cadence's attributes as the flow carries them ({} when edited past reading: the plan rewrites it)."""
+    for value in children(root, "processMetadataValues"):
+        if child_text(value, "name") == "sos_cadence":
+            text = next((child_text(v, "stringValue") for v in children(value, "value")), None)
+            try:
+                attrs = dict(json.loads(text or ""))
+                automation_of(Resource(Address(Kind.AUTOMATION, "", ""), attrs))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                return {}
+            return attrs
+    return {}
