@@ -18,7 +18,11 @@ from sos.errors import Diagnostic, SosError
 from sos.plan.planfile import write_output
 
 
-@click.group("ci")
+@click.group("ci", epilog="""\b
+Examples:
+  sos ci github                  # .github/workflows/sos.yml for the default target
+  sos ci github --check          # in CI: exit 1 when that file is out of date
+""")
 def command() -> None:
     """Write the CI workflow that runs a client's rhythm: plans, applies, drift checks and reports."""
 
@@ -31,13 +35,17 @@ Examples:
 
 \b
 The workflow:
-  pull request     sos plan --format markdown as one comment, edited on each push
-  push to main     a fresh plan, saved and applied exactly (sos apply plan.json)
-  nightly          sos plan --detailed-exitcode; drift opens one issue, closed when gone
-  each report      its cadence's schedule in UTC; the report as job summary and artifact
-                   ({', '.join(f'{report}: sos {cmd}' for report, cmd in REPORT_COMMANDS.items())})
-Credentials come from repository secrets; the command names the ones to create.
-See docs/ci.md.
+  pull request     sos plan --format markdown as ONE comment, edited on each push
+  push to main     a fresh plan, saved and applied exactly (sos apply plan.json);
+                   a protected target waits for a reviewer of its GitHub environment
+  nightly          sos plan --detailed-exitcode: drift opens one issue, closed when gone
+  each report      at its cadence's time in UTC (the earlier one when daylight saving
+                   shifts it: early, never late), as job summary and artifact:
+{chr(10).join(f"                   {report}: sos {cmd}" for report, cmd in REPORT_COMMANDS.items())}
+
+\b
+Credentials come from repository secrets: the command names the ones to create
+and writes no value. See docs/ci.md.
 """)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_PATH, show_default=True,
               help="Where to write the workflow, relative to the client repository.")
