@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime
 import importlib.resources
 import json
+import os
 import subprocess
+import sys
 import types
 import zoneinfo
 from pathlib import Path
@@ -298,3 +300,66 @@ def test_check_says_whether_the_file_is_up_to_date(client: Path) -> None:
     assert (stale.exit_code, stale.output) == (
         1, f"{WORKFLOW} is out of date: 1 lines to add and 2 to remove; run `sos ci github` and commit it\n")
     assert sos("ci", "github", "--check", "--target", "pd").exit_code == 1     # another target, another file
+
+
+def run_step(root: Path, job: str, step: str, *, exit_code: int, plan: str) -> subprocess.CompletedProcess[str]:
+    """Run step `step` of job `job` of the written workflow as GitHub would (`bash -e`, the workflow's, job's and
+    step's env), with `sos` a stand-in that prints `plan` and exits `exit_code`, and `gh` the fake in fake_gh.py."""
+    data = workflow(root)
+    found = next(s for s in data["jobs"][job]["steps"] if s.get("name") == step)
+    bin_folder = root / "bin"
+    bin_folder.mkdir(exist_ok=True)
+    (bin_folder / "sos").write_text(f"#!/bin/sh\n[ {exit_code} = 1 ] && echo 'error: HubSpot said no' >&2\n"
+                                    f"cat \"$FAKE_PLAN\"\nexit {exit_code}\n", encoding="utf-8")
+    (bin_folder / "gh").write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('fake_gh.py')} "
+                                   '"$@"\n', encoding="utf-8")
+    for name in ("sos", "gh"):
+        (bin_folder / name).chmod(0o755)
+    (root / "plan-text.md").write_text(plan, encoding="utf-8")
+    env = {**data["env"], **{k: v for k, v in found.get("env", {}).items() if "${{" not in v},
+           "PATH": f"{bin_folder}:{os.environ['PATH']}", "FAKE_PLAN": str(root / "plan-text.md"),
+           "FAKE_GH_STATE": str(root / "github.json"), "GITHUB_REPOSITORY": "acme/client", "PR": "7",
+           "GITHUB_STEP_SUMMARY": str(root / "summary.md"), "GITHUB_REF_NAME": "main"}
+    return subprocess.run(["bash", "-e", "-c", found["run"]], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def github_state(root: Path) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads((root / "github.json").read_text(encoding="utf-8"))
+    return state
+
+
+def test_the_plan_is_one_comment_edited_on_each_push(client: Path) -> None:
+    assert sos("ci", "github").exit_code == 0
+    (client / "github.json").write_text(json.dumps({"comments": [{"id": 1, "issue": 7, "body": "LGTM"}]}))
+    first = run_step(client, "plan", "Plan and comment", exit_code=2, plan="## Plan: 1 to add\n")
+    assert first.returncode == 0, first.stderr      # changes (2) are a good plan
+    posted = github_state(client)["comments"][1]
+    assert posted["body"] == "<!-- sos plan: hs -->\n## Plan: 1 to add\n"
+    second = run_step(client, "plan", "Plan and comment", exit_code=0, plan="## No changes\n")
+    assert second.returncode == 0, second.stderr
+    comments = github_state(client)["comments"]
+    assert [(c["id"], c["body"]) for c in comments] == [
+        (1, "LGTM"), (posted["id"], "<!-- sos plan: hs -->\n## No changes\n")]
+    failed = run_step(client, "plan", "Plan and comment", exit_code=1, plan="")
+    assert failed.returncode == 1
+    comments = github_state(client)["comments"]
+    assert len(comments) == 2 and comments[1]["body"].startswith("<!-- sos plan: hs -->\n**sos plan failed**")
+    assert "error: HubSpot said no" in comments[1]["body"]
+    assert "error: HubSpot said no" in (client / "summary.md").read_text(encoding="utf-8")
+
+
+def test_drift_opens_one_issue_and_closes_it_when_gone(client: Path) -> None:
+    assert sos("ci", "github").exit_code == 0
+    for night in ("~ stage renamed\n", "~ stage renamed\n- rule gone\n"):
+        done = run_step(client, "drift", "Check for drift", exit_code=2, plan=night)
+        assert done.returncode == 0, done.stderr
+    [issue] = github_state(client)["issues"]
+    assert issue["state"] == "open" and issue["title"] == "sos: target hs drifted from the blueprint"
+    assert issue["body"].startswith("<!-- sos drift: hs -->\n") and issue["body"].endswith("- rule gone\n")
+    assert run_step(client, "drift", "Check for drift", exit_code=0, plan="").returncode == 0
+    state = github_state(client)
+    assert [i["state"] for i in state["issues"]] == ["closed"]
+    assert [c["body"] for c in state["comments"]] == ["The CRM matches the blueprint again."]
+    assert run_step(client, "drift", "Check for drift", exit_code=1, plan="").returncode == 1
+    assert len(github_state(client)["issues"]) == 1
