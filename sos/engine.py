@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from sos.backends import (BACKENDS, CODE_MODULES, backend_class, backend_of_type, ci_login_for_target, lint_for_target,
-                          open_backend)
+from sos.backends import (BACKENDS, CI_LOGINS, CODE_MODULES, backend_class, backend_of_type, ci_login_for_target,
+                          lint_for_target, open_backend)
 from sos.audit import READS_A_SAVE, report
 from sos.backends.base import (ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, CiLogin, Export, Live, Records,
                                Tally)
@@ -99,15 +99,17 @@ def open_target(project: Project, target: Target) -> Backend:
     return open_backend(target, project.root)
 
 
-def ci_login(target: Target) -> CiLogin:
+def ci_login(project: Project, target: Target) -> CiLogin:
     """The secrets (and setup) a CI runner needs to plan and apply against `target`; SosError at the target in
-    sos.yaml for one CI cannot reach."""
+    sos.yaml for one CI cannot reach, naming those it can."""
     login = ci_login_for_target(target)
     if login is None:
         backend_class(target)       # a type sos has no backend for says so
+        reachable = [name for name, other in project.targets.items() if other.type in CI_LOGINS]
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' is the local sandbox, kept in this "
                                   "machine's .sos folder: a CI runner starts without it", "ci-target",
-                                  fix="pass --target with a CRM target of sos.yaml"))
+                                  fix=f"pass --target {' or '.join(reachable)}" if reachable else
+                                  "add a CRM target to sos.yaml (`sos schema project` lists the options)"))
     return login
 
 

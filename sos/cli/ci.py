@@ -13,6 +13,7 @@ from sos.blueprint.load import load_blueprint
 from sos.blueprint.resolve import display_path
 from sos.ci.github import DEFAULT_PATH, DRIFT_CRON, REPORT_COMMANDS, rhythm_of, workflow_text
 from sos.cli.options import current_project, target_option
+from sos.cli.output import plural
 from sos.engine import ci_login
 from sos.errors import Diagnostic, SosError
 from sos.plan.planfile import write_output
@@ -58,7 +59,7 @@ def github(out: Path, target_name: str | None, branch: str, check: bool) -> int:
     check, and each report cadence of the blueprint on its schedule."""
     project = current_project()
     target = project.target(target_name)
-    login = ci_login(target)
+    login = ci_login(project, target)
     refused = [name for name in login.secrets if name.upper().startswith("GITHUB_")]
     if refused:
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' reads its credentials from {refused[0]}, "
@@ -102,7 +103,7 @@ def _check(path: Path, text: str) -> int:
     lines = list(difflib.unified_diff(on_disk.splitlines(), text.splitlines(), lineterm="", n=0))
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
-    click.echo(f"{display_path(path)} is out of date: {added} lines to add and {removed} to remove; run "
+    click.echo(f"{display_path(path)} is out of date: {plural(added, 'line')} to add and {removed} to remove; run "
                "`sos ci github` and commit it", err=True)
     return 1
 

@@ -287,6 +287,13 @@ def test_a_target_ci_cannot_use_is_a_located_error(client: Path, target: str, fi
     assert not (client / WORKFLOW).exists()
 
 
+def test_a_local_target_is_told_which_targets_ci_can_reach(client: Path) -> None:
+    fix = sos("ci", "github", "--target", "sandbox").output.splitlines()[-1]
+    targets = YAML(typ="safe").load(TARGETS)["targets"]
+    reachable = [name for name, spec in targets.items() if spec["type"] != "local"]
+    assert fix == f"  fix: pass --target {' or '.join(reachable)}"
+
+
 def test_check_says_whether_the_file_is_up_to_date(client: Path) -> None:
     missing = sos("ci", "github", "--check")
     assert (missing.exit_code, missing.output) == (1, f"{WORKFLOW} does not exist; run `sos ci github` to write it\n")
@@ -298,7 +305,7 @@ def test_check_says_whether_the_file_is_up_to_date(client: Path) -> None:
     path.write_text("".join(lines[:5] + ["# edited by hand\n", "# twice\n"] + lines[6:]), encoding="utf-8")
     stale = sos("ci", "github", "--check")
     assert (stale.exit_code, stale.output) == (
-        1, f"{WORKFLOW} is out of date: 1 lines to add and 2 to remove; run `sos ci github` and commit it\n")
+        1, f"{WORKFLOW} is out of date: 1 line to add and 2 to remove; run `sos ci github` and commit it\n")
     assert sos("ci", "github", "--check", "--target", "pd").exit_code == 1     # another target, another file
 
 
