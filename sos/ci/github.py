@@ -57,9 +57,9 @@ def rhythm_of(blueprint: Blueprint, *, year: int) -> Rhythm:
 
 
 def workflow_text(rhythm: Rhythm, *, target: str, protected: bool, secrets: Sequence[str], setup: Sequence[str],
-                  branch: str, version: str) -> str:
+                  branch: str, version: str, shared_history: bool = False) -> str:
     """The workflow file for `target`: credentials read from the repository secrets named `secrets` (`setup`: shell
-    lines that log in before sos runs)."""
+    lines that log in before sos runs); `shared_history`: each apply's record is committed to history/."""
     import jinja2
 
     schedules: dict[str, list[str]] = {}
@@ -76,7 +76,7 @@ def workflow_text(rhythm: Rhythm, *, target: str, protected: bool, secrets: Sequ
     return template.render(target=target, protected=protected, secrets=secrets, setup=setup, branch=branch,
                            version=version, package=f"{DISTRIBUTION}=={version}", drift_cron=DRIFT_CRON,
                            handoff_cron=HANDOFF_CRON, schedules=sorted(schedules.items()), reports=rhythm.reports,
-                           handoffs=rhythm.handoffs)
+                           handoffs=rhythm.handoffs, shared_history=shared_history)
 
 
 

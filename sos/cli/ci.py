@@ -69,7 +69,8 @@ def github(out: Path, target_name: str | None, branch: str, check: bool) -> int:
         raise SosError(diagnostics)
     rhythm = rhythm_of(blueprint, year=datetime.date.today().year)
     text = workflow_text(rhythm, target=target.name, protected=bool(target.options.get("protected")),
-                         secrets=sorted(login.secrets), setup=login.setup, branch=branch, version=__version__)
+                         secrets=sorted(login.secrets), setup=login.setup, branch=branch, version=__version__,
+                         shared_history=project.shared_history)
     path = out if out.is_absolute() else project.root / out
     if check:
         return _check(path, text)

@@ -326,7 +326,8 @@ def run_step(root: Path, job: str, step: str, *, exit_code: int, plan: str) -> s
     env = {**data["env"], **{k: v for k, v in found.get("env", {}).items() if "${{" not in v},
            "PATH": f"{bin_folder}:{os.environ['PATH']}", "FAKE_PLAN": str(root / "plan-text.md"),
            "FAKE_GH_STATE": str(root / "github.json"), "GITHUB_REPOSITORY": "acme/client", "PR": "7",
-           "GITHUB_STEP_SUMMARY": str(root / "summary.md"), "GITHUB_REF_NAME": "main"}
+           "GITHUB_STEP_SUMMARY": str(root / "summary.md"), "GITHUB_REF_NAME": "main",
+           "GITHUB_SHA": "abc123"}
     return subprocess.run(["bash", "-e", "-c", found["run"]], cwd=root, env=env, capture_output=True, text=True,
                           timeout=60)
 
@@ -370,3 +371,29 @@ def test_drift_opens_one_issue_and_closes_it_when_gone(client: Path) -> None:
     assert [c["body"] for c in state["comments"]] == ["The CRM matches the blueprint again."]
     assert run_step(client, "drift", "Check for drift", exit_code=1, plan="").returncode == 1
     assert len(github_state(client)["issues"]) == 1
+
+
+def git(folder: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
+def test_a_shared_history_is_committed_after_each_apply(client: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    (client / "sos.yaml").write_text(TARGETS + "history: repository\n", encoding="utf-8")
+    assert sos("ci", "github").exit_code == 0
+    apply = workflow(client)["jobs"]["apply"]
+    assert apply["permissions"] == {"contents": "write"}
+    origin = tmp_path_factory.mktemp("origin")
+    git(origin, "init", "--quiet", "--bare", "--initial-branch=main")
+    git(client, "init", "--quiet", "--initial-branch=main")
+    git(client, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", "start")
+    git(client, "remote", "add", "origin", str(origin))
+    git(client, "push", "--quiet", "origin", "main")
+    (client / "history").mkdir()
+    (client / "history" / "2026-12-05T03-00-00Z.json").write_text('{"target": "hs"}\n', encoding="utf-8")
+    done = run_step(client, "apply", "Commit the apply's record in history/", exit_code=0, plan="")
+    assert done.returncode == 0, done.stderr
+    assert git(origin, "log", "--format=%s", "main").splitlines() == ["sos: record the apply to hs of abc123", "start"]
+    assert git(origin, "show", "--name-only", "--format=", "main").split() == ["history/2026-12-05T03-00-00Z.json"]
+    again = run_step(client, "apply", "Commit the apply's record in history/", exit_code=0, plan="")
+    assert again.returncode == 0 and len(git(origin, "log", "--format=%s", "main").splitlines()) == 2
