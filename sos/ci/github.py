@@ -3,6 +3,7 @@ and one job per scheduled report of the blueprint, rendered from github.yml.j2."
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,9 +58,10 @@ def rhythm_of(blueprint: Blueprint, *, year: int) -> Rhythm:
 
 
 def workflow_text(rhythm: Rhythm, *, target: str, protected: bool, secrets: Sequence[str], setup: Sequence[str],
-                  branch: str, version: str, shared_history: bool = False) -> str:
+                  branch: str, version: str, out: Path = DEFAULT_PATH, shared_history: bool = False) -> str:
     """The workflow file for `target`: credentials read from the repository secrets named `secrets` (`setup`: shell
-    lines that log in before sos runs); `shared_history`: each apply's record is committed to history/."""
+    lines that log in before sos runs), written to `out` (relative to the repository), whose pull requests check that
+    it is up to date; `shared_history`: each apply's record is committed to history/."""
     import jinja2
 
     schedules: dict[str, list[str]] = {}
@@ -76,7 +78,7 @@ def workflow_text(rhythm: Rhythm, *, target: str, protected: bool, secrets: Sequ
     return template.render(target=target, protected=protected, secrets=secrets, setup=setup, branch=branch,
                            version=version, package=f"{DISTRIBUTION}=={version}", drift_cron=DRIFT_CRON,
                            handoff_cron=HANDOFF_CRON, schedules=sorted(schedules.items()), reports=rhythm.reports,
-                           handoffs=rhythm.handoffs, shared_history=shared_history)
+                           handoffs=rhythm.handoffs, shared_history=shared_history, out=shlex.quote(out.as_posix()))
 
 
 

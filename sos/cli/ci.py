@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import difflib
 from pathlib import Path
@@ -68,13 +69,16 @@ def github(out: Path, target_name: str | None, branch: str, check: bool) -> int:
     if blueprint is None:
         raise SosError(diagnostics)
     rhythm = rhythm_of(blueprint, year=datetime.date.today().year)
+    path = out if out.is_absolute() else project.root / out
+    if not path.resolve().is_relative_to(project.root):
+        raise SosError(f"--out {out} is outside the client repository (the folder of sos.yaml), where GitHub "
+                       "reads workflows", "usage")
     text = workflow_text(rhythm, target=target.name, protected=bool(target.options.get("protected")),
                          secrets=sorted(login.secrets), setup=login.setup, branch=branch, version=__version__,
-                         shared_history=project.shared_history)
-    path = out if out.is_absolute() else project.root / out
+                         out=path.resolve().relative_to(project.root), shared_history=project.shared_history)
     if check:
         return _check(path, text)
-    if out == DEFAULT_PATH:
+    with contextlib.suppress(OSError):      # a folder that cannot be made: write_output says so
         path.parent.mkdir(parents=True, exist_ok=True)     # .github/workflows of a fresh repository
     write_output(path, text)
     click.echo(f"Wrote {display_path(path)}: plan on pull requests, apply on push to {branch}, drift check "

@@ -8,6 +8,7 @@ import datetime
 import importlib.resources
 import json
 import os
+import shlex
 import subprocess
 import sys
 import types
@@ -82,8 +83,12 @@ def sos(*args: str) -> Result:
 
 
 def workflow(root: Path) -> dict[str, Any]:
+    return workflow_at(root / WORKFLOW)
+
+
+def workflow_at(path: Path) -> dict[str, Any]:
     # YAML 1.2, as GitHub reads it: `on` is a key, not the boolean PyYAML's YAML 1.1 makes of it.
-    data: dict[str, Any] = YAML(typ="safe").load((root / WORKFLOW).read_text(encoding="utf-8"))
+    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     return data
 
 
@@ -143,7 +148,7 @@ def test_pull_requests_plan_into_one_comment_and_merges_apply_a_fresh_saved_plan
     data = workflow(client)
     assert data["on"]["pull_request"] == {"branches": ["trunk"]} and data["on"]["push"] == {"branches": ["trunk"]}
     plan, apply, drift = (data["jobs"][name] for name in ("plan", "apply", "drift"))
-    script = plan["steps"][-1]["run"]
+    script = next(step["run"] for step in plan["steps"] if step.get("name") == "Plan and comment")
     assert "sos plan --target \"$SOS_TARGET\" --format markdown --detailed-exitcode" in script
     assert "--method PATCH" in script and 'startswith(\\"$marker\\")' in script and "<!-- sos plan:" in script
     assert plan["permissions"]["pull-requests"] == "write"
@@ -307,6 +312,17 @@ def test_check_says_whether_the_file_is_up_to_date(client: Path) -> None:
     assert (stale.exit_code, stale.output) == (
         1, f"{WORKFLOW} is out of date: 1 line to add and 2 to remove; run `sos ci github` and commit it\n")
     assert sos("ci", "github", "--check", "--target", "pd").exit_code == 1     # another target, another file
+
+
+def test_pull_requests_check_the_workflow_is_up_to_date(client: Path) -> None:
+    assert sos("ci", "github", "--target", "pd", "--branch", "trunk", "--out", "ci/sos flow.yml").exit_code == 0
+    step = workflow_at(client / "ci" / "sos flow.yml")["jobs"]["plan"]["steps"][-1]
+    assert step["name"] == "This workflow is up to date"
+    args = shlex.split(step["run"].replace('"$SOS_TARGET"', "pd"))
+    assert args[:3] == ["sos", "ci", "github"]
+    assert (sos(*args[1:]).exit_code, sos(*args[1:]).output) == (0, "ci/sos flow.yml is up to date.\n")
+    outside = sos("ci", "github", "--out", str(client.parent / "elsewhere.yml"))
+    assert outside.exit_code == 1 and "is outside the client repository" in outside.output
 
 
 def run_step(root: Path, job: str, step: str, *, exit_code: int, plan: str) -> subprocess.CompletedProcess[str]:
