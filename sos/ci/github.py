@@ -51,8 +51,9 @@ def rhythm_of(blueprint: Blueprint, *, year: int) -> Rhythm:
             continue
         schedule = utc_schedule(str(cadence.schedule["every"]), str(cadence.schedule["at"]),
                                 str(cadence.schedule["timezone"]), year=year)
-        reports.append(ReportJob(cadence.key, REPORT_COMMANDS[str(report)], schedule.cron,
-                                 f"{cadence.key} (sos {REPORT_COMMANDS[str(report)]}): {schedule.explanation}"))
+        command = REPORT_COMMANDS[str(report)]
+        reports.append(ReportJob(cadence.key, command, schedule.cron,
+                                 f"{cadence.key} (sos {command}): {schedule.explanation}"))
     # `handoffs:` arrives with `sos handoff run` (issue 16); a blueprint without the key has nothing to hand off.
     return Rhythm(tuple(reports), handoffs=bool(getattr(blueprint, "handoffs", None)))
 
