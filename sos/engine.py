@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
+from sos.backends import (BACKENDS, CI_LOGINS, CODE_MODULES, backend_class, backend_of_type, ci_login_for_target,
+                          lint_for_target, open_backend)
 from sos.audit import READS_A_SAVE, report
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
+from sos.backends.base import (ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, CiLogin, Export, Live, Records,
+                               Tally)
 from sos.backends.local import LocalBackend
 from sos.backends.local.store import RECORD_OBJECTS
 from sos.blueprint.checks import placeholder_errors
@@ -96,6 +98,20 @@ def lint_targets(project: Project, desired: Model) -> list[Diagnostic]:
 def open_target(project: Project, target: Target) -> Backend:
     """The backend that plans and applies against `target`, by its `type` in sos.yaml."""
     return open_backend(target, project.root)
+
+
+def ci_login(project: Project, target: Target) -> CiLogin:
+    """The secrets (and setup) a CI runner needs to plan and apply against `target`; SosError at the target in
+    sos.yaml for one CI cannot reach, naming those it can."""
+    login = ci_login_for_target(target)
+    if login is None:
+        backend_class(target)       # a type sos has no backend for says so
+        reachable = [name for name, other in project.targets.items() if other.type in CI_LOGINS]
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' is the local sandbox, kept in this "
+                                  "machine's .sos folder: a CI runner starts without it", "ci-target",
+                                  fix=f"pass --target {' or '.join(reachable)}" if reachable else
+                                  "add a CRM target to sos.yaml (`sos schema project` lists the options)"))
+    return login
 
 
 def make_plan(project: Project, target: Target, *, adopt: bool = False, backend: Backend | None = None,

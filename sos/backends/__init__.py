@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from sos.backends.base import Backend
+from sos.backends.base import Backend, CiLogin
 from sos.errors import Diagnostic, SosError, did_you_mean
 from sos.model.resources import Model
 from sos.target import Target
@@ -26,6 +26,23 @@ LINTS = {
     "hubspot": "sos.backends.hubspot.lint:lint",
     "pipedrive": "sos.backends.pipedrive.lint:lint",
 }
+
+# How a CI runner logs in to each kind of target (`sos ci github`): importable without the backend's client.
+CI_LOGINS = {
+    "salesforce": "sos.backends.salesforce.auth:ci_login",
+    "hubspot": "sos.backends.hubspot.auth:ci_login",
+    "pipedrive": "sos.backends.pipedrive.auth:ci_login",
+}
+
+
+def ci_login_for_target(target: Target) -> CiLogin | None:
+    """The secrets (and setup) a CI runner needs to reach `target`; None for a type CI cannot reach."""
+    spec = CI_LOGINS.get(target.type)
+    if spec is None:
+        return None
+    module_name, function_name = spec.split(":")
+    login: CiLogin = getattr(importlib.import_module(module_name), function_name)(target)
+    return login
 
 
 def lint_for_target(target: Target, desired: Model) -> list[Diagnostic]:

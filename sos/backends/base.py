@@ -228,3 +228,12 @@ class Backend(Protocol):
 
     def status(self) -> str:
         """One line saying where the target is and that it answers; SosError when it does not."""
+
+
+@dataclass(frozen=True, slots=True)
+class CiLogin:
+    """How a CI runner logs in to a target: the repository secrets to create (each is also the environment
+    variable the jobs set from it), what each holds, and shell lines to run before sos (empty: none)."""
+
+    secrets: Mapping[str, str]        # secret name → what to put in it, for the person creating it
+    setup: tuple[str, ...] = ()

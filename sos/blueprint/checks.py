@@ -6,10 +6,12 @@ problem at once, after the schema has vouched for the shapes.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 
 from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
+from sos.blueprint.vars import type_problem
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostic, Diagnostics, Span, did_you_mean
 from sos.expr.ast import Call, walk
@@ -241,6 +243,17 @@ def check_cadences(bp: Blueprint, diags: Diagnostics) -> None:
                         "triggers it", "owner-without-record", fix="assign to a {user: ...} or {queue: ...}")
 
 
+def check_schedule_timezones(bp: Blueprint, diags: Diagnostics) -> None:
+    for cadence in bp.cadences.values():
+        zone = (cadence.schedule or {}).get("timezone")
+        if zone is not None and type_problem("timezone", zone):
+            schedule = cadence.node.get("schedule") if cadence.node is not None else None
+            diags.error(_span(schedule, "timezone", cadence.origin),
+                        f"cadence '{cadence.key}' is scheduled in unknown time zone '{zone}'", "unknown-timezone",
+                        fix=did_you_mean(str(zone), zoneinfo.available_timezones())
+                        or "use an IANA name like Europe/Berlin or America/New_York")
+
+
 def check_routing(bp: Blueprint, diags: Diagnostics) -> None:
     catch_all = None
     for route in bp.routing:
@@ -343,6 +356,7 @@ CHECKS: tuple[Check, ...] = (
     check_rule_enforce,
     check_save_functions,
     check_cadences,
+    check_schedule_timezones,
     check_routing,
     check_placeholder_addresses,
 )

@@ -34,6 +34,7 @@ Start a client repository from a starter, then check it:
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
   sos audit                          # what the records already there break
+  sos ci github                      # the GitHub Actions workflow: plans, applies, drift, reports
   sos -C clients/acme plan           # any command, as if started in that folder
   sos status                         # every client below this folder in one table
 
@@ -112,11 +113,11 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import (apply, audit, build, docs, fmt, history, import_, init, plan, sandbox, schema, show,
+    from sos.cli import (apply, audit, build, ci, docs, fmt, history, import_, init, plan, sandbox, schema, show,
                          starters, status, targets, test, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
-                   schema, build, sandbox, test, fmt, docs):
+                   schema, build, sandbox, test, fmt, docs, ci):
         cli.add_command(module.command)
 
 

@@ -391,6 +391,18 @@ CASES = [
         """), ["b.yaml:6:14: error: unknown key 'report' in cadences.r.action [unknown-key]"
                "  fix: allowed keys: create_task, notify"],
         id="report-needs-schedule-caught-by-schema"),
+    # --- check_schedule_timezones: the tz database's names, as zoneinfo has them ---
+    pytest.param("check_schedule_timezones", bp("""\
+        cadences:
+          review:
+            schedule: {every: monday, at: "09:00", timezone: Europe/Paris}
+            action: {report: pipeline_review}
+          forecast:
+            schedule: {every: friday, at: "15:00", timezone: Europe/Pariss}
+            action: {report: forecast}
+        """), ["b.yaml:8:54: error: cadence 'forecast' is scheduled in unknown time zone 'Europe/Pariss' "
+               "[unknown-timezone]  fix: did you mean 'Europe/Paris'?"],
+        id="unknown-timezone"),
     # --- check_routing (warnings: the blueprint still loads) ---
     pytest.param("check_routing", bp("""\
         routing:

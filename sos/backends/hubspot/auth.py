@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from sos.backends.base import CiLogin
 from sos.errors import Diagnostic, SosError
 from sos.target import Target
 
@@ -58,6 +59,12 @@ def connection(target: Target, environ: Mapping[str, str]) -> Connection:
                      f"{token_env}, which is not set", "hs-token-missing",
                      fix=f"{CREATE_TOKEN}; then `export {token_env}=<the token>` (never put it in sos.yaml)")
     return Connection(_api_url(target), token_env, _portal_id(target), token)
+
+
+def ci_login(target: Target) -> CiLogin:
+    """The one secret a CI runner needs: the token, under the name the target reads it from."""
+    token_env = str(target.options.get("token_env") or DEFAULT_TOKEN_ENV)
+    return CiLogin({token_env: f"the access token of the app sos uses in the client's portal ({CREATE_TOKEN})"})
 
 
 def _api_url(target: Target) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from sos.backends.base import CiLogin
 from sos.errors import Diagnostic, SosError
 from sos.target import Target
 
@@ -63,6 +64,12 @@ def connection(target: Target, environ: Mapping[str, str] = os.environ) -> Conne
                      f"{token_env} is not set", "pd-token-missing",
                      fix=f"{TOKEN_HOW}, then `export {token_env}=<token>` (or set it in the CI's secrets)")
     return Connection(api_url, domain, token_env, token)
+
+
+def ci_login(target: Target) -> CiLogin:
+    """The one secret a CI runner needs: the API token, under the name the target reads it from."""
+    token_env = str(target.options.get("token_env", TOKEN_ENV))
+    return CiLogin({token_env: f"the Pipedrive API token sos acts with ({TOKEN_HOW})"})
 
 
 def _api_url(target: Target, value: object) -> str:

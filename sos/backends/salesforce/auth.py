@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
 
+from sos.backends.base import CiLogin
 from sos.backends.salesforce.package import API_VERSION
 from sos.errors import Diagnostic, SosError
 from sos.target import Target
@@ -232,6 +233,28 @@ def resolve_login(target: Target, environ: Mapping[str, str] | None = None) -> L
                          fix="add `org: ALIAS` (an alias from `sf org list`)")
         return sf_cli_login(target, str(alias))
     return env_login(target, environ)
+
+
+def ci_login(target: Target) -> CiLogin:
+    """What a CI runner needs to log in as `resolve_login` would: the sf CLI logged in from the org's SFDX auth URL
+    (Salesforce's way for CI, developer.salesforce.com "Authorize an Org Using Its SFDX Authorization URL") when
+    the target names an org, else the client credentials flow, which needs no user's password in a secret."""
+    alias = target.options.get("org")
+    if target.options.get("auth") != "env" and alias:
+        where = '"$RUNNER_TEMP/sfdx-auth-url"'
+        return CiLogin({"SF_AUTH_URL": f"the org's SFDX auth URL: `sf org auth show-sfdx-auth-url --target-org "
+                                      f"{shlex.quote(str(alias))} --no-prompt` where you logged in with `sf org "
+                                      "login web`"},
+                       ("npm install --global @salesforce/cli",
+                        f"printf '%s' \"$SF_AUTH_URL\" > {where}",
+                        f"sf org login sfdx-url --sfdx-url-file {where} --alias {shlex.quote(str(alias))}",
+                        f"rm {where}"))
+    secrets = {"SF_CONSUMER_KEY": "the consumer key of the connected (or external client) app with the client "
+                                  "credentials flow enabled and a run-as user",
+               "SF_CONSUMER_SECRET": "that app's consumer secret"}
+    if not target.options.get("domain"):
+        secrets["SF_DOMAIN"] = "the org's My Domain (acme.my for https://acme.my.salesforce.com)"
+    return CiLogin(secrets)
 
 
 def _timeout_session() -> requests.Session:
