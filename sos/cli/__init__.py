@@ -34,6 +34,7 @@ Start a client repository from a starter, then check it:
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
   sos audit                          # what the records already there break
+  sos docs                           # the playbook reps read: stages, rules, routes, cadences
   sos ci github                      # the GitHub Actions workflow: plans, applies, drift, reports
   sos -C clients/acme plan           # any command, as if started in that folder
   sos status                         # every client below this folder in one table
