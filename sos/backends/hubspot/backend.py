@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, cast
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES
@@ -37,7 +37,7 @@ class HubSpotBackend:
     capabilities: ClassVar[Capabilities] = Capabilities(
         support={Kind.FIELD: Support.PARTIAL, Kind.STAGE: Support.PARTIAL, Kind.PIPELINE: Support.NATIVE,
                  Kind.LEAD_STATUS: Support.PARTIAL, Kind.STAGE_REQUIREMENT: Support.AUDIT, Kind.RULE: Support.AUDIT,
-                 Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE},
+                 Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE, Kind.HANDOFF: Support.NONE},
         notes={
             Kind.FIELD: "lookup fields are left out (HubSpot relates records with associations); the others become "
                         "properties in the property group `sos`",
@@ -51,6 +51,7 @@ class HubSpotBackend:
                              "(`sos audit` does not check them either)",
             Kind.ASSIGNMENT: "sos does not write routing to HubSpot; set up owner rotation in HubSpot by hand "
                              "(`sos audit` does not check it either)",
+            Kind.HANDOFF: HANDOFF_NOTE,
         })
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 from collections.abc import Callable, Mapping, Sequence
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
@@ -41,8 +41,8 @@ class SalesforceBackend:
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         support={kind: Support.NATIVE if kind in HELD_KINDS else Support.NONE for kind in Kind},
-        notes={kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
-                     "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
+        notes={**{kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
+                        "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS}, Kind.HANDOFF: HANDOFF_NOTE})
     formats: ClassVar[tuple[str, ...]] = FORMATS
     build_help: ClassVar[str] = HELP
 
