@@ -112,11 +112,11 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import (apply, audit, build, fmt, history, import_, init, plan, sandbox, schema, show, starters,
-                         status, targets, test, upgrade, validate)
+    from sos.cli import (apply, audit, build, fmt, handoff, history, import_, init, plan, sandbox, schema, show,
+                         starters, status, targets, test, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
-                   schema, build, sandbox, test, fmt):
+                   schema, build, sandbox, test, fmt, handoff):
         cli.add_command(module.command)
 
 

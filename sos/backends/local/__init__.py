@@ -37,7 +37,8 @@ from sos.target import Target
 
 RECORD_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "deal"}
 
-CLAIM_WAIT_SECONDS = 10.0   # how long set_if waits for another writer: far longer than one claim takes
+# How long reading records and set_if wait for another writer (a claim, a record's save): far longer than one takes.
+RECORD_WAIT_SECONDS = 10.0
 
 # 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
 SCHEMA_VERSION = 2
@@ -184,7 +185,7 @@ class LocalBackend:
         """Write `value` into `field` of a record only while it holds `expected` (None: blank), as update_record
         does: whether it did. One transaction, so of two runs that claim the same deal exactly one wins (the other
         waits for the write lock, a few milliseconds, then finds the field taken)."""
-        with self._transaction(wait=CLAIM_WAIT_SECONDS) as connection:
+        with self._transaction(wait=RECORD_WAIT_SECONDS) as connection:
             row = read_row(connection, obj, record_id) if table_columns(connection, obj) else None
             if row is None or row.get(field) != expected:
                 return False
@@ -240,7 +241,7 @@ class LocalBackend:
         into another CRM, or check an audit against the evaluator)."""
         if not self.path.exists():
             return []
-        with self._connect() as connection:
+        with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             if not table_columns(connection, obj):
                 return []
             scope = model_scope(_read_all(connection, self.path), obj)

@@ -1,0 +1,196 @@
+"""`sos handoff run` end to end: the sandbox's deals, the real Asana client and requests over HTTP against the
+emulators (tests/emulators/asana, jira), two overlapping runs, and 429s and 5xx in the middle."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sos.backends.local import LocalBackend
+from sos.cli import cli
+from sos.engine import run_handoffs
+from sos.handoff.run import Run, Summary
+from sos.project import load_project
+from tests.emulators.asana import AsanaEmulator
+from tests.emulators.jira import JiraEmulator
+
+TODAY = datetime.date(2026, 12, 5)
+NOW = datetime.datetime(2026, 12, 5, 9, 30, tzinfo=datetime.UTC)
+
+BLUEPRINT = """\
+sos: 1
+name: acme
+fields:
+  opportunity:
+    handoff_notes: {{type: long_text, label: Handoff notes}}
+    champion: {{type: lookup, to: contact, label: Champion}}
+pipelines:
+  new_business:
+    stages:
+      - {{key: discovery, label: Discovery, probability: 10}}
+      - {{key: won, label: Closed Won, probability: 100, outcome: won}}
+      - {{key: lost, label: Closed Lost, probability: 0, outcome: lost}}
+handoffs:
+  delivery:
+    stage: won
+    tool: asana
+    team: "{team}"
+    name: "{{account}} — {{name}}"
+    fields: [amount, close_date, handoff_notes, champion]
+    assign_to: {{user: priya@acme.io}}
+  ticket:
+    stage: won
+    tool: jira
+    project: DEL
+    issue_type: Epic
+    name: "Onboard {{account}}"
+    fields: [amount, handoff_notes]
+    assign_to: {{user: sam@acme.io}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tools() -> Iterator[tuple[AsanaEmulator, JiraEmulator]]:
+    with AsanaEmulator() as asana, JiraEmulator() as jira:
+        yield asana, jira
+
+
+@pytest.fixture
+def asana(tools: tuple[AsanaEmulator, JiraEmulator]) -> Iterator[AsanaEmulator]:
+    tools[0].reset()
+    yield tools[0]
+    assert tools[0].internal_errors == []
+
+
+@pytest.fixture
+def jira(tools: tuple[AsanaEmulator, JiraEmulator]) -> Iterator[JiraEmulator]:
+    tools[1].reset()
+    yield tools[1]
+    assert tools[1].internal_errors == []
+
+
+@pytest.fixture
+def environ(asana: AsanaEmulator, jira: JiraEmulator) -> dict[str, str]:
+    return {"ASANA_TOKEN": asana.access_token, "ASANA_API_URL": asana.api_url, "JIRA_URL": jira.api_url,
+            "JIRA_EMAIL": jira.email, "JIRA_API_TOKEN": jira.api_token}
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asana: AsanaEmulator) -> Path:
+    """A client repository with the blueprint above applied to its sandbox, and deals in it."""
+    (tmp_path / "blueprint.yaml").write_text(BLUEPRINT.format(team=asana.team), encoding="utf-8")
+    (tmp_path / "sos.yaml").write_text("blueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\n",
+                                       encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def sandbox(root: Path) -> LocalBackend:
+    project = load_project(root / "sos.yaml")
+    return LocalBackend(project.target(None), root)
+
+
+def add_deals(root: Path) -> dict[str, int]:
+    """A won deal due for handoff, an open one, a won one already linked, and one won before the window."""
+    backend = sandbox(root)
+    account = backend.create_record("account", {"name": "Globex"})
+    champion = backend.create_record("contact", {"first_name": "Hank", "last_name": "Scorpio", "account": account})
+    at = datetime.datetime(2026, 12, 1, 15, 0)
+    ids = {name: backend.create_record("opportunity", {
+        "name": name, "account": account, "stage": stage, "amount": 12000.0, "close_date": datetime.date(2026, 12, 1),
+        "handoff_notes": "Kick-off on the 8th; SSO first.", "champion": champion}, now=when)
+        for name, stage, when in (("Globex rollout", "won", at), ("Globex expansion", "discovery", at),
+                                  ("Globex pilot", "won", at), ("Globex 2024", "won", datetime.datetime(2026, 9, 1)))}
+    backend.update_record("opportunity", ids["Globex pilot"], {"delivery_link": "https://app.asana.com/0/1/list",
+                                                              "ticket_link": "https://acme.atlassian.net/browse/DEL-7"})
+    return ids
+
+
+def run_config(**changes: object) -> Run:
+    values: dict[str, object] = {"target": "sandbox", "tools": {}, "today": TODAY, "now": NOW, "run_id": "r1",
+                                 "since": TODAY - datetime.timedelta(days=30)}
+    values.update(changes)
+    return Run(**values)  # type: ignore[arg-type]
+
+
+class BarrierStore:
+    """The sandbox, with every run waiting for the other after it read the deals: both see the same deals due
+    before either claims one (the overlap a CI schedule and a manual run make)."""
+
+    def __init__(self, backend: LocalBackend, barrier: threading.Barrier) -> None:
+        self.backend, self.barrier = backend, barrier
+
+    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]:
+        rows = self.backend.records(obj, today=today)
+        if obj == "opportunity":
+            self.barrier.wait(timeout=30)
+        return rows
+
+    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object) -> bool:
+        return self.backend.set_if(obj, record_id, field, expected, value)
+
+
+def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_through_429_and_5xx(
+        client: Path, asana: AsanaEmulator, jira: JiraEmulator, environ: dict[str, str]) -> None:
+    ids = add_deals(client)
+    project = load_project(client / "sos.yaml")
+    target = project.target(None)
+    # In the middle: the first Asana call is rate limited (Retry-After: 7), then a create Asana carries out but a
+    # gateway answers 504; Jira answers 503 to the first write, then 429.
+    asana.faults.rate_limit(retry_after=7)
+    asana.faults.server_error(status=504, after_write=True)
+    jira.faults.server_error(status=503, writes_only=True)
+    jira.faults.rate_limit(retry_after=3, writes_only=True)
+    barrier = threading.Barrier(2)
+    waits: list[float] = []
+    summaries: list[Summary] = []
+
+    def one_run(run_id: str) -> None:
+        store = BarrierStore(sandbox(client), barrier)
+        summaries.append(run_handoffs(project, target, run_config(run_id=run_id, sleep=waits.append), environ,
+                                      store=store))
+
+    threads = [threading.Thread(target=one_run, args=(name,)) for name in ("ci", "manual")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(summaries) == 2
+
+    # Exactly one project and one issue, for the won deal in the window only.
+    assert [(p.name, p.owner) for p in asana.projects] == [("Globex — Globex rollout", asana.state.users and
+                                                           next(g for g, u in asana.state.users.items()
+                                                                if u.email == "priya@acme.io"))]
+    made = asana.projects[0]
+    assert made.notes.splitlines() == ["Amount: 12,000", "Close Date: 2026-12-01",
+                                       "Handoff notes: Kick-off on the 8th; SSO first.", "Champion: Hank Scorpio",
+                                       "", f"sos-deal-sandbox-delivery-{ids['Globex rollout']}"]
+    assert [(i.key, i.summary, i.issue_type, i.labels, jira.users[i.assignee or ""][0]) for i in jira.issues] == [
+        ("DEL-1", "Onboard Globex", "Epic", [f"sos-deal-sandbox-ticket-{ids['Globex rollout']}"], "sam@acme.io")]
+    # The links are on the deal; the other deals are as they were.
+    deals = {d["name"]: d for d in sandbox(client).records("opportunity", today=TODAY)}
+    assert deals["Globex rollout"]["delivery_link"] == f"https://app.asana.com/0/{made.gid}/list"
+    assert deals["Globex rollout"]["ticket_link"] == f"{jira.api_url}/browse/DEL-1"
+    assert deals["Globex pilot"]["delivery_link"] == "https://app.asana.com/0/1/list"
+    assert deals["Globex expansion"]["delivery_link"] is None and deals["Globex 2024"]["ticket_link"] is None
+    # Each handoff of the deal was made by one run and found claimed by the other (which run made which is the
+    # threads' race); the waits are the tools' Retry-After, else the backoff.
+    assert [sum(s.count(status) for s in summaries) for status in ("handed-off", "elsewhere", "existed", "failed")] \
+        == [2, 2, 0, 0]
+    # Asana: 7 (its Retry-After), then 4 after the 504 (no Retry-After: 2 s doubled for the second retry);
+    # Jira: 2 after the 503 (the first backoff), 3 after the 429 (its Retry-After).
+    assert sorted(waits) == [2.0, 3.0, 4.0, 7.0]
+    # The 504'd create was carried out once and found again, not made twice.
+    assert asana.calls["POST /api/1.0/teams/{team_gid}/projects"] == 1
+
+    # A third run, later, creates nothing.
+    again = run_handoffs(project, target, run_config(run_id="r3"), environ)
+    assert again.line() == "0 handed off, 0 already had one, 0 failed"
+    assert len(asana.projects) == 1 and len(jira.issues) == 1
