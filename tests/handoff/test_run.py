@@ -101,3 +101,24 @@ def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_thr
     again = run_handoffs(project, target, run_config(run_id="r3"), environ)
     assert again.line() == "0 handed off, 0 already had one, 0 failed"
     assert len(asana.projects) == 1 and len(jira.issues) == 1
+
+
+def test_a_claim_a_crashed_run_left_is_taken_over_and_its_project_found_not_made_again(
+        client: Path, asana: AsanaEmulator, environ: dict[str, str]) -> None:
+    ids = add_deals(client)
+    deal = ids["Globex rollout"]
+    project = load_project(client / "sos.yaml")
+    # A run that died two hours ago: it claimed the deal and created the project, but never wrote the link.
+    crashed = (NOW - datetime.timedelta(hours=2)).isoformat()
+    assert sandbox(client).set_if("opportunity", deal, "delivery_link", None, f"sos-claim:dead@{crashed}")
+    left = asana.add_project("Globex — Globex rollout", f"Amount: 12,000\n\nsos-deal-sandbox-delivery-{deal}")
+    # Half an hour after the claim, it is another run at work: the deal is left to it.
+    young = run_handoffs(project, project.target(None), run_config(now=NOW - datetime.timedelta(minutes=90)),
+                         environ, only=["delivery"])
+    assert young.line() == "0 handed off, 0 already had one, 0 failed"
+    assert asana.calls == {}
+    summary = run_handoffs(project, project.target(None), run_config(), environ, only=["delivery"])
+    assert summary.line() == "0 handed off, 1 already had one, 0 failed"
+    assert [p.gid for p in asana.projects] == [left]
+    row = sandbox(client).stored_row("opportunity", deal)
+    assert row is not None and row["delivery_link"] == f"https://app.asana.com/0/{left}/list"

@@ -96,6 +96,12 @@ class AsanaEmulator(PmToolEmulator):
         self.state.users[gid] = User(gid, email, name)
         return gid
 
+    def add_project(self, name: str, notes: str = "") -> str:
+        """A project already in the team (made by hand, or by a run that died before it linked it back)."""
+        project = Project(self.new_gid(), name, self.team, notes)
+        self.state.projects[project.gid] = project
+        return project.gid
+
     @property
     def teams(self) -> dict[str, str]:
         return self.state.teams
