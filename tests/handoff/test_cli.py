@@ -82,6 +82,12 @@ def test_a_crm_target_is_refused_at_its_line_until_its_deals_can_be_read(client:
                                    "deals from local sandboxes only for now [handoff-target]")
 
 
+def test_validate_counts_the_handoffs(client: Path) -> None:
+    code, out, _ = invoke(["validate"], {})
+    assert (code, out) == (0, "blueprint.yaml is valid: 2 fields, 1 pipeline, 0 rules, 0 cadences, 0 routes, "
+                              "2 handoffs\n")
+
+
 def test_the_plan_adds_each_link_field_and_says_who_runs_the_handoffs(client: Path) -> None:
     (client / ".sos" / "sandbox.db").unlink()
     code, out, _ = invoke(["plan"], {})
