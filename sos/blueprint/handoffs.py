@@ -9,8 +9,10 @@ from sos.blueprint.types import Blueprint, Handoff
 from sos.errors import Diagnostics, Span, did_you_mean
 
 # What each tool needs and takes besides the common keys (the reference: docs/handoff.md).
-TOOL_SETTINGS = {"asana": {"team": True, "template": False}, "jira": {"project": True, "issue_type": False}}
-NOT_YET = {"clickup": "ClickUp", "monday": "monday.com", "linear": "Linear"}
+TOOL_SETTINGS = {"asana": {"team": True, "template": False}, "jira": {"project": True, "issue_type": False},
+                 "clickup": {"list": True}}
+NOT_YET = {"monday": "monday.com", "linear": "Linear", "trello": "Trello"}
+ONE_PERSON = {"jira": "a Jira issue", "clickup": "a ClickUp task"}   # tools whose work goes to a person, not a team
 
 
 def deal_fields(bp: Blueprint) -> set[str]:
@@ -68,9 +70,9 @@ def _check_tool(handoff: Handoff, diags: Diagnostics) -> None:
     if settings is None:
         later = NOT_YET.get(handoff.tool.lower())
         diags.error(_span(handoff, "tool"), f"handoff '{handoff.key}' names unknown tool '{handoff.tool}'",
-                    "unknown-tool", why=f"sos hands off to {' and '.join(TOOL_SETTINGS)}"
+                    "unknown-tool", why="sos hands off to asana, jira and clickup"
                     + (f"; it does not drive {later} yet" if later else ""),
-                    fix=did_you_mean(handoff.tool, TOOL_SETTINGS) or "use `tool: asana` or `tool: jira`")
+                    fix=did_you_mean(handoff.tool, TOOL_SETTINGS) or "use `tool: asana`, `jira` or `clickup`")
         return
     for key in handoff.settings:
         if key not in settings:
@@ -80,10 +82,10 @@ def _check_tool(handoff: Handoff, diags: Diagnostics) -> None:
         if required and key not in handoff.settings:
             diags.error(handoff.origin, f"handoff '{handoff.key}' to {handoff.tool} needs '{key}'",
                         "handoff-setting", fix=f"add `{key}:` (docs/handoff.md says where to find it)")
-    if handoff.tool == "jira" and "team" in handoff.assign_to:
-        diags.error(_span(handoff, "assign_to"), f"handoff '{handoff.key}' assigns a Jira issue to a team",
-                    "handoff-setting", why="a Jira issue has one assignee, a person",
-                    fix="assign it to {user: email}")
+    if handoff.tool in ONE_PERSON and "team" in handoff.assign_to:
+        what = ONE_PERSON[handoff.tool]
+        diags.error(_span(handoff, "assign_to"), f"handoff '{handoff.key}' assigns {what} to a team",
+                    "handoff-setting", why=f"{what} is assigned to people", fix="assign it to {user: email}")
 
 
 def _check_name(handoff: Handoff, known: set[str], diags: Diagnostics) -> None:

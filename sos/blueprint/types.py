@@ -139,14 +139,14 @@ class Handoff:
     pipeline: str | None = None
     fields: tuple[str, ...] = ()
     assign_to: Mapping[str, str] = field(default_factory=dict)   # {user: email} | {team: gid}
-    settings: Mapping[str, str] = field(default_factory=dict)    # the tool's own: team, template, project, issue_type
+    settings: Mapping[str, str] = field(default_factory=dict)    # the tool's own: team, template, project, list…
     link_field: str = ""
     description: str = ""
     node: Node | None = field(default=None, compare=False, repr=False)
 
 
 DEFAULT_HANDOFF_NAME = "{account} — {name}"
-HANDOFF_SETTINGS = ("team", "template", "project", "issue_type")
+HANDOFF_SETTINGS = ("team", "template", "project", "issue_type", "list")
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ Examples:
   sos handoff run                      # hand off the deals won in the last 30 days
 """)
 def command() -> None:
-    """Hand won deals to delivery: the blueprint's `handoffs:` as projects in Asana or issues in Jira.
+    """Hand won deals to delivery: the blueprint's `handoffs:` as Asana projects, Jira issues or ClickUp tasks.
 
     Each handoff names a stage (usually won), the tool, the project's name from the deal, the fields it carries
     and who owns it. docs/handoff.md has the reference.
@@ -41,6 +41,7 @@ Examples:
 Credentials come from the environment, never from the repository, and are never printed:
   Asana: ASANA_TOKEN (a personal access token); ASANA_API_URL to reach another address
   Jira:  JIRA_URL (https://<site>.atlassian.net), JIRA_EMAIL and JIRA_API_TOKEN
+  ClickUp: CLICKUP_TOKEN (pk_…); CLICKUP_API_URL to reach another address
 
 \b
 Exit codes: 0 every deal due was handed off (or already was, or none was due); 1 a deal failed (the summary

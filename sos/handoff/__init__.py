@@ -1,3 +1,4 @@
-"""`sos handoff run`: deals that reached a handoff's stage become projects (Asana) or issues (Jira), each linked
-back on its deal. tools.py holds what the tools share (the order, retries), asana.py and jira.py one tool each,
+"""`sos handoff run`: deals that reached a handoff's stage become projects (Asana), issues (Jira) or tasks
+(ClickUp), each linked back on its deal. tools.py holds what the tools share (the order, retries), asana.py,
+jira.py and clickup.py one tool each, connect.py their tokens,
 run.py the run (which deals, the claim that keeps two runs from handing one deal off twice)."""

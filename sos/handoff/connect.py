@@ -14,6 +14,8 @@ VARIABLES = {
     "jira": (("JIRA_URL", "your site's address, https://<site>.atlassian.net", True),
              ("JIRA_EMAIL", "the email of the account the token belongs to", True),
              ("JIRA_API_TOKEN", "an API token (id.atlassian.com → Security → API tokens)", True)),
+    "clickup": (("CLICKUP_TOKEN", "a personal API token, pk_…", True),
+                ("CLICKUP_API_URL", "the API's address (default https://api.clickup.com/api/v2)", False)),
 }
 
 
@@ -29,8 +31,13 @@ def open_tools(names: Iterable[str], environ: Mapping[str, str]) -> dict[str, To
             from sos.handoff.asana import DEFAULT_URL, AsanaTool
 
             tools[tool] = AsanaTool(environ["ASANA_TOKEN"], environ.get("ASANA_API_URL") or DEFAULT_URL)
-        else:
+        elif tool == "jira":
             from sos.handoff.jira import JiraTool
 
             tools[tool] = JiraTool(environ["JIRA_URL"], environ["JIRA_EMAIL"], environ["JIRA_API_TOKEN"])
+        else:
+            from sos.handoff.clickup import DEFAULT_URL as CLICKUP_URL
+            from sos.handoff.clickup import ClickUpTool
+
+            tools[tool] = ClickUpTool(environ["CLICKUP_TOKEN"], environ.get("CLICKUP_API_URL") or CLICKUP_URL)
     return tools

@@ -128,7 +128,7 @@ def _hand_off(handoff: Resource, deal: Mapping[str, object], desired: Model, nam
     order = Order(name=string.Formatter().vformat(attrs.get("name", ""), (), _Blank(values)).strip(),
                   details=tuple((_label(desired, f), values.get(f, "")) for f in attrs.get("fields", [])),
                   marker=f"sos-deal-{run.target}-{key}-{deal['_id']}",
-                  settings={k: attrs[k] for k in ("team", "template", "project", "issue_type") if k in attrs},
+                  settings={k: attrs[k] for k in ("team", "template", "project", "issue_type", "list") if k in attrs},
                   assignee=attrs.get("assign_to", {}).get("user"), team=attrs.get("assign_to", {}).get("team"))
     if run.dry_run:
         outcome.status = "would-hand-off"

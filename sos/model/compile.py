@@ -67,7 +67,7 @@ def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage, *, leaving: boo
     return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, key), attrs, where, exprs=exprs)
 
 
-LINK_LABELS = {"asana": "Asana project", "jira": "Jira issue"}
+LINK_LABELS = {"asana": "Asana project", "jira": "Jira issue", "clickup": "ClickUp task"}
 
 
 def handoff_resources(bp: Blueprint) -> dict[Address, Resource]:

@@ -425,14 +425,14 @@ CASES = [
         handoffs:
           delivery:
             stage: wonn
-            tool: clickup
+            tool: trello
             name: "{account} / {nmae}"
             fields: [amount, note]
         """), [
         "b.yaml:15:12: error: handoff 'delivery' fires on unknown stage 'wonn' [unknown-stage]"
         "  fix: did you mean 'won'?",
-        "b.yaml:16:11: error: handoff 'delivery' names unknown tool 'clickup' [unknown-tool]"
-        "  fix: use `tool: asana` or `tool: jira`",
+        "b.yaml:16:11: error: handoff 'delivery' names unknown tool 'trello' [unknown-tool]"
+        "  fix: use `tool: asana`, `jira` or `clickup`",
         "b.yaml:17:11: error: handoff 'delivery' names the project from unknown deal field 'nmae' [unknown-field]"
         "  fix: did you mean 'name'?",
         "b.yaml:18:22: error: handoff 'delivery' carries unknown deal field 'note' [unknown-field]"

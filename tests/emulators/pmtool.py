@@ -10,6 +10,7 @@ Each tool supplies its routes, how it authenticates and its error bodies (`error
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import traceback
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.emulators.serving import Served, path_pattern
+from tests.emulators.serving import Served, path_pattern, serve_until_interrupted
 
 
 class ApiError(Exception):
@@ -174,11 +175,30 @@ class PmToolEmulator(Served):
                 return 500, self.error_body(500, "Server Error", None), {}
         return self._fault_reply(fault) if fault is not None else (status, answer, {})
 
+    def rate_limited(self, retry_after: int) -> tuple[Any, dict[str, str]]:
+        """A 429's body and headers (Asana's and Jira's: Retry-After in seconds)."""
+        return self.error_body(429, "You have made too many requests recently. Please, be chill.", None), \
+            {"Retry-After": str(retry_after)}
+
     def _fault_reply(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
         if fault.status == 429:
-            return 429, self.error_body(429, "You have made too many requests recently. Please, be chill.", None), \
-                {"Retry-After": str(fault.retry_after)}
+            return 429, *self.rate_limited(fault.retry_after or 1)
         return fault.status, self.error_body(fault.status, "Server Error", None), {}
+
+
+def run_from_command_line(emulator_class: type[PmToolEmulator], doc: str | None, port: int,
+                          argv: list[str] | None, details: Callable[[Any], list[str]]) -> int:
+    """`python -m tests.emulators.<tool> --port PORT`: serve until Ctrl-C, after printing `api_url:` and
+    `access_token:` (one line each, for scripts), then the tool's `details` lines."""
+    name = emulator_class.name
+    parser = argparse.ArgumentParser(prog=f"python -m tests.emulators.{name}", description=doc)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    args = parser.parse_args(argv)
+    emulator: Any = emulator_class(host=args.host, port=args.port).start()
+    for line in [f"api_url: {emulator.api_url}", f"access_token: {emulator.access_token}", *details(emulator)]:
+        print(line, flush=True)
+    return serve_until_interrupted(emulator)
 
 
 class _Handler(BaseHTTPRequestHandler):

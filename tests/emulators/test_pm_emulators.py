@@ -132,17 +132,17 @@ def test_jira_finds_issues_by_label_page_by_page_and_refuses_jql_it_cannot_read(
     assert (limited.status_code, limited.headers["Retry-After"]) == (429, "5")
 
 
-@pytest.mark.parametrize(("module", "lines"), [("asana", ("api_url: ", "access_token: ")),
-                                               ("jira", ("api_url: ", "access_token: "))])
-def test_each_emulator_starts_on_its_own(module: str, lines: tuple[str, str]) -> None:
+@pytest.mark.parametrize("module", ["asana", "jira", "clickup"])
+def test_each_emulator_starts_on_its_own(module: str) -> None:
     process = subprocess.Popen([sys.executable, "-m", f"tests.emulators.{module}", "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         first, second = process.stdout.readline(), process.stdout.readline()
-        assert first.startswith(lines[0]) and second.startswith(lines[1])
+        assert first.startswith("api_url: ") and second.startswith("access_token: ")
         url = first.split(": ", 1)[1].strip()
-        answer = requests.get(url + ("/users/me" if module == "asana" else "/rest/api/3/myself"), timeout=10)
+        path = {"asana": "/users/me", "jira": "/rest/api/3/myself", "clickup": "/team"}[module]
+        answer = requests.get(url + path, timeout=10)
         assert answer.status_code == 401      # up, and it wants the token it printed
     finally:
         process.terminate()

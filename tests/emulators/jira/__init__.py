@@ -52,6 +52,10 @@ class JiraEmulator(PmToolEmulator):
     def api_url(self) -> str:
         return self.base_url
 
+    @property
+    def access_token(self) -> str:
+        return self.api_token
+
     def reset(self) -> None:
         super().reset()
         self._ids = itertools.count(10001)
