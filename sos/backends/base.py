@@ -27,7 +27,7 @@ class Support(str, Enum):
 
 # What every CRM's plan says of handoffs: no CRM holds them, `sos handoff run` runs them (docs/handoff.md).
 HANDOFF_NOTE = ("`sos handoff run` creates them in the project-management tool and writes each link back on the "
-                "deal, into the url field this plan adds")
+                "deal, into the handoff's link field (a url field)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,4 +94,4 @@ def test_the_plan_adds_each_link_field_and_says_who_runs_the_handoffs(client: Pa
     assert code == 0
     assert "+ field.opportunity.delivery_link" in out and "+ field.opportunity.ticket_link" in out
     assert ("2 handoffs in the blueprint are not applied: `sos handoff run` creates them in the project-management "
-            "tool and writes each link back on the deal, into the url field this plan adds") in out
+            "tool and writes each link back on the deal, into the handoff's link field (a url field)") in out
