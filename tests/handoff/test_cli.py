@@ -4,8 +4,10 @@ and the plan that shows the link field."""
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
+import jsonschema
 from click.testing import CliRunner
 
 from sos.cli import cli
@@ -95,3 +97,16 @@ def test_the_plan_adds_each_link_field_and_says_who_runs_the_handoffs(client: Pa
     assert "+ field.opportunity.delivery_link" in out and "+ field.opportunity.ticket_link" in out
     assert ("2 handoffs in the blueprint are not applied: `sos handoff run` creates them in the project-management "
             "tool and writes each link back on the deal, into the handoff's link field (a url field)") in out
+
+
+def test_a_saved_plan_carries_the_handoffs_and_matches_the_plan_schema(client: Path) -> None:
+    (client / ".sos" / "sandbox.db").unlink()
+    code, _, _ = invoke(["plan", "-o", "plan.json"], {})
+    assert code == 0
+    saved = json.loads((client / "plan.json").read_text(encoding="utf-8"))
+    assert [r["address"] for r in saved["desired"] if r["address"].startswith("handoff.")] == [
+        "handoff.opportunity.delivery", "handoff.opportunity.ticket"]
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+    assert [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(saved)] == []
+    code, out, _ = invoke(["apply", "plan.json", "--auto-approve"], {})
+    assert (code, out.splitlines()[-1]) == (0, "Apply complete: 8 added, 0 changed, 0 deleted.")
