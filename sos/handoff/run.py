@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sos.blueprint.build import title_case
+from sos.blueprint.types import HANDOFF_SETTINGS
 from sos.errors import Diagnostic, SosError
 from sos.handoff.tools import Order, Tool, deliver
 from sos.model.resources import Kind, Model, Resource
@@ -128,7 +129,7 @@ def _hand_off(handoff: Resource, deal: Mapping[str, object], desired: Model, nam
     order = Order(name=string.Formatter().vformat(attrs.get("name", ""), (), _Blank(values)).strip(),
                   details=tuple((_label(desired, f), values.get(f, "")) for f in attrs.get("fields", [])),
                   marker=f"sos-deal-{run.target}-{key}-{deal['_id']}",
-                  settings={k: attrs[k] for k in ("team", "template", "project", "issue_type", "list") if k in attrs},
+                  settings={k: attrs[k] for k in HANDOFF_SETTINGS if k in attrs},
                   assignee=attrs.get("assign_to", {}).get("user"), team=attrs.get("assign_to", {}).get("team"))
     if run.dry_run:
         outcome.status = "would-hand-off"
