@@ -72,9 +72,8 @@ def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_thr
     assert len(summaries) == 2
 
     # Exactly one project and one issue, for the won deal in the window only.
-    assert [(p.name, p.owner) for p in asana.projects] == [("Globex — Globex rollout", asana.state.users and
-                                                           next(g for g, u in asana.state.users.items()
-                                                                if u.email == "priya@acme.io"))]
+    priya = next(gid for gid, user in asana.state.users.items() if user.email == "priya@acme.io")
+    assert [(p.name, p.owner) for p in asana.projects] == [("Globex — Globex rollout", priya)]
     made = asana.projects[0]
     assert made.notes.splitlines() == ["Amount: 12,000", "Close Date: 2026-12-01",
                                        "Handoff notes: Kick-off on the 8th; SSO first.", "Champion: Hank Scorpio",
