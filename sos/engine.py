@@ -25,6 +25,9 @@ from sos.blueprint.checks import placeholder_errors
 from sos.blueprint.load import load_blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
+from sos.handoff.connect import open_tools
+from sos.handoff.run import DealStore, Run, Summary
+from sos.handoff.run import run_handoffs as handoff_deals
 from sos.history import git_commit, read_history, record_apply
 from sos.lock import changed_starters, lock_new_starters, read_lock, write_lock
 from sos.model.compile import compile_model
@@ -420,6 +423,30 @@ def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]
             outcomes.append((file, run_test(test, LocalBackend(Target("test", "local", {"path": str(sandbox)}),
                                                                Path(folder), clock=lambda: now), now)))
     return outcomes
+
+
+def run_handoffs(project: Project, target: Target, run: Run, environ: Mapping[str, str], *,
+                 only: Sequence[str] = (), store: DealStore | None = None) -> Summary:
+    """Hand off the deals of `target` that reached a handoff's stage (sos.handoff.run), through the tools the
+    handoffs name, opened from `environ`. `only`: these handoffs (by key). `store`: the deals, when a test wraps
+    them; by default the target's."""
+    desired = desired_model(project, record=False)
+    known = [h.address.key for h in desired.of_kind(Kind.HANDOFF)]
+    for key in only:
+        if key not in known:
+            raise SosError(Diagnostic(None, f"the blueprint has no handoff '{key}'", "handoff-unknown",
+                                      fix=did_you_mean(key, known) or f"its handoffs: {', '.join(known) or 'none'}"))
+    if not known:
+        raise SosError(Diagnostic(None, "the blueprint has no `handoffs:`: nothing to hand off", "handoff-unknown",
+                                  fix="add one (docs/handoff.md)"))
+    if store is None and target.type != "local":
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}': `sos handoff "
+                                  "run` reads deals from local sandboxes only for now", "handoff-target",
+                                  fix="run it against a target of type local"))
+    tools = [h.attrs["tool"] for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
+    if not run.dry_run:
+        run = replace(run, tools=open_tools(tools, environ))
+    return handoff_deals(desired, store or LocalBackend(target, project.root), run, only)
 
 
 def tick_sandbox(project: Project, target: Target, days: int) -> tuple[datetime.date, int]:

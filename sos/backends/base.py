@@ -25,6 +25,11 @@ class Support(str, Enum):
     NONE = "none"          # not held at all
 
 
+# What every CRM's plan says of handoffs: no CRM holds them, `sos handoff run` runs them (docs/handoff.md).
+HANDOFF_NOTE = ("`sos handoff run` creates them in the project-management tool and writes each link back on the "
+                "deal, into the handoff's link field (a url field)")
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a target holds, per kind, and the sentence a plan shows for each kind it does not hold natively

@@ -6,7 +6,8 @@ from typing import Any
 
 from sos.blueprint.resolve import Merged
 from sos.blueprint.types import (
-    OBJECTS, Blueprint, Cadence, Field, LeadStatus, Pipeline, Route, Rule, Stage,
+    DEFAULT_HANDOFF_NAME, HANDOFF_SETTINGS, OBJECTS, Blueprint, Cadence, Field, Handoff, LeadStatus, Pipeline,
+    Route, Rule, Stage,
 )
 from sos.blueprint.yaml import Node
 from sos.errors import Diagnostics, SosError, Span
@@ -161,6 +162,14 @@ class Builder:
                      origin=node.span, when=self.expression(node.get("when")), when_text=_get(node, "when", ""),
                      description=_get(node, "description", ""), node=node)
 
+    def handoff(self, key: str, node: Node) -> Handoff:
+        return Handoff(key=key, stage=_get(node, "stage"), tool=_get(node, "tool"),
+                       name=_get(node, "name", DEFAULT_HANDOFF_NAME), origin=node.span, pipeline=_get(node, "pipeline"),
+                       fields=tuple(_get(node, "fields", ())), assign_to=_get(node, "assign_to", {}),
+                       settings={k: _get(node, k) for k in HANDOFF_SETTINGS if node.get(k) is not None},
+                       link_field=_get(node, "link_field") or f"{key}_link", description=_get(node, "description", ""),
+                       node=node)
+
 
 def build_blueprint(merged: Merged, diagnostics: Diagnostics) -> Blueprint:
     """Turn the merged tree into typed items; expression syntax errors go to `diagnostics`."""
@@ -178,6 +187,7 @@ def build_blueprint(merged: Merged, diagnostics: Diagnostics) -> Blueprint:
         lead_statuses=tuple(builder.lead_status(n) for n in merged.lists["lead_statuses"]),
         cadences={key: builder.cadence(key, node) for key, node in merged.maps["cadences"].items()},
         routing=tuple(builder.route(n) for n in merged.lists["routing"]),
+        handoffs={key: builder.handoff(key, node) for key, node in merged.maps["handoffs"].items()},
         files=tuple(merged.files), starters=dict(merged.starters),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 
+from sos.blueprint.handoffs import check_handoffs
 from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.vars import type_problem
@@ -359,6 +360,7 @@ CHECKS: tuple[Check, ...] = (
     check_schedule_timezones,
     check_routing,
     check_placeholder_addresses,
+    check_handoffs,
 )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from sos.blueprint.types import Blueprint, Cadence, Field, LeadStatus, Pipeline, Route, Rule, Stage
+from sos.blueprint.types import Blueprint, Cadence, Field, Handoff, LeadStatus, Pipeline, Route, Rule, Stage
 
 FIELD_OPTIONS = ("label", "help", "description", "length", "precision", "scale", "values", "default", "to")
 
@@ -59,6 +59,12 @@ def route_to_data(route: Route) -> dict[str, Any]:
                      "when": route.when_text, "assign_to": route.assign_to})
 
 
+def handoff_to_data(handoff: Handoff) -> dict[str, Any]:
+    return _compact({"description": handoff.description, "stage": handoff.stage, "pipeline": handoff.pipeline,
+                     "tool": handoff.tool, "name": handoff.name, "fields": list(handoff.fields),
+                     "assign_to": dict(handoff.assign_to), **handoff.settings, "link_field": handoff.link_field})
+
+
 def blueprint_to_data(bp: Blueprint) -> dict[str, Any]:
     """The blueprint with inheritance applied and defaults filled in, as a standalone document."""
     return _compact({
@@ -71,6 +77,7 @@ def blueprint_to_data(bp: Blueprint) -> dict[str, Any]:
         "lead_statuses": [status_to_data(s) for s in bp.lead_statuses],
         "cadences": {k: cadence_to_data(c) for k, c in bp.cadences.items()},
         "routing": [route_to_data(r) for r in bp.routing],
+        "handoffs": {k: handoff_to_data(h) for k, h in bp.handoffs.items()},
     })
 
 

@@ -19,7 +19,7 @@ from sos.errors import Diagnostic, Diagnostics, SosError, Span, did_you_mean
 from sos.resources import starter_folders, starter_names, starter_path
 
 STARTER_PREFIX = "starter:"
-KEYED_MAPS = ("pipelines", "rules", "cadences")
+KEYED_MAPS = ("pipelines", "rules", "cadences", "handoffs")
 KEYED_LISTS = ("lead_statuses", "routing")
 
 

@@ -128,6 +128,28 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Handoff:
+    """When a deal reaches `stage`, what `sos handoff run` creates in a project-management tool (`tool`)."""
+
+    key: str
+    stage: str
+    tool: str
+    name: str
+    origin: Span
+    pipeline: str | None = None
+    fields: tuple[str, ...] = ()
+    assign_to: Mapping[str, str] = field(default_factory=dict)   # {user: email} | {team: gid}
+    settings: Mapping[str, str] = field(default_factory=dict)    # the tool's own: team, template, project, list…
+    link_field: str = ""
+    description: str = ""
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+DEFAULT_HANDOFF_NAME = "{account} — {name}"
+HANDOFF_SETTINGS = ("team", "template", "project", "issue_type", "list")
+
+
+@dataclass(frozen=True, slots=True)
 class Blueprint:
     name: str
     description: str
@@ -138,6 +160,7 @@ class Blueprint:
     lead_statuses: tuple[LeadStatus, ...]
     cadences: Mapping[str, Cadence]
     routing: tuple[Route, ...]
+    handoffs: Mapping[str, Handoff] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
     starters: Mapping[str, str] = field(default_factory=dict)   # the digest of each starter it extends
     # Each expression type-checked once per object it is read on (scope.typed_expr fills it), for the model.

@@ -114,11 +114,11 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import (apply, audit, build, ci, docs, fmt, history, import_, init, plan, sandbox, schema, show,
-                         starters, status, targets, test, upgrade, validate)
+    from sos.cli import (apply, audit, build, ci, docs, fmt, handoff, history, import_, init, plan, sandbox, schema,
+                         show, starters, status, targets, test, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
-                   schema, build, sandbox, test, fmt, docs, ci):
+                   schema, build, sandbox, test, fmt, docs, ci, handoff):
         cli.add_command(module.command)
 
 

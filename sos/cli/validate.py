@@ -83,6 +83,8 @@ def _validate(path: Path | None, fmt: str, strict: bool) -> tuple[bool, str]:
         counts = [output.plural(sum(len(f) for f in blueprint.fields.values()), "field"),
                   output.plural(len(blueprint.pipelines), "pipeline"), output.plural(len(blueprint.rules), "rule"),
                   output.plural(len(blueprint.cadences), "cadence"), output.plural(len(blueprint.routing), "route")]
+        if blueprint.handoffs:
+            counts.append(output.plural(len(blueprint.handoffs), "handoff"))
         summary = f"{name} is valid: {', '.join(counts)}" + (
             f"; {output.plural(warnings, 'warning')}" if warnings else "")
     else:

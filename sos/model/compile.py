@@ -6,7 +6,7 @@ from typing import Any
 
 from sos.blueprint.build import title_case
 from sos.blueprint.scope import scope_for, typed_expr
-from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline, Stage
+from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Handoff, Pipeline, Stage
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Expr
 from sos.expr.dialects.canonical import to_text
@@ -67,6 +67,29 @@ def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage, *, leaving: boo
     return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, key), attrs, where, exprs=exprs)
 
 
+LINK_LABELS = {"asana": "Asana project", "jira": "Jira issue", "clickup": "ClickUp task"}
+
+
+def handoff_resources(bp: Blueprint) -> dict[Address, Resource]:
+    """Each handoff, and the url field its link goes back into when the blueprint does not declare it (sos manages
+    it like any field: every plan creates it where the CRM can hold it)."""
+    return {r.address: r for handoff in bp.handoffs.values() for r in _handoff(bp, handoff)}
+
+
+def _handoff(bp: Blueprint, handoff: Handoff) -> list[Resource]:
+    attrs = compact_attrs({"stage": handoff.stage, "pipeline": handoff.pipeline, "tool": handoff.tool,
+                           "name": handoff.name, "fields": list(handoff.fields), "assign_to": dict(handoff.assign_to),
+                           **handoff.settings, "link_field": handoff.link_field, "description": handoff.description})
+    resources = [Resource(Address(Kind.HANDOFF, "opportunity", handoff.key), attrs, handoff.origin)]
+    if handoff.link_field not in bp.fields.get("opportunity", {}):
+        label = LINK_LABELS.get(handoff.tool, "Delivery link")
+        resources.append(Resource(Address(Kind.FIELD, "opportunity", handoff.link_field), {
+            "type": "url", "label": label, "length": 255,
+            "help": f"Written by `sos handoff run` when the deal is handed off ({handoff.key}); do not edit."},
+            handoff.origin))
+    return resources
+
+
 def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr]:
     return {name: typed_expr(bp, expr, obj)[0] for name, expr in exprs.items() if expr is not None}
 
@@ -110,4 +133,5 @@ def compile_model(bp: Blueprint) -> Model:
                                 to_text(route.when) if route.when else None, route.description)
         model.add(Resource(Address(Kind.ASSIGNMENT, route.object, route.key), assignment_attrs(assignment),
                            route.origin, exprs=_exprs(bp, route.object, when=route.when)))
+    model.resources.update(handoff_resources(bp))
     return model

@@ -25,6 +25,7 @@ class Kind(str, Enum):
     # Written as the blueprint names them (a cadence, a route): the words plans and addresses show users.
     AUTOMATION = "cadence"
     ASSIGNMENT = "route"
+    HANDOFF = "handoff"  # run by `sos handoff run` in a project-management tool; the CRM holds its link field
 
     @property
     def rank(self) -> int:

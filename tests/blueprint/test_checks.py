@@ -429,6 +429,82 @@ CASES = [
         "  fix: set the real addresses, usually in the starter's `vars:` (`sos show` lists them); `sos apply` to a "
         "CRM refuses placeholders",
     ], id="placeholder-domain"),
+    # --- check_handoffs: the stage, the deal fields, the tool and its settings, the link field ---
+    pytest.param("check_handoffs", bp(PIPELINE, """\
+        fields:
+          opportunity:
+            notes: {type: long_text}
+        handoffs:
+          delivery:
+            stage: wonn
+            tool: trello
+            name: "{account} / {nmae}"
+            fields: [amount, note]
+        """), [
+        "b.yaml:15:12: error: handoff 'delivery' fires on unknown stage 'wonn' [unknown-stage]"
+        "  fix: did you mean 'won'?",
+        "b.yaml:16:11: error: handoff 'delivery' names unknown tool 'trello' [unknown-tool]"
+        "  fix: use `tool: asana`, `jira` or `clickup`",
+        "b.yaml:17:11: error: handoff 'delivery' names the project from unknown deal field 'nmae' [unknown-field]"
+        "  fix: did you mean 'name'?",
+        "b.yaml:18:22: error: handoff 'delivery' carries unknown deal field 'note' [unknown-field]"
+        "  fix: did you mean 'notes'?",
+    ], id="handoff-unknown-names"),
+    pytest.param("check_handoffs", bp(PIPELINE, """\
+        handoffs:
+          delivery:
+            stage: won
+            tool: asana
+            project: DEL
+          ticket:
+            stage: won
+            pipeline: renewals
+            tool: jira
+            project: DEL
+            assign_to: {team: "42"}
+        """), [
+        "b.yaml:11:3: error: handoff 'delivery' to asana needs 'team' [handoff-setting]"
+        "  fix: add `team:` (docs/handoff.md says where to find it)",
+        "b.yaml:14:14: error: handoff 'delivery' sets 'project', which asana does not take [handoff-setting]"
+        "  fix: asana takes team, template; drop 'project'",
+        "b.yaml:17:15: error: handoff 'ticket' names unknown deal pipeline 'renewals' [unknown-stage]"
+        "  fix: use one of sales, or leave `pipeline` out",
+        "b.yaml:20:16: error: handoff 'ticket' assigns a Jira issue to a team [handoff-setting]"
+        "  fix: assign it to {user: email}",
+    ], id="handoff-settings"),
+    pytest.param("check_handoffs", bp(PIPELINE, """\
+        fields:
+          opportunity:
+            sow: {type: text}
+        handoffs:
+          delivery:
+            stage: won
+            tool: asana
+            team: "1"
+            name: "{name"
+            link_field: sow
+          ticket:
+            stage: won
+            tool: jira
+            project: DEL
+            link_field: sow
+          again:
+            stage: won
+            tool: jira
+            project: DEL
+            link_field: amount
+        """), [
+        "b.yaml:18:11: error: handoff 'delivery' has a name template that does not read: expected '}' before end "
+        "of string [handoff-name]  fix: write each field as {field_key}; a brace itself as {{ or }}",
+        "b.yaml:19:17: error: handoff 'delivery' writes its link into 'sow', a text field [handoff-link]"
+        "  fix: make 'sow' a url field, or name another `link_field`",
+        "b.yaml:24:17: error: handoff 'ticket' writes its link into 'sow', a text field [handoff-link]"
+        "  fix: make 'sow' a url field, or name another `link_field`",
+        "b.yaml:24:17: error: handoffs 'delivery' and 'ticket' write their links into the same field 'sow' "
+        "[handoff-link]  fix: give each its own `link_field`",
+        "b.yaml:29:17: error: handoff 'again' writes its link into the standard field 'amount' [handoff-link]"
+        "  fix: name a field of its own",
+    ], id="handoff-link"),
 ]
 
 
@@ -492,7 +568,7 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
     pytest.param({"b.yaml": bp("extends: [base.yaml]\n"), "base.yaml": "sos: 1\nname: base\nfoo: 1\n"},
                  ["base.yaml:3:1: error: unknown key 'foo' in the top level [unknown-key]"
                   "  fix: allowed keys: sos, name, description, extends, remove, vars, fields, pipelines, rules, "
-                  "lead_statuses, cadences, routing"], id="error-in-parent-names-parent"),
+                  "lead_statuses, cadences, routing, handoffs"], id="error-in-parent-names-parent"),
     pytest.param({"b.yaml": bp("""\
         extends: starter:smb-bant
         remove:

@@ -3,9 +3,17 @@ from `python -m tests.emulators.<crm>` until Ctrl-C."""
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from http.server import ThreadingHTTPServer
 from typing import Self
+
+
+@functools.cache
+def path_pattern(template: str) -> re.Pattern[str]:
+    """`/teams/{team_gid}/projects` as a pattern whose groups are the path's parameters."""
+    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
 
 
 class Served:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, cast
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES
@@ -37,7 +37,7 @@ class HubSpotBackend:
     capabilities: ClassVar[Capabilities] = Capabilities(
         support={Kind.FIELD: Support.PARTIAL, Kind.STAGE: Support.PARTIAL, Kind.PIPELINE: Support.NATIVE,
                  Kind.LEAD_STATUS: Support.PARTIAL, Kind.STAGE_REQUIREMENT: Support.AUDIT, Kind.RULE: Support.AUDIT,
-                 Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE},
+                 Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE, Kind.HANDOFF: Support.NONE},
         notes={
             Kind.FIELD: "lookup fields are left out (HubSpot relates records with associations); the others become "
                         "properties in the property group `sos`",
@@ -57,6 +57,7 @@ class HubSpotBackend:
                              "scheduled reports are not a CRM automation and are never written to HubSpot",
             Kind.ASSIGNMENT: "HubSpot has no lead assignment rules that sos could own through its API (owner "
                              "rotation is a step inside a workflow): set up the routing in HubSpot by hand",
+            Kind.HANDOFF: HANDOFF_NOTE,
         })
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.local.automation import TABLES as AUTOMATION_TABLES
 from sos.backends.local.automation import tick as fire_stage_age
 from sos.backends.local.csvload import read_csv
@@ -37,6 +37,9 @@ from sos.target import Target
 
 RECORD_NAMES = {"account": "account", "contact": "contact", "lead": "lead", "opportunity": "deal"}
 
+# How long reading records and set_if wait for another writer (a claim, a record's save): far longer than one takes.
+RECORD_WAIT_SECONDS = 10.0
+
 # 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
 SCHEMA_VERSION = 2
 SCHEMA = TABLES + AUTOMATION_TABLES + """
@@ -51,7 +54,9 @@ CREATE TABLE IF NOT EXISTS resources (
 
 
 class LocalBackend:
-    capabilities: ClassVar[Capabilities] = Capabilities(support={kind: Support.NATIVE for kind in Kind})
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        support={kind: Support.NONE if kind is Kind.HANDOFF else Support.NATIVE for kind in Kind},
+        notes={Kind.HANDOFF: HANDOFF_NOTE})
     formats: ClassVar[tuple[str, ...]] = ()     # the sandbox file is all there is: no files to build
     build_help: ClassVar[str] = ""
 
@@ -65,11 +70,12 @@ class LocalBackend:
         self.clock = clock or _utc_now    # now in UTC (naive), before the days `tick` added
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection to the sandbox file; a locked, damaged or unusable file becomes a clear SosError."""
+    def _connect(self, wait: float = 0) -> Iterator[sqlite3.Connection]:
+        """A connection to the sandbox file, waiting up to `wait` seconds for another writer; a locked, damaged or
+        unusable file becomes a clear SosError."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with closing(sqlite3.connect(self.path, timeout=0, isolation_level=None)) as connection:
+            with closing(sqlite3.connect(self.path, timeout=wait, isolation_level=None)) as connection:
                 connection.executescript(SCHEMA)
                 self._check_version(connection)
                 yield connection
@@ -150,9 +156,9 @@ class LocalBackend:
         return f"local sandbox {self.path} ({', '.join([f'{count} resources', *held])})"
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, wait: float = 0) -> Iterator[sqlite3.Connection]:
         """A connection in one write transaction: committed when the block ends, rolled back when it raises."""
-        with self._connect() as connection:
+        with self._connect(wait) as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -175,6 +181,19 @@ class LocalBackend:
         with self._transaction() as connection:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
                   now=now or self._now(connection))
+
+    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object, *,
+               who: str = "sos", now: datetime.datetime | None = None) -> bool:
+        """Write `value` into `field` of a record only while it holds `expected` (None: blank), as update_record
+        does: whether it did. One transaction, so of two runs that claim the same deal exactly one wins (the other
+        waits for the write lock, a few milliseconds, then finds the field taken)."""
+        with self._transaction(wait=RECORD_WAIT_SECONDS) as connection:
+            row = read_row(connection, obj, record_id) if table_columns(connection, obj) else None
+            if row is None or row.get(field) != expected:
+                return False
+            write(connection, _read_all(connection, self.path), obj, {field: value}, record_id=record_id, who=who,
+                  now=now or _sandbox_now(connection))
+            return True
 
     def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
         """Add records of `obj` (field key → value as `evaluate` takes it; days_in_stage counted back from `today`)
@@ -226,7 +245,7 @@ class LocalBackend:
         into another CRM, or check an audit against the evaluator)."""
         if not self.path.exists():
             return []
-        with self._connect() as connection:
+        with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             if not table_columns(connection, obj):
                 return []
             scope = model_scope(_read_all(connection, self.path), obj)

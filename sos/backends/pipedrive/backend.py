@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, cast
 
-from sos.backends.base import ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
 from sos.backends.pipedrive.auth import connection
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.lower import field_type
@@ -32,7 +32,7 @@ AUDIT = "`sos audit` checks them against the deals instead"
 CAPABILITIES = Capabilities(
     support={Kind.FIELD: Support.PARTIAL, Kind.STAGE: Support.PARTIAL, Kind.PIPELINE: Support.NATIVE,
              Kind.STAGE_REQUIREMENT: Support.PARTIAL, Kind.LEAD_STATUS: Support.PARTIAL, Kind.RULE: Support.AUDIT,
-             Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE},
+             Kind.AUTOMATION: Support.NONE, Kind.ASSIGNMENT: Support.NONE, Kind.HANDOFF: Support.NONE},
     notes={
         Kind.FIELD: "they become deal, person and organization fields (a lead field is a deal field: Pipedrive leads "
                     "share them); a checkbox becomes a Yes/No dropdown and a date and time a date, and lengths, "
@@ -51,6 +51,7 @@ CAPABILITIES = Capabilities(
                          "automation and are never written to Pipedrive",
         Kind.ASSIGNMENT: "Pipedrive's API has no assignment rules: set up the routing in Pipedrive by hand "
                          "(Automations, or the LeadBooster settings)",
+        Kind.HANDOFF: HANDOFF_NOTE,
     })
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from sos.backends.base import Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
+from sos.backends.base import HANDOFF_NOTE, Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS, flows
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
@@ -44,9 +44,9 @@ class SalesforceBackend:
     capabilities: ClassVar[Capabilities] = Capabilities(
         support={kind: Support.PARTIAL if kind is Kind.AUTOMATION else Support.NATIVE if kind in HELD_KINDS
                  else Support.NONE for kind in Kind},
-        notes={Kind.AUTOMATION: flows.HELD_NOTE} | {
+        notes={Kind.AUTOMATION: flows.HELD_NOTE, Kind.HANDOFF: HANDOFF_NOTE} | {
             kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
-                  "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS})
+                  "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS | {Kind.HANDOFF}})
     formats: ClassVar[tuple[str, ...]] = FORMATS
     build_help: ClassVar[str] = HELP
 

@@ -12,9 +12,7 @@ faults, the portal's rate limits (429), the token's scopes (403), then the handl
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import threading
 import time
 import traceback
@@ -28,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import pipelines, properties, records
-from ..serving import Served
+from ..serving import Served, path_pattern
 from .errors import ApiError, invalid
 from .faults import Fault, Faults
 from .limits import TIERS, Clock, Limits, ManualClock, rate_limit_body
@@ -63,13 +61,8 @@ class Route:
         return self.template.endswith("/search")
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        found = _pattern(self.template).fullmatch(path) if method == self.method else None
+        found = path_pattern(self.template).fullmatch(path) if method == self.method else None
         return found.groupdict() if found else None
-
-
-@functools.cache
-def _pattern(template: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
 
 
 @dataclass

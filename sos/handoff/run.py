@@ -1,0 +1,203 @@
+"""One `sos handoff run`: every deal that reached a handoff's stage and has no link yet gets one project or issue.
+
+Where the state lives: on the deal. Its link field is both the result and the cursor a CI runner finds again
+(nothing to commit back, nothing to lose with the runner), and `since` only bounds which deals are looked at.
+A deal is claimed before anything is created: its link field is set to a claim only while it is blank (one
+transaction in the CRM), so of two overlapping runs one hands the deal off and the other passes it by. A claim a
+crashed run left behind is taken over after CLAIM_TTL, and the tool is searched for the deal's marker before
+anything is created, so even then the deal gets one project."""
+
+from __future__ import annotations
+
+import datetime
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sos.blueprint.build import title_case
+from sos.blueprint.types import HANDOFF_SETTINGS
+from sos.errors import Diagnostic, SosError
+from sos.handoff.tools import Order, Tool, deliver
+from sos.model.resources import Kind, Model, Resource
+
+CLAIM_PREFIX = "sos-claim:"
+CLAIM_TTL = datetime.timedelta(hours=1)     # far longer than one deal's handoff takes, retries included
+LOOKUP_TARGETS = {"account": "account"}     # standard lookups of a deal, by the object they point at
+
+
+class DealStore(Protocol):
+    """The CRM side of a handoff: the records, and a write that happens only while a field holds a value."""
+
+    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]: ...
+
+    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object) -> bool: ...
+
+
+@dataclass
+class Outcome:
+    handoff: str
+    deal: str               # the deal's name
+    link: str = ""
+    status: str = ""        # handed-off | existed | elsewhere | failed | would-hand-off
+    error: str = ""
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def line(self, *, dry_run: bool = False) -> str:
+        """'3 handed off, 1 already had one, 0 failed': one count per deal and handoff."""
+        if dry_run:
+            return f"{self.count('would-hand-off')} would be handed off (dry run: nothing created)"
+        parts = [f"{self.count('handed-off')} handed off", f"{self.count('existed')} already had one",
+                 f"{self.count('failed')} failed"]
+        if self.count("elsewhere"):
+            parts.append(f"{self.count('elsewhere')} being handed off by another run")
+        return ", ".join(parts)
+
+    @property
+    def failed(self) -> bool:
+        return self.count("failed") > 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one run needs besides the deals: the handoffs' tools, the window, the clock, the run's claim id."""
+
+    target: str
+    tools: Mapping[str, Tool]
+    today: datetime.date
+    now: datetime.datetime
+    run_id: str
+    since: datetime.date | None = None
+    dry_run: bool = False
+    sleep: Callable[[float], None] = lambda seconds: None
+    progress: Callable[[str], None] = lambda line: None
+
+
+def run_handoffs(desired: Model, store: DealStore, run: Run, only: Sequence[str] = ()) -> Summary:
+    """Hand off every deal of `store` that reached a handoff's stage (on or after `run.since`) and has no link."""
+    summary = Summary()
+    handoffs = [h for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
+    deals = store.records("opportunity", today=run.today)
+    names = _lookup_names(desired, store, run.today)
+    for handoff in handoffs:
+        link_field = handoff.attrs["link_field"]
+        if deals and link_field not in deals[0]:
+            raise SosError(Diagnostic(handoff.origin, f"handoff '{handoff.address.key}' writes its link into "
+                                      f"'{link_field}', which target '{run.target}' does not hold yet",
+                                      "handoff-unapplied", fix=f"run `sos apply --target {run.target}` first: it "
+                                      "adds the field"))
+        for deal in deals:
+            if _due(handoff, deal, run):
+                summary.outcomes.append(_hand_off(handoff, deal, desired, names, store, run))
+    return summary
+
+
+def _due(handoff: Resource, deal: Mapping[str, object], run: Run) -> bool:
+    if deal.get("stage") != handoff.attrs["stage"]:
+        return False
+    days = deal.get("days_in_stage")
+    entered = run.today - datetime.timedelta(days=int(days)) if isinstance(days, (int, float)) else None
+    if run.since is not None and entered is not None and entered < run.since:
+        return False
+    link = deal.get(handoff.attrs["link_field"])
+    return link is None or _stale_claim(link, run.now)
+
+
+def _stale_claim(link: object, now: datetime.datetime) -> bool:
+    text = str(link)
+    if not text.startswith(CLAIM_PREFIX):
+        return False
+    try:
+        claimed = datetime.datetime.fromisoformat(text.rsplit("@", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    return now - claimed > CLAIM_TTL
+
+
+def _hand_off(handoff: Resource, deal: Mapping[str, object], desired: Model, names: Mapping[str, Mapping[str, str]],
+              store: DealStore, run: Run) -> Outcome:
+    key, attrs = handoff.address.key, handoff.attrs
+    values = _values(deal, desired, names)
+    outcome = Outcome(key, values.get("name") or f"deal {deal['_id']}")
+    order = Order(name=string.Formatter().vformat(attrs.get("name", ""), (), _Blank(values)).strip(),
+                  details=tuple((_label(desired, f), values.get(f, "")) for f in attrs.get("fields", [])),
+                  marker=f"sos-deal-{run.target}-{key}-{deal['_id']}",
+                  settings={k: attrs[k] for k in HANDOFF_SETTINGS if k in attrs},
+                  assignee=attrs.get("assign_to", {}).get("user"), team=attrs.get("assign_to", {}).get("team"))
+    if run.dry_run:
+        outcome.status = "would-hand-off"
+        run.progress(f"{key}: would create {order.name!r} in {attrs['tool']}")
+        return outcome
+    link_field, held = attrs["link_field"], deal.get(attrs["link_field"])
+    claim = f"{CLAIM_PREFIX}{run.run_id}@{run.now.isoformat()}"
+    if not store.set_if("opportunity", int(str(deal["_id"])), link_field, held, claim):
+        outcome.status = "elsewhere"
+        run.progress(f"{key}: {outcome.deal}: another run is handing it off")
+        return outcome
+    try:
+        outcome.link, existed = deliver(run.tools[attrs["tool"]], order, sleep=run.sleep, progress=run.progress)
+    except SosError as error:
+        store.set_if("opportunity", int(str(deal["_id"])), link_field, claim, None)   # the next run tries again
+        outcome.status, outcome.error = "failed", error.diagnostics[0].message
+        run.progress(f"{key}: {outcome.deal}: failed: {outcome.error}")
+        return outcome
+    store.set_if("opportunity", int(str(deal["_id"])), link_field, claim, outcome.link)
+    outcome.status = "existed" if existed else "handed-off"
+    run.progress(f"{key}: {outcome.deal}: {'already had' if existed else 'created'} {outcome.link}")
+    return outcome
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _label(desired: Model, key: str) -> str:
+    for resource in desired.of_kind(Kind.FIELD):
+        if resource.address.scope == "opportunity" and resource.address.key == key:
+            return str(resource.attrs.get("label") or title_case(key))
+    return title_case(key)
+
+
+def _lookups(desired: Model) -> dict[str, str]:
+    """The deal's lookup fields, each with the object it points at."""
+    custom = {r.address.key: str(r.attrs["to"]) for r in desired.of_kind(Kind.FIELD)
+              if r.address.scope == "opportunity" and r.attrs.get("type") == "lookup" and r.attrs.get("to")}
+    return {**LOOKUP_TARGETS, **custom}
+
+
+def _lookup_names(desired: Model, store: DealStore, today: datetime.date) -> dict[str, dict[str, str]]:
+    """The name of every record a deal's lookup may point at, by object and id (as text: a lookup holds it so)."""
+    names: dict[str, dict[str, str]] = {}
+    for obj in sorted(set(_lookups(desired).values())):
+        names[obj] = {str(row["_id"]): _record_name(row) for row in store.records(obj, today=today)}
+    return names
+
+
+def _record_name(row: Mapping[str, object]) -> str:
+    if row.get("name"):
+        return str(row["name"])
+    return " ".join(str(row[k]) for k in ("first_name", "last_name") if row.get(k))
+
+
+def _values(deal: Mapping[str, object], desired: Model, names: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The deal's fields as the project shows them: a lookup as the name of the record it points at."""
+    lookups = _lookups(desired)
+    values = {}
+    for key, value in deal.items():
+        if value is None or key.startswith("_"):
+            continue
+        if key in lookups:
+            values[key] = names.get(lookups[key], {}).get(str(value), str(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            values[key] = f"{value:,.2f}" if value != int(value) else f"{int(value):,}"
+        else:
+            values[key] = str(value)
+    return values
