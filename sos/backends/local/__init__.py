@@ -192,7 +192,7 @@ class LocalBackend:
             if row is None or row.get(field) != expected:
                 return False
             write(connection, _read_all(connection, self.path), obj, {field: value}, record_id=record_id, who=who,
-                  now=now or _sandbox_now(connection))
+                  now=now or self._now(connection))
             return True
 
     def import_records(self, obj: str, records: Sequence[Mapping[str, object]], *, today: datetime.date) -> None:
