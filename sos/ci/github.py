@@ -54,8 +54,7 @@ def rhythm_of(blueprint: Blueprint, *, year: int) -> Rhythm:
         command = REPORT_COMMANDS[str(report)]
         reports.append(ReportJob(cadence.key, command, schedule.cron,
                                  f"{cadence.key} (sos {command}): {schedule.explanation}"))
-    # `handoffs:` arrives with `sos handoff run` (issue 16); a blueprint without the key has nothing to hand off.
-    return Rhythm(tuple(reports), handoffs=bool(getattr(blueprint, "handoffs", None)))
+    return Rhythm(tuple(reports), handoffs=bool(blueprint.handoffs))
 
 
 def workflow_text(rhythm: Rhythm, *, target: str, protected: bool, secrets: Sequence[str], setup: Sequence[str],

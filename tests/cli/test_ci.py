@@ -11,7 +11,6 @@ import os
 import shlex
 import subprocess
 import sys
-import types
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from ruamel.yaml import YAML
 
 from sos import __version__
 from sos.blueprint.schema import load_schema
-from sos.ci.github import DRIFT_CRON, HANDOFF_CRON, REPORT_COMMANDS, rhythm_of, workflow_text
+from sos.ci.github import DRIFT_CRON, HANDOFF_CRON, REPORT_COMMANDS
 from sos.cli import cli
 
 WORKFLOW = Path(".github/workflows/sos.yml")
@@ -242,18 +241,27 @@ def test_a_blueprint_without_report_cadences_gets_no_report_jobs(client: Path) -
     assert data["on"]["schedule"] == [{"cron": DRIFT_CRON}]
 
 
-def test_a_blueprint_with_handoffs_gets_a_handoff_job() -> None:
-    # `handoffs:` arrives with issue 16; a stand-in blueprint carries it until the language has it.
-    with_handoffs = types.SimpleNamespace(cadences={}, handoffs={"won": {"to": "asana"}})
-    text = workflow_text(rhythm_of(with_handoffs, year=2026), target="hs", protected=False, secrets=["T"],  # type: ignore[arg-type]
-                         setup=(), branch="main", version="1.2.3")
-    data = YAML(typ="safe").load(text)
+def test_a_blueprint_with_handoffs_gets_a_handoff_job(client: Path) -> None:
+    assert "handoff" not in workflow_text_of(client)["jobs"]
+    with (client / "blueprint.yaml").open("a", encoding="utf-8") as out:
+        out.write("pipelines:\n  sales:\n    label: Sales\n    object: opportunity\n    stages:\n"
+                  "      - {key: open, label: Open, probability: 10, forecast: pipeline}\n"
+                  "      - {key: won, label: Won, probability: 100, forecast: closed, outcome: won}\n"
+                  "      - {key: lost, label: Lost, probability: 0, forecast: omitted, outcome: lost}\n"
+                  "handoffs:\n  delivery:\n    stage: won\n    tool: jira\n    project: DEL\n"
+                  "    issue_type: Task\n")
+    data = workflow_text_of(client)
     assert schema_errors(data) == []
     job = data["jobs"]["handoff"]
     assert job["if"] == f"github.event.schedule == '{HANDOFF_CRON}'"
     assert {"cron": HANDOFF_CRON} in data["on"]["schedule"]
     assert job["steps"][-1]["run"] == 'sos handoff run --target "$SOS_TARGET"'
-    assert not rhythm_of(types.SimpleNamespace(cadences={}), year=2026).handoffs      # type: ignore[arg-type]
+
+
+def workflow_text_of(client: Path) -> dict[str, Any]:
+    result = sos("ci", "github", "--target", "hs")
+    assert result.exit_code == 0, result.output
+    return workflow(client)
 
 
 def test_every_report_the_language_accepts_has_a_command() -> None:
