@@ -7,9 +7,10 @@ sentences (sos.expr.dialects.words), cadences and routes as "when … then …".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sos.blueprint.types import Blueprint, Cadence, Field, Pipeline, Route, Stage
+from sos.blueprint.types import Blueprint, Cadence, Field, Handoff, Pipeline, Route, Stage
 from sos.expr.ast import Expr
 from sos.expr.dialects.words import Wording, to_words
 from sos.model.automation import (
@@ -62,6 +63,7 @@ def playbook(bp: Blueprint) -> dict[str, Any]:
                            "converted": s.converted} for s in bp.lead_statuses],
         "cadences": [_cadence(bp, cadence) for cadence in bp.cadences.values()],
         "routes": [_route(bp, position, route) for position, route in enumerate(bp.routing, 1)],
+        "handoffs": [_handoff(bp, handoff) for handoff in bp.handoffs.values()],
     }
 
 
@@ -159,6 +161,23 @@ def _route(bp: Blueprint, position: int, route: Route) -> dict[str, Any]:
     return {"key": route.key, "position": position, "object": route.object, "noun": _noun(route.object),
             "when": _words(bp, route.object, route.when) if route.when else None,
             "who": _who(bp, assignee_from(route.assign_to)), "description": route.description}
+
+
+def _handoff(bp: Blueprint, handoff: Handoff) -> dict[str, Any]:
+    labels = wording(bp, "opportunity")
+    stage = labels.stages.get(handoff.stage, handoff.stage)
+    if handoff.pipeline is not None:
+        stage = next((s.label for s in bp.pipelines[handoff.pipeline].stages if s.key == handoff.stage), stage)
+    name = re.sub(r"\{(\w+)\}", lambda m: f"[{field_label(bp, 'opportunity', m.group(1))}]", handoff.name)
+    what = {"asana": "an Asana project", "jira": f"a Jira issue in project {handoff.settings.get('project', '')}",
+            "clickup": "a ClickUp task"}.get(handoff.tool, f"a {handoff.tool} item")
+    (how, whom), = handoff.assign_to.items() if handoff.assign_to else (("", ""),)
+    assigned = f", assigned to {whom}" if how == "user" else f", for team {whom}" if how == "team" else ""
+    return {"key": handoff.key, "sentence": f"When a deal reaches {stage}, delivery gets {what} named “{name}”"
+                                            f"{assigned}; its link is written back on the deal "
+                                            f"({field_label(bp, 'opportunity', handoff.link_field)}).",
+            "fields": [_required(bp, "opportunity", key) for key in handoff.fields],
+            "description": handoff.description}
 
 
 def _who(bp: Blueprint, who: Assignee) -> str:

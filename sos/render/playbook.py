@@ -20,7 +20,7 @@ from sos.render.audit_html import csp_hash
 TEMPLATES = Path(__file__).parent / "playbook"
 # The Markdown tree: the index, then one page per pipeline; the other pages only when they have something to say.
 INDEX = "README.md"
-PAGES = {"rules": "rules", "leads": "lead_statuses routes", "automation": "cadences"}
+PAGES = {"rules": "rules", "leads": "lead_statuses routes", "automation": "cadences handoffs"}
 
 
 def environment(overrides: Path | None) -> jinja2.Environment:

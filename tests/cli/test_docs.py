@@ -148,3 +148,21 @@ def test_the_html_page_escapes_what_the_blueprint_says(project: Path) -> None:
     page.feed(html)
     assert "Acme <img src=x onerror=alert(1)> & co" in " ".join(page.text)   # shown as text
     assert "x" not in page.addresses and "<img" not in html
+
+
+def test_the_handoff_to_delivery_is_in_the_playbook(project: Path) -> None:
+    with (project / "blueprint.yaml").open("a", encoding="utf-8") as out:
+        out.write("handoffs:\n  onboarding:\n    stage: closed_won\n    tool: jira\n    project: DEL\n"
+                  "    issue_type: Task\n    name: '{name} onboarding'\n    fields: [amount, need, signer_email]\n"
+                  "    assign_to: {user: lead@acme.io}\n")
+    assert sos("docs").exit_code == 0
+    automation = (project / "playbook" / "automation.md").read_text(encoding="utf-8")
+    assert ("- When a deal reaches Closed Won, delivery gets a Jira issue in project DEL named “[Name] onboarding”, "
+            "assigned to lead@acme.io; its link is written back on the deal (Onboarding link).") in automation
+    assert "  - **Need**: In the buyer's words" in automation and "  - **Signer email**" in automation
+    assert "and the handoff to delivery" in (project / "playbook" / "README.md").read_text(encoding="utf-8")
+    assert sos("docs", "--format", "html").exit_code == 0
+    page = Page()
+    page.feed((project / "playbook" / "playbook.html").read_text(encoding="utf-8"))
+    assert "#handoff" in page.addresses and "handoff" in page.ids
+    assert "When a deal reaches Closed Won, delivery gets a Jira issue" in " ".join(page.text)
