@@ -17,6 +17,7 @@ which no cached view reads).
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, UTC
@@ -35,7 +36,7 @@ ID_PREFIXES = {
     "CustomField": "00N", "ValidationRule": "03d", "RecordType": "012", "BusinessProcess": "019",
     "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
     "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g", "bulkQuery": "750",
-    "User": "005", "Organization": "00D",
+    "User": "005", "Organization": "00D", "Group": "00G", "AssignmentRule": "01Q",
 }
 CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
                "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
@@ -109,6 +110,7 @@ class FieldInfo:
     help_text: str | None = None
     default_value: str | None = None
     formula: str | None = None
+    display_format: str | None = None     # an AutoNumber's
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ class Org:
         self.records: dict[str, dict[str, dict[str, object]]] = {
             name: {} for name in (*standard.DEPLOYABLE_OBJECTS, "PermissionSetAssignment", "Task")}
         self.records["User"] = {USER_ID: dict(INTEGRATION_USER)}
+        self.records["Group"] = {}
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -289,15 +292,24 @@ class Org:
         self.records[obj][str(record["Id"])] = record
         return str(record["Id"])
 
-    def add_user(self, username: str, first_name: str = "", last_name: str = "Rep") -> str:
+    def add_user(self, username: str, first_name: str = "", last_name: str = "Rep", *, active: bool = True,
+                 email: str | None = None) -> str:
         """A user the org's records can be owned by (Owner.Username reads it); returns its id."""
         self._ids["User"] += 1
         user_id = f"005Em{self._ids['User'] + 1:010d}AAA"   # 005Em0000000001AAA is the integration user
         name = f"{first_name} {last_name}".strip()
         self.records["User"][user_id] = {"Id": user_id, "Username": username, "Name": name,
-                                         "FirstName": first_name or None, "LastName": last_name, "Email": username,
-                                         "IsActive": True, "ProfileId": None, "UserRoleId": None, "ManagerId": None}
+                                         "FirstName": first_name or None, "LastName": last_name,
+                                         "Email": email or username, "IsActive": active, "ProfileId": None,
+                                         "UserRoleId": None, "ManagerId": None}
         return user_id
+
+    def add_queue(self, developer_name: str, name: str | None = None) -> str:
+        """A queue (a Group of Type Queue) records can be assigned to; returns its id."""
+        queue_id = self.new_id("Group")
+        self.records["Group"][queue_id] = {"Id": queue_id, "Name": name or developer_name,
+                                           "DeveloperName": developer_name, "Type": "Queue", "Email": None}
+        return queue_id
 
     def add_task(self, subject: str, *, what_id: str | None = None, who_id: str | None = None,
                  activity_date: str | None = None, closed: bool = True, owner_id: str = USER_ID) -> str:
@@ -327,6 +339,10 @@ class Org:
                                      "CreatedDate": now, "CreatedById": USER_ID, "LastModifiedDate": now,
                                      "LastModifiedById": USER_ID, "SystemModstamp": now}
         record.update(values)
+        for field in self.object_fields(obj).values():
+            if field.type == "AutoNumber" and field.display_format:   # numbered on create, from 1 (UNVERIFIED start)
+                self._ids[f"{obj}.{field.name}"] += 1
+                record[field.name] = _numbered(field.display_format, self._ids[f"{obj}.{field.name}"])
         if obj == "Opportunity":
             self._derive_opportunity(record)
         return record
@@ -431,8 +447,15 @@ def field_info(component: Component) -> FieldInfo:
         updateable=text(body, "formula") is None, nillable=not required and field_type != "Checkbox",
         restricted=flag(value_set, "restricted") if value_set is not None else False,
         help_text=text(body, "inlineHelpText"), default_value=text(body, "defaultValue"),
-        formula=text(body, "formula"),
+        formula=text(body, "formula"), display_format=text(body, "displayFormat"),
     )
+
+
+def _numbered(display_format: str, number: int) -> str:
+    """An auto-number's text: `{0}` → 7, `L-{0000}` → L-0007 (Help, "Custom Field Attributes": Display Format)."""
+    match = re.search(r"\{(0+)\}", display_format)
+    return display_format if match is None else \
+        display_format[:match.start()] + str(number).zfill(len(match[1])) + display_format[match.end():]
 
 
 def _canonical_object(name: str) -> str:

@@ -69,6 +69,9 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     if lowered == "task":
         return _plain("Task", list(org.records["Task"].values()),
                       standard_columns=[f.name for f in standard.OBJECTS["Task"].fields])
+    if lowered == "group":
+        return _plain("Group", list(org.records["Group"].values()),
+                      standard_columns=["Id", "Name", "DeveloperName", "Type", "Email"])
     if lowered == "user":
         return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None

@@ -7,6 +7,7 @@ from typing import Any
 from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
+from sos.backends.salesforce.read.assignment import Routing
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 
 
@@ -24,6 +25,7 @@ class LiveOrg:
     permission_set: dict[str, Any] | None = None                # {"fields": {name: editable}, "record_types": [...]}
     left_out: list[tuple[str, str]] = field(default_factory=list)  # with org_fields: (field, why sos cannot hold it)
     offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # record type → picklist → its values
+    routing: Routing = field(default_factory=Routing)             # the Lead assignment rules (read/assignment.py)
 
 
 class Reader:
@@ -43,6 +45,7 @@ class Reader:
         self.processes: list[tuple[str, str, ET.Element]] = []     # (object key, name, element)
         self.record_types: dict[tuple[str, str], ET.Element] = {}  # (object key, process name lower) → element
         self.offered: dict[str, dict[str, list[str]]] = {}
+        self.routing = Routing()
 
     def add(self, address: Address, attrs: dict[str, Any], name: str, *, managed: bool = True) -> None:
         self.model.add(Resource(address, compact_attrs(attrs), None, managed))
@@ -60,4 +63,4 @@ class Reader:
 
     def live(self) -> LiveOrg:
         return LiveOrg(self.model, self.stage_values, self.status_values, self.names, self.formulas,
-                       self.permissions, sorted(self.left_out), self.offered)
+                       self.permissions, sorted(self.left_out), self.offered, self.routing)
