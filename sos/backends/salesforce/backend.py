@@ -38,7 +38,8 @@ ROUTING_NOTE = ("they become the Lead assignment rule Sos_Lead_Routing, one entr
                 "two formula fields sos adds to Lead")
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 # Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.
-DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS}}
+DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS},
+                 "AssignmentRule": {Kind.ASSIGNMENT}}
 
 
 class SalesforceBackend:

@@ -316,3 +316,40 @@ def test_sos_build_writes_the_rule_and_its_round_robin_fields_valid_against_the_
     assert "<members>Lead.Sos_Lead_Routing</members><name>AssignmentRule</name>" in \
         "".join(line.strip() for line in (built / "package.xml").read_text().splitlines())
     assert UNCHECKED_ASSIGNEES in " ".join(stderr.split()) + " ".join(out.split())
+
+
+def test_a_refused_rule_is_blamed_on_the_routes_and_nothing_is_applied(
+        emulator: SalesforceEmulator, make_project: MakeProject) -> None:
+    project = make_project(ROUTED)
+    run = make_plan(project, project.target(None), impact=False)
+    emulator.faults.fail_component(RULE, "Unable to save the rule", type_name="AssignmentRule")
+    result = run.backend.apply(run.plan, run.desired)
+    routes = {a for a in result.failed if a.kind is Kind.ASSIGNMENT}
+    assert {str(a) for a in routes} == {"route.lead.partners", "route.lead.emea", "route.lead.everyone"}
+    assert all("Unable to save the rule" in result.failed[a] for a in routes)
+    assert {why for a, why in result.failed.items() if a not in routes} == {
+        "not applied: rolled back because another component failed"}
+    assert emulator.org.get("AssignmentRule", RULE) is None and emulator.org.of_type("CustomField") == []
+
+
+def test_the_rule_switched_off_and_a_turn_field_edited_in_setup_are_planned_and_put_back(
+        emulator: SalesforceEmulator, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(ROUTED)
+    assert sos(project, monkeypatch, "apply", "--auto-approve")[0] == 0
+    for type_name, name, element, value in (("AssignmentRule", RULE, "active", "false"),
+                                            ("CustomField", "Lead.Sos_Round_Robin_2__c", "formula",
+                                             "MOD(VALUE(Sos_Lead_Number__c), 3) + 1")):
+        stored = emulator.org.get(type_name, name)
+        assert stored is not None
+        body = copy.deepcopy(stored.body)
+        found = next(e for e in kids(body) if etree.QName(e).localname == element)
+        found.text = value
+        emulator.org.put(type_name, name, body)
+    plan = make_plan(project, project.target(None)).plan
+    assert [(str(c.address), c.reason) for c in plan.changes] == [
+        ("route.lead.partners", "assignment rule Sos_Lead_Routing switched off in Salesforce; round-robin fields "
+                                "edited in Salesforce")]
+    assert sos(project, monkeypatch, "apply", "--auto-approve")[0] == 0
+    stored = emulator.org.get("AssignmentRule", RULE)
+    assert stored is not None and flag(stored.body, "active")
+    assert make_plan(project, project.target(None)).plan.changes == ()
