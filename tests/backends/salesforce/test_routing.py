@@ -353,3 +353,17 @@ def test_the_rule_switched_off_and_a_turn_field_edited_in_setup_are_planned_and_
     stored = emulator.org.get("AssignmentRule", RULE)
     assert stored is not None and flag(stored.body, "active")
     assert make_plan(project, project.target(None)).plan.changes == ()
+
+
+def test_a_rule_deleted_in_setup_takes_its_routes_with_it_and_the_plan_makes_it_again(
+        emulator: SalesforceEmulator, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(ROUTED)
+    assert sos(project, monkeypatch, "apply", "--auto-approve")[0] == 0
+    emulator.org.remove("AssignmentRule", RULE)
+    plan = make_plan(project, project.target(None)).plan
+    assert [(c.action, str(c.address)) for c in plan.changes] == [
+        (Action.CREATE, "route.lead.emea"), (Action.CREATE, "route.lead.everyone"),
+        (Action.CREATE, "route.lead.partners")]
+    assert sos(project, monkeypatch, "apply", "--auto-approve")[0] == 0
+    assert emulator.org.get("AssignmentRule", RULE) is not None
+    assert make_plan(project, project.target(None)).plan.changes == ()

@@ -48,7 +48,8 @@ def delete(b: Build, address: Address) -> list[Component]:
 
 
 def drift(b: Build, found: dict[Address, list[str]]) -> None:
-    """Sos's rule edited, switched off or gone, or its round-robin fields edited, in Salesforce: on the first route."""
+    """Sos's rule edited or switched off, or its round-robin fields edited, in Salesforce: on the first route (a rule
+    deleted in Salesforce takes its routes with it: the plan creates them again)."""
     assert b.live is not None
     routes = _routes(b)
     if not routes:
@@ -56,9 +57,7 @@ def drift(b: Build, found: dict[Address, list[str]]) -> None:
     routing = b.live.routing
     wanted = entries(b, routes)
     reasons = []
-    if not routing.found:
-        reasons.append(f"assignment rule {RULE_NAME} missing from Salesforce")
-    elif not _same(wanted, routing.entries):
+    if not _same(wanted, routing.entries):
         reasons.append(f"assignment rule {RULE_NAME} edited in Salesforce")
     elif not routing.active:
         reasons.append(f"assignment rule {RULE_NAME} switched off in Salesforce")

@@ -69,11 +69,10 @@ def queue_key(name: str) -> str:
 
 @dataclass
 class Routing:
-    """The Lead assignment rules as read: sos's rule (found, active, its entries), the org's own active rules, the
+    """The Lead assignment rules as read: sos's rule (active, its entries), the org's own active rules, the
     round-robin fields' formulas (display format for the auto-number), the users and queues routes name, and whether
     the target lets sos's rule take the place of the org's active one (both set by the backend, not the retrieve)."""
 
-    found: bool = False
     active: bool = False
     entries: list[Entry] = field(default_factory=list)
     others_active: list[str] = field(default_factory=list)
@@ -90,7 +89,7 @@ def assignment_rules(r: Reader, root: ET.Element) -> None:
             if active:
                 r.routing.others_active.append(name)
             continue
-        r.routing.found, r.routing.active = True, active
+        r.routing.active = active
         for entry in (e for e in rule if local_name(e.tag) == "ruleEntry"):
             formula = child_text(entry, "formula") or ""
             r.routing.entries.append(Entry(child_text(entry, "assignedTo") or "",
