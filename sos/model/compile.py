@@ -132,6 +132,7 @@ def compile_model(bp: Blueprint) -> Model:
         assignment = Assignment(assignee_from(route.assign_to), position,  # type: ignore[arg-type]
                                 to_text(route.when) if route.when else None, route.description)
         model.add(Resource(Address(Kind.ASSIGNMENT, route.object, route.key), assignment_attrs(assignment),
-                           route.origin, exprs=_exprs(bp, route.object, when=route.when)))
+                           route.origin, exprs=_exprs(bp, route.object, when=route.when),
+                           spans={key: child.span for key, child in route.node.items()} if route.node else {}))
     model.resources.update(handoff_resources(bp))
     return model

@@ -19,12 +19,13 @@ SALESFORCE_OPTIONS = json.loads((ROOT / "sos/backends/salesforce/options.schema.
 
 def test_the_project_schema_takes_salesforce_options_from_the_backend() -> None:
     core = json.loads((ROOT / "schemas/project.schema.json").read_text(encoding="utf-8"))["$defs"]["Target"]
-    assert sorted(SALESFORCE_OPTIONS["properties"]) == ["api_version", "auth", "domain", "instance_url", "org"]
+    assert sorted(SALESFORCE_OPTIONS["properties"]) == ["api_version", "auth", "domain", "instance_url", "org",
+                                                        "take_over_lead_assignment"]
     assert set(core["properties"]) & set(SALESFORCE_OPTIONS["properties"]) == set()
     target = load_schema("project")["$defs"]["Target"]
     branch = next(b["then"] for b in target["allOf"] if b["if"]["properties"]["type"]["const"] == "salesforce")
     assert list(branch["properties"]) == ["type", "org", "instance_url", "domain", "api_version", "auth",
-                                          "description", "allow_delete", "protected"]
+                                          "take_over_lead_assignment", "description", "allow_delete", "protected"]
     assert {key: target["properties"][key] for key in SALESFORCE_OPTIONS["properties"]} == \
         SALESFORCE_OPTIONS["properties"]
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from sos.backends.base import HANDOFF_NOTE, Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
 from sos.backends.salesforce.auth import Authenticator
 from sos.backends.salesforce.lower import HELD_KINDS, flows
+from sos.backends.salesforce.lower.assignment import TAKE_OVER
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
@@ -31,20 +32,25 @@ if TYPE_CHECKING:
     from sos.backends.salesforce.history import OrgHistory
     from sos.backends.salesforce.package import Package
     from sos.backends.salesforce.read import LiveOrg
+    from sos.backends.salesforce.read.assignment import Directory
     from sos.expr.dialects.base import Naming
 
+ROUTING_NOTE = ("they become the Lead assignment rule Sos_Lead_Routing, one entry per route in blueprint order; a "
+                "round robin takes turns by lead number (every new lead counts, not only the route's), through "
+                "two formula fields sos adds to Lead")
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 # Which plan changes put a derived component (one no single resource owns) in the package, by type or value set.
-DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS}}
+DERIVED_KINDS = {"PermissionSet": {Kind.FIELD}, STAGE_SET: {Kind.STAGE, Kind.PIPELINE}, STATUS_SET: {Kind.LEAD_STATUS},
+                 "AssignmentRule": {Kind.ASSIGNMENT}}
 
 
 class SalesforceBackend:
     """A Salesforce org, reached with simple-salesforce; see auth.py for how it logs in."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        support={kind: Support.PARTIAL if kind is Kind.AUTOMATION else Support.NATIVE if kind in HELD_KINDS
-                 else Support.NONE for kind in Kind},
-        notes={Kind.AUTOMATION: flows.HELD_NOTE, Kind.HANDOFF: HANDOFF_NOTE} | {
+        support={kind: Support.PARTIAL if kind in (Kind.AUTOMATION, Kind.ASSIGNMENT) else Support.NATIVE
+                 if kind in HELD_KINDS else Support.NONE for kind in Kind},
+        notes={Kind.AUTOMATION: flows.HELD_NOTE, Kind.ASSIGNMENT: ROUTING_NOTE, Kind.HANDOFF: HANDOFF_NOTE} | {
             kind: f"sos does not write {kind.value.replace('_', ' ')}s to Salesforce yet; set them up in "
                   "Salesforce by hand" for kind in Kind if kind not in HELD_KINDS | {Kind.HANDOFF}})
     formats: ClassVar[tuple[str, ...]] = FORMATS
@@ -95,9 +101,19 @@ class SalesforceBackend:
 
         outcome = self.client.retrieve(retrieve_members(desired), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
+        if desired.of_kind(Kind.ASSIGNMENT) or live.model.of_kind(Kind.ASSIGNMENT):
+            live.routing.directory = self._directory()
+        live.routing.take_over = self.target.options.get(TAKE_OVER) is True
         fingerprint = org_fingerprint(parse_retrieved(outcome.files))
         listed_org_stages(live, desired)    # before anything generates a rule that names one
         return live, fingerprint
+
+    def _directory(self) -> Directory:
+        """The org's users and lead queues, which routes name (two queries)."""
+        from sos.backends.salesforce.read.assignment import Directory
+
+        return Directory.of(self.client.query("SELECT Username, Email, IsActive FROM User"),
+                            self.client.query("SELECT Name, DeveloperName FROM Group WHERE Type = 'Queue'"))
 
     # -- check ------------------------------------------------------------------------------
 
@@ -251,8 +267,10 @@ class SalesforceBackend:
 def org_fingerprint(live: LiveOrg) -> str:
     """A digest of what sos manages in the org and of everything an apply writes back (the value sets, the
     permission set): equal digests, and a plan made against one still applies to the other."""
+    routing = live.routing
     state = [live.model.fingerprint(), live.stage_values, live.lead_status_values, live.permission_set,
-             sorted(live.formulas.items()), sorted((name, body.decode()) for name, body in live.flows.items())]
+             sorted(live.formulas.items()), sorted((name, body.decode()) for name, body in live.flows.items()),
+             routing.entries, routing.active, routing.others_active, sorted(routing.fields.items())]
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 

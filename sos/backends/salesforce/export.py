@@ -20,6 +20,9 @@ LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, Le
             "deactivates every value it does not list, and offline sos does not know the org's values. The sales "
             "processes in this package need their stage values to exist in the org. Run `sos apply` (it keeps the "
             "org's values), or pass --include-value-sets to write the blueprint's values only.")
+UNCHECKED_ASSIGNEES = ("The lead assignment rule Sos_Lead_Routing names each user by the blueprint's address and "
+                       "each queue by its key, unchecked: offline sos cannot ask the org. They must be the org's "
+                       "usernames and queue API names; `sos plan` against the org checks them.")
 # The Salesforce part of `sos build --help`.
 HELP = """\
 Salesforce targets: --layout mdapi (the default) writes package.xml and
@@ -68,5 +71,7 @@ def export_package(plan: Plan, desired: Model, *, fmt: str, value_sets: bool, ap
         deploy = "cd {out} && sf project deploy start --manifest manifest/package.xml" + (
             f" --post-destructive-changes manifest/{destructive}" if deleted else "")
     return Export(files=files, written=sum(counts.values()), rows=tuple((k, str(v)) for k, v in rows),
-                  notes=package.notes if value_sets else (), messages=(LEFT_OUT,) if left_out else (),
+                  notes=package.notes if value_sets else (),
+                  messages=(*((LEFT_OUT,) if left_out else ()),
+                            *((UNCHECKED_ASSIGNEES,) if counts["AssignmentRule"] else ())),
                   deploy=deploy, entries=ENTRIES)

@@ -21,10 +21,11 @@ from sos.model.resources import Address, Kind, Resource
 
 MANAGED = "sos: managed"
 AGING_MARK = "sos: derived (deal aging)"
+ROUND_ROBIN_MARK = "sos: derived (round robin)"
 
 _ENTRY = re.compile(r"([a-z_]+) ([a-z0-9_]+)\.([a-z0-9_]+)")
 _DECODER = json.JSONDecoder()
-_COMMENT = re.compile(r'\A/\* sos: rule \S+((?:\r?\n[a-z]+: "(?:[^"\\]|\\.)*")*) \*/\r?\n')
+_COMMENT = re.compile(r'\A/\* sos: (?:rule|route) \S+((?:\r?\n[a-z]+: "(?:[^"\\]|\\.)*")*) \*/\r?\n')
 _COMMENT_LINE = re.compile(r'\r?\n([a-z]+): ("(?:[^"\\]|\\.)*")')
 
 
@@ -97,8 +98,10 @@ def mark_extras(resource: Resource) -> dict[str, Any]:
 
 
 def formula_comment(address: Address, texts: Mapping[str, Any]) -> str:
-    """The comment that keeps a rule's blueprint text in its formula (JSON strings: no `*/` inside)."""
-    lines = [f"/* sos: rule {address.scope}.{address.key}"]
+    """The comment that keeps a rule's (or a route's) blueprint text in its formula (JSON strings: no `*/`
+    inside)."""
+    word = "route" if address.kind is Kind.ASSIGNMENT else "rule"
+    lines = [f"/* sos: {word} {address.scope}.{address.key}"]
     for name in texts:
         if texts[name]:
             lines.append(f"{name}: " + json.dumps(str(texts[name]), ensure_ascii=False).replace("/", "\\/"))

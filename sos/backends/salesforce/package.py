@@ -77,6 +77,7 @@ class FieldSpec:
     relationship_name: str = ""
     relationship_label: str = ""
     formula: str = ""
+    display_format: str = ""      # an AutoNumber's, such as {0}
 
 
 def manifest(components: Iterable[Component], version: str | None) -> bytes:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sos.project import Project, load_project
+from tests.backends.salesforce.staff import staff, staffed_text
 from tests.emulators.salesforce import SalesforceEmulator
 
 if TYPE_CHECKING:
@@ -43,16 +44,17 @@ def emulator(running: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 def blueprint_text(case: str) -> str:
-    """A blueprint for a starter name (extending it) or 'acme' (the example, copied)."""
+    """A blueprint for a starter name (extending it, with the client's people) or 'acme' (the example, copied)."""
     if case == "acme":
         return ACME.read_text(encoding="utf-8")
-    return f"sos: 1\nname: client\nextends: [starter:{case}]\n"
+    return staffed_text(case)
 
 
 @pytest.fixture
 def make_project(tmp_path: Path, emulator: SalesforceEmulator,
                  monkeypatch: pytest.MonkeyPatch) -> Callable[..., Project]:
-    """A client repository whose only target is the emulated org, reached with SF_ACCESS_TOKEN."""
+    """A client repository whose only target is the emulated org, reached with SF_ACCESS_TOKEN; the org has the users
+    and queues its routes name (staff.py)."""
     def make(blueprint: str, *, token: bool = True, options: str = "") -> Project:
         (tmp_path / "blueprint.yaml").write_text(textwrap.dedent(blueprint), encoding="utf-8")
         (tmp_path / "sos.yaml").write_text(
@@ -62,7 +64,9 @@ def make_project(tmp_path: Path, emulator: SalesforceEmulator,
         if token:
             monkeypatch.setenv("SF_ACCESS_TOKEN", emulator.access_token)
             monkeypatch.setenv("SF_INSTANCE_URL", emulator.instance_url)
-        return load_project(tmp_path / "sos.yaml")
+        project = load_project(tmp_path / "sos.yaml")
+        staff(emulator, project)
+        return project
 
     return make
 

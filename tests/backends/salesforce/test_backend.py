@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from bench.generate import blueprint as generated_blueprint
 from sos.backends import open_backend
 from sos.backends.base import Support
-from sos.backends.salesforce.backend import STALE, SalesforceBackend, component_at_line
+from sos.backends.salesforce.backend import ROUTING_NOTE, STALE, SalesforceBackend, component_at_line
 from sos.backends.salesforce.lower.flows import HELD_NOTE
 from sos.backends.salesforce.names import rule_api_name
 from sos.cli import cli
@@ -37,6 +37,7 @@ from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.xmlutil import child, text
 
 PLAN_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1}
+ROUTING_CALLS = {"query": 2}       # a blueprint with routes: the org's users and queues
 # The first apply also assigns the permission set to the user sos runs as: who it is, the set, any assignment, one.
 GRANT_CALLS = {"userinfo": 1, "query": 2, "create": 1}
 APPLY_CALLS = {"retrieve": 1, "checkRetrieveStatus": 1, "deploy": 1, "checkDeployStatus": 1, **GRANT_CALLS}
@@ -75,23 +76,25 @@ def counted(emulator: SalesforceEmulator) -> dict[str, int]:
 
 @pytest.mark.parametrize("case", [*STARTERS, "acme"])
 def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: MakeProject, case: str) -> None:
-    project = make_project(blueprint_text(case))
+    project = make_project(blueprint_text(case))     # every starter routes leads: the org has the people they name
     target = project.target(None)
     first = make_plan(project, target, impact=False)     # the impact's counts: tests/cli/test_impact.py
-    assert first.plan.has_changes and counted(emulator) == PLAN_CALLS
+    assert first.plan.has_changes and counted(emulator) == {**PLAN_CALLS, **ROUTING_CALLS}
     assert [note.split(" in the blueprint")[1] for note in first.plan.cannot_enforce] == [
         f" are applied in part: {HELD_NOTE}",
-        " are not applied: sos does not write routes to Salesforce yet; set them up in Salesforce by hand"]
+        f" are applied in part: {ROUTING_NOTE}"]
+    assert any(c.address.kind is Kind.ASSIGNMENT for c in first.plan.changes)
     result = apply_plan(project, first.backend, first.plan, first.desired)
     assert result.ok, result.failed
     assert result.applied == tuple(c.address for c in first.plan.changes)
-    assert counted(emulator) == APPLY_CALLS
+    assert counted(emulator) == {**APPLY_CALLS, "query": APPLY_CALLS["query"] + ROUTING_CALLS["query"]}
+    assert emulator.org.get("AssignmentRule", "Lead.Sos_Lead_Routing") is not None
     # One active flow per cadence a record event fires that creates a task for the record's owner.
     active = {c.full_name for c in emulator.org.of_type("Flow") if text(c.body, "status") == "Active"}
     assert active == flows_expected(first.desired) and active
     again = make_plan(project, target)
     assert [str(c.address) for c in again.plan.changes] == []
-    assert counted(emulator) == PLAN_CALLS
+    assert counted(emulator) == {**PLAN_CALLS, **ROUTING_CALLS}
     # What sos left alone is still reported as such (the org's own Closed Won / Closed Lost values).
     assert {str(u.address) for u in again.plan.unmanaged} == {str(u.address) for u in first.plan.unmanaged}
 

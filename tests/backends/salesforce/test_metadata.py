@@ -31,6 +31,7 @@ from sos.model.resources import Address, Kind, Model
 from sos.plan.change import Action, Change
 from sos.plan.diff import diff
 from tests.backends.salesforce.conftest import ACME, REPO, STARTERS
+from tests.backends.salesforce.staff import staff_model
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.schema import load_schema
 
@@ -38,10 +39,10 @@ CASES = [*STARTERS, "acme"]
 MD = "http://soap.sforce.com/2006/04/metadata"
 NS = {"mt": MD}
 FILE_TYPES = {"objects": "CustomObject", "standardValueSets": "StandardValueSet", "permissionsets": "PermissionSet",
-              "flows": "Flow"}
+              "flows": "Flow", "assignmentRules": "AssignmentRules"}
 SOURCE_TYPES = {"fields": "CustomField", "validationRules": "ValidationRule", "businessProcesses": "BusinessProcess",
                 "recordTypes": "RecordType", "standardValueSets": "StandardValueSet",
-                "permissionsets": "PermissionSet", "flows": "Flow"}
+                "permissionsets": "PermissionSet", "flows": "Flow", "assignmentRules": "AssignmentRules"}
 DEVELOPER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$")
 
 
@@ -357,13 +358,15 @@ def test_a_stage_rule_an_earlier_sos_made_is_read_as_its_requirement(tmp_path: P
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_each_package_deploys_but_for_its_permission_set(sf: Any, case: str) -> None:
+def test_each_package_deploys_but_for_its_permission_set(sf: Any, emulator: SalesforceEmulator, case: str) -> None:
+    staff_model(emulator, desired_of(case))
     state, problems = deploy(sf, full_package(desired_of(case)))
     assert (state, problems) == ("Succeeded", [])
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_each_full_package_deploys(sf: Any, case: str) -> None:
+def test_each_full_package_deploys(sf: Any, emulator: SalesforceEmulator, case: str) -> None:
+    staff_model(emulator, desired_of(case))
     assert deploy(sf, full_package(desired_of(case))) == ("Succeeded", [])
 
 
@@ -422,14 +425,16 @@ def test_a_new_lead_default_takes_over_from_the_orgs(sf: Any, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("case", ["smb-bant", "acme"])
-def test_deploy_then_retrieve_plans_nothing(sf: Any, case: str) -> None:
+def test_deploy_then_retrieve_plans_nothing(sf: Any, emulator: SalesforceEmulator, case: str) -> None:
     desired = desired_of(case)
+    staff_model(emulator, desired)
     assert deploy(sf, full_package(desired))[0] == "Succeeded"
     assert replan(desired, retrieve(sf, desired)) == []
 
 
-def test_deploy_then_retrieve_gives_back_every_held_resource(sf: Any) -> None:
+def test_deploy_then_retrieve_gives_back_every_held_resource(sf: Any, emulator: SalesforceEmulator) -> None:
     desired = desired_of("acme")
+    staff_model(emulator, desired)
     assert deploy(sf, full_package(desired))[0] == "Succeeded"
     live = retrieve(sf, desired)
     assert held(live.model) == held(desired)

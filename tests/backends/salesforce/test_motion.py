@@ -17,6 +17,7 @@ from sos.plan.change import Action, Change
 from sos.engine import apply_plan, desired_model, make_plan
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL, blueprint_text, plan_for
+from tests.backends.salesforce.staff import staff
 from tests.emulators.salesforce import SalesforceEmulator
 
 
@@ -29,6 +30,7 @@ def switched(emulator: SalesforceEmulator, make_project: Callable[..., Project],
     run = make_plan(project, project.target(None))
     assert apply_plan(project, run.backend, run.plan, run.desired).ok
     (project.root / "blueprint.yaml").write_text(blueprint_text("smb-bant"), encoding="utf-8")
+    staff(emulator, project)
     monkeypatch.chdir(project.root)
     return project
 

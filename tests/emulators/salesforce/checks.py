@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from . import flows, formula, standard
+from . import assignment, flows, formula, standard
 from .fields import add_field_defaults, check_custom_field
 from .formula_types import check_condition
 from .naming import Candidate, Problem, developer_name_problem, split_child, too_long
@@ -291,6 +291,7 @@ def check_custom_object(org: Org, candidate: Candidate) -> list[Problem]:
 
 
 SAVE_CHECKS = {
+    "AssignmentRule": assignment.check_rule,
     "CustomField": check_custom_field,
     "ValidationRule": check_validation_rule,
     "StandardValueSet": check_standard_value_set,

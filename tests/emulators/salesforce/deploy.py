@@ -29,13 +29,17 @@ FOLDERS = {
     "standardValueSets": ("StandardValueSet", ".standardValueSet"),
     "permissionsets": ("PermissionSet", ".permissionset"),
     "flows": ("Flow", ".flow"),
+    "assignmentRules": ("AssignmentRules", ".assignmentRules"),
 }
 FILE_OF_TYPE = {type_name: (folder, suffix) for folder, (type_name, suffix) in FOLDERS.items()}
 ELEMENT_TYPES = {element: type_name for type_name, element in CHILD_TYPES.items()}
+# A file that holds components of a child type (an object file, an object's assignment rules) → that type's element.
+CONTAINERS = {"CustomObject": ELEMENT_TYPES, "AssignmentRules": {"assignmentRule": "AssignmentRule"}}
+CONTAINER_OF = {child_type: container for container, types in CONTAINERS.items() for child_type in types.values()}
 # Saves run in dependency order: value sets before the processes that list their values,
 # fields before the rules and permission sets that name them.
 SAVE_ORDER = ("CustomObject", "StandardValueSet", "CustomField", "BusinessProcess", "RecordType",
-              "ValidationRule", "PermissionSet", "Flow")
+              "ValidationRule", "PermissionSet", "AssignmentRules", "AssignmentRule", "Flow")
 DESTRUCTIVE_PRE = "destructiveChangesPre.xml"
 DESTRUCTIVE_POST = ("destructiveChanges.xml", "destructiveChangesPost.xml")
 
@@ -187,6 +191,8 @@ def _save(work: Org, candidate: Candidate, inject: InjectedFailure) -> tuple[lis
         return [Problem(injected, "UNKNOWN_EXCEPTION", candidate.line)], False
     if candidate.type == "CustomObject":
         return checks.check_custom_object(work, candidate), False
+    if candidate.type == "AssignmentRules":
+        return [], False        # a container: its rules are saved one by one
     return checks.save(work, candidate)
 
 
@@ -285,7 +291,7 @@ class _Reader:
         if spec is None or "/" in rest or not rest.endswith(spec[1]):
             self._fail("", name, name, f"Not supported by the emulator: file {name} (the emulator deploys mdapi "
                        "files objects/*.object, standardValueSets/*.standardValueSet, "
-                       "permissionsets/*.permissionset, flows/*.flow)")
+                       "permissionsets/*.permissionset, flows/*.flow, assignmentRules/*.assignmentRules)")
             self.invalid_files.add(name)
             return
         type_name, suffix = spec
@@ -304,12 +310,9 @@ class _Reader:
                 self._fail(type_name, name, full_name, error.message, error.line, error.column)
             self.invalid_files.add(name)
             return
-        if type_name != "CustomObject":
-            self.candidates.append(Candidate(type_name, full_name, root, name, root.sourceline))
-            return
-        self.candidates.append(Candidate("CustomObject", full_name, root, name, root.sourceline))
-        for element in kids(root):
-            child_type = ELEMENT_TYPES.get(local(element))
+        self.candidates.append(Candidate(type_name, full_name, root, name, root.sourceline))
+        for element in kids(root) if type_name in CONTAINERS else ():
+            child_type = CONTAINERS[type_name].get(local(element))
             if child_type is not None:
                 inner = text(element, "fullName") or ""
                 self.candidates.append(Candidate(child_type, f"{full_name}.{inner}", element, name,
@@ -326,15 +329,17 @@ class _Reader:
         for position, candidate in enumerate(self.candidates):
             by_type.setdefault(candidate.type, []).append(candidate)
             by_name.setdefault((candidate.type, candidate.full_name.lower()), []).append(candidate)
-            if candidate.type in CHILD_TYPES:
+            if candidate.type in CHILD_TYPES or candidate.type == "AssignmentRule":
                 children.setdefault(candidate.full_name.split(".", 1)[0].lower(), []).append((position, candidate))
         for type_name, members in self.package.items():
             pool = by_type.get(type_name, [])
             for member in members:
                 matches = pool if member == "*" else by_name.get((type_name, member.lower()), [])
-                if type_name == "CustomObject":
+                if type_name in CONTAINERS:
                     objects = {c.full_name.lower() for c in matches}
-                    owned = sorted((pair for obj in objects for pair in children.get(obj, [])), key=lambda p: p[0])
+                    contained = set(CONTAINERS[type_name].values())
+                    owned = sorted((pair for obj in objects for pair in children.get(obj, [])
+                                    if pair[1].type in contained), key=lambda p: p[0])
                     matches = matches + [c for _, c in owned]
                 if not matches and member != "*" and not allow_missing \
                         and not self._in_invalid_file(type_name, member):
@@ -363,8 +368,7 @@ class _Reader:
         return deletions
 
     def _in_invalid_file(self, type_name: str, member: str) -> bool:
-        folder_type = "CustomObject" if type_name in CHILD_TYPES else type_name
-        folder, suffix = FILE_OF_TYPE.get(folder_type, ("", ""))
+        folder, suffix = FILE_OF_TYPE.get(CONTAINER_OF.get(type_name, type_name), ("", ""))
         return f"{folder}/{member.split('.', 1)[0]}{suffix}" in self.invalid_files
 
     def _duplicates(self, selected: dict[str, list[Candidate]]) -> None:
@@ -382,6 +386,5 @@ class _Reader:
 
 
 def _file_of(type_name: str, full_name: str) -> str:
-    folder_type = "CustomObject" if type_name in CHILD_TYPES else type_name
-    folder, suffix = FILE_OF_TYPE.get(folder_type, (type_name, ""))
-    return f"{folder}/{full_name.split('.', 1)[0] if type_name in CHILD_TYPES else full_name}{suffix}"
+    folder, suffix = FILE_OF_TYPE.get(CONTAINER_OF.get(type_name, type_name), (type_name, ""))
+    return f"{folder}/{full_name.split('.', 1)[0] if type_name in CONTAINER_OF else full_name}{suffix}"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime
 import operator
 import re
-from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -349,6 +349,8 @@ class _Evaluator:
         info = self.context.fields.get(name.lower())
         if info is None:
             raise FormulaError(f"Field {name} does not exist. Check spelling.")
+        if info.formula is not None:    # a formula field is computed when read, for the record at hand
+            return _Evaluator(replace(self.context, record=record)).value(parse(info.formula))
         raw = next((value for key, value in record.items() if key.lower() == name.lower()), None)
         return _read(info.type, raw)
 
@@ -410,6 +412,23 @@ class _Evaluator:
                 if not isinstance(text, str):
                     raise FormulaError("Incorrect parameter type for function 'LEN()'. Expected Text")
                 return Decimal(len(text))
+            case "MOD", [dividend, divisor]:     # Help, "MOD": the remainder of the division
+                left, right = self.value(dividend), self.value(divisor)
+                if left is None or right is None:
+                    return None
+                if _number(right) == 0:
+                    raise FormulaRuntimeError("Division by zero")
+                return _number(left) % _number(right)
+            case "VALUE", [arg]:     # Help, "VALUE": text as a number; text that is not one is an error
+                text = self.value(arg)
+                if not isinstance(text, str):
+                    raise FormulaError("Incorrect parameter type for function 'VALUE()'. Expected Text")
+                if not text.strip():
+                    return None
+                try:
+                    return Decimal(text.strip())
+                except InvalidOperation as error:
+                    raise FormulaRuntimeError(f"VALUE: {text!r} is not a number") from error
             case "FLOOR", [arg]:
                 number = self.value(arg)
                 return None if number is None else _number(number).to_integral_value(ROUND_FLOOR)

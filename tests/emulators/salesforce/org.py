@@ -17,6 +17,7 @@ which no cached view reads).
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, UTC
@@ -37,7 +38,7 @@ ID_PREFIXES = {
     "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
     "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g", "bulkQuery": "750",
     "User": "005", "Organization": "00D", "OpportunityHistory": "008", "OpportunityFieldHistory": "017",
-    "LeadHistory": "017",
+    "LeadHistory": "017", "Group": "00G", "AssignmentRule": "01Q",
 }
 CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
                "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
@@ -112,6 +113,7 @@ class FieldInfo:
     help_text: str | None = None
     default_value: str | None = None
     formula: str | None = None
+    display_format: str | None = None     # an AutoNumber's
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ class Org:
         # fields it tracks (custom fields say it with trackHistory).
         self.history_enabled: set[str] = set()
         self.tracked_standard: dict[str, set[str]] = {}
+        self.records["Group"] = {}
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -298,15 +301,24 @@ class Org:
         self.records[obj][str(record["Id"])] = record
         return str(record["Id"])
 
-    def add_user(self, username: str, first_name: str = "", last_name: str = "Rep") -> str:
+    def add_user(self, username: str, first_name: str = "", last_name: str = "Rep", *, active: bool = True,
+                 email: str | None = None) -> str:
         """A user the org's records can be owned by (Owner.Username reads it); returns its id."""
         self._ids["User"] += 1
         user_id = f"005Em{self._ids['User'] + 1:010d}AAA"   # 005Em0000000001AAA is the integration user
         name = f"{first_name} {last_name}".strip()
         self.records["User"][user_id] = {"Id": user_id, "Username": username, "Name": name,
-                                         "FirstName": first_name or None, "LastName": last_name, "Email": username,
-                                         "IsActive": True, "ProfileId": None, "UserRoleId": None, "ManagerId": None}
+                                         "FirstName": first_name or None, "LastName": last_name,
+                                         "Email": email or username, "IsActive": active, "ProfileId": None,
+                                         "UserRoleId": None, "ManagerId": None}
         return user_id
+
+    def add_queue(self, developer_name: str, name: str | None = None) -> str:
+        """A queue (a Group of Type Queue) records can be assigned to; returns its id."""
+        queue_id = self.new_id("Group")
+        self.records["Group"][queue_id] = {"Id": queue_id, "Name": name or developer_name,
+                                           "DeveloperName": developer_name, "Type": "Queue", "Email": None}
+        return queue_id
 
     def add_task(self, subject: str, *, what_id: str | None = None, who_id: str | None = None,
                  activity_date: str | None = None, closed: bool = True, owner_id: str = USER_ID,
@@ -338,6 +350,10 @@ class Org:
                                      "CreatedDate": now, "CreatedById": USER_ID, "LastModifiedDate": now,
                                      "LastModifiedById": USER_ID, "SystemModstamp": now}
         record.update(values)
+        for field in self.object_fields(obj).values():
+            if field.type == "AutoNumber" and field.display_format:   # numbered on create, from 1 (UNVERIFIED start)
+                self._ids[f"{obj}.{field.name}"] += 1
+                record[field.name] = _numbered(field.display_format, self._ids[f"{obj}.{field.name}"])
         if obj == "Opportunity":
             self._derive_opportunity(record)
         return record
@@ -447,8 +463,15 @@ def field_info(component: Component) -> FieldInfo:
         updateable=text(body, "formula") is None, nillable=not required and field_type != "Checkbox",
         restricted=flag(value_set, "restricted") if value_set is not None else False,
         help_text=text(body, "inlineHelpText"), default_value=text(body, "defaultValue"),
-        formula=text(body, "formula"),
+        formula=text(body, "formula"), display_format=text(body, "displayFormat"),
     )
+
+
+def _numbered(display_format: str, number: int) -> str:
+    """An auto-number's text: `{0}` → 7, `L-{0000}` → L-0007 (Help, "Custom Field Attributes": Display Format)."""
+    match = re.search(r"\{(0+)\}", display_format)
+    return display_format if match is None else \
+        display_format[:match.start()] + str(number).zfill(len(match[1])) + display_format[match.end():]
 
 
 def _canonical_object(name: str) -> str:

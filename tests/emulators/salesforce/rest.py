@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import TYPE_CHECKING
 
-from . import bulk, composite, flows, formula, soql, standard
+from . import assignment, bulk, composite, flows, formula, soql, standard
 from .history import HISTORY_OBJECTS, record_history
 from .org import USER_ID, FieldInfo, Org, canonical_object
 from .schema import MetadataSchema
@@ -108,7 +108,7 @@ class RestApi:
         if parts == ["composite"] and method == "POST":
             return composite.run(self, body, headers, version)
         if head == "sobjects":
-            return self._sobjects(method, parts[1:], body, version)
+            return self._sobjects(method, parts[1:], body, version, headers)
         if parts[:2] == ["jobs", "query"]:
             return self.bulk.handle(method, parts[2:], params, body, version)
         return not_found()
@@ -230,7 +230,8 @@ class RestApi:
             "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
         }
 
-    def _sobjects(self, method: str, parts: list[str], body: bytes, version: str) -> Reply:
+    def _sobjects(self, method: str, parts: list[str], body: bytes, version: str,
+                  headers: Mapping[str, str]) -> Reply:
         if not parts:
             if method != "GET":
                 return error_reply(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET")
@@ -251,7 +252,7 @@ class RestApi:
         if len(parts) == 1 and method == "GET":
             return json_reply(200, {"objectDescribe": self._summary(obj, version), "recentItems": []})
         if len(parts) == 1 and method == "POST" and standard.OBJECTS[obj].deployable:
-            return self._create(obj, body)
+            return self._create(obj, body, headers)
         if len(parts) == 2 and method in ("PATCH", "GET") and standard.OBJECTS[obj].deployable:
             return self._record(method, obj, parts[1], body, version)
         return not_found()
@@ -327,7 +328,7 @@ class RestApi:
             out["defaultValue"] = bool(out["defaultValue"])
         return out
 
-    def _create(self, obj: str, body: bytes) -> Reply:
+    def _create(self, obj: str, body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
         written = self._written(obj, body)
         if isinstance(written, Reply):
             return written
@@ -343,6 +344,11 @@ class RestApi:
         refused = self._validation_rules(obj, record, None)
         if refused is not None:
             return refused
+        if obj == "Lead":   # after the save, as Salesforce runs assignment rules (assignment.py)
+            auto_assign = next((v for k, v in (headers or {}).items() if k.lower() == "sforce-auto-assign"), None)
+            assignment.assign(self.org, obj, record, auto_assign, lambda saved: formula.Context(
+                saved, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset, None,
+                lambda path: self._related(obj, saved, path)))
         self.org.records[obj][str(record["Id"])] = record
         record_history(self.org, obj, None, record)
         flows.run(self.org, obj, record, None, lambda: self._context(obj, record, None))

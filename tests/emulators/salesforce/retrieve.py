@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import standard
+from . import assignment, standard
 from .deploy import FILE_OF_TYPE
 from .org import CHILD_TYPES, Component, Org, canonical_object, iso
 from .schema import MD_NS, MetadataSchema
@@ -44,12 +44,15 @@ class _Selection:
     whole_objects: set[str] = field(default_factory=set)
     children: dict[str, list[Component]] = field(default_factory=dict)  # object → child components to include
     top_level: list[Component] = field(default_factory=list)
+    rule_objects: list[str] = field(default_factory=list)     # objects whose assignment rules are retrieved
 
     def refuse(self, problem: str) -> None:
         self.messages.append(("package.xml", problem))
 
     def add(self, type_name: str, member: str) -> None:
-        if member == "*":
+        if type_name == "AssignmentRules":
+            self.rule_objects.append(canonical_object(member) or member)
+        elif member == "*":
             self._add_all(type_name)
         elif type_name == "CustomObject":
             obj = canonical_object(member)
@@ -81,7 +84,8 @@ def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, ap
     for type_name, members in request.items():
         if type_name not in schema.metadata_types:
             selection.refuse(f"Entity type: '{type_name}' is unknown")
-        elif type_name not in (*CHILD_TYPES, "CustomObject", "StandardValueSet", "PermissionSet", "Flow"):
+        elif type_name not in (*CHILD_TYPES, "CustomObject", "StandardValueSet", "PermissionSet", "Flow",
+                               "AssignmentRules"):
             selection.refuse(f"Not supported by the emulator: retrieving {type_name}")
         else:
             for member in members:
@@ -108,11 +112,22 @@ def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, ap
         files[file_name] = document(rebuild(component.body, component.type))
         properties.append(FileProperty(component.type, component.full_name, file_name, component.id,
                                        component.created, component.modified))
+    properties += _rule_files(org, selection.rule_objects, files)
     files["package.xml"] = _package(properties, api_version)
     properties.append(FileProperty("Package", "unpackaged", "package.xml", "", "", ""))
     prefix = "" if single_package else "unpackaged/"
     return RetrieveOutput(_zip({prefix + name: body for name, body in files.items()}),
                           [_fill_dates(p, org) for p in sorted(properties, key=lambda p: p.file_name)], messages)
+
+
+def _rule_files(org: Org, objects: list[str], files: dict[str, bytes]) -> list[FileProperty]:
+    """Each object's assignment rules, in one file per object (added to `files`), and their file properties."""
+    properties = []
+    for obj in objects:
+        file_name = f"assignmentRules/{obj}.assignmentRules"
+        files[file_name] = assignment.retrieve_file(org, obj)
+        properties.append(FileProperty("AssignmentRules", obj, file_name, "", "", ""))
+    return properties
 
 
 def _object_file(obj: str, components: list[Component], whole: bool, schema: MetadataSchema) -> bytes:

@@ -76,6 +76,9 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     history = next((table for table in HISTORY_COLUMNS if table.lower() == lowered), None)
     if history is not None:
         return _plain(history, history_rows(org, history), standard_columns=list(HISTORY_COLUMNS[history]))
+    if lowered == "group":
+        return _plain("Group", list(org.records["Group"].values()),
+                      standard_columns=["Id", "Name", "DeveloperName", "Type", "Email"])
     if lowered == "user":
         return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None

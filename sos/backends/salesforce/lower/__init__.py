@@ -2,7 +2,8 @@
 
 Each kind Salesforce holds has its lowering module in LOWERERS (read/ is its mirror): fields.py
 (CustomField), pipelines.py (BusinessProcess and RecordType), rules.py (ValidationRule, for rules
-and stage requirements), values.py (stages and lead statuses, held in the standard value sets).
+and stage requirements), values.py (stages and lead statuses, held in the standard value sets),
+assignment.py (routes, as the Lead assignment rule).
 Each writes the components of the plan's changes of its kind, names what a deletion removes, and
 says what in the org drifted from what it deploys. derived.py keeps what no single resource owns
 in step: the deal-aging fields and the permission set. Every component carries sos's mark
@@ -16,7 +17,7 @@ from typing import Any
 from collections.abc import Sequence
 
 from sos.backends.salesforce.lint import lint
-from sos.backends.salesforce.lower import derived, fields, flows, pipelines, rules, values
+from sos.backends.salesforce.lower import assignment, derived, fields, flows, pipelines, rules, values
 from sos.backends.salesforce.lower.context import Build
 from sos.backends.salesforce.names import PERMISSION_SET
 from sos.backends.salesforce.package import API_VERSION, Component, Package, manifest, render
@@ -30,7 +31,7 @@ from sos.plan.change import Action, Change, Plan
 # delete(build, address) → components to destroy, drift(build, found) → what the org changed.
 LOWERERS: dict[Kind, ModuleType] = {
     Kind.FIELD: fields, Kind.STAGE: values, Kind.PIPELINE: pipelines, Kind.STAGE_REQUIREMENT: rules,
-    Kind.LEAD_STATUS: values, Kind.RULE: rules, Kind.AUTOMATION: flows,
+    Kind.LEAD_STATUS: values, Kind.RULE: rules, Kind.AUTOMATION: flows, Kind.ASSIGNMENT: assignment,
 }
 HELD_KINDS = frozenset(LOWERERS)
 
@@ -78,6 +79,10 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
                 {"field": name, "editable": editable} for name, editable in sorted(permission["fields"].items())],
             record_types=permission["record_types"])
         components.append(Component("PermissionSet", PERMISSION_SET, None))
+    routing = assignment.rule_file(b)
+    if routing is not None:
+        files[routing[0]] = routing[1]
+        components.append(routing[2])
     deleted = [c for address in sorted(b.deletes) for c in LOWERERS[address.kind].delete(b, address)]
     deleted += flows.retired(b)
     components += deleted

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.mdxml import child_text, local_name
 from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET
-from sos.backends.salesforce.read import derived, fields, flows, pipelines, rules, values
+from sos.backends.salesforce.read import assignment, derived, fields, flows, pipelines, rules, values
 from sos.backends.salesforce.read.fields import org_field_key
 from sos.backends.salesforce.read.reader import LiveOrg, Reader
 from sos.backends.salesforce.read.values import listed_org_stages
@@ -29,10 +29,10 @@ def retrieve_members(desired: Model) -> dict[str, list[str]]:
 
     Whole objects (their custom fields, validation rules, business processes and record
     types: sos-made ones the blueprint dropped must be found too), both value sets, the
-    sos permission set, and every flow (sos's are found by their mark). `desired` does not
-    narrow it: deletions are found among what it lacks.
+    sos permission set, every flow (sos's are found by their mark) and the Lead assignment rules. `desired`
+    does not narrow it: deletions are found among what it lacks.
     """
-    return {"CustomObject": sorted(OBJECTS.values()), "PermissionSet": [PERMISSION_SET],
+    return {"AssignmentRules": ["Lead"], "CustomObject": sorted(OBJECTS.values()), "PermissionSet": [PERMISSION_SET],
             "StandardValueSet": [STATUS_SET, STAGE_SET], "Flow": ["*"]}
 
 
@@ -61,6 +61,8 @@ def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
             reader.stage_values = values.standard_values(ET.fromstring(files[name]))
         elif name == f"standardValueSets/{STATUS_SET}.standardValueSet":
             reader.status_values = values.standard_values(ET.fromstring(files[name]))
+        elif name == assignment.RULE_FILE:
+            assignment.assignment_rules(reader, ET.fromstring(files[name]))
         elif name == f"permissionsets/{PERMISSION_SET}.permissionset":
             derived.permission_set(reader, ET.fromstring(files[name]))
         elif folder == "flows" and rest.endswith(".flow"):
@@ -77,7 +79,8 @@ def _object_file(reader: Reader, obj: str, root: ET.Element) -> None:
         tag = local_name(element.tag)
         name = child_text(element, "fullName") or ""
         if tag == "fields" and name.endswith("__c"):
-            if not fields.custom_field(reader, obj, name, element):
+            if not (assignment.round_robin_field(reader, obj, name, element)
+                    or fields.custom_field(reader, obj, name, element)):
                 unmarked.append((name, element))
         elif tag == "validationRules":
             rules.validation_rule(reader, obj, name, element)

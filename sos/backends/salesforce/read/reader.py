@@ -7,6 +7,7 @@ from typing import Any
 from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
+from sos.backends.salesforce.read.assignment import Routing
 from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 
 
@@ -25,6 +26,7 @@ class LiveOrg:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # with org_fields: (field, why sos cannot hold it)
     offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # record type → picklist → its values
     flows: dict[str, bytes] = field(default_factory=dict)     # each sos flow's file as retrieved, by flow name
+    routing: Routing = field(default_factory=Routing)             # the Lead assignment rules (read/assignment.py)
 
 
 class Reader:
@@ -45,6 +47,7 @@ class Reader:
         self.record_types: dict[tuple[str, str], ET.Element] = {}  # (object key, process name lower) → element
         self.offered: dict[str, dict[str, list[str]]] = {}
         self.flows: dict[str, bytes] = {}
+        self.routing = Routing()
 
     def add(self, address: Address, attrs: dict[str, Any], name: str, *, managed: bool = True) -> None:
         self.model.add(Resource(address, compact_attrs(attrs), None, managed))
@@ -62,4 +65,4 @@ class Reader:
 
     def live(self) -> LiveOrg:
         return LiveOrg(self.model, self.stage_values, self.status_values, self.names, self.formulas,
-                       self.permissions, sorted(self.left_out), self.offered, self.flows)
+                       self.permissions, sorted(self.left_out), self.offered, self.flows, self.routing)
