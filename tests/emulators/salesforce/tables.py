@@ -35,6 +35,14 @@ class Table:
 FieldFilter = Callable[[str, FieldInfo], bool]      # (object, field) → visible to the running user
 
 
+# Objects the org keeps as plain records, by lower-case name: (name, the columns a query may name when none is held).
+_RECORD_TABLES: dict[str, tuple[str, list[str] | None]] = {
+    "permissionsetassignment": ("PermissionSetAssignment", ["Id", "AssigneeId", "PermissionSetId"]),
+    "group": ("Group", ["Id", "Name", "DeveloperName", "Type", "Email"]),
+    "user": ("User", None),
+}
+
+
 def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     """The REST-queryable object called `name` (any case), or None if there is none."""
     obj = canonical_object(name)
@@ -64,9 +72,9 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
                 for c in org.of_type("PermissionSet")]
         return _plain("PermissionSet", rows, standard_columns=["Id", "Name", "Label", "Description",
                                                                "IsOwnedByProfile"])
-    if lowered == "permissionsetassignment":
-        return _plain("PermissionSetAssignment", list(org.records["PermissionSetAssignment"].values()),
-                      standard_columns=["Id", "AssigneeId", "PermissionSetId"])
+    if lowered in _RECORD_TABLES:
+        table, columns = _RECORD_TABLES[lowered]
+        return _plain(table, [dict(row) for row in org.records[table].values()], standard_columns=columns)
     if lowered == "task":
         users = org.records["User"]
         rows = [{**task, "Owner": dict(users[str(task["OwnerId"])]) if str(task["OwnerId"]) in users else None}
@@ -76,11 +84,6 @@ def rest_table(org: Org, name: str, visible: FieldFilter) -> Table | None:
     history = next((table for table in HISTORY_COLUMNS if table.lower() == lowered), None)
     if history is not None:
         return _plain(history, history_rows(org, history), standard_columns=list(HISTORY_COLUMNS[history]))
-    if lowered == "group":
-        return _plain("Group", list(org.records["Group"].values()),
-                      standard_columns=["Id", "Name", "DeveloperName", "Type", "Email"])
-    if lowered == "user":
-        return _plain("User", [dict(user) for user in org.records["User"].values()])
     return None
 
 
