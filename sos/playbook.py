@@ -70,7 +70,8 @@ def wording(bp: Blueprint, obj: str) -> Wording:
     fields = {key: f.label for key, f in bp.fields.get(obj, {}).items()}
     stages = {s.key: s.label for p in bp.pipelines.values() if p.object == obj for s in p.stages}
     statuses = {s.key: s.label for s in bp.lead_statuses} if obj == "lead" else {}
-    return Wording(_noun(obj), fields, stages, statuses)
+    lost = frozenset(s.key for p in bp.pipelines.values() if p.object == obj for s in p.stages if s.outcome == "lost")
+    return Wording(_noun(obj), fields, stages, statuses, lost)
 
 
 def field_label(bp: Blueprint, obj: str, key: str) -> str:
