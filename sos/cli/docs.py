@@ -51,7 +51,7 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
     if templates is None and project is not None and (project.root / CLIENT_TEMPLATES).is_dir():
         templates = project.root / CLIENT_TEMPLATES
     view = playbook(blueprint)
-    env = environment(templates)
+    env = environment(templates, fmt)
     try:
         pages = render_markdown(view, env) if fmt == "markdown" else {"playbook.html": render_html(view, env)}
     except jinja2.TemplateSyntaxError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from markdown_it import MarkdownIt
 
 from sos.cli import cli
 from sos.resources import starters_dir
@@ -44,8 +45,10 @@ class Page(HTMLParser):
         self.text: list[str] = []
         self.addresses: list[str] = []
         self.ids: set[str] = set()
+        self.tags: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
         self.addresses += [value or "" for name, value in attrs if name in ("href", "src", "action", "srcset")]
         self.ids |= {value or "" for name, value in attrs if name == "id"}
 
@@ -148,3 +151,55 @@ def test_the_html_page_escapes_what_the_blueprint_says(project: Path) -> None:
     page.feed(html)
     assert "Acme <img src=x onerror=alert(1)> & co" in " ".join(page.text)   # shown as text
     assert "x" not in page.addresses and "<img" not in html
+
+
+# Labels, help texts, messages and descriptions with what Markdown reads as markup: emphasis, headings, tables, raw
+# HTML, autolinks.
+SPECIAL = """\
+sos: 1
+name: acme
+description: "Sells <b>widgets</b> & more"
+fields:
+  opportunity:
+    sow_link: {type: text, label: "SOW | link", help: "Paste the *signed* SOW: <https://x.example>"}
+    champion_ok: {type: checkbox, label: "Champion #1 OK_yes"}
+pipelines:
+  new_business:
+    label: "New *business*"
+    object: opportunity
+    stages:
+      - {key: discovery, label: "Discovery_1", probability: 10}
+      - {key: proposal, label: "Proposal #2 <em>", probability: 60, require: [sow_link, champion_ok]}
+      - {key: won, label: "Won | signed", probability: 100, outcome: won}
+      - {key: lost, label: Lost, probability: 0, outcome: lost}
+rules:
+  sow_needed:
+    object: opportunity
+    when: "stage >= 'proposal'"
+    require: "not is_blank(sow_link)"
+    message: "Add the *SOW* link | see #legal <script>"
+lead_statuses:
+  - {key: new, label: "New_lead", default: true, description: "Not yet | contacted *at all*"}
+  - {key: done, label: Done, converted: true}
+"""
+
+
+def test_the_markdown_shows_what_the_blueprint_says_as_written(tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text(SPECIAL, encoding="utf-8")
+    result = sos("docs", str(tmp_path / "acme.yaml"), "--out", str(tmp_path / "md"))
+    assert result.exit_code == 0, result.output
+    markdown = MarkdownIt("commonmark").enable("table")     # CommonMark, which GitHub's Markdown extends with tables
+    pages = {}
+    for path in (tmp_path / "md").glob("*.md"):
+        pages[path.name] = Page()
+        pages[path.name].feed(markdown.render(path.read_text(encoding="utf-8")))
+    text = " ".join(" ".join(page.text) for page in pages.values())
+    written = ["Sells <b>widgets</b> & more", "SOW | link", "Paste the *signed* SOW: <https://x.example>",
+               "Champion #1 OK_yes", "New *business*", "Discovery_1", "Proposal #2 <em>", "Won | signed",
+               "Add the *SOW* link | see #legal <script>", "New_lead", "Not yet | contacted *at all*"]
+    assert [words for words in written if words not in text] == []
+    tags = {tag for page in pages.values() for tag in page.tags}
+    assert tags & {"b", "em", "script"} == set()                                  # no markup from the blueprint
+    assert [a for page in pages.values() for a in page.addresses if "example" in a] == []    # nor a link
+    assert pages["leads.md"].tags.count("tr") == 3 and pages["leads.md"].tags.count("td") == 4  # 2 statuses, 2 cells
+    assert {page.tags.count("h1") for page in pages.values()} == {1}              # no heading from a `#`
