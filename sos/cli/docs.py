@@ -57,11 +57,14 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
     except jinja2.TemplateSyntaxError as exc:
         raise SosError(Diagnostic(Span(exc.filename or exc.name or "template", exc.lineno, 1), exc.message or "",
                                   "template-error", fix="correct the template", quote=False)) from None
-    except jinja2.TemplateError as exc:
+    except jinja2.UndefinedError as exc:
         raise SosError(Diagnostic(_template_line(exc), str(exc.message), "template-error",
                                   why="the playbook's data has no such value",
                                   fix="use the names sos's own templates use (see `sos docs --help`)",
                                   quote=False)) from None
+    except Exception as exc:    # a template's own mistake: a missing include, a filter given the wrong value, 1/0
+        raise SosError(Diagnostic(_template_line(exc), f"the template failed: {exc}", "template-error",
+                                  fix="correct the template", quote=False)) from None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -122,6 +122,7 @@ def test_a_client_template_overrides_sos_own(project: Path) -> None:
 @pytest.mark.parametrize(("template", "where", "says"), [
     ("# {{ playbook.name }\n", "rules.md.j2:1:1", "unexpected '}'"),
     ("# Rules\n\n{{ playbook.no_such_thing }}\n", "rules.md.j2:3:1", "no_such_thing"),
+    ("# Rules\n{{ playbook.rules | length / 0 }}\n", "rules.md.j2:2:1", "division by zero"),
 ])
 def test_a_broken_template_is_a_located_error(project: Path, template: str, where: str, says: str) -> None:
     folder = project / "my-templates"
