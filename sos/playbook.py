@@ -133,10 +133,10 @@ def _when(bp: Blueprint, obj: str, trigger: object) -> str:
             return f"When a {noun} enters {labels.stages.get(stage, stage)}"
         case StatusEntered(status=status):
             return f"When a {noun}'s status becomes {labels.statuses.get(status, status)}"
-        case StageAgeOver(days=None):
-            return f"When a {noun} stays in a stage longer than the stage's time limit"
+        case StageAgeOver(days=None):   # a won or lost deal is never stale (docs/language.md, cadences)
+            return f"When an open {noun} stays in a stage longer than the stage's time limit"
         case StageAgeOver(days=days):
-            return f"When a {noun} stays in a stage longer than {days} days"
+            return f"When an open {noun} stays in a stage longer than {days} days"
         case Schedule(every=every, at=at, timezone=timezone):
             return f"{DAYS.get(every, f'Every {every.capitalize()}')} at {at} ({timezone})"
     raise AssertionError(f"a cadence trigger with no words: {trigger!r}")

@@ -104,6 +104,9 @@ def test_conditions_read_as_sentences_with_labels(tmp_path: Path) -> None:
     automation = (tmp_path / "automation.md").read_text(encoding="utf-8")
     assert "When a deal enters Quote sent, its owner gets a task “Quote follow-up" in automation
     assert "due in 2 days (high priority)" in automation
+    # docs/language.md, cadences: stage_age_over fires for an open deal only, as the sandbox does.
+    assert "When an open deal stays in a stage longer than" in automation
+    assert "stays unassigned" not in leads    # smb-bant's last route is a catch-all
     assert "discount_percent" not in rules and "quote_sent" not in automation
 
 
@@ -182,6 +185,8 @@ rules:
 lead_statuses:
   - {key: new, label: "New_lead", default: true, description: "Not yet | contacted *at all*"}
   - {key: done, label: Done, converted: true}
+routing:
+  - {key: fresh, when: "status == 'new'", assign_to: {user: ae@acme.test}}
 """
 
 
@@ -204,3 +209,7 @@ def test_the_markdown_shows_what_the_blueprint_says_as_written(tmp_path: Path) -
     assert [a for page in pages.values() for a in page.addresses if "example" in a] == []    # nor a link
     assert pages["leads.md"].tags.count("tr") == 3 and pages["leads.md"].tags.count("td") == 4  # 2 statuses, 2 cells
     assert {page.tags.count("h1") for page in pages.values()} == {1}              # no heading from a `#`
+    # docs/language.md, routing: the sandbox routes a lead created without an owner; with no catch-all, a lead no
+    # route matches is left unassigned.
+    assert "A new lead that comes in without an owner is checked against these routes in order" in text
+    assert "A lead that none matches stays unassigned." in text
