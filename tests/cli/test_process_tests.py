@@ -243,6 +243,38 @@ def test_days_are_counted_on_the_tests_own_clock_even_across_midnight(client: Pa
     assert [f.message for f in outcome.failures] == []
 
 
+def test_dates_in_expected_values_and_a_blank_status_read_as_in_a_step(client: Path) -> None:
+    # `today+N` names a date in an expectation's values as in a step's (`sos test --help`: "Dates: today, today+N"),
+    # counted on the test's clock after its ticks. A lead created with a blank status starts in the default one
+    # (b2b-saas-meddicc: new) as one created without a status does: blank is "" as well as none (evaluate.py).
+    (client / "tests" / "process.yaml").write_text(textwrap.dedent("""\
+        sos: 1
+        tests:
+          t:
+            steps:
+              - create: opportunity
+                as: deal
+                with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com}
+              - tick: 5
+              - expect: {record: deal, values: {close_date: today+15}}
+              - create: lead
+                as: lead
+                with: {last_name: Rossi, company: Roma, country: Italy, status: ""}
+              - expect: {record: lead, values: {status: new}}
+          wrong:
+            steps:
+              - create: opportunity
+                with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com}
+              - expect: {values: {close_date: today+21}}
+        """), encoding="utf-8")
+    tests = [("tests/process.yaml", test) for test in load_tests(client / "tests" / "process.yaml")]
+    now = datetime.datetime(2026, 3, 2, 10, 0)
+    (_, passing), (_, failing) = run_process_tests(load_project(client / "sos.yaml"), tests, now=now)
+    assert [f.message for f in passing.failures] == []
+    close, wrong = now.date() + datetime.timedelta(days=20), now.date() + datetime.timedelta(days=21)
+    assert [f.message for f in failing.failures] == [f"close_date is '{close}', not '{wrong}'"]
+
+
 def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:
     result = sos("test", "tests/process.yaml", "--junit", "reports/junit.xml")
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
