@@ -101,7 +101,7 @@ class Words(Generator):
             case "now":
                 return "now"
             case "is_blank":
-                return f"{args[0]} is blank"
+                return f"{args[0]} is {self._blank(node.args[0], True)}"
             case "days_since":
                 return f"the days since {args[0]}"
             case "len":
@@ -141,7 +141,7 @@ class Words(Generator):
             ticked = right.value == (node.op is Op.EQ)
             return f"{self.gen(left)} is {'ticked' if ticked else 'not ticked'}"
         if _is_null(right):
-            return f"{self.gen(left)} is {'blank' if node.op is Op.EQ else 'filled in'}"
+            return f"{self.gen(left)} is {self._blank(left, node.op is Op.EQ)}"
         if node.op in _COMPARE_STAGE and self._kind(left) is Kind.STAGE:
             return self._stage_order(node)
         if node.op in _COMPARE_TIME and self._is_time(left):
@@ -198,7 +198,7 @@ class Words(Generator):
                     return self.gen(flipped)
                 return f"{self.gen(operand.operand)} is blank or {self._options(flipped)}"
             case Call(func="is_blank"):
-                return f"{self.gen(operand.args[0])} is filled in"
+                return f"{self.gen(operand.args[0])} is {self._blank(operand.args[0], False)}"
             case Attribute():
                 return self.gen(operand).replace(" is ", " is not ", 1)
             case Name():
@@ -230,6 +230,13 @@ class Words(Generator):
         return words
 
     # --- helpers ---
+
+    def _blank(self, node: Expr, blank: bool) -> str:
+        """"blank" or "filled in"; for a checkbox, which counts as blank when unticked (evaluate.py), "not ticked" or
+        "ticked"."""
+        if self._kind(node) is Kind.BOOLEAN:
+            return "not ticked" if blank else "ticked"
+        return "blank" if blank else "filled in"
 
     def _may_be_blank(self, node: Compare) -> list[Expr]:
         """The sides of `node` that can be blank: not a value, not today or now, not a stage, status or checkbox."""

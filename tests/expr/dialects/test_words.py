@@ -70,6 +70,11 @@ CASES = [
     ("not is_blank(pain)", "Pain is filled in"),
     ("pain == null", "Pain is blank"),
     ("pain != null", "Pain is filled in"),
+    # an unticked checkbox counts as blank (evaluate.py)
+    ("is_blank(budget_confirmed)", "Budget confirmed is not ticked"),
+    ("not is_blank(budget_confirmed)", "Budget confirmed is ticked"),
+    ("budget_confirmed == null", "Budget confirmed is not ticked"),
+    ("budget_confirmed != null", "Budget confirmed is ticked"),
     ("loss_reason == 'Price'", "Loss reason is “Price”"),
     ("loss_reason not in ['Price', 'Timing']", "Loss reason is filled in and neither “Price” nor “Timing”"),
     ("loss_reason not in ['Price', 'Timing', 'Competitor']",
@@ -149,3 +154,11 @@ def test_the_words_say_what_a_lost_deal_does(text: str) -> None:
     says_lost_holds = words.startswith("Stage is lost or") or words == "Stage is Closed Lost"
     says_lost_fails = words.endswith("(not lost)") or "never holds" in words
     assert (says_lost_holds, says_lost_fails) == (holds, not holds), words
+
+
+@pytest.mark.parametrize("text", ["is_blank(budget_confirmed)", "not is_blank(budget_confirmed)",
+                                  "budget_confirmed == null", "budget_confirmed != null"])
+def test_the_words_say_what_an_unticked_checkbox_does(text: str) -> None:
+    holds = evaluate(parse(text), {"budget_confirmed": False}, OPPORTUNITY, today=datetime.date(2026, 12, 5))
+    words = to_words(annotate(parse(text), OPPORTUNITY)[0], DEAL)
+    assert words == f"Budget confirmed is {'not ticked' if holds else 'ticked'}"
