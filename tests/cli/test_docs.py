@@ -37,6 +37,29 @@ def expected_labels(starter: str) -> tuple[set[str], set[str]]:
     return stages, fields
 
 
+def entry_criteria(folder: Path, starter: str) -> dict[str, set[str]]:
+    """For each stage of the starter whose Markdown section misses a field needed to enter it, the missing labels.
+    docs/language.md (pipelines): a stage's `require` holds in it, every later open stage and the won stage;
+    `require_to_leave` from the next stage on; a lost stage carries only its own."""
+    data = yaml.safe_load((starters_dir() / f"{starter}.yaml").read_text(encoding="utf-8"))
+    missing = {}
+    for key, pipeline in data["pipelines"].items():
+        custom = data["fields"].get(pipeline["object"], {})
+        sections = {s.split("\n", 1)[0]: s for s in (folder / f"pipeline-{key}.md").read_text(
+            encoding="utf-8").split("\n### ")[1:]}
+        earlier: list[str] = []
+        for stage in pipeline["stages"]:
+            outcome = stage.get("outcome", "open")
+            needed = stage.get("require", []) + (earlier if outcome != "lost" else [])
+            labels = {custom[k]["label"] if k in custom else k.replace("_", " ").capitalize() for k in needed}
+            section = sections[stage["label"]].split("To move on from it")[0]
+            if gaps := {label for label in labels if f"**{label}**" not in section}:
+                missing[stage["label"]] = gaps
+            if outcome == "open":
+                earlier += stage.get("require", []) + stage.get("require_to_leave", [])
+    return missing
+
+
 class Page(HTMLParser):
     """An HTML page's text, and every address it would load or link to."""
 
@@ -67,6 +90,7 @@ def test_the_playbook_names_every_stage_and_required_field(starter: str, tmp_pat
     assert {label for label in stages | fields if f"{label}" not in markdown} == set()
     assert {label for label in fields if f"**{label}**" not in markdown} == set()
 
+    assert entry_criteria(tmp_path / "md", starter) == {}
     result = sos("docs", f"starter:{starter}", "--format", "html", "--out", str(tmp_path / "html"))
     assert result.exit_code == 0, result.output
     page = Page()
