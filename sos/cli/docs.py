@@ -34,7 +34,8 @@ README.md.j2, pipeline.md.j2, _stage.md.j2, rules.md.j2, leads.md.j2, automation
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True,
               help="markdown: a page per pipeline plus an index, for a wiki; html: one page that loads nothing.")
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("playbook"),
-              show_default=True, help="The folder to write into (made when missing; the pages in it are replaced).")
+              show_default=True, help="The folder to write into (made when missing; the pages in it are replaced, "
+                                      "and a page of a pipeline or section the blueprint no longer has is removed).")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
               help="Templates that override sos's own by file name [default: templates/playbook/ when it exists].")
 def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> int:
@@ -42,7 +43,7 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
     import jinja2   # here, not above: `sos validate` loads no template engine
 
     from sos.playbook import playbook
-    from sos.render.playbook import environment, render_html, render_markdown
+    from sos.render.playbook import environment, render_html, render_markdown, stale_pages
 
     blueprint_path, project = locate_blueprint(path)
     blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
@@ -71,6 +72,8 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
         raise SosError(f"cannot make the folder {out}: {exc.strerror}", "file-unwritable") from None
     for name, text in pages.items():
         write_output(out / name, text)
+    for stale in stale_pages(out, pages) if fmt == "markdown" else ():
+        stale.unlink()
     click.echo(f"Wrote the {blueprint.name} playbook: {len(pages)} "
                f"{'page' if len(pages) == 1 else 'pages'} in {out}/ ({', '.join(pages)}).")
     return 0

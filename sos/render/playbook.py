@@ -50,6 +50,13 @@ def render_markdown(view: Mapping[str, Any], env: jinja2.Environment) -> dict[st
     return pages
 
 
+def stale_pages(folder: Path, pages: Mapping[str, str]) -> list[Path]:
+    """The Markdown pages sos docs wrote into `folder` before that this run does not write (a pipeline, the rules, the
+    leads or the automation the blueprint no longer has), so the wiki keeps no page of a process that is gone."""
+    names = [page_name(name) for name in PAGES] + [path.name for path in folder.glob("pipeline-*.md")]
+    return [folder / name for name in names if name not in pages and (folder / name).is_file()]
+
+
 def render_html(view: Mapping[str, Any], env: jinja2.Environment) -> str:
     """The playbook as one HTML page that loads nothing."""
     style = (TEMPLATES / "playbook.css").read_text(encoding="utf-8")

@@ -237,3 +237,19 @@ def test_the_markdown_shows_what_the_blueprint_says_as_written(tmp_path: Path) -
     # route matches is left unassigned.
     assert "A new lead that comes in without an owner is checked against these routes in order" in text
     assert "A lead that none matches stays unassigned." in text
+
+
+def test_a_page_the_blueprint_no_longer_has_is_removed(project: Path) -> None:
+    assert sos("docs").exit_code == 0
+    (project / "playbook" / "notes.md").write_text("the client's own page\n", encoding="utf-8")
+    blueprint = project / "blueprint.yaml"
+    cadences = "first_touch, no_answer_follow_up, quote_follow_up, stale_deal, daily_stale_deals, " \
+        "monday_pipeline_review, friday_forecast"
+    blueprint.write_text(blueprint.read_text(encoding="utf-8").replace(
+        "extends: [starter:smb-bant]\n", f"extends: [starter:smb-bant]\nremove:\n  cadences: [{cadences}]\n"),
+        encoding="utf-8")
+    result = sos("docs")
+    assert result.exit_code == 0, result.output
+    pages = sorted(p.name for p in (project / "playbook").iterdir())
+    assert "automation.md" not in pages and "notes.md" in pages    # sos's stale page gone, the client's own kept
+    assert "automation.md" not in (project / "playbook" / "README.md").read_text(encoding="utf-8")
