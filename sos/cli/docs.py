@@ -28,7 +28,8 @@ category, time limit, the fields to fill in to enter and to leave each, with the
 rules in plain words with their messages, lead statuses, who gets which lead, and what happens
 automatically. It is written from the blueprint alone; no CRM is asked.
 A client repository's templates/playbook/ folder, when it exists, overrides sos's templates by name:
-README.md.j2, pipeline.md.j2, _stage.md.j2, rules.md.j2, leads.md.j2, automation.md.j2, playbook.html.j2.
+README.md.j2, pipeline.md.j2, _stage.md.j2, rules.md.j2, leads.md.j2, automation.md.j2, playbook.html.j2,
+and the HTML page's style, playbook.css.
 """)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True,

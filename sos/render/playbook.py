@@ -59,7 +59,8 @@ def stale_pages(folder: Path, pages: Mapping[str, str]) -> list[Path]:
 
 def render_html(view: Mapping[str, Any], env: jinja2.Environment) -> str:
     """The playbook as one HTML page that loads nothing."""
-    style = (TEMPLATES / "playbook.css").read_text(encoding="utf-8")
+    assert env.loader is not None
+    style = env.loader.get_source(env, "playbook.css")[0]     # a client's own style first, as for the templates
     return env.get_template("playbook.html.j2").render(playbook=view, style=style, style_hash=csp_hash(style))
 
 

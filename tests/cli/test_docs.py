@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -253,3 +255,16 @@ def test_a_page_the_blueprint_no_longer_has_is_removed(project: Path) -> None:
     pages = sorted(p.name for p in (project / "playbook").iterdir())
     assert "automation.md" not in pages and "notes.md" in pages    # sos's stale page gone, the client's own kept
     assert "automation.md" not in (project / "playbook" / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_client_style_replaces_sos_own_and_the_page_allows_it(project: Path) -> None:
+    folder = project / "templates" / "playbook"
+    folder.mkdir(parents=True)
+    style = "h1 { color: #c0ffee; }\n"
+    (folder / "playbook.css").write_text(style, encoding="utf-8")
+    assert sos("docs", "--format", "html").exit_code == 0
+    html = (project / "playbook" / "playbook.html").read_text(encoding="utf-8")
+    assert f"<style>{style}</style>" in html
+    # the CSP names the inline style by its SHA-256 (CSP Level 2, hash-source), computed here from the file
+    digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
+    assert f"style-src 'sha256-{digest}'" in html
