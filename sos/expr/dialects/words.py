@@ -239,9 +239,10 @@ class Words(Generator):
         return "blank" if blank else "filled in"
 
     def _may_be_blank(self, node: Compare) -> list[Expr]:
-        """The sides of `node` that can be blank: not a value, not today or now, not a stage, status or checkbox."""
+        """The sides of `node` that can be blank: not a value, not today(), now() or len() (0 for a blank), not a
+        stage, status or checkbox."""
         return [side for side in (node.left, node.right) if not isinstance(side, Literal)
-                and not (isinstance(side, Call) and side.func in ("today", "now"))
+                and not (isinstance(side, Call) and side.func in ("today", "now", "len"))
                 and self._kind(side) not in _NEVER_BLANK]
 
     def _value(self, node: Expr, compared_with: Expr) -> str:

@@ -42,6 +42,7 @@ CASES = [
     ("signed_on >= close_date", "Signed on is on or after Close date"),
     ("days_since(created_date) > 30", "the days since Created date is more than 30"),
     ("len(pain) >= 20", "the length of Pain is at least 20"),
+    ("not (len(pain) > 5)", "the length of Pain is at most 5"),     # a blank text's length is 0, never blank
     ("amount * 2 > discount + 1", "Amount × 2 is more than Discount % + 1"),
     ("amount / (discount - 1) > 3", "Amount ÷ (Discount % − 1) is more than 3"),
     ("-amount < 0", "−Amount is less than 0"),
