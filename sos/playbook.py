@@ -72,7 +72,8 @@ def wording(bp: Blueprint, obj: str) -> Wording:
     fields = {key: f.label for key, f in bp.fields.get(obj, {}).items()}
     stages = {s.key: s.label for p in bp.pipelines.values() if p.object == obj for s in p.stages}
     statuses = {s.key: s.label for s in bp.lead_statuses} if obj == "lead" else {}
-    return Wording(_noun(obj), fields, stages, statuses)
+    lost = frozenset(s.key for p in bp.pipelines.values() if p.object == obj for s in p.stages if s.outcome == "lost")
+    return Wording(_noun(obj), fields, stages, statuses, lost)
 
 
 def field_label(bp: Blueprint, obj: str, key: str) -> str:
@@ -87,11 +88,28 @@ def _pipeline(bp: Blueprint, pipeline: Pipeline) -> dict[str, Any]:
             "stages": [_stage(bp, pipeline, stage) for stage in pipeline.stages]}
 
 
+def _carried(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> list[dict[str, str]]:
+    """What earlier stages still require in `stage`: an open stage's `require` and `require_to_leave` hold in every
+    later open stage and in the won stages, never in a lost one (docs/language.md, pipelines). Their help texts are
+    with the stage that asks first."""
+    if stage.outcome == "lost":
+        return []
+    earlier = [s for s in pipeline.stages if s.outcome == "open"]
+    earlier = earlier[:earlier.index(stage)] if stage in earlier else earlier
+    carried: dict[str, dict[str, str]] = {}
+    for before in earlier:
+        for keys, since in ((before.require, before.label), (before.require_to_leave, f"leaving {before.label}")):
+            for key in keys:
+                carried.setdefault(key, {**_required(bp, pipeline.object, key), "help": "", "since": since})
+    return [item for key, item in carried.items() if key not in stage.require]
+
+
 def _stage(bp: Blueprint, pipeline: Pipeline, stage: Stage) -> dict[str, Any]:
     return {"key": stage.key, "label": stage.label, "probability": stage.probability,
             "forecast": FORECAST.get(stage.forecast, stage.forecast), "outcome": stage.outcome,
             "max_days": stage.max_days, "description": stage.description,
             "to_enter": [_required(bp, pipeline.object, key) for key in stage.require],
+            "carried": _carried(bp, pipeline, stage),
             "to_leave": [_required(bp, pipeline.object, key) for key in stage.require_to_leave],
             "enforce": ENFORCE_STAGE.get(stage.enforce, "").format(noun=_noun(pipeline.object),
                                                                    nouns=_nouns(pipeline.object))}
@@ -134,10 +152,10 @@ def _when(bp: Blueprint, obj: str, trigger: object) -> str:
             return f"When a {noun} enters {labels.stages.get(stage, stage)}"
         case StatusEntered(status=status):
             return f"When a {noun}'s status becomes {labels.statuses.get(status, status)}"
-        case StageAgeOver(days=None):
-            return f"When a {noun} stays in a stage longer than the stage's time limit"
+        case StageAgeOver(days=None):   # a won or lost deal is never stale (docs/language.md, cadences)
+            return f"When an open {noun} stays in a stage longer than the stage's time limit"
         case StageAgeOver(days=days):
-            return f"When a {noun} stays in a stage longer than {days} days"
+            return f"When an open {noun} stays in a stage longer than {days} days"
         case Schedule(every=every, at=at, timezone=timezone):
             return f"{DAYS.get(every, f'Every {every.capitalize()}')} at {at} ({timezone})"
     raise AssertionError(f"a cadence trigger with no words: {trigger!r}")

@@ -265,7 +265,7 @@ def _check(step: Step, want: dict[str, Any], sandbox: Sandbox, named: dict[str, 
     problems = []
     if "owner" in want and row.get("owner") != want["owner"]:
         problems.append(f"owner is {row.get('owner')!r}, not {want['owner']!r}")
-    problems += _value_problems(obj, dict(want.get("values") or {}), row)
+    problems += _value_problems(obj, _dated(want.get("values") or {}, now.date()), row)
     routes = [str(who) for _, _, _, who, _ in sandbox.field_history(obj, record_id) if str(who).startswith("route.")]
     if "route" in want and [r.split(".")[-1] for r in routes] != [str(want["route"])]:
         matched = ", ".join(r.split(".")[-1] for r in routes) or "none"

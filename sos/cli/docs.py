@@ -28,13 +28,15 @@ category, time limit, the fields to fill in to enter and to leave each, with the
 rules in plain words with their messages, lead statuses, who gets which lead, and what happens
 automatically. It is written from the blueprint alone; no CRM is asked.
 A client repository's templates/playbook/ folder, when it exists, overrides sos's templates by name:
-README.md.j2, pipeline.md.j2, _stage.md.j2, rules.md.j2, leads.md.j2, automation.md.j2, playbook.html.j2.
+README.md.j2, pipeline.md.j2, _stage.md.j2, rules.md.j2, leads.md.j2, automation.md.j2, playbook.html.j2,
+and the HTML page's style, playbook.css.
 """)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True,
               help="markdown: a page per pipeline plus an index, for a wiki; html: one page that loads nothing.")
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("playbook"),
-              show_default=True, help="The folder to write into (made when missing; the pages in it are replaced).")
+              show_default=True, help="The folder to write into (made when missing; the pages in it are replaced, "
+                                      "and a page of a pipeline or section the blueprint no longer has is removed).")
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR",
               help="Templates that override sos's own by file name [default: templates/playbook/ when it exists].")
 def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> int:
@@ -42,7 +44,7 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
     import jinja2   # here, not above: `sos validate` loads no template engine
 
     from sos.playbook import playbook
-    from sos.render.playbook import environment, render_html, render_markdown
+    from sos.render.playbook import environment, render_html, render_markdown, stale_pages
 
     blueprint_path, project = locate_blueprint(path)
     blueprint, diagnostics = load_blueprint(blueprint_path, project.blueprint_folders if project else ())
@@ -51,23 +53,28 @@ def command(path: Path | None, fmt: str, out: Path, templates: Path | None) -> i
     if templates is None and project is not None and (project.root / CLIENT_TEMPLATES).is_dir():
         templates = project.root / CLIENT_TEMPLATES
     view = playbook(blueprint)
-    env = environment(templates)
+    env = environment(templates, fmt)
     try:
         pages = render_markdown(view, env) if fmt == "markdown" else {"playbook.html": render_html(view, env)}
     except jinja2.TemplateSyntaxError as exc:
         raise SosError(Diagnostic(Span(exc.filename or exc.name or "template", exc.lineno, 1), exc.message or "",
                                   "template-error", fix="correct the template", quote=False)) from None
-    except jinja2.TemplateError as exc:
+    except jinja2.UndefinedError as exc:
         raise SosError(Diagnostic(_template_line(exc), str(exc.message), "template-error",
                                   why="the playbook's data has no such value",
                                   fix="use the names sos's own templates use (see `sos docs --help`)",
                                   quote=False)) from None
+    except Exception as exc:    # a template's own mistake: a missing include, a filter given the wrong value, 1/0
+        raise SosError(Diagnostic(_template_line(exc), f"the template failed: {exc}", "template-error",
+                                  fix="correct the template", quote=False)) from None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SosError(f"cannot make the folder {out}: {exc.strerror}", "file-unwritable") from None
     for name, text in pages.items():
         write_output(out / name, text)
+    for stale in stale_pages(out, pages) if fmt == "markdown" else ():
+        stale.unlink()
     click.echo(f"Wrote the {blueprint.name} playbook: {len(pages)} "
                f"{'page' if len(pages) == 1 else 'pages'} in {out}/ ({', '.join(pages)}).")
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from sos.render.audit_html import csp_hash
 
@@ -23,12 +24,17 @@ INDEX = "README.md"
 PAGES = {"rules": "rules", "leads": "lead_statuses routes", "automation": "cadences handoffs"}
 
 
-def environment(overrides: Path | None) -> jinja2.Environment:
-    """Templates from `overrides` first, then sos's own; HTML escaped, a missing value an error."""
+# What Markdown would read as markup in a label or a message: emphasis, code, links, headings, tables, raw HTML.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
+
+
+def environment(overrides: Path | None, fmt: str) -> jinja2.Environment:
+    """Templates from `overrides` first, then sos's own; what the blueprint says escaped for `fmt` (markdown or
+    html), a missing value an error."""
     folders = [overrides, TEMPLATES] if overrides is not None else [TEMPLATES]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+                             autoescape=fmt == "html", finalize=markdown_text if fmt == "markdown" else None,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(page=page_name, anchor=anchor, cell=cell)
     return env
 
@@ -44,22 +50,38 @@ def render_markdown(view: Mapping[str, Any], env: jinja2.Environment) -> dict[st
     return pages
 
 
+def stale_pages(folder: Path, pages: Mapping[str, str]) -> list[Path]:
+    """The Markdown pages sos docs wrote into `folder` before that this run does not write (a pipeline, the rules, the
+    leads or the automation the blueprint no longer has), so the wiki keeps no page of a process that is gone."""
+    names = [page_name(name) for name in PAGES] + [path.name for path in folder.glob("pipeline-*.md")]
+    return [folder / name for name in names if name not in pages and (folder / name).is_file()]
+
+
 def render_html(view: Mapping[str, Any], env: jinja2.Environment) -> str:
     """The playbook as one HTML page that loads nothing."""
-    style = (TEMPLATES / "playbook.css").read_text(encoding="utf-8")
+    assert env.loader is not None
+    style = env.loader.get_source(env, "playbook.css")[0]     # a client's own style first, as for the templates
     return env.get_template("playbook.html.j2").render(playbook=view, style=style, style_hash=csp_hash(style))
 
 
-def page_name(item: Mapping[str, Any] | str) -> str:
+def markdown_text(value: object) -> object:
+    """A value printed into a Markdown page, its special characters escaped so it reads as written; a link target
+    (Markup, from the `page` and `anchor` filters) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    return value
+
+
+def page_name(item: Mapping[str, Any] | str) -> Markup:
     """The Markdown file of a pipeline (its view) or of another page (its name)."""
-    return f"pipeline-{item['key']}.md" if not isinstance(item, str) else f"{item}.md"
+    return Markup(f"pipeline-{item['key']}.md" if not isinstance(item, str) else f"{item}.md")
 
 
-def anchor(heading: str) -> str:
+def anchor(heading: str) -> Markup:
     """The fragment GitHub and most wikis give a Markdown heading: lower case, punctuation dropped, spaces → -."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+    return Markup(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
 
 
 def cell(text: str) -> str:
-    """`text` safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """`text` on one line, for a Markdown table cell (its `|` escaped with the rest)."""
+    return text.replace("\n", " ")

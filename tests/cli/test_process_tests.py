@@ -222,10 +222,17 @@ def test_a_value_a_field_cannot_hold_and_an_unknown_field_are_located_in_the_ste
         "  fix: did you mean 'employees'?"]
 
 
+def run_on_clock(client: Path, text: str, now: datetime.datetime) -> list[Any]:
+    """The outcomes of the process tests `text` run on the clock `now`."""
+    (client / "tests" / "process.yaml").write_text(text, encoding="utf-8")
+    tests = [("tests/process.yaml", test) for test in load_tests(client / "tests" / "process.yaml")]
+    return [outcome for _, outcome in run_process_tests(load_project(client / "sos.yaml"), tests, now=now)]
+
+
 def test_days_are_counted_on_the_tests_own_clock_even_across_midnight(client: Path) -> None:
     # Discovery allows 21 days (b2b-saas-meddicc): a deal created a minute before midnight has been there 21 days
     # after a tick of 21, however long the run takes, and 22 after one more.
-    (client / "tests" / "process.yaml").write_text(textwrap.dedent("""\
+    (outcome,) = run_on_clock(client, textwrap.dedent("""\
         sos: 1
         tests:
           t:
@@ -236,11 +243,38 @@ def test_days_are_counted_on_the_tests_own_clock_even_across_midnight(client: Pa
               - expect: {tasks: 0}
               - tick: 1
               - expect: {task: "Stale deal: update the next step, the close date or the stage", due_in_days: 1}
-        """), encoding="utf-8")
-    tests = [("tests/process.yaml", test) for test in load_tests(client / "tests" / "process.yaml")]
-    before_midnight = datetime.datetime(2026, 3, 2, 23, 59)
-    ((_, outcome),) = run_process_tests(load_project(client / "sos.yaml"), tests, now=before_midnight)
+        """), now=datetime.datetime(2026, 3, 2, 23, 59))
     assert [f.message for f in outcome.failures] == []
+
+
+def test_dates_in_expected_values_and_a_blank_status_read_as_in_a_step(client: Path) -> None:
+    # `today+N` names a date in an expectation's values as in a step's (`sos test --help`: "Dates: today, today+N"),
+    # counted on the test's clock after its ticks. A lead created with a blank status starts in the default one
+    # (b2b-saas-meddicc: new) as one created without a status does: blank is "" as well as none (evaluate.py).
+    now = datetime.datetime(2026, 3, 2, 10, 0)
+    passing, failing = run_on_clock(client, textwrap.dedent("""\
+        sos: 1
+        tests:
+          t:
+            steps:
+              - create: opportunity
+                as: deal
+                with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com}
+              - tick: 5
+              - expect: {record: deal, values: {close_date: today+15}}
+              - create: lead
+                as: lead
+                with: {last_name: Rossi, company: Roma, country: Italy, status: ""}
+              - expect: {record: lead, values: {status: new}}
+          wrong:
+            steps:
+              - create: opportunity
+                with: {name: Acme, stage: discovery, close_date: today+20, owner: ana@acme.com}
+              - expect: {values: {close_date: today+21}}
+        """), now=now)
+    assert [f.message for f in passing.failures] == []
+    close, wrong = now.date() + datetime.timedelta(days=20), now.date() + datetime.timedelta(days=21)
+    assert [f.message for f in failing.failures] == [f"close_date is '{close}', not '{wrong}'"]
 
 
 def test_a_junit_report_to_a_missing_folder_is_a_clear_error(client: Path) -> None:

@@ -134,7 +134,7 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
             raise SosError(f"there is no {obj} {record_id} in the sandbox", "bad-record")
     prior = None if prior_row is None else decode(prior_row, scope, today)
     record = {**(prior or {}), **values}
-    if obj == "lead" and prior is None and record.get("status") is None:    # a new lead starts in the default status
+    if obj == "lead" and prior is None and record.get("status") in (None, ""):   # a new lead: the default status
         record["status"] = next((status.address.key for status in model.of_kind(ResourceKind.LEAD_STATUS)
                                  if status.attrs.get("default")), None)
     if "days_in_stage" in scope.fields:     # a create or a stage change enters the stage today

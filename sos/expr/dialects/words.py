@@ -42,6 +42,7 @@ class Wording:
     fields: Mapping[str, str] = field(default_factory=dict)         # field key → label
     stages: Mapping[str, str] = field(default_factory=dict)         # stage key → label
     statuses: Mapping[str, str] = field(default_factory=dict)       # lead status key → label
+    lost: frozenset[str] = frozenset()                              # the keys of the lost stages
 
 
 _COMPARE = {Op.EQ: "is", Op.NE: "is not", Op.LT: "is less than", Op.LE: "is at most",
@@ -100,7 +101,7 @@ class Words(Generator):
             case "now":
                 return "now"
             case "is_blank":
-                return f"{args[0]} is blank"
+                return f"{args[0]} is {self._blank(node.args[0], True)}"
             case "days_since":
                 return f"the days since {args[0]}"
             case "len":
@@ -117,29 +118,63 @@ class Words(Generator):
 
     # --- conditions ---
 
+    # A comparison, `in` or `not in` with a blank operand is false (sos.expr.dialects.evaluate), so `!=` and
+    # `not in` say the field must be filled in, and `not (…)` of a comparison says it holds for a blank too.
+
     def gen_compare(self, node: Compare) -> str:
+        node = _literal_right(node)
         left, right = node.left, node.right
-        if isinstance(left, Literal) and not isinstance(right, Literal):
-            left, right = right, left
-            node = Compare(node.span, MIRRORED[node.op], left, right)
-        if isinstance(right, Literal) and isinstance(right.value, bool):
+        if _is_flag(right) or _is_null(right) or node.op is not Op.NE:
+            return self._comparison(node)
+        blanks = self._may_be_blank(node)
+        if len(blanks) == 2:
+            return f"{self.gen(left)} and {self.gen(right)} are filled in and differ"
+        if blanks:
+            return f"{self.gen(blanks[0])} is filled in and not {self._value(right, left)}"
+        return self._comparison(node)
+
+    def _comparison(self, node: Compare) -> str:
+        """`node` (its literal on the right) in words, read as if neither side were blank."""
+        left, right = node.left, node.right
+        if _is_flag(right):
+            assert isinstance(right, Literal)
             ticked = right.value == (node.op is Op.EQ)
             return f"{self.gen(left)} is {'ticked' if ticked else 'not ticked'}"
-        if isinstance(right, Literal) and right.value is None:
-            return f"{self.gen(left)} is {'blank' if node.op is Op.EQ else 'filled in'}"
+        if _is_null(right):
+            return f"{self.gen(left)} is {self._blank(left, node.op is Op.EQ)}"
         if node.op in _COMPARE_STAGE and self._kind(left) is Kind.STAGE:
-            return _COMPARE_STAGE[node.op].format(left=self.gen(left), stage=self._value(right, left))
+            return self._stage_order(node)
         if node.op in _COMPARE_TIME and self._is_time(left):
             if isinstance(right, Call) and right.func == "today" and node.op in (Op.GE, Op.LE):
                 return f"{self.gen(left)} is today or {'later' if node.op is Op.GE else 'earlier'}"
             return f"{self.gen(left)} {_COMPARE_TIME[node.op]} {self._value(right, left)}"
         return f"{self.gen(left)} {_COMPARE[node.op]} {self._value(right, left)}"
 
+    def _stage_order(self, node: Compare) -> str:
+        """A stage before or after another: a lost stage has no place in that order, only equal to itself."""
+        left, right = self.gen(node.left), self._value(node.right, node.left)
+        if isinstance(node.right, Literal) and node.right.value in self.wording.lost:
+            if node.op in (Op.LE, Op.GE):
+                return f"{left} is {right}"
+            return f"{left} is {'past' if node.op is Op.GT else 'before'} {right}, which never holds " \
+                   f"(a lost stage is neither before nor after another)"
+        return _COMPARE_STAGE[node.op].format(left=left, stage=right) + " (not lost)"
+
     def gen_in(self, node: In) -> str:
-        options = ListExpr(node.options.span, node.options.items)
-        values = [self._value(item, node.operand) for item in options.items]
-        listed = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
-        return f"{self.gen(node.operand)} is {'not ' if node.negated else ''}{listed}"
+        operand = self.gen(node.operand)
+        listed = self._options(node)
+        if node.negated and self._kind(node.operand) not in _NEVER_BLANK:
+            return f"{operand} is filled in and {listed}"
+        return f"{operand} is {listed}"
+
+    def _options(self, node: In) -> str:
+        """The values of `node` as "A, B or C", or for `not in` "not A", "neither A nor B", "none of A, B and C"."""
+        values = [self._value(item, node.operand) for item in node.options.items]
+        if not node.negated:
+            return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+        if len(values) <= 2:
+            return f"not {values[0]}" if len(values) == 1 else f"neither {values[0]} nor {values[1]}"
+        return "none of " + ", ".join(values[:-1]) + " and " + values[-1]
 
     def gen_bool_op(self, node: BoolOp) -> str:
         return f" {node.op.value} ".join(self._group(operand, BoolOp, node.op) for operand in node.operands)
@@ -156,11 +191,14 @@ class Words(Generator):
         operand = node.operand
         match operand:
             case Compare():
-                return self.gen(Compare(operand.span, _NEGATED[operand.op], operand.left, operand.right))
+                return self._not_compare(_literal_right(operand))
             case In():
-                return self.gen(In(operand.span, operand.operand, operand.options, not operand.negated))
+                flipped = In(operand.span, operand.operand, operand.options, not operand.negated)
+                if self._kind(operand.operand) in _NEVER_BLANK:
+                    return self.gen(flipped)
+                return f"{self.gen(operand.operand)} is blank or {self._options(flipped)}"
             case Call(func="is_blank"):
-                return f"{self.gen(operand.args[0])} is filled in"
+                return f"{self.gen(operand.args[0])} is {self._blank(operand.args[0], False)}"
             case Attribute():
                 return self.gen(operand).replace(" is ", " is not ", 1)
             case Name():
@@ -171,7 +209,41 @@ class Words(Generator):
                 return f"{self.gen(operand.args[0])} is not being changed"
         return f"not ({self.gen(operand)})"
 
+    def _not_compare(self, node: Compare) -> str:
+        """`not (node)`: true when the comparison does not hold, and when a side of it is blank."""
+        negated = Compare(node.span, _NEGATED[node.op], node.left, node.right)
+        if _is_flag(node.right) or _is_null(node.right):
+            return self._comparison(negated)
+        if node.op in _COMPARE_STAGE and self._kind(node.left) is Kind.STAGE:
+            if isinstance(node.right, Literal) and node.right.value in self.wording.lost:
+                return f"not ({self._comparison(node)})"
+            left = self.gen(node.left)
+            return f"{left} is lost or " + _COMPARE_STAGE[negated.op].format(left=left, stage=self._value(
+                node.right, node.left)).removeprefix(f"{left} is ")
+        blanks = self._may_be_blank(node)
+        words = self._comparison(negated)
+        if len(blanks) == 2:
+            return f"{self.gen(blanks[0])} or {self.gen(blanks[1])} is blank, or {words}"
+        if blanks:
+            blank = self.gen(blanks[0])
+            return f"{blank} is blank or {words.removeprefix(f'{blank} is ')}"
+        return words
+
     # --- helpers ---
+
+    def _blank(self, node: Expr, blank: bool) -> str:
+        """"blank" or "filled in"; for a checkbox, which counts as blank when unticked (evaluate.py), "not ticked" or
+        "ticked"."""
+        if self._kind(node) is Kind.BOOLEAN:
+            return "not ticked" if blank else "ticked"
+        return "blank" if blank else "filled in"
+
+    def _may_be_blank(self, node: Compare) -> list[Expr]:
+        """The sides of `node` that can be blank: not a value, not today(), now() or len() (0 for a blank), not a
+        stage, status or checkbox."""
+        return [side for side in (node.left, node.right) if not isinstance(side, Literal)
+                and not (isinstance(side, Call) and side.func in ("today", "now", "len"))
+                and self._kind(side) not in _NEVER_BLANK]
 
     def _value(self, node: Expr, compared_with: Expr) -> str:
         """`node` as the value `compared_with` is compared with: a stage or status key as its label."""
@@ -214,6 +286,24 @@ class Words(Generator):
     def _is_time(self, node: Expr) -> bool:
         return self._kind(node) in (Kind.DATE, Kind.DATETIME) or (
             isinstance(node, Call) and node.func in ("today", "now"))
+
+
+_NEVER_BLANK = (Kind.STAGE, Kind.LEAD_STATUS, Kind.BOOLEAN)   # a record is always in one; a blank checkbox is unticked
+
+
+def _literal_right(node: Compare) -> Compare:
+    """`node` with its literal, if it has one, on the right: `0 < amount` as `amount > 0`."""
+    if isinstance(node.left, Literal) and not isinstance(node.right, Literal):
+        return Compare(node.span, MIRRORED[node.op], node.right, node.left)
+    return node
+
+
+def _is_flag(node: Expr) -> bool:
+    return isinstance(node, Literal) and isinstance(node.value, bool)
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.value is None
 
 
 def to_words(expr: Expr | TypedExpr, wording: Wording) -> str:
