@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sos.backends import BACKENDS, CODE_MODULES, backend_class, backend_of_type, lint_for_target, open_backend
 from sos.audit import READS_A_SAVE, report
-from sos.backends.base import ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, Live, Records, Tally
+from sos.backends.base import (ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, Export, History, Live, Records,
+                               Tally)
 from sos.backends.local import LocalBackend
 from sos.backends.local.store import RECORD_OBJECTS
 from sos.blueprint.checks import placeholder_errors
@@ -181,6 +182,18 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
     tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
     return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,
                   generated=datetime.datetime.now(datetime.UTC))
+
+
+def weekly_report(project: Project, target: Target,
+                  build: Callable[[History, Model, Mapping[str, str]], dict[str, Any]]) -> dict[str, Any]:
+    """A weekly report (sos.reports: review, forecast, trace): `build` reads the target through its History
+    with the blueprint's Model and the target's name and type. Nothing is changed."""
+    desired = desired_model(project, record=False)
+    backend = open_target(project, target)
+    if not isinstance(backend, History):
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose record "
+                                  "history this version of sos cannot read", "history-missing"))
+    return build(backend, desired, {"name": target.name, "type": target.type})
 
 
 def client_status(project: Project) -> dict[str, object]:
