@@ -192,7 +192,9 @@ def weekly_report(project: Project, target: Target,
     backend = open_target(project, target)
     if not isinstance(backend, History):
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose record "
-                                  "history this version of sos cannot read", "history-missing"))
+                                  "history this version of sos cannot read", "history-missing",
+                                  fix="load a CSV export of its records into a local sandbox (`sos sandbox load`) "
+                                      "and report on that target"))
     return build(backend, desired, {"name": target.name, "type": target.type})
 
 
@@ -412,6 +414,11 @@ def run_process_tests(project: Project, tests: Sequence[tuple[str, ProcessTest]]
             sandbox.apply(plan, desired)
             outcomes.append((file, run_test(test, sandbox, now)))
     return outcomes
+
+
+def convert_lead(project: Project, target: Target, lead_id: int, deal_values: Mapping[str, object]) -> int:
+    """Convert a lead of the local sandbox `target` into a new deal, as a rep does in the CRM: the deal's id."""
+    return _sandbox(project, target).convert_lead(lead_id, deal_values=deal_values)
 
 
 def tick_sandbox(project: Project, target: Target, days: int) -> tuple[datetime.date, int]:

@@ -103,24 +103,29 @@ def _review(history: Any, model: Any, target: Any, **options: Any) -> dict[str, 
 Examples:
   sos forecast                                # Friday: this quarter, changes since last Friday
   sos forecast --period month --format markdown
+  sos forecast --quota 250000                 # coverage of the quarter's number
   sos forecast --today 2026-12-04 --since 2026-11-27
 """)
 @report_options
 @_since_option("the changes deal by deal")
 @click.option("--period", type=click.Choice(PERIODS), default="quarter", show_default=True,
               help="The month or the quarter holding --today: the deals whose close date is in it.")
+@click.option("--quota", type=click.FloatRange(min=0, min_open=True), metavar="AMOUNT",
+              help="The team's number for the period: shows the coverage, open pipeline over what is left to close.")
 def forecast_command(target_name: str | None, fmt: str, out: Path | None, today: datetime.datetime | None,
-                     since: datetime.datetime | None, period: str) -> None:
+                     since: datetime.datetime | None, period: str, quota: float | None) -> None:
     """The Friday forecast call, per owner and in total.
 
     For the deals closing in the period: closed won, Commit, Best Case and
     Pipeline (each open deal in the forecast category it holds; Omitted left
     out), the pipeline weighted by each stage's probability;
     and what changed since --since deal by deal: deals into or out of Commit,
-    amounts changed, close dates moved. Nothing is changed.
+    amounts changed, close dates moved. With --quota, the coverage: the open
+    pipeline over the quota left once closed won is counted (3x is the usual
+    rule of thumb). Nothing is changed.
     """
     day, start = _dates(today, since)
-    _show(target_name, fmt, out, functools.partial(_forecast, today=day, since=start, period=period))
+    _show(target_name, fmt, out, functools.partial(_forecast, today=day, since=start, period=period, quota=quota))
 
 
 def _forecast(history: Any, model: Any, target: Any, **options: Any) -> dict[str, Any]:

@@ -65,9 +65,12 @@ def closing(report: Mapping[str, Any]) -> str:
         total = report["total"]
         line = f"Closed won {money(total['closed_won'])}, Commit {money(total['commit'])}, " \
                f"Best Case {money(total['best_case'])}, Pipeline {money(total['pipeline'])}."
-        coverage = report.get("coverage")
-        return line if coverage is None else f"{line} Coverage {coverage:.1f}x of the target " \
-                                             f"{money(report['target_amount'])}."
+        if report["quota"] is None:
+            return line
+        if report["coverage"] is None:
+            return f"{line} The quota {money(report['quota'])} is met."
+        return f"{line} Coverage {report['coverage']:.1f}x of the {money(report['left_to_close'])} left to close " \
+               f"of the quota {money(report['quota'])}."
     pipelines = report["pipelines"]
     open_total = sum(p["open"]["count"] for p in pipelines)
     talk = sum(len(p["talk_about"]) for p in pipelines)
@@ -141,9 +144,9 @@ def _forecast(report: Mapping[str, Any]) -> list[Section]:
     return [
         Section(f"Forecast by owner, deals closing {report['start']} to {report['end']}",
                 ["Owner", *CATEGORY_LABELS.values()], rows, numeric=frozenset(range(1, len(keys) + 1)),
-                note="" if report.get("coverage") is None else
-                f"Target {money(report['target_amount'])}: coverage {report['coverage']:.1f}x "
-                f"(open pipeline over the target still to close)"),
+                note="" if report["coverage"] is None else
+                f"Quota {money(report['quota'])}: coverage {report['coverage']:.1f}x (the open pipeline over the "
+                f"{money(report['left_to_close'])} left to close)"),
         *(Section(heading, moved, [[_deal(d), _owner(d["owner"]), _shown(d["from"]), _shown(d["to"]),
                                     money(d["amount"])] for d in changes[key]], numeric=frozenset({4}))
           for key, heading in (("into_commit", "Into Commit"), ("out_of_commit", "Out of Commit"),

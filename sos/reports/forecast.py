@@ -25,8 +25,9 @@ def period_of(today: datetime.date, period: str) -> tuple[datetime.date, datetim
 
 
 def forecast(history: History, model: Model, *, target: Mapping[str, str], today: datetime.date, period: str,
-             since: datetime.date, generated: datetime.datetime) -> dict[str, Any]:
-    """The forecast of the `period` (month or quarter) holding `today`, changes counted from `since`."""
+             since: datetime.date, generated: datetime.datetime, quota: float | None = None) -> dict[str, Any]:
+    """The forecast of the `period` (month or quarter) holding `today`, changes counted from `since`; with a
+    `quota` for the period, its coverage: the open pipeline over what is left to close (None once it is met)."""
     stages = stages_of(model)
     first, last = period_of(today, period)
     rows = [d for d in deals(history, model) if d.get("stage") in stages]
@@ -39,11 +40,16 @@ def forecast(history: History, model: Model, *, target: Mapping[str, str], today
     in_period = {str(d["id"]) for d in closing}
     moved = {field: spans(c for c in timeline.changes if c.field == field)
              for field in ("forecast_category", "amount", "close_date")}
+    total = _totals(closing, stages)
+    left = None if quota is None else quota - total["closed_won"]
+    open_pipeline = sum(total[category] for category in CATEGORIES)
     return {
         **header("forecast", target, today, generated, period=period, start=first.isoformat(),
                  end=last.isoformat(), since=since.isoformat()),
         "unavailable": dict(timeline.unavailable),
-        "total": _totals(closing, stages),
+        "quota": quota, "left_to_close": left,
+        "coverage": None if left is None or left <= 0 else open_pipeline / left,
+        "total": total,
         "by_owner": [{"owner": owner or None, **_totals([d for d in closing if (d.get("owner") or "") == owner],
                                                         stages)} for owner in owners],
         "changes": {

@@ -9,52 +9,22 @@ deal counts in the category its forecast_category names; closed won is the won s
 from __future__ import annotations
 
 import datetime
-import json
-import sqlite3
 from collections import Counter, defaultdict
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from sos.cli import cli
+from tests.reports.seeded import OPEN, TODAY, query, report, seeded_client, sos
 
-TODAY = datetime.date(2026, 12, 5)
 SINCE = datetime.date(2026, 11, 28)
-# smb-bant's new_business pipeline (blueprints/smb-bant.yaml): open stages in order, probability, max_days.
-OPEN = {"discovery_call": (10, 5), "demo": (25, 7), "quote_sent": (50, 7), "negotiation": (70, 7),
-        "verbal_commit": (90, 5)}
 ORDER = [*OPEN, "closed_won", "closed_lost"]
 FIRST_TOUCH_HOURS = 4       # smb-bant's first_touch cadence: due_in_hours
 
 
-def sos(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["-C", str(root), *args])
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A client on smb-bant, applied to its sandbox and seeded with 300 deals as of TODAY."""
-    folder = tmp_path_factory.mktemp("reports")
-    assert sos(folder, "init", "acme", "--starter", "smb-bant").exit_code == 0
-    root = folder / "acme"
-    assert sos(root, "apply", "--auto-approve").exit_code == 0
-    seeded = sos(root, "sandbox", "seed", "--deals", "300", "--seed", "3", "--today", TODAY.isoformat())
-    assert seeded.exit_code == 0, seeded.output
-    return root
-
-
-def query(root: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(root / ".sos" / "sandbox.db")) as connection:
-        return connection.execute(sql, args).fetchall()
-
-
-def report(root: Path, *args: str) -> dict[str, Any]:
-    result = sos(root, *args, "--format", "json", "--today", TODAY.isoformat())
-    assert result.exit_code in (0, 2), result.output
-    return json.loads(result.stdout)
+    return seeded_client(tmp_path_factory.mktemp("reports"))
 
 
 def span_of(root: Path, field: str, since: datetime.date) -> dict[str, tuple[Any, Any]]:
@@ -118,7 +88,7 @@ def test_review_agrees_with_the_records(seeded: Path) -> None:
 
 
 def test_forecast_agrees_with_the_records(seeded: Path) -> None:
-    got = report(seeded, "forecast", "--period", "quarter", "--since", SINCE.isoformat())
+    got = report(seeded, "forecast", "--period", "quarter", "--since", SINCE.isoformat(), "--quota", "500000")
     assert (got["start"], got["end"]) == ("2026-10-01", "2026-12-31")
     rows = query(seeded, "SELECT _id, owner, stage, coalesce(amount, 0), forecast_category FROM opportunity "
                          "WHERE close_date BETWEEN '2026-10-01' AND '2026-12-31'")
@@ -134,6 +104,9 @@ def test_forecast_agrees_with_the_records(seeded: Path) -> None:
         for key in ("closed_won", "commit", "best_case", "pipeline", "weighted"):
             assert figures[key] == pytest.approx(expected[who][key]), (who, key)
     assert got["total"]["commit"] > 0 and got["total"]["best_case"] > 0
+    left = 500000 - expected["total"]["closed_won"]
+    open_pipeline = sum(expected["total"][k] for k in ("commit", "best_case", "pipeline"))
+    assert got["coverage"] == pytest.approx(open_pipeline / left) and got["left_to_close"] == pytest.approx(left)
     in_quarter = {str(row[0]) for row in rows}
     categories = span_of(seeded, "forecast_category", SINCE)
     into = {r for r, (old, new) in categories.items() if new == "commit" and old != "commit" and r in in_quarter}
@@ -187,3 +160,10 @@ def test_trace_follows_the_most_recent_leads_and_finds_their_leaks(seeded: Path)
     assert got["summary"].startswith(f"{leaked} of 80 leads leaked: ")
     for kind, count in by_kind.items():
         assert f"{count} {LEAK_WORDS[kind]}" in got["summary"]
+
+
+def test_a_since_after_the_day_reported_is_refused(seeded: Path) -> None:
+    result = sos(seeded, "review", "--today", "2026-12-05", "--since", "2026-12-06")
+    assert result.exit_code == 1
+    assert "error: --since 2026-12-06 is after the report's day 2026-12-05 [usage]" in result.stderr
+    assert "fix: pass a --since on or before --today" in result.stderr

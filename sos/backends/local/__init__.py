@@ -25,7 +25,7 @@ from sos.backends.local.seed import seed
 from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
                                       table_columns, write)
 from sos.backends.local.tally import tally
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
 from sos.model.automation import assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
@@ -313,8 +313,9 @@ class LocalBackend:
     def convert_lead(self, lead_id: int, *, deal_values: Mapping[str, object], who: str = "sos",
                      now: datetime.datetime | None = None) -> int:
         """Convert a lead as a rep does in the CRM: its status becomes the first converted status and a deal is
-        created with `deal_values` (its name, owner and source from the lead unless given), both saved through
-        the sandbox's rules and history, all or nothing. The new deal's id."""
+        created with `deal_values` (unless given: its name, owner and source from the lead, the first open stage,
+        a close date 30 days out), both saved through the sandbox's rules and history, all or nothing. The new
+        deal's id."""
         with self._transaction() as connection:
             model = self._applied(connection)
             now = now or _sandbox_now(connection)
@@ -329,8 +330,15 @@ class LocalBackend:
                                           fix="mark the status leads convert in with `converted: true`"))
             if connection.execute("SELECT 1 FROM lead_conversion WHERE lead = ?", (lead_id,)).fetchone():
                 raise SosError(f"lead {lead_id} is already converted", "bad-record")
+            stages = [s.key for s in model_scope(model, "opportunity").stages]
+            stage = deal_values.get("stage")
+            if stage is not None and stage not in stages:
+                raise SosError(Diagnostic(None, f"the blueprint has no stage '{stage}'", "bad-record",
+                                          fix=did_you_mean(str(stage), stages) or f"use one of {', '.join(stages)}"))
+            first_stage = next((s.key for s in model_scope(model, "opportunity").stages if s.outcome == "open"), None)
             values = {"name": f"{lead.get('company') or lead.get('name')} - New", "owner": lead.get("owner"),
-                      "lead_source": lead.get("lead_source"), **deal_values}
+                      "lead_source": lead.get("lead_source"), "stage": first_stage,
+                      "close_date": (now.date() + datetime.timedelta(days=30)).isoformat(), **deal_values}
             deal = write(connection, model, "opportunity", values, record_id=None, who=who, now=now)
             if lead.get("status") != converted:
                 write(connection, model, "lead", {"status": converted}, record_id=lead_id, who=who, now=now)

@@ -134,6 +134,8 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
             raise SosError(f"there is no {obj} {record_id} in the sandbox", "bad-record")
     prior = None if prior_row is None else decode(prior_row, scope, today)
     record = {**(prior or {}), **values}
+    if prior is None and "created_date" in scope.fields and record.get("created_date") is None:
+        record["created_date"] = now.isoformat(timespec="seconds") + "Z"     # the CRM stamps a new record
     if "days_in_stage" in scope.fields:     # a create or a stage change enters the stage today
         stage = STAGE_FIELDS[obj]
         moved = prior is None or record.get(stage) != prior.get(stage)
