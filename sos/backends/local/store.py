@@ -27,6 +27,7 @@ from sos.model.resources import Model
 
 RECORD_OBJECTS = ("account", "contact", "lead", "opportunity")
 ID = "_id"      # a record's id: the table's integer key (a field key never starts with '_')
+UNTRACKED = (STAGE_ENTERED, "created_date")     # stamped by the CRM, not in a record's field history
 
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS field_history (
@@ -156,7 +157,7 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
     connection.executemany(
         "INSERT INTO field_history (object, record, field, old, new, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(obj, record_id, key, old.get(key), value, who, at) for key, value in row.items()
-         if key != STAGE_ENTERED and old.get(key) != value])
+         if key not in UNTRACKED and old.get(key) != value])
     after_save(connection, model, obj, record_id, decode(row, scope, today), prior, now)
     return record_id
 
