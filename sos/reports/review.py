@@ -65,8 +65,8 @@ def _pipeline(key: str, label: str, stages: Mapping[str, Stage], rows: list[dict
     aging = []
     for deal in open_deals:
         stage = stages[str(deal["stage"])]
-        since = in_stage_since.get(str(deal["id"])) or deal.get("created_date")
-        days = (today - since.date()).days if isinstance(since, datetime.datetime) else None
+        entered_at = in_stage_since.get(str(deal["id"])) or deal.get("created_date")
+        days = (today - entered_at.date()).days if isinstance(entered_at, datetime.datetime) else None
         over = stage.max_days is not None and days is not None and days > stage.max_days
         if stage.max_days is not None and days is not None and over:
             aging.append(deal_line(deal, days=days, max_days=stage.max_days, over=days - stage.max_days))

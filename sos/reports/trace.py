@@ -30,8 +30,8 @@ def trace(history: History, model: Model, *, target: Mapping[str, str], today: d
     chosen = _chosen(rows, today, leads, ids)
     since = start_of(min((r["created_date"] for r in chosen), default=end_of(today)).date())  # type: ignore
     wanted = {str(r["id"]) for r in chosen}
-    lead_changes = [c for c in history.changes("lead", ["status", "owner"], since, desired=model).changes
-                    if c.record in wanted]
+    lead_timeline = history.changes("lead", ["status", "owner"], since, desired=model)
+    lead_changes = [c for c in lead_timeline.changes if c.record in wanted]
     tasks = [a for a in history.activities("lead", since) if a.record in wanted]
     deal_ids = {str(r["converted_deal"]) for r in chosen if r.get("converted_deal")}
     deal_rows = {str(d["id"]): d for d in history.rows("opportunity", ["name", "stage", "amount", "created_date"],
@@ -45,7 +45,7 @@ def trace(history: History, model: Model, *, target: Mapping[str, str], today: d
                        [c for c in stage_changes if c.record == str(lead.get("converted_deal"))]) for lead in chosen]
     leaked = Counter(kind for lead in traced for kind in dict.fromkeys(leak["kind"] for leak in lead["leaks"]))
     return {**header("trace", target, today, generated, stuck_days=stuck_days),
-            "unavailable": dict(stage_timeline.unavailable), "leads": traced,
+            "unavailable": {**lead_timeline.unavailable, **stage_timeline.unavailable}, "leads": traced,
             "leaked": sum(1 for lead in traced if lead["leaks"]), "by_leak": dict(leaked.most_common()),
             "summary": summary(len(traced), sum(1 for lead in traced if lead["leaks"]), leaked)}
 

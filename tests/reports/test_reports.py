@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sos.backends.base import Activity, Timeline
+from sos.backends.local import LocalBackend
+from sos.engine import desired_model
+from sos.model.resources import Model
+from sos.project import load_project
+from sos.render.reports import render_report
+from sos.reports.review import review
 from tests.reports.seeded import OPEN, TODAY, query, report, seeded_client, sos
 
 SINCE = datetime.date(2026, 11, 28)
@@ -167,3 +175,36 @@ def test_a_since_after_the_day_reported_is_refused(seeded: Path) -> None:
     assert result.exit_code == 1
     assert "error: --since 2026-12-06 is after the report's day 2026-12-05 [usage]" in result.stderr
     assert "fix: pass a --since on or before --today" in result.stderr
+
+
+class WithoutCloseDateHistory:
+    """The seeded sandbox as a CRM whose close date field history is not enabled would answer."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        return self.backend.rows(obj, fields, desired=desired)
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        kept = [f for f in fields if f != "close_date"]
+        found = self.backend.changes(obj, kept, since, desired=desired).changes if kept else ()
+        return Timeline(found, {"close_date": "field history is not enabled for Close Date"} if "close_date" in
+                        fields else {})
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        return self.backend.activities(obj, since)
+
+
+def test_a_history_the_crm_cannot_give_is_said_not_guessed(seeded: Path) -> None:
+    project = load_project(seeded / "sos.yaml")
+    history = WithoutCloseDateHistory(LocalBackend(project.target(None), project.root))
+    got = review(history, desired_model(project, record=False), target={"name": "prod", "type": "crm"}, today=TODAY,
+                 since=SINCE, generated=datetime.datetime(2026, 12, 5, 9, tzinfo=datetime.UTC))
+    assert got["unavailable"] == {"close_date": "field history is not enabled for Close Date"}
+    assert got["pipelines"][0]["slipped"] == []
+    assert "slipped" not in {risk for line in got["pipelines"][0]["talk_about"] for risk in line["risks"]}
+    markdown = render_report(got, "markdown")
+    assert markdown.splitlines()[2] == "> The CRM cannot say how close_date changed: field history is not enabled " \
+                                       "for Close Date."
