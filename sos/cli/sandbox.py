@@ -35,6 +35,7 @@ today_option = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metava
 Examples:
   sos apply && sos sandbox seed --deals 2000     # a pipeline to audit, from the blueprint
   sos sandbox load deals.csv --object opportunity  # a client's export, before API access
+  sos sandbox convert 42                         # a rep converts lead 42 into a deal
 """)
 def command() -> None:
     """Fill the local sandbox with records: realistic seeded data, or a CRM's CSV export.
@@ -60,8 +61,10 @@ Examples:
 def seed_command(deals: int, seed_value: int, today: datetime.datetime | None, target_name: str | None) -> None:
     """Replace the sandbox's records with realistic data for the applied blueprint.
 
-    Users and queues from the blueprint's routes, accounts, contacts, leads through the lead statuses, and deals
-    through the stage funnel with amounts, close dates, aging, stage history and tasks, with the dirty data a
+    Users and queues from the blueprint's routes, accounts, contacts, leads through the lead statuses (converted
+    into deals, each with its first-touch task: done in time, late or never), and deals through the stage funnel
+    with amounts, close dates, aging, tasks and the history the weekly reports read (stage moves, Commit calls,
+    amounts and close dates changed), with the dirty data a
     client's CRM has in week one: open deals without a next step or with a close date past, deals past their
     stage's max_days, stage requirements unmet. Seeding writes the rows directly, like a data import: the
     blueprint's rules are not enforced on them (that is how dirty data gets in).

@@ -1,7 +1,9 @@
 """Realistic, deterministic records for the blueprint applied to a sandbox: the team (the users and queues its routes
 name), accounts, contacts, leads through the lead statuses, deals through the stage funnel with amounts, close
 dates, aging and their stage history, tasks, and dirty data in the proportions a sales leader finds in a client's
-CRM in week one.
+CRM in week one. The history is what the weekly reports read: stage moves (a few back a stage) and forecast
+categories over past weeks, amounts and close dates changed lately, Best Case deals called Commit, leads' status
+changes and conversions into deals, and each lead's first-touch task (done in time, late or never).
 
 Seeding replaces every record of the sandbox (the applied blueprint stays) and writes rows directly, as a data
 import does: the blueprint's rules are not enforced on it, which is how dirty data gets in. The same seed, count
