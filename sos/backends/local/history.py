@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from sos.backends.base import Activity, FieldChange, Timeline
 from sos.expr.dialects.sql import quote_name
@@ -23,21 +24,25 @@ CREATE TABLE IF NOT EXISTS lead_conversion (    -- which deal a converted lead b
 """
 
 
-def decode_value(value: object, field_type: ExprType | None) -> object:
-    """A value as the sandbox's row holds it, as History hands it out (see History.rows)."""
-    if value is None or field_type is None:
-        return value
-    match field_type.kind:
-        case Kind.DATE:
-            return datetime.date.fromisoformat(str(value)[:10])
-        case Kind.DATETIME:
-            return parse_moment(str(value))
-        case Kind.NUMBER:
-            return float(str(value))
-        case Kind.BOOLEAN:
-            return bool(value)
-        case Kind.MULTI_PICKLIST:
-            return json.loads(str(value))
+CONVERSIONS: dict[Kind, Callable[[Any], object]] = {
+    Kind.DATE: lambda value: datetime.date.fromisoformat(str(value)[:10]),
+    Kind.DATETIME: lambda value: parse_moment(str(value)),
+    Kind.NUMBER: float,
+    Kind.BOOLEAN: bool,
+    Kind.MULTI_PICKLIST: json.loads,
+}
+
+
+def decoder(field_type: ExprType | None) -> Callable[[Any], object]:
+    """How a value of `field_type`, as the sandbox's row holds it, is handed out (see History.rows); blank stays
+    None. Chosen once per field, as rows and changes decode many values."""
+    convert = None if field_type is None else CONVERSIONS.get(field_type.kind)
+    if convert is None:
+        return _same
+    return lambda value: None if value is None else convert(value)
+
+
+def _same(value: object) -> object:
     return value
 
 
@@ -55,15 +60,16 @@ def rows(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str]) ->
     have = {row[1] for row in connection.execute(f"PRAGMA table_info({quote_name(scope.object)})")}
     if not have:
         return
-    stored = [f for f in fields if f in have]
+    wanted = [f for f in fields if f != CONVERTED_DEAL]
+    stored = [(f, decoder(scope.fields.get(f))) for f in wanted if f in have]
+    missing = dict.fromkeys(f for f in wanted if f not in have)
     converted = scope.object == "lead"
-    selected = ", ".join([f"r.{ID}", *(f"r.{quote_name(f)}" for f in stored),
-                          *(["c.deal"] if converted else [])])
+    selected = ", ".join([f"r.{ID}", *(f"r.{quote_name(f)}" for f, _ in stored), *(["c.deal"] if converted else [])])
     join = f" LEFT JOIN lead_conversion c ON c.lead = r.{ID}" if converted else ""
     for found in connection.execute(f"SELECT {selected} FROM {quote_name(scope.object)} r{join} ORDER BY r.{ID}"):
-        values = dict(zip(stored, found[1:], strict=False))
-        row: dict[str, object] = {"id": str(found[0]), "url": None}
-        row.update({f: decode_value(values.get(f), scope.fields.get(f)) for f in fields if f != CONVERTED_DEAL})
+        row: dict[str, object] = {"id": str(found[0]), "url": None, **missing}
+        for (field, decode), value in zip(stored, found[1:], strict=False):
+            row[field] = decode(value)
         if converted:
             row[CONVERTED_DEAL] = None if found[-1] is None else str(found[-1])
         yield row
@@ -72,13 +78,13 @@ def rows(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str]) ->
 def changes(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str],
             since: datetime.datetime) -> Timeline:
     wanted = list(dict.fromkeys(fields))
+    decoders = {field: decoder(scope.fields.get(field)) for field in wanted}
     cursor = connection.execute(
         f"SELECT record, field, old, new, at, who FROM field_history WHERE object = ? AND field IN "
         f"({', '.join('?' * len(wanted))}) AND substr(at, 1, 19) >= ? ORDER BY substr(at, 1, 19), {ID}",
         [scope.object, *wanted, _since(since)])
     return Timeline(tuple(
-        FieldChange(str(record), field, decode_value(old, scope.fields.get(field)),
-                    decode_value(new, scope.fields.get(field)), parse_moment(at), who)
+        FieldChange(str(record), field, decoders[field](old), decoders[field](new), parse_moment(at), who)
         for record, field, old, new, at, who in cursor))
 
 
