@@ -9,20 +9,16 @@ bench/audit_salesforce.py.
 from __future__ import annotations
 
 import datetime
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
 from bench import audit_salesforce
+from bench.seeded import seeded_sandbox
 from sos.backends.local import LocalBackend
-from sos.engine import apply_plan, make_plan, seed_sandbox
 from sos.model.checks import checks_of
-from sos.project import load_project
 
 DEALS = 100_000
 TODAY = datetime.date(2026, 3, 2)
-PROJECT = "sos: 1\nblueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\ndefault_target: sandbox\n"
 
 
 def run() -> list[tuple[str, str]]:
@@ -31,19 +27,9 @@ def run() -> list[tuple[str, str]]:
 
 def run_sandbox() -> list[tuple[str, str]]:
     """Seed the sandbox with DEALS opportunities and time an audit of them."""
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "sos.yaml").write_text(PROJECT, encoding="utf-8")
-        (root / "blueprint.yaml").write_text("sos: 1\nname: client\nextends: [starter:smb-bant]\n", encoding="utf-8")
-        project = load_project(root / "sos.yaml")
-        target = project.target(None)
-        planned = make_plan(project, target)
-        apply_plan(project, planned.backend, planned.plan, planned.desired)
-        started = time.perf_counter()
-        seed_sandbox(project, target, deals=DEALS, seed=1, today=TODAY, progress=lambda line: None)
-        seeded = time.perf_counter()
-        checks = checks_of(planned.desired)
-        backend = LocalBackend(target, project.root)
+    with seeded_sandbox(DEALS, TODAY) as seeded:
+        checks = checks_of(seeded.desired)
+        backend = LocalBackend(seeded.target, seeded.project.root)
         tracemalloc.start()
         audit_started = time.perf_counter()
         tallies = backend.tally(checks, top=10, today=TODAY)
@@ -52,7 +38,7 @@ def run_sandbox() -> list[tuple[str, str]]:
         tracemalloc.stop()
         found = sum(t.total for t in tallies)
         return [
-            (f"sandbox seed ({DEALS:,} deals and their leads, accounts, contacts, tasks)", f"{seeded - started:.1f} s"),
+            (f"sandbox seed ({DEALS:,} deals and their leads, accounts, contacts, tasks)", f"{seeded.seconds:.1f} s"),
             (f"sandbox audit: tally of {len(checks)} checks, top 10 each ({found:,} breaches)",
              f"{audited - audit_started:.2f} s"),
             ("sandbox audit peak memory (tracemalloc: Python's, not SQLite's page cache)", f"{peak / 1e6:.1f} MB"),

@@ -2,7 +2,7 @@
 # The main job end to end on the embedded local sandbox, in a new temporary folder that is kept (its path is
 # printed at the end): init from a starter → validate → plan → apply → plan ("No changes") → seed the sandbox
 # with realistic deals → audit the dirty data → tighten a stage (the plan counts the deals it would block) →
-# apply → audit again, with the HTML dashboard.
+# apply → audit again, with the HTML dashboard → the Friday forecast → the Monday pipeline review.
 set -euo pipefail
 work="$(mktemp -d "${TMPDIR:-/tmp}/sos-demo.XXXXXX")"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
@@ -44,5 +44,9 @@ step sos apply --auto-approve
 step sos plan --detailed-exitcode
 step sos history
 expect 2 sos audit --format html --out audit.html
+step sos forecast --format markdown
 printf '\nDemo finished in %s: the sandbox matches the blueprint, and the audit dashboard is %s\n' \
        "$work/acme" "$work/acme/audit.html"
+
+printf '\n\033[1m# Monday morning: the pipeline review the sales team meets on.\033[0m\n'
+step sos review

@@ -175,6 +175,11 @@ declare(
     Code("records-missing", "a target whose records this version of sos cannot read (for `sos audit`)",
          fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and audit "
              "that target"),
+    Code("history-missing", "a target whose record history this version of sos cannot read (for `sos review`, "
+                            "`sos forecast`, `sos trace`)",
+         fix="load a CSV export of the CRM's records into the local sandbox (`sos sandbox load`) and report on "
+             "that target"),
+    Code("lead-missing", "`sos trace` names a lead the target does not hold"),
     Code("plan-stale", "the CRM changed after the saved plan was made", fix=PLAN_AGAIN),
     Code("plan-version", "the saved plan was made by another version of sos", fix=PLAN_AGAIN),
     Code("plan-format", "the saved plan has a format this sos does not read", fix=PLAN_AGAIN),

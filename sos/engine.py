@@ -17,8 +17,8 @@ from pathlib import Path
 from sos.backends import (BACKENDS, CI_LOGINS, CODE_MODULES, backend_class, backend_of_type, ci_login_for_target,
                           lint_for_target, open_backend)
 from sos.audit import READS_A_SAVE, report
-from sos.backends.base import (ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, CiLogin, Export, Live, Records,
-                               Tally)
+from sos.backends.base import (ApplyInterrupted, ApplyResult, ApplyUnknown, Backend, CiLogin, Export, History, Live,
+                               Records, Tally)
 from sos.backends.local import LocalBackend
 from sos.backends.local.store import RECORD_OBJECTS
 from sos.blueprint.checks import placeholder_errors
@@ -201,6 +201,20 @@ def audit(project: Project, target: Target, *, top: int = 10, today: datetime.da
     tallies = [Tally(0, unsupported=READS_A_SAVE) if reads_a_save(check) else next(counted) for check in checks]
     return report({"name": target.name, "type": target.type}, desired, checks, tallies, records, today=today,
                   generated=datetime.datetime.now(datetime.UTC))
+
+
+def weekly_report(project: Project, target: Target,
+                  build: Callable[[History, Model, Mapping[str, str]], dict[str, Any]]) -> dict[str, Any]:
+    """A weekly report (sos.reports: review, forecast, trace): `build` reads the target through its History
+    with the blueprint's Model and the target's name and type. Nothing is changed."""
+    desired = desired_model(project, record=False)
+    backend = open_target(project, target)
+    if not isinstance(backend, History):
+        raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}', whose record "
+                                  "history this version of sos cannot read", "history-missing",
+                                  fix="load a CSV export of its records into a local sandbox (`sos sandbox load`) "
+                                      "and report on that target"))
+    return build(backend, desired, {"name": target.name, "type": target.type})
 
 
 def client_status(project: Project) -> dict[str, object]:
@@ -447,6 +461,11 @@ def run_handoffs(project: Project, target: Target, run: Run, environ: Mapping[st
     if not run.dry_run:
         run = replace(run, tools=open_tools(tools, environ))
     return handoff_deals(desired, store or LocalBackend(target, project.root), run, only)
+
+
+def convert_lead(project: Project, target: Target, lead_id: int, deal_values: Mapping[str, object]) -> int:
+    """Convert a lead of the local sandbox `target` into a new deal, as a rep does in the CRM: the deal's id."""
+    return _sandbox(project, target).convert_lead(lead_id, deal_values=deal_values)
 
 
 def tick_sandbox(project: Project, target: Target, days: int) -> tuple[datetime.date, int]:

@@ -34,6 +34,7 @@ Start a client repository from a starter, then check it:
   sos plan                           # what would change in the target (default: local sandbox)
   sos apply                          # make it so, atomically
   sos audit                          # what the records already there break
+  sos review / forecast / trace      # Monday pipeline review, Friday forecast, the ten-lead test
   sos docs                           # the playbook reps read: stages, rules, routes, cadences
   sos ci github                      # the GitHub Actions workflow: plans, applies, drift, reports
   sos -C clients/acme plan           # any command, as if started in that folder
@@ -41,8 +42,8 @@ Start a client repository from a starter, then check it:
 
 \b
 Exit codes: 0 success, 1 problems in your input (or --strict warnings),
-2 changes pending (plan --detailed-exitcode) or problems found (audit), 3 internal
-error, 130 interrupted.
+2 changes pending (plan --detailed-exitcode) or problems found (audit, trace), 3
+internal error, 130 interrupted.
 """
 
 
@@ -114,12 +115,14 @@ def cli(directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from sos.cli import (apply, audit, build, ci, docs, fmt, handoff, history, import_, init, plan, sandbox, schema,
-                         show, starters, status, targets, test, upgrade, validate)
+    from sos.cli import (apply, audit, build, ci, docs, fmt, handoff, history, import_, init, plan, reports, sandbox,
+                         schema, show, starters, status, targets, test, upgrade, validate)
 
     for module in (validate, show, plan, apply, audit, status, upgrade, import_, targets, history, starters, init,
                    schema, build, sandbox, test, fmt, docs, ci, handoff):
         cli.add_command(module.command)
+    for command in (reports.review_command, reports.forecast_command, reports.trace_command):
+        cli.add_command(command)
 
 
 _register()

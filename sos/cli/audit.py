@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import sys
 from pathlib import Path
 
 import click
 
 from sos.cli.options import current_project, target_option
-from sos.cli.output import use_colour
+from sos.cli.output import show_report
 from sos.engine import audit
-from sos.plan.planfile import write_output
 from sos.render.audit import AUDIT_FORMATS, closing, render_audit
 
 
@@ -47,10 +45,5 @@ def command(target_name: str | None, fmt: str, out: Path | None, top: int, today
     project = current_project()
     target = project.target(target_name)
     report = audit(project, target, top=top, today=today.date() if today else None)
-    text = render_audit(report, fmt, colour=out is None and use_colour(sys.stdout))
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        write_output(out, text)
-        click.echo(f"{closing(report)} Wrote the {fmt} report to {out}.", err=True)
+    show_report(lambda colour: render_audit(report, fmt, colour=colour), out, fmt, closing(report))
     return 2 if report["found"] else 0

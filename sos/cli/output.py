@@ -11,12 +11,13 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import click
 
 from sos.blueprint.yaml import MAX_FILE_BYTES
 from sos.errors import Diagnostic
+from sos.plan.planfile import write_output
 from sos.resources import starter_path
 
 MAX_PER_FILE = 50  # diagnostics shown for one file; the rest are counted (one mistake repeated can make thousands)
@@ -28,6 +29,15 @@ _CREDENTIAL_WORDS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CRE
 
 def use_colour(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def show_report(render: Callable[[bool], str], out: Path | None, fmt: str, summary: str) -> None:
+    """A report rendered (`render(colour)`) to the terminal, or written to `out` with its `summary` line on stderr."""
+    if out is None:
+        click.echo(render(use_colour(sys.stdout)), nl=False)
+    else:
+        write_output(out, render(False))
+        click.echo(f"{summary} Wrote the {fmt} report to {out}.", err=True)
 
 
 def _source_line(file: str, line: int, cache: dict[str, list[str] | None]) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sos.cli.options import current_project, target_option
-from sos.engine import load_sandbox, sandbox_objects, seed_sandbox, tick_sandbox
+from sos.engine import convert_lead, load_sandbox, sandbox_objects, seed_sandbox, tick_sandbox
 from sos.errors import Diagnostic, SosError
 
 
@@ -35,6 +35,7 @@ today_option = click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metava
 Examples:
   sos apply && sos sandbox seed --deals 2000     # a pipeline to audit, from the blueprint
   sos sandbox load deals.csv --object opportunity  # a client's export, before API access
+  sos sandbox convert 42                         # a rep converts lead 42 into a deal
 """)
 def command() -> None:
     """Fill the local sandbox with records: realistic seeded data, or a CRM's CSV export.
@@ -60,8 +61,10 @@ Examples:
 def seed_command(deals: int, seed_value: int, today: datetime.datetime | None, target_name: str | None) -> None:
     """Replace the sandbox's records with realistic data for the applied blueprint.
 
-    Users and queues from the blueprint's routes, accounts, contacts, leads through the lead statuses, and deals
-    through the stage funnel with amounts, close dates, aging, stage history and tasks, with the dirty data a
+    Users and queues from the blueprint's routes, accounts, contacts, leads through the lead statuses (converted
+    into deals, each with its first-touch task: done in time, late or never), and deals through the stage funnel
+    with amounts, close dates, aging, tasks and the history the weekly reports read (stage moves, Commit calls,
+    amounts and close dates changed), with the dirty data a
     client's CRM has in week one: open deals without a next step or with a close date past, deals past their
     stage's max_days, stage requirements unmet. Seeding writes the rows directly, like a data import: the
     blueprint's rules are not enforced on them (that is how dirty data gets in).
@@ -132,3 +135,31 @@ def tick_command(days: int, target_name: str | None) -> None:
     today, fired = tick_sandbox(project, target, days)
     click.echo(f"Target '{target.name}' is now at {today.isoformat()}: {fired:,} time-in-stage "
                f"cadence{'s' * (fired != 1)} fired.")
+
+
+@command.command("convert", epilog="""\b
+Examples:
+  sos sandbox convert 42                          # lead 42 becomes a deal at the first stage
+  sos sandbox convert 42 --amount 12000 --close-date 2027-01-29
+""")
+@click.argument("lead_id", type=click.IntRange(1), metavar="LEAD_ID")
+@click.option("--amount", type=click.FloatRange(min=0), help="The new deal's amount.")
+@click.option("--close-date", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The new deal's close date (default: 30 days from the sandbox's today).")
+@click.option("--stage", help="The new deal's stage key (default: the first open stage).")
+@target_option
+def convert_command(lead_id: int, amount: float | None, close_date: datetime.datetime | None, stage: str | None,
+                    target_name: str | None) -> None:
+    """Convert a lead into a deal, as a rep does in the CRM.
+
+    The lead's status becomes the blueprint's converted status and a deal is created from it (its company, owner
+    and source), both saved as through the CRM's API: the applied rules are enforced and the history records them,
+    all or nothing. `sos trace` follows the lead into that deal.
+    """
+    project = current_project()
+    target = project.target(target_name)
+    values: dict[str, object] = {key: value for key, value in (
+        ("amount", amount), ("close_date", close_date.date().isoformat() if close_date else None),
+        ("stage", stage)) if value is not None}
+    deal = convert_lead(project, target, lead_id, values)
+    click.echo(f"Converted lead {lead_id} into deal {deal} in target '{target.name}'.")

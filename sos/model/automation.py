@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Mapping
 
-from sos.model.resources import Kind, Resource
+from sos.model.resources import Kind, Model, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,3 +225,14 @@ def assignment_attrs(assignment: Assignment) -> dict[str, Any]:
     if assignment.description:
         attrs["description"] = assignment.description
     return attrs
+
+
+def speed_to_lead(model: Model) -> tuple[str, CreateTask] | None:
+    """The cadence that gives a new lead its first touch (the first on a lead's creation that creates a task with a
+    due time), by address, with its task; None when the blueprint has none."""
+    for resource in model.of_kind(Kind.AUTOMATION):
+        cadence = automation_of(resource)
+        if isinstance(cadence.trigger, RecordCreated) and cadence.trigger.object == "lead" \
+                and isinstance(cadence.action, CreateTask):
+            return str(resource.address), cadence.action
+    return None

@@ -22,7 +22,8 @@ from sos.project import load_project
 TODAY = "2026-03-02"
 OPEN = ["discovery_call", "demo", "quote_sent", "negotiation", "verbal_commit"]
 MAX_DAYS = {"discovery_call": 5, "demo": 7, "quote_sent": 7, "negotiation": 7, "verbal_commit": 5}
-RECORD_TABLES = ("account", "contact", "lead", "opportunity", "task", "user", "queue", "field_history")
+RECORD_TABLES = ("account", "contact", "lead", "opportunity", "task", "user", "queue", "field_history",
+                 "lead_conversion")
 
 
 def sos(*args: str) -> Result:

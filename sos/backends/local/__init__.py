@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import HANDOFF_NOTE, Activity, ApplyResult, Capabilities, Export, Live, Support, Tally, Timeline
+from sos.backends.local import history
 from sos.backends.local.automation import TABLES as AUTOMATION_TABLES
 from sos.backends.local.automation import tick as fire_stage_age
 from sos.backends.local.csvload import read_csv
@@ -24,7 +25,7 @@ from sos.backends.local.seed import seed
 from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
                                       table_columns, write)
 from sos.backends.local.tally import tally
-from sos.errors import Diagnostic, SosError, Span
+from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
 from sos.model.automation import RoundRobin, assignment_attrs, assignment_of, automation_attrs, automation_of
 from sos.model.checks import Check
@@ -42,7 +43,7 @@ RECORD_WAIT_SECONDS = 10.0
 
 # 1: resources only; 2: records beside them (a version 1 file is upgraded when opened)
 SCHEMA_VERSION = 2
-SCHEMA = TABLES + AUTOMATION_TABLES + """
+SCHEMA = TABLES + AUTOMATION_TABLES + history.TABLES + """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resources (
     address TEXT PRIMARY KEY,
@@ -323,6 +324,64 @@ class LocalBackend:
             if not table_columns(connection, obj):
                 return 0
             return int(connection.execute(f"SELECT count(*) FROM {quote_name(obj)}").fetchone()[0])
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        """See History.rows; a record's url is None (the sandbox has no UI)."""
+        if not self.path.exists():
+            return
+        with self._connect() as connection:
+            yield from history.rows(connection, model_scope(_read_all(connection, self.path), obj), fields)
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        """See History.changes: the sandbox keeps every field's history, so nothing is unavailable."""
+        if not self.path.exists():
+            return Timeline(())
+        with self._connect() as connection:
+            return history.changes(connection, model_scope(_read_all(connection, self.path), obj), fields, since)
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        if not self.path.exists():
+            return
+        with self._connect() as connection:
+            yield from history.activities(connection, obj, since)
+
+    def convert_lead(self, lead_id: int, *, deal_values: Mapping[str, object], who: str = "sos",
+                     now: datetime.datetime | None = None) -> int:
+        """Convert a lead as a rep does in the CRM: its status becomes the first converted status and a deal is
+        created with `deal_values` (unless given: its name, owner and source from the lead, the first open stage,
+        a close date 30 days out), both saved through the sandbox's rules and history, all or nothing. The new
+        deal's id."""
+        with self._transaction() as connection:
+            model = self._applied(connection)
+            now = now or self._now(connection)
+            scope = model_scope(model, "lead")
+            lead = read_row(connection, "lead", lead_id)
+            if lead is None:
+                raise SosError(f"there is no lead {lead_id} in the sandbox", "bad-record")
+            converted = next((s.key for s in scope.statuses if s.converted), None)
+            if converted is None:
+                raise SosError(Diagnostic(None, "the applied blueprint has no lead status with `converted: true`, so "
+                                          "no lead can be converted", "bad-record",
+                                          fix="mark the status leads convert in with `converted: true`"))
+            if connection.execute("SELECT 1 FROM lead_conversion WHERE lead = ?", (lead_id,)).fetchone():
+                raise SosError(f"lead {lead_id} is already converted", "bad-record")
+            stages = [s.key for s in model_scope(model, "opportunity").stages]
+            stage = deal_values.get("stage")
+            if stage is not None and stage not in stages:
+                raise SosError(Diagnostic(None, f"the blueprint has no stage '{stage}'", "bad-record",
+                                          fix=did_you_mean(str(stage), stages) or f"use one of {', '.join(stages)}"))
+            first_stage = next((s.key for s in model_scope(model, "opportunity").stages if s.outcome == "open"), None)
+            values = {"name": f"{lead.get('company') or lead.get('name')} - New", "owner": lead.get("owner"),
+                      "lead_source": lead.get("lead_source"), "stage": first_stage,
+                      "close_date": (now.date() + datetime.timedelta(days=30)).isoformat(), **deal_values}
+            deal = write(connection, model, "opportunity", values, record_id=None, who=who, now=now)
+            if lead.get("status") != converted:
+                write(connection, model, "lead", {"status": converted}, record_id=lead_id, who=who, now=now)
+            utc = now.astimezone(datetime.UTC).replace(tzinfo=None) if now.tzinfo else now
+            connection.execute("INSERT INTO lead_conversion VALUES (?, ?, ?)",
+                               (lead_id, deal, utc.isoformat(timespec="seconds") + "Z"))
+            return deal
 
     def seed_unmanaged(self, resource: Resource) -> None:
         """Put a resource sos did not create into the sandbox, as a CRM admin might by hand."""

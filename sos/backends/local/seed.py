@@ -1,7 +1,9 @@
 """Realistic, deterministic records for the blueprint applied to a sandbox: the team (the users and queues its routes
 name), accounts, contacts, leads through the lead statuses, deals through the stage funnel with amounts, close
 dates, aging and their stage history, tasks, and dirty data in the proportions a sales leader finds in a client's
-CRM in week one.
+CRM in week one. The history is what the weekly reports read: stage moves (a few back a stage) and forecast
+categories over past weeks, amounts and close dates changed lately, Best Case deals called Commit, leads' status
+changes and conversions into deals, and each lead's first-touch task (done in time, late or never).
 
 Seeding replaces every record of the sandbox (the applied blueprint stays) and writes rows directly, as a data
 import does: the blueprint's rules are not enforced on it, which is how dirty data gets in. The same seed, count
@@ -20,7 +22,7 @@ from typing import Any
 from sos.backends.local.store import RECORD_OBJECTS, sync_tables
 from sos.expr.dialects.sql import STAGE_ENTERED, columns, quote_name
 from sos.expr.types import STANDARD_FIELDS, ExprType, Kind, Scope
-from sos.model.automation import Queue, RoundRobin, User, assignment_of
+from sos.model.automation import CreateTask, Queue, RoundRobin, User, assignment_of, speed_to_lead
 from sos.model.resources import Kind as ResourceKind
 from sos.model.resources import Model
 
@@ -32,6 +34,14 @@ PAST_MAX_DAYS = 0.22            # deals sitting longer than their stage's limit
 REQUIREMENT_UNMET = 0.08        # each field a deal's stage requires, left blank
 OTHER_FIELD_FILLED = 0.35       # a field no stage requires yet, filled in
 FUNNEL = 0.62                   # open deals in a stage, for each one in the stage before
+MOVED_BACK = 0.15               # open deals that lately moved back a stage (of those that moved lately)
+SLIPPED = 0.25                  # open deals whose close date was pushed out in the last three weeks
+REPRICED = 0.15                 # open deals whose amount changed in the last three weeks
+COMMITTED = 0.3                 # open deals in a Best Case stage the rep moved to Commit
+UNASSIGNED = 0.03               # leads no route or rep owns
+CONVERTED_WITHOUT_DEAL = 0.07   # converted leads whose deal was never created
+TOUCHED_IN_TIME = 0.65          # leads whose first-touch task was done before it was due
+TOUCHED_LATE = 0.2              # … done after it was due (the rest are never touched)
 
 FIRST = ["Ana", "Bo", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana", "Ivo", "Jade", "Kai", "Lena", "Mo", "Nia",
          "Omar", "Pia", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Vik", "Wes", "Yara", "Zoe"]
@@ -54,12 +64,13 @@ def seed(connection: sqlite3.Connection, model: Model, *, deals: int, seed_value
     """Replace the sandbox's records with `deals` deals and everything around them, inside the caller's
     transaction; how many rows of each table were written."""
     scopes = sync_tables(connection, model)
-    for table in (*RECORD_OBJECTS, "task", "user", "queue", "field_history"):
+    for table in (*RECORD_OBJECTS, "task", "user", "queue", "field_history", "lead_conversion"):
         connection.execute(f"DELETE FROM {quote_name(table)}")
     chance = random.Random(seed_value)
     accounts = max(1, deals // 4)
     sizes = {"account": accounts, "contact": accounts * 2, "lead": deals, "opportunity": deals}
-    world = _World(chance, today, scopes, _team(model), _requirements(model), _stages(model), sizes)
+    world = _World(chance, today, scopes, _team(model), _requirements(model), _stages(model), sizes,
+                   speed_to_lead(model))
     counts: dict[str, int] = {}
     counts["user"] = _insert(connection, "user", ["username", "name", "email"],
                              ([u, _person(u), u] for u in world.team))
@@ -74,10 +85,14 @@ def seed(connection: sqlite3.Connection, model: Model, *, deals: int, seed_value
     tasks: list[list[object]] = []
     counts["opportunity"] = _insert_records(
         connection, scopes["opportunity"], (world.deal(n + 1, history, tasks) for n in range(deals)))
+    conversions: list[list[object]] = []
+    leads = world.lead_stories(history, tasks, conversions)
+    connection.executemany("UPDATE lead SET created_date = ?, owner = ? WHERE _id = ?", leads)
+    _insert(connection, "lead_conversion", ["lead", "deal", "at"], conversions)
     counts["field_history"] = _insert(connection, "field_history",
                                       ["object", "record", "field", "old", "new", "who", "at"], history)
     counts["task"] = _insert(connection, "task", ["subject", "status", "due_date", "owner", "what_object",
-                                                  "what_id", "created_date", "completed_date"], tasks)
+                                                  "what_id", "created_date", "completed_date", "cadence"], tasks)
     return counts
 
 
@@ -132,13 +147,30 @@ def _moment(day: datetime.date, chance: random.Random) -> str:
     return f"{day.isoformat()}T{chance.randint(13, 22):02d}:{chance.randint(0, 59):02d}:00.000000Z"
 
 
+def _stamp(moment: datetime.datetime) -> str:
+    """A date and time as the field history holds it."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(moment: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(moment.rstrip("Z"))
+
+
+def _created(moment: datetime.datetime) -> str:
+    """A date and time as a record's created_date holds it."""
+    return moment.strftime("%Y-%m-%dT%H:%M:00.000000Z")
+
+
 class _World:
     """Draws every record from one random stream, in one order: the same seed gives the same rows."""
 
     def __init__(self, chance: random.Random, today: datetime.date, scopes: dict[str, Scope], team: list[str],
                  requirements: dict[str, set[str]], stages: dict[str, Mapping[str, Any]],
-                 sizes: dict[str, int]) -> None:
+                 sizes: dict[str, int], first_touch: tuple[str, CreateTask] | None) -> None:
         self.chance, self.today, self.scopes, self.team = chance, today, scopes, team
+        self.first_touch = first_touch
+        self.leads: list[tuple[str | None, str, str | None]] = []    # each lead's status, created, owner
+        self.deals: list[tuple[str, str]] = []                       # each deal's created moment and owner
         self.requirements, self.stages, self.sizes = requirements, stages, sizes
         self.custom_fields = {obj: [(key, t) for key, t in scope.fields.items() if key not in STANDARD_FIELDS[obj]]
                               for obj, scope in scopes.items()}
@@ -211,12 +243,14 @@ class _World:
         row: dict[str, object] = {
             "first_name": first, "last_name": last, "name": f"{first} {last}", "company": self.company(number + 7),
             "email": f"{first.lower()}@lead{number}.example.org", "lead_source": chance.choice(SOURCES),
-            "status": self._lead_status(), "owner": chance.choice(self.team),
+            "status": self._lead_status(),
+            "owner": None if chance.random() < UNASSIGNED else chance.choice(self.team),
             "employees": int(chance.lognormvariate(3.2, 1.1)) + 1,
             "created_date": _moment(self.day(-180, 0), chance)}
         if chance.random() < 0.8:
             row["last_activity_date"] = self.day(-40, 0).isoformat()
         self.custom("lead", row, lambda key: chance.random() < OTHER_FIELD_FILLED + 0.3)
+        self.leads.append((row["status"], str(row["created_date"]), row["owner"]))     # type: ignore[arg-type]
         return row
 
     def _lead_status(self) -> str | None:
@@ -260,18 +294,99 @@ class _World:
             1 - REQUIREMENT_UNMET if key in required else OTHER_FIELD_FILLED))
         moments = [created + datetime.timedelta(days=6 * step) for step in range(len(path) - 1)]
         moments.append(self.today - datetime.timedelta(days=entered_ago))
-        for old, new, day in zip([None, *path], path, moments, strict=False):
-            history.append(["opportunity", number, "stage", old, new, owner, f"{day.isoformat()}T15:00:00Z"])
+        visits = list(zip(path, moments, strict=False))
+        if is_open and len(path) > 1 and entered_ago <= 21 and path[-1] != self.open[-1] \
+                and chance.random() < MOVED_BACK:     # it went a stage too far five days earlier
+            here, day = visits[-1]
+            ahead = self.open[self.open.index(here) + 1]
+            visits[-1:] = [(ahead, day - datetime.timedelta(days=5)), (here, day)]
+        for name, values in (("stage", [s for s, _ in visits]),
+                             ("forecast_category", [self.stages.get(s, {}).get("forecast") for s, _ in visits])):
+            for was, now, (_, day) in zip([None, *values], values, visits, strict=False):
+                if was != now:
+                    history.append(["opportunity", number, name, was, now, owner, f"{day.isoformat()}T15:00:00Z"])
+        if is_open:
+            self._recent_changes(number, row, created, moments[-1], history)
+        self.deals.append((str(row["created_date"]), owner))
         last_activity = None
         for _ in range(chance.randint(0, 2) if is_open else 1):
             due = self.day(-20, 10)
             done = due <= self.today and chance.random() < 0.7
             tasks.append([chance.choice(TASKS), "completed" if done else "open", due.isoformat(), owner,
                           "opportunity", number, _moment(due - datetime.timedelta(days=3), chance),
-                          due.isoformat() if done else None])
+                          due.isoformat() if done else None, None])
             last_activity = max(last_activity or due, due) if done else last_activity
         row["last_activity_date"] = last_activity.isoformat() if last_activity else None
         return row
+
+    def _recent_changes(self, number: int, row: dict[str, object], created: datetime.date,
+                        entered: datetime.date, history: list[list[object]]) -> None:
+        """What reps changed on an open deal in the last three weeks, as a pipeline review reads it: a Best Case
+        deal called Commit, a close date pushed out, an amount changed (the row holds the new values)."""
+        chance, owner = self.chance, row["owner"]
+
+        def after(day: datetime.date) -> str:      # a moment between `day` (after its stage move) and today
+            start = max(-21, (day - self.today).days)
+            return f"{self.day(start, 0).isoformat()}T{chance.randint(16, 22):02d}:{chance.randint(0, 59):02d}:00Z"
+
+        if row["forecast_category"] == "best_case" and chance.random() < COMMITTED:
+            history.append(["opportunity", number, "forecast_category", "best_case", "commit", owner, after(entered)])
+            row["forecast_category"] = "commit"
+        if chance.random() < SLIPPED:
+            close = datetime.date.fromisoformat(str(row["close_date"]))
+            earlier = close - datetime.timedelta(days=chance.randint(7, 30))
+            history.append(["opportunity", number, "close_date", earlier.isoformat(), row["close_date"], owner,
+                            after(created)])
+        if row["amount"] is not None and chance.random() < REPRICED:
+            old = round(float(str(row["amount"])) * chance.choice([0.6, 0.8, 1.25, 1.5]), -2)
+            history.append(["opportunity", number, "amount", old, row["amount"], owner, after(created)])
+
+    def lead_stories(self, history: list[list[object]], tasks: list[list[object]],
+                     conversions: list[list[object]]) -> list[tuple[str, str | None, int]]:
+        """Each lead's story, drawn once every deal is: its status moves, its conversion into the deal of the same
+        number (created hours to days before that deal, owned by its owner), its first-touch task. The created
+        date, owner and id of each converted lead, for the caller to update."""
+        chance = self.chance
+        first = self.statuses[0] if self.statuses else None
+        end_of_today = datetime.datetime.combine(self.today, datetime.time(23, 59))
+        converted_leads: list[tuple[str, str | None, int]] = []
+        for number, (status, created, owner) in enumerate(self.leads, start=1):
+            became = None
+            if status in self.converted and chance.random() >= CONVERTED_WITHOUT_DEAL and number <= len(self.deals):
+                deal_created, owner = self.deals[number - 1]
+                became = _parse(deal_created)
+                created = _created(became - datetime.timedelta(days=chance.randint(0, 10),
+                                                               hours=chance.randint(1, 5)))
+                converted_leads.append((created, owner, number))
+                conversions.append([number, number, _stamp(became)])
+            start = _parse(created)
+            if first is not None:
+                history.append(["lead", number, "status", None, first, owner or "sos", _stamp(start)])
+            if first is not None and status != first:
+                moved = became or start + datetime.timedelta(days=chance.randint(0, 12), hours=chance.randint(1, 6))
+                history.append(["lead", number, "status", first, status, owner or "sos",
+                                _stamp(moved if moved <= end_of_today else start + (end_of_today - start) / 2)])
+            if self.first_touch is not None and chance.random() < 0.9:
+                self._first_touch(number, start, owner, end_of_today, tasks)
+        return converted_leads
+
+    def _first_touch(self, number: int, created: datetime.datetime, owner: str | None,
+                     end_of_today: datetime.datetime, tasks: list[list[object]]) -> None:
+        """The speed-to-lead cadence's task on a new lead: done in time, done late, or never done."""
+        assert self.first_touch is not None
+        cadence, task = self.first_touch
+        chance = self.chance
+        due = created + datetime.timedelta(hours=task.due_in_hours if task.due_in_hours is not None
+                                           else 24 * (task.due_in_days or 0))
+        roll = chance.random()
+        done: datetime.datetime | None = None
+        if roll < TOUCHED_IN_TIME:
+            done = created + (due - created) * chance.random()
+        elif roll < TOUCHED_IN_TIME + TOUCHED_LATE:
+            done = due + datetime.timedelta(hours=chance.randint(1, 72))
+        done = done if done is not None and done <= end_of_today else None
+        tasks.append([task.subject, "completed" if done else "open", due.strftime("%Y-%m-%dT%H:%MZ"), owner, "lead",
+                      number, _created(created), None if done is None else _stamp(done), cadence])
 
     def _path(self) -> list[str]:
         """The stages a deal went through, ending where it is: the funnel narrows stage by stage."""

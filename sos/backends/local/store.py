@@ -27,6 +27,7 @@ from sos.model.resources import Model
 
 RECORD_OBJECTS = ("account", "contact", "lead", "opportunity")
 ID = "_id"      # a record's id: the table's integer key (a field key never starts with '_')
+UNTRACKED = (STAGE_ENTERED, "created_date")     # stamped by the CRM, not in a record's field history
 
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS field_history (
@@ -137,6 +138,8 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
     if obj == "lead" and prior is None and record.get("status") in (None, ""):   # a new lead: the default status
         record["status"] = next((status.address.key for status in model.of_kind(ResourceKind.LEAD_STATUS)
                                  if status.attrs.get("default")), None)
+    if prior is None and "created_date" in scope.fields and record.get("created_date") is None:
+        record["created_date"] = now.isoformat(timespec="seconds") + "Z"     # the CRM stamps a new record
     if "days_in_stage" in scope.fields:     # a create or a stage change enters the stage today
         stage = STAGE_FIELDS[obj]
         moved = prior is None or record.get(stage) != prior.get(stage)
@@ -157,7 +160,7 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
     connection.executemany(
         "INSERT INTO field_history (object, record, field, old, new, who, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(obj, record_id, key, old.get(key), value, who, at) for key, value in row.items()
-         if key != STAGE_ENTERED and old.get(key) != value])
+         if key not in UNTRACKED and old.get(key) != value])
     after_save(connection, model, obj, record_id, decode(row, scope, today), prior, now)
     return record_id
 

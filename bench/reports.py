@@ -1,0 +1,63 @@
+"""The weekly reports' cost: 100,000 seeded opportunities (and their leads, history and tasks) in the sandbox for
+smb-bant, then `sos review`, `sos forecast` and `sos trace` (10 leads) as the engine runs them, each with its wall
+time (time.perf_counter) and, run again, its peak memory (tracemalloc: Python's allocations, not SQLite's page
+cache). Figures only; nothing is asserted.
+
+The Salesforce figure (the API calls the three reports need on the emulator loaded with the same records) belongs
+in `salesforce_calls` below: the Salesforce History implementation adds it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from bench.seeded import seeded_sandbox
+from sos.engine import weekly_report
+from sos.reports.forecast import forecast
+from sos.reports.review import review
+from sos.reports.trace import trace
+
+DEALS = 100_000
+TODAY = datetime.date(2026, 12, 4)
+SINCE = TODAY - datetime.timedelta(days=7)
+GENERATED = datetime.datetime(2026, 12, 4, 9, 0, tzinfo=datetime.UTC)
+REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "review": functools.partial(review, today=TODAY, since=SINCE, generated=GENERATED),
+    "forecast": functools.partial(forecast, today=TODAY, since=SINCE, period="quarter", generated=GENERATED),
+    "trace (10 leads)": functools.partial(trace, today=TODAY, leads=10, generated=GENERATED),
+}
+
+
+def run() -> list[tuple[str, str]]:
+    return run_sandbox() + salesforce_calls()
+
+
+def run_sandbox() -> list[tuple[str, str]]:
+    with seeded_sandbox(DEALS, TODAY) as seeded:
+        rows = [(f"sandbox seed ({DEALS:,} deals and their leads, history, tasks)", f"{seeded.seconds:.1f} s")]
+        for name, build in REPORTS.items():
+            report = functools.partial(weekly_report, seeded.project, seeded.target, functools.partial(_build, build))
+            started = time.perf_counter()
+            report()
+            took = time.perf_counter() - started
+            tracemalloc.start()     # a second run for the memory: tracemalloc slows Python down several times
+            report()
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            rows.append((f"sandbox {name}: time, peak memory", f"{took:.2f} s, {peak / 1e6:.0f} MB"))
+        return rows
+
+
+def _build(build: Callable[..., dict[str, Any]], history: Any, model: Any, where: Any) -> dict[str, Any]:
+    return build(history, model, target=where)
+
+
+def salesforce_calls() -> list[tuple[str, str]]:
+    """The API calls each report needs against the Salesforce emulator holding the same records: added with the
+    Salesforce History implementation."""
+    return [("salesforce calls (review, forecast, trace)", "not measured yet: Salesforce History is not here")]
