@@ -117,7 +117,7 @@ class Builder:
             origin=node.span, help=_get(node, "help", ""), description=_get(node, "description", ""),
             length=_get(node, "length"), precision=_get(node, "precision"), scale=_get(node, "scale"),
             values=tuple(_get(node, "values", ())), default=_get(node, "default"), to=_get(node, "to"),
-            api_names=api_names, node=node,
+            api_names=api_names, renamed_from=_get(node, "renamed_from"), node=node,
         )
 
     def stage(self, node: Node) -> Stage:
@@ -127,7 +127,8 @@ class Builder:
             forecast=_get(node, "forecast") or DEFAULT_FORECAST[outcome], outcome=outcome, origin=node.span,
             max_days=_get(node, "max_days"), require=tuple(_get(node, "require", ())),
             require_to_leave=tuple(_get(node, "require_to_leave", ())),
-            enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""), node=node,
+            enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""),
+            renamed_from=_get(node, "renamed_from"), node=node,
         )
 
     def pipeline(self, key: str, node: Node) -> Pipeline:
@@ -144,12 +145,13 @@ class Builder:
         return Rule(key=key, object=_get(node, "object"), when=when, require=require,
                     when_text=_get(node, "when", ""), require_text=_get(node, "require"),
                     message=_get(node, "message"), origin=node.span, enforce=_get(node, "enforce", "always"),
-                    description=_get(node, "description", ""), node=node)
+                    description=_get(node, "description", ""), renamed_from=_get(node, "renamed_from"), node=node)
 
     def lead_status(self, node: Node) -> LeadStatus:
         return LeadStatus(key=_get(node, "key"), label=_get(node, "label"), origin=node.span,
                           default=_get(node, "default", False), converted=_get(node, "converted", False),
-                          description=_get(node, "description", ""), node=node)
+                          description=_get(node, "description", ""), renamed_from=_get(node, "renamed_from"),
+                          node=node)
 
     def cadence(self, key: str, node: Node) -> Cadence:
         return Cadence(key=key, trigger=_get(node, "trigger"), schedule=_get(node, "schedule"),

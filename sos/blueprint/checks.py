@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 
+from sos.blueprint.renames import check_renames
 from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.yaml import Node
@@ -345,6 +346,7 @@ CHECKS: tuple[Check, ...] = (
     check_cadences,
     check_routing,
     check_placeholder_addresses,
+    check_renames,
 )
 
 

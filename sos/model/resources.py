@@ -74,6 +74,11 @@ class Resource:
     managed: bool = True
     exprs: Mapping[str, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
     spans: Mapping[str, Span] = field(default_factory=dict, compare=False)  # where each attribute is written
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`): a plan renames that one in place
+
+    @property
+    def old_address(self) -> Address | None:
+        return Address(self.address.kind, self.address.scope, self.renamed_from) if self.renamed_from else None
 
 
 @dataclass
