@@ -130,8 +130,8 @@ def test_schema_errors(files: Files, source: str, expected: list[str]) -> None:
                  "did you mean 'label'?", id="field-option-did-you-mean"),
     pytest.param(HEAD + "fields:\n  opportunity:\n    a: {type: text, colour: red}\n",
                  "b.yaml:5:21: error: unknown key 'colour' in fields.opportunity.a [unknown-key]",
-                 "allowed keys: type, label, help, description, renamed_from, length, precision, scale, values, default, to, "
-                 "api_name", id="unknown-key-lists-allowed"),
+                 "allowed keys: type, label, help, description, renamed_from, length, precision, scale, values, "
+                 "default, to, api_name", id="unknown-key-lists-allowed"),
     pytest.param(HEAD + "fields:\n  opportunity:\n    kind: {type: picklst, values: [a]}\n",
                  "b.yaml:5:18: error: fields.opportunity.kind.type: 'picklst' is not allowed here [bad-value]",
                  "did you mean 'picklist'?", id="enum-did-you-mean"),

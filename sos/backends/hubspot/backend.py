@@ -51,7 +51,10 @@ class HubSpotBackend:
                              "(`sos audit` does not check them either)",
             Kind.ASSIGNMENT: "sos does not write routing to HubSpot; set up owner rotation in HubSpot by hand "
                              "(`sos audit` does not check it either)",
-        })
+        },
+        cannot_rename={Kind.FIELD: "HubSpot cannot change a property's internal name, so sos creates the new "
+                                   "property; the old one keeps its values until it is deleted (copy them across "
+                                   "with an import or a workflow first)"})
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""
 
