@@ -96,6 +96,11 @@ def _raw_coords(raw: str, line: int, col: int) -> list[tuple[int, int]]:
     return coords
 
 
+# Each expression parsed once per process, by its text and where it is written: `sos status` reads the same starters'
+# expressions for every client (the nodes are frozen, so clients share them).
+_PARSED: dict[tuple[str, Span, str, str | None], Expr] = {}
+
+
 class Builder:
     def __init__(self, diagnostics: Diagnostics) -> None:
         self.diagnostics = diagnostics
@@ -103,11 +108,15 @@ class Builder:
     def expression(self, node: Node | None) -> Expr | None:
         if node is None:
             return None
+        key = (str(node.value), node.span, node.raw, node.style)
+        if key in _PARSED:
+            return _PARSED[key]
         try:
-            return parse_expression(str(node.value), expression_locator(node))
+            parsed = _PARSED[key] = parse_expression(str(node.value), expression_locator(node))
         except SosError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return None
+        return parsed
 
     def field(self, obj: str, key: str, node: Node) -> Field:
         api_name = _get(node, "api_name")

@@ -103,7 +103,7 @@ class Model:
         return len(self.resources)
 
     def of_kind(self, kind: Kind) -> list[Resource]:
-        return [r for r in self if r.address.kind is kind]
+        return sorted((r for r in self.resources.values() if r.address.kind is kind), key=lambda r: r.address)
 
     def fingerprint(self) -> str:
         """A digest of every resource's attributes and ownership: equal fingerprints, equal states."""
