@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from sos.engine import apply_plan, export_plan, make_plan
+from sos.engine import apply_plan, check_plan, export_plan, make_plan
 from sos.plan.change import Action
 from sos.project import Project
 from tests.backends.salesforce.conftest import SMALL
@@ -43,6 +43,9 @@ def test_renames_keep_the_orgs_records(emulator: SalesforceEmulator, applied: Pr
         (Action.UPDATE, "lead_status.lead.contacted", "lead_status.lead.working"),
         (Action.UPDATE, "rule.opportunity.close_date_ahead", "rule.opportunity.close_date_not_past")}
     assert not any(c.action is Action.DELETE for c in run.plan.changes)
+    assert [d.message for d in check_plan(project, run) if d.code == "sf-rename-keeps-value"] == [
+        "stage solution keeps the Salesforce value 'Proposal' that its deals hold; reps see it as 'Solution'",
+        "lead status contacted keeps the Salesforce value 'Working' that its leads hold; reps see it as 'Contacted'"]
     # `sos build` files cannot rename: they say which components a deploy of them would create beside the old ones.
     _, files = export_plan(project, project.target(None), run.desired, run.plan, fmt="mdapi", value_sets=False)
     assert [m.split(" is renamed from ")[0] for m in files.messages if " is renamed from " in m] == [
