@@ -63,6 +63,10 @@ def test_renames_are_applied_in_place_and_records_keep_their_values(client: Path
     with (client / "blueprint.yaml").open("a", encoding="utf-8") as out:
         out.write(yaml.safe_dump(RENAMES, sort_keys=False))
 
+    shown = yaml.safe_load(sos("show").stdout)       # the resolved blueprint keeps each rename
+    assert [s.get("renamed_from") for s in shown["pipelines"]["new_business"]["stages"]].count("demo") == 1
+    assert shown["fields"]["opportunity"]["budget_band"]["renamed_from"] == "budget_range"
+
     plan = json.loads(sos("plan", "--format", "json").stdout)
     renamed = {c["address"]: c["renamed_from"] for c in plan["changes"] if c["renamed_from"]}
     assert renamed == {
