@@ -423,6 +423,8 @@ def test_with_its_registry_field_deleted_an_apply_refuses_to_touch_the_required_
      "      - {key: signed, label: Signed, probability: 100, outcome: won}"),
     ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",
      "{key: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
+    ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",     # renamed as well
+     "{key: signed, renamed_from: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
 ])
 def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: Repo, before: str,
                                                                           after: str) -> None:
@@ -430,7 +432,7 @@ def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: 
     stages_before = stages(repo.emulator.account, "New business")
     line = 1 + SMALL.splitlines().index(f"      - {before}")
     refused = repo.write(SMALL.replace(before, after)).sos("apply", "--auto-approve", code=1).output
-    key = before.split(",")[0].removeprefix("{key: ")
+    key = after.split(",")[0].removeprefix("{key: ")
     assert f"blueprint.yaml:{line}:9: error: stage stage.new_business.{key} would change between open and won or " \
            "lost, which Pipedrive cannot do: an open stage is a Pipedrive stage, won and lost are deal statuses " \
            "[pd-stage-outcome]" in refused
