@@ -37,6 +37,8 @@ class Capabilities:
 
     support: Mapping[Kind, Support]
     notes: Mapping[Kind, str] = field(default_factory=dict)
+    # The kinds a `renamed_from:` cannot rename in place (the old one is deleted, the new one created), and why.
+    cannot_rename: Mapping[Kind, str] = field(default_factory=dict)
 
     @property
     def held(self) -> frozenset[Kind]:

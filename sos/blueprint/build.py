@@ -97,6 +97,11 @@ def _raw_coords(raw: str, line: int, col: int) -> list[tuple[int, int]]:
     return coords
 
 
+# Each expression parsed once per process, by its text and where it is written: `sos status` reads the same starters'
+# expressions for every client (the nodes are frozen, so clients share them).
+_PARSED: dict[tuple[str, Span, str, str | None], Expr] = {}
+
+
 class Builder:
     def __init__(self, diagnostics: Diagnostics) -> None:
         self.diagnostics = diagnostics
@@ -104,11 +109,15 @@ class Builder:
     def expression(self, node: Node | None) -> Expr | None:
         if node is None:
             return None
+        key = (str(node.value), node.span, node.raw, node.style)
+        if key in _PARSED:
+            return _PARSED[key]
         try:
-            return parse_expression(str(node.value), expression_locator(node))
+            parsed = _PARSED[key] = parse_expression(str(node.value), expression_locator(node))
         except SosError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return None
+        return parsed
 
     def field(self, obj: str, key: str, node: Node) -> Field:
         api_name = _get(node, "api_name")
@@ -118,7 +127,7 @@ class Builder:
             origin=node.span, help=_get(node, "help", ""), description=_get(node, "description", ""),
             length=_get(node, "length"), precision=_get(node, "precision"), scale=_get(node, "scale"),
             values=tuple(_get(node, "values", ())), default=_get(node, "default"), to=_get(node, "to"),
-            api_names=api_names, node=node,
+            api_names=api_names, renamed_from=_get(node, "renamed_from"), node=node,
         )
 
     def stage(self, node: Node) -> Stage:
@@ -128,7 +137,8 @@ class Builder:
             forecast=_get(node, "forecast") or DEFAULT_FORECAST[outcome], outcome=outcome, origin=node.span,
             max_days=_get(node, "max_days"), require=tuple(_get(node, "require", ())),
             require_to_leave=tuple(_get(node, "require_to_leave", ())),
-            enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""), node=node,
+            enforce=_get(node, "enforce", "on_stage_change"), description=_get(node, "description", ""),
+            renamed_from=_get(node, "renamed_from"), node=node,
         )
 
     def pipeline(self, key: str, node: Node) -> Pipeline:
@@ -145,12 +155,13 @@ class Builder:
         return Rule(key=key, object=_get(node, "object"), when=when, require=require,
                     when_text=_get(node, "when", ""), require_text=_get(node, "require"),
                     message=_get(node, "message"), origin=node.span, enforce=_get(node, "enforce", "always"),
-                    description=_get(node, "description", ""), node=node)
+                    description=_get(node, "description", ""), renamed_from=_get(node, "renamed_from"), node=node)
 
     def lead_status(self, node: Node) -> LeadStatus:
         return LeadStatus(key=_get(node, "key"), label=_get(node, "label"), origin=node.span,
                           default=_get(node, "default", False), converted=_get(node, "converted", False),
-                          description=_get(node, "description", ""), node=node)
+                          description=_get(node, "description", ""), renamed_from=_get(node, "renamed_from"),
+                          node=node)
 
     def cadence(self, key: str, node: Node) -> Cadence:
         return Cadence(key=key, trigger=_get(node, "trigger"), schedule=_get(node, "schedule"),

@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Callable, Collection, Iterable
 
 from sos.blueprint.handoffs import check_handoffs
+from sos.blueprint.renames import check_renames
 from sos.blueprint.scope import standard_field_names, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Pipeline
 from sos.blueprint.vars import type_problem
@@ -361,6 +362,7 @@ CHECKS: tuple[Check, ...] = (
     check_routing,
     check_placeholder_addresses,
     check_handoffs,
+    check_renames,
 )
 
 

@@ -8,7 +8,8 @@ import yaml
 
 from sos.blueprint.types import Blueprint, Cadence, Field, Handoff, LeadStatus, Pipeline, Route, Rule, Stage
 
-FIELD_OPTIONS = ("label", "help", "description", "length", "precision", "scale", "values", "default", "to")
+FIELD_OPTIONS = ("label", "help", "description", "renamed_from", "length", "precision", "scale", "values", "default",
+                 "to")
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def stage_to_data(stage: Stage) -> dict[str, Any]:
                      "require": list(stage.require),
                      "require_to_leave": list(stage.require_to_leave),
                      "enforce": stage.enforce if stage.require or stage.require_to_leave else None,
-                     "description": stage.description})
+                     "description": stage.description, "renamed_from": stage.renamed_from})
 
 
 def pipeline_to_data(pipeline: Pipeline) -> dict[str, Any]:
@@ -41,12 +42,13 @@ def pipeline_to_data(pipeline: Pipeline) -> dict[str, Any]:
 def rule_to_data(rule: Rule) -> dict[str, Any]:
     return _compact({"object": rule.object, "when": rule.when_text, "require": rule.require_text,
                      "message": rule.message, "enforce": rule.enforce,
-                     "description": rule.description})
+                     "description": rule.description, "renamed_from": rule.renamed_from})
 
 
 def status_to_data(status: LeadStatus) -> dict[str, Any]:
     return _compact({"key": status.key, "label": status.label, "default": status.default or None,
-                     "converted": status.converted or None, "description": status.description})
+                     "converted": status.converted or None, "description": status.description,
+                     "renamed_from": status.renamed_from})
 
 
 def cadence_to_data(cadence: Cadence) -> dict[str, Any]:

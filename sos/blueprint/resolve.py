@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
-from sos.blueprint.schema import validate_node
+from sos.blueprint.schema import merged_problems, validate_node
 from sos.blueprint.vars import Substitution
 from sos.blueprint.yaml import Node, load_file
 from sos.errors import Diagnostic, Diagnostics, SosError, Span, did_you_mean
@@ -401,7 +401,7 @@ def resolve_file(path: Path, folders: Sequence[Path] = ()) -> tuple[Merged | Non
         return merged, resolver.diagnostics
     used = _substitute(merged, resolver.diagnostics)
     if (len(merged.files) > 1 or used) and not resolver.diagnostics.has_errors():
-        resolver.diagnostics.extend(validate_node(merged_node(merged), "blueprint"))
+        resolver.diagnostics.extend(merged_problems(merged_node(merged)))
     return merged, resolver.diagnostics
 
 

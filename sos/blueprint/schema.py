@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from functools import cache
 from typing import Any, cast
@@ -70,6 +72,65 @@ def validate_node(root: Node, schema_name: str, *, partial: bool = False) -> lis
         for diagnostic in _diagnose(root, error):
             found.setdefault((diagnostic.span, diagnostic.message), diagnostic)
     return list(found.values())
+
+
+# The items of a blueprint, by where they sit and the definition each is checked against.
+_ITEM_MAPS = {"pipelines": "Pipeline", "rules": "Rule", "cadences": "Cadence"}
+_ITEM_LISTS = {"lead_statuses": "LeadStatus", "routing": "Route"}
+_CLEAN_ITEMS: set[tuple[str, str]] = set()
+
+
+def merged_problems(root: Node) -> list[Diagnostic]:
+    """validate_node(root, "blueprint") for a whole merged blueprint, quicker when most of its items (fields,
+    pipelines, rules, statuses, cadences, routes) are ones other clients share from their starters: each item's data
+    is checked against its definition once per process, and the tree around the items on its own. A blueprint that
+    breaks either goes through validate_node whole, which says where and why."""
+    data = root.to_data()
+    if next(_validator_of(_frame_schema()).iter_errors(data), None) is None and \
+            all(_clean(definition, item) for definition, item in _items(data)):
+        return []
+    return validate_node(root, "blueprint")
+
+
+def _items(data: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    for fields in (data.get("fields") or {}).values():
+        yield from (("Field", field) for field in fields.values())
+    for section, definition in _ITEM_MAPS.items():
+        yield from ((definition, item) for item in (data.get(section) or {}).values())
+    for section, definition in _ITEM_LISTS.items():
+        yield from ((definition, item) for item in data.get(section) or ())
+
+
+def _clean(definition: str, item: Any) -> bool:
+    key = (definition, json.dumps(item, sort_keys=True, default=str))
+    if key not in _CLEAN_ITEMS:
+        if next(_validator_of(_item_schema(definition)).iter_errors(item), None) is not None:
+            return False
+        _CLEAN_ITEMS.add(key)
+    return True
+
+
+@cache
+def _item_schema(definition: str) -> str:
+    schema = load_schema("blueprint")
+    return json.dumps({"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+@cache
+def _frame_schema() -> str:
+    """The blueprint schema with every item accepted as it is (each is checked against its definition apart)."""
+    schema = copy.deepcopy(load_schema("blueprint"))
+    schema["$defs"]["ObjectFields"]["additionalProperties"] = True
+    for section in _ITEM_MAPS:
+        schema["properties"][section]["additionalProperties"] = True
+    for section in _ITEM_LISTS:
+        schema["properties"][section]["items"] = True
+    return json.dumps(schema)
+
+
+@cache
+def _validator_of(schema: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema))
 
 
 def _leaves(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:

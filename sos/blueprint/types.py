@@ -32,6 +32,7 @@ class Field:
     default: bool | str | None = None
     to: str | None = None
     api_names: Mapping[str, str] = field(default_factory=dict)  # backend type → CRM name
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`)
     node: Node | None = field(default=None, compare=False, repr=False)
 
 
@@ -48,6 +49,7 @@ class Stage:
     require_to_leave: tuple[str, ...] = ()
     enforce: str = "on_stage_change"  # when `require` bites: always | on_stage_change | audit
     description: str = ""
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`)
     node: Node | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -78,6 +80,7 @@ class Rule:
     origin: Span
     enforce: str = "always"  # always | on_stage_change | audit
     description: str = ""
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`)
     node: Node | None = field(default=None, compare=False, repr=False)
 
 
@@ -89,6 +92,7 @@ class LeadStatus:
     default: bool = False
     converted: bool = False
     description: str = ""
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`)
     node: Node | None = field(default=None, compare=False, repr=False)
 
 

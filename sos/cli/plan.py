@@ -12,6 +12,7 @@ from sos.cli.options import adopt_option, current_project, no_impact_option, tar
 from sos.cli.output import plural, print_diagnostics, use_colour
 from sos.engine import check_plan, make_plan, unresolved_apply
 from sos.errors import SosError
+from sos.plan.diff import settled_renames
 from sos.plan.planfile import plan_to_json, save_plan
 from sos.render import render_plan
 
@@ -50,6 +51,7 @@ def command(target_name: str | None, out: Path | None, fmt: str, detailed_exitco
     target = project.target(target_name)
     run = make_plan(project, target, adopt=adopt, impact=not no_impact)
     problems = check_plan(project, run) if run.plan.has_changes else []
+    problems += settled_renames(run.desired, run.live.model, target.name) if run.live else []
     click.echo(render_plan({**plan_to_json(run.plan), "checks": [p.to_json() for p in problems]}, fmt,
                        colour=use_colour(sys.stdout)), nl=False)
     if out is not None:

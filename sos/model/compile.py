@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sos.blueprint.build import title_case
+from sos.blueprint.renames import Renamable, renamed_from_span
 from sos.blueprint.scope import scope_for, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Handoff, Pipeline, Stage
+from sos.errors import Span
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Expr
 from sos.expr.dialects.canonical import to_text
@@ -63,8 +65,9 @@ def requirement(bp: Blueprint, pipeline: Pipeline, stage: Stage, *, leaving: boo
     where = node.span if node is not None else stage.origin
     spans = [item.span for item in node.value] if node is not None and node.is_list else []
     exprs = requirement_exprs(required, stages, scope_for(bp, pipeline.object), where, spans)
-    key = stage.key + EXIT_SUFFIX if leaving else stage.key
-    return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, key), attrs, where, exprs=exprs)
+    suffix = EXIT_SUFFIX if leaving else ""
+    return Resource(Address(Kind.STAGE_REQUIREMENT, pipeline.key, stage.key + suffix), attrs, where, exprs=exprs,
+                    renamed_from=stage.renamed_from and stage.renamed_from + suffix)  # it follows its stage
 
 
 LINK_LABELS = {"asana": "Asana project", "jira": "Jira issue", "clickup": "ClickUp task"}
@@ -94,12 +97,17 @@ def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr
     return {name: typed_expr(bp, expr, obj)[0] for name, expr in exprs.items() if expr is not None}
 
 
+def _rename_spans(item: Renamable) -> dict[str, Span]:
+    return {"renamed_from": renamed_from_span(item)} if item.renamed_from else {}
+
+
 def compile_model(bp: Blueprint) -> Model:
     """The resources a CRM needs for `bp`: expressions as canonical text in the attributes, typed in `exprs`."""
     model = Model()
     for field in bp.all_fields():
         model.add(Resource(Address(Kind.FIELD, field.object, field.key), field_attrs(field), field.origin,
-                           spans={key: child.span for key, child in field.node.items()} if field.node else {}))
+                           spans={key: child.span for key, child in field.node.items()} if field.node else {},
+                           renamed_from=field.renamed_from))
     for pipeline in bp.pipelines.values():
         model.add(Resource(Address(Kind.PIPELINE, pipeline.object, pipeline.key),
                            compact_attrs({"label": pipeline.label, "description": pipeline.description,
@@ -108,7 +116,7 @@ def compile_model(bp: Blueprint) -> Model:
             model.add(Resource(Address(Kind.STAGE, pipeline.key, stage.key), compact_attrs({
                 "label": stage.label, "probability": stage.probability, "forecast": stage.forecast,
                 "outcome": stage.outcome, "max_days": stage.max_days, "description": stage.description,
-            }), stage.origin))
+            }), stage.origin, spans=_rename_spans(stage), renamed_from=stage.renamed_from))
             if stage.require:
                 model.add(requirement(bp, pipeline, stage))
             if stage.require_to_leave and stage.is_open:
@@ -117,12 +125,13 @@ def compile_model(bp: Blueprint) -> Model:
         model.add(Resource(Address(Kind.LEAD_STATUS, "lead", status.key), compact_attrs({
             "label": status.label, "default": status.default, "converted": status.converted,
             "description": status.description, "position": position,
-        }), status.origin))
+        }), status.origin, spans=_rename_spans(status), renamed_from=status.renamed_from))
     for rule in bp.rules.values():
         model.add(Resource(Address(Kind.RULE, rule.object, rule.key), compact_attrs({
             "when": to_text(rule.when) if rule.when else None, "require": to_text(rule.require),
             "message": rule.message, "enforce": rule.enforce, "description": rule.description,
-        }), rule.origin, exprs=_exprs(bp, rule.object, when=rule.when, require=rule.require)))
+        }), rule.origin, exprs=_exprs(bp, rule.object, when=rule.when, require=rule.require),
+            spans=_rename_spans(rule), renamed_from=rule.renamed_from))
     for cadence in bp.cadences.values():
         automation = Automation(trigger_from(cadence.trigger, cadence.schedule), action_from(cadence.action),
                                 to_text(cadence.when) if cadence.when else None, cadence.description)

@@ -75,6 +75,11 @@ class Resource:
     managed: bool = True
     exprs: Mapping[str, TypedExpr] = field(default_factory=dict, compare=False, repr=False)
     spans: Mapping[str, Span] = field(default_factory=dict, compare=False)  # where each attribute is written
+    renamed_from: str | None = None  # the key it had before (`renamed_from:`): a plan renames that one in place
+
+    @property
+    def old_address(self) -> Address | None:
+        return Address(self.address.kind, self.address.scope, self.renamed_from) if self.renamed_from else None
 
 
 @dataclass
@@ -99,7 +104,7 @@ class Model:
         return len(self.resources)
 
     def of_kind(self, kind: Kind) -> list[Resource]:
-        return [r for r in self if r.address.kind is kind]
+        return sorted((r for r in self.resources.values() if r.address.kind is kind), key=lambda r: r.address)
 
     def fingerprint(self) -> str:
         """A digest of every resource's attributes and ownership: equal fingerprints, equal states."""

@@ -68,6 +68,9 @@ class Change:
     danger: str = ""  # why a reviewer should look twice (a stage renamed or removed); shown, never read by apply
     reason: str | None = None  # why an update is planned where no attribute says it (changed outside sos); shown only
     impact: Impact | None = None  # the open records it would block, when the target reads records; shown only
+    # `renamed_from:` the resource it renames (an update: in place, `before` is the old one's; a create: the target
+    # cannot rename it in place, `reason` says why, and the old one is deleted)
+    renamed_from: Address | None = None
 
     @property
     def attr_changes(self) -> list[AttrChange]:
@@ -128,6 +131,7 @@ def held_stages(plan: Plan, change: Change) -> set[str]:
     if change.address.kind is not Kind.PIPELINE or change.action is not Action.UPDATE:
         return set()
     dropped = set((change.before or {}).get("stages", ())) - set((change.after or {}).get("stages", ()))
-    deleted = {c.address.key for c in plan.changes
-               if c.action is Action.DELETE and c.address.kind is Kind.STAGE and c.address.scope == change.address.key}
-    return dropped - deleted
+    stages = [c for c in plan.changes if c.address.kind is Kind.STAGE and c.address.scope == change.address.key]
+    deleted = {c.address.key for c in stages if c.action is Action.DELETE}
+    renamed = {c.renamed_from.key for c in stages if c.action is Action.UPDATE and c.renamed_from}
+    return dropped - deleted - renamed

@@ -45,6 +45,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "danger": c.danger or None,
                 "reason": c.reason,
                 "impact": _impact_json(c.impact),
+                "renamed_from": str(c.renamed_from) if c.renamed_from else None,
             }
             for c in plan.changes
         ],
@@ -81,7 +82,8 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         target=data["target"]["name"], target_type=data["target"]["type"],
         changes=tuple(Change(Address.parse(c["address"]), Action(c["action"]), c["before"], c["after"],
                              Span.from_origin(c["origin"]), c.get("danger") or "", c.get("reason"),
-                             _impact_from_json(c.get("impact")))
+                             _impact_from_json(c.get("impact")),
+                             Address.parse(c["renamed_from"]) if c.get("renamed_from") else None)
                       for c in data["changes"]),
         blueprint_digest=data["blueprint_digest"], live_fingerprint=data["live_fingerprint"],
         unchanged=data["summary"]["unchanged"],

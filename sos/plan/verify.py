@@ -31,7 +31,10 @@ def refuse_mismatches(plan: Plan, live: Model, desired: Model | None = None) -> 
 
 def _mismatch(plan: Plan, change: Change, live: Model, desired: Model | None) -> str:
     """Why `change` does not follow from the states, or ''."""
-    have = live.get(change.address)
+    renamed = change.renamed_from if change.action is Action.UPDATE else None
+    if renamed is not None and change.address in live:
+        return f"renaming {renamed}, but the CRM already holds the new key"
+    have = live.get(renamed or change.address)
     if change.action is Action.CREATE and have is not None:
         owner = "sos manages" if have.managed else "sos did not create"
         return f"which the CRM already holds ({owner})"

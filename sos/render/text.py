@@ -65,8 +65,10 @@ def _attribute_lines(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 def notes_of(change: Mapping[str, Any]) -> list[str]:
-    """What a plan says of a change beyond its attributes: why it is planned, and the records it would block."""
-    return ([change["reason"]] if change.get("reason") else []) + (
+    """What a plan says of a change beyond its attributes: what it renames, why it is planned, and the records it
+    would block."""
+    renamed = [f"renamed from {change['renamed_from']}"] if change.get("renamed_from") else []
+    return renamed + ([change["reason"]] if change.get("reason") else []) + (
         [change["impact"]["sentence"]] if change.get("impact") else [])
 
 

@@ -419,6 +419,43 @@ CASES = [
         "b.yaml:4:5: warning: no catch-all route: leads that match no route stay unassigned [no-catch-all]"
         "  fix: end routing with a route that has no `when`",
     ], id="no-catch-all"),
+    # --- check_renames: `renamed_from` names a key gone from the blueprint, once, straight ---
+    pytest.param("check_renames", bp("""\
+        fields:
+          opportunity:
+            budget: {type: text, renamed_from: budget_ok}
+            budget_confirmed: {type: checkbox, renamed_from: budget}
+            tier: {type: text, renamed_from: size}
+            band: {type: text, renamed_from: size}
+            region: {type: text}
+            area: {type: text, renamed_from: region}
+            zone: {type: text, renamed_from: zone}
+        """), [
+        "b.yaml:6:54: error: opportunity field budget_confirmed is renamed from budget, which is itself renamed from "
+        "budget_ok [rename-chain]  fix: rename budget_confirmed straight from the key the CRM has (`renamed_from: "
+        "budget_ok`) and remove budget",
+        "b.yaml:8:38: error: opportunity field band is renamed from size, as tier already is [rename-twice]"
+        "  fix: keep `renamed_from: size` on one of them",
+        "b.yaml:10:38: error: opportunity field area is renamed from region, which the blueprint still has (line 9) "
+        "[rename-exists]  fix: remove region (or `remove: [region]` when a starter has it), or drop `renamed_from`",
+        "b.yaml:11:38: error: opportunity field zone is renamed from itself [rename-exists]"
+        "  fix: remove `renamed_from`, or name the key it had before",
+    ], id="renamed-from-fields"),
+    pytest.param("check_renames", bp(PIPELINE, """\
+        lead_statuses:
+          - {key: new, label: New, default: true}
+          - {key: working, label: Working, renamed_from: new}
+          - {key: done, label: Done, converted: true}
+        rules:
+          open_close_date:
+            object: opportunity
+            require: not is_blank(close_date)
+            message: Set a close date.
+            renamed_from: close_date_set
+        """), [
+        "b.yaml:12:50: error: lead status working is renamed from new, which the blueprint still has (line 11) "
+        "[rename-exists]  fix: remove new (or `remove: [new]` when a starter has it), or drop `renamed_from`",
+    ], id="renamed-from-statuses-and-rules"),
     # --- check_placeholder_addresses: RFC 2606 / RFC 6761 reserved domains, one warning for them all ---
     pytest.param("check_placeholder_addresses", bp("""\
         routing:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from sos.blueprint.schema import merged_problems, validate_node
+from sos.blueprint.yaml import load_text
 from tests.blueprint.conftest import Files
 
+ROOT = Path(__file__).resolve().parents[2]
 HEAD = "sos: 1\nname: t\n"
 
 
@@ -130,8 +135,8 @@ def test_schema_errors(files: Files, source: str, expected: list[str]) -> None:
                  "did you mean 'label'?", id="field-option-did-you-mean"),
     pytest.param(HEAD + "fields:\n  opportunity:\n    a: {type: text, colour: red}\n",
                  "b.yaml:5:21: error: unknown key 'colour' in fields.opportunity.a [unknown-key]",
-                 "allowed keys: type, label, help, description, length, precision, scale, values, default, to, "
-                 "api_name", id="unknown-key-lists-allowed"),
+                 "allowed keys: type, label, help, description, renamed_from, length, precision, scale, values, "
+                 "default, to, api_name", id="unknown-key-lists-allowed"),
     pytest.param(HEAD + "fields:\n  opportunity:\n    kind: {type: picklst, values: [a]}\n",
                  "b.yaml:5:18: error: fields.opportunity.kind.type: 'picklst' is not allowed here [bad-value]",
                  "did you mean 'picklist'?", id="enum-did-you-mean"),
@@ -270,3 +275,21 @@ def test_missing_key_is_reported_at_the_same_place_with_or_without_extends(files
     assert [h.split(":", 1)[1] for h in alone] == [h.split(":", 1)[1] for h in layered]
     assert layered == [f"layered.yaml:5:3: error: {expected}" if "rules" in item
                        else f"layered.yaml:6:5: error: {expected}"]
+
+
+@pytest.mark.parametrize(("text", "broken"), [
+    pytest.param((ROOT / "examples" / "acme" / "blueprint.yaml").read_text(encoding="utf-8"), False, id="valid"),
+    pytest.param(HEAD + "fields:\n  lead:\n    x: {label: X}\n", True, id="item-missing-key"),
+    pytest.param(HEAD + "pipelines:\n  p: {stages: []}\n", True, id="item-empty-list"),
+    pytest.param(HEAD + "colour: red\nrules: {}\n", True, id="frame-unknown-key"),
+    pytest.param(HEAD + "lead_statuses: {new: {label: New}}\n", True, id="frame-wrong-type"),
+    pytest.param(HEAD + "routing:\n  - {key: a, assign_to: {queue: q}}\n  - {key: b}\n", True, id="second-item"),
+])
+def test_merged_problems_are_those_validate_node_finds(text: str, broken: bool) -> None:
+    """A merged blueprint is checked item by item (each item once per process) and around its items; whatever it
+    holds, the problems are those the whole schema finds, at the same places."""
+    root = load_text(text, "b.yaml")
+    expected = validate_node(root, "blueprint")
+    assert bool(expected) == broken
+    assert merged_problems(root) == expected
+    assert merged_problems(root) == expected      # again, from what the first one kept

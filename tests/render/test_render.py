@@ -18,7 +18,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sos.errors import Diagnostic, Severity, Span
-from sos.model.resources import Address, Kind
+from sos.model.resources import Address, Kind, Model, Resource
+from sos.plan.diff import diff
 from sos.plan.change import Action, Change, Impact, Plan, Unmanaged
 from sos.plan.planfile import plan_to_json
 from sos.render import render_plan
@@ -179,6 +180,22 @@ def case_empty_with_notes() -> Plan:
     )
 
 
+def case_renames() -> Plan:
+    """`renamed_from:` as diff plans it: a stage renamed in place (its requirement follows), a field the target
+    cannot rename in place (created, saying why, and the old one deleted)."""
+    stage = {"label": "Demo", "probability": 25, "forecast": "pipeline", "outcome": "open"}
+    live, desired = Model(), Model()
+    live.add(Resource(Address.parse("stage.new_business.demo"), stage))
+    live.add(Resource(Address.parse("field.opportunity.budget_ok"), {"type": "checkbox", "label": "Budget OK"}))
+    desired.add(Resource(Address.parse("stage.new_business.product_demo"), {**stage, "label": "Product demo"},
+                         at(31), renamed_from="demo"))
+    desired.add(Resource(Address.parse("field.opportunity.budget_confirmed"),
+                         {"type": "checkbox", "label": "Budget confirmed"}, at(12), renamed_from="budget_ok"))
+    made = diff(desired, live, target="crm", target_type="hubspot",
+                cannot_rename={Kind.FIELD: "HubSpot cannot change a property's internal name"})
+    return replace(made, blueprint_digest=BLUEPRINT_DIGEST, live_fingerprint=LIVE_FINGERPRINT, sos_version="0.1.0")
+
+
 CASES: dict[str, Callable[[], Plan]] = {
     "style-example": case_style_example,
     "creates": case_creates,
@@ -188,6 +205,7 @@ CASES: dict[str, Callable[[], Plan]] = {
     "drift": case_drift,
     "empty": case_empty,
     "empty-with-notes": case_empty_with_notes,
+    "renames": case_renames,
 }
 
 

@@ -58,7 +58,10 @@ class HubSpotBackend:
             Kind.ASSIGNMENT: "HubSpot has no lead assignment rules that sos could own through its API (owner "
                              "rotation is a step inside a workflow): set up the routing in HubSpot by hand",
             Kind.HANDOFF: HANDOFF_NOTE,
-        })
+        },
+        cannot_rename={Kind.FIELD: "HubSpot cannot change a property's internal name, so sos creates the new "
+                                   "property; the old one keeps its values until it is deleted (copy them across "
+                                   "with an import or a workflow first)"})
     formats: ClassVar[tuple[str, ...]] = ()
     build_help: ClassVar[str] = ""
 

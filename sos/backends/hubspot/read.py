@@ -198,6 +198,7 @@ def _read_lead_statuses(live: LivePortal, desired: Model) -> None:
     for option in live.lead_options:
         human, address, marked = split_mark(option.get("description"))
         if address is not None and address.kind is Kind.LEAD_STATUS:
+            live.ids[address] = str(option["value"])    # what contacts hold (a renamed status keeps its old key)
             live.model.add(Resource(address, compact_attrs({**marked, "label": option.get("label")})))
     for option in live.lead_options:
         address = Address(Kind.LEAD_STATUS, "lead", key_of(str(option["value"])))

@@ -189,10 +189,12 @@ class Writer:
         if change.action is Action.CREATE:
             made = self.client.create_stage("deals", pipeline_id, body)
             self._register(change.address, made["id"], _after(change))
-        else:
-            stage_id = self.live.ids[change.address]
+        else:       # a renamed stage keeps its id, and the deals in it
+            stage_id = self.live.ids[change.renamed_from or change.address]
             self.client.update_stage("deals", pipeline_id, stage_id, body)
             self._register(change.address, stage_id, _after(change))
+            if change.renamed_from is not None:
+                self.registry.pop(str(change.renamed_from), None)
 
     def _register(self, address: Address, hubspot_id: str, attrs: Mapping[str, Any]) -> None:
         self.registry[str(address)] = {"id": hubspot_id, "attrs": mark_attrs(Resource(address, dict(attrs)))}
@@ -216,13 +218,20 @@ class Writer:
         """One update of hs_lead_status: HubSpot replaces the whole option list, so the portal's own options are
         sent back beside sos's, and only an option sos added is ever left out (a deletion, --allow-delete)."""
         statuses = {r.address: dict(r.attrs) for r in self.live.model.of_kind(Kind.LEAD_STATUS) if r.managed}
+        held_as: dict[Address, Address] = {}
         for change in changes:
             if change.action is Action.DELETE:
                 statuses.pop(change.address, None)
             else:
                 statuses[change.address] = dict(change.after or {})
-        # An adopted option keeps its value: contacts hold it.
-        values = {address: self.live.ids.get(address, address.key) for address in statuses}
+            if change.renamed_from is not None and change.action is Action.UPDATE:
+                statuses.pop(change.renamed_from, None)
+                held_as[change.address] = change.renamed_from
+        # An adopted or renamed option keeps its value: contacts hold it.
+        values = {}
+        for address in statuses:
+            held = held_as.get(address, address)
+            values[address] = self.live.ids.get(held, held.key)
         own = [o for o in self.live.lead_options
                if split_mark(o.get("description"))[1] is None and str(o["value"]) not in values.values()]
         ours = [{"label": attrs["label"], "value": values[address], "hidden": False,

@@ -22,8 +22,8 @@ from sos.backends.local.automation import TABLES as AUTOMATION_TABLES
 from sos.backends.local.automation import tick as fire_stage_age
 from sos.backends.local.csvload import read_csv
 from sos.backends.local.seed import seed
-from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row, sync_tables,
-                                      table_columns, write)
+from sos.backends.local.store import (ID, RECORD_OBJECTS, TABLES, decode, insert_rows, read_row,
+                                      rename_in_records, sync_tables, table_columns, write)
 from sos.backends.local.tally import tally
 from sos.errors import Diagnostic, SosError, Span, did_you_mean
 from sos.expr.dialects.sql import STAGE_ENTERED, encode, quote_name
@@ -482,6 +482,12 @@ def _apply_change(connection: sqlite3.Connection, change: Change) -> None:
         attrs = json.dumps(dict(change.after or {}), sort_keys=True)
         if change.action is Action.CREATE:
             cursor = connection.execute("INSERT OR IGNORE INTO resources VALUES (?, ?, 1, ?)", (address, attrs, origin))
+        elif change.renamed_from is not None:    # in place: the row and the records that hold the old key
+            cursor = connection.execute("UPDATE resources SET address = ?, attrs = ?, origin = ? "
+                                        "WHERE address = ? AND managed = 1",
+                                        (address, attrs, origin, str(change.renamed_from)))
+            obj = {Kind.STAGE: "opportunity", Kind.LEAD_STATUS: "lead"}.get(change.address.kind, change.address.scope)
+            rename_in_records(connection, change.renamed_from, change.address, obj)
         else:
             owned = 0 if change.action is Action.ADOPT else 1
             cursor = connection.execute("UPDATE resources SET attrs = ?, managed = 1, origin = ? "

@@ -23,7 +23,7 @@ from sos.expr.types import STAGE_FIELDS, Kind, Scope
 from sos.model.checks import checks_of
 from sos.model.exprs import enforced_when, model_scope
 from sos.model.resources import Kind as ResourceKind
-from sos.model.resources import Model
+from sos.model.resources import Address, Model
 
 RECORD_OBJECTS = ("account", "contact", "lead", "opportunity")
 ID = "_id"      # a record's id: the table's integer key (a field key never starts with '_')
@@ -84,6 +84,29 @@ def sync_tables(connection: sqlite3.Connection, model: Model) -> dict[str, Scope
             if name not in have and have:
                 connection.execute(f"ALTER TABLE {quote_name(obj)} ADD COLUMN {quote_name(name)} {sql_type}")
     return scopes
+
+
+def rename_in_records(connection: sqlite3.Connection, old: Address, new: Address, obj: str) -> None:
+    """Records keep what they hold under a renamed key: a field's column and history, a stage's deals or a lead
+    status's leads (`obj`: the object whose records hold it)."""
+    table = quote_name(obj)
+    if old.kind is ResourceKind.FIELD:
+        have = table_columns(connection, obj)
+        if old.key not in have:
+            return
+        if new.key in have:     # a column left by a field of that key removed earlier: the renamed one's data wins
+            connection.execute(f"UPDATE {table} SET {quote_name(new.key)} = {quote_name(old.key)}, "
+                               f"{quote_name(old.key)} = NULL")
+        else:
+            connection.execute(f"ALTER TABLE {table} RENAME COLUMN {quote_name(old.key)} TO {quote_name(new.key)}")
+        connection.execute("UPDATE field_history SET field = ? WHERE object = ? AND field = ?", (new.key, obj, old.key))
+    elif old.kind in (ResourceKind.STAGE, ResourceKind.LEAD_STATUS) and table_columns(connection, obj):
+        column = STAGE_FIELDS[obj]
+        connection.execute(f"UPDATE {table} SET {quote_name(column)} = ? WHERE {quote_name(column)} = ?",
+                           (new.key, old.key))
+        for side in ("old", "new"):
+            connection.execute(f"UPDATE field_history SET {side} = ? WHERE object = ? AND field = ? AND {side} = ?",
+                               (new.key, obj, column, old.key))
 
 
 def table_columns(connection: sqlite3.Connection, table: str) -> list[str]:

@@ -79,6 +79,8 @@ class Writer:
     def write(self, change: Change) -> None:
         kind = change.address.kind
         delete = change.action is Action.DELETE
+        if change.renamed_from is not None and change.action is Action.UPDATE:
+            self.follow_rename(change.renamed_from, change.address)
         if kind is Kind.PIPELINE:
             self.delete_pipeline(change) if delete else self.write_pipeline(change)
         elif kind is Kind.STAGE:
@@ -89,6 +91,21 @@ class Writer:
             self.delete_label(change) if delete else self.write_label(change)
         elif kind is Kind.STAGE_REQUIREMENT:
             self.write_requirement(change)
+
+    def follow_rename(self, old: Address, new: Address) -> None:
+        """A renamed stage, stage requirement or lead status keeps its Pipedrive stage or label (and its deals and
+        leads): the registry holds it under the new key. A renamed field is found by its old mark (write_field)."""
+        registry = self.registry
+        if old.kind is Kind.STAGE and f"{old.scope}.{old.key}" in registry.stages:
+            registry.stages[f"{new.scope}.{new.key}"] = registry.stages.pop(f"{old.scope}.{old.key}")
+        elif old.kind is Kind.STAGE_REQUIREMENT and f"{old.scope}.{old.key}" in registry.requirements:
+            registry.requirements[f"{new.scope}.{new.key}"] = registry.requirements.pop(f"{old.scope}.{old.key}")
+        elif old.kind is Kind.LEAD_STATUS and old.key in registry.lead_labels:
+            registry.lead_labels[new.key] = registry.lead_labels.pop(old.key)
+            registry.lead_statuses[new.key] = registry.lead_statuses.pop(old.key, {})
+        else:
+            return
+        self.save_registry()
 
     # -- the registry -------------------------------------------------------------------------
 
@@ -217,7 +234,8 @@ class Writer:
                 body["options"] = [{"label": label} for label in form["options"]]
             self.account.fields[entity].append(self.client.post(FIELDS[entity], body))
             return
-        found = self.account.field_by_mark(change.address) if change.action is not Action.ADOPT else next(
+        found = self.account.field_by_mark(change.renamed_from or change.address) \
+            if change.action is not Action.ADOPT else next(
             (f for f in self.account.fields[entity] if marked(str(f.get("description") or ""))[1] is None
              and f["field_name"] == want.attrs.get("label")), None)
         if found is None:

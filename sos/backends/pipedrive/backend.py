@@ -124,7 +124,8 @@ class PipedriveBackend:
                                                why=f"sos never deletes a Pipedrive {what} that holds deals",
                                                fix=f"move those deals to another {what} in Pipedrive first, or keep "
                                                    f"the {what} in the blueprint"))
-            held = account.registry.stages.get(f"{change.address.scope}.{change.address.key}")
+            was = change.renamed_from or change.address
+            held = account.registry.stages.get(f"{was.scope}.{was.key}")
             if change.address.kind is Kind.STAGE and change.action is Action.UPDATE and held is not None and \
                     (held in CLOSED) != ((change.after or {}).get("outcome") in CLOSED):
                 problems.append(Diagnostic(change.origin, f"stage {change.address} would change between open and "

@@ -152,6 +152,8 @@ class SalesforceBackend:
         allow_delete = any(c.action is Action.DELETE for c in plan.changes)
         package = build_package(after_plan(plan, live.model, desired), plan.changes, live,
                                 allow_delete=allow_delete, api_version=self.auth.api_version)
+        if not check_only:
+            self._rename_in_place(plan, package, live)
         outcome = self.client.deploy(package.zip_bytes(), check_only=check_only,
                                      components=len(package.components))
         if outcome.success:
@@ -163,6 +165,20 @@ class SalesforceBackend:
                 f"Salesforce refused deploy {outcome.id} ({outcome.status}): {outcome.error or 'no reason given'}"),
                 "sf-deploy-failed", fix=f"see deploy {outcome.id} in Setup → Deployment Status"))
         return ApplyResult(failed=self._failures(plan, package, outcome))
+
+    def _rename_in_place(self, plan: Plan, package: Package, live: LiveOrg) -> None:
+        """Give each renamed field and validation rule its new name (renameMetadata) before the deploy updates it
+        there: a field keeps its id and its data. A stage or lead status needs none: its value keeps the name its
+        records hold, and the deploy changes its label. A rename made stays made if the deploy then fails; the
+        next plan finds the component under its new name."""
+        made = {(c.address, c.type): c.full_name for c in package.components if not c.deleted}
+        for change in plan.changes:
+            old = live.names.get(change.renamed_from) if change.renamed_from and change.action is Action.UPDATE \
+                else None
+            for type_name in ("CustomField", "ValidationRule"):
+                new = made.get((change.address, type_name))
+                if old and new and old != new:
+                    self.client.rename(type_name, old, new)
 
     def _grant_fields(self) -> None:
         """Assign the permission set to the user sos runs as: fields are invisible and unwritable over the API to

@@ -294,6 +294,12 @@ class SalesforceClient:
             {"AssigneeId": user, "PermissionSetId": permission_set}))
         return True
 
+    # -- Metadata API: CRUD ----------------------------------------------------------------
+
+    def rename(self, type_name: str, old: str, new: str) -> None:
+        """renameMetadata (reference §3.4): the component keeps its id under its new name, a field its data."""
+        self.call("renameMetadata", lambda sf: getattr(sf.mdapi, type_name).rename(old, new))
+
     # -- Metadata API: retrieve ------------------------------------------------------------
 
     def retrieve(self, members: dict[str, list[str]], *, what: str = "") -> RetrieveOutcome:

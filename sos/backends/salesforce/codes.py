@@ -27,6 +27,8 @@ declare(
     Code("sf-bulk-query-failed", "a Bulk API query job reading records failed"),
     Code("sf-bulk-query-stalled", "a Bulk API query job did not finish within the status checks"),
     Code("sf-deploy-failed", "a deploy failed, so none of it was applied"),
+    Code("sf-rename-keeps-value", "a renamed stage or lead status keeps the picklist value its records hold",
+         Severity.WARNING),
     Code("sf-deploy-unknown", "a deploy was submitted but its outcome is not known"),
     # What Salesforce would refuse, or what it would change beyond the blueprint.
     Code("api-name", "a field's Salesforce API name is not valid"),

@@ -16,6 +16,7 @@ ENTRIES = frozenset({"package.xml", "destructiveChanges.xml", "destructiveChange
                      "standardValueSets", "permissionsets",
                      "sfdx-project.json", "force-app", "manifest"})
 VALUE_SET_KINDS = {Kind.STAGE, Kind.LEAD_STATUS, Kind.PIPELINE}
+RENAMED_BY_METADATA = {Kind.FIELD, Kind.RULE, Kind.STAGE_REQUIREMENT}     # renameMetadata; values keep their name
 LEFT_OUT = ("Left out the stage and lead status value sets (OpportunityStage, LeadStatus): a deployed value set "
             "deactivates every value it does not list, and offline sos does not know the org's values. The sales "
             "processes in this package need their stage values to exist in the org. Run `sos apply` (it keeps the "
@@ -70,8 +71,12 @@ def export_package(plan: Plan, desired: Model, *, fmt: str, value_sets: bool, ap
     else:
         deploy = "cd {out} && sf project deploy start --manifest manifest/package.xml" + (
             f" --post-destructive-changes manifest/{destructive}" if deleted else "")
+    renamed = [f"{c.address} is renamed from {c.renamed_from}: the files cannot rename it, so deploying them creates "
+               "it beside the old one. Run `sos apply` (it renames it in place with renameMetadata), or rename it in "
+               "Setup before deploying." for c in plan.changes
+               if c.renamed_from and c.action is Action.UPDATE and c.address.kind in RENAMED_BY_METADATA]
     return Export(files=files, written=sum(counts.values()), rows=tuple((k, str(v)) for k, v in rows),
                   notes=package.notes if value_sets else (),
-                  messages=(*((LEFT_OUT,) if left_out else ()),
+                  messages=(*renamed, *((LEFT_OUT,) if left_out else ()),
                             *((UNCHECKED_ASSIGNEES,) if counts["AssignmentRule"] else ())),
                   deploy=deploy, entries=ENTRIES)

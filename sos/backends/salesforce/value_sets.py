@@ -55,15 +55,16 @@ class ValueSets:
         """The value (fullName) of every desired stage and lead status.
 
         A value sos already manages keeps its name (the stored value on records), so a label
-        change renames it visibly instead of adding a value; a new one is named by its label.
-        A stage key shared by pipelines is one value.
+        change renames it visibly instead of adding a value, and so does a renamed key (`renamed_from`): the
+        value keeps its records; a new one is named by its label. A stage key shared by pipelines is one value.
         """
         names: dict[Kind, dict[Address, str]] = {Kind.STAGE: {}, Kind.LEAD_STATUS: {}}
         for kind, by_name in names.items():
             by_key: dict[str, str] = {}
             for resource in self.desired.of_kind(kind):
                 address = resource.address
-                name = by_key.get(address.key) or stage_value_name(address, resource.attrs, self.live)
+                renamed = self.writes[address].renamed_from if address in self.writes else None
+                name = by_key.get(address.key) or stage_value_name(renamed or address, resource.attrs, self.live)
                 by_key.setdefault(address.key, name)
                 by_name[address] = name
         self._check_shared_values(names[Kind.STAGE])

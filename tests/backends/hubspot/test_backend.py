@@ -475,3 +475,40 @@ def test_a_thousand_fields_plan_in_constant_calls_and_apply_in_batches(
     assert sum(hub.calls.values()) <= math.ceil(1000 / 100) + 1 + 15
     assert hub.limits_of().daily_used == 8 + sum(hub.calls.values())    # the plan's and every call: none refused
     assert len(sos_properties(hub, "contacts")) == 500
+
+
+# -- renamed_from ------------------------------------------------------------------------------------
+
+def test_renamed_stage_and_lead_status_keep_their_deals_and_contacts(hub: HubSpotEmulator,
+                                                                      make_project: Callable[..., Path]) -> None:
+    """HubSpot keeps a stage's id when its label changes and contacts hold an hs_lead_status option's value (HubSpot
+    pipelines and properties APIs, reference/hubspot.md): a rename changes the label and keeps both. A property's
+    internal name cannot change: the plan creates the new property and says why."""
+    root = make_project(SMALL)
+    sos("apply", "--auto-approve")
+    pipeline = deal_pipeline(hub, "New business")
+    proposal = next(s["id"] for s in pipeline["stages"].values() if s["label"] == "Proposal")
+    hub.seed("deals", [{"dealname": f"Deal {i}", "dealstage": proposal, "pipeline": pipeline["id"]} for i in range(3)])
+    hub.seed("contacts", [{"email": f"c{i}@acme.io", "hs_lead_status": "working"} for i in range(2)])
+    (root / "blueprint.yaml").write_text(
+        SMALL.replace("{key: proposal, label: Proposal", "{key: solution, renamed_from: proposal, label: Solution")
+        .replace("{key: working, label: Working}", "{key: contacted, renamed_from: working, label: Contacted}")
+        .replace("    competitor: {type: text", "    rival: {renamed_from: competitor, type: text"), encoding="utf-8")
+    plan = json.loads(sos("plan", "--format", "json").stdout)
+    renamed = {(c["action"], c["address"], c["renamed_from"], c["reason"]) for c in plan["changes"]
+               if c["renamed_from"]}
+    assert renamed == {
+        ("update", "stage.new_business.solution", "stage.new_business.proposal", None),
+        ("update", "lead_status.lead.contacted", "lead_status.lead.working", None),
+        ("create", "field.opportunity.rival", "field.opportunity.competitor",
+         "HubSpot cannot change a property's internal name, so sos creates the new property; the old one keeps its "
+         "values until it is deleted (copy them across with an import or a workflow first)")}
+    sos("apply", "--auto-approve")
+    stages = deal_pipeline(hub, "New business")["stages"]
+    assert stages[proposal]["label"] == "Solution" and not stages[proposal]["archived"]
+    assert [d["properties"]["dealstage"] for d in hub.portal.records["deals"].values()] == [proposal] * 3
+    assert [c["properties"]["hs_lead_status"] for c in hub.portal.records["contacts"].values()] == ["working"] * 2
+    working = next(o for o in hub.portal.properties["contacts"]["hs_lead_status"]["options"] if o["value"] == "working")
+    assert working["label"] == "Contacted"
+    again = json.loads(sos("plan", "--format", "json").stdout)["changes"]
+    assert [(c["action"], c["address"]) for c in again] == [("delete", "field.opportunity.competitor")]  # held back

@@ -423,6 +423,8 @@ def test_with_its_registry_field_deleted_an_apply_refuses_to_touch_the_required_
      "      - {key: signed, label: Signed, probability: 100, outcome: won}"),
     ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",
      "{key: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
+    ("{key: proposal, label: Proposal, probability: 60, require: [competitor]}",     # renamed as well
+     "{key: signed, renamed_from: proposal, label: Proposal, probability: 60, require: [competitor], outcome: won}"),
 ])
 def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: Repo, before: str,
                                                                           after: str) -> None:
@@ -430,7 +432,7 @@ def test_a_stage_that_changes_between_open_and_won_is_refused_at_its_line(repo: 
     stages_before = stages(repo.emulator.account, "New business")
     line = 1 + SMALL.splitlines().index(f"      - {before}")
     refused = repo.write(SMALL.replace(before, after)).sos("apply", "--auto-approve", code=1).output
-    key = before.split(",")[0].removeprefix("{key: ")
+    key = after.split(",")[0].removeprefix("{key: ")
     assert f"blueprint.yaml:{line}:9: error: stage stage.new_business.{key} would change between open and won or " \
            "lost, which Pipedrive cannot do: an open stage is a Pipedrive stage, won and lost are deal statuses " \
            "[pd-stage-outcome]" in refused
@@ -452,3 +454,33 @@ def test_a_pipeline_that_holds_deals_in_a_stage_of_the_accounts_own_is_never_del
     assert "Apply refused: target 'pd' would refuse this plan; nothing was changed" in refused
     assert [s[0] for s in stages(account, "New business")] == ["Discovery", "Proposal", "Legal review"]
     assert next(f.description for f in account.fields["deal"] if f.name == "sos") == registry_before
+
+
+def test_renames_keep_the_stage_its_deals_the_field_its_values_and_the_label(repo: Repo) -> None:
+    """Pipedrive keeps a stage's id, a field's code (its key in a deal's custom fields) and a lead label's id when
+    their names change (API v2 PATCH of stages, deal fields and lead labels, reference/pipedrive.md): renamed
+    in place, they keep the deals and leads that hold them."""
+    repo.write(SMALL).sos("apply", "--auto-approve")
+    account = repo.emulator.account
+    proposal = next(s.id for s in account.stages.values() if s.name == "Proposal")
+    code = field(account, "Competitor").code
+    account.seed_deal("Big deal", proposal, custom_fields={code: "Rival Inc"})
+    label = next(i for i, found in account.lead_labels.items() if found["name"] == "Qualified")
+    repo.write(SMALL.replace("    competitor: {type: text", "    rival: {renamed_from: competitor, type: text")
+               .replace("require: [competitor]", "require: [rival]")
+               .replace("{key: proposal, label: Proposal", "{key: solution, renamed_from: proposal, label: Solution")
+               .replace("{key: qualified, label: Qualified", "{key: sql, renamed_from: qualified, label: SQL"))
+    planned = json.loads(repo.sos("plan", "--format", "json").stdout)["changes"]
+    assert {(c["action"], c["address"], c["renamed_from"]) for c in planned if c["renamed_from"]} == {
+        ("update", "field.opportunity.rival", "field.opportunity.competitor"),
+        ("update", "stage.new_business.solution", "stage.new_business.proposal"),
+        ("update", "stage_requirement.new_business.solution", "stage_requirement.new_business.proposal"),
+        ("update", "lead_status.lead.sql", "lead_status.lead.qualified")}
+    repo.sos("apply", "--auto-approve")
+    deal = next(iter(account.records["deal"].values()))
+    assert (deal["stage_id"], deal["custom_fields"]) == (proposal, {code: "Rival Inc"})
+    assert (account.stages[proposal].name, account.stages[proposal].is_deleted) == ("Solution", False)
+    renamed = field(account, "Competitor")      # the same field (its label is unchanged), marked with its new key
+    assert (renamed.code, renamed.description.endswith("[sos: opportunity.rival]")) == (code, True)
+    assert renamed.required_fields["enabled"] is True and account.lead_labels[label]["name"] == "SQL"
+    assert NO_CHANGES in repo.sos("plan").output

@@ -345,6 +345,7 @@ class MetadataApi:
             work.remove(type_name, old_name)
             problems, _ = checks.save(work, Candidate(type_name, new_name, copy.deepcopy(existing.body)))
             if not problems:
+                work.renamed(existing, new_name)
                 self.org.adopt(work)
         errors = "".join(elements("errors", [("message", p.message), ("statusCode", p.status_code)])
                          for p in problems)

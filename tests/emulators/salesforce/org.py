@@ -191,6 +191,33 @@ class Org:
             del self._index[type_name][key.split(".", 1)[0]]
         self._changed(type_name, key)
 
+    def renamed(self, was: Component, new_name: str) -> None:
+        """What renameMetadata does beyond storing the component under its new name: it renames the component, not
+        a copy (Metadata API Developer Guide, renameMetadata()), so it keeps its id and creation date; a custom
+        field keeps its records' values, and the formulas that read it read it under its new name (a formula holds
+        a field by its id; Setup shows it by its current name)."""
+        key = new_name.lower()
+        stored = replace(self.components[(was.type, key)], id=was.id, created=was.created)
+        self.components[(was.type, key)] = stored
+        self._index[was.type][key.split(".", 1)[0]][key] = stored
+        if was.type != "CustomField":
+            return
+        old_field, new_field = was.name, new_name.split(".", 1)[1]
+        for record in self.records.get(canonical_object(was.object) or was.object, {}).values():
+            for name in [n for n in record if n.lower() == old_field.lower()]:
+                record[new_field] = record.pop(name)
+        reference = re.compile(rf"(?<![\w.$]){re.escape(old_field)}(?!\w)", re.IGNORECASE)
+        for permission in (f for p in self.of_type("PermissionSet") for f in kids(p.body, "fieldPermissions")):
+            field = child(permission, "field")
+            if field is not None and (field.text or "").lower() == was.full_name.lower():
+                field.text = f"{was.object}.{new_field}"
+        for type_name, tag in (("ValidationRule", "errorConditionFormula"), ("CustomField", "formula")):
+            for component in self.of_type(type_name, was.object):
+                formula = child(component.body, tag)
+                if formula is not None and formula.text and reference.search(formula.text):
+                    formula.text = reference.sub(new_field, formula.text)
+                    self._changed(type_name, component.full_name.lower())
+
     def _changed(self, type_name: str, key: str) -> None:
         """Drop the cached views a stored or removed component feeds."""
         if type_name == "CustomField":

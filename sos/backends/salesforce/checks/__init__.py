@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sos.backends.salesforce.checks import deploy, stages_in_use
+from sos.backends.salesforce.checks import deploy, renames, stages_in_use
 from sos.backends.salesforce.client import SalesforceClient
 from sos.backends.salesforce.read import LiveOrg
 from sos.errors import Diagnostic
@@ -15,4 +15,4 @@ from sos.plan.change import Plan
 
 Check = Callable[[SalesforceClient, Plan, Model, LiveOrg], list[Diagnostic]]
 
-CHECKS: tuple[Check, ...] = (stages_in_use.check, deploy.check)
+CHECKS: tuple[Check, ...] = (stages_in_use.check, renames.check, deploy.check)

@@ -31,6 +31,7 @@ class Build:
         planned = [c for c in changes if c.address.kind in held]
         self.writes = {c.address: c for c in planned if c.action is not Action.DELETE}
         self.deletes = {c.address: c for c in planned if c.action is Action.DELETE and allow_delete}
+        self.renamed = {c.renamed_from for c in self.writes.values() if c.action is Action.UPDATE and c.renamed_from}
         self.problems: list[Diagnostic] = []
         self.notes: list[Diagnostic] = []
         self.rules: dict[Address, dict[str, str]] = {}    # each validation rule made, made once
@@ -53,7 +54,7 @@ class Build:
 
     def kept(self, address: Address) -> bool:
         """Whether sos manages `address` once this package is deployed (a deletion not allowed leaves it)."""
-        if address in self.deletes:
+        if address in self.deletes or address in self.renamed:
             return False
         if self.live is None:
             return address in self.writes or address in self.desired
