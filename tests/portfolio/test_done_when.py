@@ -25,6 +25,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from sos.cli import cli
+from sos.project import load_project
+from tests.backends.salesforce.staff import staff
 from tests.emulators.salesforce import SalesforceEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,8 +175,10 @@ def test_a_renamed_stage_keeps_its_deals_on_the_sandbox_and_on_salesforce(
                                   "api_version": "63.0"}
     (charlie / "sos.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
     monkeypatch.chdir(charlie)
+    staff(salesforce, load_project(charlie / "sos.yaml"))     # the org has the people charlie's routes name
     for target in ("sandbox", "prod"):
-        assert sos("apply", "--target", target, "--auto-approve").exit_code == 0
+        result = sos("apply", "--target", target, "--auto-approve")
+        assert result.exit_code == 0, result.output
     assert sos("sandbox", "seed", "--deals", "40").exit_code == 0
     salesforce.org.seed_opportunities({"Demo": 4, "Discovery call": 2})
     on_sandbox = sandbox_stages(charlie)

@@ -42,9 +42,10 @@ def test_history_reads_a_routed_and_converted_lead(client: Path) -> None:
     assert row == {"id": str(lead), "url": None, "name": None, "status": "qualified", "owner": "ae1@example.com",
                    "created_date": NOW, "employees": 12.0, "converted_deal": str(deal)}
     changes = backend.changes("lead", ["owner", "status"], NOW).changes
-    assert [(c.field, c.old, c.new, c.who) for c in changes] == [
-        ("owner", None, "ae1@example.com", "route.lead.demo_requests"), ("status", None, "qualified", "sos")]
-    assert changes[0].at == NOW and changes[1].at == converted
+    assert [(c.field, c.old, c.new, c.who) for c in changes] == [   # created in the default status, then routed
+        ("status", None, "new", "sos"), ("owner", None, "ae1@example.com", "route.lead.demo_requests"),
+        ("status", "new", "qualified", "sos")]
+    assert [c.at for c in changes] == [NOW, NOW, converted]
     assert backend.changes("lead", ["owner"], NOW + datetime.timedelta(seconds=1)).changes == ()
     [deal_row] = backend.rows("opportunity", ["stage", "amount", "close_date", "owner"])
     assert deal_row["stage"] == "discovery_call" and deal_row["amount"] == 5000.0
@@ -67,6 +68,7 @@ def test_trace_follows_a_lead_through_routing_and_conversion(client: Path) -> No
         ("2026-12-03T09:00", "created", "source: Web"),
         ("2026-12-03T09:00", "routed", "to ae1@example.com by route.lead.demo_requests"),
         ("2026-12-03T13:00", "first touch", "not done; due 2026-12-03 13:00 UTC"),   # NOW + 4 hours
+        ("2026-12-04T09:00", "status", "new → qualified"),
         ("2026-12-04T09:00", "converted", f"into deal {deal} Globex Dental - New"),
         ("2026-12-04T09:00", "stage", f"Discovery call: {(TODAY - datetime.date(2026, 12, 4)).days} days")]
     assert traced["leaks"] == [{"kind": "first_touch", "where": "never done"}]
@@ -92,7 +94,7 @@ def test_sandbox_convert_makes_the_deal_or_says_why_not(client: Path) -> None:
     assert "error: the sandbox refused to save a new opportunity: Demo needs: Demo date, Decision maker. " \
            "[record-refused]" in refused.stderr
     assert query(client, "SELECT count(*) FROM opportunity") == [(0,)]
-    assert query(client, "SELECT status FROM lead") == [(None,)]
+    assert query(client, "SELECT status FROM lead") == [("new",)]     # as created: nothing half-written
     assert query(client, "SELECT * FROM lead_conversion") == []
     done = sos(client, "sandbox", "convert", str(lead), "--amount", "900")
     assert done.exit_code == 0, done.output
