@@ -96,7 +96,7 @@ class Resolver:
         (the blueprint itself: at its line 1, if it is there at all).
         """
         try:
-            root = load_file(source.path, source.display)
+            root = _load(source)
         except SosError as exc:
             first_line = None if exc.diagnostics[0].code == "file-missing" else Span(source.display, 1, 1)
             self.diagnostics.extend(replace(d, span=d.span or at or first_line) for d in exc.diagnostics)
@@ -177,6 +177,23 @@ class Resolver:
 
 
 _PARENT_PROBLEMS: dict[tuple[str, int, int, str], list[Diagnostic]] = {}
+_STARTER_TREES: dict[tuple[str, int, int], Node] = {}
+
+
+def _load(source: Source) -> Node:
+    """A file's tree. A starter's is parsed once per run (by path, modification time and size: an edited starter
+    is read again), since `sos status` resolves many clients extending the same starters; resolving builds new
+    nodes and never changes a tree it read."""
+    if not source.display.startswith(STARTER_PREFIX):
+        return load_file(source.path, source.display)
+    try:
+        info = source.path.stat()
+    except OSError:
+        return load_file(source.path, source.display)     # it says what is wrong
+    key = (str(source.path), info.st_mtime_ns, info.st_size)
+    if key not in _STARTER_TREES:
+        _STARTER_TREES[key] = load_file(source.path, source.display)
+    return _STARTER_TREES[key]
 
 
 def _validated(source: Source, root: Node, layered: bool) -> list[Diagnostic]:

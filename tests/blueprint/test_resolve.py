@@ -508,3 +508,24 @@ def test_restating_an_inherited_require_that_drops_fields_is_a_warning(base: Fil
     for kept in ("[budget, next_step]", "[]"):
         base.write("b.yaml", text.replace("[next_step]", kept))
         base.valid()
+
+
+def test_clients_of_one_starter_each_get_its_whole_tree_and_an_edit_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A starter is parsed once per run for all its clients (sos status); removing a stage in one client must not
+    take it from the next, and an edited starter is read again."""
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "house.yaml").write_text(BASE, encoding="utf-8")
+    monkeypatch.setenv("SOS_STARTERS_PATH", str(library))
+    trimmed, whole = tmp_path / "trimmed.yaml", tmp_path / "whole.yaml"
+    trimmed.write_text(child("remove:\n  stages:\n    sales: [proposal]\n", "[starter:house]"), encoding="utf-8")
+    whole.write_text(child(extends="[starter:house]"), encoding="utf-8")
+    first, problems = load_blueprint(trimmed, [tmp_path])
+    assert first is not None, problems
+    assert stage_keys(first) == ["discovery", "won", "lost"]
+    second, _ = load_blueprint(whole, [tmp_path])
+    assert second is not None and stage_keys(second) == ["discovery", "proposal", "won", "lost"]
+    (library / "house.yaml").write_text(BASE.replace("label: Proposal,", "label: Proposal sent,"), encoding="utf-8")
+    edited, _ = load_blueprint(whole, [tmp_path])
+    assert edited is not None and stage(edited, "proposal").label == "Proposal sent"
