@@ -13,7 +13,7 @@ from typing import Any
 from sos.errors import Diagnostic, SosError
 from sos.model.automation import speed_to_lead
 from sos.model.exprs import model_scope
-from sos.model.resources import Model
+from sos.model.resources import Kind, Model
 from sos.reports.common import Activity, FieldChange, History, Stage, end_of, header, stages_of, start_of
 
 LEAD_FIELDS = ("name", "company", "lead_source", "status", "owner", "created_date")
@@ -82,6 +82,8 @@ class _Story:
         self.converted = {s.key for s in statuses if s.converted}
         self.closed = statuses[-1].key if statuses else None    # the last status ends a lead (disqualified)
         self.first_touch = speed_to_lead(model)
+        self.labels = {r.address.key: str(r.attrs.get("label") or r.address.key)
+                       for r in model.of_kind(Kind.LEAD_STATUS)}
         self.stages, self.now, self.stuck_days = stages, end_of(today), stuck_days
 
     def of(self, lead: Mapping[str, object], changes: list[FieldChange], tasks: list[Activity],
@@ -97,18 +99,22 @@ class _Story:
             events.append(_event(assigned.at, "routed", f"to {assigned.new} by {assigned.who or 'the CRM'}"))
         events.extend(self._first_touch(created, tasks, leaks))
         moves = [c for c in changes if c.field == "status" and c.old is not None]
-        events.extend(_event(c.at, "status", f"{c.old} → {c.new}") for c in moves)
+        events.extend(_event(c.at, "status", f"{self._label(c.old)} → {self._label(c.new)}") for c in moves)
         status = lead.get("status")
         in_status_since = moves[-1].at if moves else created
         days = (self.now - in_status_since).days
         if status not in self.converted and status != self.closed and days > self.stuck_days:
-            leaks.append(_leak("stuck", f"in {status} for {days} days (over {self.stuck_days})"))
+            leaks.append(_leak("stuck", f"in {self._label(status)} for {days} days (over {self.stuck_days})"))
         if status in self.converted:
             events.extend(self._deal(lead, deal, stage_changes, leaks))
         return {"id": lead["id"], "name": lead.get("name"), "company": lead.get("company"), "url": lead.get("url"),
                 "owner": lead.get("owner"), "status": status, "created": created.isoformat(),
                 "source": lead.get("lead_source"), "deal": lead.get("converted_deal"),
                 "events": sorted(events, key=lambda e: str(e["at"])), "leaks": leaks}
+
+    def _label(self, status: object) -> str:
+        """A lead status as the sales team calls it."""
+        return self.labels.get(str(status), str(status))
 
     def _first_touch(self, created: datetime.datetime, tasks: list[Activity],
                      leaks: list[dict[str, str]]) -> list[dict[str, object]]:

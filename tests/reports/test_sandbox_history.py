@@ -68,7 +68,7 @@ def test_trace_follows_a_lead_through_routing_and_conversion(client: Path) -> No
         ("2026-12-03T09:00", "created", "source: Web"),
         ("2026-12-03T09:00", "routed", "to ae1@example.com by route.lead.demo_requests"),
         ("2026-12-03T13:00", "first touch", "not done; due 2026-12-03 13:00 UTC"),   # NOW + 4 hours
-        ("2026-12-04T09:00", "status", "new → qualified"),
+        ("2026-12-04T09:00", "status", "New → Qualified"),     # the statuses' labels
         ("2026-12-04T09:00", "converted", f"into deal {deal} Globex Dental - New"),
         ("2026-12-04T09:00", "stage", f"Discovery call: {(TODAY - datetime.date(2026, 12, 4)).days} days")]
     assert traced["leaks"] == [{"kind": "first_touch", "where": "never done"}]
