@@ -4,7 +4,15 @@ field_history holds of a field the reports read is saved into the org at its mom
 amount, close date, forecast category, owner, next step; leads: status, owner), each converted lead is converted into
 its deal, and the tasks on deals and leads are logged. Field history is turned on for the fields OpportunityHistory
 does not hold, as a client would in Setup (Object Manager → Fields & Relationships → Set History Tracking); the
-reports are then compared as JSON, each org id read as the sandbox id it was loaded from."""
+reports are then compared as JSON, each org id read as the sandbox id it was loaded from. A conversion is written
+into the org's state (IsConverted, ConvertedOpportunityId, ConvertedDate) as the loader writes history: sos never
+converts leads in Salesforce.
+
+What this found: Salesforce counts a record's creation as a change from None of every field it was created with
+(OpportunityHistory's first row; LeadHistory's 'created' row, whose values the backend reads from the record), as
+the History protocol says, where the seed wrote none for amount and close date: a deal created this week showed as
+repriced and not slipped on Salesforce only (review and forecast now skip creations); and the seed dated a deal's
+first stage and some of its changes before the deal existed (it now starts history at the creation)."""
 
 from __future__ import annotations
 
