@@ -133,6 +133,7 @@ def starter_org() -> Iterator[tuple[Any, Any, Any]]:
     emulator's token in SF_ACCESS_TOKEN meanwhile."""
     from sos.engine import apply_plan, make_plan
     from sos.project import load_project
+    from tests.backends.salesforce.staff import staff, staffed_text
     from tests.emulators.salesforce import SalesforceEmulator
 
     old_token = os.environ.get("SF_ACCESS_TOKEN")
@@ -140,12 +141,12 @@ def starter_org() -> Iterator[tuple[Any, Any, Any]]:
             tempfile.TemporaryDirectory() as folder:
         os.environ["SF_ACCESS_TOKEN"] = emulator.access_token
         try:
-            (Path(folder) / "blueprint.yaml").write_text("sos: 1\nname: bench\nextends: [starter:smb-bant]\n",
-                                                         encoding="utf-8")
+            (Path(folder) / "blueprint.yaml").write_text(staffed_text("smb-bant"), encoding="utf-8")
             (Path(folder) / "sos.yaml").write_text(
                 f'sos: 1\ntargets:\n  org: {{type: salesforce, instance_url: "{emulator.instance_url}", '
                 'api_version: "63.0"}\n', encoding="utf-8")
             project = load_project(Path(folder) / "sos.yaml")
+            staff(emulator, project)     # the people the starter's routes name
             run = make_plan(project, project.target(None))
             if not apply_plan(project, run.backend, run.plan, run.desired).ok:
                 raise RuntimeError("the emulator refused the starter")

@@ -38,7 +38,8 @@ def forecast(history: History, model: Model, *, target: Mapping[str, str], today
                                desired=model)
     by_id = {str(d["id"]): d for d in rows}
     in_period = {str(d["id"]) for d in closing}
-    moved = {field: spans(c for c in timeline.changes if c.field == field)
+    # a deal's creation (a change from None, which a History may or may not report) moves nothing
+    moved = {field: spans(c for c in timeline.changes if c.field == field and c.old is not None)
              for field in ("forecast_category", "amount", "close_date")}
     total = _totals(closing, stages)
     left = None if quota is None else quota - total["closed_won"]

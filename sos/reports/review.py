@@ -27,7 +27,10 @@ def review(history: History, model: Model, *, target: Mapping[str, str], today: 
     in_stage_since = entered(stage_moves.changes)
     moved = spans(c for c in stage_moves.changes if c.at >= start_of(since))
     close_moves = history.changes("opportunity", ["close_date"], start_of(since), desired=model)
-    slipped = {record: (old, new) for record, (old, new, _) in spans(close_moves.changes).items()
+    # a deal created in the period slipped from the close date it was created with: its creation (a change from
+    # None, which a History may or may not report) is no move
+    moves = [c for c in close_moves.changes if c.old is not None]
+    slipped = {record: (old, new) for record, (old, new, _) in spans(moves).items()
                if isinstance(old, datetime.date) and isinstance(new, datetime.date) and new > old}
 
     pipelines = []

@@ -155,9 +155,9 @@ def leaks_of(root: Path, lead_id: int, owner: str | None, status: str, created: 
 
 
 def test_trace_follows_the_most_recent_leads_and_finds_their_leaks(seeded: Path) -> None:
-    got = report(seeded, "trace", "--leads", "80")
+    got = report(seeded, "trace", "--leads", "120")
     recent = query(seeded, "SELECT _id, owner, status, created_date FROM lead ORDER BY created_date DESC, _id DESC "
-                           "LIMIT 80")
+                           "LIMIT 120")
     assert [lead["id"] for lead in got["leads"]] == [str(row[0]) for row in recent]
     expected = {str(row[0]): leaks_of(seeded, *row) for row in recent}
     assert {lead["id"]: {leak["kind"] for leak in lead["leaks"]} for lead in got["leads"]} == expected
@@ -165,7 +165,7 @@ def test_trace_follows_the_most_recent_leads_and_finds_their_leaks(seeded: Path)
     assert set(by_kind) == set(LEAK_WORDS)
     leaked = sum(1 for kinds in expected.values() if kinds)
     assert got["leaked"] == leaked
-    assert got["summary"].startswith(f"{leaked} of 80 leads leaked: ")
+    assert got["summary"].startswith(f"{leaked} of 120 leads leaked: ")
     for kind, count in by_kind.items():
         assert f"{count} {LEAK_WORDS[kind]}" in got["summary"]
 

@@ -271,7 +271,9 @@ class _World:
         stage = path[-1] if path else None
         is_open = stage in self.open
         entered_ago = self._days_in_stage(stage)
-        created = self.today - datetime.timedelta(days=entered_ago + 6 * max(0, len(path) - 1) + chance.randint(0, 5))
+        earlier = chance.randint(0, 5)     # days in its first stage beyond six; a deal of one stage entered it new
+        created = self.today - datetime.timedelta(days=entered_ago + (6 * (len(path) - 1) + earlier if len(path) > 1
+                                                                      else 0))
         row: dict[str, object] = {
             "name": f"{self.company(account - 1)} - {chance.choice(['New', 'Expansion', 'Pilot'])}",
             "owner": owner, "stage": stage, "account": str(account),
@@ -303,8 +305,9 @@ class _World:
         for name, values in (("stage", [s for s, _ in visits]),
                              ("forecast_category", [self.stages.get(s, {}).get("forecast") for s, _ in visits])):
             for was, now, (_, day) in zip([None, *values], values, visits, strict=False):
-                if was != now:
-                    history.append(["opportunity", number, name, was, now, owner, f"{day.isoformat()}T15:00:00Z"])
+                if was != now:      # created in its first stage at its creation moment, moved on at 15:00 UTC
+                    at = _stamp(_parse(str(row["created_date"]))) if was is None else f"{day.isoformat()}T15:00:00Z"
+                    history.append(["opportunity", number, name, was, now, owner, at])
         if is_open:
             self._recent_changes(number, row, created, moments[-1], history)
         self.deals.append((str(row["created_date"]), owner))
@@ -325,9 +328,13 @@ class _World:
         deal called Commit, a close date pushed out, an amount changed (the row holds the new values)."""
         chance, owner = self.chance, row["owner"]
 
+        born = datetime.datetime.fromisoformat(str(row["created_date"]).replace("Z", "+00:00"))
+
         def after(day: datetime.date) -> str:      # a moment between `day` (after its stage move) and today
             start = max(-21, (day - self.today).days)
-            return f"{self.day(start, 0).isoformat()}T{chance.randint(16, 22):02d}:{chance.randint(0, 59):02d}:00Z"
+            moment = f"{self.day(start, 0).isoformat()}T{chance.randint(16, 22):02d}:{chance.randint(0, 59):02d}:00Z"
+            # never before the deal existed: on its creation day a minute after it at the earliest
+            return max(moment, _stamp(born + datetime.timedelta(minutes=1)))
 
         if row["forecast_category"] == "best_case" and chance.random() < COMMITTED:
             history.append(["opportunity", number, "forecast_category", "best_case", "commit", owner, after(entered)])
@@ -362,6 +369,8 @@ class _World:
             start = _parse(created)
             if first is not None:
                 history.append(["lead", number, "status", None, first, owner or "sos", _stamp(start)])
+            if owner is not None:       # created with its owner: the creation counts as a change from None
+                history.append(["lead", number, "owner", None, owner, owner, _stamp(start)])
             if first is not None and status != first:
                 moved = became or start + datetime.timedelta(days=chance.randint(0, 12), hours=chance.randint(1, 6))
                 history.append(["lead", number, "status", first, status, owner or "sos",
