@@ -23,6 +23,7 @@ from sos.backends.local import LocalBackend
 from sos.backends.local.store import RECORD_OBJECTS
 from sos.blueprint.checks import placeholder_errors
 from sos.blueprint.load import load_blueprint
+from sos.blueprint.types import Blueprint
 from sos.codes import CODES, Code
 from sos.errors import Diagnostic, Severity, SosError, did_you_mean
 from sos.handoff.connect import open_tools
@@ -64,13 +65,24 @@ def target_types() -> list[str]:
     return list(BACKENDS)
 
 
+def resolved_blueprint(project: Project) -> Blueprint:
+    """The project's blueprint, resolved and checked; SosError with its problems."""
+    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
+    if blueprint is None:
+        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    return blueprint
+
+
+def forecast_target(project: Project, period: str) -> float | None:
+    """The team's number for `period` (month or quarter) as the blueprint's `forecast_target` gives it, or None."""
+    return resolved_blueprint(project).forecast_target.get(period)
+
+
 def desired_model(project: Project, *, locked: bool = True, record: bool = True) -> Model:
     """The project's blueprint compiled. `locked`: refuse a starter that changed since sos.lock recorded it (the
     client takes it with `sos upgrade`), and (`record`: not for a command that changes nothing) record the starters
     it does not hold yet."""
-    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
-    if blueprint is None:
-        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    blueprint = resolved_blueprint(project)
     if locked:
         changed = changed_starters(project.root, blueprint.starters)
         if changed:
@@ -82,9 +94,7 @@ def desired_model(project: Project, *, locked: bool = True, record: bool = True)
 
 def upgrade_starters(project: Project) -> dict[str, tuple[str | None, str]]:
     """Lock the starters the blueprint extends as they are now: for each whose digest changed, (was, now)."""
-    blueprint, diagnostics = load_blueprint(project.blueprint_path, project.blueprint_folders)
-    if blueprint is None:
-        raise SosError([d for d in diagnostics if d.is_error] or diagnostics)
+    blueprint = resolved_blueprint(project)
     locked = read_lock(project.root) or {}
     changed = {ref: (locked.get(ref), digest) for ref, digest in blueprint.starters.items()
                if locked.get(ref) != digest}

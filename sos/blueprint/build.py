@@ -200,6 +200,7 @@ def build_blueprint(merged: Merged, diagnostics: Diagnostics) -> Blueprint:
         routing=tuple(builder.route(n) for n in merged.lists["routing"]),
         handoffs={key: builder.handoff(key, node) for key, node in merged.maps["handoffs"].items()},
         files=tuple(merged.files), starters=dict(merged.starters),
+        forecast_target={period: float(n) for period, n in (_get_top(merged, "forecast_target") or {}).items()},
     )
 
 

@@ -73,6 +73,7 @@ def blueprint_to_data(bp: Blueprint) -> dict[str, Any]:
         "sos": 1,
         "name": bp.name,
         "description": bp.description,
+        "forecast_target": dict(bp.forecast_target),
         "fields": {obj: {k: field_to_data(f) for k, f in fields.items()} for obj, fields in bp.fields.items()},
         "pipelines": {k: pipeline_to_data(p) for k, p in bp.pipelines.items()},
         "rules": {k: rule_to_data(r) for k, r in bp.rules.items()},

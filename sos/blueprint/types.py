@@ -165,6 +165,7 @@ class Blueprint:
     cadences: Mapping[str, Cadence]
     routing: tuple[Route, ...]
     handoffs: Mapping[str, Handoff] = field(default_factory=dict)
+    forecast_target: Mapping[str, float] = field(default_factory=dict)   # period (month, quarter) → the number
     files: tuple[str, ...] = ()  # every file that went into it, the blueprint itself first
     starters: Mapping[str, str] = field(default_factory=dict)   # the digest of each starter it extends
     # Each expression type-checked once per object it is read on (scope.typed_expr fills it), for the model.

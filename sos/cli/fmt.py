@@ -18,7 +18,7 @@ from sos.errors import Diagnostic, SosError, Span
 # The order of a blueprint's top-level keys (schemas/blueprint.schema.json); keys it does not know keep their place
 # after these (`sos validate` reports them).
 TOP_LEVEL = ("sos", "name", "description", "extends", "vars", "remove", "fields", "pipelines", "rules",
-             "lead_statuses", "cadences", "routing", "handoffs")
+             "lead_statuses", "cadences", "routing", "handoffs", "forecast_target")
 
 
 @click.command("fmt", epilog="""\b

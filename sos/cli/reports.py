@@ -13,7 +13,7 @@ import click
 
 from sos.cli.options import current_project, target_option
 from sos.cli.output import show_report
-from sos.engine import weekly_report
+from sos.engine import forecast_target, weekly_report
 from sos.errors import Diagnostic, SosError
 from sos.render.reports import REPORT_FORMATS, closing, render_report
 from sos.reports.forecast import PERIODS, forecast
@@ -103,7 +103,8 @@ def _review(history: Any, model: Any, target: Any, **options: Any) -> dict[str, 
 Examples:
   sos forecast                                # Friday: this quarter, changes since last Friday
   sos forecast --period month --format markdown
-  sos forecast --quota 250000                 # coverage of the quarter's number
+  sos forecast --quota 250000                 # coverage of the quarter's number (default: the blueprint's
+                                              # forecast_target: {quarter: 250000})
   sos forecast --today 2026-12-04 --since 2026-11-27
 """)
 @report_options
@@ -111,7 +112,8 @@ Examples:
 @click.option("--period", type=click.Choice(PERIODS), default="quarter", show_default=True,
               help="The month or the quarter holding --today: the deals whose close date is in it.")
 @click.option("--quota", type=click.FloatRange(min=0, min_open=True), metavar="AMOUNT",
-              help="The team's number for the period: shows the coverage, open pipeline over what is left to close.")
+              help="The team's number for the period: shows the coverage, open pipeline over what is left to close "
+                   "[default: the blueprint's forecast_target for the period, when it gives one].")
 def forecast_command(target_name: str | None, fmt: str, out: Path | None, today: datetime.datetime | None,
                      since: datetime.datetime | None, period: str, quota: float | None) -> None:
     """The Friday forecast call, per owner and in total.
@@ -125,6 +127,8 @@ def forecast_command(target_name: str | None, fmt: str, out: Path | None, today:
     rule of thumb). Nothing is changed.
     """
     day, start = _dates(today, since)
+    if quota is None:
+        quota = forecast_target(current_project(), period)
     _show(target_name, fmt, out, functools.partial(_forecast, today=day, since=start, period=period, quota=quota))
 
 

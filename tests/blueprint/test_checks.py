@@ -605,7 +605,7 @@ def test_warnings_alone_leave_a_blueprint(files: Files) -> None:
     pytest.param({"b.yaml": bp("extends: [base.yaml]\n"), "base.yaml": "sos: 1\nname: base\nfoo: 1\n"},
                  ["base.yaml:3:1: error: unknown key 'foo' in the top level [unknown-key]"
                   "  fix: allowed keys: sos, name, description, extends, remove, vars, fields, pipelines, rules, "
-                  "lead_statuses, cadences, routing, handoffs"], id="error-in-parent-names-parent"),
+                  "lead_statuses, cadences, routing, handoffs, forecast_target"], id="error-in-parent-names-parent"),
     pytest.param({"b.yaml": bp("""\
         extends: starter:smb-bant
         remove:

@@ -208,3 +208,20 @@ def test_a_history_the_crm_cannot_give_is_said_not_guessed(seeded: Path) -> None
     markdown = render_report(got, "markdown")
     assert markdown.splitlines()[2] == "> The CRM cannot say how close_date changed: field history is not enabled " \
                                        "for Close Date."
+
+
+def test_the_blueprint_gives_the_forecast_its_number(tmp_path: Path) -> None:
+    client = seeded_client(tmp_path, deals=40)
+    with (client / "blueprint.yaml").open("a", encoding="utf-8") as out:
+        out.write("forecast_target: {quarter: 400000}\n")
+    got = report(client, "forecast", "--period", "quarter")
+    closed = sum(amount for (amount,) in query(client, "SELECT coalesce(amount, 0) FROM opportunity WHERE stage = "
+                                                       "'closed_won' AND close_date BETWEEN '2026-10-01' AND "
+                                                       "'2026-12-31'"))
+    assert got["quota"] == 400000 and got["left_to_close"] == pytest.approx(400000 - closed)
+    assert report(client, "forecast", "--period", "quarter", "--quota", "90000")["quota"] == 90000   # a run's own
+    assert report(client, "forecast", "--period", "month")["quota"] is None        # no number for a month
+    (client / "blueprint.yaml").write_text((client / "blueprint.yaml").read_text(encoding="utf-8").replace(
+        "forecast_target: {quarter: 400000}", "forecast_target: {week: 10}"), encoding="utf-8")
+    wrong = sos(client, "validate")
+    assert wrong.exit_code == 1 and "forecast_target" in wrong.stderr and "'week'" in wrong.stderr
