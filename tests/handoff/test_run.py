@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-
-from sos.backends.local import LocalBackend
+from sos.backends.base import Activity, Timeline
 from sos.engine import run_handoffs
-from sos.handoff.run import Run, Summary
+from sos.handoff.run import DealStore, Run, Summary
+from sos.model.resources import Model
 from sos.project import load_project
 from tests.emulators.asana import AsanaEmulator
 from tests.emulators.jira import JiraEmulator
@@ -28,19 +29,29 @@ def run_config(**changes: object) -> Run:
 
 
 class BarrierStore:
-    """The sandbox, with every run waiting for the other after it read the deals: both see the same deals due
+    """A backend's deals, with every run waiting for the other after it read them: both see the same deals due
     before either claims one (the overlap a CI schedule and a manual run make)."""
 
-    def __init__(self, backend: LocalBackend, barrier: threading.Barrier) -> None:
+    def __init__(self, backend: DealStore, barrier: threading.Barrier) -> None:
         self.backend, self.barrier = backend, barrier
 
-    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]:
-        rows = self.backend.records(obj, today=today)
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        rows = list(self.backend.rows(obj, fields, desired=desired))
         if obj == "opportunity":
             self.barrier.wait(timeout=30)
-        return rows
+        return iter(rows)
 
-    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object) -> bool:
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        return self.backend.changes(obj, fields, since, desired=desired)
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        return self.backend.activities(obj, since)
+
+    def holds(self, obj: str, field: str) -> bool:
+        return self.backend.holds(obj, field)
+
+    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object) -> bool:
         return self.backend.set_if(obj, record_id, field, expected, value)
 
 
