@@ -16,7 +16,7 @@ import datetime
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sos.backends.base import History
 from sos.blueprint.build import title_case
@@ -31,13 +31,15 @@ LOOKUP_TARGETS = {"account": "account"}     # standard lookups of a deal, by the
 NAME_FIELDS = ("name", "first_name", "last_name")   # what names a record a lookup points at
 
 
+@runtime_checkable
 class DealStore(History, Protocol):
     """The CRM side of a handoff: the records and their history, whether the CRM holds a field, and a write that
     happens only while a field holds a value."""
 
-    def holds(self, obj: str, field: str) -> bool: ...
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool: ...
 
-    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object) -> bool: ...
+    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object, *,
+               desired: Model | None = None) -> bool: ...
 
 
 @dataclass
@@ -92,7 +94,7 @@ def run_handoffs(desired: Model, store: DealStore, run: Run, only: Sequence[str]
     handoffs = [h for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
     for handoff in handoffs:
         link_field = handoff.attrs["link_field"]
-        if not store.holds("opportunity", link_field):
+        if not store.holds("opportunity", link_field, desired=desired):
             raise SosError(Diagnostic(handoff.origin, f"handoff '{handoff.address.key}' writes its link into "
                                       f"'{link_field}', which target '{run.target}' does not hold yet",
                                       "handoff-unapplied", fix=f"run `sos apply --target {run.target}` first: it "
@@ -162,20 +164,20 @@ def _hand_off(handoff: Resource, deal: Mapping[str, object], desired: Model, nam
         outcome.status = "would-hand-off"
         run.progress(f"{key}: would create {order.name!r} in {attrs['tool']}")
         return outcome
-    link_field, held = attrs["link_field"], deal.get(attrs["link_field"])
+    link_field, held, deal_id = attrs["link_field"], deal.get(attrs["link_field"]), str(deal["id"])
     claim = f"{CLAIM_PREFIX}{run.run_id}@{run.now.isoformat()}"
-    if not store.set_if("opportunity", str(deal["id"]), link_field, held, claim):
+    if not store.set_if("opportunity", deal_id, link_field, held, claim, desired=desired):
         outcome.status = "elsewhere"
         run.progress(f"{key}: {outcome.deal}: another run is handing it off")
         return outcome
     try:
         outcome.link, existed = deliver(run.tools[attrs["tool"]], order, sleep=run.sleep, progress=run.progress)
     except SosError as error:
-        store.set_if("opportunity", str(deal["id"]), link_field, claim, None)   # the next run tries again
+        store.set_if("opportunity", deal_id, link_field, claim, None, desired=desired)   # the next run tries again
         outcome.status, outcome.error = "failed", error.diagnostics[0].message
         run.progress(f"{key}: {outcome.deal}: failed: {outcome.error}")
         return outcome
-    store.set_if("opportunity", str(deal["id"]), link_field, claim, outcome.link)
+    store.set_if("opportunity", deal_id, link_field, claim, outcome.link, desired=desired)
     outcome.status = "existed" if existed else "handed-off"
     run.progress(f"{key}: {outcome.deal}: {'already had' if existed else 'created'} {outcome.link}")
     return outcome

@@ -48,11 +48,12 @@ class BarrierStore:
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self.backend.activities(obj, since)
 
-    def holds(self, obj: str, field: str) -> bool:
-        return self.backend.holds(obj, field)
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool:
+        return self.backend.holds(obj, field, desired=desired)
 
-    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object) -> bool:
-        return self.backend.set_if(obj, record_id, field, expected, value)
+    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object, *,
+               desired: Model | None = None) -> bool:
+        return self.backend.set_if(obj, record_id, field, expected, value, desired=desired)
 
 
 def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_through_429_and_5xx(

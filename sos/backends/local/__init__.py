@@ -183,15 +183,15 @@ class LocalBackend:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
                   now=now or self._now(connection))
 
-    def holds(self, obj: str, field: str) -> bool:
-        """Whether the sandbox's `obj` has a column for `field` (sos apply adds it)."""
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool:
+        """Whether the sandbox's `obj` has a column for `field` (sos apply adds it); `desired` is not needed."""
         if not self.path.exists():
             return False
         with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             return field in table_columns(connection, obj)
 
     def set_if(self, obj: str, record_id: int | str, field: str, expected: object, value: object, *,
-               who: str = "sos", now: datetime.datetime | None = None) -> bool:
+               who: str = "sos", now: datetime.datetime | None = None, desired: Model | None = None) -> bool:
         """Write `value` into `field` of a record (its id as History.rows gives it, or the number) only while it
         holds `expected` (None: blank), as update_record does: whether it did. One transaction, so of two runs that
         claim the same deal exactly one wins (the other waits for the write lock, a few milliseconds, then finds
