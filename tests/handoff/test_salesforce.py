@@ -9,7 +9,6 @@ the Object Reference's OpportunityHistory (a row at a deal's creation and at eac
 from __future__ import annotations
 
 import datetime
-import threading
 from collections.abc import Iterator
 from email.utils import format_datetime
 from pathlib import Path
@@ -19,7 +18,6 @@ import requests
 
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.engine import apply_plan, make_plan, run_handoffs
-from sos.handoff.run import Summary
 from sos.project import Project, load_project
 from tests.emulators.asana import AsanaEmulator
 from tests.emulators.jira import JiraEmulator
@@ -27,7 +25,7 @@ from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.salesforce.loader import load_record
 from tests.emulators.salesforce.org import USER_ID, SteppingClock
 from tests.handoff.conftest import BLUEPRINT
-from tests.handoff.test_run import NOW, BarrierStore, run_config
+from tests.handoff.overlap import NOW, overlapping_runs, run_config
 
 # The org's clock runs on from the run's morning: a write is stamped after every record the test loads.
 ORG_START = datetime.datetime(2026, 12, 5, 9, 0, tzinfo=datetime.UTC)
@@ -89,25 +87,8 @@ def test_a_won_deal_in_salesforce_gets_one_project_and_one_issue_from_two_overla
         environ: dict[str, str]) -> None:
     ids = add_deals(org)
     target = project.target(None)
-    asana.faults.rate_limit(retry_after=7)
-    asana.faults.server_error(status=504, after_write=True)
-    jira.faults.server_error(status=503, writes_only=True)
-    jira.faults.rate_limit(retry_after=3, writes_only=True)
-    barrier = threading.Barrier(2)
-    waits: list[float] = []
-    summaries: list[Summary] = []
-
-    def one_run(run_id: str) -> None:
-        store = BarrierStore(SalesforceBackend(target, project.root, progress=lambda line: None), barrier)
-        summaries.append(run_handoffs(project, target, run_config(target="prod", run_id=run_id, sleep=waits.append),
-                                      environ, store=store))
-
-    threads = [threading.Thread(target=one_run, args=(name,)) for name in ("ci", "manual")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(summaries) == 2
+    summaries, waits = overlapping_runs(
+        project, lambda: SalesforceBackend(target, project.root, progress=lambda line: None), environ, asana, jira)
 
     rollout = ids["Globex rollout"]
     priya = next(gid for gid, user in asana.state.users.items() if user.email == "priya@acme.io")
