@@ -87,8 +87,13 @@ def test_a_won_deal_in_salesforce_gets_one_project_and_one_issue_from_two_overla
         environ: dict[str, str]) -> None:
     ids = add_deals(org)
     target = project.target(None)
-    summaries, waits = overlapping_runs(
-        project, lambda: SalesforceBackend(target, project.root, progress=lambda line: None), environ, asana, jira)
+    # In the org too: the first record call is refused 429, and the first write to a deal is saved but answered
+    # 503 (its retry meets 412, its own write having moved the deal, and finds its value there).
+    org.faults.rate_limit(status=429, operations={"record"})
+    org.faults.lose_answer(operations={"record"})
+    org_waits: list[float] = []
+    summaries, waits = overlapping_runs(project, lambda: SalesforceBackend(
+        target, project.root, sleep=org_waits.append, progress=lambda line: None), environ, asana, jira)
 
     rollout = ids["Globex rollout"]
     priya = next(gid for gid, user in asana.state.users.items() if user.email == "priya@acme.io")
@@ -109,6 +114,7 @@ def test_a_won_deal_in_salesforce_gets_one_project_and_one_issue_from_two_overla
         == [2, 2, 0, 0]
     assert sorted(waits) == [2.0, 3.0, 4.0, 7.0]
     assert asana.calls["POST /api/1.0/teams/{team_gid}/projects"] == 1
+    assert len(org_waits) == 2 and org.calls["record"] >= 2 * 2 * 3   # each run: per handoff a read and a write
 
     again = run_handoffs(project, target, run_config(target="prod", run_id="r3"), environ)
     assert again.line() == "0 handed off, 0 already had one, 0 failed"
