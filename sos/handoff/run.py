@@ -3,9 +3,9 @@
 Where the state lives: on the deal. Its link field is both the result and the cursor a CI runner finds again
 (nothing to commit back, nothing to lose with the runner), and `since` only bounds which deals are looked at.
 A deal is claimed before anything is created: its link field is set to a claim only while it is blank (a
-conditional write: DealStore.set_if), so of two overlapping runs one hands the deal off and the other passes it by. A claim a
-crashed run left behind is taken over after CLAIM_TTL, and the tool is searched for the deal's marker before
-anything is created, so even then the deal gets one project.
+conditional write: DealStore.set_if), so of two overlapping runs one hands the deal off and the other passes it
+by. A claim a crashed run left behind is taken over after CLAIM_TTL, and the tool is searched for the deal's
+marker before anything is created, so even then the deal gets one project.
 
 The deals are read through the backend's History (backends.base): rows for what they hold now, changes of the
 stage for when they reached it; the same reads on every backend that has them."""
