@@ -18,6 +18,7 @@ import requests
 
 from sos.backends.salesforce.backend import SalesforceBackend
 from sos.engine import apply_plan, make_plan, run_handoffs
+from sos.errors import SosError
 from sos.project import Project, load_project
 from tests.emulators.asana import AsanaEmulator
 from tests.emulators.jira import JiraEmulator
@@ -39,9 +40,9 @@ def org() -> Iterator[SalesforceEmulator]:
 
 
 @pytest.fixture
-def project(org: SalesforceEmulator, asana: AsanaEmulator, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    """The handoff blueprint applied to a fresh org, reached with SF_ACCESS_TOKEN."""
+def unapplied(org: SalesforceEmulator, asana: AsanaEmulator, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    """The handoff blueprint, its target a fresh org reached with SF_ACCESS_TOKEN."""
     org.reset()
     (tmp_path / "blueprint.yaml").write_text(BLUEPRINT.format(team=asana.team), encoding="utf-8")
     (tmp_path / "sos.yaml").write_text(f'blueprint: blueprint.yaml\ntargets:\n  prod: {{type: salesforce, '
@@ -50,11 +51,16 @@ def project(org: SalesforceEmulator, asana: AsanaEmulator, tmp_path: Path,
     monkeypatch.setenv("SF_ACCESS_TOKEN", org.access_token)
     monkeypatch.setenv("SF_INSTANCE_URL", org.instance_url)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", org.ca_file)
-    loaded = load_project(tmp_path / "sos.yaml")
-    run = make_plan(loaded, loaded.target(None))
-    assert apply_plan(loaded, run.backend, run.plan, run.desired).ok
-    yield loaded
+    yield load_project(tmp_path / "sos.yaml")
     assert org.internal_errors == []
+
+
+@pytest.fixture
+def project(unapplied: Project) -> Project:
+    """The handoff blueprint applied to the org."""
+    run = make_plan(unapplied, unapplied.target(None))
+    assert apply_plan(unapplied, run.backend, run.plan, run.desired).ok
+    return unapplied
 
 
 def add_deals(org: SalesforceEmulator) -> dict[str, str]:
@@ -114,7 +120,7 @@ def test_a_won_deal_in_salesforce_gets_one_project_and_one_issue_from_two_overla
         == [2, 2, 0, 0]
     assert sorted(waits) == [2.0, 3.0, 4.0, 7.0]
     assert asana.calls["POST /api/1.0/teams/{team_gid}/projects"] == 1
-    assert len(org_waits) == 2 and org.calls["record"] >= 2 * 2 * 3   # each run: per handoff a read and a write
+    assert len(org_waits) == 2          # the org's 429 and 503 were each waited out, once
 
     again = run_handoffs(project, target, run_config(target="prod", run_id="r3"), environ)
     assert again.line() == "0 handed off, 0 already had one, 0 failed"
@@ -142,3 +148,11 @@ def test_a_write_to_a_deal_changed_since_the_given_moment_is_refused_with_412_an
     backend = SalesforceBackend(project.target(None), project.root)
     assert not backend.set_if("opportunity", rollout, "delivery_link", None, "sos-claim:late@" + NOW.isoformat())
     assert deal(org, rollout)["Delivery_Link__c"] == "x"
+
+
+def test_an_org_without_the_link_field_is_told_to_apply_first(unapplied: Project, environ: dict[str, str]) -> None:
+    with pytest.raises(SosError) as raised:
+        run_handoffs(unapplied, unapplied.target(None), run_config(target="prod", dry_run=True), environ)
+    assert raised.value.diagnostics[0].message == ("handoff 'delivery' writes its link into 'delivery_link', which "
+                                                   "target 'prod' does not hold yet")
+    assert raised.value.diagnostics[0].code == "handoff-unapplied"
