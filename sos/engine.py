@@ -457,7 +457,7 @@ def run_handoffs(project: Project, target: Target, run: Run, environ: Mapping[st
     if store is None and not issubclass(backend_class(target), DealStore):
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}': `sos handoff "
                                   "run` cannot read and claim its deals yet", "handoff-target",
-                                  fix="run it against a local sandbox or a Salesforce org (docs/handoff.md)"))
+                                  fix="docs/handoff.md says which types of target it runs on"))
     tools = [h.attrs["tool"] for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
     if not run.dry_run:
         run = replace(run, tools=open_tools(tools, environ))

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from sos.backends.base import History
 from sos.blueprint.build import title_case
 from sos.blueprint.types import HANDOFF_SETTINGS
 from sos.errors import Diagnostic, SosError
@@ -32,9 +31,16 @@ NAME_FIELDS = ("name", "first_name", "last_name")   # what names a record a look
 
 
 @runtime_checkable
-class DealStore(History, Protocol):
-    """The CRM side of a handoff: the records and their history, whether the CRM holds a field, and a write that
-    happens only while a field holds a value."""
+class DealStore(Protocol):
+    """The CRM side of a handoff: History's rows and changes (sos.backends.base: only the engine imports a backend's
+    modules, so they are named here and their Timeline read by attribute), whether the CRM holds a field, and a
+    write that happens only while a field holds a value."""
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        ...
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Any: ...
 
     def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool: ...
 

@@ -82,7 +82,7 @@ def test_a_crm_target_is_refused_at_its_line_until_its_deals_can_be_claimed(clie
     assert code == 1
     assert err.splitlines()[0] == ("sos.yaml:4:9: error: target 'prod' has type 'hubspot': `sos handoff run` "
                                    "cannot read and claim its deals yet [handoff-target]")
-    assert "  fix: run it against a local sandbox or a Salesforce org (docs/handoff.md)" in err.splitlines()
+    assert "  fix: docs/handoff.md says which types of target it runs on" in err.splitlines()
 
 
 def test_validate_counts_the_handoffs(client: Path) -> None:
