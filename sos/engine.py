@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import tempfile
-from typing import Any
+from typing import Any, cast
 import shlex
 import shutil
 from contextlib import contextmanager
@@ -464,14 +464,14 @@ def run_handoffs(project: Project, target: Target, run: Run, environ: Mapping[st
     if not known:
         raise SosError(Diagnostic(None, "the blueprint has no `handoffs:`: nothing to hand off", "handoff-unknown",
                                   fix="add one (docs/handoff.md)"))
-    if store is None and target.type != "local":
+    if store is None and not issubclass(backend_class(target), DealStore):
         raise SosError(Diagnostic(target.origin, f"target '{target.name}' has type '{target.type}': `sos handoff "
-                                  "run` reads deals from local sandboxes only for now", "handoff-target",
-                                  fix="run it against a target of type local"))
+                                  "run` cannot read and claim its deals yet", "handoff-target",
+                                  fix="docs/handoff.md says which types of target it runs on"))
     tools = [h.attrs["tool"] for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
     if not run.dry_run:
         run = replace(run, tools=open_tools(tools, environ))
-    return handoff_deals(desired, store or LocalBackend(target, project.root), run, only)
+    return handoff_deals(desired, store or cast(DealStore, open_target(project, target)), run, only)
 
 
 def convert_lead(project: Project, target: Target, lead_id: int, deal_values: Mapping[str, object]) -> int:

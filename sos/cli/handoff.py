@@ -27,7 +27,7 @@ def command() -> None:
     """Hand won deals to delivery: the blueprint's `handoffs:` as Asana projects, Jira issues or ClickUp tasks.
 
     Each handoff names a stage (usually won), the tool, the project's name from the deal, the fields it carries
-    and who owns it. docs/handoff.md has the reference.
+    and who owns it. docs/handoff.md has the reference, and says which types of target it runs on.
     """
 
 

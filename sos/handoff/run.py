@@ -2,18 +2,21 @@
 
 Where the state lives: on the deal. Its link field is both the result and the cursor a CI runner finds again
 (nothing to commit back, nothing to lose with the runner), and `since` only bounds which deals are looked at.
-A deal is claimed before anything is created: its link field is set to a claim only while it is blank (one
-transaction in the CRM), so of two overlapping runs one hands the deal off and the other passes it by. A claim a
-crashed run left behind is taken over after CLAIM_TTL, and the tool is searched for the deal's marker before
-anything is created, so even then the deal gets one project."""
+A deal is claimed before anything is created: its link field is set to a claim only while it is blank (a
+conditional write: DealStore.set_if), so of two overlapping runs one hands the deal off and the other passes it
+by. A claim a crashed run left behind is taken over after CLAIM_TTL, and the tool is searched for the deal's
+marker before anything is created, so even then the deal gets one project.
+
+The deals are read through the backend's History (backends.base): rows for what they hold now, changes of the
+stage for when they reached it; the same reads on every backend that has them."""
 
 from __future__ import annotations
 
 import datetime
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sos.blueprint.build import title_case
 from sos.blueprint.types import HANDOFF_SETTINGS
@@ -24,14 +27,25 @@ from sos.model.resources import Kind, Model, Resource
 CLAIM_PREFIX = "sos-claim:"
 CLAIM_TTL = datetime.timedelta(hours=1)     # far longer than one deal's handoff takes, retries included
 LOOKUP_TARGETS = {"account": "account"}     # standard lookups of a deal, by the object they point at
+NAME_FIELDS = ("name", "first_name", "last_name")   # what names a record a lookup points at
 
 
+@runtime_checkable
 class DealStore(Protocol):
-    """The CRM side of a handoff: the records, and a write that happens only while a field holds a value."""
+    """The CRM side of a handoff: History's rows and changes (sos.backends.base: only the engine imports a backend's
+    modules, so they are named here and their Timeline read by attribute), whether the CRM holds a field, and a
+    write that happens only while a field holds a value."""
 
-    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]: ...
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        ...
 
-    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object) -> bool: ...
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Any: ...
+
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool: ...
+
+    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object, *,
+               desired: Model | None = None) -> bool: ...
 
 
 @dataclass
@@ -84,27 +98,48 @@ def run_handoffs(desired: Model, store: DealStore, run: Run, only: Sequence[str]
     """Hand off every deal of `store` that reached a handoff's stage (on or after `run.since`) and has no link."""
     summary = Summary()
     handoffs = [h for h in desired.of_kind(Kind.HANDOFF) if not only or h.address.key in only]
-    deals = store.records("opportunity", today=run.today)
-    names = _lookup_names(desired, store, run.today)
     for handoff in handoffs:
         link_field = handoff.attrs["link_field"]
-        if deals and link_field not in deals[0]:
+        if not store.holds("opportunity", link_field, desired=desired):
             raise SosError(Diagnostic(handoff.origin, f"handoff '{handoff.address.key}' writes its link into "
                                       f"'{link_field}', which target '{run.target}' does not hold yet",
                                       "handoff-unapplied", fix=f"run `sos apply --target {run.target}` first: it "
                                       "adds the field"))
+    deals = list(store.rows("opportunity", _deal_fields(handoffs), desired=desired))
+    entered = _entered(store, desired, run.since)
+    names = _lookup_names(desired, store)
+    for handoff in handoffs:
         for deal in deals:
-            if _due(handoff, deal, run):
+            if _due(handoff, deal, entered, run):
                 summary.outcomes.append(_hand_off(handoff, deal, desired, names, store, run))
     return summary
 
 
-def _due(handoff: Resource, deal: Mapping[str, object], run: Run) -> bool:
-    if deal.get("stage") != handoff.attrs["stage"]:
+def _deal_fields(handoffs: Sequence[Resource]) -> list[str]:
+    """What a run reads of each deal: its name, account and stage, and what the handoffs write and show."""
+    keys = ["name", "account", "stage"]
+    for handoff in handoffs:
+        named = [f for _, f, _, _ in string.Formatter().parse(handoff.attrs.get("name", "")) if f]
+        keys += [handoff.attrs["link_field"], *handoff.attrs.get("fields", []), *named]
+    return list(dict.fromkeys(keys))
+
+
+def _entered(store: DealStore, desired: Model, since: datetime.date | None) -> dict[str, set[object]] | None:
+    """The stages each deal moved into on or after `since`, by deal id (None: no window, every deal counts)."""
+    if since is None:
+        return None
+    start = datetime.datetime.combine(since, datetime.time(), tzinfo=datetime.UTC)
+    entered: dict[str, set[object]] = {}
+    for change in store.changes("opportunity", ["stage"], start, desired=desired).changes:
+        entered.setdefault(change.record, set()).add(change.new)
+    return entered
+
+
+def _due(handoff: Resource, deal: Mapping[str, object], entered: Mapping[str, set[object]] | None, run: Run) -> bool:
+    stage = handoff.attrs["stage"]
+    if deal.get("stage") != stage:
         return False
-    days = deal.get("days_in_stage")
-    entered = run.today - datetime.timedelta(days=int(days)) if isinstance(days, (int, float)) else None
-    if run.since is not None and entered is not None and entered < run.since:
+    if entered is not None and stage not in entered.get(str(deal["id"]), ()):
         return False
     link = deal.get(handoff.attrs["link_field"])
     return link is None or _stale_claim(link, run.now)
@@ -125,30 +160,30 @@ def _hand_off(handoff: Resource, deal: Mapping[str, object], desired: Model, nam
               store: DealStore, run: Run) -> Outcome:
     key, attrs = handoff.address.key, handoff.attrs
     values = _values(deal, desired, names)
-    outcome = Outcome(key, values.get("name") or f"deal {deal['_id']}")
+    outcome = Outcome(key, values.get("name") or f"deal {deal['id']}")
     order = Order(name=string.Formatter().vformat(attrs.get("name", ""), (), _Blank(values)).strip(),
                   details=tuple((_label(desired, f), values.get(f, "")) for f in attrs.get("fields", [])),
-                  marker=f"sos-deal-{run.target}-{key}-{deal['_id']}",
+                  marker=f"sos-deal-{run.target}-{key}-{deal['id']}",
                   settings={k: attrs[k] for k in HANDOFF_SETTINGS if k in attrs},
                   assignee=attrs.get("assign_to", {}).get("user"), team=attrs.get("assign_to", {}).get("team"))
     if run.dry_run:
         outcome.status = "would-hand-off"
         run.progress(f"{key}: would create {order.name!r} in {attrs['tool']}")
         return outcome
-    link_field, held = attrs["link_field"], deal.get(attrs["link_field"])
+    link_field, held, deal_id = attrs["link_field"], deal.get(attrs["link_field"]), str(deal["id"])
     claim = f"{CLAIM_PREFIX}{run.run_id}@{run.now.isoformat()}"
-    if not store.set_if("opportunity", int(str(deal["_id"])), link_field, held, claim):
+    if not store.set_if("opportunity", deal_id, link_field, held, claim, desired=desired):
         outcome.status = "elsewhere"
         run.progress(f"{key}: {outcome.deal}: another run is handing it off")
         return outcome
     try:
         outcome.link, existed = deliver(run.tools[attrs["tool"]], order, sleep=run.sleep, progress=run.progress)
     except SosError as error:
-        store.set_if("opportunity", int(str(deal["_id"])), link_field, claim, None)   # the next run tries again
+        store.set_if("opportunity", deal_id, link_field, claim, None, desired=desired)   # the next run tries again
         outcome.status, outcome.error = "failed", error.diagnostics[0].message
         run.progress(f"{key}: {outcome.deal}: failed: {outcome.error}")
         return outcome
-    store.set_if("opportunity", int(str(deal["_id"])), link_field, claim, outcome.link)
+    store.set_if("opportunity", deal_id, link_field, claim, outcome.link, desired=desired)
     outcome.status = "existed" if existed else "handed-off"
     run.progress(f"{key}: {outcome.deal}: {'already had' if existed else 'created'} {outcome.link}")
     return outcome
@@ -173,11 +208,11 @@ def _lookups(desired: Model) -> dict[str, str]:
     return {**LOOKUP_TARGETS, **custom}
 
 
-def _lookup_names(desired: Model, store: DealStore, today: datetime.date) -> dict[str, dict[str, str]]:
+def _lookup_names(desired: Model, store: DealStore) -> dict[str, dict[str, str]]:
     """The name of every record a deal's lookup may point at, by object and id (as text: a lookup holds it so)."""
     names: dict[str, dict[str, str]] = {}
     for obj in sorted(set(_lookups(desired).values())):
-        names[obj] = {str(row["_id"]): _record_name(row) for row in store.records(obj, today=today)}
+        names[obj] = {str(row["id"]): _record_name(row) for row in store.rows(obj, NAME_FIELDS, desired=desired)}
     return names
 
 
@@ -192,7 +227,7 @@ def _values(deal: Mapping[str, object], desired: Model, names: Mapping[str, Mapp
     lookups = _lookups(desired)
     values = {}
     for key, value in deal.items():
-        if value is None or key.startswith("_"):
+        if value is None or key in ("id", "url"):
             continue
         if key in lookups:
             values[key] = names.get(lookups[key], {}).get(str(value), str(value))

@@ -73,15 +73,16 @@ def test_a_handoff_the_blueprint_lacks_is_named_with_its_handoffs(client: Path, 
                                     "  fix: did you mean 'delivery'?"]
 
 
-def test_a_crm_target_is_refused_at_its_line_until_its_deals_can_be_read(client: Path,
+def test_a_crm_target_is_refused_at_its_line_until_its_deals_can_be_claimed(client: Path,
                                                                          environ: dict[str, str]) -> None:
     (client / "sos.yaml").write_text("blueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\n"
                                      "  prod: {type: hubspot, token_env: HS_TOKEN}\ndefault_target: sandbox\n",
                                      encoding="utf-8")
     code, _, err = invoke(["handoff", "run", "--target", "prod"], environ)
     assert code == 1
-    assert err.splitlines()[0] == ("sos.yaml:4:9: error: target 'prod' has type 'hubspot': `sos handoff run` reads "
-                                   "deals from local sandboxes only for now [handoff-target]")
+    assert err.splitlines()[0] == ("sos.yaml:4:9: error: target 'prod' has type 'hubspot': `sos handoff run` "
+                                   "cannot read and claim its deals yet [handoff-target]")
+    assert "  fix: docs/handoff.md says which types of target it runs on" in err.splitlines()
 
 
 def test_validate_counts_the_handoffs(client: Path) -> None:

@@ -4,44 +4,14 @@ emulators (tests/emulators/asana, jira), two overlapping runs, and 429s and 5xx 
 from __future__ import annotations
 
 import datetime
-import threading
 from pathlib import Path
 
-
-from sos.backends.local import LocalBackend
 from sos.engine import run_handoffs
-from sos.handoff.run import Run, Summary
 from sos.project import load_project
 from tests.emulators.asana import AsanaEmulator
 from tests.emulators.jira import JiraEmulator
 from tests.handoff.conftest import add_deals, sandbox
-
-TODAY = datetime.date(2026, 12, 5)
-NOW = datetime.datetime(2026, 12, 5, 9, 30, tzinfo=datetime.UTC)
-
-
-def run_config(**changes: object) -> Run:
-    values: dict[str, object] = {"target": "sandbox", "tools": {}, "today": TODAY, "now": NOW, "run_id": "r1",
-                                 "since": TODAY - datetime.timedelta(days=30)}
-    values.update(changes)
-    return Run(**values)  # type: ignore[arg-type]
-
-
-class BarrierStore:
-    """The sandbox, with every run waiting for the other after it read the deals: both see the same deals due
-    before either claims one (the overlap a CI schedule and a manual run make)."""
-
-    def __init__(self, backend: LocalBackend, barrier: threading.Barrier) -> None:
-        self.backend, self.barrier = backend, barrier
-
-    def records(self, obj: str, *, today: datetime.date) -> list[dict[str, object]]:
-        rows = self.backend.records(obj, today=today)
-        if obj == "opportunity":
-            self.barrier.wait(timeout=30)
-        return rows
-
-    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object) -> bool:
-        return self.backend.set_if(obj, record_id, field, expected, value)
+from tests.handoff.overlap import NOW, TODAY, overlapping_runs, run_config
 
 
 def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_through_429_and_5xx(
@@ -49,27 +19,7 @@ def test_a_won_deal_gets_one_project_and_one_issue_from_two_overlapping_runs_thr
     ids = add_deals(client)
     project = load_project(client / "sos.yaml")
     target = project.target(None)
-    # In the middle: the first Asana call is rate limited (Retry-After: 7), then a create Asana carries out but a
-    # gateway answers 504; Jira answers 503 to the first write, then 429.
-    asana.faults.rate_limit(retry_after=7)
-    asana.faults.server_error(status=504, after_write=True)
-    jira.faults.server_error(status=503, writes_only=True)
-    jira.faults.rate_limit(retry_after=3, writes_only=True)
-    barrier = threading.Barrier(2)
-    waits: list[float] = []
-    summaries: list[Summary] = []
-
-    def one_run(run_id: str) -> None:
-        store = BarrierStore(sandbox(client), barrier)
-        summaries.append(run_handoffs(project, target, run_config(run_id=run_id, sleep=waits.append), environ,
-                                      store=store))
-
-    threads = [threading.Thread(target=one_run, args=(name,)) for name in ("ci", "manual")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(summaries) == 2
+    summaries, waits = overlapping_runs(project, lambda: sandbox(client), environ, asana, jira)
 
     # Exactly one project and one issue, for the won deal in the window only.
     priya = next(gid for gid, user in asana.state.users.items() if user.email == "priya@acme.io")

@@ -183,11 +183,20 @@ class LocalBackend:
             write(connection, _read_all(connection, self.path), obj, values, record_id=record_id, who=who,
                   now=now or self._now(connection))
 
-    def set_if(self, obj: str, record_id: int, field: str, expected: object, value: object, *,
-               who: str = "sos", now: datetime.datetime | None = None) -> bool:
-        """Write `value` into `field` of a record only while it holds `expected` (None: blank), as update_record
-        does: whether it did. One transaction, so of two runs that claim the same deal exactly one wins (the other
-        waits for the write lock, a few milliseconds, then finds the field taken)."""
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool:
+        """Whether the sandbox's `obj` has a column for `field` (sos apply adds it); `desired` is not needed."""
+        if not self.path.exists():
+            return False
+        with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
+            return field in table_columns(connection, obj)
+
+    def set_if(self, obj: str, record_id: int | str, field: str, expected: object, value: object, *,
+               who: str = "sos", now: datetime.datetime | None = None, desired: Model | None = None) -> bool:
+        """Write `value` into `field` of a record (its id as History.rows gives it, or the number) only while it
+        holds `expected` (None: blank), as update_record does: whether it did. One transaction, so of two runs that
+        claim the same deal exactly one wins (the other waits for the write lock, a few milliseconds, then finds
+        the field taken)."""
+        record_id = int(record_id)
         with self._transaction(wait=RECORD_WAIT_SECONDS) as connection:
             row = read_row(connection, obj, record_id) if table_columns(connection, obj) else None
             if row is None or row.get(field) != expected:
@@ -329,7 +338,7 @@ class LocalBackend:
         """See History.rows; a record's url is None (the sandbox has no UI)."""
         if not self.path.exists():
             return
-        with self._connect() as connection:
+        with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             yield from history.rows(connection, model_scope(_read_all(connection, self.path), obj), fields)
 
     def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
@@ -337,7 +346,7 @@ class LocalBackend:
         """See History.changes: the sandbox keeps every field's history, so nothing is unavailable."""
         if not self.path.exists():
             return Timeline(())
-        with self._connect() as connection:
+        with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             return history.changes(connection, model_scope(_read_all(connection, self.path), obj), fields, since)
 
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:

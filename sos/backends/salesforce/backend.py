@@ -265,6 +265,21 @@ class SalesforceBackend:
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self._history(obj, Model()).activities(obj, since)
 
+    # -- the handoff's claim (sos.handoff.run.DealStore; claims.py) ----------------------------
+
+    def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool:
+        from sos.backends.salesforce.claims import holds
+
+        api_name = self._named(desired, [obj])[1][obj].fields.get(field)
+        return api_name is not None and holds(self.client, OBJECTS[obj], api_name)
+
+    def set_if(self, obj: str, record_id: str, field: str, expected: object, value: object, *,
+               desired: Model | None = None) -> bool:
+        from sos.backends.salesforce.claims import set_if
+
+        api_name = self._named(desired, [obj])[1][obj].fields[field]
+        return set_if(self.client, OBJECTS[obj], record_id, api_name, expected, value)
+
     def record_count(self, obj: str) -> int:
         """How many records of `obj` the org holds (one COUNT() query)."""
         return self.client.count(OBJECTS[obj])

@@ -6,6 +6,7 @@
     emulator.faults.stall_deploys()                         # the next deploy stays InProgress forever
     emulator.faults.drop_connection(times=1, operations={"checkDeployStatus"})  # closed without an answer
     emulator.faults.fail_bulk_queries()                     # the next Bulk API 2.0 query job ends Failed
+    emulator.faults.lose_answer(operations={"record"})       # the next REST write runs, then answers 503
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Faults:
         self._components: dict[str, _Scheduled] = {}
         self._stalls: _Scheduled | None = None
         self._bulk_failures: list[_Scheduled] = []
+        self._lost_answers: list[_Scheduled] = []
 
     def expire_session(self, times: int = 1, operations: Iterable[str] | None = None) -> None:
         """The next `times` authenticated calls (optionally only these operations) get INVALID_SESSION_ID."""
@@ -56,6 +58,12 @@ class Faults:
             raise ValueError(f"status must be one of {RATE_LIMIT_STATUSES}")
         with self._lock:
             self._limits.append(_Scheduled(times, _ops(operations), status=status))
+
+    def lose_answer(self, times: int = 1, operations: Iterable[str] | None = None) -> None:
+        """The next `times` REST writes (PATCH, POST, DELETE; optionally only these operations) are carried out,
+        then answered 503 SERVER_UNAVAILABLE, as when a gateway gives up on a call the org saved."""
+        with self._lock:
+            self._lost_answers.append(_Scheduled(times, _ops(operations)))
 
     def drop_connection(self, times: int = 1, operations: Iterable[str] | None = None) -> None:
         """The next `times` calls (optionally only these operations) are read, then the connection is closed with
@@ -90,6 +98,7 @@ class Faults:
             self._components.clear()
             self._stalls = None
             self._bulk_failures.clear()
+            self._lost_answers.clear()
 
     # -- consulted by the emulator -----------------------------------------------------
 
@@ -102,6 +111,9 @@ class Faults:
     def take_bulk_failure(self) -> str | None:
         found = self._take(self._bulk_failures, "bulk")
         return found.problem if found is not None else None
+
+    def take_lost_answer(self, operation: str) -> bool:
+        return self._take(self._lost_answers, operation) is not None
 
     def take_rate_limit(self, operation: str) -> int | None:
         found = self._take(self._limits, operation)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from collections.abc import Mapping
-from datetime import timezone
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from . import assignment, bulk, composite, flows, formula, soql, standard
@@ -41,6 +42,27 @@ def error_reply(status: int, code: str, message: str, fields: list[str] | None =
     if fields is not None:
         entry["fields"] = fields
     return json_reply(status, [entry])
+
+
+def unmodified_since(record: Mapping[str, object], headers: Mapping[str, str]) -> Reply | None:
+    """The If-Unmodified-Since precondition of a write to a record (REST API Developer Guide, "Conditional Request
+    Headers"): 412 Precondition Failed, nothing written, when the record's LastModifiedDate is later than the HTTP
+    date given (compared to the second: an HTTP date has none finer); 400 when the value is no HTTP date. The
+    error codes are UNVERIFIED (the guide gives the statuses only); the bodies are the REST error list."""
+    given = next((v for k, v in headers.items() if k.lower() == "if-unmodified-since"), None)
+    if given is None:
+        return None
+    try:
+        since = parsedate_to_datetime(given)
+    except (TypeError, ValueError):
+        since = None
+    if since is None or since.tzinfo is None:
+        return error_reply(400, "INVALID_HEADER_TYPE", f"Invalid If-Unmodified-Since header: {given}")
+    modified = datetime.fromisoformat(str(record["LastModifiedDate"]).replace("Z", "+00:00").replace("+0000", "+00:00"))
+    if modified.replace(microsecond=0) > since:
+        return error_reply(412, "PRECONDITION_FAILED", "The record has been modified since "
+                                                       f"{format_datetime(since, usegmt=True)}")
+    return None
 
 
 def not_found() -> Reply:
@@ -254,16 +276,17 @@ class RestApi:
         if len(parts) == 1 and method == "POST" and standard.OBJECTS[obj].deployable:
             return self._create(obj, body, headers)
         if len(parts) == 2 and method in ("PATCH", "GET") and standard.OBJECTS[obj].deployable:
-            return self._record(method, obj, parts[1], body, version)
+            return self._record(method, obj, parts[1], body, version, headers)
         return not_found()
 
-    def _record(self, method: str, obj: str, record_id: str, body: bytes, version: str) -> Reply:
+    def _record(self, method: str, obj: str, record_id: str, body: bytes, version: str,
+                headers: Mapping[str, str]) -> Reply:
         """PATCH or GET /sobjects/{obj}/{id}."""
         record = self.org.records[obj].get(record_id)
         if record is None:
             return not_found()
         if method == "PATCH":
-            return self._update(obj, record_id, body)
+            return unmodified_since(record, headers) or self._update(obj, record_id, body)
         return json_reply(200, {"attributes": {"type": obj, "url": f"/services/data/v{version}/sobjects/"
                                                                     f"{obj}/{record_id}"}, **record})
 

@@ -297,6 +297,8 @@ class SalesforceEmulator(Served):
             with self._lock:
                 self.api_usage += 1
                 reply = self.rest.handle(method, path, params, body, headers, version)
+            if method in ("PATCH", "POST", "DELETE") and self.faults.take_lost_answer(operation):
+                reply = rest.error_reply(503, *RATE_LIMIT_BODIES[503])
         except Exception:  # the emulator's own bug: report it, never echo the request
             self.internal_errors.append(traceback.format_exc())
             reply = rest.error_reply(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the emulator")
