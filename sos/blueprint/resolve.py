@@ -176,36 +176,41 @@ class Resolver:
                                        fix=did_you_mean(str(key_node.value), items) or "check the name with `sos show`")
 
 
-_PARENT_PROBLEMS: dict[tuple[str, int, int, str], list[Diagnostic]] = {}
+# Kept per run for starters, which `sos status` resolves once for each client extending them: their trees
+# (resolving builds new nodes and never changes a tree it read) and their schema problems.
 _STARTER_TREES: dict[tuple[str, int, int], Node] = {}
+_STARTER_PROBLEMS: dict[tuple[str, int, int, bool], list[Diagnostic]] = {}
 
 
-def _load(source: Source) -> Node:
-    """A file's tree. A starter's is parsed once per run (by path, modification time and size: an edited starter
-    is read again), since `sos status` resolves many clients extending the same starters; resolving builds new
-    nodes and never changes a tree it read."""
+def _starter_stamp(source: Source) -> tuple[str, int, int] | None:
+    """A starter's path, modification time and size, so that an edited starter is read again; None for any other
+    file, or one that cannot be read (loading it says why)."""
     if not source.display.startswith(STARTER_PREFIX):
-        return load_file(source.path, source.display)
+        return None
     try:
         info = source.path.stat()
     except OSError:
-        return load_file(source.path, source.display)     # it says what is wrong
-    key = (str(source.path), info.st_mtime_ns, info.st_size)
-    if key not in _STARTER_TREES:
-        _STARTER_TREES[key] = load_file(source.path, source.display)
-    return _STARTER_TREES[key]
+        return None
+    return str(source.path), info.st_mtime_ns, info.st_size
+
+
+def _load(source: Source) -> Node:
+    stamp = _starter_stamp(source)
+    if stamp is None:
+        return load_file(source.path, source.display)
+    if stamp not in _STARTER_TREES:
+        _STARTER_TREES[stamp] = load_file(source.path, source.display)
+    return _STARTER_TREES[stamp]
 
 
 def _validated(source: Source, root: Node, layered: bool) -> list[Diagnostic]:
-    """The schema problems of a file, kept for a starter so that `sos status` over many clients checks each starter
-    once (by path, modification time and size: an edited starter is checked again)."""
-    if not source.display.startswith(STARTER_PREFIX):
+    stamp = _starter_stamp(source)
+    if stamp is None:
         return validate_node(root, "blueprint", partial=layered)
-    info = source.path.stat()
-    key = (str(source.path), info.st_mtime_ns, info.st_size, str(layered))
-    if key not in _PARENT_PROBLEMS:
-        _PARENT_PROBLEMS[key] = validate_node(root, "blueprint", partial=layered)
-    return list(_PARENT_PROBLEMS[key])
+    key = (*stamp, layered)
+    if key not in _STARTER_PROBLEMS:
+        _STARTER_PROBLEMS[key] = validate_node(root, "blueprint", partial=layered)
+    return list(_STARTER_PROBLEMS[key])
 
 
 def file_digest(path: Path) -> str:
