@@ -145,6 +145,26 @@ def test_a_closed_deal_is_never_stale(tmp_path: Path) -> None:
         ("Follow up", deals["proposal"])]
 
 
+def test_time_in_a_stage_fires_once_its_when_holds_even_if_it_did_not_at_first(tmp_path: Path) -> None:
+    # `when` narrows a cadence to the records it holds for (docs/language.md, "cadences"): a deal that grows big while
+    # it sits in a stage past its limit is as stale as one that always was, so the cadence fires on the next tick.
+    project = make_project(tmp_path, BLUEPRINT.replace("routing:\n", "  big_and_stale:\n"
+                                                       "    trigger: {stage_age_over: 10}\n    when: amount > 10000\n"
+                                                       "    action: {create_task: {subject: Big and stale}}\n"
+                                                       "routing:\n"))
+    apply_blueprint(project)
+    sandbox = LocalBackend(project.target(None), project.root)
+    today = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    deal = sandbox.create_record("opportunity", {"name": "Grows", "owner": "bo@acme.com", "stage": "proposal",
+                                                 "amount": 5000, "close_date": "2030-01-01"}, now=today)
+    sandbox.tick(11)
+    assert table(sandbox, "SELECT what_id FROM task WHERE subject = 'Big and stale'") == []
+    sandbox.update_record("opportunity", deal, {"amount": 20000}, now=today + datetime.timedelta(days=11))
+    sandbox.tick(1)
+    sandbox.tick(1)
+    assert table(sandbox, "SELECT what_id FROM task WHERE subject = 'Big and stale'") == [(deal,)]
+
+
 def test_a_new_lead_without_a_status_starts_in_the_default_one_and_fires_its_cadences(tmp_path: Path) -> None:
     # A lead status marked `default: true` is the one a new lead starts in (docs/language.md, "lead_statuses"), as a
     # CRM puts a picklist's default value on a record created without one: the sandbox's leads start there too, and

@@ -89,8 +89,8 @@ def tick(connection: sqlite3.Connection, model: Model, deals: Iterable[tuple[int
          now: datetime.datetime) -> int:
     """Fire every `stage_age_over` cadence for the open `deals` (id, record as `evaluate` takes it with its
     days_in_stage as of `now`, the day it entered its stage) that have been in their stage longer than its limit (the
-    cadence's days, or the stage's max_days), once per deal and stage; how many fired. A won or lost deal is never
-    stale: nothing is left to act on."""
+    cadence's days, or the stage's max_days) and that its `when` holds for, once per deal and stage; how many fired.
+    A won or lost deal is never stale: nothing is left to act on."""
     limits = {stage.address.key: int(stage.attrs["max_days"]) for stage in model.of_kind(Kind.STAGE)
               if stage.attrs.get("max_days")}
     closed = {stage.address.key for stage in model.of_kind(Kind.STAGE) if stage.attrs.get("outcome") in ("won", "lost")}
@@ -104,11 +104,11 @@ def tick(connection: sqlite3.Connection, model: Model, deals: Iterable[tuple[int
             trigger = automation_of(resource).trigger
             assert isinstance(trigger, StageAgeOver)
             limit = trigger.days if trigger.days is not None else limits.get(str(record.get("stage")))
-            if limit is None or int(str(record.get("days_in_stage") or 0)) <= limit:
-                continue
-            new = connection.execute("INSERT OR IGNORE INTO fired VALUES (?, 'opportunity', ?, ?)",
-                                     (str(resource.address), record_id, entered)).rowcount
-            if new and _holds(resource, model, scope, record, now):
+            if limit is None or int(str(record.get("days_in_stage") or 0)) <= limit or \
+                    not _holds(resource, model, scope, record, now):
+                continue            # not fired yet: a later tick fires it once its `when` holds
+            if connection.execute("INSERT OR IGNORE INTO fired VALUES (?, 'opportunity', ?, ?)",
+                                  (str(resource.address), record_id, entered)).rowcount:
                 _act(connection, resource, "opportunity", record_id, record, now)
                 fired += 1
     return fired
