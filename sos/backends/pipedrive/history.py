@@ -8,8 +8,10 @@ src/versions/v2/models/deal-item.ts, activity-item.ts; reference/pipedrive.md):
   values with the time and the user; `GET /v1/deals/{id}/flow` mixes the same changes with notes, mails and files
   (more to read for the same answer), and `GET /v1/recents?items=deal` gives the deals as they are now, not what
   changed. The changelog is per deal, so sos reads it only for the deals updated since the period began (a change
-  since then moved the deal's `update_time`): one call each. A deal's creation is not an item; its values then are
-  each field's first old value (or its value now), at `add_time`, by nobody the API names.
+  since then moved the deal's `update_time`) and saved at least once: one call each. `sos review` follows every
+  deal's stages from its creation (days in stage, moves back), so it reads the changelog of every deal ever saved.
+  A deal's creation is not an item; its values then are each field's first old value (or its value now), at
+  `add_time`, by nobody the API names.
 - **Stage, won and lost**: an open deal's stage is its `stage_id`; won and lost are deal statuses, read as the
   blueprint's won stage and the lost stage its lost reason names (records.RecordReader.stage). A save that moves a
   deal's stage and status at once is one stage change.
@@ -67,6 +69,7 @@ class AccountHistory:
         self.forecasts = forecasts        # stage key → the forecast category the blueprint gives it
         self.reader = RecordReader(client, account, today)
         self.site = f"https://{client.connection.company_domain}.pipedrive.com"
+        self.changelogs: dict[int, list[dict[str, Any]]] = {}
 
     @cached_property
     def users(self) -> dict[int, str]:
@@ -160,7 +163,7 @@ class AccountHistory:
         return Timeline(tuple(found), unavailable)
 
     def _deal_changes(self, deal: dict[str, Any], keys: Sequence[str], since: datetime.datetime) -> list[FieldChange]:
-        items = sorted(self.client.paged(CHANGELOG, id=deal["id"]), key=lambda i: _moment(i["time"]))
+        items = self._changelog(deal)
         state = {key: deal.get(key) for key in {k for key in keys for k in LOGGED[key]}}
         for item in reversed(items):        # back to the values it was created with
             if item["field_key"] in state:
@@ -183,6 +186,14 @@ class AccountHistory:
                 if after != before[key]:
                     changes.append(FieldChange(record, key, before[key], after, at, self.users.get(int(actor))))
         return changes
+
+    def _changelog(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
+        """The deal's changelog, oldest first, read once for the command."""
+        if deal["id"] not in self.changelogs:
+            # every save moves update_time: a deal never saved since its creation has no changelog to read
+            logged = self.client.paged(CHANGELOG, id=deal["id"]) if deal["update_time"] != deal["add_time"] else ()
+            self.changelogs[deal["id"]] = sorted(logged, key=lambda i: _moment(i["time"]))
+        return self.changelogs[deal["id"]]
 
     def _value(self, deal: dict[str, Any], key: str, state: Mapping[str, object]) -> object:
         """A field of `deal` as History hands it out, with the deal keys `state` holds."""

@@ -37,7 +37,7 @@ from sos.project import Project, load_project
 from sos.reports.forecast import forecast
 from sos.reports.review import review
 from sos.reports.trace import trace
-from tests.backends.pipedrive.conftest import SMALL
+from bench.reports_pipedrive import BLUEPRINT
 from tests.backends.salesforce.test_history_agrees import Sandbox
 from tests.backends.salesforce.test_reports_agree import without_links
 from tests.emulators.pipedrive import PipedriveEmulator
@@ -52,13 +52,6 @@ REPORTS = {
     "forecast": functools.partial(forecast, today=TODAY, since=SINCE, period="quarter", generated=GENERATED),
     "trace": functools.partial(trace, today=TODAY, leads=LEADS, generated=GENERATED),
 }
-# SMALL with the forecast category each stage puts a deal in (DOMAIN.md), so the forecast has numbers to agree on,
-# and a speed-to-lead cadence, whose tasks the trace times (Pipedrive does not run it: the seed's tasks are loaded)
-BLUEPRINT = (SMALL.replace("probability: 10, max_days: 14}", "probability: 10, max_days: 14, forecast: pipeline}")
-             .replace("probability: 60, require: [competitor]}", "probability: 60, require: [competitor], "
-                                                                 "forecast: best_case}")
-             + "cadences:\n  first_touch:\n    trigger: {record_created: lead}\n    action:\n      create_task:\n"
-               "        assign_to: owner\n        subject: First touch\n        due_in_hours: 24\n")
 REPLAYED = ("stage", "amount", "close_date", "owner")
 
 
@@ -191,9 +184,15 @@ def in_sandbox_ids(report: dict[str, Any], ids: Mapping[str, str]) -> dict[str, 
     return without_links(mapped(report))
 
 
-def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[str, str]]) -> None:
+def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[str, str]],
+                                                     running: PipedriveEmulator) -> None:
     project, ids = loaded
+    running.calls.clear()
     review_found = in_sandbox_ids(run(project, "pd", "review"), ids)
+    # one changelog read per deal ever saved (the stages from creation), whichever of the two reads asks first
+    saved = [d for d in running.account.records["deal"].values() if d["update_time"] != d["add_time"]]
+    assert running.calls["GET /v1/deals/{id}/changelog"] == len(saved) > 0
+    assert running.calls["GET /api/v2/deals"] == running.calls["GET /v1/users"] == 1
     assert review_found == without_links(run(project, "sandbox", "review"))
     pipeline = review_found["pipelines"][0]
     assert pipeline["moved"] and pipeline["slipped"] and pipeline["aging"] and pipeline["no_next_step"]

@@ -54,7 +54,7 @@ def _cost(method: str, version: int, template: str) -> int:
     if method == "GET":
         if version == 2 and template == "/stages":
             return STAGE_LIST_COST
-        return COSTS[(version, "get" if "{" in template else "list")]
+        return COSTS[(version, "get" if template.endswith("}") else "list")]   # as the client counts
     return COSTS[(version, "delete" if method == "DELETE" else "write")]
 
 
