@@ -20,7 +20,8 @@ src/versions/v2/models/deal-item.ts, activity-item.ts; reference/pipedrive.md):
   earliest due), its last activity date the due date of its latest done one: Pipedrive holds no next step field.
 - **Forecast category**: Pipedrive has none. A deal's is the category its stage puts it in (the blueprint's
   `forecast`); a rep's call apart from the stage cannot be read, nor its changes, and the reports say so.
-- **Leads**, `GET /v1/leads` (v1 only): a lead's status is the lead label sos made for it. Pipedrive keeps no
+- **Leads**, `GET /v1/leads` (v1 only): a lead's status is the lead label sos made for it, its company the name of
+  its organization (`GET /api/v2/organizations`, read when asked). Pipedrive keeps no
   changelog of leads and lists no converted lead (it leaves the Leads Inbox for its deal, UNVERIFIED), so a lead's
   status and owner changes and the deal it became cannot be read: the trace says so.
 - **Owners** are user ids, named by the user's email (`GET /v1/users`, one call).
@@ -123,8 +124,10 @@ class AccountHistory:
 
     def _leads(self, fields: Sequence[str]) -> Iterator[dict[str, object]]:
         statuses = {label: key for key, label in self.account.registry.lead_labels.items()}
+        companies = {o["id"]: o["name"] for o in self.reader.records("account")} if "company" in fields else {}
         for lead in self.leads:
             values = {"name": lead.get("title"), "lead_source": lead.get("source_name"),
+                      "company": companies.get(lead.get("organization_id")),
                       "created_date": _moment(lead["add_time"]),
                       "owner": self.users.get(int(lead["owner_id"])) if lead.get("owner_id") else None,
                       "status": next((statuses[i] for i in lead.get("label_ids") or () if i in statuses), None)}

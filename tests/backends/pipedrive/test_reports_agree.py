@@ -11,6 +11,8 @@ in the Leads Inbox with the label sos made for their status, their tasks as acti
 Where the two cannot agree, for a documented reason, the Pipedrive report says so and the test asserts it:
 - Pipedrive has no forecast category: a deal's is its stage's. The seed has reps call Best Case deals Commit; the
   forecasts agree once the sandbox's deals are back in their stages' categories, and Pipedrive's names the field.
+- A deal's value in Pipedrive is a number, 0 when none is given (Node SDK deal-item.ts: not nullable), so the
+  seed's deals without an amount are 0 on both sides.
 - Pipedrive keeps no changelog of leads and no longer lists a converted lead: its trace names status and owner
   as unavailable, traces the leads still in the inbox, and finds the same first touches as the sandbox for them.
 """
@@ -78,6 +80,7 @@ def loaded(running: PipedriveEmulator, tmp_path_factory: pytest.TempPathFactory)
         sandbox = Sandbox(project)
         with sqlite3.connect(sandbox.path) as db:     # leads no route matched: owned by no one since created
             db.execute("UPDATE lead SET owner = NULL WHERE _id % 10 = 0")
+            db.execute("UPDATE opportunity SET amount = 0 WHERE amount IS NULL")   # Pipedrive's value is a number
             db.execute("DELETE FROM field_history WHERE object = 'lead' AND field = 'owner' AND record % 10 = 0")
         ids = load_into_the_account(sandbox, project, running)
         yield project, ids
@@ -108,12 +111,16 @@ def load_into_the_account(sandbox: Sandbox, project: Project, emulator: Pipedriv
             add_activity(account, "Call", owner=users[str(row["owner"])], created=day, due=row["last_activity_date"],
                          done=day, deal_id=int(deal))
     converted = {c["lead"] for c in sandbox.query("SELECT lead FROM lead_conversion")}
+    companies: dict[str, int] = {}
     for row in sandbox.query("SELECT * FROM lead ORDER BY _id"):
         if row["_id"] in converted:
             continue      # a converted lead leaves Pipedrive's Leads Inbox
+        if row["company"] and row["company"] not in companies:
+            companies[row["company"]] = account.seed_organization(str(row["company"]))["id"]
         ids[f"lead:{row['_id']}"] = add_lead(
             account, str(row["name"]), owner=users.get(str(row["owner"])), created=pd_time(row["created_date"]),
-            label_ids=[registry.lead_labels[str(row["status"])]], source_name=row["lead_source"])
+            label_ids=[registry.lead_labels[str(row["status"])]], source_name=row["lead_source"],
+            organization_id=companies.get(row["company"]))
     for task in sandbox.query("SELECT * FROM task WHERE what_object = 'lead'"):
         lead = ids.get(f"lead:{task['what_id']}")
         if lead is not None:
@@ -220,17 +227,19 @@ def test_the_trace_says_what_pipedrive_cannot_follow(loaded: tuple[Project, dict
         "SELECT _id FROM lead WHERE _id NOT IN (SELECT lead FROM lead_conversion) AND created_date <= ? "
         "ORDER BY created_date DESC, _id DESC LIMIT ?", f"{TODAY.isoformat()}T23:59:59Z", LEADS)]
     assert sorted(lead["id"] for lead in found["leads"]) == sorted(inbox)
-    # the same leads on the sandbox: created, the first touch and its leak, and who owns them agree; the
-    # status moves (and so "stuck in a status") and the routing are what Pipedrive cannot give
+    # the same leads on the sandbox: their owner, status, company and source, created, the first touch and its
+    # leak agree; the status moves (and so "stuck in a status") and the routing are what Pipedrive cannot give
     sandbox_trace = weekly_report(project, project.target("sandbox"), lambda history, model, where: trace(
         history, model, target=where, today=TODAY, ids=inbox, generated=GENERATED))
     expected = {lead["id"]: lead for lead in json.loads(json.dumps(sandbox_trace, default=str))["leads"]}
 
     def touched(lead: dict[str, Any]) -> tuple[object, ...]:
-        return (lead["owner"], lead["status"], [e for e in lead["events"] if e["what"] in ("created", "first touch")],
+        return (lead["owner"], lead["status"], lead["company"], lead["source"],
+                [e for e in lead["events"] if e["what"] in ("created", "first touch")],
                 [leak for leak in lead["leaks"] if leak["kind"] in ("first_touch", "unassigned")])
 
     assert {lead["id"]: touched(lead) for lead in found["leads"]} == {i: touched(expected[i]) for i in inbox}
+    assert all(lead["company"] for lead in found["leads"])
     assert any(e["what"] == "first touch" for lead in found["leads"] for e in lead["events"])
     assert any(leak["kind"] == "unassigned" for lead in found["leads"] for leak in lead["leaks"])
     assert not any(e["what"] in ("status", "routed") for lead in found["leads"] for e in lead["events"])

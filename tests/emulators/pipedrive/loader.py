@@ -57,13 +57,13 @@ def add_activity(account: Account, subject: str, *, owner: int | None, created: 
 
 
 def add_lead(account: Account, title: str, *, owner: int | None, created: str, label_ids: Sequence[str],
-             source_name: str | None) -> str:
+             source_name: str | None, organization_id: int | None = None) -> str:
     """A lead in the Leads Inbox (v1 shape: Node SDK src/versions/v1/models/lead.ts); its UUID."""
     lead_id = str(uuid.uuid4())
     account.leads[lead_id] = {
         "id": lead_id, "title": title, "owner_id": owner, "creator_id": owner, "label_ids": list(label_ids),
-        "person_id": None, "organization_id": None, "source_name": source_name, "origin": "API", "origin_id": None,
-        "channel": None, "channel_id": None, "is_archived": False, "was_seen": True, "value": None,
+        "person_id": None, "organization_id": organization_id, "source_name": source_name, "origin": "API",
+        "origin_id": None, "channel": None, "channel_id": None, "is_archived": False, "was_seen": True, "value": None,
         "expected_close_date": None, "next_activity_id": None, "add_time": created, "update_time": created,
         "visible_to": "3", "cc_email": None}
     return lead_id
