@@ -216,6 +216,12 @@ def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[
     expected = without_links(run(project, "sandbox", "forecast"))
     assert {**pipedrive, "unavailable": {}} == expected
     assert expected["total"]["best_case"] and expected["changes"]["amount"] and expected["changes"]["close_date"]
+    with pytest.MonkeyPatch.context() as patch:    # and the Markdown a leader pastes says it on its first lines
+        patch.chdir(project.root)
+        result = CliRunner().invoke(cli, ["forecast", "--target", "pd", "--today", TODAY.isoformat(), "--format",
+                                          "markdown"], env={"PIPEDRIVE_API_TOKEN": running.api_token})
+    assert result.exit_code == 0, result.output
+    assert f"> The CRM cannot say how forecast_category changed: {NO_FORECAST}." in result.output.splitlines()[:8]
 
 
 def test_the_trace_says_what_pipedrive_cannot_follow(loaded: tuple[Project, dict[str, str]]) -> None:
