@@ -159,9 +159,14 @@ class AccountHistory:
         readable = [key for key in wanted if key not in unavailable]
         found: list[FieldChange] = []
         if readable:
-            for deal in self.reader.records("opportunity"):
-                if _moment(deal["update_time"]) >= since or _moment(deal["add_time"]) >= since:
-                    found += self._deal_changes(deal, readable, since)
+            changed = [deal for deal in self.reader.records("opportunity")
+                       if _moment(deal["update_time"]) >= since or _moment(deal["add_time"]) >= since]
+            unread = sum(1 for deal in changed if deal["id"] not in self.changelogs and _saved(deal))
+            if unread:
+                self.client.progress(f"Reading the changelog of {unread:,} Pipedrive deal{'s' * (unread != 1)}, "
+                                     "one call each")
+            for deal in changed:
+                found += self._deal_changes(deal, readable, since)
         found.sort(key=lambda c: (c.at, c.record, c.field))
         return Timeline(tuple(found), unavailable)
 
@@ -193,8 +198,7 @@ class AccountHistory:
     def _changelog(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
         """The deal's changelog, oldest first, read once for the command."""
         if deal["id"] not in self.changelogs:
-            # every save moves update_time: a deal never saved since its creation has no changelog to read
-            logged = self.client.paged(CHANGELOG, id=deal["id"]) if deal["update_time"] != deal["add_time"] else ()
+            logged = self.client.paged(CHANGELOG, id=deal["id"]) if _saved(deal) else ()
             self.changelogs[deal["id"]] = sorted(logged, key=lambda i: _moment(i["time"]))
         return self.changelogs[deal["id"]]
 
@@ -223,6 +227,12 @@ class AccountHistory:
                            self.users.get(int(task["owner_id"])), _moment(task["add_time"]),
                            datetime.date.fromisoformat(task["due_date"]) if task.get("due_date") else None,
                            _moment(done) if done else None)
+
+
+def _saved(deal: dict[str, Any]) -> bool:
+    """Whether the deal was saved after its creation: every save moves update_time, and a deal never saved has no
+    changelog to read."""
+    return bool(deal["update_time"] != deal["add_time"])
 
 
 def _raw(key: str, text: object) -> object:

@@ -222,6 +222,10 @@ def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[
                                           "markdown"], env={"PIPEDRIVE_API_TOKEN": running.api_token})
     assert result.exit_code == 0, result.output
     assert f"> The CRM cannot say how forecast_category changed: {NO_FORECAST}." in result.output.splitlines()[:8]
+    week = f"{SINCE.isoformat()}T00:00:00Z"     # the deals saved since the week began: a changelog read each
+    read = sum(1 for d in running.account.records["deal"].values()
+               if d["update_time"] >= week and d["update_time"] != d["add_time"])
+    assert f"Reading the changelog of {read} Pipedrive deals, one call each" in result.output
 
 
 def test_the_trace_says_what_pipedrive_cannot_follow(loaded: tuple[Project, dict[str, str]]) -> None:
