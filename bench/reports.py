@@ -7,6 +7,10 @@ The Salesforce figures: the API calls each of the three reports makes, run by th
 emulator with the smb-bant starter applied and SALESFORCE_DEALS deals and as many leads loaded with their history
 and tasks (bench/reports_salesforce.load, field history tracked for the fields the reports read). Every read is a
 Bulk API 2.0 query job there, so the calls do not grow with the records.
+
+The Pipedrive figures: the calls and tokens each report needs against the Pipedrive emulator holding
+bench/reports_pipedrive.DEALS deals and as many leads with their past. A deal's changes come from its own
+changelog, one call a deal, so there the calls grow with the deals the report follows.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def run() -> list[tuple[str, str]]:
-    return run_sandbox() + salesforce_calls()
+    from bench.reports_pipedrive import calls
+
+    return run_sandbox() + salesforce_calls() + calls(REPORTS)
 
 
 def run_sandbox() -> list[tuple[str, str]]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import (HANDOFF_NOTE, Activity, ApplyResult, Capabilities, Export, Live, Support, Tally,
+                               Timeline)
 from sos.backends.pipedrive.auth import connection
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.lower import field_type
@@ -25,6 +26,9 @@ from sos.model.resources import Kind, Model
 from sos.plan.change import Action, Change, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
+
+if TYPE_CHECKING:
+    from sos.backends.pipedrive.history import AccountHistory
 
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 AUDIT = "`sos audit` checks them against the deals instead"
@@ -71,6 +75,8 @@ class PipedriveBackend:
         self.target = target
         self.client = PipedriveClient(connection(target) if environ is None else connection(target, environ),
                                       sleep=sleep, progress=progress or stderr_progress)
+        self._read_history: AccountHistory | None = None
+        self._history_model: Model | None = None
 
     def lint(self, desired: Model) -> list[Diagnostic]:
         from sos.backends.pipedrive.lint import lint
@@ -188,6 +194,32 @@ class PipedriveBackend:
         from sos.backends.pipedrive.records import record_count
 
         return record_count(self.client, obj)
+
+    # -- history (backends.base.History; history.py) --------------------------------------------
+
+    def _history(self, desired: Model | None) -> AccountHistory:
+        """One for the command: its lists (users, deals, activities) are read once whichever report asks."""
+        from sos.backends.pipedrive.history import AccountHistory
+        from sos.model.exprs import model_scope
+
+        if self._read_history is None or (desired is not None and desired is not self._history_model):
+            model = self._history_model = desired or Model()
+            forecasts = {s.address.key: s.attrs.get("forecast") for s in model.of_kind(Kind.STAGE)}
+            self._read_history = AccountHistory(
+                self.client, read_account(self.client, labels=bool(model.of_kind(Kind.LEAD_STATUS))),
+                {obj: model_scope(model, obj) for obj in ("opportunity", "lead")}, forecasts,
+                datetime.datetime.now(datetime.UTC).date())
+        return self._read_history
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        return self._history(desired).rows(obj, fields)
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        return self._history(desired).changes(obj, fields, since)
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        return self._history(None).activities(obj, since)
 
     def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
         raise SosError(f"target '{self.target.name}' is a Pipedrive account: `sos apply` writes it through its API, "

@@ -79,8 +79,9 @@ class Account:
         self.company_id = company_id
         self.domain = domain
         self.company_name = name
-        self.user = {"id": company_id * 100 + 1, "name": "Alex Admin", "email": f"admin@{domain}.example",
-                     "is_admin": 1}
+        self.user: dict[str, Any] = {"id": company_id * 100 + 1, "name": "Alex Admin",
+                                     "email": f"admin@{domain}.example", "is_admin": 1}
+        self.users: dict[int, dict[str, Any]] = {self.user["id"]: self.user}
         self.open_deals_limit: int | None = None        # plan caps (feature capping); None: no cap
         self.custom_fields_limit: int | None = None
         self._ids = itertools.count(1)
@@ -89,6 +90,9 @@ class Account:
         self.fields: dict[str, list[Field]] = {entity: [] for entity in ENTITIES}
         self.records: dict[str, dict[int, dict[str, Any]]] = {entity: {} for entity in ENTITIES}
         self.lead_labels: dict[str, dict[str, Any]] = {}
+        self.leads: dict[str, dict[str, Any]] = {}
+        self.activities: dict[int, dict[str, Any]] = {}
+        self.changelog: dict[int, list[dict[str, Any]]] = {}    # deal id → its field changes, oldest first
         self._seed_defaults()
 
     # -- time and ids ---------------------------------------------------------------------
@@ -152,6 +156,13 @@ class Account:
                         len(self.fields[entity]), now, now, options=options, ui_visibility=default_visibility(entity))
         self.fields[entity].append(created)
         return created
+
+    def add_user(self, email: str) -> dict[str, Any]:
+        """Another user of the company (Settings → Manage users), as GET /v1/users lists them."""
+        user: dict[str, Any] = {"id": self.company_id * 100 + 1 + len(self.users), "name": email.split("@")[0],
+                                "email": email, "is_admin": 0}
+        self.users[user["id"]] = user
+        return user
 
     def add_lead_label(self, name: str, color: str) -> dict[str, Any]:
         now = self.now()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -104,3 +105,17 @@ def _decode_cursor(cursor: str) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise bad_request("Invalid cursor")   # UNVERIFIED wording
     return offset
+
+
+def rfc3339(params: dict[str, str], key: str) -> str | None:
+    """A time parameter (`updated_since`), as the stored times are written; None when not given."""
+    value = params.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise bad_request(f"{key} must be an RFC 3339 time, e.g. 2025-01-01T10:20:00Z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

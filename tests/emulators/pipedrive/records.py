@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from .account import Account
 from .errors import ApiError, bad_request, not_found
 from .fields import Field, required_for, unknown_keys
-from .paging import Reply, Request, cursor_page, integer, path_id, sort
+from .history import log_changes
+from .paging import Reply, Request, cursor_page, integer, path_id, rfc3339, sort
 
 DEAL_KEYS = frozenset({"title", "owner_id", "person_id", "org_id", "pipeline_id", "stage_id", "value", "currency",
                        "status", "probability", "lost_reason", "visible_to", "expected_close_date", "label_ids",
@@ -46,7 +46,7 @@ def list_records(account: Account, entity: str, request: Request) -> Reply:
         if len(ids) > 100:
             raise bad_request("ids accepts at most 100 ids")
         items = [r for r in items if r["id"] in ids]
-    since, until = _moment(params, "updated_since"), _moment(params, "updated_until")
+    since, until = rfc3339(params, "updated_since"), rfc3339(params, "updated_until")
     items = [r for r in items if (since is None or r["update_time"] >= since)
              and (until is None or r["update_time"] < until)]
     items = sort(items, params, ("id", "update_time", "add_time"), lambda r, key: r[key])
@@ -85,6 +85,8 @@ def update_record(account: Account, entity: str, request: Request) -> Reply:
     unknown_keys(body, KEYS[entity])
     staged = {**record, "custom_fields": dict(record["custom_fields"])}
     _update(account, entity, staged, body, creating=False)
+    if entity == "deal":
+        log_changes(account, record, staged, actor=account.user["id"], at=staged["update_time"])
     record.update(staged)
     return Reply(_shown(record))
 
@@ -207,7 +209,7 @@ def _reference(account: Account, key: str, value: object) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise bad_request(f"{key} must be an integer")
     if key == "owner_id":
-        if value != account.user["id"]:
+        if value not in account.users:
             raise not_found("User")
     else:
         entity = "person" if key == "person_id" else "organization"
@@ -253,19 +255,6 @@ def _listed(record: dict[str, Any], entity: str, params: dict[str, str]) -> bool
     if status not in (*DEAL_STATUSES, "deleted"):
         raise bad_request("status must be one of: open, won, lost, deleted")
     return bool(record["status"] == status)
-
-
-def _moment(params: dict[str, str], key: str) -> str | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"{key} must be an RFC 3339 time, e.g. 2025-01-01T10:20:00Z") from None
-    if moment.tzinfo is None:
-        raise bad_request(f"{key} must be an RFC 3339 time, e.g. 2025-01-01T10:20:00Z")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shown(record: dict[str, Any]) -> dict[str, Any]:

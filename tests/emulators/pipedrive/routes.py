@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import field_api, labels, pipelines, records
+from . import field_api, history, labels, pipelines, records
 from .account import Account
 from .limits import COSTS, STAGE_LIST_COST
 from .paging import Reply, Request
@@ -54,7 +54,7 @@ def _cost(method: str, version: int, template: str) -> int:
     if method == "GET":
         if version == 2 and template == "/stages":
             return STAGE_LIST_COST
-        return COSTS[(version, "get" if "{" in template else "list")]
+        return COSTS[(version, "get" if template.endswith("}") else "list")]   # as the client counts
     return COSTS[(version, "delete" if method == "DELETE" else "write")]
 
 
@@ -108,7 +108,13 @@ def _build() -> list[Route]:
         ("GET", "/leadLabels", labels.list_labels, leads_read),
         ("POST", "/leadLabels", labels.create_label, leads_write),
         ("PATCH", "/leadLabels/{id}", labels.update_label, leads_write),
-        ("DELETE", "/leadLabels/{id}", labels.delete_label, leads_write))]
+        ("DELETE", "/leadLabels/{id}", labels.delete_label, leads_write),
+        ("GET", "/leads", history.list_leads, leads_read),
+        ("GET", "/users", history.list_users, frozenset({"users:read", "admin"})),
+        ("GET", "/deals/{id}/changelog", history.list_changelog, frozenset({"recents:read"})))]
+    activities_read = frozenset({"activities:read", "activities:full", "admin"})
+    table.append(Route("GET", 2, "/activities", history.list_activities, activities_read,
+                       _cost("GET", 2, "/activities")))
     return table
 
 
