@@ -96,8 +96,8 @@ def delete(b: Build, address: Address) -> list[Component]:
 
 
 def retired(b: Build) -> list[Component]:
-    """The flows of cadences changed into ones no flow runs (a notify, a schedule): deleted, as their flows would
-    otherwise go on doing what the blueprint no longer says."""
+    """The flows of cadences changed into ones no flow runs (a task for a queue, a schedule): deleted, as their flows
+    would otherwise go on doing what the blueprint no longer says."""
     return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
             and not held(b.resource(address)) for c in delete(b, address)]
 
