@@ -8,6 +8,7 @@ from sos.blueprint.build import title_case
 from sos.blueprint.renames import Renamable, renamed_from_span
 from sos.blueprint.scope import scope_for, typed_expr
 from sos.blueprint.types import NUMBER_DEFAULTS, Blueprint, Field, Handoff, Pipeline, Stage
+from sos.blueprint.yaml import Node
 from sos.errors import Span
 from sos.expr.annotate import TypedExpr
 from sos.expr.ast import Expr
@@ -97,6 +98,16 @@ def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr
     return {name: typed_expr(bp, expr, obj)[0] for name, expr in exprs.items() if expr is not None}
 
 
+def _assignee_span(cadence: Node | None) -> dict[str, Span]:
+    """Where a cadence names who gets its task or notification (`assign_to:`, `to:`), as its `assignee` span."""
+    action = cadence.get("action") if cadence is not None and cadence.is_map else None
+    for name, body in action.items() if action is not None and action.is_map else ():
+        found = body.get({"create_task": "assign_to", "notify": "to"}.get(name, "")) if body.is_map else None
+        if found is not None:
+            return {"assignee": found.span}
+    return {}
+
+
 def _rename_spans(item: Renamable) -> dict[str, Span]:
     return {"renamed_from": renamed_from_span(item)} if item.renamed_from else {}
 
@@ -136,7 +147,8 @@ def compile_model(bp: Blueprint) -> Model:
         automation = Automation(trigger_from(cadence.trigger, cadence.schedule), action_from(cadence.action),
                                 to_text(cadence.when) if cadence.when else None, cadence.description)
         model.add(Resource(Address(Kind.AUTOMATION, cadence.scope, cadence.key), automation_attrs(automation),
-                           cadence.origin, exprs=_exprs(bp, cadence.scope, when=cadence.when)))
+                           cadence.origin, exprs=_exprs(bp, cadence.scope, when=cadence.when),
+                           spans=_assignee_span(cadence.node)))
     for position, route in enumerate(bp.routing):
         assignment = Assignment(assignee_from(route.assign_to), position,  # type: ignore[arg-type]
                                 to_text(route.when) if route.when else None, route.description)

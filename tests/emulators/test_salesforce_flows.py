@@ -93,3 +93,99 @@ def test_an_active_flow_creates_its_task_when_its_formula_holds(emulator: Salesf
     other = sf.Opportunity.create({"Name": "C", "StageName": "Qualification", "CloseDate": "2027-01-31"})["id"]
     sf.Opportunity.update(other, {"StageName": "Prospecting"})          # an inactive flow runs for nobody
     assert sf.query(f"SELECT Id FROM Task WHERE WhatId = '{other}'")["totalSize"] == 0
+
+
+# -- notifications (Actions Developer Guide, "Custom Notification Actions"; Metadata API, CustomNotificationType) --
+
+NOTIFICATION_TYPE = component("CustomNotificationType", "<customNotifTypeName>Deal alerts</customNotifTypeName>",
+                              "<desktop>true</desktop>", "<masterLabel>Deal alerts</masterLabel>",
+                              "<mobile>false</mobile>")
+INPUTS = {"customNotifTypeId": "<elementReference>Get_Type.Id</elementReference>",
+          "recipientIds": "<elementReference>Recipients</elementReference>",
+          "title": "<elementReference>$Record.Name</elementReference>",
+          "body": "<stringValue>Check the paper process</stringValue>",
+          "targetId": "<elementReference>$Record.Id</elementReference>"}
+
+
+def notify_flow(inputs: dict[str, str] = INPUTS, recipient: str = "<elementReference>$Record.OwnerId"
+                "</elementReference>", lookup_field: str = "DeveloperName", type_name: str = "Deal_Alerts") -> str:
+    parameters = "".join(f"<inputParameters><name>{name}</name><value>{value}</value></inputParameters>"
+                         for name, value in inputs.items())
+    return component(
+        "Flow", "<actionCalls><name>Send</name><label>Send</label><locationX>1</locationX><locationY>3</locationY>"
+        "<actionName>customNotificationAction</actionName><actionType>customNotificationAction</actionType>"
+        f"{parameters}</actionCalls>", "<apiVersion>63.0</apiVersion>",
+        "<assignments><name>Add</name><label>Add</label><locationX>1</locationX><locationY>2</locationY>"
+        f"<assignmentItems><assignToReference>Recipients</assignToReference><operator>Add</operator><value>{recipient}"
+        "</value></assignmentItems><connector><targetReference>Send</targetReference></connector></assignments>",
+        "<label>Alert</label>", "<processType>AutoLaunchedFlow</processType>",
+        "<recordLookups><name>Get_Type</name><label>Get Type</label><locationX>1</locationX><locationY>1</locationY>"
+        "<connector><targetReference>Add</targetReference></connector>"
+        f"<filters><field>{lookup_field}</field><operator>EqualTo</operator><value><stringValue>{type_name}"
+        "</stringValue></value></filters><getFirstRecordOnly>true</getFirstRecordOnly>"
+        "<object>CustomNotificationType</object><storeOutputAutomatically>true</storeOutputAutomatically>"
+        "</recordLookups>",
+        "<start><locationX>0</locationX><locationY>0</locationY><connector><targetReference>Get_Type"
+        "</targetReference></connector><filterFormula>ISPICKVAL({!$Record.StageName}, 'Prospecting')</filterFormula>"
+        "<object>Opportunity</object><recordTriggerType>CreateAndUpdate</recordTriggerType>"
+        "<triggerType>RecordAfterSave</triggerType></start>", "<status>Active</status>",
+        "<variables><name>Recipients</name><dataType>String</dataType><isCollection>true</isCollection>"
+        "<isInput>false</isInput><isOutput>false</isOutput></variables>")
+
+
+def deploy_notify(sf: Client, body: str, notification_type: str = NOTIFICATION_TYPE) -> tuple[str, list[str | None]]:
+    manifest = package({"Flow": ["Follow_Up"], "CustomNotificationType": ["Deal_Alerts"]})
+    return deploy_flow(sf, body, **{"notificationtypes/Deal_Alerts.notiftype": notification_type,
+                                    "package.xml": manifest})
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    pytest.param(notify_flow({k: v for k, v in INPUTS.items() if k != "title"}),
+                 "The action Send is missing the required input parameter title.", id="no-title"),
+    pytest.param(notify_flow({k: v for k, v in INPUTS.items() if k != "targetId"}),
+                 "The action Send is missing the required input parameter targetId or targetPageRef.", id="no-target"),
+    pytest.param(notify_flow(INPUTS | {"subject": "<stringValue>Hi</stringValue>"}),
+                 "The action Send has no input parameter subject (customNotificationAction).", id="unknown-input"),
+    pytest.param(notify_flow(lookup_field="ApiName"),
+                 'The field "ApiName" for the object "CustomNotificationType" doesn\'t exist.', id="unknown-filter"),
+    pytest.param(notify_flow(INPUTS | {"customNotifTypeId": "<elementReference>Get_Type.Label</elementReference>"}),
+                 'The element reference "Get_Type.Label" is invalid: no element or field has that name.',
+                 id="unknown-lookup-field"),
+])
+def test_a_notification_flow_missing_what_the_action_requires_is_refused(
+        emulator: SalesforceEmulator, sf: Client, body: str, problem: str) -> None:
+    assert deploy_notify(sf, body) == ("Failed", [problem])
+    assert emulator.org.get("Flow", "Follow_Up") is None
+
+
+def test_a_notification_type_without_a_channel_is_refused(emulator: SalesforceEmulator, sf: Client) -> None:
+    silent = NOTIFICATION_TYPE.replace("<desktop>true</desktop>", "<desktop>false</desktop>")
+    state, problems = deploy_notify(sf, notify_flow(), silent)
+    assert state == "Failed" and "Select at least one notification channel (desktop, mobile or slack)." in problems
+    state, problems = deploy_notify(sf, notify_flow(), NOTIFICATION_TYPE.replace("<mobile>false</mobile>", ""))
+    assert state == "Failed" and problems and "mobile" in str(problems[0])     # required by the XSD
+
+
+def test_a_notification_is_sent_to_its_recipients_and_a_bad_one_fails_the_save(
+        emulator: SalesforceEmulator, sf: Client) -> None:
+    emulator.reset()
+    assert deploy_notify(sf, notify_flow()) == ("Succeeded", [])
+    type_id = emulator.org.get("CustomNotificationType", "Deal_Alerts").id    # type: ignore[union-attr]
+    deal = sf.Opportunity.create({"Name": "Acme", "StageName": "Prospecting", "CloseDate": "2027-01-31"})["id"]
+    owner = emulator.org.records["Opportunity"][deal]["OwnerId"]
+    assert emulator.org.notifications == [{"type": "Deal_Alerts", "recipients": [owner], "title": "Acme",
+                                           "body": "Check the paper process", "target": deal, "flow": "Alert"}]
+    assert type_id.startswith("0ML")
+    nobody = notify_flow(recipient="<stringValue>005Em0000009999AAA</stringValue>")
+    assert deploy_notify(sf, nobody) == ("Succeeded", [])            # an id is only text until the flow runs
+    before = dict(emulator.org.records["Opportunity"])
+    with pytest.raises(Exception) as refused:
+        sf.Opportunity.create({"Name": "Beta", "StageName": "Prospecting", "CloseDate": "2027-01-31"})
+    assert refused.value.content[0]["errorCode"] == "CANNOT_EXECUTE_FLOW_TRIGGER"     # type: ignore[attr-defined]
+    assert "005Em0000009999AAA" in refused.value.content[0]["message"]                # type: ignore[attr-defined]
+    assert emulator.org.records["Opportunity"] == before and len(emulator.org.notifications) == 1
+    unknown_type = notify_flow(type_name="Nobody_Made_This")
+    assert deploy_notify(sf, unknown_type) == ("Succeeded", [])
+    with pytest.raises(Exception) as no_type:
+        sf.Opportunity.create({"Name": "Gamma", "StageName": "Prospecting", "CloseDate": "2027-01-31"})
+    assert no_type.value.content[0]["errorCode"] == "CANNOT_EXECUTE_FLOW_TRIGGER"     # type: ignore[attr-defined]

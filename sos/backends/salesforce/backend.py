@@ -101,7 +101,8 @@ class SalesforceBackend:
 
         outcome = self.client.retrieve(retrieve_members(desired), what="the org's configuration")
         live = parse_retrieved(outcome.files, desired, org_fields=org_fields)
-        if desired.of_kind(Kind.ASSIGNMENT) or live.model.of_kind(Kind.ASSIGNMENT):
+        if any(r.address.kind is Kind.ASSIGNMENT or flows.names_people(r) for model in (desired, live.model)
+               for kind in (Kind.ASSIGNMENT, Kind.AUTOMATION) for r in model.of_kind(kind)):
             live.routing.directory = self._directory()
         live.routing.take_over = self.target.options.get(TAKE_OVER) is True
         fingerprint = org_fingerprint(parse_retrieved(outcome.files))
@@ -109,11 +110,11 @@ class SalesforceBackend:
         return live, fingerprint
 
     def _directory(self) -> Directory:
-        """The org's users and lead queues, which routes name (two queries)."""
+        """The org's users and queues, which routes and cadences name (two queries)."""
         from sos.backends.salesforce.read.assignment import Directory
 
-        return Directory.of(self.client.query("SELECT Username, Email, IsActive FROM User"),
-                            self.client.query("SELECT Name, DeveloperName FROM Group WHERE Type = 'Queue'"))
+        return Directory.of(self.client.query("SELECT Id, Username, Email, IsActive FROM User"),
+                            self.client.query("SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue'"))
 
     # -- check ------------------------------------------------------------------------------
 

@@ -46,8 +46,9 @@ declare(
     Code("stage-value-conflict", "two stages become the same Salesforce stage value"),
     Code("default-status", "a different lead status becomes the default", Severity.WARNING),
     Code("audit-only", "a rule is deployed inactive: it reports, never blocks", Severity.WARNING),
-    Code("sf-assignee-missing", "a route assigns to a user or queue the org does not have"),
-    Code("sf-assignee-inactive", "a route assigns to an inactive Salesforce user"),
+    Code("sf-assignee-missing", "a route or cadence names a user or queue the org does not have"),
+    Code("sf-assignee-inactive", "a route or cadence names an inactive Salesforce user"),
+    Code("sf-notification-too-long", "a notify cadence's message is longer than a Salesforce notification holds"),
     Code("sf-assignment-rule-active", "the org's own lead assignment rule is active"),
     Code("value-set-replaces", "a standard value set is replaced by the blueprint's values", Severity.WARNING),
 )

@@ -20,6 +20,7 @@ HOLDERS = {Kind.FIELD: "custom field", Kind.PIPELINE: "business process", Kind.S
            Kind.LEAD_STATUS: "lead status value"}     # the Salesforce component whose description it is
 PICKLIST_VALUE_LIMIT = 1000        # values per picklist, active and inactive
 PICKLIST_VALUE_LENGTH = 255        # characters per value
+NOTIFICATION_BODY_LIMIT = 750      # characters of a custom notification's body
 # The forecast category Salesforce keeps for closed stages (reference §6): won is Closed, lost Omitted.
 CLOSED_FORECASTS = {"won": "closed", "lost": "omitted"}
 
@@ -143,5 +144,19 @@ def _what(address: Address) -> str:
 
 Check = Callable[[Model, list[Diagnostic]], None]
 
+def check_notifications(desired: Model, problems: list[Diagnostic]) -> None:
+    """A notify cadence's message as the body of a custom notification, which holds 750 characters (Actions
+    Developer Guide, "Custom Notification Actions": body); a longer one would fail the flow, and the save with it."""
+    from sos.backends.salesforce.lower.flows import held
+    from sos.model.automation import Notify, automation_of
+
+    for cadence in filter(held, desired.of_kind(Kind.AUTOMATION)):
+        action = automation_of(cadence).action
+        if isinstance(action, Notify) and len(action.message) > NOTIFICATION_BODY_LIMIT:
+            problems.append(Diagnostic(cadence.origin, f"cadence {cadence.address.key} has a {len(action.message)}-"
+                                       f"character message; a Salesforce notification holds {NOTIFICATION_BODY_LIMIT}",
+                                       "sf-notification-too-long", fix="shorten the message"))
+
+
 CHECKS: tuple[Check, ...] = (check_field_names, check_descriptions, check_picklist_values, check_closed_forecasts,
-                            check_formulas)
+                            check_notifications, check_formulas)

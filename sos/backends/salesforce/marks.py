@@ -22,6 +22,7 @@ from sos.model.resources import Address, Kind, Resource
 MANAGED = "sos: managed"
 AGING_MARK = "sos: derived (deal aging)"
 ROUND_ROBIN_MARK = "sos: derived (round robin)"
+NOTIFICATION_MARK = "sos: derived (notifications)"
 
 _ENTRY = re.compile(r"([a-z_]+) ([a-z0-9_]+)\.([a-z0-9_]+)")
 _DECODER = json.JSONDecoder()

@@ -21,6 +21,8 @@ OBJECTS = {"lead": "Lead", "contact": "Contact", "account": "Account", "opportun
 PLURALS = {"lead": "Leads", "contact": "Contacts", "account": "Accounts", "opportunity": "Opportunities"}
 STAGE_SET, STATUS_SET = "OpportunityStage", "LeadStatus"
 PERMISSION_SET = "Sos_Managed_Fields"
+NOTIFICATION_TYPE = "Sos_Cadence"       # the CustomNotificationType every notify flow sends through
+NOTIFICATION_FILE = f"notificationtypes/{NOTIFICATION_TYPE}.notiftype"
 
 FIELD_TYPES = {"text": "Text", "long_text": "LongTextArea", "number": "Number", "currency": "Currency",
                "percent": "Percent", "checkbox": "Checkbox", "date": "Date", "datetime": "DateTime",

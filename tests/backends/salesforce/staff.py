@@ -11,7 +11,7 @@ import yaml
 
 from sos.engine import desired_model
 from sos.errors import SosError
-from sos.model.automation import Queue, RoundRobin, User, assignment_of
+from sos.model.automation import CreateTask, Notify, Queue, RoundRobin, User, assignment_of, automation_of
 from sos.model.resources import Kind, Model
 from sos.project import Project
 from tests.emulators.salesforce import SalesforceEmulator
@@ -34,7 +34,8 @@ def staffed_text(case: str) -> str:
 
 
 def staff(emulator: SalesforceEmulator, project: Project) -> dict[str, str]:
-    """Add to the org every user (username = email) and queue the project's routes name; their ids by name."""
+    """Add to the org every user (username = email) and queue the project's routes and cadences name; their ids by
+    name."""
     try:
         model = desired_model(project, locked=False, record=False)
     except SosError:
@@ -43,16 +44,22 @@ def staff(emulator: SalesforceEmulator, project: Project) -> dict[str, str]:
 
 
 def staff_model(emulator: SalesforceEmulator, model: Model) -> dict[str, str]:
-    """Add to the org every user (username = email) and queue the model's routes name; their ids by name."""
+    """Add to the org every user (username = email) and queue the model's routes and cadences name; their ids by
+    name."""
     ids: dict[str, str] = {}
-    for route in model.of_kind(Kind.ASSIGNMENT):
-        match assignment_of(route).assignee:
+    cadences = [automation_of(c).action for c in model.of_kind(Kind.AUTOMATION)]
+    assignees = [assignment_of(r).assignee for r in model.of_kind(Kind.ASSIGNMENT)] + [
+        a.to if isinstance(a, Notify) else a.assign_to for a in cadences if isinstance(a, (Notify, CreateTask))]
+    for assignee in assignees:
+        names: list[str] = []
+        queues: list[str] = []
+        match assignee:
             case User(email=email):
-                names, queues = [email], []
+                names = [email]
             case Queue(key=key):
-                names, queues = [], [key]
+                queues = [key]
             case RoundRobin(users=users):
-                names, queues = list(users), []
+                names = list(users)
         for name in names:
             ids.setdefault(name, emulator.org.add_user(name, last_name=name.split("@")[0]))
         for key in queues:

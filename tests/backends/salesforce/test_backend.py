@@ -54,12 +54,14 @@ def stage_rows(emulator: SalesforceEmulator) -> dict[str, bool]:
 
 def flows_expected(desired: Model) -> set[str]:
     """The flow names of the blueprint's cadences (as its plain attributes say, not the backend's choice) that fire
-    on a record event and create a task for the record's owner."""
+    on a record event and send a notification, or create a task for the record's owner or a named user (a Task's
+    owner is a user: Object Reference, Task)."""
     names = set()
     for cadence in desired.of_kind(Kind.AUTOMATION):
         (event, _), = (cadence.attrs.get("trigger") or {"schedule": None}).items()
         task = cadence.attrs["action"].get("create_task")
-        if event in ("record_created", "stage_entered", "status_entered") and task and "assign_to" not in task:
+        runs = "notify" in cadence.attrs["action"] or task and "queue" not in (task.get("assign_to") or {})
+        if event in ("record_created", "stage_entered", "status_entered") and runs:
             words = f"{cadence.address.scope}_{cadence.address.key}".split("_")
             names.add("Sos_" + "_".join(w.capitalize() for w in words))
     return names
@@ -89,7 +91,7 @@ def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: Ma
     assert result.applied == tuple(c.address for c in first.plan.changes)
     assert counted(emulator) == {**APPLY_CALLS, "query": APPLY_CALLS["query"] + ROUTING_CALLS["query"]}
     assert emulator.org.get("AssignmentRule", "Lead.Sos_Lead_Routing") is not None
-    # One active flow per cadence a record event fires that creates a task for the record's owner.
+    # One active flow per cadence a record event fires that notifies or creates a task for a user.
     active = {c.full_name for c in emulator.org.of_type("Flow") if text(c.body, "status") == "Active"}
     assert active == flows_expected(first.desired) and active
     again = make_plan(project, target)

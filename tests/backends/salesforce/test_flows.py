@@ -240,9 +240,9 @@ def test_a_cadence_turned_into_one_no_flow_runs_loses_its_flow(emulator: Salesfo
                                                                make_project: MakeProject) -> None:
     project = make_project(SMALL)
     applied(project)
-    notify = SMALL.replace("      create_task: {subject: Second attempt, priority: low}\n",
-                           "      notify: {message: A lead is being worked}\n")
-    (project.root / "blueprint.yaml").write_text(notify, encoding="utf-8")
+    queued = SMALL.replace("      create_task: {subject: Second attempt, priority: low}\n",
+                           "      create_task: {subject: Second attempt, assign_to: {queue: inbound}}\n")
+    (project.root / "blueprint.yaml").write_text(queued, encoding="utf-8")
     plan = make_plan(project, project.target(None)).plan
     assert [(c.action, str(c.address)) for c in plan.changes] == [(Action.UPDATE, "cadence.lead.working_call")]
     applied(project)

@@ -39,10 +39,11 @@ CASES = [*STARTERS, "acme"]
 MD = "http://soap.sforce.com/2006/04/metadata"
 NS = {"mt": MD}
 FILE_TYPES = {"objects": "CustomObject", "standardValueSets": "StandardValueSet", "permissionsets": "PermissionSet",
-              "flows": "Flow", "assignmentRules": "AssignmentRules"}
+              "flows": "Flow", "assignmentRules": "AssignmentRules", "notificationtypes": "CustomNotificationType"}
 SOURCE_TYPES = {"fields": "CustomField", "validationRules": "ValidationRule", "businessProcesses": "BusinessProcess",
                 "recordTypes": "RecordType", "standardValueSets": "StandardValueSet",
-                "permissionsets": "PermissionSet", "flows": "Flow", "assignmentRules": "AssignmentRules"}
+                "permissionsets": "PermissionSet", "flows": "Flow", "assignmentRules": "AssignmentRules",
+                "notificationtypes": "CustomNotificationType"}
 DEVELOPER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$")
 
 
@@ -97,8 +98,10 @@ def full_package(desired: Model, **options: Any) -> Package:
 
 
 def held(model: Model) -> dict[str, tuple[dict[str, Any], bool]]:
+    """What an offline package holds: a cadence's flow that names a user or queue needs the org's ids."""
     return {str(r.address): (dict(r.attrs), r.managed) for r in model
-            if r.address.kind in HELD_KINDS and (r.address.kind is not Kind.AUTOMATION or flows.held(r))}
+            if r.address.kind in HELD_KINDS and (r.address.kind is not Kind.AUTOMATION
+                                                 or flows.held(r) and not flows.names_people(r))}
 
 
 def schema_errors(body: bytes, type_name: str) -> list[str]:
@@ -153,10 +156,11 @@ def stage_rows(sf: Any) -> dict[str, bool]:
 
 
 def replan(desired: Model, live: LiveOrg) -> list[Change]:
-    """The plan against `live` of what a deploy holds (the cadences no flow runs are the backend's read's to hide)."""
+    """The plan against `live` of what an offline package holds (the cadences no flow runs are the backend's read's
+    to hide; those naming people are left out offline)."""
     wanted = Model()
     for resource in desired:
-        if resource.address.kind is not Kind.AUTOMATION or flows.held(resource):
+        if resource.address.kind is not Kind.AUTOMATION or flows.held(resource) and not flows.names_people(resource):
             wanted.add(resource)
     return list(diff(wanted, live.model, target="prod", target_type="salesforce", supported=HELD_KINDS).changes)
 

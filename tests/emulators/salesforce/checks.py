@@ -299,6 +299,7 @@ SAVE_CHECKS = {
     "RecordType": check_record_type,
     "PermissionSet": check_permission_set,
     "Flow": flows.check_flow,
+    "CustomNotificationType": flows.check_notification_type,
 }
 
 

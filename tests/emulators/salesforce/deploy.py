@@ -30,6 +30,7 @@ FOLDERS = {
     "permissionsets": ("PermissionSet", ".permissionset"),
     "flows": ("Flow", ".flow"),
     "assignmentRules": ("AssignmentRules", ".assignmentRules"),
+    "notificationtypes": ("CustomNotificationType", ".notiftype"),
 }
 FILE_OF_TYPE = {type_name: (folder, suffix) for folder, (type_name, suffix) in FOLDERS.items()}
 ELEMENT_TYPES = {element: type_name for type_name, element in CHILD_TYPES.items()}
@@ -39,7 +40,7 @@ CONTAINER_OF = {child_type: container for container, types in CONTAINERS.items()
 # Saves run in dependency order: value sets before the processes that list their values,
 # fields before the rules and permission sets that name them.
 SAVE_ORDER = ("CustomObject", "StandardValueSet", "CustomField", "BusinessProcess", "RecordType",
-              "ValidationRule", "PermissionSet", "AssignmentRules", "AssignmentRule", "Flow")
+              "ValidationRule", "PermissionSet", "AssignmentRules", "AssignmentRule", "CustomNotificationType", "Flow")
 DESTRUCTIVE_PRE = "destructiveChangesPre.xml"
 DESTRUCTIVE_POST = ("destructiveChanges.xml", "destructiveChangesPost.xml")
 
@@ -291,7 +292,8 @@ class _Reader:
         if spec is None or "/" in rest or not rest.endswith(spec[1]):
             self._fail("", name, name, f"Not supported by the emulator: file {name} (the emulator deploys mdapi "
                        "files objects/*.object, standardValueSets/*.standardValueSet, "
-                       "permissionsets/*.permissionset, flows/*.flow, assignmentRules/*.assignmentRules)")
+                       "permissionsets/*.permissionset, flows/*.flow, assignmentRules/*.assignmentRules, "
+                       "notificationtypes/*.notiftype)")
             self.invalid_files.add(name)
             return
         type_name, suffix = spec

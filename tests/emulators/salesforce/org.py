@@ -38,7 +38,7 @@ ID_PREFIXES = {
     "Flow": "301", "PermissionSet": "0PS", "StandardValueSet": "0Ya", "CustomObject": "01I",
     "PermissionSetAssignment": "0Pa", "deploy": "0Af", "retrieve": "09S", "query": "01g", "bulkQuery": "750",
     "User": "005", "Organization": "00D", "OpportunityHistory": "008", "OpportunityFieldHistory": "017",
-    "LeadHistory": "017", "Group": "00G", "AssignmentRule": "01Q",
+    "LeadHistory": "017", "Group": "00G", "AssignmentRule": "01Q", "CustomNotificationType": "0ML",
 }
 CHILD_TYPES = {"CustomField": "fields", "ValidationRule": "validationRules",
                "BusinessProcess": "businessProcesses", "RecordType": "recordTypes"}
@@ -150,6 +150,9 @@ class Org:
         self.history_enabled: set[str] = set()
         self.tracked_standard: dict[str, set[str]] = {}
         self.records["Group"] = {}
+        # What the flows' Send Custom Notification actions sent (flows.py), for tests to read: Salesforce keeps no
+        # queryable record of them.
+        self.notifications: list[dict[str, object]] = []
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -254,6 +257,7 @@ class Org:
                         if self.components.get(("StandardValueSet", key)) is component}
         twin.records = {obj: {rid: dict(rec) for rid, rec in recs.items()} for obj, recs in self.records.items()}
         twin.history_enabled, twin.tracked_standard = set(self.history_enabled), self.tracked_standard
+        twin.notifications = self.notifications        # a deploy sends none
         twin._ids = Counter(self._ids)
         return twin
 

@@ -372,9 +372,14 @@ class RestApi:
             assignment.assign(self.org, obj, record, auto_assign, lambda saved: formula.Context(
                 saved, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset, None,
                 lambda path: self._related(obj, saved, path)))
+        try:
+            effects = flows.run(self.org, obj, record, None, lambda: self._context(obj, record, None))
+        except flows.FlowFailure as failure:
+            return error_reply(400, "CANNOT_EXECUTE_FLOW_TRIGGER", str(failure), [])
         self.org.records[obj][str(record["Id"])] = record
         record_history(self.org, obj, None, record)
-        flows.run(self.org, obj, record, None, lambda: self._context(obj, record, None))
+        for effect in effects:
+            effect()
         return json_reply(201, {"id": record["Id"], "success": True, "errors": []})
 
     def _update(self, obj: str, record_id: str, body: bytes) -> Reply:
@@ -391,9 +396,14 @@ class RestApi:
         refused = self._validation_rules(obj, record, prior)
         if refused is not None:
             return refused
+        try:
+            effects = flows.run(self.org, obj, record, prior, lambda: self._context(obj, record, prior))
+        except flows.FlowFailure as failure:
+            return error_reply(400, "CANNOT_EXECUTE_FLOW_TRIGGER", str(failure), [])
         self.org.records[obj][record_id] = record
         record_history(self.org, obj, prior, record)
-        flows.run(self.org, obj, record, prior, lambda: self._context(obj, record, prior))
+        for effect in effects:
+            effect()
         return Reply(204, b"", content_type="")
 
     def _validation_rules(self, obj: str, record: Mapping[str, object],

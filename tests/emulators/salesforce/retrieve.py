@@ -85,7 +85,7 @@ def build(org: Org, request: dict[str, list[str]], schema: MetadataSchema, *, ap
         if type_name not in schema.metadata_types:
             selection.refuse(f"Entity type: '{type_name}' is unknown")
         elif type_name not in (*CHILD_TYPES, "CustomObject", "StandardValueSet", "PermissionSet", "Flow",
-                               "AssignmentRules"):
+                               "AssignmentRules", "CustomNotificationType"):
             selection.refuse(f"Not supported by the emulator: retrieving {type_name}")
         else:
             for member in members:

@@ -79,10 +79,10 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
                 {"field": name, "editable": editable} for name, editable in sorted(permission["fields"].items())],
             record_types=permission["record_types"])
         components.append(Component("PermissionSet", PERMISSION_SET, None))
-    routing = assignment.rule_file(b)
-    if routing is not None:
-        files[routing[0]] = routing[1]
-        components.append(routing[2])
+    for derived_file in (assignment.rule_file(b), flows.notification_type(b)):
+        if derived_file is not None:
+            files[derived_file[0]] = derived_file[1]
+            components.append(derived_file[2])
     deleted = [c for address in sorted(b.deletes) for c in LOWERERS[address.kind].delete(b, address)]
     deleted += flows.retired(b)
     components += deleted

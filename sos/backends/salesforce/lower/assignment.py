@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 
+from sos.backends.salesforce.lower import people
 from sos.backends.salesforce.lower.context import Build, Part, same_formula
 from sos.backends.salesforce.marks import ROUND_ROBIN_MARK, formula_comment
-from sos.backends.salesforce.names import describe
 from sos.backends.salesforce.package import Component, FieldSpec, render
 from sos.backends.salesforce.read.assignment import NUMBER_FIELD, RULE_FILE, RULE_NAME, Entry, turn_field
 from sos.backends.salesforce.standard_fields import expression_naming
@@ -159,36 +159,13 @@ def _condition(b: Build, route: Resource) -> str | None:
 
 
 def _user(b: Build, route: Resource, reference: str) -> str:
-    """The username of the user `reference` (a username or an email) names; a problem when the org lacks it."""
-    directory = b.live.routing.directory if b.live is not None else None
-    if directory is None:
-        return reference
-    found = directory.users.get(reference.lower())
-    span = route.spans.get("assign_to", route.origin)
-    if found is None:
-        b.problems.append(Diagnostic(span, f"{describe(route.address)} assigns to {reference}, who is not a user of "
-                                     "the Salesforce org", "sf-assignee-missing",
-                                     fix="create the user in Setup → Users, or assign to a username or email the "
-                                         "org has (often a var of the starter: `sos show` lists them)"))
-        return reference
-    if not found[1]:
-        b.problems.append(Diagnostic(span, f"{describe(route.address)} assigns to {reference}, whose Salesforce user "
-                                     f"{found[0]} is inactive", "sf-assignee-inactive",
-                                     fix="reactivate the user in Setup → Users, or assign to an active one"))
-    return found[0]
+    """The username of the user `reference` (a username or an email) names (the reference offline)."""
+    found = people.user(b, route, reference, route.spans.get("assign_to", route.origin), "assigns to")
+    return found.username if found is not None else reference
 
 
 def _queue(b: Build, route: Resource, key: str) -> str:
-    """The DeveloperName of the lead queue `key` names; a problem when the org has none."""
-    directory = b.live.routing.directory if b.live is not None else None
-    if directory is None:
-        return key
-    found = directory.queues.get(key.lower())
-    if found is None:
-        b.problems.append(Diagnostic(route.spans.get("assign_to", route.origin),
-                                     f"{describe(route.address)} assigns to queue {key}, which the Salesforce org "
-                                     "does not have", "sf-assignee-missing",
-                                     fix=f"create a queue named {key} with Lead among its supported objects in "
-                                         "Setup → Queues"))
-        return key
-    return found
+    """The DeveloperName of the lead queue `key` names (the key offline)."""
+    found = people.queue(b, route, key, route.spans.get("assign_to", route.origin), "assigns to",
+                         " with Lead among its supported objects")
+    return found.developer_name if found is not None else key

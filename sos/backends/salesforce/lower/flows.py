@@ -1,17 +1,26 @@
 """AUTOMATION (cadences) → one record-triggered, after-save Flow per cadence, in flows/<Name>.flow.
 
-A cadence fired by `record_created`, `stage_entered` or `status_entered` that creates a task for the record's
-owner becomes a Flow whose start element is the trigger (Create for a new record, CreateAndUpdate for a stage or
-status entered) with an entry formula in the Flow formula dialect (sos.expr.dialects.flow_formula): entering a
-stage is `stage == 'x' and (is_new() or is_changed(stage))`, and the cadence's `when`, if any, is ANDed to it.
-Its one element creates the Task (reference §13): owner `$Record.OwnerId`, the subject, the priority, the due
-date from a formula resource (`TODAY() + N` days; `DATEVALUE(NOW() + H / 24)` for hours: a Task is due on a
-date, the GMT one), related to the record (WhatId for a deal, WhoId for a lead).
+A cadence fired by `record_created`, `stage_entered` or `status_entered` that creates a task (for the record's
+owner or a named user) or sends a notification becomes a Flow whose start element is the trigger (Create for a new
+record, CreateAndUpdate for a stage or status entered) with an entry formula in the Flow formula dialect
+(sos.expr.dialects.flow_formula): entering a stage is `stage == 'x' and (is_new() or is_changed(stage))`, and the
+cadence's `when`, if any, is ANDed to it.
+
+A task is one Create Records element (reference §13): owner `$Record.OwnerId` or the named user's id, the subject,
+the priority, the due date from a formula resource (`TODAY() + N` days; `DATEVALUE(NOW() + H / 24)` for hours: a
+Task is due on a date, the GMT one), related to the record (WhatId for a deal, WhoId for a lead).
+A notification is the core action Send Custom Notification (customNotificationAction; Actions Developer Guide,
+"Custom Notification Actions": customNotifTypeId, recipientIds, title and body required, targetId the record),
+through one CustomNotificationType sos deploys in the same package (Sos_Cadence). The type's id is the org's, known
+only after the deploy, so the flow gets it by a Get Records on CustomNotificationType by DeveloperName; recipients
+are a text collection (the owner's id, or the user's or queue's id found at plan time, lower/people.py).
+Offline (`sos build`) no id is known: the flows of cadences that name a user or queue are left out.
 
 The cadence's attributes travel in the flow as JSON (processMetadataValues `sos_cadence`), the mark in its
 description, so a retrieve reads the cadence back exactly. Drift is any value sos writes that the org's flow
-holds otherwise (a flow edited in Setup, or deactivated). A deleted cadence's flow is deployed deactivated
-(status Obsolete) and deleted after the saves (destructiveChangesPost.xml): Salesforce deletes no active flow.
+holds otherwise (a flow edited in Setup, or deactivated), a named user the org no longer has active, and the
+notification type edited or deleted. A deleted cadence's flow is deployed deactivated (status Obsolete) and deleted
+after the saves (destructiveChangesPost.xml): Salesforce deletes no active flow.
 Cadences Salesforce does not run from a Flow (see `held`) are stated in the plan, never deployed.
 """
 
@@ -21,9 +30,10 @@ import json
 import re
 from xml.etree import ElementTree as ET
 
+from sos.backends.salesforce.lower import people
 from sos.backends.salesforce.lower.context import Build, Part
-from sos.backends.salesforce.marks import ownership_mark, with_mark
-from sos.backends.salesforce.names import OBJECTS, flow_name
+from sos.backends.salesforce.marks import NOTIFICATION_MARK, ownership_mark, with_mark
+from sos.backends.salesforce.names import NOTIFICATION_FILE, NOTIFICATION_TYPE, OBJECTS, flow_name
 from sos.backends.salesforce.package import API_VERSION, Component, render
 from sos.backends.salesforce.standard_fields import expression_naming
 from sos.errors import Diagnostic, SosError, Span
@@ -31,16 +41,18 @@ from sos.expr.annotate import annotate
 from sos.expr.dialects.flow_formula import FlowFormula, merge_field
 from sos.expr.parse import parse_expression
 from sos.expr.types import STAGE_FIELDS
-from sos.model.automation import CreateTask, Owner, RecordCreated, StageEntered, StatusEntered, automation_of
+from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, StageEntered,
+                                  StatusEntered, User, automation_of)
 from sos.model.exprs import model_scope
 from sos.model.resources import Address, Kind, Resource
 
 PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priority's standard values
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
 HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
-             "record's owner become record-triggered Flows; schedule and report cadences run from CI (`sos ci "
-             "github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over and "
-             "cadences on other objects are not applied")
+             "record's owner or a named user, or notify the owner, a user or a queue, become record-triggered Flows "
+             "(notifications: Salesforce's bell and mobile app); schedule and report cadences run from CI (`sos ci "
+             "github`), not in Salesforce; tasks for a queue, stage_age_over and cadences on other objects are not "
+             "applied")
 
 
 def held(resource: Resource) -> bool:
@@ -48,9 +60,26 @@ def held(resource: Resource) -> bool:
     if not resource.attrs:
         return False
     automation = automation_of(resource)
-    return (isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered))
-            and isinstance(automation.action, CreateTask) and automation.action.assign_to == Owner()
-            and resource.address.scope in RELATED)
+    if not isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered)) \
+            or resource.address.scope not in RELATED:
+        return False
+    match automation.action:
+        case CreateTask(assign_to=Owner() | User()):     # a Task's owner is a user (Object Reference, Task)
+            return True
+        case Notify():
+            return True
+    return False
+
+
+def names_people(resource: Resource) -> bool:
+    """Whether the flow of this cadence names a user or queue of the org (by its id, found at plan time)."""
+    return held(resource) and _assignee(automation_of(resource)) != Owner()
+
+
+def _assignee(automation: Automation) -> Assignee:
+    action = automation.action
+    return action.to if isinstance(action, Notify) else action.assign_to if isinstance(action, CreateTask) \
+        else Owner()
 
 
 def write(b: Build) -> list[Part]:
@@ -67,8 +96,8 @@ def delete(b: Build, address: Address) -> list[Component]:
 
 
 def retired(b: Build) -> list[Component]:
-    """The flows of cadences changed into ones no flow runs (a notify, a schedule): deleted, as their flows would
-    otherwise go on doing what the blueprint no longer says."""
+    """The flows of cadences changed into ones no flow runs (a task for a queue, a schedule): deleted, as their flows
+    would otherwise go on doing what the blueprint no longer says."""
     return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
             and not held(b.resource(address)) for c in delete(b, address)]
 
@@ -91,25 +120,70 @@ def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
 
 def drift(b: Build, found: dict[Address, list[str]]) -> None:
     assert b.live is not None
-    for resource in to_write(b):
-        found.setdefault(resource.address, []).append("flow edited or deactivated in Salesforce")
+    type_drifted = not same_values(b.live.notification_type, notification_type_file())
+    for resource in _managed(b):
+        live = b.live.flows.get(_name(b, resource.address))
+        reasons = found.setdefault(resource.address, [])
+        missing = _missing_person(b, automation_of(resource))
+        if missing:
+            reasons.append(f"{missing} is not an active user or a queue of the Salesforce org")
+        elif not same_values(live, flow_file(b, resource)):
+            reasons.append("flow edited or deactivated in Salesforce")
+        if type_drifted and isinstance(automation_of(resource).action, Notify):
+            reasons.append(f"notification type {NOTIFICATION_TYPE} edited or deleted in Salesforce")
+        if not reasons:
+            del found[resource.address]
+
+
+def _missing_person(b: Build, automation: Automation) -> str | None:
+    """The user or queue the cadence names that the org has no more (a user: no more active), if any."""
+    directory = b.live.routing.directory if b.live is not None else None
+    match _assignee(automation):
+        case User(email=email) if directory is not None:
+            found = directory.users.get(email.lower())
+            return email if found is None or not found.active else None
+        case Queue(key=key) if directory is not None:
+            return key if key.lower() not in directory.queues else None
+    return None
+
+
+def _managed(b: Build) -> list[Resource]:
+    """Desired cadences Salesforce runs as flows that sos already manages in the org and this build does not write."""
+    return [r for r in b.desired.of_kind(Kind.AUTOMATION)
+            if r.address not in b.writes and b.managed_live(r.address) and held(r)]
 
 
 def to_write(b: Build) -> list[Resource]:
-    """Changed cadences Salesforce runs as flows, and managed ones whose flow in the org is not sos's."""
-    chosen = [r for r in (b.resource(a) for a in sorted(b.writes) if a.kind is Kind.AUTOMATION) if held(r)]
+    """Changed cadences Salesforce runs as flows, and managed ones whose flow in the org is not sos's; offline, not
+    those that name a user or queue (the flow needs its id in the org)."""
+    chosen = [r for r in (b.resource(a) for a in sorted(b.writes) if a.kind is Kind.AUTOMATION)
+              if held(r) and (b.live is not None or not names_people(r))]
     if b.live is not None:
-        for resource in b.desired.of_kind(Kind.AUTOMATION):
-            if resource.address in b.writes or not b.managed_live(resource.address) or not held(resource):
-                continue
-            live = b.live.flows.get(_name(b, resource.address))
-            if live is None or not same_flow(live, flow_file(b, resource)):
-                chosen.append(resource)
+        chosen += [r for r in _managed(b)
+                   if not same_values(b.live.flows.get(_name(b, r.address)), flow_file(b, r))]
     return chosen
 
 
-def same_flow(live: bytes, generated: bytes) -> bool:
-    """Whether the org's flow holds every value sos writes (whitespace aside); what Salesforce adds is left out."""
+def notification_type(b: Build) -> tuple[str, bytes, Component] | None:
+    """The notification type, when this deploy writes a notify flow and the org lacks it or holds it otherwise."""
+    body = notification_type_file()
+    if not any(isinstance(automation_of(r).action, Notify) for r in to_write(b)) \
+            or (b.live is not None and same_values(b.live.notification_type, body)):
+        return None
+    return NOTIFICATION_FILE, body, Component("CustomNotificationType", NOTIFICATION_TYPE, None)
+
+
+def notification_type_file() -> bytes:
+    return render("notification_type.xml.j2", label="sos cadence", description=(
+        "What the notify cadences of the blueprint send: Salesforce's bell and the mobile app.\n\n"
+        f"{NOTIFICATION_MARK}"))
+
+
+def same_values(live: bytes | None, generated: bytes) -> bool:
+    """Whether the org's component holds every value sos writes (whitespace aside); what Salesforce adds is left
+    out. None (the org has none) holds nothing."""
+    if live is None:
+        return False
     wanted = _leaves(ET.fromstring(generated))
     have = [leaf for leaf in _leaves(ET.fromstring(live)) if leaf[0] in {path for path, _ in wanted}]
     return sorted(have) == sorted(wanted)
@@ -137,24 +211,47 @@ def flow_file(b: Build, resource: Resource) -> bytes:
     """The flow of one cadence, as flows/<Name>.flow holds it."""
     automation = automation_of(resource)
     action = automation.action
-    assert isinstance(action, CreateTask)
     address, obj = resource.address, resource.address.scope
-    due = (f"TODAY() + {action.due_in_days}" if action.due_in_days is not None else
-           f"DATEVALUE(NOW() + {action.due_in_hours} / 24)" if action.due_in_hours is not None else "")
-    assignments = [("OwnerId", "elementReference", "$Record.OwnerId"),
-                   ("Priority", "stringValue", PRIORITIES[action.priority]),
-                   (RELATED[obj], "elementReference", "$Record.Id"),
-                   ("Subject", "stringValue", action.subject)]
-    if due:
-        assignments.insert(0, ("ActivityDate", "elementReference", "Due_Date"))
-    human = automation.description
-    flow = {"api_version": API_VERSION, "description": with_mark(human, ownership_mark([(address, {})])),
-            "label": f"sos: {address.key.replace('_', ' ')}"[:80], "due": due,
+    due, assignments, notify = "", [], None
+    if isinstance(action, Notify):
+        notify = {"type": NOTIFICATION_TYPE, "recipient": _person(b, resource, action.to, "notifies"),
+                  "inputs": [("customNotifTypeId", "elementReference", "Get_Notification_Type.Id"),
+                             ("recipientIds", "elementReference", "Recipients"),
+                             ("title", "elementReference", "$Record.Name"),
+                             ("body", "stringValue", action.message),
+                             ("targetId", "elementReference", "$Record.Id")]}
+    else:
+        assert isinstance(action, CreateTask)
+        due = (f"TODAY() + {action.due_in_days}" if action.due_in_days is not None else
+               f"DATEVALUE(NOW() + {action.due_in_hours} / 24)" if action.due_in_hours is not None else "")
+        assignments = [*([("ActivityDate", "elementReference", "Due_Date")] if due else []),
+                       ("OwnerId", *_person(b, resource, action.assign_to, "assigns a task to")),
+                       ("Priority", "stringValue", PRIORITIES[action.priority]),
+                       (RELATED[obj], "elementReference", "$Record.Id"),
+                       ("Subject", "stringValue", action.subject)]
+    flow = {"api_version": API_VERSION, "description": with_mark(automation.description,
+                                                                 ownership_mark([(address, {})])),
+            "label": f"sos: {address.key.replace('_', ' ')}"[:80], "due": due, "assignments": assignments,
+            "notify": notify, "first": "Get_Notification_Type" if notify else "Create_Task",
             "cadence": json.dumps(dict(resource.attrs), sort_keys=True, ensure_ascii=False),
-            "assignments": assignments, "condition": entry_condition(b, resource), "object": OBJECTS[obj],
+            "condition": entry_condition(b, resource), "object": OBJECTS[obj],
             "trigger_type": "Create" if isinstance(automation.trigger, RecordCreated) else "CreateAndUpdate",
             "status": "Active"}
     return render("flow.xml.j2", flow=flow)
+
+
+def _person(b: Build, resource: Resource, assignee: Assignee, verb: str) -> tuple[str, str]:
+    """How the flow names who gets the task or notification: the record's owner, or the org's id of the user or
+    queue (a problem at the cadence's line when the org lacks it)."""
+    span = resource.spans.get("assignee", resource.origin)
+    match assignee:
+        case User(email=email):
+            user = people.user(b, resource, email, span, verb)
+            return "stringValue", user.id if user is not None else email
+        case Queue(key=key):
+            queue = people.queue(b, resource, key, span, verb, "")
+            return "stringValue", queue.id if queue is not None else key
+    return "elementReference", "$Record.OwnerId"
 
 
 def entry_condition(b: Build, resource: Resource) -> str:
@@ -170,8 +267,10 @@ def entry_condition(b: Build, resource: Resource) -> str:
     if automation.when:
         parts.append(f"({automation.when})")
     # A lead may be owned by a queue, and a Task cannot be: its create would fail, and a failing after-save flow
-    # rolls back the save that started it. Users' ids begin 005 (Object Reference, "Object IDs").
-    guard = f"BEGINS({merge_field('OwnerId')}, '005')" if obj == "lead" else ""
+    # rolls back the save that started it. Users' ids begin 005 (Object Reference, "Object IDs"). A queue can be
+    # notified (QueueId is a valid recipient), and a named user's task does not read the owner.
+    owner_task = isinstance(automation.action, CreateTask) and automation.action.assign_to == Owner()
+    guard = f"BEGINS({merge_field('OwnerId')}, '005')" if obj == "lead" and owner_task else ""
     if not parts:
         return guard
     where = resource.origin or Span(str(resource.address), 1, 1)

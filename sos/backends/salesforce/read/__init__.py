@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.mdxml import child_text, local_name
-from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET
+from sos.backends.salesforce.names import NOTIFICATION_FILE, NOTIFICATION_TYPE, OBJECTS, PERMISSION_SET, STAGE_SET, \
+    STATUS_SET
 from sos.backends.salesforce.read import assignment, derived, fields, flows, pipelines, rules, values
 from sos.backends.salesforce.read.fields import org_field_key
 from sos.backends.salesforce.read.reader import LiveOrg, Reader
@@ -29,11 +30,12 @@ def retrieve_members(desired: Model) -> dict[str, list[str]]:
 
     Whole objects (their custom fields, validation rules, business processes and record
     types: sos-made ones the blueprint dropped must be found too), both value sets, the
-    sos permission set, every flow (sos's are found by their mark) and the Lead assignment rules. `desired`
+    sos permission set, every flow (sos's are found by their mark), the notification type notify flows send
+    through and the Lead assignment rules. `desired`
     does not narrow it: deletions are found among what it lacks.
     """
     return {"AssignmentRules": ["Lead"], "CustomObject": sorted(OBJECTS.values()), "PermissionSet": [PERMISSION_SET],
-            "StandardValueSet": [STATUS_SET, STAGE_SET], "Flow": ["*"]}
+            "StandardValueSet": [STATUS_SET, STAGE_SET], "Flow": ["*"], "CustomNotificationType": [NOTIFICATION_TYPE]}
 
 
 def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
@@ -65,6 +67,8 @@ def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
             assignment.assignment_rules(reader, ET.fromstring(files[name]))
         elif name == f"permissionsets/{PERMISSION_SET}.permissionset":
             derived.permission_set(reader, ET.fromstring(files[name]))
+        elif name == NOTIFICATION_FILE:
+            reader.notification_type = files[name]
         elif folder == "flows" and rest.endswith(".flow"):
             flows.flow(reader, rest.removesuffix(".flow"), files[name])
     stages = values.values(reader, Kind.STAGE, reader.stage_values)

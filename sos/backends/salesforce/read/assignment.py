@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.marks import ROUND_ROBIN_MARK, formula_comment_texts
@@ -41,24 +41,36 @@ class Entry:
     formula: str
 
 
+class OrgUser(NamedTuple):
+    username: str
+    active: bool
+    id: str
+
+
+class OrgQueue(NamedTuple):
+    developer_name: str
+    id: str
+
+
 @dataclass
 class Directory:
-    """The org's users (by username and by email, lower-case) and lead queues (by DeveloperName and by Name)."""
+    """The org's users (by username and by email, lower-case) and queues (by DeveloperName and by Name)."""
 
-    users: dict[str, tuple[str, bool]] = field(default_factory=dict)     # → (Username, IsActive)
-    queues: dict[str, str] = field(default_factory=dict)                 # → DeveloperName
+    users: dict[str, OrgUser] = field(default_factory=dict)
+    queues: dict[str, OrgQueue] = field(default_factory=dict)
 
     @classmethod
     def of(cls, users: list[dict[str, object]], queues: list[dict[str, object]]) -> Directory:
         directory = cls()
         for user in users:
-            found = (str(user["Username"]), bool(user["IsActive"]))
+            found = OrgUser(str(user["Username"]), bool(user["IsActive"]), str(user["Id"]))
             for name in ("Email", "Username"):      # a username wins over another user's email
                 if user.get(name):
                     directory.users[str(user[name]).lower()] = found
         for queue in queues:
-            directory.queues[queue_key(str(queue["Name"]))] = str(queue["DeveloperName"])
-            directory.queues[str(queue["DeveloperName"]).lower()] = str(queue["DeveloperName"])
+            found_queue = OrgQueue(str(queue["DeveloperName"]), str(queue["Id"]))
+            directory.queues[queue_key(str(queue["Name"]))] = found_queue
+            directory.queues[str(queue["DeveloperName"]).lower()] = found_queue
         return directory
 
 

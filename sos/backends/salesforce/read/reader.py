@@ -27,6 +27,7 @@ class LiveOrg:
     offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # record type → picklist → its values
     flows: dict[str, bytes] = field(default_factory=dict)     # each sos flow's file as retrieved, by flow name
     routing: Routing = field(default_factory=Routing)             # the Lead assignment rules (read/assignment.py)
+    notification_type: bytes | None = None      # the notification type notify flows send through, as retrieved
 
 
 class Reader:
@@ -48,6 +49,7 @@ class Reader:
         self.offered: dict[str, dict[str, list[str]]] = {}
         self.flows: dict[str, bytes] = {}
         self.routing = Routing()
+        self.notification_type: bytes | None = None
 
     def add(self, address: Address, attrs: dict[str, Any], name: str, *, managed: bool = True) -> None:
         self.model.add(Resource(address, compact_attrs(attrs), None, managed))
@@ -65,4 +67,5 @@ class Reader:
 
     def live(self) -> LiveOrg:
         return LiveOrg(self.model, self.stage_values, self.status_values, self.names, self.formulas,
-                       self.permissions, sorted(self.left_out), self.offered, self.flows, self.routing)
+                       self.permissions, sorted(self.left_out), self.offered, self.flows, self.routing,
+                       self.notification_type)
