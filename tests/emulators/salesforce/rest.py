@@ -374,7 +374,7 @@ class RestApi:
                 lambda path: self._related(obj, saved, path)))
         self.org.records[obj][str(record["Id"])] = record
         record_history(self.org, obj, None, record)
-        flows.run(self.org, obj, record, None, lambda: self._context(obj, record, None))
+        flows.run(self.org, obj, record, None, lambda: self.context(obj, record, None))
         return json_reply(201, {"id": record["Id"], "success": True, "errors": []})
 
     def _update(self, obj: str, record_id: str, body: bytes) -> Reply:
@@ -393,7 +393,7 @@ class RestApi:
             return refused
         self.org.records[obj][record_id] = record
         record_history(self.org, obj, prior, record)
-        flows.run(self.org, obj, record, prior, lambda: self._context(obj, record, prior))
+        flows.run(self.org, obj, record, prior, lambda: self.context(obj, record, prior))
         return Reply(204, b"", content_type="")
 
     def _validation_rules(self, obj: str, record: Mapping[str, object],
@@ -404,7 +404,7 @@ class RestApi:
         TRUE refuses it: 400 [{"message", "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields"}]
         (reference §9). A run-time error in a rule (division by zero) stops the save too (UNVERIFIED shape).
         """
-        context = self._context(obj, record, prior)
+        context = self.context(obj, record, prior)
         errors: list[dict[str, object]] = []
         for rule in self.org.of_type("ValidationRule", obj):
             if not flag(rule.body, "active"):
@@ -422,7 +422,7 @@ class RestApi:
                                "fields": [display] if display else []})
         return json_reply(400, errors) if errors else None
 
-    def _context(self, obj: str, record: Mapping[str, object], prior: Mapping[str, object] | None) -> formula.Context:
+    def context(self, obj: str, record: Mapping[str, object], prior: Mapping[str, object] | None) -> formula.Context:
         """What a validation rule or a flow's formula reads on a save of `record`."""
         return formula.Context(record, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset,
                                prior, lambda path: self._related(obj, record, path))

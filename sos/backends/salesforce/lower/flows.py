@@ -13,6 +13,12 @@ description, so a retrieve reads the cadence back exactly. Drift is any value so
 holds otherwise (a flow edited in Setup, or deactivated). A deleted cadence's flow is deployed deactivated
 (status Obsolete) and deleted after the saves (destructiveChangesPost.xml): Salesforce deletes no active flow.
 Cadences Salesforce does not run from a Flow (see `held`) are stated in the plan, never deployed.
+
+A `stage_age_over` cadence becomes one flow per stage it watches (docs/salesforce.md, "Stale deals: scheduled
+paths"): created or updated into the stage (doesRequireRecordChangedToMeetCriteria, entry formula `stage == 'x'`),
+its one scheduled path creates the Task the limit plus one day after that save, as the sandbox's tick fires on the
+first day the deal has been in its stage longer than the limit; a deal that leaves the stage no longer meets the
+flow's condition, and Salesforce drops its pending path.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.lower.context import Build, Part
 from sos.backends.salesforce.marks import ownership_mark, with_mark
-from sos.backends.salesforce.names import OBJECTS, flow_name
+from sos.backends.salesforce.names import OBJECTS, cadence_flow_names, flow_name
+from sos.backends.salesforce.read.flows import cadence_address
 from sos.backends.salesforce.package import API_VERSION, Component, render
 from sos.backends.salesforce.standard_fields import expression_naming
 from sos.errors import Diagnostic, SosError, Span
@@ -31,16 +38,26 @@ from sos.expr.annotate import annotate
 from sos.expr.dialects.flow_formula import FlowFormula, merge_field
 from sos.expr.parse import parse_expression
 from sos.expr.types import STAGE_FIELDS
-from sos.model.automation import CreateTask, Owner, RecordCreated, StageEntered, StatusEntered, automation_of
+from sos.model.automation import (
+    CreateTask,
+    Owner,
+    RecordCreated,
+    StageAgeOver,
+    StageEntered,
+    StatusEntered,
+    automation_of,
+    stage_limits,
+)
 from sos.model.exprs import model_scope
 from sos.model.resources import Address, Kind, Resource
 
 PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priority's standard values
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
 HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
-             "record's owner become record-triggered Flows; schedule and report cadences run from CI (`sos ci "
-             "github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over and "
-             "cadences on other objects are not applied")
+             "record's owner become record-triggered Flows, and stage_age_over ones a Flow per watched stage whose "
+             "scheduled path creates the task the day after the limit; schedule and report cadences run from CI "
+             "(`sos ci github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over "
+             "with a `when` and cadences on other objects are not applied")
 
 
 def held(resource: Resource) -> bool:
@@ -48,29 +65,33 @@ def held(resource: Resource) -> bool:
     if not resource.attrs:
         return False
     automation = automation_of(resource)
-    return (isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered))
+    # A stale cadence's `when` is read when it fires; a flow could only read it when the deal enters the stage.
+    timed = isinstance(automation.trigger, StageAgeOver) and not automation.when
+    return ((timed or isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered)))
             and isinstance(automation.action, CreateTask) and automation.action.assign_to == Owner()
             and resource.address.scope in RELATED)
 
 
 def write(b: Build) -> list[Part]:
-    """Each changed cadence's flow, and each managed one's whose flow in the org drifted."""
-    parts: list[Part] = []
-    for resource in to_write(b):
-        name = _name(b, resource.address)
-        parts.append((f"flows/{name}.flow", "file", flow_file(b, resource), Component("Flow", name, resource.address)))
-    return parts
+    """Each changed cadence's flows, and each managed one's whose flows in the org drifted."""
+    return [(f"flows/{name}.flow", "file", body, Component("Flow", name, resource.address))
+            for resource in to_write(b) for name, body in flows_of(b, resource).items()]
 
 
 def delete(b: Build, address: Address) -> list[Component]:
-    return [Component("Flow", _name(b, address), address, deleted=True)]
+    return [Component("Flow", name, address, deleted=True) for name in _deployed(b, address)]
 
 
 def retired(b: Build) -> list[Component]:
-    """The flows of cadences changed into ones no flow runs (a notify, a schedule): deleted, as their flows would
-    otherwise go on doing what the blueprint no longer says."""
-    return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
+    """The flows no cadence runs any more: those of cadences changed into ones no flow runs (a notify, a schedule),
+    and a stage_age_over cadence's flows for stages it no longer watches; deleted, as they would otherwise go on
+    doing what the blueprint no longer says."""
+    gone = [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
             and not held(b.resource(address)) for c in delete(b, address)]
+    for resource in to_write(b):
+        wanted = {name.lower() for name in flows_of(b, resource)}
+        gone += [c for c in delete(b, resource.address) if c.full_name.lower() not in wanted]
+    return gone
 
 
 def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
@@ -82,7 +103,7 @@ def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
         body = b.live.flows.get(component.full_name) if b.live is not None else None
         change = b.deletes.get(component.address) if component.address is not None else None
         if body is None and change is not None and held(before := Resource(change.address, dict(change.before or {}))):
-            body = flow_file(b, before)
+            body = flows_of(b, before).get(component.full_name)
         if body is not None:
             files[f"flows/{component.full_name}.flow"] = re.sub(rb"<status>[^<]*</status>",
                                                                 b"<status>Obsolete</status>", body)
@@ -96,16 +117,31 @@ def drift(b: Build, found: dict[Address, list[str]]) -> None:
 
 
 def to_write(b: Build) -> list[Resource]:
-    """Changed cadences Salesforce runs as flows, and managed ones whose flow in the org is not sos's."""
+    """Changed cadences Salesforce runs as flows, and managed ones whose flows in the org are not sos's (edited,
+    missing, or one for a stage the cadence no longer watches)."""
     chosen = [r for r in (b.resource(a) for a in sorted(b.writes) if a.kind is Kind.AUTOMATION) if held(r)]
     if b.live is not None:
         for resource in b.desired.of_kind(Kind.AUTOMATION):
             if resource.address in b.writes or not b.managed_live(resource.address) or not held(resource):
                 continue
-            live = b.live.flows.get(_name(b, resource.address))
-            if live is None or not same_flow(live, flow_file(b, resource)):
+            generated = flows_of(b, resource)
+            live = {name.lower(): b.live.flows[name] for name in _deployed(b, resource.address)}
+            if sorted(live) != sorted(name.lower() for name in generated) or not all(
+                    same_flow(live[name.lower()], body) for name, body in generated.items()):
                 chosen.append(resource)
     return chosen
+
+
+def _deployed(b: Build, address: Address) -> list[str]:
+    """The names of the flows the cadence at `address` has in the org (those carrying its mark); offline, the
+    ones the cadence the plan deletes made, or its one flow's name; offline, none of a cadence it keeps."""
+    if b.live is not None:
+        return sorted(name for name, body in b.live.flows.items() if cadence_address(ET.fromstring(body)) == address)
+    change = b.deletes.get(address)
+    if change is None:
+        return []
+    before = Resource(address, dict(change.before or {}))
+    return list(flows_of(b, before)) if held(before) else [flow_name(address)]
 
 
 def same_flow(live: bytes, generated: bytes) -> bool:
@@ -129,12 +165,18 @@ def _leaves(root: ET.Element) -> list[tuple[str, str]]:
     return found
 
 
-def _name(b: Build, address: Address) -> str:
-    return b.live_name(address) or flow_name(address)
+def flows_of(b: Build, resource: Resource) -> dict[str, bytes]:
+    """The flows of one cadence, by name, as flows/<Name>.flow holds each."""
+    names = cadence_flow_names(b.desired, resource)
+    trigger = automation_of(resource).trigger
+    if not isinstance(trigger, StageAgeOver):
+        return {b.live_name(resource.address) or next(iter(names)): flow_file(b, resource)}
+    limits = stage_limits(b.desired, trigger)
+    return {name: flow_file(b, resource, stage, limits[stage]) for name, stage in names.items() if stage is not None}
 
 
-def flow_file(b: Build, resource: Resource) -> bytes:
-    """The flow of one cadence, as flows/<Name>.flow holds it."""
+def flow_file(b: Build, resource: Resource, stage: str | None = None, limit: int = 0) -> bytes:
+    """One flow of a cadence: for a stage_age_over cadence, the one watching `stage` for `limit` days."""
     automation = automation_of(resource)
     action = automation.action
     assert isinstance(action, CreateTask)
@@ -148,18 +190,21 @@ def flow_file(b: Build, resource: Resource) -> bytes:
     if due:
         assignments.insert(0, ("ActivityDate", "elementReference", "Due_Date"))
     human = automation.description
+    label = f"sos: {address.key.replace('_', ' ')}" + (f" in {stage.replace('_', ' ')}" if stage else "")
     flow = {"api_version": API_VERSION, "description": with_mark(human, ownership_mark([(address, {})])),
-            "label": f"sos: {address.key.replace('_', ' ')}"[:80], "due": due,
+            "label": label[:80], "due": due,
             "cadence": json.dumps(dict(resource.attrs), sort_keys=True, ensure_ascii=False),
-            "assignments": assignments, "condition": entry_condition(b, resource), "object": OBJECTS[obj],
+            "assignments": assignments, "condition": entry_condition(b, resource, stage), "object": OBJECTS[obj],
             "trigger_type": "Create" if isinstance(automation.trigger, RecordCreated) else "CreateAndUpdate",
+            # fires on the first day the deal has sat in the stage more than `limit` whole days, as the sandbox
+            "after_days": limit + 1 if stage else 0,
             "status": "Active"}
     return render("flow.xml.j2", flow=flow)
 
 
-def entry_condition(b: Build, resource: Resource) -> str:
-    """The flow's entry formula: the trigger (a stage or status entered), the cadence's `when`, and for a lead that
-    its owner is a user; '' for none."""
+def entry_condition(b: Build, resource: Resource, stage: str | None = None) -> str:
+    """The flow's entry formula: the trigger (a stage or status entered; for a stage_age_over cadence, being in
+    `stage`), the cadence's `when`, and for a lead that its owner is a user; '' for none."""
     automation = automation_of(resource)
     obj = resource.address.scope
     parts = []
@@ -167,6 +212,8 @@ def entry_condition(b: Build, resource: Resource) -> str:
         case StageEntered(stage=value) | StatusEntered(status=value):
             field = STAGE_FIELDS[obj]
             parts.append(f"{field} == '{value}' and (is_new() or is_changed({field}))")
+        case StageAgeOver() if stage is not None:
+            parts.append(f"{STAGE_FIELDS[obj]} == '{stage}'")
     if automation.when:
         parts.append(f"({automation.when})")
     # A lead may be owned by a queue, and a Task cannot be: its create would fail, and a failing after-save flow
