@@ -55,9 +55,10 @@ PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priorit
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
 HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
              "record's owner become record-triggered Flows, and stage_age_over ones a Flow per watched stage whose "
-             "scheduled path creates the task the day after the limit; schedule and report cadences run from CI "
-             "(`sos ci github`), not in Salesforce; notify cadences, tasks for another assignee, stage_age_over "
-             "with a `when` and cadences on other objects are not applied")
+             "scheduled path creates the task the day the deal has sat there past the limit (counted from its "
+             "next move into the stage: a deal already there when the flow is deployed gets none until it moves); "
+             "schedule and report cadences run from CI (`sos ci github`), not in Salesforce; notify cadences, tasks "
+             "for another assignee, stage_age_over with a `when` and cadences on other objects are not applied")
 
 
 def held(resource: Resource) -> bool:
