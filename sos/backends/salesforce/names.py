@@ -86,8 +86,9 @@ def cadence_flow_names(model: Model, resource: Resource) -> dict[str, str | None
     address = resource.address
     names: dict[str, str | None] = {}
     for stage in stage_limits(model, trigger):
-        exact = all("__" not in key and not key.endswith("_") and "in" not in key.split("_")
-                    for key in (address.key, stage))
+        # Two names could only be the same words if a cadence's key held the word "in" itself.
+        exact = all("__" not in key and not key.endswith("_") for key in (address.key, stage)) \
+            and "in" not in address.key.split("_")
         names[developer_name(["Sos", *_words(address.scope), *_words(address.key), "In", *_words(stage)],
                              f"cadence {address} in {stage}", exact=exact, limit=FLOW_NAME_LIMIT)] = stage
     return names

@@ -52,16 +52,23 @@ def stage_rows(emulator: SalesforceEmulator) -> dict[str, bool]:
     return {row["ApiName"]: row["IsActive"] for row in rows}
 
 
-def flows_expected(desired: Model) -> set[str]:
+def flows_expected(desired: Model, left_alone: set[str]) -> set[str]:
     """The flow names of the blueprint's cadences (as its plain attributes say, not the backend's choice) that fire
-    on a record event and create a task for the record's owner."""
+    on a record event and create a task for the record's owner, and of its stale-deal cadences, one per open stage
+    with a max_days sos manages (docs/salesforce.md, "Stale deals")."""
     names = set()
+    watched = [s.address.key for s in desired.of_kind(Kind.STAGE) if s.attrs.get("max_days")
+               and s.attrs.get("outcome", "open") == "open" and str(s.address) not in left_alone]
     for cadence in desired.of_kind(Kind.AUTOMATION):
-        (event, _), = (cadence.attrs.get("trigger") or {"schedule": None}).items()
+        (event, value), = (cadence.attrs.get("trigger") or {"schedule": None}).items()
         task = cadence.attrs["action"].get("create_task")
-        if event in ("record_created", "stage_entered", "status_entered") and task and "assign_to" not in task:
-            words = f"{cadence.address.scope}_{cadence.address.key}".split("_")
+        if not task or "assign_to" in task:
+            continue
+        words = f"{cadence.address.scope}_{cadence.address.key}".split("_")
+        if event in ("record_created", "stage_entered", "status_entered"):
             names.add("Sos_" + "_".join(w.capitalize() for w in words))
+        elif event == "stage_age_over" and value == "max_days" and "when" not in cadence.attrs:
+            names |= {"Sos_" + "_".join(w.capitalize() for w in [*words, "in", *stage.split("_")]) for stage in watched}
     return names
 
 
@@ -89,9 +96,11 @@ def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: Ma
     assert result.applied == tuple(c.address for c in first.plan.changes)
     assert counted(emulator) == {**APPLY_CALLS, "query": APPLY_CALLS["query"] + ROUTING_CALLS["query"]}
     assert emulator.org.get("AssignmentRule", "Lead.Sos_Lead_Routing") is not None
-    # One active flow per cadence a record event fires that creates a task for the record's owner.
+    # One active flow per cadence a record event fires that creates a task for the record's owner, one per watched
+    # stage for a stale-deal cadence.
     active = {c.full_name for c in emulator.org.of_type("Flow") if text(c.body, "status") == "Active"}
-    assert active == flows_expected(first.desired) and active
+    left_alone = {str(u.address) for u in first.plan.unmanaged}
+    assert active == flows_expected(first.desired, left_alone) and active
     again = make_plan(project, target)
     assert [str(c.address) for c in again.plan.changes] == []
     assert counted(emulator) == {**PLAN_CALLS, **ROUTING_CALLS}
