@@ -264,3 +264,28 @@ def test_a_stage_flow_edited_in_setup_is_planned_and_put_back(emulator: Salesfor
     path = emulator.org.get("Flow", name)
     assert path is not None and path.body.find("{*}start/{*}scheduledPaths/{*}offsetNumber").text == "3"
     assert make_plan(project, project.target(None)).plan.changes == ()
+
+
+def test_an_offline_build_switches_every_stage_flow_off_then_deletes_them(emulator: SalesforceEmulator,
+                                                                          make_project: MakeProject) -> None:
+    from sos.backends.salesforce.lower import build_package
+    from sos.model.resources import Address
+    from sos.plan.change import Action, Change
+    from tests.backends.salesforce.test_metadata import deploy, schema_errors
+
+    run = applied(make_project(BLUEPRINT))
+    address = Address(Kind.AUTOMATION, "opportunity", "stale_deal")
+    dropped = run.desired.get(address)
+    assert dropped is not None
+    package = build_package(run.desired, [Change(address, Action.DELETE, dict(dropped.attrs), None)], None,
+                            allow_delete=True)
+    names = ["Sos_Opportunity_Stale_Deal_In_Discovery", "Sos_Opportunity_Stale_Deal_In_Proposal"]
+    assert sorted(n for n in package.files if n.startswith(("flows/", "destructive"))) == [
+        "destructiveChangesPost.xml", *(f"flows/{name}.flow" for name in names)]
+    for name in names:
+        assert b"<status>Obsolete</status>" in package.files[f"flows/{name}.flow"]
+        assert schema_errors(package.files[f"flows/{name}.flow"], "Flow") == []
+    assert deploy(emulator.client(), package) == ("Succeeded", [])
+    assert {c.full_name for c in emulator.org.of_type("Flow")} == {
+        "Sos_Opportunity_Six_Days_In_Discovery", "Sos_Opportunity_Six_Days_In_Proposal",
+        "Sos_Opportunity_Six_Days_In_Negotiation"}
