@@ -134,8 +134,8 @@ def to_write(b: Build) -> list[Resource]:
 
 
 def _deployed(b: Build, address: Address) -> list[str]:
-    """The names of the flows the cadence at `address` has in the org (those carrying its mark); offline, the
-    ones the cadence the plan deletes made, or its one flow's name; offline, none of a cadence it keeps."""
+    """The names of the flows the cadence at `address` has in the org (those carrying its mark). Offline: for a
+    cadence the plan deletes, the flows it made; for any other, none."""
     if b.live is not None:
         return sorted(name for name, body in b.live.flows.items() if cadence_address(ET.fromstring(body)) == address)
     change = b.deletes.get(address)
