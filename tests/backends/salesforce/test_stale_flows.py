@@ -182,7 +182,7 @@ def test_the_org_and_the_sandbox_make_the_same_tasks_on_the_same_days(
 
 @pytest.mark.parametrize("case", STALE_STARTERS)
 def test_every_starter_s_stale_deals_get_one_task_the_day_after_the_stage_s_limit(
-        emulator: SalesforceEmulator, make_project: MakeProject, case: str) -> None:
+        emulator: SalesforceEmulator, make_project: MakeProject, case: str, tmp_path: Path) -> None:
     project = make_project(blueprint_text(case))
     # A stage the org already has as its own value is left alone (docs/salesforce.md, "Left alone"): sos keeps no
     # limit on it, in the deal-aging fields or in a flow.
@@ -204,9 +204,13 @@ def test_every_starter_s_stale_deals_get_one_task_the_day_after_the_stage_s_limi
     created = emulator.org.clock()
     deals = {stage: sf.Opportunity.create({"Name": stage, "StageName": stage, "CloseDate": "2027-06-30",
                                            "OwnerId": owner})["id"] for stage in watched}
+    sandbox = sandbox_with(tmp_path / "sandbox", blueprint_text(case), created, [
+        {"Name": stage, "Stage": stage, "Owner": f"owner.{case}@client.example", "Close Date": "2027-06-30",
+         "Stage Duration": "0"} for stage in watched])      # loaded as an import is: no stage rule applies
     first, second = list(watched)[:2]
     leaver = sf.Opportunity.create({"Name": "leaver", "StageName": first, "CloseDate": "2027-06-30"})["id"]
     emulator.advance(DAY)
+    sandbox.tick(1)
     sf.Opportunity.update(leaver, {"StageName": second})        # a day in `first`, then on to `second`
     task = cadence["action"]["create_task"]
     for day in range(1, max(watched.values()) + 2):
@@ -222,6 +226,35 @@ def test_every_starter_s_stale_deals_get_one_task_the_day_after_the_stage_s_limi
         left = [t for t in stale if t["WhatId"] == leaver]
         assert len(left) == (1 if day >= watched[second] + 2 else 0), day     # none for `first`, one for `second`
         emulator.advance(DAY)
+        sandbox.tick(1)
+    names = {record_id: stage for stage, record_id in deals.items()}
+    in_org = sorted((names[t["WhatId"]], str(t["CreatedDate"])[:10], t["ActivityDate"], f"owner.{case}@client.example")
+                    for t in org_tasks(emulator) if t["Subject"] == task["subject"] and t["WhatId"] in names)
+    assert in_org == sandbox_tasks(sandbox, task["subject"]) and len(in_org) == len(watched)
+
+
+def sandbox_with(root: Path, blueprint: str, now: datetime.datetime, deals: list[dict[str, str]]) -> LocalBackend:
+    """A sandbox with `blueprint` applied whose clock stands at `now`, holding `deals` loaded from a CSV export."""
+    import csv
+
+    root.mkdir()
+    project = make_sandbox_project(root, blueprint)
+    apply_blueprint(project)
+    sandbox = LocalBackend(project.target(None), project.root, clock=lambda: now.replace(tzinfo=None))
+    with (root / "deals.csv").open("w", newline="", encoding="utf-8") as export:
+        writer = csv.DictWriter(export, fieldnames=list(deals[0]))
+        writer.writeheader()
+        writer.writerows(deals)
+    sandbox.load_csv(root / "deals.csv", "opportunity", {}, today=None, progress=lambda _: None)
+    return sandbox
+
+
+def sandbox_tasks(sandbox: LocalBackend, subject: str) -> list[tuple[str, str, str, str]]:
+    """The sandbox's tasks with `subject`: (deal name, day made, due date, owner)."""
+    with closing(sqlite3.connect(sandbox.path)) as connection:
+        return sorted((name, created[:10], due, owner) for name, created, due, owner in connection.execute(
+            "SELECT opportunity.name, task.created_date, task.due_date, task.owner FROM task "
+            "JOIN opportunity ON opportunity._id = task.what_id WHERE task.subject = ?", (subject,)).fetchall())
 
 
 def test_a_stage_that_loses_its_limit_loses_its_flow_and_a_dropped_cadence_its_flows(
