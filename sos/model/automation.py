@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Mapping
 
-from sos.model.resources import Kind, Model, Resource
+from sos.model.resources import Address, Kind, Model, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +225,24 @@ def assignment_attrs(assignment: Assignment) -> dict[str, Any]:
     if assignment.description:
         attrs["description"] = assignment.description
     return attrs
+
+
+def stage_limits(model: Model, trigger: StageAgeOver) -> dict[str, int]:
+    """The open deal stages a `stage_age_over` trigger watches, by key, each with the days a deal may sit in it
+    before the cadence fires: the trigger's days for every open stage, or each stage's own max_days (the first
+    opportunity pipeline's, where pipelines share a stage). A won or lost stage is never watched."""
+    limits: dict[str, int] = {}
+    for pipeline in model.of_kind(Kind.PIPELINE):
+        if pipeline.address.scope != "opportunity":
+            continue
+        for key in pipeline.attrs.get("stages", ()):
+            stage = model.get(Address(Kind.STAGE, pipeline.address.key, key))
+            if stage is None or stage.attrs.get("outcome") in ("won", "lost"):
+                continue
+            limit = trigger.days if trigger.days is not None else stage.attrs.get("max_days")
+            if limit:
+                limits.setdefault(key, int(limit))
+    return limits
 
 
 def speed_to_lead(model: Model) -> tuple[str, CreateTask] | None:

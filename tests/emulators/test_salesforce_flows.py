@@ -3,6 +3,7 @@ active record-triggered flow creates its Task on a REST write (sources: tests/em
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from collections.abc import Iterator
 
@@ -189,3 +190,72 @@ def test_a_notification_is_sent_to_its_recipients_and_a_bad_one_fails_the_save(
     with pytest.raises(Exception) as no_type:
         sf.Opportunity.create({"Name": "Gamma", "StageName": "Prospecting", "CloseDate": "2027-01-31"})
     assert no_type.value.content[0]["errorCode"] == "CANNOT_EXECUTE_FLOW_TRIGGER"     # type: ignore[attr-defined]
+
+
+# -- scheduled paths (Help, "Scheduled Paths"; Metadata API, FlowScheduledPath; flows.py says what is UNVERIFIED) --
+
+
+def scheduled_flow(path: str, requires: bool = True, condition: str = "ISPICKVAL({!$Record.StageName}, 'Prospecting')",
+                   target: str = "Create_Task") -> str:
+    """A flow whose only path is the scheduled `path` (offset, unit, time source) to the task's create."""
+    immediate = flow()
+    start = immediate[immediate.index("<start>"):immediate.index("</start>") + len("</start>")]
+    return immediate.replace(start, (
+        "<start><locationX>0</locationX><locationY>0</locationY>"
+        f"{'<doesRequireRecordChangedToMeetCriteria>true</doesRequireRecordChangedToMeetCriteria>' * requires}"
+        f"<filterFormula>{condition}</filterFormula><object>Opportunity</object>"
+        "<recordTriggerType>CreateAndUpdate</recordTriggerType>"
+        f"<scheduledPaths><name>Later</name><connector><targetReference>{target}</targetReference></connector>"
+        f"<label>Later</label>{path}</scheduledPaths><triggerType>RecordAfterSave</triggerType></start>"))
+
+
+DAYS_AFTER = "<offsetNumber>3</offsetNumber><offsetUnit>Days</offsetUnit><timeSource>RecordTriggerEvent</timeSource>"
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    pytest.param(scheduled_flow(DAYS_AFTER, requires=False),
+                 "A flow with scheduled paths that runs when a record is updated must run only when the record is "
+                 "updated to meet the condition requirements.", id="on-every-update"),
+    pytest.param(scheduled_flow(DAYS_AFTER, target="Nowhere"),
+                 "The scheduled path Later doesn't connect to an element.", id="going-nowhere"),
+    pytest.param(scheduled_flow("<offsetNumber>3</offsetNumber><timeSource>RecordTriggerEvent</timeSource>"),
+                 "The scheduled path Later needs an offset number and unit.", id="no-unit"),
+    pytest.param(scheduled_flow("<offsetNumber>1</offsetNumber><offsetUnit>Days</offsetUnit>"
+                                "<recordField>Name</recordField><timeSource>RecordField</timeSource>"),
+                 "The scheduled path Later needs a date or date/time field of the record as its time source.",
+                 id="not-a-date-field"),
+])
+def test_a_scheduled_path_salesforce_cannot_run_is_refused(emulator: SalesforceEmulator, sf: Client, body: str,
+                                                           problem: str) -> None:
+    assert deploy_flow(sf, body) == ("Failed", [problem])
+
+
+def test_a_scheduled_path_runs_at_its_time_and_not_for_a_record_that_left_the_conditions(
+        emulator: SalesforceEmulator, sf: Client) -> None:
+    assert deploy_flow(sf, scheduled_flow(DAYS_AFTER)) == ("Succeeded", [])
+    stays = sf.Opportunity.create({"Name": "Stays", "StageName": "Prospecting", "CloseDate": "2027-01-31"})["id"]
+    leaves = sf.Opportunity.create({"Name": "Leaves", "StageName": "Prospecting", "CloseDate": "2027-01-31"})["id"]
+    emulator.advance(timedelta(days=1))
+    sf.Opportunity.update(stays, {"Name": "Stays on"})      # still meets the conditions: nothing new is scheduled
+    sf.Opportunity.update(leaves, {"StageName": "Qualification"})       # out of the conditions: its path is dropped
+    emulator.advance(timedelta(days=2) - timedelta(minutes=1))
+    assert sf.query("SELECT Id FROM Task")["totalSize"] == 0          # three days less a minute: not yet
+    emulator.advance(timedelta(days=5))
+    rows = sf.query("SELECT WhatId, CreatedDate FROM Task")["records"]
+    assert [row["WhatId"] for row in rows] == [stays]
+    saved, ran = (datetime.fromisoformat(str(moment).replace("Z", "+00:00").replace("+0000", "+00:00"))
+                  for moment in (emulator.org.records["Opportunity"][stays]["CreatedDate"], rows[0]["CreatedDate"]))
+    assert saved + timedelta(days=3) <= ran < saved + timedelta(days=3, minutes=1)     # at its time, not at the end
+
+
+def test_a_path_on_a_record_date_runs_relative_to_it(emulator: SalesforceEmulator, sf: Client) -> None:
+    before_close = ("<offsetNumber>-2</offsetNumber><offsetUnit>Days</offsetUnit><recordField>CloseDate</recordField>"
+                    "<timeSource>RecordField</timeSource>")
+    assert deploy_flow(sf, scheduled_flow(before_close)) == ("Succeeded", [])
+    now = emulator.org.clock()
+    close = (now + timedelta(days=10)).date()
+    deal = sf.Opportunity.create({"Name": "D", "StageName": "Prospecting", "CloseDate": close.isoformat()})["id"]
+    emulator.advance(timedelta(days=6))       # the path is due at midnight GMT two days before the close date
+    assert sf.query("SELECT Id FROM Task")["totalSize"] == 0
+    emulator.advance(timedelta(days=3))
+    assert [row["WhatId"] for row in sf.query("SELECT WhatId FROM Task")["records"]] == [deal]

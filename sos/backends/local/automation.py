@@ -27,6 +27,7 @@ from sos.model.automation import (
     User,
     assignment_of,
     automation_of,
+    stage_limits,
 )
 from sos.model.exprs import exprs_of, model_scope
 from sos.model.resources import Kind, Model, Resource
@@ -91,19 +92,16 @@ def tick(connection: sqlite3.Connection, model: Model, deals: Iterable[tuple[int
     days_in_stage as of `now`, the day it entered its stage) that have been in their stage longer than its limit (the
     cadence's days, or the stage's max_days) and that its `when` holds for, once per deal and stage; how many fired.
     A won or lost deal is never stale: nothing is left to act on."""
-    limits = {stage.address.key: int(stage.attrs["max_days"]) for stage in model.of_kind(Kind.STAGE)
-              if stage.attrs.get("max_days")}
-    closed = {stage.address.key for stage in model.of_kind(Kind.STAGE) if stage.attrs.get("outcome") in ("won", "lost")}
-    cadences = [r for r in model.of_kind(Kind.AUTOMATION) if isinstance(automation_of(r).trigger, StageAgeOver)]
+    cadences = []
+    for resource in model.of_kind(Kind.AUTOMATION):
+        trigger = automation_of(resource).trigger
+        if isinstance(trigger, StageAgeOver):
+            cadences.append((resource, stage_limits(model, trigger)))
     scope = model_scope(model, "opportunity")
     fired = 0
     for record_id, record, entered in deals:
-        if record.get("stage") in closed:
-            continue
-        for resource in cadences:
-            trigger = automation_of(resource).trigger
-            assert isinstance(trigger, StageAgeOver)
-            limit = trigger.days if trigger.days is not None else limits.get(str(record.get("stage")))
+        for resource, limits in cadences:
+            limit = limits.get(str(record.get("stage")))
             if limit is None or int(str(record.get("days_in_stage") or 0)) <= limit or \
                     not _holds(resource, model, scope, record, now):
                 continue            # not fired yet: a later tick fires it once its `when` holds

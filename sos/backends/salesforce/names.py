@@ -11,7 +11,8 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
 
-from sos.model.resources import Address, Kind, Resource
+from sos.model.automation import StageAgeOver, automation_of, stage_limits
+from sos.model.resources import Address, Kind, Model, Resource
 from sos.naming import EXIT_SUFFIX, REQUIREMENT_RULE_SUFFIX
 
 if TYPE_CHECKING:
@@ -76,6 +77,23 @@ def flow_name(address: Address) -> str:
     """The Flow a cadence becomes: `opportunity.mutual_action_plan` → `Sos_Opportunity_Mutual_Action_Plan`."""
     return developer_name(["Sos", *_words(address.scope), *_words(address.key)], f"cadence {address}",
                           exact="__" not in address.key and not address.key.endswith("_"), limit=FLOW_NAME_LIMIT)
+
+
+def cadence_flow_names(model: Model, resource: Resource) -> dict[str, str | None]:
+    """The Flows a cadence becomes, each with the stage it watches: one (None) for a cadence on an event, one per
+    watched stage for a `stage_age_over` cadence (`Sos_Opportunity_Stale_Deal_In_Discovery`)."""
+    trigger = automation_of(resource).trigger if resource.attrs else None
+    if not isinstance(trigger, StageAgeOver):
+        return {flow_name(resource.address): None}
+    address = resource.address
+    names: dict[str, str | None] = {}
+    for stage in stage_limits(model, trigger):
+        # Two names could only be the same words if a cadence's key held the word "in" itself.
+        exact = all("__" not in key and not key.endswith("_") for key in (address.key, stage)) \
+            and "in" not in address.key.split("_")
+        names[developer_name(["Sos", *_words(address.scope), *_words(address.key), "In", *_words(stage)],
+                             f"cadence {address} in {stage}", exact=exact, limit=FLOW_NAME_LIMIT)] = stage
+    return names
 
 
 def validation_rule_name(address: Address) -> str:

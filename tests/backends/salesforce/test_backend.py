@@ -52,18 +52,24 @@ def stage_rows(emulator: SalesforceEmulator) -> dict[str, bool]:
     return {row["ApiName"]: row["IsActive"] for row in rows}
 
 
-def flows_expected(desired: Model) -> set[str]:
+def flows_expected(desired: Model, left_alone: set[str]) -> set[str]:
     """The flow names of the blueprint's cadences (as its plain attributes say, not the backend's choice) that fire
     on a record event and send a notification, or create a task for the record's owner or a named user (a Task's
-    owner is a user: Object Reference, Task)."""
+    owner is a user: Object Reference, Task), and of its stale-deal cadences that create such a task, one per open
+    stage with a max_days sos manages (docs/salesforce.md, "Stale deals")."""
     names = set()
+    watched = [s.address.key for s in desired.of_kind(Kind.STAGE) if s.attrs.get("max_days")
+               and s.attrs.get("outcome", "open") == "open" and str(s.address) not in left_alone]
     for cadence in desired.of_kind(Kind.AUTOMATION):
-        (event, _), = (cadence.attrs.get("trigger") or {"schedule": None}).items()
+        (event, value), = (cadence.attrs.get("trigger") or {"schedule": None}).items()
         task = cadence.attrs["action"].get("create_task")
-        runs = "notify" in cadence.attrs["action"] or task and "queue" not in (task.get("assign_to") or {})
-        if event in ("record_created", "stage_entered", "status_entered") and runs:
-            words = f"{cadence.address.scope}_{cadence.address.key}".split("_")
+        by_user = task and "queue" not in (task.get("assign_to") or {})
+        words = f"{cadence.address.scope}_{cadence.address.key}".split("_")
+        if event in ("record_created", "stage_entered", "status_entered") and ("notify" in cadence.attrs["action"]
+                                                                              or by_user):
             names.add("Sos_" + "_".join(w.capitalize() for w in words))
+        elif event == "stage_age_over" and value == "max_days" and "when" not in cadence.attrs and by_user:
+            names |= {"Sos_" + "_".join(w.capitalize() for w in [*words, "in", *stage.split("_")]) for stage in watched}
     return names
 
 
@@ -91,9 +97,11 @@ def test_plan_apply_plan_is_empty(emulator: SalesforceEmulator, make_project: Ma
     assert result.applied == tuple(c.address for c in first.plan.changes)
     assert counted(emulator) == {**APPLY_CALLS, "query": APPLY_CALLS["query"] + ROUTING_CALLS["query"]}
     assert emulator.org.get("AssignmentRule", "Lead.Sos_Lead_Routing") is not None
-    # One active flow per cadence a record event fires that notifies or creates a task for a user.
+    # One active flow per cadence a record event fires that notifies or creates a task for a user, one per watched
+    # stage for a stale-deal cadence.
     active = {c.full_name for c in emulator.org.of_type("Flow") if text(c.body, "status") == "Active"}
-    assert active == flows_expected(first.desired) and active
+    left_alone = {str(u.address) for u in first.plan.unmanaged}
+    assert active == flows_expected(first.desired, left_alone) and active
     again = make_plan(project, target)
     assert [str(c.address) for c in again.plan.changes] == []
     assert counted(emulator) == {**PLAN_CALLS, **ROUTING_CALLS}

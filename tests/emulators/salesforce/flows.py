@@ -22,24 +22,44 @@ recipient that is no user, group or queue, a title or body too long) fails the f
 flow fails the save that started it: nothing of it is kept (Help, "Flow Fault Handling"; the REST error is
 CANNOT_EXECUTE_FLOW_TRIGGER). The wording of the deploy and run errors below is UNVERIFIED (no live org was used);
 their codes are the Metadata API's and the REST API's usual ones.
+
+Scheduled paths (Help, "Scheduled Paths", https://help.salesforce.com/s/articleView?id=platform.flow_concepts_trigger_scheduled_path.htm;
+Metadata API, FlowScheduledPath: offsetNumber, offsetUnit, timeSource RecordTriggerEvent | RecordField,
+recordField, pathType AsyncAfterCommit): a flow whose save runs it puts each of its paths in the org's waiting
+list (`Org.scheduled`), due the offset after the save (or after the record's date or date-time field);
+`run_due` runs them when the emulator's clock passes their time (SalesforceEmulator.advance, the test API).
+With "only when a record is updated to meet the condition requirements" (doesRequireRecordChangedToMeetCriteria)
+an update runs the flow only when the record did not meet its entry formula before; Flow Builder offers
+scheduled paths on an update trigger only with that option (reference §13; enforced here, UNVERIFIED as an API
+rule). A record updated so that it no longer meets the flow's entry formula loses its waiting paths (evidenced:
+salesforce.stackexchange.com, "Do scheduled paths get evaluated/canceled when Record-triggered flow version
+changes", an experiment where updating the record out of the conditions left 0 pending entries). A path runs
+on the record as it is when the path runs, and not at all once the flow is no longer active or the record is
+gone (both UNVERIFIED).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from lxml import etree
 
 from . import formula
 from .naming import Candidate, Problem, developer_name_problem
-from .org import Component, Org, canonical_object
-from .xmlutil import child, kids, text
+from .org import Component, Org, ScheduledRun, canonical_object
+from .xmlutil import child, flag, kids, number, text
 
 MERGE_FIELD = re.compile(r"\{!([^}]*)\}")
 RECORD = "$Record."
 TRIGGERS = {"Create": (True, False), "Update": (False, True), "CreateAndUpdate": (True, True)}  # (insert, update)
+OFFSET_UNITS = {"Minutes": timedelta(minutes=1), "Hours": timedelta(hours=1), "Days": timedelta(days=1),
+                "Weeks": timedelta(weeks=1)}     # Months: calendar months (_months)
 # The one action the emulator runs: its inputs, and which are required (Actions Developer Guide, "Custom Notification
 # Actions"); targetId or targetPageRef is required too.
 NOTIFICATION_ACTION = "customNotificationAction"
@@ -74,17 +94,20 @@ def check_flow(org: Org, candidate: Candidate) -> list[Problem]:
         return [Problem(message)]
     body = candidate.body
     start = child(body, "start")
+    paths = kids(start, "scheduledPaths") if start is not None else []
     if start is None or text(start, "triggerType") != "RecordAfterSave":
-        return []
+        return [Problem("Scheduled paths are supported only in record-triggered flows that run after the record is "
+                        "saved.", "FIELD_INTEGRITY_EXCEPTION", paths[0].sourceline)] if paths else []
     obj = canonical_object(text(start, "object") or "")
     if obj is None:
         return [Problem(f"The object {text(start, 'object')} doesn't exist or isn't supported for record-triggered "
                         "flows", "FIELD_INTEGRITY_EXCEPTION", start.sourceline)]
     names = {text(element, "name") for element in body if text(element, "name")}
     lookups = {text(lookup, "name"): text(lookup, "object") or "" for lookup in kids(body, "recordLookups")}
-    problems = [Problem(f"The formula expression is invalid: {problem}", "FIELD_INTEGRITY_EXCEPTION", line)
-                for expression, line in _formulas(body, start)
-                for problem in _formula_problems(expression, obj, org)]
+    problems = _path_problems(start, paths, obj, org, names)
+    problems += [Problem(f"The formula expression is invalid: {problem}", "FIELD_INTEGRITY_EXCEPTION", line)
+                 for expression, line in _formulas(body, start)
+                 for problem in _formula_problems(expression, obj, org)]
     problems += _create_problems(body, org) + _lookup_problems(body) + _action_problems(body)
     variables = {text(v, "name") for v in kids(body, "variables") if text(v, "isCollection") == "true"}
     for item in (i for a in kids(body, "assignments") for i in kids(a, "assignmentItems")):
@@ -154,6 +177,36 @@ def _action_problems(body: etree._Element) -> list[Problem]:
     return problems
 
 
+def _path_problems(start: etree._Element, paths: list[etree._Element], obj: str, org: Org,
+                   names: set[str | None]) -> list[Problem]:
+    """What a deploy refuses in a flow's scheduled paths: on an update trigger without "only when a record is
+    updated to meet the condition requirements", a path going nowhere or without its offset, a record field that
+    is no date."""
+    problems = []
+    if paths and text(start, "recordTriggerType") in ("Update", "CreateAndUpdate") \
+            and not flag(start, "doesRequireRecordChangedToMeetCriteria"):
+        problems.append(Problem("A flow with scheduled paths that runs when a record is updated must run only when "
+                                "the record is updated to meet the condition requirements.",
+                                "FIELD_INTEGRITY_EXCEPTION", start.sourceline))
+    for path in paths:
+        connector = child(path, "connector")
+        if connector is None or text(connector, "targetReference") not in names:
+            problems.append(Problem(f"The scheduled path {text(path, 'name')} doesn't connect to an element.",
+                                    "FIELD_INTEGRITY_EXCEPTION", path.sourceline))
+        if text(path, "pathType") == "AsyncAfterCommit":
+            continue
+        if number(path, "offsetNumber") is None or text(path, "offsetUnit") is None:
+            problems.append(Problem(f"The scheduled path {text(path, 'name')} needs an offset number and unit.",
+                                    "FIELD_INTEGRITY_EXCEPTION", path.sourceline))
+        if text(path, "timeSource") == "RecordField":
+            field = org.object_fields(obj).get((text(path, "recordField") or "").lower())
+            if field is None or field.type not in ("Date", "DateTime"):
+                problems.append(Problem(f"The scheduled path {text(path, 'name')} needs a date or date/time field "
+                                        "of the record as its time source.", "FIELD_INTEGRITY_EXCEPTION",
+                                        path.sourceline))
+    return problems
+
+
 def delete_problems(org: Org, component: Component) -> list[Problem]:
     """An active flow cannot be deleted: it must be deactivated first."""
     if text(component.body, "status") == "Active":
@@ -196,7 +249,9 @@ def _resolves(reference: str, obj: str, org: Org, names: set[str | None], lookup
 def run(org: Org, obj: str, record: Mapping[str, object], prior: Mapping[str, object] | None,
         context: Callable[[], formula.Context]) -> list[Callable[[], None]]:
     """What each active after-save flow on `obj` that `record`'s save triggers (`prior` None: an insert) does, to
-    be done once the save is kept; FlowFailure when one fails (nothing of the save may then be kept)."""
+    be done once the save is kept: its immediate path, its scheduled paths put in the waiting list, and the waiting
+    paths of each flow whose entry formula the record no longer meets dropped. FlowFailure when one fails (nothing
+    of the save may then be kept)."""
     effects: list[Callable[[], None]] = []
     for flow in org.of_type("Flow"):
         body, start = flow.body, child(flow.body, "start")
@@ -204,12 +259,20 @@ def run(org: Org, obj: str, record: Mapping[str, object], prior: Mapping[str, ob
             continue
         if canonical_object(text(start, "object") or "") != obj:
             continue
-        on_insert, on_update = TRIGGERS.get(text(start, "recordTriggerType") or "", (False, False))
-        if not (on_insert if prior is None else on_update):
-            continue
         entry = text(start, "filterFormula")
-        if entry and not formula.fires(record_formula(entry)[0], context()):
+        meets = not entry or formula.fires(record_formula(entry)[0], context())
+        if not meets:
+            effects.append(partial(_drop_waiting, org, flow.full_name, str(record["Id"])))
+        on_insert, on_update = TRIGGERS.get(text(start, "recordTriggerType") or "", (False, False))
+        if not meets or not (on_insert if prior is None else on_update):
             continue
+        if prior is not None and flag(start, "doesRequireRecordChangedToMeetCriteria") and (
+                not entry or formula.fires(record_formula(entry)[0], replace(context(), record=prior, prior=None))):
+            continue    # it met the conditions before this update already
+        saved = context().now
+        effects += [partial(org.scheduled.append, ScheduledRun(flow.full_name, text(path, "name") or "", obj,
+                                                              str(record["Id"]), _due(path, record, saved)))
+                    for path in kids(start, "scheduledPaths")]
         connector = child(start, "connector")
         try:
             effects += _follow(org, body, text(connector, "targetReference") if connector is not None else None,
@@ -218,6 +281,56 @@ def run(org: Org, obj: str, record: Mapping[str, object], prior: Mapping[str, ob
             raise FlowFailure(f"We can't save this record because the “{text(body, 'label')}” process failed. "
                               f"Give your Salesforce admin these details. {failure}") from None
     return effects
+
+
+def run_due(org: Org, until: datetime, move_clock: Callable[[datetime], None],
+            context: Callable[[str, Mapping[str, object]], formula.Context]) -> None:
+    """Run, in time order, every waiting scheduled path due by `until`, the clock moved to its time first (so the
+    path's TODAY() is the day it runs), on its record as it is then."""
+    while due := sorted((r for r in org.scheduled if r.due <= until), key=lambda r: (r.due, r.flow, r.record_id)):
+        waiting = due[0]
+        org.scheduled.remove(waiting)
+        move_clock(waiting.due)
+        flow, record = org.get("Flow", waiting.flow), org.records[waiting.obj].get(waiting.record_id)
+        start = child(flow.body, "start") if flow is not None else None
+        if flow is None or start is None or text(flow.body, "status") != "Active" or record is None:
+            continue
+        path = next((p for p in kids(start, "scheduledPaths") if text(p, "name") == waiting.path), None)
+        connector = child(path, "connector") if path is not None else None
+        if connector is not None:
+            try:
+                effects = _follow(org, flow.body, text(connector, "targetReference"), record,
+                                  partial(context, waiting.obj, record))
+            except FlowFailure:
+                continue    # a path runs apart from any save: its failure fails only itself (UNVERIFIED)
+            for effect in effects:
+                effect()
+    move_clock(until)
+
+
+def _drop_waiting(org: Org, flow: str, record_id: str) -> None:
+    org.scheduled[:] = [r for r in org.scheduled if (r.flow, r.record_id) != (flow, record_id)]
+
+
+def _due(path: etree._Element, record: Mapping[str, object], saved: datetime) -> datetime:
+    """When a scheduled path runs: its offset after the save, or after the record's date or date-time field (a
+    date at midnight GMT, UNVERIFIED); a run-asynchronously path at once."""
+    if text(path, "pathType") == "AsyncAfterCommit":
+        return saved
+    base = saved
+    if text(path, "timeSource") == "RecordField":
+        value = str(record.get(text(path, "recordField") or "") or "")
+        base = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else \
+            datetime.fromisoformat(f"{value}T00:00:00+00:00") if value else saved
+    offset, unit = number(path, "offsetNumber") or 0, text(path, "offsetUnit") or "Days"
+    return _months(base, offset) if unit == "Months" else base + offset * OFFSET_UNITS[unit]
+
+
+def _months(moment: datetime, count: int) -> datetime:
+    """`count` calendar months on, the day of the month kept where the month has it (else its last day)."""
+    month = moment.month - 1 + count
+    year, month = moment.year + month // 12, month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
 def _follow(org: Org, body: etree._Element, target: str | None, record: Mapping[str, object],

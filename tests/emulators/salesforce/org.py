@@ -63,9 +63,24 @@ class SteppingClock:
         self._now += self._step
         return now
 
+    def move_to(self, moment: datetime) -> None:
+        """Jump forward to `moment` (the test API for time passing: SalesforceEmulator.advance); never back."""
+        self._now = max(self._now, moment)
+
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledRun:
+    """A record-triggered flow's scheduled path waiting for its time: the flow, the path, the record and when."""
+
+    flow: str
+    path: str
+    obj: str
+    record_id: str
+    due: datetime
 
 
 @dataclass(slots=True)
@@ -153,6 +168,7 @@ class Org:
         # What the flows' Send Custom Notification actions sent (flows.py), for tests to read: Salesforce keeps no
         # queryable record of them.
         self.notifications: list[dict[str, object]] = []
+        self.scheduled: list[ScheduledRun] = []     # scheduled paths waiting to run (flows.py)
         self._ids = Counter[str]()
         self._seed_value_sets()
 
@@ -259,6 +275,7 @@ class Org:
         twin.history_enabled, twin.tracked_standard = set(self.history_enabled), self.tracked_standard
         twin.notifications = self.notifications        # a deploy sends none
         twin._ids = Counter(self._ids)
+        twin.scheduled = self.scheduled     # waiting interviews are no metadata: a deploy leaves them as they are
         return twin
 
     def adopt(self, other: Org) -> None:

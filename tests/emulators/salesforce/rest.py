@@ -373,7 +373,7 @@ class RestApi:
                 saved, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset, None,
                 lambda path: self._related(obj, saved, path)))
         try:
-            effects = flows.run(self.org, obj, record, None, lambda: self._context(obj, record, None))
+            effects = flows.run(self.org, obj, record, None, lambda: self.context(obj, record, None))
         except flows.FlowFailure as failure:
             return error_reply(400, "CANNOT_EXECUTE_FLOW_TRIGGER", str(failure), [])
         self.org.records[obj][str(record["Id"])] = record
@@ -397,7 +397,7 @@ class RestApi:
         if refused is not None:
             return refused
         try:
-            effects = flows.run(self.org, obj, record, prior, lambda: self._context(obj, record, prior))
+            effects = flows.run(self.org, obj, record, prior, lambda: self.context(obj, record, prior))
         except flows.FlowFailure as failure:
             return error_reply(400, "CANNOT_EXECUTE_FLOW_TRIGGER", str(failure), [])
         self.org.records[obj][record_id] = record
@@ -414,7 +414,7 @@ class RestApi:
         TRUE refuses it: 400 [{"message", "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields"}]
         (reference §9). A run-time error in a rule (division by zero) stops the save too (UNVERIFIED shape).
         """
-        context = self._context(obj, record, prior)
+        context = self.context(obj, record, prior)
         errors: list[dict[str, object]] = []
         for rule in self.org.of_type("ValidationRule", obj):
             if not flag(rule.body, "active"):
@@ -432,7 +432,7 @@ class RestApi:
                                "fields": [display] if display else []})
         return json_reply(400, errors) if errors else None
 
-    def _context(self, obj: str, record: Mapping[str, object], prior: Mapping[str, object] | None) -> formula.Context:
+    def context(self, obj: str, record: Mapping[str, object], prior: Mapping[str, object] | None) -> formula.Context:
         """What a validation rule or a flow's formula reads on a save of `record`."""
         return formula.Context(record, self.org.object_fields(obj), self.org.clock(), self.emulator.user_offset,
                                prior, lambda path: self._related(obj, record, path))

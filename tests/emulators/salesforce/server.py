@@ -34,7 +34,7 @@ import requests
 from lxml import etree
 from requests.structures import CaseInsensitiveDict
 
-from . import auth, rest
+from . import auth, flows, rest
 from .faults import Faults
 from .metadata_api import MetadataApi, SoapFault, fault_body, operation_of
 from .org import USER_ID, Clock, FieldInfo, Org, SteppingClock
@@ -123,6 +123,15 @@ class SalesforceEmulator(Served):
     @property
     def instance_url(self) -> str:
         return f"https://{self.host}:{self.port}"
+
+    def advance(self, delta: timedelta) -> None:
+        """Let `delta` of time pass in the org (the test API; it needs the default SteppingClock): the clock moves
+        on, and each flow's scheduled path that falls due runs at its time (flows.run_due)."""
+        clock = self.clock
+        assert isinstance(clock, SteppingClock), "advance() moves a SteppingClock"
+        with self._lock:
+            flows.run_due(self.org, clock() + delta, clock.move_to,
+                          lambda obj, record: self.rest.context(obj, record, None))
 
     def reset(self) -> None:
         """A fresh org (standard values, no records), no faults, no counted calls, one valid session, field-level

@@ -22,6 +22,12 @@ holds otherwise (a flow edited in Setup, or deactivated), a named user the org n
 notification type edited or deleted. A deleted cadence's flow is deployed deactivated (status Obsolete) and deleted
 after the saves (destructiveChangesPost.xml): Salesforce deletes no active flow.
 Cadences Salesforce does not run from a Flow (see `held`) are stated in the plan, never deployed.
+
+A `stage_age_over` cadence becomes one flow per stage it watches (docs/salesforce.md, "Stale deals: scheduled
+paths"): created or updated into the stage (doesRequireRecordChangedToMeetCriteria, entry formula `stage == 'x'`),
+its one scheduled path creates the Task the limit plus one day after that save, as the sandbox's tick fires on the
+first day the deal has been in its stage longer than the limit; a deal that leaves the stage no longer meets the
+flow's condition, and Salesforce drops its pending path.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from xml.etree import ElementTree as ET
 from sos.backends.salesforce.lower import people
 from sos.backends.salesforce.lower.context import Build, Part
 from sos.backends.salesforce.marks import NOTIFICATION_MARK, ownership_mark, with_mark
-from sos.backends.salesforce.names import NOTIFICATION_FILE, NOTIFICATION_TYPE, OBJECTS, flow_name
+from sos.backends.salesforce.names import NOTIFICATION_FILE, NOTIFICATION_TYPE, OBJECTS, cadence_flow_names, flow_name
+from sos.backends.salesforce.read.flows import cadence_address
 from sos.backends.salesforce.package import API_VERSION, Component, render
 from sos.backends.salesforce.standard_fields import expression_naming
 from sos.errors import Diagnostic, SosError, Span
@@ -41,8 +48,8 @@ from sos.expr.annotate import annotate
 from sos.expr.dialects.flow_formula import FlowFormula, merge_field
 from sos.expr.parse import parse_expression
 from sos.expr.types import STAGE_FIELDS
-from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, StageEntered,
-                                  StatusEntered, User, automation_of)
+from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, StageAgeOver,
+                                  StageEntered, StatusEntered, User, automation_of, stage_limits)
 from sos.model.exprs import model_scope
 from sos.model.resources import Address, Kind, Resource
 
@@ -50,9 +57,12 @@ PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priorit
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
 HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status entered that create a task for the "
              "record's owner or a named user, or notify the owner, a user or a queue, become record-triggered Flows "
-             "(notifications: Salesforce's bell and mobile app); schedule and report cadences run from CI (`sos ci "
-             "github`), not in Salesforce; tasks for a queue, stage_age_over and cadences on other objects are not "
-             "applied")
+             "(notifications: Salesforce's bell and mobile app), and stage_age_over ones that create a task a Flow "
+             "per watched stage whose scheduled path creates the task the day the deal has sat there past the limit "
+             "(counted from its next move into the stage: a deal already there when the flow is deployed gets none "
+             "until it moves); schedule and report cadences run from CI (`sos ci github`), not in Salesforce; tasks "
+             "for a queue, stage_age_over cadences that notify or have a `when`, and cadences on other objects are "
+             "not applied")
 
 
 def held(resource: Resource) -> bool:
@@ -60,13 +70,14 @@ def held(resource: Resource) -> bool:
     if not resource.attrs:
         return False
     automation = automation_of(resource)
-    if not isinstance(automation.trigger, (RecordCreated, StageEntered, StatusEntered)) \
-            or resource.address.scope not in RELATED:
+    if resource.address.scope not in RELATED:
         return False
-    match automation.action:
-        case CreateTask(assign_to=Owner() | User()):     # a Task's owner is a user (Object Reference, Task)
-            return True
-        case Notify():
+    # A Task's owner is a user (Object Reference, Task). A stale cadence's `when` is read when it fires; a flow could
+    # only read it when the deal enters the stage.
+    match automation.trigger, automation.action:
+        case StageAgeOver(), CreateTask(assign_to=Owner() | User()):
+            return not automation.when
+        case RecordCreated() | StageEntered() | StatusEntered(), CreateTask(assign_to=Owner() | User()) | Notify():
             return True
     return False
 
@@ -83,23 +94,25 @@ def _assignee(automation: Automation) -> Assignee:
 
 
 def write(b: Build) -> list[Part]:
-    """Each changed cadence's flow, and each managed one's whose flow in the org drifted."""
-    parts: list[Part] = []
-    for resource in to_write(b):
-        name = _name(b, resource.address)
-        parts.append((f"flows/{name}.flow", "file", flow_file(b, resource), Component("Flow", name, resource.address)))
-    return parts
+    """Each changed cadence's flows, and each managed one's whose flows in the org drifted."""
+    return [(f"flows/{name}.flow", "file", body, Component("Flow", name, resource.address))
+            for resource in to_write(b) for name, body in flows_of(b, resource).items()]
 
 
 def delete(b: Build, address: Address) -> list[Component]:
-    return [Component("Flow", _name(b, address), address, deleted=True)]
+    return [Component("Flow", name, address, deleted=True) for name in _deployed(b, address)]
 
 
 def retired(b: Build) -> list[Component]:
-    """The flows of cadences changed into ones no flow runs (a task for a queue, a schedule): deleted, as their flows
-    would otherwise go on doing what the blueprint no longer says."""
-    return [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
+    """The flows no cadence runs any more: those of cadences changed into ones no flow runs (a task for a queue, a
+    schedule), and a stage_age_over cadence's flows for stages it no longer watches; deleted, as they would otherwise
+    go on doing what the blueprint no longer says."""
+    gone = [c for address in sorted(b.writes) if address.kind is Kind.AUTOMATION and b.managed_live(address)
             and not held(b.resource(address)) for c in delete(b, address)]
+    for resource in to_write(b):
+        wanted = {name.lower() for name in flows_of(b, resource)}
+        gone += [c for c in delete(b, resource.address) if c.full_name.lower() not in wanted]
+    return gone
 
 
 def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
@@ -111,7 +124,7 @@ def deactivated(b: Build, deleted: list[Component]) -> dict[str, bytes]:
         body = b.live.flows.get(component.full_name) if b.live is not None else None
         change = b.deletes.get(component.address) if component.address is not None else None
         if body is None and change is not None and held(before := Resource(change.address, dict(change.before or {}))):
-            body = flow_file(b, before)
+            body = flows_of(b, before).get(component.full_name)
         if body is not None:
             files[f"flows/{component.full_name}.flow"] = re.sub(rb"<status>[^<]*</status>",
                                                                 b"<status>Obsolete</status>", body)
@@ -122,12 +135,11 @@ def drift(b: Build, found: dict[Address, list[str]]) -> None:
     assert b.live is not None
     type_drifted = not same_values(b.live.notification_type, notification_type_file())
     for resource in _managed(b):
-        live = b.live.flows.get(_name(b, resource.address))
         reasons = found.setdefault(resource.address, [])
         missing = _missing_person(b, automation_of(resource))
         if missing:
             reasons.append(f"{missing} is not an active user or a queue of the Salesforce org")
-        elif not same_values(live, flow_file(b, resource)):
+        elif _drifted(b, resource):
             reasons.append("flow edited or deactivated in Salesforce")
         if type_drifted and isinstance(automation_of(resource).action, Notify):
             reasons.append(f"notification type {NOTIFICATION_TYPE} edited or deleted in Salesforce")
@@ -154,14 +166,35 @@ def _managed(b: Build) -> list[Resource]:
 
 
 def to_write(b: Build) -> list[Resource]:
-    """Changed cadences Salesforce runs as flows, and managed ones whose flow in the org is not sos's; offline, not
-    those that name a user or queue (the flow needs its id in the org)."""
+    """Changed cadences Salesforce runs as flows, and managed ones whose flows in the org are not sos's (edited,
+    missing, or one for a stage the cadence no longer watches); offline, not those that name a user or queue (the
+    flow needs its id in the org)."""
     chosen = [r for r in (b.resource(a) for a in sorted(b.writes) if a.kind is Kind.AUTOMATION)
               if held(r) and (b.live is not None or not names_people(r))]
     if b.live is not None:
-        chosen += [r for r in _managed(b)
-                   if not same_values(b.live.flows.get(_name(b, r.address)), flow_file(b, r))]
+        chosen += [r for r in _managed(b) if _drifted(b, r)]
     return chosen
+
+
+def _drifted(b: Build, resource: Resource) -> bool:
+    """Whether the org's flows of a managed cadence are not the ones sos would deploy."""
+    assert b.live is not None
+    generated = flows_of(b, resource)
+    live = {name.lower(): b.live.flows[name] for name in _deployed(b, resource.address)}
+    return sorted(live) != sorted(name.lower() for name in generated) or not all(
+        same_values(live[name.lower()], body) for name, body in generated.items())
+
+
+def _deployed(b: Build, address: Address) -> list[str]:
+    """The names of the flows the cadence at `address` has in the org (those carrying its mark). Offline: for a
+    cadence the plan deletes, the flows it made; for any other, none."""
+    if b.live is not None:
+        return sorted(name for name, body in b.live.flows.items() if cadence_address(ET.fromstring(body)) == address)
+    change = b.deletes.get(address)
+    if change is None:
+        return []
+    before = Resource(address, dict(change.before or {}))
+    return list(flows_of(b, before)) if held(before) else [flow_name(address)]
 
 
 def notification_type(b: Build) -> tuple[str, bytes, Component] | None:
@@ -203,12 +236,18 @@ def _leaves(root: ET.Element) -> list[tuple[str, str]]:
     return found
 
 
-def _name(b: Build, address: Address) -> str:
-    return b.live_name(address) or flow_name(address)
+def flows_of(b: Build, resource: Resource) -> dict[str, bytes]:
+    """The flows of one cadence, by name, as flows/<Name>.flow holds each."""
+    names = cadence_flow_names(b.desired, resource)
+    trigger = automation_of(resource).trigger
+    if not isinstance(trigger, StageAgeOver):
+        return {b.live_name(resource.address) or next(iter(names)): flow_file(b, resource)}
+    limits = stage_limits(b.desired, trigger)
+    return {name: flow_file(b, resource, stage, limits[stage]) for name, stage in names.items() if stage is not None}
 
 
-def flow_file(b: Build, resource: Resource) -> bytes:
-    """The flow of one cadence, as flows/<Name>.flow holds it."""
+def flow_file(b: Build, resource: Resource, stage: str | None = None, limit: int = 0) -> bytes:
+    """One flow of a cadence: for a stage_age_over cadence, the one watching `stage` for `limit` days."""
     automation = automation_of(resource)
     action = automation.action
     address, obj = resource.address, resource.address.scope
@@ -229,13 +268,16 @@ def flow_file(b: Build, resource: Resource) -> bytes:
                        ("Priority", "stringValue", PRIORITIES[action.priority]),
                        (RELATED[obj], "elementReference", "$Record.Id"),
                        ("Subject", "stringValue", action.subject)]
+    label = f"sos: {address.key.replace('_', ' ')}" + (f" in {stage.replace('_', ' ')}" if stage else "")
     flow = {"api_version": API_VERSION, "description": with_mark(automation.description,
                                                                  ownership_mark([(address, {})])),
-            "label": f"sos: {address.key.replace('_', ' ')}"[:80], "due": due, "assignments": assignments,
+            "label": label[:80], "due": due, "assignments": assignments,
             "notify": notify, "first": "Get_Notification_Type" if notify else "Create_Task",
             "cadence": json.dumps(dict(resource.attrs), sort_keys=True, ensure_ascii=False),
-            "condition": entry_condition(b, resource), "object": OBJECTS[obj],
+            "condition": entry_condition(b, resource, stage), "object": OBJECTS[obj],
             "trigger_type": "Create" if isinstance(automation.trigger, RecordCreated) else "CreateAndUpdate",
+            # fires on the first day the deal has sat in the stage more than `limit` whole days, as the sandbox
+            "after_days": limit + 1 if stage else 0,
             "status": "Active"}
     return render("flow.xml.j2", flow=flow)
 
@@ -254,9 +296,9 @@ def _person(b: Build, resource: Resource, assignee: Assignee, verb: str) -> tupl
     return "elementReference", "$Record.OwnerId"
 
 
-def entry_condition(b: Build, resource: Resource) -> str:
-    """The flow's entry formula: the trigger (a stage or status entered), the cadence's `when`, and for a lead that
-    its owner is a user; '' for none."""
+def entry_condition(b: Build, resource: Resource, stage: str | None = None) -> str:
+    """The flow's entry formula: the trigger (a stage or status entered; for a stage_age_over cadence, being in
+    `stage`), the cadence's `when`, and for a lead that its owner is a user; '' for none."""
     automation = automation_of(resource)
     obj = resource.address.scope
     parts = []
@@ -264,6 +306,8 @@ def entry_condition(b: Build, resource: Resource) -> str:
         case StageEntered(stage=value) | StatusEntered(status=value):
             field = STAGE_FIELDS[obj]
             parts.append(f"{field} == '{value}' and (is_new() or is_changed({field}))")
+        case StageAgeOver() if stage is not None:
+            parts.append(f"{STAGE_FIELDS[obj]} == '{stage}'")
     if automation.when:
         parts.append(f"({automation.when})")
     # A lead may be owned by a queue, and a Task cannot be: its create would fail, and a failing after-save flow

@@ -9,24 +9,32 @@ from xml.etree import ElementTree as ET
 
 from sos.backends.salesforce.marks import split_description
 from sos.backends.salesforce.mdxml import child_text, children
-from sos.backends.salesforce.names import flow_name
+from sos.backends.salesforce.names import cadence_flow_names
 from sos.backends.salesforce.read.reader import Reader
 from sos.model.automation import automation_of
-from sos.model.resources import Address, Kind, Resource
+from sos.model.resources import Address, Kind, Model, Resource, compact_attrs
 
 
 def flow(r: Reader, name: str, body: bytes) -> None:
     root = ET.fromstring(body)
-    _, entries, _ = split_description(child_text(root, "description"))
-    address = next((a for a, _ in entries or [] if a.kind is Kind.AUTOMATION), None)
+    address = cadence_address(root)
     if address is not None:
-        r.add(address, _cadence(root), name)
+        attrs = _cadence(root)
+        found = r.model.get(address)     # a stage_age_over cadence has a flow per stage: they must agree
+        r.add(address, attrs if found is None or dict(found.attrs) == compact_attrs(attrs) else {}, name)
         r.flows[name] = body
         return
     wanted = r.desired.of_kind(Kind.AUTOMATION) if r.desired is not None else []
-    look_alike = next((c.address for c in wanted if flow_name(c.address).lower() == name.lower()), None)
+    look_alike = next((c.address for c in wanted if name.lower() in
+                       {n.lower() for n in cadence_flow_names(r.desired or Model(), c)}), None)
     if look_alike is not None:
         r.add(look_alike, {}, name, managed=False)
+
+
+def cadence_address(root: ET.Element) -> Address | None:
+    """The cadence whose flow this is, by sos's mark in its description (None: not sos's)."""
+    _, entries, _ = split_description(child_text(root, "description"))
+    return next((a for a, _ in entries or [] if a.kind is Kind.AUTOMATION), None)
 
 
 def _cadence(root: ET.Element) -> dict[str, object]:
