@@ -26,6 +26,7 @@ import requests
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.objects import ApiException as ObjectsApiException
+from hubspot.crm.owners import ApiException as OwnersApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.utils.requests.http_request_builder import Request
@@ -59,6 +60,7 @@ LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 # "Usage of this parameter [propertiesWithHistory] will reduce the maximum number of objects that can be read by a
 # single request" (the objects' OpenAPI spec); 50, the number the objects guides give (UNVERIFIED).
 HISTORY_PAGE_SIZE = 50
+OWNERS_PAGE_SIZE = 500  # UNVERIFIED: the owners spec gives `limit` (default 100) no maximum; 500 is commonly quoted
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
 SEARCH_CEILING = 10_000  # "limited to 10,000 total results for any given query" (the CRM search guide)
 DAILY_WHY = ("HubSpot counts every app's calls to the portal per day and refuses all of them once the "
@@ -222,21 +224,37 @@ class HubSpotClient:
 
     # -- records ---------------------------------------------------------------------------
 
-    def records(self, object_type: str, properties: list[str],
-                with_history: list[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Every record of `object_type` with `properties` (and the history of `with_history`), page after page
-        (100 a call; 50 with history)."""
+    def records(self, object_type: str, properties: list[str], with_history: list[str] | None = None,
+                associations: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of `object_type` with `properties` (and the history of `with_history`, and the ids of the
+        records of the `associations` object types it is associated with), page after page (100 a call; 50 with
+        history)."""
         after: str | None = None
-        history = {"properties_with_history": with_history} if with_history else {}
+        extra = {**({"properties_with_history": with_history} if with_history else {}),
+                 **({"associations": associations} if associations else {})}
         while True:
             cursor = {"after": after} if after else {}
             page = self._json("GET /crm/v3/objects/{objectType}", self.hs.crm.objects.basic_api.get_page,
                               object_type=object_type, limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
-                              properties=properties, **history, **cursor)
+                              properties=properties, **extra, **cursor)
             yield from page["results"]
             after = _next_page(page)
             if after is None:
                 return
+
+    def owners(self) -> list[dict[str, Any]]:
+        """Every owner of the portal (id: what hubspot_owner_id holds; userId: what a property version's
+        updatedByUserId holds; email), 500 a call (the owners guide)."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            cursor = {"after": after} if after else {}
+            page = self._json("GET /crm/v3/owners/", self.hs.crm.owners.owners_api.get_page, limit=OWNERS_PAGE_SIZE,
+                              **cursor)
+            found += page["results"]
+            after = _next_page(page)
+            if after is None:
+                return found
 
     def search(self, object_type: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, 200 a call.
@@ -300,7 +318,8 @@ class HubSpotClient:
             self.calls[operation] += 1
             try:
                 return request()
-            except (Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
+            except (Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException,
+                    OwnersApiException) as exc:
                 refusal = refusal_of(exc)
             except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
                 raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {path} "

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ApiError, conflict, invalid, not_found, required
-from .portal import DEFAULT_PROPERTIES, MODIFIED, Portal, iso
+from .portal import CREATED, DEFAULT_PROPERTIES, MODIFIED, Portal, iso
 from .request import Reply, Request
 
 LIST_LIMIT = 100
@@ -48,7 +48,7 @@ SEARCHABLE = {"deals": ("dealname", "pipeline", "dealstage", "description", "dea
 def list_records(req: Request) -> Reply:
     object_type = req.params["objectType"]
     with_history = _history_names(req)
-    limit = _limit(req.query.get("limit", "10"), HISTORY_LIST_LIMIT if with_history else LIST_LIMIT)
+    limit = page_limit(req.query.get("limit", "10"), HISTORY_LIST_LIMIT if with_history else LIST_LIMIT)
     archived = req.flag("archived")
     records = sorted((r for r in req.portal.records[object_type].values() if r["archived"] == archived),
                      key=lambda r: int(r["id"]))
@@ -58,8 +58,10 @@ def list_records(req: Request) -> Reply:
             raise invalid(f"after {after!r} is not a valid paging cursor", field="after")
         records = [r for r in records if int(r["id"]) >= int(after)]
     names = _names(req.portal, object_type, _listed(req.query.get("properties")))
+    associated = _listed(req.query.get("associations")) or []
     page = records[:limit]
-    reply: dict[str, Any] = {"results": [_view(r, names, with_history) for r in page]}
+    reply: dict[str, Any] = {"results": [{**_view(r, names, with_history), **_associations(r, object_type, associated)}
+                                         for r in page]}
     if len(records) > limit:
         reply["paging"] = {"next": {"after": records[limit]["id"]}}
     return 200, reply
@@ -87,14 +89,9 @@ def update_record(req: Request) -> Reply:
     body = req.json_object()
     if not isinstance(body.get("properties"), dict):
         raise required("properties")
-    values = _checked(req.portal, object_type, body["properties"], record["properties"])
+    values = valid_values(req.portal, object_type, body["properties"], record["properties"])
     _refuse_duplicate_email(req.portal, object_type, values, record["id"])
-    now = req.portal.now()
-    for name, value in values.items():
-        if record["properties"].get(name) != value:
-            record["history"].setdefault(name, []).insert(0, _version(value, now))
-    record["properties"].update(values)
-    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = now
+    write(record, object_type, values, req.portal.now())
     return 200, _view(record, DEFAULT_PROPERTIES[object_type] + tuple(body["properties"]))
 
 
@@ -108,8 +105,8 @@ def archive_record(req: Request) -> Reply:
 def search(req: Request) -> Reply:
     portal, object_type = req.portal, req.params["objectType"]
     body = req.json_object()
-    limit = _limit(body.get("limit", 10), SEARCH_LIMIT)
-    offset = _offset(body.get("after", "0"))
+    limit = page_limit(body.get("limit", 10), SEARCH_LIMIT)
+    offset = page_start(body.get("after", "0"))
     if offset + limit > SEARCH_CEILING:
         raise invalid(f"Search results are limited to {SEARCH_CEILING}; a page past them cannot be read",
                       field="after")
@@ -129,6 +126,17 @@ def search(req: Request) -> Reply:
 
 # -- storing ------------------------------------------------------------------------------
 
+def write(record: dict[str, Any], object_type: str, values: dict[str, str], at: str,
+          user_id: int | None = None) -> None:
+    """Checked `values` saved on `record` at `at`, each changed one a new version of its history (by `user_id`, a
+    user in HubSpot's UI; None: this API)."""
+    for name, value in values.items():
+        if record["properties"].get(name) != value:
+            record["history"].setdefault(name, []).insert(0, version(value, at, user_id))
+    record["properties"].update(values)
+    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = at
+
+
 def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Check and store a new record (the create call and seeding both come here); `createdate` may be given."""
     if object_type == "deals":
@@ -138,13 +146,14 @@ def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str,
         if missing:
             raise _invalid_values([_problem(name, "REQUIRED", f"{name} is required to create a deal")
                                    for name in missing])
-    checked = _checked(portal, object_type, values, {})
+    checked = valid_values(portal, object_type, values, {})
     _refuse_duplicate_email(portal, object_type, checked)
     record_id = portal.new_id()
-    checked.setdefault("createdate", portal.now())
+    checked.setdefault(CREATED[object_type], portal.now())
     checked.update({"hs_object_id": record_id, MODIFIED[object_type]: portal.now()})
-    record = {"id": record_id, "properties": checked, "createdAt": checked["createdate"], "updatedAt": portal.now(),
-              "archived": False, "history": {name: [_version(value, portal.now())] for name, value in checked.items()}}
+    record = {"id": record_id, "properties": checked, "createdAt": checked[CREATED[object_type]],
+              "updatedAt": portal.now(), "archived": False, "associations": {},
+              "history": {name: [version(value, portal.now())] for name, value in checked.items()}}
     portal.records[object_type][record_id] = record
     return record
 
@@ -161,7 +170,7 @@ def _refuse_duplicate_email(portal: Portal, object_type: str, values: dict[str, 
             raise conflict(f"Contact already exists. Existing ID: {record['id']}")
 
 
-def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: dict[str, str]) -> dict[str, str]:
+def valid_values(portal: Portal, object_type: str, values: dict[str, Any], current: dict[str, str]) -> dict[str, str]:
     """Property values as HubSpot stores them (strings), or 400 naming each bad one."""
     merged = {**current}
     problems: list[dict[str, Any]] = []
@@ -182,7 +191,7 @@ def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: 
         if problem:
             problems.append(_problem(name, *problem))
         else:
-            out[name] = _normalised(portal.properties[object_type][name]["type"], value)
+            out[name] = normalised(portal.properties[object_type][name]["type"], value)
     if problems:
         raise _invalid_values(problems)
     return out
@@ -226,7 +235,7 @@ def _invalid_values(problems: list[dict[str, Any]]) -> ApiError:
                             for p in problems])
 
 
-def _normalised(kind: str, value: str) -> str:
+def normalised(kind: str, value: str) -> str:
     if kind == "datetime":
         return iso(datetime.fromtimestamp(_millis(value) / 1000, UTC))  # type: ignore[operator]
     if kind == "date":
@@ -384,17 +393,29 @@ def _record(req: Request) -> dict[str, Any]:
 
 
 def _view(record: dict[str, Any], names: Any, with_history: list[str] | None = None) -> dict[str, Any]:
-    shown = {k: v for k, v in record.items() if k not in ("properties", "history")}
+    shown = {k: v for k, v in record.items() if k not in ("properties", "history", "associations")}
     shown["properties"] = {name: record["properties"].get(name) for name in dict.fromkeys(names)}
     if with_history:
         shown["propertiesWithHistory"] = {name: record["history"].get(name, []) for name in with_history}
     return copy.deepcopy(shown)
 
 
-def _version(value: str, timestamp: str) -> dict[str, str]:
-    """One ValueWithTimestamp (value, timestamp, sourceType required in the spec); a history lists the newest
-    first (UNVERIFIED order)."""
-    return {"value": value, "timestamp": timestamp, "sourceType": "API"}
+def _associations(record: dict[str, Any], object_type: str, associated: list[str]) -> dict[str, Any]:
+    """`associations`: "the object types to retrieve associated IDs for"; a type the record has none of is left out
+    (UNVERIFIED), each id with its association type label (CollectionResponseAssociatedId: results of {id, type})."""
+    label = object_type.removesuffix("s")
+    found = {kind: {"results": [{"id": i, "type": f"{label}_to_{kind.removesuffix('s')}"}
+                                for i in record["associations"][kind]]}
+             for kind in associated if record["associations"].get(kind)}
+    return {"associations": found} if found else {}
+
+
+def version(value: str, timestamp: str, user_id: int | None = None) -> dict[str, Any]:
+    """One ValueWithTimestamp (value, timestamp, sourceType required in the spec; updatedByUserId for a change a
+    user made in HubSpot, sourceType CRM_UI); a history lists the newest first (UNVERIFIED order)."""
+    if user_id is None:
+        return {"value": value, "timestamp": timestamp, "sourceType": "API"}
+    return {"value": value, "timestamp": timestamp, "sourceType": "CRM_UI", "updatedByUserId": user_id}
 
 
 def _history_names(req: Request) -> list[str] | None:
@@ -424,7 +445,7 @@ def _known(portal: Portal, object_type: str, names: list[Any], where: str) -> No
             raise invalid(f"There was a problem with the request: property {name!r} does not exist", field=where)
 
 
-def _limit(raw: Any, most: int) -> int:
+def page_limit(raw: Any, most: int) -> int:
     try:
         limit = int(raw)
     except (TypeError, ValueError):
@@ -434,7 +455,7 @@ def _limit(raw: Any, most: int) -> int:
     return limit
 
 
-def _offset(raw: Any) -> int:
+def page_start(raw: Any) -> int:
     if not str(raw).isdigit():
         raise invalid(f"after {raw!r} is not a valid paging cursor", field="after")
     return int(str(raw))
