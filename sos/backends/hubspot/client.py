@@ -58,7 +58,9 @@ PATH_ARGUMENTS = {"objectType": "object_type", "pipelineId": "pipeline_id", "sta
 BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
 LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 # "Usage of this parameter [propertiesWithHistory] will reduce the maximum number of objects that can be read by a
-# single request" (the objects' OpenAPI spec); 50, the number the objects guides give (UNVERIFIED).
+# single request" (the objects' OpenAPI spec, as hubspot-api-client's basic_api quotes it); the spec gives no number.
+# 50: "API allows max 50 items per call with property history" (dlt-hub/verified-sources, sources/hubspot, from
+# calls to the real API); UNVERIFIED in HubSpot's own docs.
 HISTORY_PAGE_SIZE = 50
 OWNERS_PAGE_SIZE = 500  # UNVERIFIED: the owners spec gives `limit` (default 100) no maximum; 500 is commonly quoted
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)

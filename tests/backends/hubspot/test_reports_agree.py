@@ -194,3 +194,31 @@ def test_the_three_reports_agree(loaded: Loaded) -> None:
     assert len(leads) == 40 and reports["trace"]["leaked"] > 0
     assert {e["what"] for lead in leads for e in lead["events"]} >= {"created", "routed", "status", "converted"}
     assert all(r["unavailable"] == {} for r in reports.values())
+
+
+def test_a_portal_without_forecast_categories_is_said_not_guessed(loaded: Loaded) -> None:
+    """A portal that holds no hs_forecast_category (forecasting is not set up in it) has no history of it: the forecast
+    says so on its first lines instead of showing deals that never changed category."""
+    project, hub, _ = loaded
+    held = hub.portal.properties["deals"]
+    category = held.pop("hs_forecast_category")
+    try:
+        unavailable = run(project, "hs", "forecast")["unavailable"]
+    finally:
+        held["hs_forecast_category"] = category
+    assert list(unavailable) == ["forecast_category"]
+    assert "no property hs_forecast_category" in unavailable["forecast_category"]
+
+
+def test_a_token_that_cannot_read_owners_is_told_which_scope_to_add(loaded: Loaded,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project, hub, _ = loaded
+    monkeypatch.chdir(project.root)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.add_token(
+        {"oauth", "crm.objects.deals.read", "crm.objects.contacts.read", "crm.schemas.deals.read",
+         "crm.schemas.contacts.read", "crm.schemas.companies.read"}))
+    result = sos("review", "--target", "hs", code=1)
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        "error: the HubSpot app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scope crm.objects.owners.read, "
+        "needed for reading deals and contacts with their history [hs-missing-scopes]")
