@@ -7,6 +7,10 @@ The Salesforce figures: the API calls each of the three reports makes, run by th
 emulator with the smb-bant starter applied and SALESFORCE_DEALS deals and as many leads loaded with their history
 and tasks (bench/reports_salesforce.load, field history tracked for the fields the reports read). Every read is a
 Bulk API 2.0 query job there, so the calls do not grow with the records.
+
+The HubSpot figures: the same for the HubSpot emulator with the starter applied and as many deals and contacts
+loaded with their property history and tasks (bench/reports_hubspot.py), where every read is a list call of 100
+records (50 with property history), so the calls grow with the records.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def run() -> list[tuple[str, str]]:
-    return run_sandbox() + salesforce_calls()
+    from bench.reports_hubspot import calls
+
+    return run_sandbox() + salesforce_calls() + calls(REPORTS)
 
 
 def run_sandbox() -> list[tuple[str, str]]:

@@ -78,3 +78,17 @@ def test_tasks_list_with_the_records_they_are_about(hub: HubSpotEmulator, hs: Cl
     assert refused.value.status == 403
     assert error(refused.value)["errors"][0]["context"]["requiredGranularScopes"] == \
         ["crm.objects.contacts.read", "crm.objects.contacts.write"]
+
+
+def test_a_batch_read_answers_the_records_by_id_and_names_the_missing(hub: HubSpotEmulator, hs: Client) -> None:
+    deals = hub.seed("deals", [{"dealname": f"Deal {n}", "dealstage": "qualifiedtobuy"} for n in range(2)])
+    read = hs.crm.objects.batch_api.read("deals", {"inputs": [{"id": deals[1]}, {"id": "999"}],
+                                                   "properties": ["dealname"], "propertiesWithHistory": ["dealstage"]})
+    assert [(r.id, r.properties["dealname"], [v.value for v in r.properties_with_history["dealstage"]])
+            for r in read.results] == [(deals[1], "Deal 1", ["qualifiedtobuy"])]
+    assert [(e.category, e.context) for e in read.errors] == [("OBJECT_NOT_FOUND", {"ids": ["999"]})]
+    with pytest.raises(ObjectError) as too_many:
+        hs.crm.objects.batch_api.read("deals", {"inputs": [{"id": str(n)} for n in range(51)],
+                                                "propertiesWithHistory": ["dealstage"]})
+    assert too_many.value.status == 400
+    assert "at most 50 inputs with propertiesWithHistory" in error(too_many.value)["message"]

@@ -110,7 +110,8 @@ class PortalHistory:
             return Timeline((), unavailable)
         decode, users = self._decoder(obj, model), self._usernames_by_user_id()
         found: list[FieldChange] = []
-        for record in self.client.records(OBJECT_TYPES[obj], ["hs_object_id"], with_history=sorted(tracked)):
+        since_ms = int(since.timestamp() * 1000)
+        for record in self.client.history_since(OBJECT_TYPES[obj], since_ms, sorted(tracked)):
             history = record.get("propertiesWithHistory") or {}
             for name, field_key in tracked.items():
                 versions = history.get(name) or ()

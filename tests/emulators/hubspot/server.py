@@ -398,6 +398,7 @@ def _routes(emulator: HubSpotEmulator) -> list[Route]:
         Route("DELETE", f"{pipes}/{{pipelineId}}/stages/{{stageId}}", pipelines.archive_stage, "schemas.write", t,
               True),
         Route("POST", f"{objs}/search", records.search, "objects.read", o, False),
+        Route("POST", f"{objs}/batch/read", records.batch_read, "objects.read", o, False),
         Route("GET", objs, records.list_records, "objects.read", o, False),
         Route("POST", objs, records.create_record, "objects.write", o, True),
         Route("GET", f"{objs}/{{objectId}}", records.get_record, "objects.read", o, False),
