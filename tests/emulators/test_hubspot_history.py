@@ -1,6 +1,7 @@
 """What the HubSpot emulator serves for the weekly reports, through the real client (hubspot-api-client over HTTP):
 owners (the owners guide: `id` is what hubspot_owner_id holds, `userId` what a version's updatedByUserId holds),
-tasks associated with deals and contacts (the tasks guide; its scopes are the contacts'), and records loaded with
+tasks associated with deals and contacts (the tasks guide; its scopes are the contacts'; the associations v4 guide
+and its batch read limit of 1,000 ids), batch reads of records by id, and records loaded with
 a past (tests/emulators/hubspot/loader.py), their property history newest first."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hubspot.crm.associations.v4 import ApiException as AssociationError
 from hubspot.crm.objects import ApiException as ObjectError
 from hubspot.crm.owners import ApiException as OwnerError
 
@@ -92,3 +94,18 @@ def test_a_batch_read_answers_the_records_by_id_and_names_the_missing(hub: HubSp
                                                 "propertiesWithHistory": ["dealstage"]})
     assert too_many.value.status == 400
     assert "at most 50 inputs with propertiesWithHistory" in error(too_many.value)["message"]
+
+
+def test_the_associations_api_reads_a_batch_of_tasks_deals(hub: HubSpotEmulator, hs: Client) -> None:
+    (deal,) = hub.seed("deals", [{"dealname": "Acme", "dealstage": "qualifiedtobuy"}])
+    task = load_record(hub.portal, "tasks", {"hs_task_subject": "Call", "hs_timestamp": "2026-11-03"},
+                       created="2026-11-02T09:00:00Z", by=None, associations={"deals": [deal]})
+    lonely = load_record(hub.portal, "tasks", {"hs_task_subject": "Alone", "hs_timestamp": "2026-11-03"},
+                         created="2026-11-02T09:00:00Z", by=None)
+    read = hs.crm.associations.v4.batch_api.get_page("tasks", "deals", {"inputs": [{"id": task}, {"id": lonely}]})
+    assert [(r._from.id, [(t.to_object_id, [a.type_id for a in t.association_types]) for t in r.to])
+            for r in read.results] == [(task, [(deal, [216])])]
+    assert [e.context for e in read.errors] == [{"fromObjectId": [lonely]}]
+    with pytest.raises(AssociationError) as too_many:
+        hs.crm.associations.v4.batch_api.get_page("tasks", "deals", {"inputs": [{"id": str(n)} for n in range(1001)]})
+    assert too_many.value.status == 400 and "at most 1000 inputs" in error(too_many.value)["message"]

@@ -18,11 +18,11 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
   about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and completion
   (hs_task_completion_date, UNVERIFIED name). HubSpot does not say which cadence made a task: Activity.cadence is None.
 
-Reads are list calls, 100 records a page, and 50 a page with propertiesWithHistory ("Usage of this parameter will
-reduce the maximum number of objects that can be read by a single request", the objects' OpenAPI spec; 50 per the
-objects guides, UNVERIFIED). Search would filter tasks by date at 200 a page but answers no associations, which would
-then cost a call per 100 tasks again, so tasks are listed. What a report costs: docs/reports.md and
-`python -m bench reports`.
+Rows are list calls, 100 records a page. Changes since a date are read with propertiesWithHistory, 50 records a
+call (client.HISTORY_PAGE_SIZE): of the records a search finds modified since then, by batch reads, or of every
+record, listed, whichever costs fewer calls (client.history_since). Tasks created since a date are found by a search
+and their deals or contacts read from the associations API, or listed with them, likewise (client.created_since).
+What a report costs: docs/reports.md and `python -m bench reports`.
 """
 
 from __future__ import annotations
@@ -132,11 +132,9 @@ class PortalHistory:
         parent = OBJECT_TYPES[obj]
         owners = self._usernames_by_owner_id()
         found: list[Activity] = []
-        for task in self.client.records("tasks", TASK_PROPERTIES, associations=[parent]):
+        for task in self.client.created_since("tasks", int(since.timestamp() * 1000), TASK_PROPERTIES, parent):
             held = task.get("properties") or {}
             created = _moment(str(held.get("hs_createdate") or task["createdAt"]))
-            if created < since:
-                continue
             due, completed = held.get("hs_timestamp"), held.get("hs_task_completion_date")
             for record in ((task.get("associations") or {}).get(parent) or {}).get("results") or ():
                 found.append(Activity(str(task["id"]), str(record["id"]), str(held.get("hs_task_subject") or ""),

@@ -1,21 +1,24 @@
-"""How the HubSpot client reads property history for the weekly reports (client.history_since), against the emulator
-over real HTTP: when few records changed since the date, a search for their ids and a batch read of them; else every
-record, listed. Both answer every record with a version at or after the date (the objects guides:
-"propertiesWithHistory"; the search guide: filters on hs_lastmodifieddate), in the calls counted here."""
+"""How the HubSpot client reads property history (client.history_since) and tasks (client.created_since) for the
+weekly reports, against the emulator over real HTTP: when few records changed (or were made) since the date, a
+search for them and a batch read of their history (or associations); else every record, listed. Both answer every
+record with a version at or after the date (the objects guides: "propertiesWithHistory"; the search guide: filters
+on hs_lastmodifieddate; the associations v4 guide), in the calls counted here."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hubspot.crm.deals import SimplePublicObjectInput
 
 from sos.backends.hubspot.client import HubSpotClient
 from tests.emulators.hubspot import HubSpotEmulator, ManualClock
+from tests.emulators.hubspot.loader import load_record
 
 LIST = "GET /crm/v3/objects/{objectType}"
 SEARCH = "POST /crm/v3/objects/{objectType}/search"
 BATCH_READ = "POST /crm/v3/objects/{objectType}/batch/read"
+ASSOCIATIONS = "POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
 
 
 def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub: HubSpotEmulator,
@@ -41,3 +44,25 @@ def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub
     every = list(client.history_since("deals", int((since - timedelta(days=4)).timestamp() * 1000), ["dealstage"]))
     assert sorted(r["id"] for r in every) == sorted(deals)
     assert client.calls == Counter({SEARCH: 2, LIST: 3})    # all changed since: listed, 50 a page
+
+
+def test_the_few_tasks_created_since_a_date_are_searched_with_their_deals(hub: HubSpotEmulator,
+                                                                         client: HubSpotClient) -> None:
+    (deal, other) = hub.seed("deals", [{"dealname": "Acme", "dealstage": "qualifiedtobuy"},
+                                       {"dealname": "Globex", "dealstage": "qualifiedtobuy"}])
+    tasks = {load_record(hub.portal, "tasks", {"hs_task_subject": f"Task {n}", "hs_timestamp": "2026-11-30"},
+                         created=f"2026-11-{1 + n % 28:02d}T09:00:00Z", by=None,
+                         associations={"deals": [deal, other] if n == 110 else [deal]}): n for n in range(250)}
+    client.whoami()
+    client.calls.clear()
+    since = int(datetime(2026, 11, 27, tzinfo=UTC).timestamp() * 1000)
+    found = {t["id"]: (t["properties"]["hs_task_subject"], [a["id"] for a in t["associations"]["deals"]["results"]])
+             for t in client.created_since("tasks", since, ["hs_task_subject"], "deals")}
+    assert found == {task: (f"Task {n}", [deal, other] if n == 110 else [deal])
+                     for task, n in tasks.items() if 1 + n % 28 >= 27}
+    # two counts, one page of the search, one read of their associations
+    assert client.calls == Counter({SEARCH: 3, ASSOCIATIONS: 1})
+
+    client.calls.clear()
+    assert len(list(client.created_since("tasks", 0, ["hs_task_subject"], "deals"))) == 250
+    assert client.calls == Counter({SEARCH: 2, LIST: 3})     # all created since: listed, 100 a page

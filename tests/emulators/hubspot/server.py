@@ -207,7 +207,7 @@ class HubSpotEmulator(Served):
 
     def _request(self, route: Route, params: dict[str, str], query: dict[str, str], token: Token,
                  body: bytes) -> Request:
-        object_type = params.get("objectType")
+        object_type = params.get("objectType", params.get("fromObjectType"))   # an association's: its source's
         if object_type is not None and object_type not in route.types:
             raise invalid(f"Unable to infer object type from: {object_type}", field="objectType")
         missing = _missing_scopes(route, object_type, token.scopes)
@@ -399,6 +399,8 @@ def _routes(emulator: HubSpotEmulator) -> list[Route]:
               True),
         Route("POST", f"{objs}/search", records.search, "objects.read", o, False),
         Route("POST", f"{objs}/batch/read", records.batch_read, "objects.read", o, False),
+        Route("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", records.read_associations,
+              "objects.read", o, False),
         Route("GET", objs, records.list_records, "objects.read", o, False),
         Route("POST", objs, records.create_record, "objects.write", o, True),
         Route("GET", f"{objs}/{{objectId}}", records.get_record, "objects.read", o, False),
