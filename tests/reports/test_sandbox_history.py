@@ -108,11 +108,11 @@ def test_sandbox_convert_makes_the_deal_or_says_why_not(client: Path) -> None:
 
 def test_a_target_without_history_is_named(client: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (client / "sos.yaml").write_text("sos: 1\nblueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\n"
-                                     "  hub: {type: hubspot, token_env: ACME_HUBSPOT_TOKEN, portal_id: 62515}\n"
+                                     "  pd: {type: pipedrive, company_domain: acme, token_env: ACME_PD_TOKEN}\n"
                                      "default_target: sandbox\n")
-    monkeypatch.setenv("ACME_HUBSPOT_TOKEN", "not-used")   # nothing is asked of HubSpot: it has no History
+    monkeypatch.setenv("ACME_PD_TOKEN", "not-used")   # nothing is asked of Pipedrive: it has no History
     for command in ("review", "forecast", "trace"):
-        result = sos(client, command, "--target", "hub")
+        result = sos(client, command, "--target", "pd")
         assert result.exit_code == 1, result.output
-        assert "sos.yaml:5:8: error: target 'hub' has type 'hubspot', whose record history this version of sos " \
+        assert "sos.yaml:5:7: error: target 'pd' has type 'pipedrive', whose record history this version of sos " \
                "cannot read [history-missing]" in result.stderr
