@@ -27,6 +27,10 @@ def test_owners_name_each_owner_and_user_page_by_page(hub: HubSpotEmulator, hs: 
     assert [(o.id, o.user_id, o.email) for o in [*first.results, *rest.results]] == \
         [(owner, user, f"rep{n}@example.com") for n, (owner, user) in enumerate(made)]
     assert rest.paging is None
+    hub.portal.deactivate_owner(made[1][0])
+    assert [o.id for o in hs.crm.owners.owners_api.get_page().results] == [made[0][0], made[2][0]]
+    [left] = hs.crm.owners.owners_api.get_page(archived=True).results
+    assert (left.id, left.user_id, left.user_id_including_inactive) == (made[1][0], None, made[1][1])
     token = hub.add_token({"crm.objects.deals.read"})
     with pytest.raises(OwnerError) as refused:
         hub.client(token).crm.owners.owners_api.get_page()

@@ -254,15 +254,16 @@ class HubSpotClient:
             if after is None:
                 return
 
-    def owners(self) -> list[dict[str, Any]]:
-        """Every owner of the portal (id: what hubspot_owner_id holds; userId: what a property version's
-        updatedByUserId holds; email), 500 a call (the owners guide)."""
+    def owners(self, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every owner of the portal, or every archived one (a deactivated user's: it still owns records), 500 a
+        call (the owners guide: id is what hubspot_owner_id holds; userId, or userIdIncludingInactive for an
+        inactive user, what a property version's updatedByUserId holds; email)."""
         found: list[dict[str, Any]] = []
         after: str | None = None
         while True:
             cursor = {"after": after} if after else {}
             page = self._json("GET /crm/v3/owners/", self.hs.crm.owners.owners_api.get_page, limit=OWNERS_PAGE_SIZE,
-                              **cursor)
+                              archived=archived, **cursor)
             found += page["results"]
             after = _next_page(page)
             if after is None:

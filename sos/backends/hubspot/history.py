@@ -12,7 +12,8 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
   none either; both are listed in Timeline.unavailable. HubSpot documents no age beyond which it drops old versions
   (UNVERIFIED): sos reads what it answers.
 - **Owners**: hubspot_owner_id holds an owner id, a version's updatedByUserId a user id; the owners API names both
-  (`id`, `userId`) with the owner's email, which is the username sos reports. A change no user made (a workflow,
+  (`id`, `userId`, or `userIdIncludingInactive` for a deactivated user, whose owner is archived and still owns
+  records) with the owner's email, which is the username sos reports. A change no user made (a workflow,
   an import, an integration) has no user: its `who` is None.
 - **Tasks** are records of their own (`/crm/v3/objects/tasks`), associated with the deals and contacts they are
   about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and completion
@@ -173,16 +174,17 @@ class PortalHistory:
         return decode
 
     def _owner_list(self) -> list[dict[str, Any]]:
+        """The owners, the archived ones too: a user who left still owns records and made changes."""
         if self._owners is None:
-            self._owners = self.client.owners()
+            self._owners = self.client.owners() + self.client.owners(archived=True)
         return self._owners
 
     def _usernames_by_owner_id(self) -> Mapping[str, str]:
         return {str(o["id"]): str(o["email"]) for o in self._owner_list() if o.get("email")}
 
     def _usernames_by_user_id(self) -> Mapping[int, str]:
-        return {int(o["userId"]): str(o["email"]) for o in self._owner_list()
-                if o.get("email") and o.get("userId") is not None}
+        users = ((o.get("userIdIncludingInactive") or o.get("userId"), o.get("email")) for o in self._owner_list())
+        return {int(user): str(email) for user, email in users if user is not None and email}
 
 
 def _moment(text: str) -> datetime.datetime:

@@ -77,6 +77,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
             connection.execute("DELETE FROM field_history WHERE object = 'lead' AND field = 'owner' AND "
                                "record % 10 = 0")
         ids = load_into_the_portal(sandbox, project, hub)
+        # a rep who left: HubSpot archives the owner of a deactivated user, who still owns deals and made changes
+        hub.portal.deactivate_owner(hub.portal.owners[0]["id"])
         hub.calls.clear()
         yield project, hub, ids
         assert hub.internal_errors == []

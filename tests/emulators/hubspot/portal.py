@@ -171,6 +171,12 @@ class Portal:
                             "createdAt": EPOCH, "updatedAt": EPOCH, "archived": False, "teams": []})
         return owner_id, user_id
 
+    def deactivate_owner(self, owner_id: str) -> None:
+        """The owner's user is deactivated: the owner is archived (listed with `archived=true`) and its userId is
+        left out, userIdIncludingInactive kept (the owners guide; UNVERIFIED beyond the field names)."""
+        owner = next(o for o in self.owners if o["id"] == owner_id)
+        owner.update(archived=True, userId=None)
+
     def live_pipelines(self, object_type: str) -> list[dict[str, Any]]:
         return [p for p in self.pipelines[object_type].values() if not p["archived"]]
 
