@@ -20,6 +20,7 @@ owners guide (owner `id` in hubspot_owner_id, `userId` in a version's updatedByU
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sqlite3
@@ -29,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from sos.backends.hubspot.backend import HubSpotBackend
 from sos.engine import desired_model
 from sos.project import Project, load_project
 from sos.reports.common import stages_of
@@ -224,3 +226,18 @@ def test_a_token_that_cannot_read_owners_is_told_which_scope_to_add(loaded: Load
     assert result.stderr.splitlines()[0] == (
         "error: the HubSpot app whose token is in HUBSPOT_ACCESS_TOKEN lacks the scope crm.objects.owners.read, "
         "needed for reading deals and contacts with their history [hs-missing-scopes]")
+
+
+def test_a_field_hubspot_holds_no_property_for_has_no_history(loaded: Loaded) -> None:
+    """A deal's probability is its stage's in HubSpot (the pipelines API's stage metadata), not a deal property:
+    its history is said to be missing, beside the stage's, which is read."""
+    project, hub, ids = loaded
+    backend = HubSpotBackend(project.target("hs"), project.root,
+                             environ={"HUBSPOT_ACCESS_TOKEN": hub.access_token})
+    since = datetime.datetime.combine(TODAY, datetime.time(), datetime.UTC) - datetime.timedelta(days=7)
+    timeline = backend.changes("opportunity", ["probability", "stage"], since, desired=desired_model(project))
+    assert timeline.unavailable == {"probability": "HubSpot holds no property for probability, so it has no history "
+                                                   "of it"}
+    deals = {portal_id for key, portal_id in ids.items() if key.startswith("opportunity:")}
+    assert timeline.changes and {c.field for c in timeline.changes} == {"stage"}
+    assert {c.record for c in timeline.changes} <= deals and all(c.at >= since for c in timeline.changes)
