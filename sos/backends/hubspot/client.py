@@ -280,16 +280,16 @@ class HubSpotClient:
                                   "value": str(since_ms)}]}]
         changed, every = self.count(object_type, modified), self.count(object_type, [])
         searched = -(-changed // SEARCH_PAGE_SIZE) + -(-changed // HISTORY_PAGE_SIZE)
-        if changed > SEARCH_CEILING or searched >= -(-every // HISTORY_PAGE_SIZE):
+        found = None if searched >= -(-every // HISTORY_PAGE_SIZE) else \
+            self._found(object_type, {"filterGroups": modified, "properties": ["hs_object_id"]})
+        if found is None:
             yield from self.records(object_type, ["hs_object_id"], with_history)
             return
-        ids = [str(r["id"]) for r in self.search(object_type, {"filterGroups": modified,
-                                                                "properties": ["hs_object_id"]})]
-        for start in range(0, len(ids), HISTORY_PAGE_SIZE):
+        for start in range(0, len(found), HISTORY_PAGE_SIZE):
             # a record archived since the search has no history left to read: HubSpot answers 207 without it
             yield from self._json("POST /crm/v3/objects/{objectType}/batch/read", self.hs.crm.objects.batch_api.read,
                                   object_type=object_type, batch_read_input_simple_public_object_id={
-                                      "inputs": [{"id": i} for i in ids[start:start + HISTORY_PAGE_SIZE]],
+                                      "inputs": [{"id": r["id"]} for r in found[start:start + HISTORY_PAGE_SIZE]],
                                       "properties": ["hs_object_id"], "propertiesWithHistory": with_history})["results"]
 
     def created_since(self, object_type: str, since_ms: int, properties: list[str],
@@ -302,16 +302,24 @@ class HubSpotClient:
         created = [{"filters": [{"propertyName": CREATED[object_type], "operator": "GTE", "value": str(since_ms)}]}]
         found, every = self.count(object_type, created), self.count(object_type, [])
         searched = -(-found // SEARCH_PAGE_SIZE) + -(-found // ASSOCIATIONS_BATCH_SIZE)
-        if found > SEARCH_CEILING or searched >= -(-every // LIST_PAGE_SIZE):
+        records = None if searched >= -(-every // LIST_PAGE_SIZE) else \
+            self._found(object_type, {"filterGroups": created, "properties": properties})
+        if records is None:
             for record in self.records(object_type, [*properties, CREATED[object_type]], associations=[associated]):
                 if _millis(str((record.get("properties") or {}).get(CREATED[object_type]) or "")) >= since_ms:
                     yield record
             return
-        records = list(self.search(object_type, {"filterGroups": created, "properties": properties}))
         linked = self._associated(object_type, associated, [str(r["id"]) for r in records])
         for record in records:
             ids = linked.get(str(record["id"]), [])
             yield {**record, "associations": {associated: {"results": [{"id": i} for i in ids]}}}
+
+    def _found(self, object_type: str, query: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every record the search `query` finds; None when they are more than a search pages through."""
+        try:
+            return list(self.search(object_type, query))
+        except TooManyToSearch:
+            return None
 
     def _associated(self, source: str, target: str, ids: list[str]) -> dict[str, list[str]]:
         """Each of `ids` (records of `source`) → the ids of the `target` records associated with it."""
