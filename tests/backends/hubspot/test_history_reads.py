@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from hubspot.crm.deals import SimplePublicObjectInput
 
+import pytest
+
+from sos.backends.hubspot import client as client_module
 from sos.backends.hubspot.client import HubSpotClient
 from tests.emulators.hubspot import HubSpotEmulator, ManualClock
 from tests.emulators.hubspot.loader import load_record
@@ -21,8 +24,8 @@ BATCH_READ = "POST /crm/v3/objects/{objectType}/batch/read"
 ASSOCIATIONS = "POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"
 
 
-def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub: HubSpotEmulator,
-                                                                           client: HubSpotClient) -> None:
+def three_moved(hub: HubSpotEmulator) -> tuple[list[str], datetime, tuple[str, ...]]:
+    """120 deals, three of them moved to another stage three days later: (the deals, when, the three)."""
     clock = hub.clock
     assert isinstance(clock, ManualClock)
     deals = hub.seed("deals", [{"dealname": f"Deal {n}", "dealstage": "qualifiedtobuy"} for n in range(120)])
@@ -32,6 +35,12 @@ def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub
     for deal in moved:
         hub.client().crm.deals.basic_api.update(deal_id=deal, simple_public_object_input=SimplePublicObjectInput(
             properties={"dealstage": "contractsent"}))
+    return deals, since, moved
+
+
+def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub: HubSpotEmulator,
+                                                                           client: HubSpotClient) -> None:
+    deals, since, moved = three_moved(hub)
     client.whoami()
     client.calls.clear()
     found = {r["id"]: [v["value"] for v in r["propertiesWithHistory"]["dealstage"]]
@@ -44,6 +53,19 @@ def test_the_few_deals_changed_since_a_date_are_searched_and_read_in_a_batch(hub
     every = list(client.history_since("deals", int((since - timedelta(days=4)).timestamp() * 1000), ["dealstage"]))
     assert sorted(r["id"] for r in every) == sorted(deals)
     assert client.calls == Counter({SEARCH: 2, LIST: 3})    # all changed since: listed, 50 a page
+
+
+def test_changes_that_outgrow_what_a_search_pages_through_are_listed(hub: HubSpotEmulator, client: HubSpotClient,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """HubSpot pages no further than 10,000 results of a search: if more records changed than it pages through
+    (here, a ceiling of 2 stands for it, reached between the count and the search), they are all listed."""
+    deals, since, _ = three_moved(hub)
+    monkeypatch.setattr(client_module, "SEARCH_CEILING", 2)
+    client.whoami()
+    client.calls.clear()
+    found = list(client.history_since("deals", int(since.timestamp() * 1000), ["dealstage"]))
+    assert sorted(r["id"] for r in found) == sorted(deals)
+    assert client.calls == Counter({SEARCH: 3, LIST: 3})    # the counts, the search refused at its first page
 
 
 def test_the_few_tasks_created_since_a_date_are_searched_with_their_deals(hub: HubSpotEmulator,
