@@ -132,38 +132,47 @@ def batch_read(req: Request) -> Reply:
     OBJECT_NOT_FOUND error naming them (UNVERIFIED message)."""
     portal, object_type = req.portal, req.params["objectType"]
     body = req.json_object()
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
-        raise required("inputs")
     requested = body.get("propertiesWithHistory")
     with_history = _names(portal, object_type, requested) if requested else None
-    most = HISTORY_LIST_LIMIT if with_history else BATCH_LIMIT
-    if len(inputs) > most:
-        raise invalid(f"A batch read takes at most {most} inputs{' with propertiesWithHistory' * bool(with_history)}, "
-                      f"got {len(inputs)}", field="inputs")
+    inputs = _batch_inputs(body, HISTORY_LIST_LIMIT if with_history else BATCH_LIMIT,
+                           " with propertiesWithHistory" if with_history else "")
     started = portal.now()
     names = _names(portal, object_type, body.get("properties"))
     found, missing = [], []
-    for item in inputs:
-        record = portal.records[object_type].get(str(item["id"]))
+    for record_id in inputs:
+        record = portal.records[object_type].get(record_id)
         if record is None or record["archived"]:
-            missing.append(str(item["id"]))
+            missing.append(record_id)
         else:
             found.append(_view(record, names, with_history))
-    reply: dict[str, Any] = {"status": "COMPLETE", "results": found, "requestedAt": started, "startedAt": started,
-                             "completedAt": portal.now(), "links": {}}
-    if not missing:
-        return 200, reply
-    reply.update(numErrors=1, errors=[{
+    return _batch_answer(portal, started, found, [{
         "status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing},
-        "message": f"Could not get some {object_type} objects, they may be deleted or not exist."}])
-    return 207, reply
+        "message": f"Could not get some {object_type} objects, they may be deleted or not exist."}] if missing else [])
+
+
+def _batch_inputs(body: dict[str, Any], most: int, limited: str = "") -> list[str]:
+    """The ids a batch read's `inputs` name ([{id}, …]), at most `most` of them."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+        raise required("inputs")
+    if len(inputs) > most:
+        raise invalid(f"A batch read takes at most {most} inputs{limited}, got {len(inputs)}", field="inputs")
+    return [str(i["id"]) for i in inputs]
+
+
+def _batch_answer(portal: Portal, started: str, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> Reply:
+    """A batch response: 200 with the results, or 207 with the errors beside them (BatchResponse…WithErrors)."""
+    reply: dict[str, Any] = {"status": "COMPLETE", "results": results, "requestedAt": started, "startedAt": started,
+                             "completedAt": portal.now(), "links": {}}
+    if errors:
+        reply.update(numErrors=len(errors), errors=errors)
+    return (207 if errors else 200), reply
 
 
 # The v4 associations API ("Associations v4" guide): a batch read takes at most 1,000 ids (the changelog "Bug Fix:
 # Batch Read Limit for HubSpot Associations API", from February 2025); each association carries its type, HubSpot's
-# own ids for the default ones (task to contact 204, task to deal 216, contact to deal 4, deal to contact 3: the
-# guide's table, UNVERIFIED beyond it; others 0 here).
+# own ids for the default ones (task to contact 204, task to deal 216, contact to deal 4, deal to contact 3, as
+# integrations quote them; UNVERIFIED; others 0 here).
 ASSOCIATIONS_BATCH_LIMIT = 1000
 ASSOCIATION_TYPE_IDS = {("tasks", "contacts"): 204, ("tasks", "deals"): 216, ("contacts", "deals"): 4,
                         ("deals", "contacts"): 3}
@@ -176,31 +185,21 @@ def read_associations(req: Request) -> Reply:
     portal, source, target = req.portal, req.params["fromObjectType"], req.params["toObjectType"]
     if target not in portal.records:
         raise invalid(f"Unable to infer object type from: {target}", field="toObjectType")
-    inputs = req.json_object().get("inputs")
-    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
-        raise required("inputs")
-    if len(inputs) > ASSOCIATIONS_BATCH_LIMIT:
-        raise invalid(f"A batch read takes at most {ASSOCIATIONS_BATCH_LIMIT} inputs, got {len(inputs)}",
-                      field="inputs")
+    inputs = _batch_inputs(req.json_object(), ASSOCIATIONS_BATCH_LIMIT)
     started = portal.now()
     results, missing = [], []
-    for item in inputs:
-        record = portal.records[source].get(str(item["id"]))
+    kind = {"category": "HUBSPOT_DEFINED", "typeId": ASSOCIATION_TYPE_IDS.get((source, target), 0), "label": None}
+    for record_id in inputs:
+        record = portal.records[source].get(record_id)
         linked = [] if record is None or record["archived"] else record["associations"].get(target, [])
-        if not linked:
-            missing.append(str(item["id"]))
-            continue
-        kind = {"category": "HUBSPOT_DEFINED", "typeId": ASSOCIATION_TYPE_IDS.get((source, target), 0), "label": None}
-        results.append({"from": {"id": str(item["id"])},
-                        "to": [{"toObjectId": other, "associationTypes": [kind]} for other in linked]})
-    reply: dict[str, Any] = {"status": "COMPLETE", "results": results, "requestedAt": started,
-                             "startedAt": started, "completedAt": portal.now(), "links": {}}
-    if not missing:
-        return 200, reply
-    reply.update(numErrors=len(missing), errors=[
+        if linked:
+            results.append({"from": {"id": record_id},
+                            "to": [{"toObjectId": other, "associationTypes": [kind]} for other in linked]})
+        else:
+            missing.append(record_id)
+    return _batch_answer(portal, started, results, [
         {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"fromObjectId": [i]},
          "message": f"No {target} is associated with {source} {i}."} for i in missing])
-    return 207, reply
 
 
 # -- storing ------------------------------------------------------------------------------
