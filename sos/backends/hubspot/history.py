@@ -103,8 +103,8 @@ class PortalHistory:
                 unavailable[key] = f"HubSpot holds no property for {key}, so it has no history of it"
             elif name not in self._held[OBJECT_TYPES[obj]]:
                 unavailable[key] = (f"the portal has no property {name} (for {key}), so HubSpot keeps no history of "
-                                    "it: turn the feature that makes it on in HubSpot, or map the field to a property "
-                                    "of the portal (api_names: {hubspot: …})")
+                                    "it: `sos apply` creates the blueprint's own properties; HubSpot's own come with "
+                                    "the feature they belong to (forecasting, for hs_forecast_category)")
             else:
                 tracked[name] = key
         if not tracked:
@@ -147,21 +147,24 @@ class PortalHistory:
 
     # -- names -------------------------------------------------------------------------------------------------
 
-    def _properties(self, obj: str, model: Model) -> dict[str, str]:
-        """Field key → the property that holds it: HubSpot's own, then the blueprint's fields."""
+    def _portal_names(self) -> Names:
+        """The portal's stages and properties as sos names them (read once), and the properties it holds."""
         if self._names is None:
             portal = read_portal(self.client, Model())
             self._names = Names.of(portal)
             self._held = {object_type: set(held) for object_type, held in portal.properties.items()}
-        properties = dict(self._names.fields[obj])
+        return self._names
+
+    def _properties(self, obj: str, model: Model) -> dict[str, str]:
+        """Field key → the property that holds it: HubSpot's own, then the blueprint's fields."""
+        properties = dict(self._portal_names().fields[obj])
         properties.update({field.address.key: property_name(field) for field in model.of_kind(ResourceKind.FIELD)
                            if field.address.scope == obj})
         return properties
 
     def _decoder(self, obj: str, model: Model) -> Callable[[str, object], object]:
         """How a property value (text, as HubSpot answers it) of a field is handed out (see History.rows)."""
-        assert self._names is not None
-        stages, owners = self._names.stages, self._usernames_by_owner_id()
+        stages, owners = self._portal_names().stages, self._usernames_by_owner_id()
         conversions: dict[Kind, Callable[[str], object]] = {
             **CONVERSIONS, Kind.STAGE: lambda text: stages.get(text, text),
             Kind.USER: lambda text: owners.get(text, text)}
