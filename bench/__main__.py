@@ -21,7 +21,7 @@ MODULES = (
     "bench.audit",  # an audit's cost: 100,000 seeded deals in the sandbox (time, peak memory); Salesforce API
     #                 calls for 50 checks over 10,000 and 100,000 records
     "bench.reports",  # sos review, forecast and trace on 100,000 seeded deals in the sandbox (time, peak memory);
-    #                   the Salesforce calls they need
+    #                   the Salesforce and HubSpot calls they need
     "bench.reports_salesforce",  # the Salesforce calls of a full History read at 10,000 and 100,000 deals
     "bench.stale",  # stage_age_over on Salesforce: its flows per starter; scheduled paths beside a daily flow over
     #                 120 simulated deals and 45 days, and the same tasks as the sandbox's tick

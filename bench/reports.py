@@ -11,6 +11,10 @@ Bulk API 2.0 query job there, so the calls do not grow with the records.
 The Pipedrive figures: the calls and tokens each report needs against the Pipedrive emulator holding
 bench/reports_pipedrive.DEALS deals and as many leads with their past. A deal's changes come from its own
 changelog, one call a deal, so there the calls grow with the deals the report follows.
+
+The HubSpot figures: the same for the HubSpot emulator with the starter applied and as many deals and contacts
+loaded with their property history and tasks (bench/reports_hubspot.py), where every read is a list call of 100
+records (50 with property history), so the calls grow with the records.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ REPORTS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def run() -> list[tuple[str, str]]:
-    from bench.reports_pipedrive import calls
+    from bench.reports_hubspot import calls as hubspot_calls
+    from bench.reports_pipedrive import calls as pipedrive_calls
 
-    return run_sandbox() + salesforce_calls() + calls(REPORTS)
+    return run_sandbox() + salesforce_calls() + hubspot_calls(REPORTS) + pipedrive_calls(REPORTS)
 
 
 def run_sandbox() -> list[tuple[str, str]]:

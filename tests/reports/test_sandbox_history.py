@@ -105,14 +105,3 @@ def test_sandbox_convert_makes_the_deal_or_says_why_not(client: Path) -> None:
     assert again.exit_code == 1 and f"error: lead {lead} is already converted [bad-record]" in again.stderr
     assert query(client, "SELECT count(*) FROM opportunity") == [(1,)]
 
-
-def test_a_target_without_history_is_named(client: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (client / "sos.yaml").write_text("sos: 1\nblueprint: blueprint.yaml\ntargets:\n  sandbox: {type: local}\n"
-                                     "  hub: {type: hubspot, token_env: ACME_HUBSPOT_TOKEN, portal_id: 62515}\n"
-                                     "default_target: sandbox\n")
-    monkeypatch.setenv("ACME_HUBSPOT_TOKEN", "not-used")   # nothing is asked of HubSpot: it has no History
-    for command in ("review", "forecast", "trace"):
-        result = sos(client, command, "--target", "hub")
-        assert result.exit_code == 1, result.output
-        assert "sos.yaml:5:8: error: target 'hub' has type 'hubspot', whose record history this version of sos " \
-               "cannot read [history-missing]" in result.stderr

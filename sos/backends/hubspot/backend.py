@@ -6,11 +6,12 @@ import datetime
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
-from sos.backends.base import HANDOFF_NOTE, ApplyResult, Capabilities, Export, Live, Support, Tally
+from sos.backends.base import (HANDOFF_NOTE, Activity, ApplyResult, Capabilities, Export, Live, Support, Tally,
+                               Timeline)
 from sos.backends.hubspot.auth import connection
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES
@@ -21,9 +22,13 @@ from sos.plan.change import Action, Plan
 from sos.plan.verify import refuse_mismatches
 from sos.target import Target
 
+if TYPE_CHECKING:
+    from sos.backends.hubspot.history import PortalHistory
+
 STALE = "Saved plan is stale: the CRM changed after this plan was made. Run `sos plan` again."
 AUDIT = "`sos audit` checks the records that break them"
 RECORD_SCOPES = ("crm.objects.deals.read", "crm.objects.contacts.read")
+HISTORY_SCOPES = (*RECORD_SCOPES, "crm.objects.owners.read")   # owners name the users who own and change records
 WRITE_SCOPES = ("crm.schemas.deals.write", "crm.schemas.contacts.write", "crm.schemas.companies.write")
 
 
@@ -71,6 +76,7 @@ class HubSpotBackend:
         self.target = target
         self.client = HubSpotClient(connection(target, os.environ if environ is None else environ), clock=clock,
                                     sleep=sleep, progress=progress or _stderr)
+        self._history: PortalHistory | None = None
 
     def lint(self, desired: Model) -> list[Diagnostic]:
         from sos.backends.hubspot.lint import lint
@@ -153,6 +159,27 @@ class HubSpotBackend:
         from sos.backends.hubspot import records
 
         return records.record_count(self.client, obj)
+
+    # -- history (History in base.py; history.py) ---------------------------------------------
+
+    def rows(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> Iterator[dict[str, object]]:
+        return self._portal_history().rows(obj, fields, desired or Model())
+
+    def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
+                desired: Model | None = None) -> Timeline:
+        return self._portal_history().changes(obj, fields, since, desired or Model())
+
+    def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
+        return self._portal_history().activities(obj, since)
+
+    def _portal_history(self) -> PortalHistory:
+        """One per backend (one report): the portal's stages, properties and owners are read once for all reads."""
+        from sos.backends.hubspot.history import PortalHistory
+
+        if self._history is None:
+            self.client.require_scopes(HISTORY_SCOPES, "reading deals and contacts with their history")
+            self._history = PortalHistory(self.client)
+        return self._history
 
     def status(self) -> str:
         account = self.client.whoami()

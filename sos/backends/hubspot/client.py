@@ -15,6 +15,7 @@ module has passed through the connection's redaction, and no library exception i
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +26,9 @@ from typing import Any, TypeVar
 import requests
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 from hubspot.crm.objects import ApiException as ObjectsApiException
+from hubspot.crm.owners import ApiException as OwnersApiException
 from hubspot.crm.pipelines import ApiException as PipelinesApiException
 from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.utils.requests.http_request_builder import Request
@@ -53,14 +56,25 @@ SERVER_FIRST_WAIT = 1.0
 SERVER_MAX_WAIT = 60.0  # the most sos waits when HubSpot's Retry-After asks for longer
 # The generated APIs' arguments that fill an endpoint's path, by the path's own names.
 PATH_ARGUMENTS = {"objectType": "object_type", "pipelineId": "pipeline_id", "stageId": "stage_id",
-                  "propertyName": "property_name"}
+                  "propertyName": "property_name", "fromObjectType": "from_object_type",
+                  "toObjectType": "to_object_type"}
 BATCH_SIZE = 100        # properties batch endpoints take at most 100 inputs
 LIST_PAGE_SIZE = 100    # record lists (the objects guide)
 # "Usage of this parameter [propertiesWithHistory] will reduce the maximum number of objects that can be read by a
-# single request" (the objects' OpenAPI spec); 50, the number the objects guides give (UNVERIFIED).
+# single request" (the objects' OpenAPI spec, as hubspot-api-client's basic_api quotes it); the spec gives no number.
+# 50: "API allows max 50 items per call with property history" (dlt-hub/verified-sources, sources/hubspot, from
+# calls to the real API); UNVERIFIED in HubSpot's own docs.
 HISTORY_PAGE_SIZE = 50
+OWNERS_PAGE_SIZE = 500  # UNVERIFIED: the owners spec gives `limit` (default 100) no maximum; 500 is commonly quoted
 SEARCH_PAGE_SIZE = 200  # "The maximum number of supported objects per page is 200" (the CRM search guide)
 SEARCH_CEILING = 10_000  # "limited to 10,000 total results for any given query" (the CRM search guide)
+# The property HubSpot stamps at every change of a record, and at its creation (the objects guides' default
+# properties; the tasks guide's hs_createdate UNVERIFIED as searchable).
+LAST_MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
+CREATED = {"tasks": "hs_createdate"}
+# "any batch read requests submitted to the Associations API may not exceed 1000 IDs" (the changelog "Bug Fix: Batch
+# Read Limit for HubSpot Associations API", February 2025)
+ASSOCIATIONS_BATCH_SIZE = 1000
 DAILY_WHY = ("HubSpot counts every app's calls to the portal per day and refuses all of them once the "
              "portal's daily limit is reached; the count resets at midnight in the portal's time zone")
 DAILY_FIX = ("run the command again after midnight in the portal's time zone; the call logs of the portal's apps in "
@@ -222,21 +236,108 @@ class HubSpotClient:
 
     # -- records ---------------------------------------------------------------------------
 
-    def records(self, object_type: str, properties: list[str],
-                with_history: list[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Every record of `object_type` with `properties` (and the history of `with_history`), page after page
-        (100 a call; 50 with history)."""
+    def records(self, object_type: str, properties: list[str], with_history: list[str] | None = None,
+                associations: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of `object_type` with `properties` (and the history of `with_history`, and the ids of the
+        records of the `associations` object types it is associated with), page after page (100 a call; 50 with
+        history)."""
         after: str | None = None
-        history = {"properties_with_history": with_history} if with_history else {}
+        extra = {**({"properties_with_history": with_history} if with_history else {}),
+                 **({"associations": associations} if associations else {})}
         while True:
             cursor = {"after": after} if after else {}
             page = self._json("GET /crm/v3/objects/{objectType}", self.hs.crm.objects.basic_api.get_page,
                               object_type=object_type, limit=HISTORY_PAGE_SIZE if with_history else LIST_PAGE_SIZE,
-                              properties=properties, **history, **cursor)
+                              properties=properties, **extra, **cursor)
             yield from page["results"]
             after = _next_page(page)
             if after is None:
                 return
+
+    def owners(self, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every owner of the portal, or every archived one (a deactivated user's: it still owns records), 500 a
+        call (the owners guide: id is what hubspot_owner_id holds; userId, or userIdIncludingInactive for an
+        inactive user, what a property version's updatedByUserId holds; email)."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            cursor = {"after": after} if after else {}
+            page = self._json("GET /crm/v3/owners/", self.hs.crm.owners.owners_api.get_page, limit=OWNERS_PAGE_SIZE,
+                              archived=archived, **cursor)
+            found += page["results"]
+            after = _next_page(page)
+            if after is None:
+                return found
+
+    def history_since(self, object_type: str, since_ms: int, with_history: list[str]) -> Iterator[dict[str, Any]]:
+        """The records of `object_type` whose history of `with_history` may hold a version at or after `since_ms`
+        (milliseconds since the epoch), with that history, in the fewest calls: when few were modified since, a search
+        finds their ids (200 a call) and a batch read reads them (50 a call with history); else every record is listed
+        (50 a call). A version at or after `since_ms` modified the record then, so the search misses none; two counts
+        (one search call each) choose. HubSpot's search index may lag a change by seconds (the search guide): a
+        change made while the report runs may be missed."""
+        modified = [{"filters": [{"propertyName": LAST_MODIFIED[object_type], "operator": "GTE",
+                                  "value": str(since_ms)}]}]
+        changed, every = self.count(object_type, modified), self.count(object_type, [])
+        searched = -(-changed // SEARCH_PAGE_SIZE) + -(-changed // HISTORY_PAGE_SIZE)
+        found = None if searched >= -(-every // HISTORY_PAGE_SIZE) else \
+            self._found(object_type, {"filterGroups": modified, "properties": ["hs_object_id"]})
+        if found is None:
+            yield from self.records(object_type, ["hs_object_id"], with_history)
+            return
+        for start in range(0, len(found), HISTORY_PAGE_SIZE):
+            # a record archived since the search has no history left to read: HubSpot answers 207 without it
+            yield from self._json("POST /crm/v3/objects/{objectType}/batch/read", self.hs.crm.objects.batch_api.read,
+                                  object_type=object_type, batch_read_input_simple_public_object_id={
+                                      "inputs": [{"id": r["id"]} for r in found[start:start + HISTORY_PAGE_SIZE]],
+                                      "properties": ["hs_object_id"], "propertiesWithHistory": with_history})["results"]
+
+    def created_since(self, object_type: str, since_ms: int, properties: list[str],
+                      associated: str) -> Iterator[dict[str, Any]]:
+        """The records of `object_type` created at or after `since_ms` (milliseconds since the epoch), with
+        `properties` and the ids of the `associated` records they are associated with (as a list call answers them),
+        in the fewest calls: when few were created since, a search finds them (200 a call) and the associations API
+        reads their associations (1,000 records a call); else every record is listed with its associations (100 a
+        call). Two counts (one search call each) choose."""
+        created = [{"filters": [{"propertyName": CREATED[object_type], "operator": "GTE", "value": str(since_ms)}]}]
+        found, every = self.count(object_type, created), self.count(object_type, [])
+        searched = -(-found // SEARCH_PAGE_SIZE) + -(-found // ASSOCIATIONS_BATCH_SIZE)
+        records = None if searched >= -(-every // LIST_PAGE_SIZE) else \
+            self._found(object_type, {"filterGroups": created, "properties": properties})
+        if records is None:
+            for record in self.records(object_type, [*properties, CREATED[object_type]], associations=[associated]):
+                if _millis(str((record.get("properties") or {}).get(CREATED[object_type]) or "")) >= since_ms:
+                    yield record
+            return
+        linked = self._associated(object_type, associated, [str(r["id"]) for r in records])
+        for record in records:
+            ids = linked.get(str(record["id"]), [])
+            yield {**record, "associations": {associated: {"results": [{"id": i} for i in ids]}}}
+
+    def _found(self, object_type: str, query: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Every record the search `query` finds; None when they are more than a search pages through."""
+        try:
+            return list(self.search(object_type, query))
+        except TooManyToSearch:
+            return None
+
+    def _associated(self, source: str, target: str, ids: list[str]) -> dict[str, list[str]]:
+        """Each of `ids` (records of `source`) → the ids of the `target` records associated with it."""
+        linked: dict[str, list[str]] = {}
+        pending: list[dict[str, str]] = [{"id": i} for i in ids]
+        while pending:
+            batch, pending = pending[:ASSOCIATIONS_BATCH_SIZE], pending[ASSOCIATIONS_BATCH_SIZE:]
+            answer = self._json("POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read",
+                                self.hs.crm.associations.v4.batch_api.get_page, from_object_type=source,
+                                to_object_type=target,
+                                batch_input_public_fetch_associations_batch_request={"inputs": batch})
+            for result in answer["results"]:   # an id with none is an error of the 207: it has none
+                record = str(result["from"]["id"])
+                linked.setdefault(record, []).extend(str(t["toObjectId"]) for t in result.get("to") or ())
+                after = _next_page(result)
+                if after:
+                    pending.append({"id": record, "after": after})
+        return linked
 
     def search(self, object_type: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every record a CRM search `query` (`filterGroups`, `properties`, `sorts` …) finds, 200 a call.
@@ -300,7 +401,8 @@ class HubSpotClient:
             self.calls[operation] += 1
             try:
                 return request()
-            except (Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException) as exc:
+            except (Refused, PipelinesApiException, PropertiesApiException, ObjectsApiException,
+                    OwnersApiException, AssociationsApiException) as exc:
                 refusal = refusal_of(exc)
             except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
                 raise self._fail(f"no answer from HubSpot at {self.connection.api_url} to {path} "
@@ -403,6 +505,13 @@ def _missing_scopes(missing: list[str], purpose: str, token_env: str) -> SosErro
 def _batches(items: list[T]) -> Iterator[list[T]]:
     for start in range(0, len(items), BATCH_SIZE):
         yield items[start:start + BATCH_SIZE]
+
+
+def _millis(moment: str) -> int:
+    """A HubSpot date and time (ISO 8601) in milliseconds since the epoch; blank: -1."""
+    if not moment:
+        return -1
+    return int(datetime.datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _next_page(page: dict[str, Any]) -> str | None:

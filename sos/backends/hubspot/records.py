@@ -43,9 +43,11 @@ STANDARD = {
              "industry": "industry", "city": "city", "state": "state", "country": "country"},
 }
 DAYS_IN_STAGE = "days_in_stage"
-# The deal's own page in HubSpot (0-3: deals, 0-1: contacts).
+# A record's own page in HubSpot (0-3: deals, 0-1: contacts, 0-2: companies).
 RECORD_URL = {"opportunity": "https://app.hubspot.com/contacts/{portal}/record/0-3/{id}",
-              "lead": "https://app.hubspot.com/contacts/{portal}/record/0-1/{id}"}
+              "lead": "https://app.hubspot.com/contacts/{portal}/record/0-1/{id}",
+              "contact": "https://app.hubspot.com/contacts/{portal}/record/0-1/{id}",
+              "account": "https://app.hubspot.com/contacts/{portal}/record/0-2/{id}"}
 
 
 @dataclass

@@ -15,6 +15,9 @@ from typing import Any
 from .limits import Clock
 
 OBJECT_TYPES = ("deals", "contacts", "companies")
+# Activities: records under /crm/v3/objects/{objectType} too, but no property or pipeline routes here.
+ACTIVITY_TYPES = ("tasks",)
+RECORD_TYPES = OBJECT_TYPES + ACTIVITY_TYPES
 PIPELINE_TYPES = ("deals", "tickets")
 EPOCH = "1970-01-01T00:00:00Z"
 
@@ -35,13 +38,20 @@ DEFAULT_DEAL_STAGES = (
 DEFAULT_TICKET_STAGES = (("1", "New", "OPEN"), ("2", "Waiting on contact", "OPEN"), ("3", "Waiting on us", "OPEN"),
                          ("4", "Closed", "CLOSED"))
 
+# hs_forecast_category's options (HubSpot's knowledge base, "Forecast category": Not forecasted, Pipeline, Best case,
+# Commit, Closed won; internal values UNVERIFIED).
+FORECAST_CATEGORIES = (("OMIT", "Not forecasted"), ("PIPELINE", "Pipeline"), ("BEST_CASE", "Best case"),
+                       ("COMMIT", "Commit"), ("CLOSED", "Closed won"))
+# hs_task_status (the tasks guide: "either COMPLETED or NOT_STARTED").
+TASK_STATUSES = (("NOT_STARTED", "Not started"), ("COMPLETED", "Completed"))
+
 # hs_lead_status defaults (reference §10; internal values UNVERIFIED).
 LEAD_STATUSES = (("NEW", "New"), ("OPEN", "Open"), ("IN_PROGRESS", "In Progress"), ("OPEN_DEAL", "Open Deal"),
                  ("UNQUALIFIED", "Unqualified"), ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
                  ("CONNECTED", "Connected"), ("BAD_TIMING", "Bad Timing"))
 
 GROUPS = {"deals": ("dealinformation", "Deal information"), "contacts": ("contactinformation", "Contact information"),
-          "companies": ("companyinformation", "Company information")}
+          "companies": ("companyinformation", "Company information"), "tasks": ("taskinformation", "Task information")}
 
 # (name, label, type, fieldType, readOnlyValue, options); options None for non-enumerations.
 _TEXT, _NUMBER, _DATETIME = ("string", "text"), ("number", "number"), ("datetime", "date")
@@ -58,6 +68,9 @@ BUILT_INS: dict[str, list[tuple[str, str, tuple[str, str], bool, tuple[tuple[str
         ("createdate", "Create Date", _DATETIME, False, None),
         ("hs_lastmodifieddate", "Last Modified Date", _DATETIME, True, None),
         ("hs_object_id", "Record ID", _NUMBER, True, None),
+        ("hs_next_step", "Next step", _TEXT, False, None),
+        ("hs_forecast_category", "Forecast category", ("enumeration", "select"), False, FORECAST_CATEGORIES),
+        ("notes_last_updated", "Last Activity Date", _DATETIME, True, None),
     ],
     "contacts": [
         ("firstname", "First Name", _TEXT, False, None),
@@ -68,12 +81,26 @@ BUILT_INS: dict[str, list[tuple[str, str, tuple[str, str], bool, tuple[tuple[str
         ("createdate", "Create Date", _DATETIME, False, None),
         ("lastmodifieddate", "Last Modified Date", _DATETIME, True, None),
         ("hs_object_id", "Record ID", _NUMBER, True, None),
+        ("company", "Company Name", _TEXT, False, None),
+        ("notes_last_updated", "Last Activity Date", _DATETIME, True, None),
     ],
     "companies": [
         ("name", "Company name", _TEXT, False, None),
         ("domain", "Company Domain Name", _TEXT, False, None),
         ("hubspot_owner_id", "Company owner", ("enumeration", "select"), False, ()),
         ("createdate", "Create Date", _DATETIME, False, None),
+        ("hs_lastmodifieddate", "Last Modified Date", _DATETIME, True, None),
+        ("hs_object_id", "Record ID", _NUMBER, True, None),
+    ],
+    # The tasks guide's properties; hs_createdate and hs_task_completion_date are HubSpot's own (UNVERIFIED names
+    # beyond HubSpot's task property list).
+    "tasks": [
+        ("hs_timestamp", "Due date", _DATETIME, False, None),
+        ("hs_task_subject", "Task Title", _TEXT, False, None),
+        ("hs_task_status", "Task Status", ("enumeration", "select"), False, TASK_STATUSES),
+        ("hubspot_owner_id", "Assigned to", ("enumeration", "select"), False, ()),
+        ("hs_createdate", "Create Date", _DATETIME, True, None),
+        ("hs_task_completion_date", "Completed at", _DATETIME, True, None),
         ("hs_lastmodifieddate", "Last Modified Date", _DATETIME, True, None),
         ("hs_object_id", "Record ID", _NUMBER, True, None),
     ],
@@ -88,8 +115,11 @@ DEFAULT_PROPERTIES = {
               "pipeline"),
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
-MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+            "tasks": "hs_lastmodifieddate"}
+CREATED = {"deals": "createdate", "contacts": "createdate", "companies": "createdate", "tasks": "hs_createdate"}
 
 
 def iso(moment: datetime) -> str:
@@ -106,10 +136,11 @@ class Portal:
     properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     pipelines: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    owners: list[dict[str, Any]] = field(default_factory=list)   # GET /crm/v3/owners (the owners guide's fields)
     _next_id: int = 1_000_000
 
     def __post_init__(self) -> None:
-        for object_type in OBJECT_TYPES:
+        for object_type in RECORD_TYPES:
             self.groups[object_type] = {}
             self.properties[object_type] = {}
             self.records[object_type] = {}
@@ -130,6 +161,21 @@ class Portal:
 
     def now(self) -> str:
         return iso(self.clock())
+
+    def add_owner(self, email: str) -> tuple[str, int]:
+        """A user of the portal and the owner HubSpot makes for it: (owner id, user id)."""
+        owner_id, user_id = self.new_id(), 9_000_000 + len(self.owners)
+        first, _, last = email.partition("@")[0].partition(".")
+        self.owners.append({"id": owner_id, "email": email, "type": "PERSON", "firstName": first.title(),
+                            "lastName": last.title(), "userId": user_id, "userIdIncludingInactive": user_id,
+                            "createdAt": EPOCH, "updatedAt": EPOCH, "archived": False, "teams": []})
+        return owner_id, user_id
+
+    def deactivate_owner(self, owner_id: str) -> None:
+        """The owner's user is deactivated: the owner is archived (listed with `archived=true`) and its userId is
+        left out, userIdIncludingInactive kept (the owners guide; UNVERIFIED beyond the field names)."""
+        owner = next(o for o in self.owners if o["id"] == owner_id)
+        owner.update(archived=True, userId=None)
 
     def live_pipelines(self, object_type: str) -> list[dict[str, Any]]:
         return [p for p in self.pipelines[object_type].values() if not p["archived"]]

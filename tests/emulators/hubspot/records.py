@@ -21,10 +21,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ApiError, conflict, invalid, not_found, required
-from .portal import DEFAULT_PROPERTIES, MODIFIED, Portal, iso
+from .portal import CREATED, DEFAULT_PROPERTIES, MODIFIED, Portal, iso
 from .request import Reply, Request
 
 LIST_LIMIT = 100
+BATCH_LIMIT = 100   # "up to 100 records per batch read" (the objects guides)
 # "Usage of this parameter [propertiesWithHistory] will reduce the maximum number of objects that can be read by a
 # single request" (the objects' OpenAPI spec); 50 per the objects guides (UNVERIFIED number).
 HISTORY_LIST_LIMIT = 50
@@ -48,7 +49,7 @@ SEARCHABLE = {"deals": ("dealname", "pipeline", "dealstage", "description", "dea
 def list_records(req: Request) -> Reply:
     object_type = req.params["objectType"]
     with_history = _history_names(req)
-    limit = _limit(req.query.get("limit", "10"), HISTORY_LIST_LIMIT if with_history else LIST_LIMIT)
+    limit = page_limit(req.query.get("limit", "10"), HISTORY_LIST_LIMIT if with_history else LIST_LIMIT)
     archived = req.flag("archived")
     records = sorted((r for r in req.portal.records[object_type].values() if r["archived"] == archived),
                      key=lambda r: int(r["id"]))
@@ -58,8 +59,10 @@ def list_records(req: Request) -> Reply:
             raise invalid(f"after {after!r} is not a valid paging cursor", field="after")
         records = [r for r in records if int(r["id"]) >= int(after)]
     names = _names(req.portal, object_type, _listed(req.query.get("properties")))
+    associated = _listed(req.query.get("associations")) or []
     page = records[:limit]
-    reply: dict[str, Any] = {"results": [_view(r, names, with_history) for r in page]}
+    reply: dict[str, Any] = {"results": [{**_view(r, names, with_history), **_associations(r, object_type, associated)}
+                                         for r in page]}
     if len(records) > limit:
         reply["paging"] = {"next": {"after": records[limit]["id"]}}
     return 200, reply
@@ -87,14 +90,9 @@ def update_record(req: Request) -> Reply:
     body = req.json_object()
     if not isinstance(body.get("properties"), dict):
         raise required("properties")
-    values = _checked(req.portal, object_type, body["properties"], record["properties"])
+    values = valid_values(req.portal, object_type, body["properties"], record["properties"])
     _refuse_duplicate_email(req.portal, object_type, values, record["id"])
-    now = req.portal.now()
-    for name, value in values.items():
-        if record["properties"].get(name) != value:
-            record["history"].setdefault(name, []).insert(0, _version(value, now))
-    record["properties"].update(values)
-    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = now
+    write(record, object_type, values, req.portal.now())
     return 200, _view(record, DEFAULT_PROPERTIES[object_type] + tuple(body["properties"]))
 
 
@@ -108,8 +106,8 @@ def archive_record(req: Request) -> Reply:
 def search(req: Request) -> Reply:
     portal, object_type = req.portal, req.params["objectType"]
     body = req.json_object()
-    limit = _limit(body.get("limit", 10), SEARCH_LIMIT)
-    offset = _offset(body.get("after", "0"))
+    limit = page_limit(body.get("limit", 10), SEARCH_LIMIT)
+    offset = page_start(body.get("after", "0"))
     if offset + limit > SEARCH_CEILING:
         raise invalid(f"Search results are limited to {SEARCH_CEILING}; a page past them cannot be read",
                       field="after")
@@ -127,7 +125,95 @@ def search(req: Request) -> Reply:
     return 200, reply
 
 
+def batch_read(req: Request) -> Reply:
+    """POST /crm/v3/objects/{objectType}/batch/read {inputs: [{id}], properties, propertiesWithHistory}: the records
+    by id (the objects guides, "Retrieve records"; the BatchReadInputSimplePublicObjectId schema), as few as a list
+    page reads (100; 50 with history, UNVERIFIED as for the list); ids of no live record answered 207 with an
+    OBJECT_NOT_FOUND error naming them (UNVERIFIED message)."""
+    portal, object_type = req.portal, req.params["objectType"]
+    body = req.json_object()
+    requested = body.get("propertiesWithHistory")
+    with_history = _names(portal, object_type, requested) if requested else None
+    inputs = _batch_inputs(body, HISTORY_LIST_LIMIT if with_history else BATCH_LIMIT,
+                           " with propertiesWithHistory" if with_history else "")
+    started = portal.now()
+    names = _names(portal, object_type, body.get("properties"))
+    found, missing = [], []
+    for record_id in inputs:
+        record = portal.records[object_type].get(record_id)
+        if record is None or record["archived"]:
+            missing.append(record_id)
+        else:
+            found.append(_view(record, names, with_history))
+    return _batch_answer(portal, started, found, [{
+        "status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing},
+        "message": f"Could not get some {object_type} objects, they may be deleted or not exist."}] if missing else [])
+
+
+def _batch_inputs(body: dict[str, Any], most: int, limited: str = "") -> list[str]:
+    """The ids a batch read's `inputs` name ([{id}, …]), at most `most` of them."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+        raise required("inputs")
+    if len(inputs) > most:
+        raise invalid(f"A batch read takes at most {most} inputs{limited}, got {len(inputs)}", field="inputs")
+    return [str(i["id"]) for i in inputs]
+
+
+def _batch_answer(portal: Portal, started: str, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> Reply:
+    """A batch response: 200 with the results, or 207 with the errors beside them (BatchResponse…WithErrors)."""
+    reply: dict[str, Any] = {"status": "COMPLETE", "results": results, "requestedAt": started, "startedAt": started,
+                             "completedAt": portal.now(), "links": {}}
+    if errors:
+        reply.update(numErrors=len(errors), errors=errors)
+    return (207 if errors else 200), reply
+
+
+# The v4 associations API ("Associations v4" guide): a batch read takes at most 1,000 ids (the changelog "Bug Fix:
+# Batch Read Limit for HubSpot Associations API", from February 2025); each association carries its type, HubSpot's
+# own ids for the default ones (task to contact 204, task to deal 216, contact to deal 4, deal to contact 3, as
+# integrations quote them; UNVERIFIED; others 0 here).
+ASSOCIATIONS_BATCH_LIMIT = 1000
+ASSOCIATION_TYPE_IDS = {("tasks", "contacts"): 204, ("tasks", "deals"): 216, ("contacts", "deals"): 4,
+                        ("deals", "contacts"): 3}
+
+
+def read_associations(req: Request) -> Reply:
+    """POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read {inputs: [{id}]}: for each id, the
+    records of the other type associated with it; an id with none (or of no record) is answered as an error of a
+    207 instead (UNVERIFIED category)."""
+    portal, source, target = req.portal, req.params["fromObjectType"], req.params["toObjectType"]
+    if target not in portal.records:
+        raise invalid(f"Unable to infer object type from: {target}", field="toObjectType")
+    inputs = _batch_inputs(req.json_object(), ASSOCIATIONS_BATCH_LIMIT)
+    started = portal.now()
+    results, missing = [], []
+    kind = {"category": "HUBSPOT_DEFINED", "typeId": ASSOCIATION_TYPE_IDS.get((source, target), 0), "label": None}
+    for record_id in inputs:
+        record = portal.records[source].get(record_id)
+        linked = [] if record is None or record["archived"] else record["associations"].get(target, [])
+        if linked:
+            results.append({"from": {"id": record_id},
+                            "to": [{"toObjectId": other, "associationTypes": [kind]} for other in linked]})
+        else:
+            missing.append(record_id)
+    return _batch_answer(portal, started, results, [
+        {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"fromObjectId": [i]},
+         "message": f"No {target} is associated with {source} {i}."} for i in missing])
+
+
 # -- storing ------------------------------------------------------------------------------
+
+def write(record: dict[str, Any], object_type: str, values: dict[str, str], at: str,
+          user_id: int | None = None) -> None:
+    """Checked `values` saved on `record` at `at`, each changed one a new version of its history (by `user_id`, a
+    user in HubSpot's UI; None: this API)."""
+    for name, value in values.items():
+        if record["properties"].get(name) != value:
+            record["history"].setdefault(name, []).insert(0, version(value, at, user_id))
+    record["properties"].update(values)
+    record["updatedAt"] = record["properties"][MODIFIED[object_type]] = at
+
 
 def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
     """Check and store a new record (the create call and seeding both come here); `createdate` may be given."""
@@ -138,13 +224,14 @@ def store(portal: Portal, object_type: str, values: dict[str, Any]) -> dict[str,
         if missing:
             raise _invalid_values([_problem(name, "REQUIRED", f"{name} is required to create a deal")
                                    for name in missing])
-    checked = _checked(portal, object_type, values, {})
+    checked = valid_values(portal, object_type, values, {})
     _refuse_duplicate_email(portal, object_type, checked)
     record_id = portal.new_id()
-    checked.setdefault("createdate", portal.now())
+    checked.setdefault(CREATED[object_type], portal.now())
     checked.update({"hs_object_id": record_id, MODIFIED[object_type]: portal.now()})
-    record = {"id": record_id, "properties": checked, "createdAt": checked["createdate"], "updatedAt": portal.now(),
-              "archived": False, "history": {name: [_version(value, portal.now())] for name, value in checked.items()}}
+    record = {"id": record_id, "properties": checked, "createdAt": checked[CREATED[object_type]],
+              "updatedAt": portal.now(), "archived": False, "associations": {},
+              "history": {name: [version(value, portal.now())] for name, value in checked.items()}}
     portal.records[object_type][record_id] = record
     return record
 
@@ -161,7 +248,7 @@ def _refuse_duplicate_email(portal: Portal, object_type: str, values: dict[str, 
             raise conflict(f"Contact already exists. Existing ID: {record['id']}")
 
 
-def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: dict[str, str]) -> dict[str, str]:
+def valid_values(portal: Portal, object_type: str, values: dict[str, Any], current: dict[str, str]) -> dict[str, str]:
     """Property values as HubSpot stores them (strings), or 400 naming each bad one."""
     merged = {**current}
     problems: list[dict[str, Any]] = []
@@ -182,7 +269,7 @@ def _checked(portal: Portal, object_type: str, values: dict[str, Any], current: 
         if problem:
             problems.append(_problem(name, *problem))
         else:
-            out[name] = _normalised(portal.properties[object_type][name]["type"], value)
+            out[name] = normalised(portal.properties[object_type][name]["type"], value)
     if problems:
         raise _invalid_values(problems)
     return out
@@ -226,7 +313,7 @@ def _invalid_values(problems: list[dict[str, Any]]) -> ApiError:
                             for p in problems])
 
 
-def _normalised(kind: str, value: str) -> str:
+def normalised(kind: str, value: str) -> str:
     if kind == "datetime":
         return iso(datetime.fromtimestamp(_millis(value) / 1000, UTC))  # type: ignore[operator]
     if kind == "date":
@@ -384,17 +471,29 @@ def _record(req: Request) -> dict[str, Any]:
 
 
 def _view(record: dict[str, Any], names: Any, with_history: list[str] | None = None) -> dict[str, Any]:
-    shown = {k: v for k, v in record.items() if k not in ("properties", "history")}
+    shown = {k: v for k, v in record.items() if k not in ("properties", "history", "associations")}
     shown["properties"] = {name: record["properties"].get(name) for name in dict.fromkeys(names)}
     if with_history:
         shown["propertiesWithHistory"] = {name: record["history"].get(name, []) for name in with_history}
     return copy.deepcopy(shown)
 
 
-def _version(value: str, timestamp: str) -> dict[str, str]:
-    """One ValueWithTimestamp (value, timestamp, sourceType required in the spec); a history lists the newest
-    first (UNVERIFIED order)."""
-    return {"value": value, "timestamp": timestamp, "sourceType": "API"}
+def _associations(record: dict[str, Any], object_type: str, associated: list[str]) -> dict[str, Any]:
+    """`associations`: "the object types to retrieve associated IDs for"; a type the record has none of is left out
+    (UNVERIFIED), each id with its association type label (CollectionResponseAssociatedId: results of {id, type})."""
+    label = object_type.removesuffix("s")
+    found = {kind: {"results": [{"id": i, "type": f"{label}_to_{kind.removesuffix('s')}"}
+                                for i in record["associations"][kind]]}
+             for kind in associated if record["associations"].get(kind)}
+    return {"associations": found} if found else {}
+
+
+def version(value: str, timestamp: str, user_id: int | None = None) -> dict[str, Any]:
+    """One ValueWithTimestamp (value, timestamp, sourceType required in the spec; updatedByUserId for a change a
+    user made in HubSpot, sourceType CRM_UI); a history lists the newest first (UNVERIFIED order)."""
+    if user_id is None:
+        return {"value": value, "timestamp": timestamp, "sourceType": "API"}
+    return {"value": value, "timestamp": timestamp, "sourceType": "CRM_UI", "updatedByUserId": user_id}
 
 
 def _history_names(req: Request) -> list[str] | None:
@@ -424,7 +523,7 @@ def _known(portal: Portal, object_type: str, names: list[Any], where: str) -> No
             raise invalid(f"There was a problem with the request: property {name!r} does not exist", field=where)
 
 
-def _limit(raw: Any, most: int) -> int:
+def page_limit(raw: Any, most: int) -> int:
     try:
         limit = int(raw)
     except (TypeError, ValueError):
@@ -434,7 +533,7 @@ def _limit(raw: Any, most: int) -> int:
     return limit
 
 
-def _offset(raw: Any) -> int:
+def page_start(raw: Any) -> int:
     if not str(raw).isdigit():
         raise invalid(f"after {raw!r} is not a valid paging cursor", field="after")
     return int(str(raw))

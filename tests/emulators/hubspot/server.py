@@ -30,15 +30,17 @@ from ..serving import Served, path_pattern
 from .errors import ApiError, invalid
 from .faults import Fault, Faults
 from .limits import TIERS, Clock, Limits, ManualClock, rate_limit_body
-from .portal import OBJECT_TYPES, PIPELINE_TYPES, Portal, iso
+from .portal import OBJECT_TYPES, PIPELINE_TYPES, RECORD_TYPES, Portal, iso
 from .request import Reply, Request
 
 PORTAL_ID = 62515
 USER_ID = 1234567
 APP_ID = 456789
 # Every scope the emulated API checks, granted to the default token ("oauth" comes with every private app).
-ALL_SCOPES = frozenset({"oauth", "tickets"} | {f"crm.{kind}.{t}.{access}" for kind in ("schemas", "objects")
-                                                for t in OBJECT_TYPES for access in ("read", "write")})
+ALL_SCOPES = frozenset({"oauth", "tickets", "crm.objects.owners.read"}
+                       | {f"crm.{kind}.{t}.{access}" for kind in ("schemas", "objects") for t in OBJECT_TYPES
+                          for access in ("read", "write")})
+OWNERS_LIMIT = 500   # UNVERIFIED: the owners spec gives `limit` no maximum; 500 is the figure integrations quote
 JSON_TYPE = "application/json;charset=utf-8"
 Handler = Callable[[Request], Reply]
 
@@ -48,7 +50,8 @@ class Route:
     method: str
     template: str
     handler: Handler
-    scope: str | None        # "schemas.read" | "schemas.write" | "objects.read" | "objects.write" | "oauth" | None
+    scope: str | None        # "schemas.read" | "schemas.write" | "objects.read" | "objects.write" | "oauth" |
+    #                          "crm.objects.owners.read" | None
     types: tuple[str, ...]   # the objectType values the route serves
     write: bool
 
@@ -204,7 +207,7 @@ class HubSpotEmulator(Served):
 
     def _request(self, route: Route, params: dict[str, str], query: dict[str, str], token: Token,
                  body: bytes) -> Request:
-        object_type = params.get("objectType")
+        object_type = params.get("objectType", params.get("fromObjectType"))   # an association's: its source's
         if object_type is not None and object_type not in route.types:
             raise invalid(f"Unable to infer object type from: {object_type}", field="objectType")
         missing = _missing_scopes(route, object_type, token.scopes)
@@ -243,6 +246,18 @@ class HubSpotEmulator(Served):
                       "collectedAt": iso(now), "fetchStatus": "SUCCESS",
                       "resetsAt": iso(midnight + timedelta(days=1))}]
 
+    def owners(self, req: Request) -> Reply:
+        """GET /crm/v3/owners/ (the owners spec's path; the owners guide: each owner's id — what hubspot_owner_id
+        holds —, email, name and userId — what a property version's updatedByUserId holds); `limit` (default 100)
+        and `after` paging."""
+        limit = records.page_limit(req.query.get("limit", "100"), OWNERS_LIMIT)
+        start = records.page_start(req.query.get("after", "0"))
+        owners = [o for o in req.portal.owners if o["archived"] == req.flag("archived")]
+        reply: dict[str, Any] = {"results": owners[start:start + limit]}
+        if start + limit < len(owners):
+            reply["paging"] = {"next": {"after": str(start + limit)}}
+        return 200, reply
+
     def token_info(self, req: Request) -> Reply:
         """POST /oauth/v2/private-apps/get/access-token-info {"tokenKey": ...} → {userId, hubId, appId, scopes}
         (developers.hubspot.com/docs/api/private-apps). HubSpot lets NA tokens call it without the header:
@@ -270,8 +285,11 @@ def _missing_scopes(route: Route, object_type: str | None, granted: frozenset[st
     crm.objects.T.read; record writes crm.objects.T.write; tickets pipelines `tickets` too."""
     if route.scope is None:
         return []
-    if route.scope == "oauth":
-        accepted = ["oauth"]
+    if route.scope in ("oauth", "crm.objects.owners.read"):
+        accepted = [route.scope]
+    elif object_type == "tasks":   # the tasks guide: "crm.objects.contacts.read, crm.objects.contacts.write"
+        accepted = ["crm.objects.contacts.read", "crm.objects.contacts.write"] if route.scope == "objects.read" \
+            else ["crm.objects.contacts.write"]
     else:
         kind, access = route.scope.split(".")
         accepted = [f"crm.{kind}.{object_type}.{access}"]
@@ -344,12 +362,13 @@ class _Handler(BaseHTTPRequestHandler):
 def _routes(emulator: HubSpotEmulator) -> list[Route]:
     props, pipes, objs = "/crm/v3/properties/{objectType}", "/crm/v3/pipelines/{objectType}", \
         "/crm/v3/objects/{objectType}"
-    p, o, t = OBJECT_TYPES, OBJECT_TYPES, PIPELINE_TYPES
+    p, o, t = OBJECT_TYPES, RECORD_TYPES, PIPELINE_TYPES
 
     return [
         Route("GET", "/account-info/v3/details", emulator.account_details, "oauth", (), False),
         Route("GET", "/account-info/v3/api-usage/daily/private-apps", emulator.daily_usage, "oauth", (), False),
         Route("POST", "/oauth/v2/private-apps/get/access-token-info", emulator.token_info, None, (), False),
+        Route("GET", "/crm/v3/owners/", emulator.owners, "crm.objects.owners.read", (), False),
         Route("GET", f"{props}/groups", properties.list_groups, "schemas.read", p, False),
         Route("POST", f"{props}/groups", properties.create_group, "schemas.write", p, True),
         Route("GET", f"{props}/groups/{{groupName}}", properties.get_group, "schemas.read", p, False),
@@ -379,6 +398,9 @@ def _routes(emulator: HubSpotEmulator) -> list[Route]:
         Route("DELETE", f"{pipes}/{{pipelineId}}/stages/{{stageId}}", pipelines.archive_stage, "schemas.write", t,
               True),
         Route("POST", f"{objs}/search", records.search, "objects.read", o, False),
+        Route("POST", f"{objs}/batch/read", records.batch_read, "objects.read", o, False),
+        Route("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", records.read_associations,
+              "objects.read", o, False),
         Route("GET", objs, records.list_records, "objects.read", o, False),
         Route("POST", objs, records.create_record, "objects.write", o, True),
         Route("GET", f"{objs}/{{objectId}}", records.get_record, "objects.read", o, False),
