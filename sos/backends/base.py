@@ -183,6 +183,9 @@ class Activity:
     cadence: str | None = None   # the cadence key that made it, where the CRM records it
 
 
+STAGE_ENTERED = "stage_entered"     # what History.rows answers for a deal asked when it entered its stage
+
+
 @runtime_checkable
 class History(Protocol):
     """The records as they are and as they changed: what the weekly reports (sos review, forecast, trace) and
@@ -192,7 +195,9 @@ class History(Protocol):
         """Every record of `obj`, as a dict with "id", "url" (its page in the CRM's UI, or None) and each of
         `fields` (sos field keys) decoded: a stage or lead status as its key, an owner as a username, a date as
         datetime.date, a datetime timezone-aware UTC, a number as float, blank as None. A lead also answers
-        "converted_deal" (the id of the deal it became, or None)."""
+        "converted_deal" (the id of the deal it became, or None). A deal asked for STAGE_ENTERED answers when it
+        entered the stage it is in (timezone-aware UTC; its creation when its stage never changed; None when the CRM
+        cannot say), from the CRM's own stamp where it keeps one, so that no stage history need be read for it."""
 
     def changes(self, obj: str, fields: Sequence[str], since: datetime.datetime, *,
                 desired: Model | None = None) -> Timeline:

@@ -16,9 +16,9 @@ FieldChange = Any
 Activity = Any
 
 REPORT_FORMAT_VERSION = 1
-BEGINNING = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)     # "since always": a record's whole history
 DEAL_FIELDS = ("name", "owner", "stage", "amount", "close_date", "next_step", "last_activity_date",
                "created_date", "forecast_category")
+STAGE_ENTERED = "stage_entered"     # base.STAGE_ENTERED: when a deal entered its stage, which History.rows answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,6 @@ def header(report: str, target: Mapping[str, str], today: datetime.date, generat
 
 def deals(history: History, model: Model, fields: Iterable[str] = DEAL_FIELDS) -> list[dict[str, object]]:
     return list(history.rows("opportunity", list(fields), desired=model))
-
-
-def entered(changes: Iterable[FieldChange]) -> dict[str, datetime.datetime]:
-    """Record id → when it entered the state it is in: the last change of the field each change is about."""
-    return {change.record: change.at for change in changes}
 
 
 def spans(changes: Iterable[FieldChange]) -> dict[str, tuple[object, object, FieldChange]]:

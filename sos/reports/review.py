@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sos.model.resources import Model
-from sos.reports.common import (BEGINNING, History, Stage, deal_line, deals, entered, header, money, pipelines_of,
-                                spans, stages_of, start_of)
+from sos.reports.common import (DEAL_FIELDS, STAGE_ENTERED, History, Stage, deal_line, deals, header, money,
+                                pipelines_of, spans, stages_of, start_of)
 
 RISKS = {"over_limit": "past its stage's max_days", "slipped": "close date pushed out",
          "overdue": "close date passed", "no_next_step": "no next step", "inactive": "no recent activity",
@@ -22,10 +22,10 @@ def review(history: History, model: Model, *, target: Mapping[str, str], today: 
            generated: datetime.datetime) -> dict[str, Any]:
     """The pipeline review as of `today`, what moved counted from `since` (the last review)."""
     stages = stages_of(model)
-    rows = deals(history, model)
-    stage_moves = history.changes("opportunity", ["stage"], BEGINNING, desired=model)
-    in_stage_since = entered(stage_moves.changes)
-    moved = spans(c for c in stage_moves.changes if c.at >= start_of(since))
+    # when each deal entered its stage is the CRM's own stamp: only the period's stage moves are read
+    rows = deals(history, model, (*DEAL_FIELDS, STAGE_ENTERED))
+    stage_moves = history.changes("opportunity", ["stage"], start_of(since), desired=model)
+    moved = spans(stage_moves.changes)
     close_moves = history.changes("opportunity", ["close_date"], start_of(since), desired=model)
     # a deal created in the period slipped from the close date it was created with: its creation (a change from
     # None, which a History may or may not report) is no move
@@ -37,14 +37,13 @@ def review(history: History, model: Model, *, target: Mapping[str, str], today: 
     for key, label in pipelines_of(model).items():
         own = {k: s for k, s in stages.items() if s.pipeline == key}
         mine = [d for d in rows if d.get("stage") in own]
-        pipelines.append(_pipeline(key, label, own, mine, in_stage_since, moved, slipped, today=today,
+        pipelines.append(_pipeline(key, label, own, mine, moved, slipped, today=today,
                                    inactive_days=inactive_days, top=top))
     return {**header("review", target, today, generated, since=since.isoformat(), inactive_days=inactive_days),
             "unavailable": {**stage_moves.unavailable, **close_moves.unavailable}, "pipelines": pipelines}
 
 
 def _pipeline(key: str, label: str, stages: Mapping[str, Stage], rows: list[dict[str, object]],
-              in_stage_since: Mapping[str, datetime.datetime],
               moved: Mapping[str, tuple[object, object, Any]],
               slipped: Mapping[str, tuple[datetime.date, datetime.date]], *,
               today: datetime.date, inactive_days: int, top: int) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def _pipeline(key: str, label: str, stages: Mapping[str, Stage], rows: list[dict
     aging = []
     for deal in open_deals:
         stage = stages[str(deal["stage"])]
-        entered_at = in_stage_since.get(str(deal["id"])) or deal.get("created_date")
+        entered_at = deal.get(STAGE_ENTERED) or deal.get("created_date")
         days = (today - entered_at.date()).days if isinstance(entered_at, datetime.datetime) else None
         over = stage.max_days is not None and days is not None and days > stage.max_days
         if stage.max_days is not None and days is not None and over:

@@ -50,6 +50,15 @@ def test_history_reads_a_routed_and_converted_lead(client: Path) -> None:
     [deal_row] = backend.rows("opportunity", ["stage", "amount", "close_date", "owner"])
     assert deal_row["stage"] == "discovery_call" and deal_row["amount"] == 5000.0
     assert deal_row["close_date"] == datetime.date(2026, 12, 30) and deal_row["owner"] == "ae1@example.com"
+    # the day a deal entered its stage, which the sandbox stamps (it keeps no time of day): its creation, until a
+    # save changes the stage; a save that leaves the stage leaves it
+    def stage_entered() -> object:
+        return next(backend.rows("opportunity", ["stage_entered"]))["stage_entered"]
+    assert stage_entered() == datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
+    backend.update_record("opportunity", deal, {"amount": 6000}, now=converted + datetime.timedelta(days=1))
+    assert stage_entered() == datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
+    backend.update_record("opportunity", deal, {"stage": "closed_lost", "loss_reason": "Price"}, now=converted + datetime.timedelta(days=2))
+    assert stage_entered() == datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
     [task] = backend.activities("lead", NOW)
     assert (task.record, task.owner, task.cadence, task.created, task.completed) == \
         (str(lead), "ae1@example.com", "cadence.lead.first_touch", NOW, None)

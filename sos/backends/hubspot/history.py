@@ -19,7 +19,8 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
   about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and completion
   (hs_task_completion_date, UNVERIFIED name). HubSpot does not say which cadence made a task: Activity.cadence is None.
 
-Rows are list calls, 100 records a page. Changes since a date are read with propertiesWithHistory, 50 records a
+Rows are list calls, 100 records a page; 50 when a deal's stage entry is asked, which is the last change in the
+history of `dealstage` read with them. Changes since a date are read with propertiesWithHistory, 50 records a
 call (client.HISTORY_PAGE_SIZE): of the records a search finds modified since then, by batch reads, or of every
 record, listed, whichever costs fewer calls (client.history_since). Tasks created since a date are found by a search
 and their deals or contacts read from the associations API, or listed with them, likewise (client.created_since).
@@ -29,10 +30,11 @@ What a report costs: docs/reports.md and `python -m bench reports`.
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sos.backends.base import Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES, property_name
 from sos.backends.hubspot.read import key_of, read_portal
@@ -77,13 +79,19 @@ class PortalHistory:
         named = obj == "lead" and "name" in fields
         wanted = sorted({*readable.values(), *(LEAD_NAME if named else ())})
         converted = obj == "lead"     # a lead answers the deal it became, asked or not (base.History.rows)
+        # HubSpot stamps no stage entry that sos can read (the per-stage hs_date_entered_* properties are
+        # UNVERIFIED names): the stage's own history says when it last changed
+        stage = properties["stage"] if obj == "opportunity" and STAGE_ENTERED in fields else None
         portal = self.client.whoami().portal_id
-        for found in self.client.records(OBJECT_TYPES[obj], wanted, associations=["deals"] if converted else None):
+        for found in self.client.records(OBJECT_TYPES[obj], wanted, [stage] if stage else None,
+                                         associations=["deals"] if converted else None):
             held = found.get("properties") or {}
             row: dict[str, object] = {"id": str(found["id"]), "url": RECORD_URL[obj].format(portal=portal,
                                                                                             id=found["id"])}
             row.update({key: None for key in fields})
             row.update({key: decode(key, held.get(name)) for key, name in readable.items()})
+            if stage:
+                row[STAGE_ENTERED] = _entered((found.get("propertiesWithHistory") or {}).get(stage) or ())
             if named:
                 row["name"] = " ".join(str(held[p]) for p in LEAD_NAME if held.get(p)) or None
             if converted:
@@ -188,6 +196,15 @@ class PortalHistory:
     def _usernames_by_user_id(self) -> Mapping[int, str]:
         users = ((o.get("userIdIncludingInactive") or o.get("userId"), o.get("email")) for o in self._owner_list())
         return {int(user): str(email) for user, email in users if user is not None and email}
+
+
+def _entered(versions: Sequence[Mapping[str, Any]]) -> datetime.datetime | None:
+    """When a property took the value it holds: the first of its latest versions that hold that value."""
+    ordered = sorted(versions, key=lambda v: _moment(str(v["timestamp"])), reverse=True)
+    if not ordered:
+        return None
+    held = list(itertools.takewhile(lambda v: v.get("value") == ordered[0].get("value"), ordered))
+    return _moment(str(held[-1]["timestamp"]))
 
 
 def _moment(text: str) -> datetime.datetime:

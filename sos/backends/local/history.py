@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sos.backends.base import Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
+from sos.expr.dialects import sql
 from sos.expr.dialects.sql import quote_name
 from sos.expr.types import ExprType, Kind, Scope
 
@@ -61,10 +62,12 @@ def rows(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str]) ->
     if not have:
         return
     wanted = [f for f in fields if f != CONVERTED_DEAL]
-    stored = [(f, decoder(scope.fields.get(f))) for f in wanted if f in have]
-    missing = dict.fromkeys(f for f in wanted if f not in have)
+    stored = [(f, _stage_day if f == STAGE_ENTERED else decoder(scope.fields.get(f)))
+              for f in wanted if _column(f) in have]
+    missing = dict.fromkeys(f for f in wanted if _column(f) not in have)
     converted = scope.object == "lead"
-    selected = ", ".join([f"r.{ID}", *(f"r.{quote_name(f)}" for f, _ in stored), *(["c.deal"] if converted else [])])
+    selected = ", ".join([f"r.{ID}", *(f"r.{quote_name(_column(f))}" for f, _ in stored),
+                          *(["c.deal"] if converted else [])])
     join = f" LEFT JOIN lead_conversion c ON c.lead = r.{ID}" if converted else ""
     for found in connection.execute(f"SELECT {selected} FROM {quote_name(scope.object)} r{join} ORDER BY r.{ID}"):
         row: dict[str, object] = {"id": str(found[0]), "url": None, **missing}
@@ -73,6 +76,16 @@ def rows(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str]) ->
         if converted:
             row[CONVERTED_DEAL] = None if found[-1] is None else str(found[-1])
         yield row
+
+
+def _column(field: str) -> str:
+    """The column a field is read from: the day a deal entered its stage is the one days_in_stage counts from."""
+    return sql.STAGE_ENTERED if field == STAGE_ENTERED else field
+
+
+def _stage_day(value: object) -> datetime.datetime | None:
+    """The day the sandbox stamps a deal's stage entry with, as its first moment (UTC): it keeps no time of day."""
+    return None if value is None else parse_moment(_as_moment(str(value)))
 
 
 def changes(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str],

@@ -8,8 +8,9 @@ src/versions/v2/models/deal-item.ts, activity-item.ts; reference/pipedrive.md):
   values with the time and the user; `GET /v1/deals/{id}/flow` mixes the same changes with notes, mails and files
   (more to read for the same answer), and `GET /v1/recents?items=deal` gives the deals as they are now, not what
   changed. The changelog is per deal, so sos reads it only for the deals updated since the period began (a change
-  since then moved the deal's `update_time`) and saved at least once: one call each. `sos review` follows every
-  deal's stages from its creation (days in stage, moves back), so it reads the changelog of every deal ever saved.
+  since then moved the deal's `update_time`) and saved at least once: one call each. When a deal entered its
+  stage (days in stage) is the deal's own `stage_change_time` (blank until its stage first changes: `add_time`;
+  a won or lost deal's `close_time`), so no changelog is read for it.
   A deal's creation is not an item; its values then are each field's first old value (or its value now), at
   `add_time`, by nobody the API names.
 - **Stage, won and lost**: an open deal's stage is its `stage_id`; won and lost are deal statuses, read as the
@@ -35,7 +36,7 @@ from functools import cached_property
 from itertools import groupby
 from typing import Any
 
-from sos.backends.base import Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
 from sos.backends.pipedrive.client import PipedriveClient
 from sos.backends.pipedrive.read import Account
 from sos.backends.pipedrive.records import RecordReader
@@ -105,6 +106,8 @@ class AccountHistory:
                 row["forecast_category"] = self.forecasts.get(str(values["stage"]))
             next_step, last = planned.get(int(deal["id"]), (None, None))
             row.update({k: v for k, v in (("next_step", next_step), ("last_activity_date", last)) if k in fields})
+            if STAGE_ENTERED in fields:
+                row[STAGE_ENTERED] = _moment(_stage_entered(deal))
             yield row
 
     def _planned(self) -> dict[int, tuple[str | None, datetime.date | None]]:
@@ -227,6 +230,14 @@ class AccountHistory:
                            self.users.get(int(task["owner_id"])), _moment(task["add_time"]),
                            datetime.date.fromisoformat(task["due_date"]) if task.get("due_date") else None,
                            _moment(done) if done else None)
+
+
+def _stage_entered(deal: dict[str, Any]) -> str:
+    """When a deal entered the stage sos reads it in: a won or lost deal at its closing, an open one at Pipedrive's
+    stamp of its last stage change (blank until its stage first changes: its creation)."""
+    if deal["status"] != "open" and deal.get("close_time"):
+        return str(deal["close_time"])
+    return str(deal.get("stage_change_time") or deal["add_time"])
 
 
 def _saved(deal: dict[str, Any]) -> bool:

@@ -15,6 +15,8 @@ LeadHistory, Task, FieldDefinition):
   not tracked is listed in Timeline.unavailable, with the fix. sos does not turn tracking on itself: the 20 fields
   an object may track are the client's to spend (compliance and support reports use them too), and tracking starts
   only from the moment it is on, so a report must say so anyway.
+- **When a deal entered its stage**: Opportunity.LastStageChangeDate, which Salesforce stamps at each stage change
+  (API 52.0 on; blank until the first one: CreatedDate), read with the deals themselves.
 - **Task**: a deal's tasks by WhatId, a lead's by WhoId, told apart by their ids' key prefixes (006 opportunity,
   00Q lead); CompletedDateTime says when one was closed. The flows sos deploys do not mark the tasks they create with
   their cadence, so Activity.cadence is None.
@@ -32,10 +34,11 @@ import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sos.backends.base import Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
 from sos.backends.salesforce.client import SalesforceClient
 from sos.backends.salesforce.names import OBJECTS
 from sos.backends.salesforce.records import BULK_THRESHOLD, _path, fetch
+from sos.expr.dialects import sf_formula
 from sos.expr.dialects.base import Naming
 from sos.expr.dialects.sf_formula import username_reference
 from sos.expr.types import Kind, Scope
@@ -78,13 +81,17 @@ class OrgHistory:
     def _records(self, obj: str, fields: Sequence[str], where: str) -> Iterator[dict[str, object]]:
         naming = self.namings[obj]
         readable = [key for key in dict.fromkeys(fields) if key in naming.fields and key != CONVERTED_DEAL]
-        columns = dict.fromkeys(["Id", *(self._column(obj, key) for key in readable),
+        # Opportunity.LastStageChangeDate: Salesforce stamps it at each stage change, blank until the first one
+        entered = list(sf_formula.STAGE_ENTERED) if obj == "opportunity" and STAGE_ENTERED in fields else []
+        columns = dict.fromkeys(["Id", *(self._column(obj, key) for key in readable), *entered,
                                  *(["ConvertedOpportunityId"] if obj == "lead" else [])])
         soql = f"SELECT {', '.join(columns)} FROM {OBJECTS[obj]}{where}"
         for found in fetch(self.client, OBJECTS[obj], soql, bulk_threshold=self.bulk_threshold):
             row: dict[str, object] = {"id": str(found["Id"]), "url": self._url(obj, str(found["Id"]))}
             row.update({key: None for key in fields})
             row.update({key: self._decode(obj, key, _path(found, self._column(obj, key))) for key in readable})
+            if entered:
+                row[STAGE_ENTERED] = next((_moment(str(found[c])) for c in entered if found.get(c)), None)
             if obj == "lead":
                 row[CONVERTED_DEAL] = found.get("ConvertedOpportunityId") or None
             yield row

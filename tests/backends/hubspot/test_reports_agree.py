@@ -37,7 +37,8 @@ from sos.reports.common import stages_of
 from tests.backends.hubspot.test_backend import SMALL, deal_pipeline, sos
 from tests.backends.salesforce.test_audit_agrees import TODAY
 from tests.backends.salesforce.test_history_agrees import Sandbox, moment
-from tests.backends.salesforce.test_reports_agree import REPORTS, run, without_links
+from tests.backends.salesforce.test_reports_agree import (REPORTS, last_stage_changes, run, stage_entries,
+                                                          without_links)
 from tests.emulators.hubspot import HubSpotEmulator
 from tests.emulators.hubspot.limits import wall_clock
 from tests.emulators.hubspot.loader import Update, load_record
@@ -211,6 +212,17 @@ def test_the_three_reports_agree(loaded: Loaded) -> None:
                                                                       "first touch"}
     assert reports["trace"]["by_leak"].get("first_touch")
     assert all(r["unavailable"] == {} for r in reports.values())
+
+
+def test_a_deal_entered_its_stage_at_the_last_change_of_dealstage(loaded: Loaded) -> None:
+    """HubSpot keeps every value of dealstage with its timestamp (the CRM objects guide, propertiesWithHistory): a
+    deal entered its stage when dealstage took the value it holds, which is its last stage change as the sandbox
+    recorded it (its creation, when it never moved)."""
+    project, hub, ids = loaded
+    hub.calls.clear()
+    deals = {key: found for key, found in ids.items() if key.startswith("opportunity:")}
+    assert stage_entries(project, "hs", deals) == last_stage_changes(Sandbox(project))
+    assert hub.calls["GET /crm/v3/objects/{objectType}"] == -(-len(deals) // 50)    # with history: 50 a call
 
 
 def test_a_portal_without_forecast_categories_is_said_not_guessed(loaded: Loaded) -> None:

@@ -41,7 +41,7 @@ from sos.reports.review import review
 from sos.reports.trace import trace
 from bench.reports_pipedrive import BLUEPRINT
 from tests.backends.salesforce.test_history_agrees import Sandbox
-from tests.backends.salesforce.test_reports_agree import without_links
+from tests.backends.salesforce.test_reports_agree import last_stage_changes, stage_entries, without_links
 from tests.emulators.pipedrive import PipedriveEmulator
 from tests.emulators.pipedrive.loader import Update, add_activity, add_lead, load_deal
 
@@ -196,9 +196,13 @@ def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[
     project, ids = loaded
     running.calls.clear()
     review_found = in_sandbox_ids(run(project, "pd", "review"), ids)
-    # one changelog read per deal ever saved (the stages from creation), whichever of the two reads asks first
+    # the days in each stage come from the deals' stage_change_time: a changelog is read only for each deal saved
+    # since the week began (a save moves update_time), whichever of the review's two reads asks first
+    week = f"{SINCE.isoformat()}T00:00:00Z"
     saved = [d for d in running.account.records["deal"].values() if d["update_time"] != d["add_time"]]
-    assert running.calls["GET /v1/deals/{id}/changelog"] == len(saved) > 0
+    saved_this_week = [d for d in saved if d["update_time"] >= week]
+    assert running.calls["GET /v1/deals/{id}/changelog"] == len(saved_this_week) > 0
+    assert len(saved_this_week) < len(saved)
     assert running.calls["GET /api/v2/deals"] == running.calls["GET /v1/users"] == 1
     assert review_found == without_links(run(project, "sandbox", "review"))
     pipeline = review_found["pipelines"][0]
@@ -222,10 +226,19 @@ def test_review_and_forecast_agree_with_the_sandbox(loaded: tuple[Project, dict[
                                           "markdown"], env={"PIPEDRIVE_API_TOKEN": running.api_token})
     assert result.exit_code == 0, result.output
     assert f"> The CRM cannot say how forecast_category changed: {NO_FORECAST}." in result.output.splitlines()[:8]
-    week = f"{SINCE.isoformat()}T00:00:00Z"     # the deals saved since the week began: a changelog read each
-    read = sum(1 for d in running.account.records["deal"].values()
-               if d["update_time"] >= week and d["update_time"] != d["add_time"])
-    assert f"Reading the changelog of {read} Pipedrive deals, one call each" in result.output
+    assert f"Reading the changelog of {len(saved_this_week)} Pipedrive deals, one call each" in result.output
+
+
+def test_a_deal_entered_its_stage_when_pipedrive_stamped_it(loaded: tuple[Project, dict[str, str]],
+                                                            running: PipedriveEmulator) -> None:
+    """A deal's stage_change_time is stamped when its stage_id changes (reference/pipedrive.md, "Stage age"), won
+    and lost are statuses stamped with close_time: each deal's answer is its last stage change as the sandbox
+    recorded it (its creation, when it never moved)."""
+    project, ids = loaded
+    deals = {key: found for key, found in ids.items() if key.startswith("opportunity:")}
+    closed = [d for d in running.account.records["deal"].values() if d["status"] != "open"]
+    assert closed and len(closed) < len(deals)
+    assert stage_entries(project, "pd", deals) == last_stage_changes(Sandbox(project))
 
 
 def test_the_trace_says_what_pipedrive_cannot_follow(loaded: tuple[Project, dict[str, str]]) -> None:

@@ -124,6 +124,23 @@ def in_sandbox_ids(report: dict[str, Any], ids: dict[str, str]) -> dict[str, Any
     return without_links(json.loads(text))
 
 
+def stage_entries(project: Project, target: str, ids: Mapping[str, str]) -> dict[str, object]:
+    """Sandbox deal id → when the target's History says the deal entered its stage (rows' stage_entered)."""
+    back = {found: key.split(":")[1] for key, found in ids.items()}
+    rows = weekly_report(project, project.target(target), lambda history, model, _: {
+        str(row["id"]): row["stage_entered"] for row in history.rows("opportunity", ["stage_entered"],
+                                                                       desired=model)})
+    return {back[found]: entered for found, entered in rows.items()}
+
+
+def last_stage_changes(sandbox: Sandbox) -> dict[str, datetime.datetime]:
+    """Sandbox deal id → the moment of its last stage change (its creation, when it never moved), read from the
+    sandbox's field_history alone: when the deal entered the stage it is in, the CRM's stamp to compare with."""
+    return {str(r["record"]): moment(str(r["at"])) for r in sandbox.query(
+        "SELECT record, max(at) AS at FROM field_history WHERE object = 'opportunity' AND field = 'stage' "
+        "GROUP BY record")}
+
+
 def without_links(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: without_links(v) for k, v in value.items() if k not in ("url", "target")}
@@ -153,6 +170,20 @@ def test_the_three_reports_agree(both: Project, emulator: SalesforceEmulator) ->
     assert len(leads) == 40 and reports["trace"]["leaked"] > 0
     assert {e["what"] for lead in leads for e in lead["events"]} >= {"created", "routed", "status", "converted"}
     assert all(r["unavailable"] == {} for r in reports.values())
+
+
+def test_a_deal_entered_its_stage_when_salesforce_stamped_it(
+        both: Project, emulator: SalesforceEmulator) -> None:  # noqa: F811
+    """Opportunity.LastStageChangeDate is stamped at each stage change and blank until the first (reference/
+    salesforce.md, note 5; Object Reference, Opportunity), so a deal never moved entered its stage when created:
+    each deal's answer is its last stage change as the sandbox recorded it."""
+    sandbox = Sandbox(both)
+    ids = replay_into_the_org(sandbox, both, emulator)
+    never_moved = [i for i in ids.values() if i.startswith("006")
+                   and not emulator.org.records["Opportunity"][i].get("LastStageChangeDate")]
+    assert never_moved and len(never_moved) < len(last_stage_changes(sandbox))
+    deals = {key: found for key, found in ids.items() if key.startswith("opportunity:")}
+    assert stage_entries(both, "prod", deals) == last_stage_changes(sandbox)
 
 
 def test_without_field_history_salesforce_says_what_it_cannot_trace(
