@@ -22,14 +22,13 @@ def review(history: History, model: Model, *, target: Mapping[str, str], today: 
            generated: datetime.datetime) -> dict[str, Any]:
     """The pipeline review as of `today`, what moved counted from `since` (the last review)."""
     stages = stages_of(model)
-    # when each deal entered its stage is the CRM's own stamp: only the period's stage moves are read
+    # when each deal entered its stage is the CRM's own stamp: only the period's changes are read, in one go
     rows = deals(history, model, (*DEAL_FIELDS, STAGE_ENTERED))
-    stage_moves = history.changes("opportunity", ["stage"], start_of(since), desired=model)
-    moved = spans(stage_moves.changes)
-    close_moves = history.changes("opportunity", ["close_date"], start_of(since), desired=model)
+    timeline = history.changes("opportunity", ["stage", "close_date"], start_of(since), desired=model)
+    moved = spans(c for c in timeline.changes if c.field == "stage")
     # a deal created in the period slipped from the close date it was created with: its creation (a change from
     # None, which a History may or may not report) is no move
-    moves = [c for c in close_moves.changes if c.old is not None]
+    moves = [c for c in timeline.changes if c.field == "close_date" and c.old is not None]
     slipped = {record: (old, new) for record, (old, new, _) in spans(moves).items()
                if isinstance(old, datetime.date) and isinstance(new, datetime.date) and new > old}
 
@@ -40,7 +39,7 @@ def review(history: History, model: Model, *, target: Mapping[str, str], today: 
         pipelines.append(_pipeline(key, label, own, mine, moved, slipped, today=today,
                                    inactive_days=inactive_days, top=top))
     return {**header("review", target, today, generated, since=since.isoformat(), inactive_days=inactive_days),
-            "unavailable": {**stage_moves.unavailable, **close_moves.unavailable}, "pipelines": pipelines}
+            "unavailable": dict(timeline.unavailable), "pipelines": pipelines}
 
 
 def _pipeline(key: str, label: str, stages: Mapping[str, Stage], rows: list[dict[str, object]],
