@@ -57,7 +57,8 @@ def test_history_reads_a_routed_and_converted_lead(client: Path) -> None:
     assert stage_entered() == datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
     backend.update_record("opportunity", deal, {"amount": 6000}, now=converted + datetime.timedelta(days=1))
     assert stage_entered() == datetime.datetime(2026, 12, 4, tzinfo=datetime.UTC)
-    backend.update_record("opportunity", deal, {"stage": "closed_lost", "loss_reason": "Price"}, now=converted + datetime.timedelta(days=2))
+    backend.update_record("opportunity", deal, {"stage": "closed_lost", "loss_reason": "Price"},
+                          now=converted + datetime.timedelta(days=2))
     assert stage_entered() == datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
     [task] = backend.activities("lead", NOW)
     assert (task.record, task.owner, task.cadence, task.created, task.completed) == \
