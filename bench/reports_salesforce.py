@@ -55,7 +55,8 @@ def load(org: Any, count: int, stages: list[str], statuses: list[str], seed: int
         add("Opportunity", deal, {
             "Name": f"Deal {index}", "OwnerId": owner, "StageName": now, "Amount": rng.choice([None, 5000, 25000]),
             "CloseDate": (TODAY.date() + datetime.timedelta(days=rng.randint(-30, 90))).isoformat(),
-            "CreatedDate": iso(created), "ForecastCategoryName": "Pipeline", "NextStep": "Demo", "Probability": 20})
+            "CreatedDate": iso(created), "LastStageChangeDate": iso(moved), "ForecastCategoryName": "Pipeline",
+            "NextStep": "Demo", "Probability": 20})
         for stage, when in ((first, created), (now, moved)):
             add("OpportunityHistory", f"008Bm{2 * index + (when is moved):010d}AAA", {
                 "OpportunityId": deal, "StageName": stage, "Amount": 5000, "CloseDate": "2027-01-31",
