@@ -212,6 +212,10 @@ def test_a_lead_rule_bites_on_its_status(bant: Project) -> None:
 @pytest.mark.parametrize(("values", "expected"), [
     pytest.param({"amount": "lots"}, ["field 'amount' holds 'lots', which is not a number"], id="bad-value"),
     pytest.param({"amout": 5}, ["opportunity has no field 'amout'"], id="unknown-field"),
+    # Salesforce refuses a value outside a restricted picklist (sos deploys picklists restricted) and a stage the
+    # org's OpportunityStage list lacks; HubSpot and Pipedrive refuse an unknown stage id (reference pages).
+    pytest.param({"stage": "signed"}, ["opportunity field 'stage' has no value 'signed'"], id="stage"),
+    pytest.param({"timing": "Next year"}, ["opportunity field 'timing' has no value 'Next year'"], id="picklist"),
     pytest.param({"days_in_stage": 5},
                  ["days_in_stage cannot be written: the sandbox counts it from the day the opportunity entered its "
                   "stage"], id="computed-field"),

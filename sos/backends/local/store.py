@@ -149,6 +149,7 @@ def write(connection: sqlite3.Connection, model: Model, obj: str, values: Mappin
         raise SosError(f"the sandbox holds no {obj} records (it holds {', '.join(RECORD_OBJECTS)})", "bad-record")
     scope = sync_tables(connection, model)[obj]
     _refuse_unknown_fields(obj, values, scope)
+    _refuse_unknown_values(obj, values, scope)
     now = now.astimezone(datetime.UTC).replace(tzinfo=None) if now.tzinfo else now
     today = now.date()
     prior_row = None
@@ -206,6 +207,23 @@ def _refuse_unknown_fields(obj: str, values: Mapping[str, object], scope: Scope)
         elif key not in scope.fields:
             problems.append(Diagnostic(None, f"{obj} has no field '{key}'", "bad-record",
                                        fix=did_you_mean(key, scope.fields) or "apply the blueprint that adds it"))
+    if problems:
+        raise SosError(problems)
+
+
+def _refuse_unknown_values(obj: str, values: Mapping[str, object], scope: Scope) -> None:
+    """A stage, lead status or picklist value the applied blueprint does not define is refused, as a CRM refuses a
+    value outside a restricted picklist (sos deploys picklists restricted; Salesforce's stages and lead statuses
+    are the org's own lists)."""
+    problems = []
+    for key, value in values.items():
+        kind = scope.fields[key]
+        allowed = ([s.key for s in scope.stages] if kind.kind is Kind.STAGE else
+                   [s.key for s in scope.statuses] if kind.kind is Kind.LEAD_STATUS else
+                   list(kind.values) if kind.kind is Kind.PICKLIST else None)
+        if allowed is not None and value not in (None, "") and value not in allowed:
+            problems.append(Diagnostic(None, f"{obj} field '{key}' has no value '{value}'", "bad-record",
+                                       fix=did_you_mean(str(value), allowed) or f"one of: {', '.join(allowed)}"))
     if problems:
         raise SosError(problems)
 
