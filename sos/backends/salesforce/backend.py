@@ -17,8 +17,9 @@ from sos.backends.salesforce.lower.assignment import TAKE_OVER
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET, describe
+from sos.backends.salesforce.names import NOTIFICATION_TYPE, OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET, describe
 from sos.backends.salesforce.package import API_VERSION
+from sos.backends.salesforce.read.flows import foreign_notification_type, notifying
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
 from sos.model.resources import Address, Kind, Model, Resource
@@ -87,6 +88,11 @@ class SalesforceBackend:
         if importing:
             for name, why in org.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
+        if foreign_notification_type(org.notification_type) and notifying(desired):
+            self.client.progress(
+                f"The org has a custom notification type {NOTIFICATION_TYPE} that sos did not make, under the name "
+                "sos's notify cadences send through: they are left alone. Rename or delete it in Setup → Custom "
+                "Notifications, or plan with --adopt to let sos take it over")
         model = Model()
         for resource in org.model:
             model.add(resource)
