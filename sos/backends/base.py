@@ -61,6 +61,7 @@ class Live:
     model: Model
     fingerprint: str
     drift: Mapping[Address, str] = field(default_factory=dict)   # changed outside sos, as reasons
+    notes: Mapping[Kind, str] = field(default_factory=dict)      # a kind's plan note, when this blueprint needs its own
     detail: object = field(default=None, compare=False, repr=False)
 
 

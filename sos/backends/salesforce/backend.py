@@ -96,10 +96,13 @@ class SalesforceBackend:
         model = Model()
         for resource in org.model:
             model.add(resource)
+        unwatched = [c for c in desired.of_kind(Kind.AUTOMATION)
+                     if c.address not in model and flows.watches_nothing(desired, org.model, c)]
         for cadence in desired.of_kind(Kind.AUTOMATION):    # what no flow runs is the plan's note, never a change
-            if not flows.held(cadence) and cadence.address not in model:
+            if (not flows.held(cadence) or cadence in unwatched) and cadence.address not in model:
                 model.add(cadence)
-        return Live(model, fingerprint, {} if importing else org_drift(org), detail=org)
+        notes = {Kind.AUTOMATION: flows.unwatched_note(unwatched)} if unwatched else {}
+        return Live(model, fingerprint, {} if importing else org_drift(org), notes, detail=org)
 
     def _retrieve(self, desired: Model, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
