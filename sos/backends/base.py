@@ -203,6 +203,10 @@ class History(Protocol):
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         """The tasks on records of `obj` created at or after `since`, oldest first."""
 
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """Which of `fields` the CRM holds nothing for on `obj` (rows() answers None on every record), each with
+        why, for a report to say instead of showing blanks."""
+
 
 class Backend(Protocol):
     capabilities: ClassVar[Capabilities]

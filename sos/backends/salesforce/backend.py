@@ -275,6 +275,10 @@ class SalesforceBackend:
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self._history(obj, Model()).activities(obj, since)
 
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """See History.not_held: every field the reports read is a Salesforce field."""
+        return {}
+
     # -- the handoff's claim (sos.handoff.run.DealStore; claims.py) ----------------------------
 
     def holds(self, obj: str, field: str, *, desired: Model | None = None) -> bool:
