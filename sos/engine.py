@@ -145,8 +145,8 @@ def make_plan(project: Project, target: Target, *, adopt: bool = False, backend:
     live = backend.read(desired)
     capabilities = backend.capabilities
     plan = diff(desired, live.model, target=target.name, target_type=target.type, supported=capabilities.held,
-                notes=capabilities.plan_notes(), drift=live.drift, live_fingerprint=live.fingerprint, adopt=adopt,
-                cannot_rename=capabilities.cannot_rename)
+                notes=capabilities.plan_notes() | dict(live.notes), drift=live.drift,
+                live_fingerprint=live.fingerprint, adopt=adopt, cannot_rename=capabilities.cannot_rename)
     if impact and isinstance(backend, Records):
         plan = with_impact(plan, backend, desired)
     return PlanRun(plan, backend, desired, live)

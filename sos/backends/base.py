@@ -61,6 +61,7 @@ class Live:
     model: Model
     fingerprint: str
     drift: Mapping[Address, str] = field(default_factory=dict)   # changed outside sos, as reasons
+    notes: Mapping[Kind, str] = field(default_factory=dict)      # a kind's plan note, when this blueprint needs its own
     detail: object = field(default=None, compare=False, repr=False)
 
 
@@ -206,6 +207,10 @@ class History(Protocol):
 
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         """The tasks on records of `obj` created at or after `since`, oldest first."""
+
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """Which of `fields` the CRM holds nothing for on `obj` (rows() answers None on every record), each with
+        why, for a report to say instead of showing blanks."""
 
 
 class Backend(Protocol):

@@ -79,7 +79,9 @@ def closing(report: Mapping[str, Any]) -> str:
 
 
 def unavailable(report: Mapping[str, Any]) -> list[str]:
-    return [f"The CRM cannot say how {name} changed: {why}." for name, why in report["unavailable"].items()]
+    """What the CRM does not hold (a trace's lead source on HubSpot), then what it cannot say of changes."""
+    return [f"{why}." for why in report.get("not_held", {}).values()] + [
+        f"The CRM cannot say how {name} changed: {why}." for name, why in report["unavailable"].items()]
 
 
 def money(value: float | int | None) -> str:

@@ -45,6 +45,7 @@ def trace(history: History, model: Model, *, target: Mapping[str, str], today: d
                        [c for c in stage_changes if c.record == str(lead.get("converted_deal"))]) for lead in chosen]
     leaked = Counter(kind for lead in traced for kind in dict.fromkeys(leak["kind"] for leak in lead["leaks"]))
     return {**header("trace", target, today, generated, stuck_days=stuck_days),
+            "not_held": history.not_held("lead", LEAD_FIELDS, desired=model),
             "unavailable": {**lead_timeline.unavailable, **stage_timeline.unavailable}, "leads": traced,
             "leaked": sum(1 for lead in traced if lead["leaks"]), "by_leak": dict(leaked.most_common()),
             "summary": summary(len(traced), sum(1 for lead in traced if lead["leaks"]), leaked)}

@@ -172,6 +172,9 @@ class HubSpotBackend:
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self._portal_history().activities(obj, since)
 
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        return self._portal_history().not_held(obj, fields, desired or Model())
+
     def _portal_history(self) -> PortalHistory:
         """One per backend (one report): the portal's stages, properties and owners are read once for all reads."""
         from sos.backends.hubspot.history import PortalHistory

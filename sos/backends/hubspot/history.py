@@ -58,6 +58,10 @@ CONVERSIONS: dict[Kind, Callable[[str], object]] = {
     Kind.MULTI_PICKLIST: lambda text: text.split(";"),
     Kind.LEAD_STATUS: key_of,     # an option sos made has its key as value; another reads as key_of(value)
 }
+# Why HubSpot holds no property for a field, where the reason is not plain.
+NOT_HELD = {"lead_source": "HubSpot holds no lead source for contacts: its Original Source (hs_analytics_source) is "
+                           "HubSpot's own reading of the traffic a contact came from, not a source a rep or a form "
+                           "sets, so each lead's source shows as —"}
 TASK_PROPERTIES = ["hs_task_subject", "hubspot_owner_id", "hs_createdate", "hs_timestamp", "hs_task_completion_date"]
 
 
@@ -134,6 +138,12 @@ class PortalHistory:
                     before = value
         found.sort(key=lambda c: (c.at, c.record, c.field))
         return Timeline(tuple(found), unavailable)
+
+    def not_held(self, obj: str, fields: Sequence[str], model: Model) -> dict[str, str]:
+        """The fields no property holds (a lead's name is its contact's first and last names)."""
+        properties = self._properties(obj, model)
+        return {key: NOT_HELD.get(key, f"HubSpot holds no property for {key}") for key in dict.fromkeys(fields)
+                if key not in properties and not (obj == "lead" and key == "name")}
 
     # -- activities --------------------------------------------------------------------------------------------
 

@@ -349,6 +349,10 @@ class LocalBackend:
         with self._connect(wait=RECORD_WAIT_SECONDS) as connection:
             return history.changes(connection, model_scope(_read_all(connection, self.path), obj), fields, since)
 
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """See History.not_held: the sandbox holds every field the blueprint has."""
+        return {}
+
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         if not self.path.exists():
             return

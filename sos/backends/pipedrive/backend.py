@@ -221,6 +221,10 @@ class PipedriveBackend:
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self._history(None).activities(obj, since)
 
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """See History.not_held: what Pipedrive lacks, it says in changes() (a forecast category, a next step)."""
+        return {}
+
     def export(self, plan: Plan, desired: Model, *, fmt: str, value_sets: bool = False) -> Export:
         raise SosError(f"target '{self.target.name}' is a Pipedrive account: `sos apply` writes it through its API, "
                        "and there are no files to build for it", "build-target")

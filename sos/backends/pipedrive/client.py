@@ -32,6 +32,15 @@ STAGES = "/api/v2/stages"
 FIELDS = {"deal": "/api/v2/dealFields", "person": "/api/v2/personFields",
           "organization": "/api/v2/organizationFields"}
 LEAD_LABELS = "/api/v1/leadLabels"       # no v2 endpoint; an unpaged list
+# What the weekly reports read beside the deals (history.py)
+USERS = "/api/v1/users"
+LEADS = "/api/v1/leads"
+ACTIVITIES = "/api/v2/activities"
+CHANGELOG = "/api/v1/deals/{id}/changelog"
+# Each of those reads → the scope Pipedrive's API reference lists for it, and what it reads: a 403 names them.
+READ_SCOPES = {f"GET {USERS}": ("users:read", "the company's users"), f"GET {LEADS}": ("leads:read", "leads"),
+               f"GET {ACTIVITIES}": ("activities:read", "activities"),
+               f"GET {CHANGELOG}": ("recents:read", "the deals' change logs")}
 INCLUDE_FIELDS = "ui_visibility,important_fields,required_fields"   # returned only when asked (reference §6.2)
 
 PAGE_SIZE = 500                          # the most either paging allows (reference §3)
@@ -266,9 +275,12 @@ class PipedriveClient:
                              "it is wrong, or was revoked or regenerated", "pd-auth-failed",
                              fix=f"{TOKEN_HOW}, and set {self.connection.token_env} to it")
         if status == 403:
+            scope, what = READ_SCOPES.get(operation, ("", ""))
             raise self._fail(f"Pipedrive refused {operation} (HTTP 403: {detail})", "pd-forbidden",
-                             fix="the token's user must be an admin of the company, or have a permission set that "
-                                 "manages pipelines and fields")
+                             fix=f"the token must be allowed to read {what} (Pipedrive's scope {scope}): use the API "
+                                 "token of an admin of the company, or of a user whose permission set allows it"
+                             if scope else "the token's user must be an admin of the company, or have a permission "
+                                           "set that manages pipelines and fields")
         if 300 <= status < 400:
             raise self._fail(f"Pipedrive answered {operation} with a redirect (HTTP {status}) to "
                              f"{response.headers.get('Location', 'nowhere')}; sos does not follow it, so that the "

@@ -37,15 +37,11 @@ from itertools import groupby
 from typing import Any
 
 from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
-from sos.backends.pipedrive.client import PipedriveClient
+from sos.backends.pipedrive.client import ACTIVITIES, CHANGELOG, LEADS, USERS, PipedriveClient
 from sos.backends.pipedrive.read import Account
 from sos.backends.pipedrive.records import RecordReader
 from sos.expr.types import Kind, Scope
 
-USERS = "/api/v1/users"
-LEADS = "/api/v1/leads"
-ACTIVITIES = "/api/v2/activities"
-CHANGELOG = "/api/v1/deals/{id}/changelog"
 CONVERTED_DEAL = "converted_deal"
 # sos field key → the deal keys a change of it is logged under (stage: its stage, status and lost reason)
 LOGGED = {"stage": ("stage_id", "status", "lost_reason"), "amount": ("value",), "close_date": ("expected_close_date",),

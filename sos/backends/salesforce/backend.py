@@ -17,8 +17,9 @@ from sos.backends.salesforce.lower.assignment import TAKE_OVER
 from sos.backends.salesforce.client import ComponentFailure, DeployOutcome, SalesforceClient, plural, stderr_progress
 from sos.backends.salesforce.export import FORMATS, HELP, export_package
 from sos.backends.salesforce.mdxml import MD_NS
-from sos.backends.salesforce.names import OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET, describe
+from sos.backends.salesforce.names import NOTIFICATION_TYPE, OBJECTS, PERMISSION_SET, STAGE_SET, STATUS_SET, describe
 from sos.backends.salesforce.package import API_VERSION
+from sos.backends.salesforce.read.flows import foreign_notification_type, notifying
 from sos.errors import Diagnostic, SosError
 from sos.model.checks import Check
 from sos.model.resources import Address, Kind, Model, Resource
@@ -87,13 +88,21 @@ class SalesforceBackend:
         if importing:
             for name, why in org.left_out:
                 self.client.progress(f"Left out the org's field {name}: {why}; sos cannot manage it")
+        if foreign_notification_type(org.notification_type) and notifying(desired):
+            self.client.progress(
+                f"The org has a custom notification type {NOTIFICATION_TYPE} that sos did not make, under the name "
+                "sos's notify cadences send through: they are left alone. Rename or delete it in Setup → Custom "
+                "Notifications, or plan with --adopt to let sos take it over")
         model = Model()
         for resource in org.model:
             model.add(resource)
+        unwatched = [c for c in desired.of_kind(Kind.AUTOMATION)
+                     if c.address not in model and flows.watches_nothing(desired, org.model, c)]
         for cadence in desired.of_kind(Kind.AUTOMATION):    # what no flow runs is the plan's note, never a change
-            if not flows.held(cadence) and cadence.address not in model:
+            if (not flows.held(cadence) or cadence in unwatched) and cadence.address not in model:
                 model.add(cadence)
-        return Live(model, fingerprint, {} if importing else org_drift(org), detail=org)
+        notes = {Kind.AUTOMATION: flows.unwatched_note(unwatched)} if unwatched else {}
+        return Live(model, fingerprint, {} if importing else org_drift(org), notes, detail=org)
 
     def _retrieve(self, desired: Model, *, org_fields: bool = False) -> tuple[LiveOrg, str]:
         """The org as one retrieve shows it, and its fingerprint (which does not depend on `desired`)."""
@@ -265,6 +274,10 @@ class SalesforceBackend:
 
     def activities(self, obj: str, since: datetime.datetime) -> Iterator[Activity]:
         return self._history(obj, Model()).activities(obj, since)
+
+    def not_held(self, obj: str, fields: Sequence[str], *, desired: Model | None = None) -> dict[str, str]:
+        """See History.not_held: every field the reports read is a Salesforce field."""
+        return {}
 
     # -- the handoff's claim (sos.handoff.run.DealStore; claims.py) ----------------------------
 

@@ -198,6 +198,7 @@ def test_the_three_reports_agree(loaded: Loaded) -> None:
         found = in_sandbox_ids(run(project, "hs", name), ids)
         if name == "trace":
             assert {lead["source"] for lead in found["leads"]} == {None}
+            assert list(found.pop("not_held")) == ["lead_source"] and expected.pop("not_held") == {}
             expected = without_sources(expected)
         assert found == expected, name
         reports[name] = expected
@@ -237,6 +238,23 @@ def test_a_portal_without_forecast_categories_is_said_not_guessed(loaded: Loaded
         held["hs_forecast_category"] = category
     assert list(unavailable) == ["forecast_category"]
     assert "no property hs_forecast_category" in unavailable["forecast_category"]
+
+
+def test_the_trace_says_on_its_first_lines_that_contacts_hold_no_lead_source(loaded: Loaded,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """HubSpot's contact properties (reference/hubspot.md, and the emulator's list) have no lead source a rep or a
+    form sets: the trace says so before its leads, each of which shows `source: —`, rather than leave it blank."""
+    project, _, _ = loaded
+    monkeypatch.chdir(project.root)
+    said = ("HubSpot holds no lead source for contacts: its Original Source (hs_analytics_source) is HubSpot's own "
+            "reading of the traffic a contact came from, not a source a rep or a form sets, so each lead's source "
+            "shows as —.")
+    lines = sos("trace", "--target", "hs", "--format", "markdown", "--today", TODAY.isoformat(),
+                code=2).stdout.splitlines()     # 2: some leads leaked
+    assert lines[2] == f"> {said}"
+    assert "source: —" in "\n".join(lines[3:])
+    sandbox = sos("trace", "--target", "sandbox", "--format", "markdown", "--today", TODAY.isoformat(), code=2).stdout
+    assert sandbox.splitlines()[2].startswith("**Lead ") and "lead source" not in sandbox    # the sandbox holds one
 
 
 def test_a_token_that_cannot_read_owners_is_told_which_scope_to_add(loaded: Loaded,

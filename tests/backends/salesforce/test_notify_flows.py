@@ -13,7 +13,7 @@ Reference, "Task").
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from sos.cli import cli
 from sos.engine import make_plan
 from sos.model.automation import Notify, Owner, Queue, StageEntered, User, automation_of
 from sos.model.resources import Kind
-from sos.plan.change import Action
+from sos.plan.change import Action, Unmanaged
 from sos.project import Project
 from tests.backends.salesforce.conftest import REPO, STARTERS, blueprint_text
 from tests.backends.salesforce.staff import DOMAIN
@@ -247,3 +247,47 @@ def test_an_offline_build_holds_the_owners_notification_and_leaves_out_the_named
     assert b"<members>Sos_Cadence</members>" in written["package.xml"]
     assert "Left out the flows of cadences cadence.opportunity.big_deal_alert, cadence.opportunity.legal_review" \
         in result.output
+
+
+def cadences(found: Iterable[Unmanaged]) -> set[str]:
+    return {str(u.address) for u in found if u.address.kind is Kind.AUTOMATION}
+
+
+def test_the_orgs_own_notification_type_under_sos_name_is_left_alone_until_adopted(
+        emulator: SalesforceEmulator, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lxml import etree
+
+    from tests.emulators.test_salesforce_emulator import component
+
+    theirs = component("CustomNotificationType", "<customNotifTypeName>Deal desk</customNotifTypeName>",
+                       "<description>The deal desk's alerts</description>", "<desktop>true</desktop>",
+                       "<masterLabel>Deal desk</masterLabel>", "<mobile>false</mobile>")
+    emulator.org.put("CustomNotificationType", "Sos_Cadence", etree.fromstring(theirs.encode()))
+    before = etree.tostring(emulator.org.get("CustomNotificationType", "Sos_Cadence").body)  # type: ignore[union-attr]
+    project = make_project(SMALL)
+    notifying = {"cadence.opportunity.big_deal_alert", "cadence.opportunity.owner_nudge"}
+    run = make_plan(project, project.target(None))
+    assert cadences(run.plan.unmanaged) == notifying          # the org's closed stages are look-alikes too
+    assert [str(c.address) for c in run.plan.changes if c.address.kind is Kind.AUTOMATION] == [
+        "cadence.opportunity.legal_review"]
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert "notification type Sos_Cadence that sos did not make" in result.output and "--adopt" in result.output
+    kept = emulator.org.get("CustomNotificationType", "Sos_Cadence")
+    assert kept is not None and etree.tostring(kept.body) == before         # the org's type, as it was
+    assert {c.full_name for c in emulator.org.of_type("Flow")} == {"Sos_Opportunity_Legal_Review"}
+    assert cadences(make_plan(project, project.target(None)).plan.unmanaged) == notifying
+
+    adopting = make_plan(project, project.target(None), adopt=True)
+    assert {(c.action, str(c.address)) for c in adopting.plan.changes if c.address.kind is Kind.AUTOMATION} == {
+        (Action.ADOPT, a) for a in notifying}
+    result = CliRunner().invoke(cli, ["apply", "--auto-approve", "--adopt"])
+    assert result.exit_code == 0, result.output
+    adopted = emulator.org.get("CustomNotificationType", "Sos_Cadence")
+    assert adopted is not None and b"sos: derived (notifications)" in etree.tostring(adopted.body)
+    again = make_plan(project, project.target(None)).plan
+    assert again.changes == () and cadences(again.unmanaged) == set()
+    sf = emulator.client()
+    deal = sf.Opportunity.create({"Name": "Won", "StageName": "Closed Won", "CloseDate": "2027-03-01"})["id"]
+    assert [n[3] for n in sent(emulator, deal)] == ["Your deal is won. Book the kickoff."]

@@ -324,3 +324,25 @@ def test_an_offline_build_switches_every_stage_flow_off_then_deletes_them(emulat
     assert {c.full_name for c in emulator.org.of_type("Flow")} == {
         "Sos_Opportunity_Six_Days_In_Discovery", "Sos_Opportunity_Six_Days_In_Proposal",
         "Sos_Opportunity_Six_Days_In_Negotiation"}
+
+
+# The org's own stage values (the emulator's default org has Qualification) are look-alikes a pipeline lists as they
+# are, without the max_days sos would deploy: stage_limits reads them as the org holds them, so a cadence watching only
+# those has no flow.
+ORGS_OWN_STAGES = (BLUEPRINT[:BLUEPRINT.index("      - {key: discovery")]
+                   + "      - {key: qualification, label: Qualification, probability: 10, max_days: 4}\n"
+                   + BLUEPRINT[BLUEPRINT.index("      - {key: won"):BLUEPRINT.index("  six_days:")])
+
+
+def test_a_cadence_watching_only_the_orgs_own_stages_is_said_once_and_not_planned_again(
+        emulator: SalesforceEmulator, make_project: MakeProject) -> None:
+    project = make_project(ORGS_OWN_STAGES)
+    run = applied(project)
+    assert [c for c in run.plan.changes if c.address.kind is Kind.AUTOMATION] == []
+    [note] = [n for n in run.plan.cannot_enforce if n.startswith("1 cadence")]
+    assert note.endswith("; cadence stale_deal watches only stages sos leaves alone (the org's own values, listed as "
+                         "they are, with no max_days sos deploys), so no flow runs it: give the pipeline stages of its "
+                         "own, or take the org's over with `--adopt` and plan again")
+    assert emulator.org.of_type("Flow") == []
+    again = make_plan(project, project.target(None)).plan
+    assert again.changes == () and again.cannot_enforce == run.plan.cannot_enforce

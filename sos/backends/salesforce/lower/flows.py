@@ -51,7 +51,7 @@ from sos.expr.types import STAGE_FIELDS
 from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, StageAgeOver,
                                   StageEntered, StatusEntered, User, automation_of, stage_limits)
 from sos.model.exprs import model_scope
-from sos.model.resources import Address, Kind, Resource
+from sos.model.resources import Address, Kind, Model, Resource
 
 PRIORITIES = {"high": "High", "normal": "Normal", "low": "Low"}   # Task.Priority's standard values
 RELATED = {"opportunity": "WhatId", "lead": "WhoId"}    # a task is about a deal (What) or a person (Who)
@@ -80,6 +80,30 @@ def held(resource: Resource) -> bool:
         case RecordCreated() | StageEntered() | StatusEntered(), CreateTask(assign_to=Owner() | User()) | Notify():
             return True
     return False
+
+
+def watches_nothing(desired: Model, live: Model, resource: Resource) -> bool:
+    """Whether a stale-deal cadence Salesforce would run watches no stage once the stages sos leaves alone (the org's
+    own values a pipeline lists as they are, with no max_days sos deploys) are taken as the org holds them: it has no
+    flow to deploy."""
+    trigger = automation_of(resource).trigger if held(resource) else None
+    if not isinstance(trigger, StageAgeOver):
+        return False
+    as_left = Model()
+    for wanted in desired:
+        found = live.get(wanted.address)
+        as_left.add(found if wanted.address.kind is Kind.STAGE and found is not None and not found.managed
+                    else wanted)
+    return not stage_limits(as_left, trigger)
+
+
+def unwatched_note(unwatched: list[Resource]) -> str:
+    """The plan's note on cadences, with the stale-deal ones that watch no stage sos can give a flow."""
+    one = len(unwatched) == 1
+    return (f"{HELD_NOTE}; {'cadence' if one else 'cadences'} {', '.join(r.address.key for r in unwatched)} "
+            f"{'watches' if one else 'watch'} only stages sos leaves alone (the org's own values, listed as they are, "
+            f"with no max_days sos deploys), so no flow runs {'it' if one else 'them'}: give the pipeline stages of "
+            "its own, or take the org's over with `--adopt` and plan again")
 
 
 def names_people(resource: Resource) -> bool:

@@ -71,6 +71,7 @@ def parse_retrieved(files: Mapping[str, bytes], desired: Model | None = None, *,
             reader.notification_type = files[name]
         elif folder == "flows" and rest.endswith(".flow"):
             flows.flow(reader, rest.removesuffix(".flow"), files[name])
+    flows.notifying_look_alikes(reader)      # after the flows: sos's own flows of those cadences are left alone too
     stages = values.values(reader, Kind.STAGE, reader.stage_values)
     values.values(reader, Kind.LEAD_STATUS, reader.status_values)
     pipelines.pipelines(reader, stages)     # after the stages: a business process lists their values
