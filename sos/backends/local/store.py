@@ -213,7 +213,7 @@ def _refuse_unknown_fields(obj: str, values: Mapping[str, object], scope: Scope)
 
 def _refuse_unknown_values(obj: str, values: Mapping[str, object], scope: Scope) -> None:
     """A stage, lead status or picklist value the applied blueprint does not define is refused, as a CRM refuses a
-    value outside a restricted picklist (sos deploys picklists restricted; Salesforce's stages and lead statuses
+    value outside a restricted picklist (sos deploys picklists restricted; a CRM's stages and lead statuses
     are the org's own lists)."""
     problems = []
     for key, value in values.items():

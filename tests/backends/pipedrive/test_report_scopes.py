@@ -33,7 +33,9 @@ def test_a_refused_report_read_names_the_scope_it_needs(repo: Repo, pipedrive: P
               created="2026-11-02T10:00:00Z", updates=[("2026-11-03T10:00:00Z", user, {"value": 5000})])
     token = pipedrive.oauth_token(EVERY_READ - {missing})
     repo.monkeypatch.chdir(repo.root)
-    result = CliRunner().invoke(cli, [command, "--target", "pd"], env={"PIPEDRIVE_API_TOKEN": token, "NO_COLOR": "1"})
+    # as of a pinned day: the deal was saved in the week before, so the review reads its changelog
+    result = CliRunner().invoke(cli, [command, "--target", "pd", "--today", "2026-11-06"],
+                                env={"PIPEDRIVE_API_TOKEN": token, "NO_COLOR": "1"})
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-2:] == [
         f"error: Pipedrive refused {operation} (HTTP 403: Scope and URL mismatch) [pd-forbidden]",
