@@ -8,9 +8,9 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
 - **Property history**: a record read with `propertiesWithHistory` answers, for each property named, every value it
   has held as `{value, timestamp, sourceType, sourceId, updatedByUserId}` — the first one set when the record was
   created. Every property keeps its history: nothing is turned on first. A property the portal does not hold
-  (hs_forecast_category on a portal without forecasting, say) has none, and a field sos holds no property for has
-  none either; both are listed in Timeline.unavailable. HubSpot documents no age beyond which it drops old versions
-  (UNVERIFIED): sos reads what it answers.
+  (hs_manual_forecast_category, the deal's forecast category, on a portal without forecasting, say) has none, and a
+  field sos holds no property for has none either; both are listed in Timeline.unavailable. HubSpot documents no age
+  beyond which it drops old versions (UNVERIFIED): sos reads what it answers.
 - **Owners**: hubspot_owner_id holds an owner id, a version's updatedByUserId a user id; the owners API names both
   (`id`, `userId`, or `userIdIncludingInactive` for a deactivated user, whose owner is archived and still owns
   records) with the owner's email, which is the username sos reports. A change no user made (a workflow,
@@ -44,8 +44,8 @@ from sos.model.resources import Model
 
 CONVERTED_DEAL = "converted_deal"
 LEAD_NAME = ("firstname", "lastname")
-# hs_forecast_category's values (HubSpot's knowledge base, "Forecast category"; internal values UNVERIFIED) as the
-# forecast categories sos names
+# hs_manual_forecast_category's values (HubSpot's knowledge base, "Forecast category"; internal values UNVERIFIED) as
+# the forecast categories sos names
 FORECAST_CATEGORY_KEYS = {"OMIT": "omitted", "PIPELINE": "pipeline", "BEST_CASE": "best_case", "COMMIT": "commit",
                           "CLOSED": "closed"}
 CONVERSIONS: dict[Kind, Callable[[str], object]] = {
@@ -104,7 +104,7 @@ class PortalHistory:
             elif name not in self._held[OBJECT_TYPES[obj]]:
                 unavailable[key] = (f"the portal has no property {name} (for {key}), so HubSpot keeps no history of "
                                     "it: `sos apply` creates the blueprint's own properties; HubSpot's own come with "
-                                    "the feature they belong to (forecasting, for hs_forecast_category)")
+                                    "the feature they belong to (forecasting, for hs_manual_forecast_category)")
             else:
                 tracked[name] = key
         if not tracked:
