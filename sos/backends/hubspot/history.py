@@ -32,7 +32,7 @@ import datetime
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sos.backends.base import Activity, FieldChange, Timeline
+from sos.backends.base import Activity, FieldChange, Timeline, utc_moment
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES, property_name
 from sos.backends.hubspot.read import key_of, read_portal
@@ -50,7 +50,7 @@ FORECAST_CATEGORY_KEYS = {"OMIT": "omitted", "PIPELINE": "pipeline", "BEST_CASE"
                           "CLOSED": "closed"}
 CONVERSIONS: dict[Kind, Callable[[str], object]] = {
     Kind.DATE: lambda text: datetime.date.fromisoformat(text[:10]),
-    Kind.DATETIME: lambda text: _moment(text),
+    Kind.DATETIME: utc_moment,
     Kind.NUMBER: float,
     Kind.BOOLEAN: lambda text: text.lower() == "true",
     Kind.MULTI_PICKLIST: lambda text: text.split(";"),
@@ -117,8 +117,8 @@ class PortalHistory:
             for name, field_key in tracked.items():
                 versions = history.get(name) or ()
                 before: object = None
-                for version in sorted(versions, key=lambda v: _moment(str(v["timestamp"]))):
-                    value, at = decode(field_key, version.get("value")), _moment(str(version["timestamp"]))
+                for version in sorted(versions, key=lambda v: utc_moment(str(v["timestamp"]))):
+                    value, at = decode(field_key, version.get("value")), utc_moment(str(version["timestamp"]))
                     if value != before and at >= since:
                         who = version.get("updatedByUserId")
                         found.append(FieldChange(str(record["id"]), field_key, before, value, at,
@@ -135,13 +135,13 @@ class PortalHistory:
         found: list[Activity] = []
         for task in self.client.created_since("tasks", int(since.timestamp() * 1000), TASK_PROPERTIES, parent):
             held = task.get("properties") or {}
-            created = _moment(str(held.get("hs_createdate") or task["createdAt"]))
+            created = utc_moment(str(held.get("hs_createdate") or task["createdAt"]))
             due, completed = held.get("hs_timestamp"), held.get("hs_task_completion_date")
             for record in ((task.get("associations") or {}).get(parent) or {}).get("results") or ():
                 found.append(Activity(str(task["id"]), str(record["id"]), str(held.get("hs_task_subject") or ""),
                                       owners.get(str(held.get("hubspot_owner_id") or "")), created,
                                       datetime.date.fromisoformat(str(due)[:10]) if due else None,
-                                      _moment(str(completed)) if completed else None))
+                                      utc_moment(str(completed)) if completed else None))
         found.sort(key=lambda a: (a.created, a.id))
         yield from found
 
@@ -188,8 +188,3 @@ class PortalHistory:
     def _usernames_by_user_id(self) -> Mapping[int, str]:
         users = ((o.get("userIdIncludingInactive") or o.get("userId"), o.get("email")) for o in self._owner_list())
         return {int(user): str(email) for user, email in users if user is not None and email}
-
-
-def _moment(text: str) -> datetime.datetime:
-    """A HubSpot timestamp (`…T10:00:00.000Z`, or `+00:00` as the client writes it back), timezone-aware UTC."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.UTC)
