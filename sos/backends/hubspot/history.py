@@ -16,8 +16,10 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
   records) with the owner's email, which is the username sos reports. A change no user made (a workflow,
   an import, an integration) has no user: its `who` is None.
 - **Tasks** are records of their own (`/crm/v3/objects/tasks`), associated with the deals and contacts they are
-  about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and completion
-  (hs_task_completion_date, UNVERIFIED name). HubSpot does not say which cadence made a task: Activity.cadence is None.
+  about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and status
+  (hs_task_status, "either COMPLETED or NOT_STARTED"): a task is done when its status says so, at its completion date
+  (hs_task_completion_date, UNVERIFIED name; its last change when it holds none), and a task reopened is open whatever
+  date it kept. HubSpot does not say which cadence made a task: Activity.cadence is None.
 
 Rows are list calls, 100 records a page. Changes since a date are read with propertiesWithHistory, 50 records a
 call (client.HISTORY_PAGE_SIZE): of the records a search finds modified since then, by batch reads, or of every
@@ -56,7 +58,8 @@ CONVERSIONS: dict[Kind, Callable[[str], object]] = {
     Kind.MULTI_PICKLIST: lambda text: text.split(";"),
     Kind.LEAD_STATUS: key_of,     # an option sos made has its key as value; another reads as key_of(value)
 }
-TASK_PROPERTIES = ["hs_task_subject", "hubspot_owner_id", "hs_createdate", "hs_timestamp", "hs_task_completion_date"]
+TASK_PROPERTIES = ["hs_task_subject", "hubspot_owner_id", "hs_createdate", "hs_timestamp", "hs_task_status",
+                   "hs_task_completion_date", "hs_lastmodifieddate"]
 
 
 class PortalHistory:
@@ -136,7 +139,9 @@ class PortalHistory:
         for task in self.client.created_since("tasks", int(since.timestamp() * 1000), TASK_PROPERTIES, parent):
             held = task.get("properties") or {}
             created = utc_moment(str(held.get("hs_createdate") or task["createdAt"]))
-            due, completed = held.get("hs_timestamp"), held.get("hs_task_completion_date")
+            due = held.get("hs_timestamp")
+            completed = held.get("hs_task_completion_date") or held.get("hs_lastmodifieddate") \
+                if held.get("hs_task_status") == "COMPLETED" else None
             for record in ((task.get("associations") or {}).get(parent) or {}).get("results") or ():
                 found.append(Activity(str(task["id"]), str(record["id"]), str(held.get("hs_task_subject") or ""),
                                       owners.get(str(held.get("hubspot_owner_id") or "")), created,
