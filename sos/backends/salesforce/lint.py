@@ -153,8 +153,9 @@ def check_notifications(desired: Model, problems: list[Diagnostic]) -> None:
     for cadence in filter(held, desired.of_kind(Kind.AUTOMATION)):
         action = automation_of(cadence).action
         if isinstance(action, Notify) and len(action.message) > NOTIFICATION_BODY_LIMIT:
-            problems.append(Diagnostic(cadence.origin, f"cadence {cadence.address.key} has a {len(action.message)}-"
-                                       f"character message; a Salesforce notification holds {NOTIFICATION_BODY_LIMIT}",
+            problems.append(Diagnostic(cadence.spans.get("message", cadence.origin),
+                                       f"cadence {cadence.address.key} has a {len(action.message)}-character "
+                                       f"message; a Salesforce notification holds {NOTIFICATION_BODY_LIMIT}",
                                        "sf-notification-too-long", fix="shorten the message"))
 
 

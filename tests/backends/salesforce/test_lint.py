@@ -240,15 +240,19 @@ def test_a_prior_value_a_formula_cannot_read_fails_at_validate(tmp_path: Path,
 
 def test_a_notify_message_longer_than_a_notification_holds_is_refused(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A custom notification's body holds 750 characters (Actions Developer Guide, "Custom Notification Actions")."""
+    """A custom notification's body holds 750 characters (Actions Developer Guide, "Custom Notification Actions"):
+    a longer message is refused where it is written."""
     cadence = textwrap.dedent(PIPELINE % VALID) + (
         "cadences:\n  commit_alert:\n    trigger: {stage_entered: discovery}\n"
         "    action: {notify: {message: %s}}\n")
     (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
+    lines = (cadence % "m").splitlines()
+    line = next(n for n, written in enumerate(lines, 1) if "message: " in written)
+    column = lines[line - 1].index("message: ") + len("message: ") + 1
     for length, expected in ((750, []), (751, [
-            "blueprint.yaml:18:3: error: cadence commit_alert has a 751-character message; a Salesforce notification "
-            "holds 750 [sf-notification-too-long]", "  fix: shorten the message"])):
+            f"blueprint.yaml:{line}:{column}: error: cadence commit_alert has a 751-character message; a Salesforce "
+            "notification holds 750 [sf-notification-too-long]", "  fix: shorten the message"])):
         (tmp_path / "blueprint.yaml").write_text(cadence % ("m" * length), encoding="utf-8")
         result = CliRunner().invoke(cli, ["validate"])
         assert [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")] \
