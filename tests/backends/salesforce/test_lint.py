@@ -257,3 +257,47 @@ def test_a_notify_message_longer_than_a_notification_holds_is_refused(tmp_path: 
         result = CliRunner().invoke(cli, ["validate"])
         assert [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")] \
             == expected, result.output
+
+
+CADENCES = """\
+cadences:
+  first_touch:
+    trigger: {record_created: lead}
+    action: {create_task: {subject: Call, due_in_days: 1}}
+  weekly_review:
+    schedule: {every: monday, at: "09:00", timezone: UTC}
+    action: {report: pipeline_review}
+  stale_big:
+    trigger: {stage_age_over: 10}
+    when: amount > 50000
+    action: {create_task: {subject: Unstick it}}
+  stale_alert:
+    trigger: {stage_age_over: 10}
+    action: {notify: {message: A deal is stuck.}}
+  deal_desk:
+    trigger: {stage_entered: discovery}
+    action: {create_task: {subject: Price it, assign_to: {queue: deal_desk}}}
+"""
+
+
+def test_each_cadence_salesforce_does_not_run_is_named_where_it_is_written(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox runs every cadence; a Salesforce target runs those a Flow can (docs/salesforce.md, "Cadences as
+    Flows"): a schedule runs from CI, a first touch is a Flow. Each other one gets a warning at its key."""
+    text = textwrap.dedent(PIPELINE % VALID) + CADENCES
+    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 0, result.output
+    lines = text.splitlines()
+
+    def at(key: str) -> str:
+        line = lines.index(f"  {key}:") + 1
+        return f"blueprint.yaml:{line}:3: warning: cadence {key} is not applied to Salesforce: "
+
+    assert [line for line in result.stderr.splitlines() if "[sf-cadence-not-run]" in line] == [
+        at("stale_big") + "its `when` would be read as the deal enters the stage, not on the day the task is due "
+                          "[sf-cadence-not-run]",
+        at("stale_alert") + "a stale deal's flow creates a task; it sends no notification [sf-cadence-not-run]",
+        at("deal_desk") + "a Salesforce task is owned by a user, never by a queue [sf-cadence-not-run]"]
