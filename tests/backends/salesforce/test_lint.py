@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from sos.blueprint.resolve import display_path
 from sos.cli import cli
@@ -42,6 +42,14 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: str = PRO
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == (1 if "error:" in result.stderr else 0), result.output
     return [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")]
+
+
+def validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Result:
+    """`sos validate` of blueprint `text` in a project whose one target is a Salesforce org."""
+    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(cli, ["validate"])
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
@@ -226,10 +234,7 @@ def test_a_prior_value_a_formula_cannot_read_fails_at_validate(tmp_path: Path,
     """is_new() and PRIORVALUE are fine in a validation rule, but a prior owner has no username to compare with
     (sos names users by username): `sos validate` says so for a Salesforce target, at `prior`."""
     text = textwrap.dedent(PIPELINE % VALID) + PRIOR_OWNER_RULE
-    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
-    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["validate"])
+    result = validated(tmp_path, monkeypatch, text)
     assert result.exit_code == 1, result.output
     lines = text.splitlines()
     line = next(n for n, written in enumerate(lines, 1) if "prior(owner)" in written)
@@ -285,10 +290,7 @@ def test_each_cadence_salesforce_does_not_run_is_named_where_it_is_written(tmp_p
     """The sandbox runs every cadence; a Salesforce target runs those a Flow can (docs/salesforce.md, "Cadences as
     Flows"): a schedule runs from CI, a first touch is a Flow. Each other one gets a warning at its key."""
     text = textwrap.dedent(PIPELINE % VALID) + CADENCES
-    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
-    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["validate"])
+    result = validated(tmp_path, monkeypatch, text)
     assert result.exit_code == 0, result.output
     lines = text.splitlines()
 
