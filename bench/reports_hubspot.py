@@ -91,7 +91,8 @@ def load(hub: Any, count: int, seed: int = 5) -> None:
         first, now = rng.sample(stages, 2)
         deal = load_record(portal, "deals", {
             "dealname": f"Deal {index}", "pipeline": pipeline["id"], "dealstage": first, "hubspot_owner_id": owner,
-            "amount": rng.choice(["", "5000", "25000"]), "hs_forecast_category": "PIPELINE", "hs_next_step": "Call",
+            "amount": rng.choice(["", "5000", "25000"]), "hs_manual_forecast_category": "PIPELINE",
+            "hs_next_step": "Call",
             "closedate": (TODAY.date() + datetime.timedelta(days=rng.randint(-30, 90))).isoformat()},
             created=created.isoformat(), by=user,
             updates=[(moved, user, {"dealstage": now, "hs_next_step": "Demo"})])

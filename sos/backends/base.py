@@ -187,6 +187,13 @@ class Activity:
 STAGE_ENTERED = "stage_entered"     # what History.rows answers for a deal asked when it entered its stage
 
 
+def utc_moment(text: str) -> datetime.datetime:
+    """A date and time as a CRM's API or the sandbox writes it (ISO 8601 with `Z`, `+0000` or `+00:00`; with no offset,
+    as Pipedrive's v1 `2026-12-04 10:00:00`, it is UTC), timezone-aware UTC, as FieldChange.at and Activity hold it."""
+    moment = datetime.datetime.fromisoformat(text)
+    return moment.astimezone(datetime.UTC) if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
 @runtime_checkable
 class History(Protocol):
     """The records as they are and as they changed: what the weekly reports (sos review, forecast, trace) and

@@ -98,14 +98,18 @@ def _exprs(bp: Blueprint, obj: str, **exprs: Expr | None) -> dict[str, TypedExpr
     return {name: typed_expr(bp, expr, obj)[0] for name, expr in exprs.items() if expr is not None}
 
 
-def _assignee_span(cadence: Node | None) -> dict[str, Span]:
-    """Where a cadence names who gets its task or notification (`assign_to:`, `to:`), as its `assignee` span."""
+def _action_spans(cadence: Node | None) -> dict[str, Span]:
+    """Where a cadence names who gets its task or notification (`assign_to:`, `to:`), as its `assignee` span, and
+    where a notification's `message:` is, as its `message` span."""
     action = cadence.get("action") if cadence is not None and cadence.is_map else None
+    spans: dict[str, Span] = {}
     for name, body in action.items() if action is not None and action.is_map else ():
-        found = body.get({"create_task": "assign_to", "notify": "to"}.get(name, "")) if body.is_map else None
-        if found is not None:
-            return {"assignee": found.span}
-    return {}
+        for key, span_name in (({"create_task": "assign_to", "notify": "to"}.get(name, ""), "assignee"),
+                               ("message" if name == "notify" else "", "message")):
+            found = body.get(key) if body.is_map and key else None
+            if found is not None:
+                spans[span_name] = found.span
+    return spans
 
 
 def _rename_spans(item: Renamable) -> dict[str, Span]:
@@ -148,7 +152,7 @@ def compile_model(bp: Blueprint) -> Model:
                                 to_text(cadence.when) if cadence.when else None, cadence.description)
         model.add(Resource(Address(Kind.AUTOMATION, cadence.scope, cadence.key), automation_attrs(automation),
                            cadence.origin, exprs=_exprs(bp, cadence.scope, when=cadence.when),
-                           spans=_assignee_span(cadence.node)))
+                           spans=_action_spans(cadence.node)))
     for position, route in enumerate(bp.routing):
         assignment = Assignment(assignee_from(route.assign_to), position,  # type: ignore[arg-type]
                                 to_text(route.when) if route.when else None, route.description)

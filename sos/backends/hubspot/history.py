@@ -8,16 +8,18 @@ Where HubSpot keeps it (the CRM objects guides and their OpenAPI specs, the owne
 - **Property history**: a record read with `propertiesWithHistory` answers, for each property named, every value it
   has held as `{value, timestamp, sourceType, sourceId, updatedByUserId}` — the first one set when the record was
   created. Every property keeps its history: nothing is turned on first. A property the portal does not hold
-  (hs_forecast_category on a portal without forecasting, say) has none, and a field sos holds no property for has
-  none either; both are listed in Timeline.unavailable. HubSpot documents no age beyond which it drops old versions
-  (UNVERIFIED): sos reads what it answers.
+  (hs_manual_forecast_category, the deal's forecast category, on a portal without forecasting, say) has none, and a
+  field sos holds no property for has none either; both are listed in Timeline.unavailable. HubSpot documents no age
+  beyond which it drops old versions (UNVERIFIED): sos reads what it answers.
 - **Owners**: hubspot_owner_id holds an owner id, a version's updatedByUserId a user id; the owners API names both
   (`id`, `userId`, or `userIdIncludingInactive` for a deactivated user, whose owner is archived and still owns
   records) with the owner's email, which is the username sos reports. A change no user made (a workflow,
   an import, an integration) has no user: its `who` is None.
 - **Tasks** are records of their own (`/crm/v3/objects/tasks`), associated with the deals and contacts they are
-  about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and completion
-  (hs_task_completion_date, UNVERIFIED name). HubSpot does not say which cadence made a task: Activity.cadence is None.
+  about: the subject (hs_task_subject), owner, due date (hs_timestamp), creation (hs_createdate) and status
+  (hs_task_status, "either COMPLETED or NOT_STARTED"): a task is done when its status says so, at its completion date
+  (hs_task_completion_date, UNVERIFIED name; its last change when it holds none), and a task reopened is open whatever
+  date it kept. HubSpot does not say which cadence made a task: Activity.cadence is None.
 
 Rows are list calls, 100 records a page; 50 when a deal's stage entry is asked, which is the last change in the
 history of `dealstage` read with them. Changes since a date are read with propertiesWithHistory, 50 records a
@@ -34,7 +36,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline, utc_moment
 from sos.backends.hubspot.client import HubSpotClient
 from sos.backends.hubspot.names import OBJECT_TYPES, property_name
 from sos.backends.hubspot.read import key_of, read_portal
@@ -46,13 +48,13 @@ from sos.model.resources import Model
 
 CONVERTED_DEAL = "converted_deal"
 LEAD_NAME = ("firstname", "lastname")
-# hs_forecast_category's values (HubSpot's knowledge base, "Forecast category"; internal values UNVERIFIED) as the
-# forecast categories sos names
+# hs_manual_forecast_category's values (HubSpot's knowledge base, "Forecast category"; internal values UNVERIFIED) as
+# the forecast categories sos names
 FORECAST_CATEGORY_KEYS = {"OMIT": "omitted", "PIPELINE": "pipeline", "BEST_CASE": "best_case", "COMMIT": "commit",
                           "CLOSED": "closed"}
 CONVERSIONS: dict[Kind, Callable[[str], object]] = {
     Kind.DATE: lambda text: datetime.date.fromisoformat(text[:10]),
-    Kind.DATETIME: lambda text: _moment(text),
+    Kind.DATETIME: utc_moment,
     Kind.NUMBER: float,
     Kind.BOOLEAN: lambda text: text.lower() == "true",
     Kind.MULTI_PICKLIST: lambda text: text.split(";"),
@@ -62,7 +64,8 @@ CONVERSIONS: dict[Kind, Callable[[str], object]] = {
 NOT_HELD = {"lead_source": "HubSpot holds no lead source for contacts: its Original Source (hs_analytics_source) is "
                            "HubSpot's own reading of the traffic a contact came from, not a source a rep or a form "
                            "sets, so each lead's source shows as —"}
-TASK_PROPERTIES = ["hs_task_subject", "hubspot_owner_id", "hs_createdate", "hs_timestamp", "hs_task_completion_date"]
+TASK_PROPERTIES = ["hs_task_subject", "hubspot_owner_id", "hs_createdate", "hs_timestamp", "hs_task_status",
+                   "hs_task_completion_date", "hs_lastmodifieddate"]
 
 
 class PortalHistory:
@@ -116,7 +119,7 @@ class PortalHistory:
             elif name not in self._held[OBJECT_TYPES[obj]]:
                 unavailable[key] = (f"the portal has no property {name} (for {key}), so HubSpot keeps no history of "
                                     "it: `sos apply` creates the blueprint's own properties; HubSpot's own come with "
-                                    "the feature they belong to (forecasting, for hs_forecast_category)")
+                                    "the feature they belong to (forecasting, for hs_manual_forecast_category)")
             else:
                 tracked[name] = key
         if not tracked:
@@ -129,8 +132,8 @@ class PortalHistory:
             for name, field_key in tracked.items():
                 versions = history.get(name) or ()
                 before: object = None
-                for version in sorted(versions, key=lambda v: _moment(str(v["timestamp"]))):
-                    value, at = decode(field_key, version.get("value")), _moment(str(version["timestamp"]))
+                for version in sorted(versions, key=lambda v: utc_moment(str(v["timestamp"]))):
+                    value, at = decode(field_key, version.get("value")), utc_moment(str(version["timestamp"]))
                     if value != before and at >= since:
                         who = version.get("updatedByUserId")
                         found.append(FieldChange(str(record["id"]), field_key, before, value, at,
@@ -153,13 +156,15 @@ class PortalHistory:
         found: list[Activity] = []
         for task in self.client.created_since("tasks", int(since.timestamp() * 1000), TASK_PROPERTIES, parent):
             held = task.get("properties") or {}
-            created = _moment(str(held.get("hs_createdate") or task["createdAt"]))
-            due, completed = held.get("hs_timestamp"), held.get("hs_task_completion_date")
+            created = utc_moment(str(held.get("hs_createdate") or task["createdAt"]))
+            due = held.get("hs_timestamp")
+            completed = held.get("hs_task_completion_date") or held.get("hs_lastmodifieddate") \
+                if held.get("hs_task_status") == "COMPLETED" else None
             for record in ((task.get("associations") or {}).get(parent) or {}).get("results") or ():
                 found.append(Activity(str(task["id"]), str(record["id"]), str(held.get("hs_task_subject") or ""),
                                       owners.get(str(held.get("hubspot_owner_id") or "")), created,
                                       datetime.date.fromisoformat(str(due)[:10]) if due else None,
-                                      _moment(str(completed)) if completed else None))
+                                      utc_moment(str(completed)) if completed else None))
         found.sort(key=lambda a: (a.created, a.id))
         yield from found
 
@@ -210,13 +215,9 @@ class PortalHistory:
 
 def _entered(versions: Sequence[Mapping[str, Any]]) -> datetime.datetime | None:
     """When a property took the value it holds: the first of its latest versions that hold that value."""
-    ordered = sorted(versions, key=lambda v: _moment(str(v["timestamp"])), reverse=True)
+    ordered = sorted(versions, key=lambda v: utc_moment(str(v["timestamp"])), reverse=True)
     if not ordered:
         return None
     held = list(itertools.takewhile(lambda v: v.get("value") == ordered[0].get("value"), ordered))
-    return _moment(str(held[-1]["timestamp"]))
+    return utc_moment(str(held[-1]["timestamp"]))
 
-
-def _moment(text: str) -> datetime.datetime:
-    """A HubSpot timestamp (`…T10:00:00.000Z`, or `+00:00` as the client writes it back), timezone-aware UTC."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.UTC)

@@ -30,12 +30,14 @@ from sos.model.checks import Check, reads_a_save
 from sos.model.resources import Kind
 
 # The standard fields as HubSpot's default deal and contact properties hold them (HubSpot's knowledge base, "HubSpot's
-# default deal properties" and "… contact properties"; hs_next_step, hs_forecast_category and notes_last_updated
-# UNVERIFIED). A property the portal lacks reads as blank.
+# default deal properties" and "… contact properties"; hs_next_step and notes_last_updated UNVERIFIED). A deal's
+# forecast category, the rep's call, is hs_manual_forecast_category, labelled "Forecast category" (reference/hubspot.md,
+# row "stage forecast"; the name integrations read and write), a property apart from hs_forecast_category. A property
+# the portal lacks reads as blank.
 STANDARD = {
     "opportunity": {"name": "dealname", "amount": "amount", "close_date": "closedate", "stage": "dealstage",
                     "owner": "hubspot_owner_id", "created_date": "createdate", "next_step": "hs_next_step",
-                    "forecast_category": "hs_forecast_category", "last_activity_date": "notes_last_updated",
+                    "forecast_category": "hs_manual_forecast_category", "last_activity_date": "notes_last_updated",
                     "type": "dealtype", "description": "description"},
     "lead": {"first_name": "firstname", "last_name": "lastname", "email": "email", "phone": "phone",
              "company": "company", "title": "jobtitle", "status": "hs_lead_status", "owner": "hubspot_owner_id",

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline, utc_moment
 from sos.expr.dialects import sql
 from sos.expr.dialects.sql import quote_name
 from sos.expr.types import ExprType, Kind, Scope
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS lead_conversion (    -- which deal a converted lead b
 
 CONVERSIONS: dict[Kind, Callable[[Any], object]] = {
     Kind.DATE: lambda value: datetime.date.fromisoformat(str(value)[:10]),
-    Kind.DATETIME: lambda value: parse_moment(str(value)),
+    Kind.DATETIME: lambda value: utc_moment(str(value)),
     Kind.NUMBER: float,
     Kind.BOOLEAN: bool,
     Kind.MULTI_PICKLIST: json.loads,
@@ -45,11 +45,6 @@ def decoder(field_type: ExprType | None) -> Callable[[Any], object]:
 
 def _same(value: object) -> object:
     return value
-
-
-def parse_moment(text: str) -> datetime.datetime:
-    """A date and time as the sandbox writes them (…Z, with or without microseconds), timezone-aware UTC."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.UTC)
 
 
 def _since(moment: datetime.datetime) -> str:
@@ -85,7 +80,7 @@ def _column(field: str) -> str:
 
 def _stage_day(value: object) -> datetime.datetime | None:
     """The day the sandbox stamps a deal's stage entry with, as its first moment (UTC): it keeps no time of day."""
-    return None if value is None else parse_moment(_as_moment(str(value)))
+    return None if value is None else utc_moment(_as_moment(str(value)))
 
 
 def changes(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str],
@@ -97,7 +92,7 @@ def changes(connection: sqlite3.Connection, scope: Scope, fields: Sequence[str],
         f"({', '.join('?' * len(wanted))}) AND substr(at, 1, 19) >= ? ORDER BY substr(at, 1, 19), {ID}",
         [scope.object, *wanted, _since(since)])
     return Timeline(tuple(
-        FieldChange(str(record), field, decoders[field](old), decoders[field](new), parse_moment(at), who)
+        FieldChange(str(record), field, decoders[field](old), decoders[field](new), utc_moment(at), who)
         for record, field, old, new, at, who in cursor))
 
 
@@ -107,9 +102,9 @@ def activities(connection: sqlite3.Connection, obj: str, since: datetime.datetim
         f"WHERE what_object = ? AND substr(created_date, 1, 19) >= ? ORDER BY substr(created_date, 1, 19), {ID}",
         (obj, _since(since)))
     for task_id, record, subject, owner, created, due, completed, cadence in cursor:
-        yield Activity(str(task_id), str(record), subject, owner, parse_moment(created),
+        yield Activity(str(task_id), str(record), subject, owner, utc_moment(created),
                        None if due is None else datetime.date.fromisoformat(due[:10]),
-                       None if completed is None else parse_moment(_as_moment(completed)), cadence)
+                       None if completed is None else utc_moment(_as_moment(completed)), cadence)
 
 
 def _as_moment(text: str) -> str:

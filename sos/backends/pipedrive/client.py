@@ -152,13 +152,14 @@ class PipedriveClient:
         return self.request("DELETE", endpoint, ids, body=body)["data"]
 
     def paged(self, endpoint: str, params: Mapping[str, Any] | None = None, **ids: object) -> Iterator[Any]:
-        """Every item of a list: v2 by cursor (`next_cursor`), v1 by `start`/`limit`, `page_size` a call."""
+        """Every item of a list, `page_size` a call: by cursor (`next_cursor`) on v2 and on the v1 lists that answer
+        one (a deal's changelog), else v1's `start`/`limit`."""
         query: dict[str, Any] = {**(params or {}), "limit": self.page_size}
         while True:
             more = self.request("GET", endpoint, ids, params=query)
             yield from more["data"] or ()
             extra = more.get("additional_data") or {}
-            if endpoint.startswith("/api/v2/"):
+            if endpoint.startswith("/api/v2/") or "next_cursor" in extra:
                 if not extra.get("next_cursor"):
                     return
                 query["cursor"] = extra["next_cursor"]

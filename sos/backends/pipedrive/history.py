@@ -36,7 +36,7 @@ from functools import cached_property
 from itertools import groupby
 from typing import Any
 
-from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline, utc_moment
 from sos.backends.pipedrive.client import ACTIVITIES, CHANGELOG, LEADS, USERS, PipedriveClient
 from sos.backends.pipedrive.read import Account
 from sos.backends.pipedrive.records import RecordReader
@@ -103,7 +103,7 @@ class AccountHistory:
             next_step, last = planned.get(int(deal["id"]), (None, None))
             row.update({k: v for k, v in (("next_step", next_step), ("last_activity_date", last)) if k in fields})
             if STAGE_ENTERED in fields:
-                row[STAGE_ENTERED] = _moment(_stage_entered(deal))
+                row[STAGE_ENTERED] = utc_moment(_stage_entered(deal))
             yield row
 
     def _planned(self) -> dict[int, tuple[str | None, datetime.date | None]]:
@@ -127,7 +127,7 @@ class AccountHistory:
         for lead in self.leads:
             values = {"name": lead.get("title"), "lead_source": lead.get("source_name"),
                       "company": companies.get(lead.get("organization_id")),
-                      "created_date": _moment(lead["add_time"]),
+                      "created_date": utc_moment(lead["add_time"]),
                       "owner": self.users.get(int(lead["owner_id"])) if lead.get("owner_id") else None,
                       "status": next((statuses[i] for i in lead.get("label_ids") or () if i in statuses), None)}
             yield {"id": str(lead["id"]), "url": f"{self.site}/leads/inbox/{lead['id']}",
@@ -140,7 +140,7 @@ class AccountHistory:
         if kind is Kind.DATE:
             return datetime.date.fromisoformat(str(value)[:10])
         if kind is Kind.DATETIME:
-            return _moment(str(value))
+            return utc_moment(str(value))
         if kind is Kind.NUMBER:
             return float(value)  # type: ignore[arg-type]
         return value
@@ -159,7 +159,7 @@ class AccountHistory:
         found: list[FieldChange] = []
         if readable:
             changed = [deal for deal in self.reader.records("opportunity")
-                       if _moment(deal["update_time"]) >= since or _moment(deal["add_time"]) >= since]
+                       if utc_moment(deal["update_time"]) >= since or utc_moment(deal["add_time"]) >= since]
             unread = sum(1 for deal in changed if deal["id"] not in self.changelogs and _saved(deal))
             if unread:
                 self.client.progress(f"Reading the changelog of {unread:,} Pipedrive deal{'s' * (unread != 1)}, "
@@ -176,7 +176,7 @@ class AccountHistory:
             if item["field_key"] in state:
                 state[item["field_key"]] = _raw(item["field_key"], item["old_value"])
         record, changes = str(deal["id"]), []
-        created = _moment(deal["add_time"])
+        created = utc_moment(deal["add_time"])
         if created >= since:
             changes += [FieldChange(record, key, None, value, created, None)
                         for key in keys if (value := self._value(deal, key, state)) is not None]
@@ -185,7 +185,7 @@ class AccountHistory:
             before = {key: self._value(deal, key, state) for key in keys}
             for item in saved:
                 state[item["field_key"]] = _raw(item["field_key"], item["new_value"])
-            at = _moment(time)
+            at = utc_moment(time)
             if at < since:
                 continue
             for key in keys:
@@ -198,7 +198,7 @@ class AccountHistory:
         """The deal's changelog, oldest first, read once for the command."""
         if deal["id"] not in self.changelogs:
             logged = self.client.paged(CHANGELOG, id=deal["id"]) if _saved(deal) else ()
-            self.changelogs[deal["id"]] = sorted(logged, key=lambda i: _moment(i["time"]))
+            self.changelogs[deal["id"]] = sorted(logged, key=lambda i: utc_moment(i["time"]))
         return self.changelogs[deal["id"]]
 
     def _value(self, deal: dict[str, Any], key: str, state: Mapping[str, object]) -> object:
@@ -218,14 +218,14 @@ class AccountHistory:
             return
         # an activity made since `since` was updated since then too: the filter Pipedrive offers narrows the read
         updated = self.client.paged(ACTIVITIES, {"updated_since": _rfc3339(since)})
-        found = sorted((a for a in updated if a.get(parent) and _moment(a["add_time"]) >= since),
-                       key=lambda a: (_moment(a["add_time"]), a["id"]))
+        found = sorted((a for a in updated if a.get(parent) and utc_moment(a["add_time"]) >= since),
+                       key=lambda a: (utc_moment(a["add_time"]), a["id"]))
         for task in found:
             done = task.get("marked_as_done_time") if task["done"] else None
             yield Activity(str(task["id"]), str(task[parent]), str(task.get("subject") or ""),
-                           self.users.get(int(task["owner_id"])), _moment(task["add_time"]),
+                           self.users.get(int(task["owner_id"])), utc_moment(task["add_time"]),
                            datetime.date.fromisoformat(task["due_date"]) if task.get("due_date") else None,
-                           _moment(done) if done else None)
+                           utc_moment(done) if done else None)
 
 
 def _stage_entered(deal: dict[str, Any]) -> str:
@@ -247,12 +247,6 @@ def _raw(key: str, text: object) -> object:
     if text is None or text == "":
         return None
     return float(str(text)) if key in NUMBERS else str(text)
-
-
-def _moment(text: str) -> datetime.datetime:
-    """A Pipedrive time (v2 `…T10:00:00Z`, v1 `2026-12-04 10:00:00`, UTC), timezone-aware UTC."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T")).replace(
-        tzinfo=datetime.UTC)
 
 
 def _rfc3339(moment: datetime.datetime) -> str:

@@ -21,8 +21,8 @@ from typing import Any
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from sos.backends.base import utc_moment
 from sos.backends.salesforce.client import SalesforceClient
-from sos.backends.salesforce.history import _moment
 
 PRECONDITION_FAILED = 412
 
@@ -33,7 +33,7 @@ def set_if(client: SalesforceClient, sobject: str, record_id: str, api_name: str
     record = _get(client, sobject, record_id)
     if record.get(api_name) != expected:
         return False
-    unmodified_since = format_datetime(_moment(str(record["LastModifiedDate"])), usegmt=True)
+    unmodified_since = format_datetime(utc_moment(str(record["LastModifiedDate"])), usegmt=True)
 
     def write(sf: Salesforce) -> bool:
         try:

@@ -49,6 +49,7 @@ declare(
     Code("sf-assignee-missing", "a route or cadence names a user or queue the org does not have"),
     Code("sf-assignee-inactive", "a route or cadence names an inactive Salesforce user"),
     Code("sf-notification-too-long", "a notify cadence's message is longer than a Salesforce notification holds"),
+    Code("sf-cadence-not-run", "a cadence on a lead or deal that Salesforce does not run", Severity.WARNING),
     Code("sf-assignment-rule-active", "the org's own lead assignment rule is active"),
     Code("value-set-replaces", "a standard value set is replaced by the blueprint's values", Severity.WARNING),
 )

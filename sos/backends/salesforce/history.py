@@ -34,7 +34,7 @@ import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline
+from sos.backends.base import STAGE_ENTERED, Activity, FieldChange, Timeline, utc_moment
 from sos.backends.salesforce.client import SalesforceClient
 from sos.backends.salesforce.names import OBJECTS
 from sos.backends.salesforce.records import BULK_THRESHOLD, _path, fetch
@@ -91,7 +91,7 @@ class OrgHistory:
             row.update({key: None for key in fields})
             row.update({key: self._decode(obj, key, _path(found, self._column(obj, key))) for key in readable})
             if entered:
-                row[STAGE_ENTERED] = next((_moment(str(found[c])) for c in entered if found.get(c)), None)
+                row[STAGE_ENTERED] = next((utc_moment(str(found[c])) for c in entered if found.get(c)), None)
             if obj == "lead":
                 row[CONVERTED_DEAL] = found.get("ConvertedOpportunityId") or None
             yield row
@@ -116,7 +116,7 @@ class OrgHistory:
         if kind is Kind.DATE:
             return datetime.date.fromisoformat(text[:10])
         if kind is Kind.DATETIME:
-            return _moment(text)
+            return utc_moment(text)
         if kind is Kind.NUMBER:
             return float(text)
         if kind is Kind.BOOLEAN:
@@ -163,10 +163,10 @@ class OrgHistory:
             snapshots.setdefault(str(row["OpportunityId"]), []).append(row)
         changes: list[FieldChange] = []
         for record, rows in snapshots.items():
-            rows.sort(key=lambda r: (_moment(str(r["CreatedDate"])), str(r["Id"])))
+            rows.sort(key=lambda r: (utc_moment(str(r["CreatedDate"])), str(r["Id"])))
             before: dict[str, object] = {k: None for k in keys}
             for row in rows:
-                at = _moment(str(row["CreatedDate"]))
+                at = utc_moment(str(row["CreatedDate"]))
                 for key in keys:
                     value = self._snapshot_value(key, row.get(STAGE_HISTORY[key]))
                     if value != before[key] and at >= since:
@@ -207,8 +207,8 @@ class OrgHistory:
         changes: list[FieldChange] = []
         created: dict[str, tuple[datetime.datetime, str | None]] = {}
         first_old: dict[tuple[str, str], object] = {}
-        for row in sorted(rows, key=lambda r: (_moment(str(r["CreatedDate"])), str(r["Id"]))):
-            record, at, who = str(row[parent]), _moment(str(row["CreatedDate"])), _path(row, "CreatedBy.Username")
+        for row in sorted(rows, key=lambda r: (utc_moment(str(r["CreatedDate"])), str(r["Id"]))):
+            record, at, who = str(row[parent]), utc_moment(str(row["CreatedDate"])), _path(row, "CreatedBy.Username")
             if row["Field"] == CREATED:
                 created[record] = (at, who)
                 continue
@@ -238,25 +238,18 @@ class OrgHistory:
                 f"FROM Task WHERE CreatedDate >= {_literal(since)} AND {parent} != null")
         tasks = [t for t in fetch(self.client, "Task", soql, bulk_threshold=self.bulk_threshold)
                  if str(t[parent]).startswith(prefix)]
-        tasks.sort(key=lambda t: (_moment(str(t["CreatedDate"])), str(t["Id"])))
+        tasks.sort(key=lambda t: (utc_moment(str(t["CreatedDate"])), str(t["Id"])))
         for task in tasks:
             due, completed = task.get("ActivityDate"), task.get("CompletedDateTime")
             yield Activity(str(task["Id"]), str(task[parent]), str(task.get("Subject") or ""),
-                           _path(task, "Owner.Username"), _moment(str(task["CreatedDate"])),
+                           _path(task, "Owner.Username"), utc_moment(str(task["CreatedDate"])),
                            datetime.date.fromisoformat(str(due)[:10]) if due else None,
-                           _moment(str(completed)) if completed else None)
+                           utc_moment(str(completed)) if completed else None)
 
 
 def _history_name(api_name: str, lookup: bool) -> str:
     """How field history names a field: a standard lookup by its relationship (OwnerId → Owner)."""
     return api_name[:-2] if lookup and api_name.endswith("Id") and not api_name.endswith("__c") else api_name
-
-
-def _moment(text: str) -> datetime.datetime:
-    """A date and time as Salesforce writes it (`…T10:00:00.000+0000` or `…Z`), timezone-aware UTC."""
-    if text.endswith(("+0000", "-0000")):
-        text = text[:-5] + "+00:00"
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.UTC)
 
 
 def _literal(moment: datetime.datetime) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from sos.backends.salesforce.marks import mark_extras, ownership_mark, with_mark
 from sos.backends.salesforce.names import FORECASTS, LABEL_LIMIT, field_api_name, field_name_problem
-from sos.errors import Diagnostic
+from sos.errors import Diagnostic, Severity
 from sos.model.resources import Address, Kind, Model, Resource
 
 DESCRIPTION_LIMITS = {Kind.FIELD: 1000, Kind.PIPELINE: 255, Kind.STAGE: 255, Kind.LEAD_STATUS: 255}
@@ -26,8 +26,9 @@ CLOSED_FORECASTS = {"won": "closed", "lost": "omitted"}
 
 
 def lint(desired: Model, *, formulas: bool = True) -> list[Diagnostic]:
-    """Every problem Salesforce would refuse at deploy that `desired` already shows. `formulas=False` leaves out
-    lowering the rules (a build lowers them itself and reports the same problems)."""
+    """Every problem Salesforce would refuse at deploy that `desired` already shows, and the warnings a team should
+    hear before it deploys. `formulas=False` leaves out lowering the rules (a build lowers them itself and reports the
+    same problems)."""
     problems: list[Diagnostic] = []
     for check in CHECKS:
         if formulas or check is not check_formulas:
@@ -153,10 +154,26 @@ def check_notifications(desired: Model, problems: list[Diagnostic]) -> None:
     for cadence in filter(held, desired.of_kind(Kind.AUTOMATION)):
         action = automation_of(cadence).action
         if isinstance(action, Notify) and len(action.message) > NOTIFICATION_BODY_LIMIT:
-            problems.append(Diagnostic(cadence.origin, f"cadence {cadence.address.key} has a {len(action.message)}-"
-                                       f"character message; a Salesforce notification holds {NOTIFICATION_BODY_LIMIT}",
+            problems.append(Diagnostic(cadence.spans.get("message", cadence.origin),
+                                       f"cadence {cadence.address.key} has a {len(action.message)}-character "
+                                       f"message; a Salesforce notification holds {NOTIFICATION_BODY_LIMIT}",
                                        "sf-notification-too-long", fix="shorten the message"))
 
 
+def check_cadences_run(desired: Model, problems: list[Diagnostic]) -> None:
+    """A warning at each cadence on a record that Salesforce will not run (a schedule runs from CI): the sandbox runs
+    it, so nothing else would tell the team it never fires in the org. `sos validate` says them; a deploy goes on."""
+    from sos.backends.salesforce.lower.flows import not_run
+    from sos.model.automation import Schedule, automation_of
+
+    for cadence in desired.of_kind(Kind.AUTOMATION):
+        why = not_run(cadence) if cadence.attrs and not isinstance(automation_of(cadence).trigger, Schedule) else None
+        if why:
+            problems.append(Diagnostic(cadence.origin, f"cadence {cadence.address.key} is not applied to Salesforce: "
+                                       f"{why}", "sf-cadence-not-run", severity=Severity.WARNING,
+                                       fix="change it into one Salesforce runs (docs/salesforce.md, \"Cadences as "
+                                           "Flows\"), or keep it knowing only the sandbox runs it"))
+
+
 CHECKS: tuple[Check, ...] = (check_field_names, check_descriptions, check_picklist_values, check_closed_forecasts,
-                            check_notifications, check_formulas)
+                            check_notifications, check_cadences_run, check_formulas)

@@ -55,10 +55,11 @@ cadences:
 # sos field → the HubSpot property that holds it (HubSpot's default deal and contact properties)
 DEAL_PROPERTIES = {"name": "dealname", "amount": "amount", "close_date": "closedate", "stage": "dealstage",
                    "owner": "hubspot_owner_id", "next_step": "hs_next_step",
-                   "forecast_category": "hs_forecast_category", "last_activity_date": "notes_last_updated"}
+                   "forecast_category": "hs_manual_forecast_category", "last_activity_date": "notes_last_updated"}
 LEAD_PROPERTIES = {"company": "company", "status": "hs_lead_status", "owner": "hubspot_owner_id",
                    "email": "email"}
-# the sandbox's forecast categories as hs_forecast_category's values (HubSpot's knowledge base, "Forecast category")
+# the sandbox's forecast categories as hs_manual_forecast_category's values (HubSpot's knowledge base, "Forecast
+# category")
 CATEGORIES = {"omitted": "OMIT", "pipeline": "PIPELINE", "best_case": "BEST_CASE", "commit": "COMMIT",
               "closed": "CLOSED"}
 REPLAYED = {"opportunity": ("stage", "amount", "close_date", "forecast_category", "owner", "next_step"),
@@ -227,17 +228,17 @@ def test_a_deal_entered_its_stage_at_the_last_change_of_dealstage(loaded: Loaded
 
 
 def test_a_portal_without_forecast_categories_is_said_not_guessed(loaded: Loaded) -> None:
-    """A portal that holds no hs_forecast_category (forecasting is not set up in it) has no history of it: the forecast
-    says so on its first lines instead of showing deals that never changed category."""
+    """A portal that holds no hs_manual_forecast_category (forecasting is not set up in it) has no history of it: the
+    forecast says so on its first lines instead of showing deals that never changed category."""
     project, hub, _ = loaded
     held = hub.portal.properties["deals"]
-    category = held.pop("hs_forecast_category")
+    category = held.pop("hs_manual_forecast_category")
     try:
         unavailable = run(project, "hs", "forecast")["unavailable"]
     finally:
-        held["hs_forecast_category"] = category
+        held["hs_manual_forecast_category"] = category
     assert list(unavailable) == ["forecast_category"]
-    assert "no property hs_forecast_category" in unavailable["forecast_category"]
+    assert "no property hs_manual_forecast_category" in unavailable["forecast_category"]
 
 
 def test_the_trace_says_on_its_first_lines_that_contacts_hold_no_lead_source(loaded: Loaded,

@@ -18,9 +18,11 @@ import pytest
 
 from sos.backends.pipedrive.auth import Connection, connection
 from sos.backends.pipedrive.client import FIELDS, PIPELINES, STAGES, Company, PipedriveClient
+from sos.backends.pipedrive.history import CHANGELOG
 from sos.errors import SosError, Span
 from sos.target import Target
 from tests.emulators.pipedrive import ManualClock, PipedriveEmulator
+from tests.emulators.pipedrive.loader import load_deal
 
 START = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)   # nine hours before the daily budget resets at midnight UTC
 ORIGIN = Span("sos.yaml", 4, 3)
@@ -447,3 +449,20 @@ def test_the_token_never_shows(pipedrive: PipedriveEmulator, caplog: pytest.LogC
 def test_the_connection_keeps_the_token_out_of_its_repr() -> None:
     found = Connection("https://acme.pipedrive.com", "acme", "PIPEDRIVE_API_TOKEN", "s3cr3t-token-value")
     assert "s3cr3t" not in repr(found)
+
+
+def test_a_deals_changelog_is_read_by_cursor_across_pages(pipedrive: PipedriveEmulator) -> None:
+    """GET /v1/deals/{id}/changelog is a v1 endpoint paged by cursor: `cursor` and `limit` in, `additional_data.
+    next_cursor` out (Node SDK v32.2.1, DealsApi getDealChangelog; tests/emulators/pipedrive/history.py). Every item
+    is read, not the first page alone."""
+    account = pipedrive.account
+    owner = account.user["id"]
+    deal = load_deal(account, {"title": "Acme", "owner_id": owner, "stage_id": next(iter(account.stages)),
+                               "value": 100}, created="2026-11-01T09:00:00Z",
+                     updates=[(f"2026-11-0{day}T09:00:00Z", owner, {"value": 100 * day}) for day in range(2, 7)])
+    run = Run(pipedrive, page_size=2)
+    items = list(run.client.paged(CHANGELOG, id=deal))
+    assert [(i["field_key"], i["old_value"], i["new_value"]) for i in items] == \
+        [("value", "100", "200"), ("value", "200", "300"), ("value", "300", "400"), ("value", "400", "500"),
+         ("value", "500", "600")]
+    assert pipedrive.calls["GET /v1/deals/{id}/changelog"] == 3

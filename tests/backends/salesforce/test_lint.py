@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from sos.blueprint.resolve import display_path
 from sos.cli import cli
@@ -42,6 +42,14 @@ def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: str = PRO
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == (1 if "error:" in result.stderr else 0), result.output
     return [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")]
+
+
+def validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Result:
+    """`sos validate` of blueprint `text` in a project whose one target is a Salesforce org."""
+    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(cli, ["validate"])
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
@@ -226,10 +234,7 @@ def test_a_prior_value_a_formula_cannot_read_fails_at_validate(tmp_path: Path,
     """is_new() and PRIORVALUE are fine in a validation rule, but a prior owner has no username to compare with
     (sos names users by username): `sos validate` says so for a Salesforce target, at `prior`."""
     text = textwrap.dedent(PIPELINE % VALID) + PRIOR_OWNER_RULE
-    (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
-    (tmp_path / "blueprint.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["validate"])
+    result = validated(tmp_path, monkeypatch, text)
     assert result.exit_code == 1, result.output
     lines = text.splitlines()
     line = next(n for n, written in enumerate(lines, 1) if "prior(owner)" in written)
@@ -240,16 +245,61 @@ def test_a_prior_value_a_formula_cannot_read_fails_at_validate(tmp_path: Path,
 
 def test_a_notify_message_longer_than_a_notification_holds_is_refused(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A custom notification's body holds 750 characters (Actions Developer Guide, "Custom Notification Actions")."""
+    """A custom notification's body holds 750 characters (Actions Developer Guide, "Custom Notification Actions"):
+    a longer message is refused where it is written."""
     cadence = textwrap.dedent(PIPELINE % VALID) + (
         "cadences:\n  commit_alert:\n    trigger: {stage_entered: discovery}\n"
         "    action: {notify: {message: %s}}\n")
     (tmp_path / "sos.yaml").write_text(PROJECT, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
+    lines = (cadence % "m").splitlines()
+    line = next(n for n, written in enumerate(lines, 1) if "message: " in written)
+    column = lines[line - 1].index("message: ") + len("message: ") + 1
     for length, expected in ((750, []), (751, [
-            "blueprint.yaml:18:3: error: cadence commit_alert has a 751-character message; a Salesforce notification "
-            "holds 750 [sf-notification-too-long]", "  fix: shorten the message"])):
+            f"blueprint.yaml:{line}:{column}: error: cadence commit_alert has a 751-character message; a Salesforce "
+            "notification holds 750 [sf-notification-too-long]", "  fix: shorten the message"])):
         (tmp_path / "blueprint.yaml").write_text(cadence % ("m" * length), encoding="utf-8")
         result = CliRunner().invoke(cli, ["validate"])
         assert [line for line in result.stderr.splitlines() if ": error: " in line or line.startswith("  fix: ")] \
             == expected, result.output
+
+
+CADENCES = """\
+cadences:
+  first_touch:
+    trigger: {record_created: lead}
+    action: {create_task: {subject: Call, due_in_days: 1}}
+  weekly_review:
+    schedule: {every: monday, at: "09:00", timezone: UTC}
+    action: {report: pipeline_review}
+  stale_big:
+    trigger: {stage_age_over: 10}
+    when: amount > 50000
+    action: {create_task: {subject: Unstick it}}
+  stale_alert:
+    trigger: {stage_age_over: 10}
+    action: {notify: {message: A deal is stuck.}}
+  deal_desk:
+    trigger: {stage_entered: discovery}
+    action: {create_task: {subject: Price it, assign_to: {queue: deal_desk}}}
+"""
+
+
+def test_each_cadence_salesforce_does_not_run_is_named_where_it_is_written(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox runs every cadence; a Salesforce target runs those a Flow can (docs/salesforce.md, "Cadences as
+    Flows"): a schedule runs from CI, a first touch is a Flow. Each other one gets a warning at its key."""
+    text = textwrap.dedent(PIPELINE % VALID) + CADENCES
+    result = validated(tmp_path, monkeypatch, text)
+    assert result.exit_code == 0, result.output
+    lines = text.splitlines()
+
+    def at(key: str) -> str:
+        line = lines.index(f"  {key}:") + 1
+        return f"blueprint.yaml:{line}:3: warning: cadence {key} is not applied to Salesforce: "
+
+    assert [line for line in result.stderr.splitlines() if "[sf-cadence-not-run]" in line] == [
+        at("stale_big") + "its `when` would be read as the deal enters the stage, not on the day the task is due "
+                          "[sf-cadence-not-run]",
+        at("stale_alert") + "a stale deal's flow creates a task; it sends no notification [sf-cadence-not-run]",
+        at("deal_desk") + "a Salesforce task is owned by a user, never by a queue [sf-cadence-not-run]"]

@@ -38,8 +38,10 @@ DEFAULT_DEAL_STAGES = (
 DEFAULT_TICKET_STAGES = (("1", "New", "OPEN"), ("2", "Waiting on contact", "OPEN"), ("3", "Waiting on us", "OPEN"),
                          ("4", "Closed", "CLOSED"))
 
-# hs_forecast_category's options (HubSpot's knowledge base, "Forecast category": Not forecasted, Pipeline, Best case,
-# Commit, Closed won; internal values UNVERIFIED).
+# The deal's forecast category, the rep's call: hs_manual_forecast_category, labelled "Forecast category"
+# (reference/hubspot.md, "stage forecast"; the property integrations read and write, with these values), its options
+# those of HubSpot's knowledge base, "Forecast category": Not forecasted, Pipeline, Best case, Commit, Closed won
+# (internal values UNVERIFIED).
 FORECAST_CATEGORIES = (("OMIT", "Not forecasted"), ("PIPELINE", "Pipeline"), ("BEST_CASE", "Best case"),
                        ("COMMIT", "Commit"), ("CLOSED", "Closed won"))
 # hs_task_status (the tasks guide: "either COMPLETED or NOT_STARTED").
@@ -69,7 +71,7 @@ BUILT_INS: dict[str, list[tuple[str, str, tuple[str, str], bool, tuple[tuple[str
         ("hs_lastmodifieddate", "Last Modified Date", _DATETIME, True, None),
         ("hs_object_id", "Record ID", _NUMBER, True, None),
         ("hs_next_step", "Next step", _TEXT, False, None),
-        ("hs_forecast_category", "Forecast category", ("enumeration", "select"), False, FORECAST_CATEGORIES),
+        ("hs_manual_forecast_category", "Forecast category", ("enumeration", "select"), False, FORECAST_CATEGORIES),
         ("notes_last_updated", "Last Activity Date", _DATETIME, True, None),
     ],
     "contacts": [

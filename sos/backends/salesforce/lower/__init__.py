@@ -50,7 +50,7 @@ def build_package(desired: Model, changes: Sequence[Change], live: LiveOrg | Non
     Salesforce would refuse (a label over 40 characters, a formula over 3,900).
     """
     b = Build(desired, changes, live, allow_delete, value_sets, HELD_KINDS)
-    b.problems += lint(desired, formulas=False)
+    b.problems += [problem for problem in lint(desired, formulas=False) if problem.is_error]
     objects: dict[str, dict[str, list[Any]]] = {}
     components: list[Component] = []
     files: dict[str, bytes] = {}

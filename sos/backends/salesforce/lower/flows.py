@@ -48,8 +48,8 @@ from sos.expr.annotate import annotate
 from sos.expr.dialects.flow_formula import FlowFormula, merge_field
 from sos.expr.parse import parse_expression
 from sos.expr.types import STAGE_FIELDS
-from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, StageAgeOver,
-                                  StageEntered, StatusEntered, User, automation_of, stage_limits)
+from sos.model.automation import (Assignee, Automation, CreateTask, Notify, Owner, Queue, RecordCreated, Schedule,
+                                  StageAgeOver, StageEntered, StatusEntered, User, automation_of, stage_limits)
 from sos.model.exprs import model_scope
 from sos.model.resources import Address, Kind, Model, Resource
 
@@ -67,19 +67,27 @@ HELD_NOTE = ("cadences on a lead or deal created, a stage or a lead status enter
 
 def held(resource: Resource) -> bool:
     """Whether Salesforce runs this cadence as a Flow sos deploys (not one whose flow was edited past reading)."""
-    if not resource.attrs:
-        return False
+    return bool(resource.attrs) and not_run(resource) is None
+
+
+def not_run(resource: Resource) -> str | None:
+    """Why Salesforce runs no Flow for this cadence, in a user's words; None when it does."""
     automation = automation_of(resource)
     if resource.address.scope not in RELATED:
-        return False
+        return "Salesforce runs cadences on leads and deals only"
     # A Task's owner is a user (Object Reference, Task). A stale cadence's `when` is read when it fires; a flow could
     # only read it when the deal enters the stage.
     match automation.trigger, automation.action:
+        case Schedule(), _:
+            return "a schedule runs from CI (`sos ci github`), not in Salesforce"
         case StageAgeOver(), CreateTask(assign_to=Owner() | User()):
-            return not automation.when
-        case RecordCreated() | StageEntered() | StatusEntered(), CreateTask(assign_to=Owner() | User()) | Notify():
-            return True
-    return False
+            return ("its `when` would be read as the deal enters the stage, not on the day the task is due"
+                    if automation.when else None)
+        case StageAgeOver(), Notify():
+            return "a stale deal's flow creates a task; it sends no notification"
+        case _, CreateTask(assign_to=Owner() | User()) | Notify():
+            return None
+    return "a Salesforce task is owned by a user, never by a queue"
 
 
 def watches_nothing(desired: Model, live: Model, resource: Resource) -> bool:
