@@ -162,20 +162,29 @@ def sandbox_stages(client: Path) -> Counter[str]:
         return Counter(dict(connection.execute("SELECT stage, count(*) FROM opportunity GROUP BY stage")))
 
 
-def test_a_renamed_stage_keeps_its_deals_on_the_sandbox_and_on_salesforce(
-        portfolio: Path, salesforce: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def on_salesforce(client: Path, salesforce: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch, *,
+                  default: bool = False) -> None:
+    """Give the client a target `prod` on the (reset) emulated org, its default if `default`; the org gets the
+    people the client's routes name."""
     salesforce.reset()
-    salesforce.deploy_polls = salesforce.retrieve_polls = 1
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", salesforce.ca_file)
     monkeypatch.setenv("SF_ACCESS_TOKEN", salesforce.access_token)
     monkeypatch.setenv("SF_INSTANCE_URL", salesforce.instance_url)
-    charlie = portfolio / "clients" / "charlie"
-    project = yaml.safe_load((charlie / "sos.yaml").read_text(encoding="utf-8"))
+    project = yaml.safe_load((client / "sos.yaml").read_text(encoding="utf-8"))
     project["targets"]["prod"] = {"type": "salesforce", "instance_url": salesforce.instance_url,
                                   "api_version": "63.0"}
-    (charlie / "sos.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    if default:
+        project["default_target"] = "prod"
+    (client / "sos.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    staff(salesforce, load_project(client / "sos.yaml"))
+
+
+def test_a_renamed_stage_keeps_its_deals_on_the_sandbox_and_on_salesforce(
+        portfolio: Path, salesforce: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    charlie = portfolio / "clients" / "charlie"
+    on_salesforce(charlie, salesforce, monkeypatch)
+    salesforce.deploy_polls = salesforce.retrieve_polls = 1
     monkeypatch.chdir(charlie)
-    staff(salesforce, load_project(charlie / "sos.yaml"))     # the org has the people charlie's routes name
     for target in ("sandbox", "prod"):
         result = sos("apply", "--target", target, "--auto-approve")
         assert result.exit_code == 0, result.output
@@ -231,3 +240,17 @@ def test_pre_commit_validates_and_formats_the_portfolio(portfolio: Path) -> None
     run("git", "add", "-A")
     second = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
     assert second.returncode == 0, second.stdout
+
+
+def test_status_reads_a_client_on_a_crm_beside_the_sandboxes(
+        applied: Path, salesforce: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client whose default target is a CRM is read on the pool while the sandboxes are read on the main thread
+    # (sos/cli/status.py): every row still says what that client's own plan says.
+    on_salesforce(applied / "clients" / "bravo", salesforce, monkeypatch, default=True)
+    rows = {row["client"]: row for row in json.loads(sos("status", "--format", "json").stdout)}
+    assert list(rows) == [f"clients/{name}" for name in CLIENTS]
+    for name in CLIENTS:
+        row, summary = rows[f"clients/{name}"], plan_json(name)["summary"]
+        assert (row["target"], row["type"]) == (("prod", "salesforce") if name == "bravo" else ("sandbox", "local"))
+        assert (row["add"], row["change"], row["delete"]) == (summary["create"], summary["update"], summary["delete"])
+    assert rows["clients/bravo"]["add"] > 0 and rows["clients/alpha"]["add"] == 0
