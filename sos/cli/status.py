@@ -13,7 +13,7 @@ import click
 from sos.cli.options import client_projects
 from sos.engine import client_status
 from sos.errors import SosError
-from sos.project import PROJECT_FILE, load_project
+from sos.project import PROJECT_FILE, Project, load_project
 from sos.render.markdown import code
 
 WORKERS = 8     # remote clients read at once: each waits on its CRM, not on this machine
@@ -46,26 +46,37 @@ def command(folders: tuple[Path, ...], fmt: str) -> int:
     if not found:
         raise SosError(f"no client repository ({PROJECT_FILE}) below {', '.join(map(str, folders or ('.',)))}",
                        "no-project")
+    loaded = {path: _load(path) for path in found}
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        remote = {project: pool.submit(_row, project) for project in found if _waits_on_a_crm(project)}
+        remote = {path: pool.submit(_row, path, project) for path, project in loaded.items()
+                  if isinstance(project, Project) and _waits_on_a_crm(project)}
         # A sandbox is read on this thread meanwhile: reading one is CPU work, which threads only take turns at.
-        rows = [remote[project].result() if project in remote else _row(project) for project in found]
+        rows = [remote[path].result() if path in remote else _row(path, project) for path, project in loaded.items()]
     click.echo(_render(rows, fmt), nl=False)
     return 1 if any(row["error"] for row in rows) else 0
 
 
-def _waits_on_a_crm(project_file: Path) -> bool:
-    """Whether the client's default target is a remote CRM (False when its project cannot be read: _row says why)."""
+def _load(project_file: Path) -> Project | SosError:
     try:
-        return load_project(project_file).target(None).type != "local"
+        return load_project(project_file)
+    except SosError as error:
+        return error
+
+
+def _waits_on_a_crm(project: Project) -> bool:
+    """Whether the client's default target is a remote CRM (False when it has none: _row says why)."""
+    try:
+        return project.target(None).type != "local"
     except SosError:
         return False
 
 
-def _row(project_file: Path) -> dict[str, Any]:
+def _row(project_file: Path, project: Project | SosError) -> dict[str, Any]:
     client = os.path.relpath(project_file.parent)
     try:
-        return {"client": client, "error": None, **client_status(load_project(project_file))}
+        if isinstance(project, SosError):
+            raise project
+        return {"client": client, "error": None, **client_status(project)}
     except SosError as error:
         return {"client": client, "error": error.diagnostics[0].headline()}
 

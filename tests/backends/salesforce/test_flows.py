@@ -200,18 +200,23 @@ def test_a_dropped_cadence_flow_is_switched_off_then_deleted_only_with_allow_del
     assert Address(Kind.AUTOMATION, "lead", "working_call") not in make_plan(project, project.target(None)).live.model
 
 
-def test_an_offline_build_switches_the_flow_off_then_deletes_it(emulator: SalesforceEmulator,
-                                                                make_project: MakeProject) -> None:
+def dropping(run: Any, address: Address) -> Any:
+    """The offline package (`sos build`, deletions allowed) that deletes the applied cadence at `address`."""
     from sos.backends.salesforce.lower import build_package
     from sos.plan.change import Change
+
+    dropped = run.desired.get(address)
+    assert dropped is not None
+    return build_package(run.desired, [Change(address, Action.DELETE, dict(dropped.attrs), None)], None,
+                         allow_delete=True)
+
+
+def test_an_offline_build_switches_the_flow_off_then_deletes_it(emulator: SalesforceEmulator,
+                                                                make_project: MakeProject) -> None:
     from tests.backends.salesforce.test_metadata import deploy, schema_errors
 
     run = applied(make_project(SMALL))
-    address = Address(Kind.AUTOMATION, "lead", "working_call")
-    dropped = run.desired.get(address)
-    assert dropped is not None
-    package = build_package(run.desired, [Change(address, Action.DELETE, dict(dropped.attrs), None)], None,
-                            allow_delete=True)
+    package = dropping(run, Address(Kind.AUTOMATION, "lead", "working_call"))
     assert sorted(n for n in package.files if n.startswith(("flows/", "destructive"))) == [
         "destructiveChangesPost.xml", "flows/Sos_Lead_Working_Call.flow"]
     assert b"<status>Obsolete</status>" in package.files["flows/Sos_Lead_Working_Call.flow"]

@@ -27,11 +27,12 @@ import pytest
 import yaml
 
 from sos.backends.local import LocalBackend
-from sos.engine import apply_plan, make_plan
+from sos.engine import make_plan
 from sos.model.resources import Kind
 from sos.project import Project
 from tests.backends.salesforce.conftest import blueprint_text
 from tests.backends.salesforce.test_drift import edit_in_setup
+from tests.backends.salesforce.test_flows import applied, dropping
 from tests.backends.test_local import apply_blueprint
 from tests.backends.test_local import make_project as make_sandbox_project
 from tests.emulators.salesforce import SalesforceEmulator
@@ -123,13 +124,6 @@ def events(day: int) -> Iterator[tuple[str, str | None, str | None]]:
         for changed, owner in owners[1:]:
             if changed == day:
                 yield deal, None, owner
-
-
-def applied(project: Project) -> Any:
-    run = make_plan(project, project.target(None))
-    result = apply_plan(project, run.backend, run.plan, run.desired)
-    assert result.ok, result.failed
-    return run
 
 
 def org_tasks(emulator: SalesforceEmulator) -> list[dict[str, Any]]:
@@ -303,17 +297,10 @@ def test_a_stage_flow_edited_in_setup_is_planned_and_put_back(emulator: Salesfor
 
 def test_an_offline_build_switches_every_stage_flow_off_then_deletes_them(emulator: SalesforceEmulator,
                                                                           make_project: MakeProject) -> None:
-    from sos.backends.salesforce.lower import build_package
     from sos.model.resources import Address
-    from sos.plan.change import Action, Change
     from tests.backends.salesforce.test_metadata import deploy, schema_errors
 
-    run = applied(make_project(BLUEPRINT))
-    address = Address(Kind.AUTOMATION, "opportunity", "stale_deal")
-    dropped = run.desired.get(address)
-    assert dropped is not None
-    package = build_package(run.desired, [Change(address, Action.DELETE, dict(dropped.attrs), None)], None,
-                            allow_delete=True)
+    package = dropping(applied(make_project(BLUEPRINT)), Address(Kind.AUTOMATION, "opportunity", "stale_deal"))
     names = ["Sos_Opportunity_Stale_Deal_In_Discovery", "Sos_Opportunity_Stale_Deal_In_Proposal"]
     assert sorted(n for n in package.files if n.startswith(("flows/", "destructive"))) == [
         "destructiveChangesPost.xml", *(f"flows/{name}.flow" for name in names)]
